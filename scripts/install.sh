@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install everything novalet needs on a fresh Debian 12 (bookworm) machine.
+# Idempotent; a fast no-op when everything is already there. Run as root.
+#   scripts/install.sh            # packages + libvirt config + npm ci + native build
+#   NOVALET_SKIP_NPM=1 scripts/install.sh   # system part only
+# Node.js 20 itself is a prerequisite (bookworm ships Node 18): install it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need_root
+
+PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
+      qemu-system-x86 qemu-utils dnsmasq-base iptables busybox-static iproute2 cpio
+      ca-certificates util-linux procps psmisc gzip python3 make g++)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  [ "${st:0:2}" = "ii" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # NOT libvirt-daemon-system: it pulls in systemd.
+  apt-get install -y -q --no-install-recommends "${PKGS[@]}"
+else
+  log "all ${#PKGS[@]} packages present"
+fi
+
+# The QEMU driver refuses to start without this user, even with user="root".
+getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+getent passwd libvirt-qemu >/dev/null ||
+  useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+
+mkdir -p /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /var/lib/novalet
+write_root_libvirtd_conf
+write_root_qemu_conf
+
+if [ "${NOVALET_SKIP_NPM:-0}" = 1 ]; then
+  log "NOVALET_SKIP_NPM=1: skipping npm ci / native build"; exit 0
+fi
+command -v node >/dev/null || die "node (v20) is not installed; install Node.js 20 first"
+case "$(node -v)" in v20.*) ;; *) log "WARNING: node $(node -v) found, package.json wants >=20 <21";; esac
+
+# npm ci only when node_modules is older than the lockfile (or absent).
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+else
+  log "node_modules up to date"
+fi
+
+if [ -f native/binding.gyp ]; then
+  # Rebuild only if a native source is newer than the built addon.
+  built=$(find native/build -name '*.node' -print -quit 2>/dev/null || true)
+  if [ -z "$built" ] || [ -n "$(find native -path native/build -prune -o -type f -newer "$built" -print -quit)" ]; then
+    log "npm run build:native"
+    npm run build:native
+  else
+    log "native addon up to date ($built)"
+  fi
+else
+  log "native/binding.gyp does not exist yet: skipping the native build"
+fi
+log "done"
