@@ -80,7 +80,13 @@ export function xmlEscape(s: string): string {
 }
 
 export interface GuestDisk {
+  /** file path (type 'file') or block device (type 'block') */
   path: string;
+  /** default 'file'. Live migration without storage copy needs 'block' (or network) storage: libvirt
+   * refuses file disks on a local filesystem ("Migration without shared storage is unsafe"). */
+  type?: 'file' | 'block';
+  /** default: libvirt's default; use 'none' for shared storage that migrates */
+  cache?: 'none' | 'directsync' | 'writeback' | 'writethrough' | 'unsafe';
   /** e.g. 'vda' */
   target: string;
   format: 'qcow2' | 'raw';
@@ -118,9 +124,11 @@ export interface GuestDomainOptions {
 }
 
 function diskXml(d: GuestDisk): string {
-  return `    <disk type='file' device='disk'>
-      <driver name='qemu' type='${d.format}'/>
-      <source file='${xmlEscape(d.path)}'/>
+  const type = d.type ?? 'file';
+  const cache = d.cache ? ` cache='${d.cache}'` : '';
+  return `    <disk type='${type}' device='disk'>
+      <driver name='qemu' type='${d.format}'${cache}/>
+      <source ${type === 'block' ? 'dev' : 'file'}='${xmlEscape(d.path)}'/>
       <target dev='${xmlEscape(d.target)}' bus='${d.bus ?? 'virtio'}'/>${d.readonly ? '\n      <readonly/>' : ''}
     </disk>`;
 }
