@@ -4,10 +4,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { ConsoleLog, guestDomainXml, guestArtifacts, detectDomainType, READY_RE } from '../support/guest.js';
-import { createTestbed, cleanupStaleTestbeds, type Testbed } from '../support/testbed.js';
+import { createTestbed, cleanupStaleTestbeds, isolatedNetworkXml, type Testbed } from '../support/testbed.js';
 import { isRoot, uniqueName, virsh, defineXml, domState, listDomains, ensureGuestBuilt } from '../support/virsh.js';
 
 const skip = isRoot() ? false : 'needs root (network/mount namespaces, real libvirtd + QEMU)';
@@ -83,6 +83,29 @@ describe('multi-host testbed', { skip }, () => {
 
     await virsh(b.uri, ['destroy', name]);
     assert.equal(await domState(b.uri, name), 'shut off');
+  });
+
+  it('a hot-plugged NIC on an isolated network inside a host gets DHCP', async () => {
+    const testbed = tb!;
+    const b = testbed.hosts[1]!;
+    const netFile = `${testbed.sharedDir}/nvt-iso.xml`;
+    writeFileSync(netFile, isolatedNetworkXml('nvt-iso'));
+    await virsh(b.uri, ['net-create', netFile]);
+    const name = uniqueName('nic');
+    const consoleLog = `${testbed.sharedDir}/${name}.console.log`;
+    const art = guestArtifacts();
+    await defineXml(b.uri, guestDomainXml({ name, consoleLog, domainType: detectDomainType(await virsh(b.uri, ['capabilities'])), kernel: art.kernel, initrd: art.initrd }));
+    const con = new ConsoleLog(consoleLog);
+    await virsh(b.uri, ['start', name]);
+    const { boot } = await con.waitForReady({ timeoutMs: 60_000 });
+    await con.waitForHeartbeat((h) => h.boot === boot);
+    const t0 = Date.now();
+    await virsh(b.uri, ['attach-interface', name, 'network', 'nvt-iso', '--model', 'virtio', '--live']);
+    const hb = await con.waitForHeartbeat((h) => (h.ips['eth0'] ?? []).length > 0, { timeoutMs: 30_000 });
+    console.log(`NIC hot-plug to DHCP address in ${Date.now() - t0} ms: ${JSON.stringify(hb.ips)}`);
+    assert.deepEqual(hb.nics, ['eth0']);
+    assert.match(hb.ips['eth0']?.[0] ?? '', /^10\.77\.0\.(1[4-9]\d|200)$/);
+    await virsh(b.uri, ['destroy', name]);
   });
 
   it('destroy() leaves no namespaces, processes or loop devices, and is idempotent', async () => {

@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Result } from 'execa';
 import { virsh, listDomains, destroyAndUndefine } from './virsh.js';
@@ -209,6 +209,31 @@ async function startDaemon(h: { netns: string; dir: string; uri: string }, timeo
   throw new Error(`libvirtd in ${h.netns} did not answer within ${timeoutS}s: ${lastErr}\n${log}`);
 }
 
+/**
+ * libvirtd probes QEMU's capabilities at start (~5-8 s, cached in /var/cache/libvirt/qemu/capabilities
+ * and re-validated by libvirt against the QEMU/libvirt binaries and host). Seed each host's private
+ * cache from the last testbed (or the root daemon) so daemons start in ~1 s.
+ */
+const CAPS_CACHE = `${TESTBED_BASE}/.qemu-capabilities`;
+function seedCapsCache(dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  for (const src of [CAPS_CACHE, '/var/cache/libvirt/qemu/capabilities']) {
+    let files: string[] = [];
+    try { files = readdirSync(src).filter((f) => f.endsWith('.xml')); } catch { continue; }
+    if (files.length === 0) continue;
+    for (const f of files) { try { copyFileSync(`${src}/${f}`, `${dest}/${f}`); } catch { /* best effort */ } }
+    return;
+  }
+}
+function saveCapsCache(src: string): void {
+  try {
+    const files = readdirSync(src).filter((f) => f.endsWith('.xml'));
+    if (files.length === 0) return;
+    mkdirSync(CAPS_CACHE, { recursive: true });
+    for (const f of files) copyFileSync(`${src}/${f}`, `${CAPS_CACHE}/${f}`);
+  } catch { /* best effort */ }
+}
+
 function daemonPid(dir: string): number | undefined {
   try {
     const pid = Number(readFileSync(`${dir}/run/libvirtd.pid`, 'utf8').trim());
@@ -357,6 +382,7 @@ export async function createTestbed(opts: CreateTestbedOptions): Promise<Testbed
       for (const [sub] of BINDS) mkdirSync(`${h.dir}/${sub}`, { recursive: true });
       mkdirSync(`${h.dir}/sock`, { recursive: true });
       mkdirSync(`${h.dir}/etc-libvirt/qemu`, { recursive: true });
+      seedCapsCache(`${h.dir}/cache-libvirt/qemu/capabilities`);
       writeFileSync(`${h.dir}/etc-libvirt/libvirtd.conf`, libvirtdConf(h, randomUUID()));
       writeFileSync(`${h.dir}/etc-libvirt/qemu.conf`, qemuConf(h.ip));
       await run('ip', ['netns', 'add', h.netns]);
@@ -370,11 +396,28 @@ export async function createTestbed(opts: CreateTestbedOptions): Promise<Testbed
     }
     const hosts = state.hosts.map((h) => hostObject(h, timeoutS));
     await Promise.all(hosts.map((h) => startDaemon({ netns: h.netns, dir: h.dir, uri: h.uri }, timeoutS)));
+    saveCapsCache(`${state.hosts[0]!.dir}/cache-libvirt/qemu/capabilities`);
     return { prefix, dir: base, sharedDir, hosts, destroy, createSharedDisk: (o) => createSharedDisk(sharedDir, o) };
   } catch (e) {
     await destroy().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * XML of an isolated libvirt network (bridge + dnsmasq DHCP, no forwarding) for use INSIDE one testbed
+ * host: 10.77.0.129/25, DHCP 10.77.0.140-200 (the hosts themselves use 10.77.0.1-127 on eth0, so at most
+ * one such network per host). Create it with `virsh -c host.uri net-create file`; it dies with the testbed.
+ */
+export function isolatedNetworkXml(name = 'nvt-iso', bridge = 'nvtbr0'): string {
+  return `<network>
+  <name>${name}</name>
+  <bridge name='${bridge}' stp='off'/>
+  <ip address='10.77.0.129' netmask='255.255.255.128'>
+    <dhcp><range start='10.77.0.140' end='10.77.0.200'/></dhcp>
+  </ip>
+</network>
+`;
 }
 
 /** Re-attaches to an existing testbed (e.g. one created by `scripts/testbed.sh up`). */
