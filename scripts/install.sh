@@ -3,6 +3,8 @@
 # Idempotent; a fast no-op when everything is already there. Run as root.
 #   scripts/install.sh            # packages + libvirt config + npm ci + native build
 #   NOVALET_SKIP_NPM=1 scripts/install.sh   # system part only
+#   NOVALET_SKIP_NATIVE=1 scripts/install.sh  # everything but `npm run build:native`
+#   NOVALET_FORCE_APT=1 scripts/install.sh  # run apt-get even if every package is installed
 # Node.js 20 itself is a prerequisite (bookworm ships Node 18): install it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,14 +13,16 @@ need_root
 
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
       qemu-system-x86 qemu-utils dnsmasq-base iptables busybox-static iproute2 cpio
-      ca-certificates util-linux procps psmisc gzip python3 make g++)
+      ca-certificates util-linux mount coreutils procps psmisc gzip xz-utils python3 make g++)
+# util-linux: unshare/nsenter/flock; mount: losetup (testbed shared block storage);
+# python3/make/g++: node-gyp for the native binding; qemu-utils: qemu-img
 
 missing=()
 for p in "${PKGS[@]}"; do
   st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
   [ "${st:0:2}" = "ii" ] || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || [ "${NOVALET_FORCE_APT:-0}" = 1 ]; then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
@@ -52,7 +56,9 @@ else
   log "node_modules up to date"
 fi
 
-if [ -f native/binding.gyp ]; then
+if [ "${NOVALET_SKIP_NATIVE:-0}" = 1 ]; then
+  log "NOVALET_SKIP_NATIVE=1: skipping the native build"
+elif [ -f native/binding.gyp ]; then
   # Rebuild only if a native source is newer than the built addon.
   built=$(find native/build -name '*.node' -print -quit 2>/dev/null || true)
   if [ -z "$built" ] || [ -n "$(find native -path native/build -prune -o -type f -newer "$built" -print -quit)" ]; then
