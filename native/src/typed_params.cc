@@ -104,21 +104,7 @@ Napi::Object ParamsToJS(Napi::Env env, const ParamList& list) {
       case VIR_TYPED_PARAM_BOOLEAN: v = Napi::Boolean::New(env, p.i != 0); break;
       default: v = Napi::String::New(env, p.s); break;
     }
-    if (o.Has(p.name)) {
-      // Repeated field (rare, e.g. lists): collect into an array.
-      Napi::Value prev = o.Get(p.name);
-      Napi::Array arr;
-      if (prev.IsArray()) {
-        arr = prev.As<Napi::Array>();
-      } else {
-        arr = Napi::Array::New(env);
-        arr.Set(0u, prev);
-      }
-      arr.Set(arr.Length(), v);
-      o.Set(p.name, arr);
-    } else {
-      o.Set(p.name, v);
-    }
+    o.Set(p.name, v);  // repeated fields (only list-valued inputs use them) keep the last value
   }
   return o;
 }

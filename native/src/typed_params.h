@@ -35,5 +35,5 @@ struct ParamValue {
 using ParamList = std::vector<ParamValue>;
 
 ParamList CopyParams(virTypedParameterPtr params, int n);
-// {name: value}; 64-bit integers as number when safe, else BigInt. Repeated names become arrays.
+// {name: value}; 64-bit integers as number when safe, else BigInt.
 Napi::Object ParamsToJS(Napi::Env env, const ParamList& list);
