@@ -44,6 +44,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->poolCtor = Napi::Persistent(InitStoragePool(env));
   data->volumeCtor = Napi::Persistent(InitStorageVolume(env));
   env.SetInstanceData<AddonData>(data);
+  // Registered after N-API's own teardown hook, so it runs first (hooks run in reverse order).
+  env.AddCleanupHook([]() { g_envTearingDown = true; });
   exports.Set("open", Napi::Function::New(env, OpenConnection, "open"));
   exports.Set("getVersion", Napi::Function::New(env, Version, "getVersion"));
   return exports;

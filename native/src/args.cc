@@ -64,4 +64,9 @@ Napi::Value I64ToJS(Napi::Env env, long long v) {
   return Napi::BigInt::New(env, static_cast<int64_t>(v));
 }
 
-void FreeOffThread(std::function<void()> fn) { std::thread(std::move(fn)).detach(); }
+std::atomic<bool> g_envTearingDown{false};
+
+void FreeOffThread(std::function<void()> fn) {
+  if (g_envTearingDown) return;  // process exit: the OS reclaims everything
+  std::thread(std::move(fn)).detach();
+}

@@ -6,6 +6,7 @@
 #include <libvirt/virterror.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ double ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* what);
 // 64-bit values: a JS number when |v| <= 2^53-1, a BigInt otherwise (documented in the TS layer).
 Napi::Value U64ToJS(Napi::Env env, unsigned long long v);
 Napi::Value I64ToJS(Napi::Env env, long long v);
+
+// Set by an env cleanup hook when Node tears the environment down (process exit). Finalizers then
+// leak instead of freeing: spawning teardown threads while the process exits races with exit().
+extern std::atomic<bool> g_envTearingDown;
 
 // Free a libvirt object off the JS thread when dropping it could be the last reference of a closed
 // remote connection (that runs a blocking CONNECT_CLOSE RPC).

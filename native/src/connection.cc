@@ -57,7 +57,7 @@ Connection::Connection(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Connec
 Connection::~Connection() {
   // Garbage-collected without close(): tear down off the JS thread (deregistration and the final
   // virConnectClose are RPCs on remote connections).
-  if (!cs_ || cs_->closed.exchange(true)) return;
+  if (g_envTearingDown || !cs_ || cs_->closed.exchange(true)) return;
   ConnStatePtr cs = cs_;
   FreeOffThread([cs]() {
     DeregisterEvents(*cs);

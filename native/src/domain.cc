@@ -61,6 +61,7 @@ Domain::~Domain() {
   dom_ = nullptr;
   // After close() this may be the last reference keeping a remote connection open; its teardown is
   // an RPC, which must not run on the JS thread (we are in a GC finalizer here).
+  if (g_envTearingDown) return;
   if (cs_ && cs_->closed) FreeOffThread([d]() { virDomainFree(d); });
   else virDomainFree(d);
 }

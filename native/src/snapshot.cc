@@ -20,6 +20,7 @@ class Snapshot : public Napi::ObjectWrap<Snapshot> {
     if (!snap_) return;
     virDomainSnapshotPtr s = snap_;
     snap_ = nullptr;
+    if (g_envTearingDown) return;
     if (cs_ && cs_->closed) FreeOffThread([s]() { virDomainSnapshotFree(s); });
     else virDomainSnapshotFree(s);
   }

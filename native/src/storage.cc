@@ -55,6 +55,7 @@ class StorageVolume : public StorageWrap<StorageVolume, virStorageVolPtr, VolRef
     if (!ptr_) return;
     virStorageVolPtr v = ptr_;
     ptr_ = nullptr;
+    if (g_envTearingDown) return;
     if (cs_ && cs_->closed) FreeOffThread([v]() { virStorageVolFree(v); });
     else virStorageVolFree(v);
   }
@@ -125,6 +126,7 @@ class StoragePool : public StorageWrap<StoragePool, virStoragePoolPtr, PoolRef> 
     if (!ptr_) return;
     virStoragePoolPtr p = ptr_;
     ptr_ = nullptr;
+    if (g_envTearingDown) return;
     if (cs_ && cs_->closed) FreeOffThread([p]() { virStoragePoolFree(p); });
     else virStoragePoolFree(p);
   }
