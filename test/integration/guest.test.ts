@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { ConsoleLog, guestDomainXml, noOsDomainXml, detectDomainType, guestArtifacts, type DomainType } from '../support/guest.js';
 import { ROOT_URI, isRoot, uniqueName, virsh, defineXml, domState, waitForState, destroyAndUndefine, ensureRootLibvirtd, ensureGuestBuilt } from '../support/virsh.js';
 
@@ -88,6 +89,25 @@ describe('test guest on the root libvirtd', { skip }, () => {
     assert.notEqual(r2.boot, r1.boot);
     assert.equal(await domState(ROOT_URI, name), 'running');
     console.log(`${name}: soft (ACPI) reboot to ready in ${Date.now() - t0} ms`);
+  });
+
+  it('hot-plugged and unplugged disks show up in the heartbeat', async () => {
+    const { name, con, boot } = await bootGuest('disk');
+    const hb0 = await con.waitForHeartbeat((h) => h.boot === boot);
+    assert.deepEqual(hb0.disks, []);
+    const img = `${tmp}/${name}-vdb.qcow2`;
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', img, '32M']);
+    let t0 = Date.now();
+    await virsh(ROOT_URI, ['attach-disk', name, img, 'vdb', '--driver', 'qemu', '--subdriver', 'qcow2', '--targetbus', 'virtio', '--live']);
+    // guest-side names are the kernel's (vda, vdb, ... in probe order), not libvirt's target dev
+    await con.waitForHeartbeat((h) => h.boot === boot && h.disks.length === 1, { timeoutMs: 15_000 });
+    console.log(`${name}: disk attach visible in guest after ${Date.now() - t0} ms`);
+    t0 = Date.now();
+    await virsh(ROOT_URI, ['detach-disk', name, 'vdb', '--live']);
+    const since = await con.mark();
+    await con.waitForHeartbeat((h) => h.boot === boot && h.disks.length === 0, { since, timeoutMs: 15_000 });
+    console.log(`${name}: disk detach visible in guest after ${Date.now() - t0} ms`);
+    await virsh(ROOT_URI, ['destroy', name]);
   });
 
   it('a domain without OS ignores ACPI shutdown and is then destroyed', async () => {

@@ -7,7 +7,8 @@
  *
  *   NOVALET-READY boot=<16 hex chars, random per boot>
  *   NOVALET-HEARTBEAT boot=<id> seq=<n> disks=<a,b> nics=<eth0,eth1> ips=<eth0:10.0.0.5,eth1:10.0.1.7>
- *       every second; seq restarts at 1 on every boot; disks = /sys/block minus loop and ram devices;
+ *       every second; seq restarts at 1 on every boot; disks = /sys/block minus loop and ram devices
+ *       (kernel names in probe order: a single hot-plugged disk is 'vda' even if libvirt's target is 'vdb');
  *       nics = /sys/class/net minus lo; ips = IPv4 addresses without prefix length. Lists may be empty.
  *   NOVALET-DHCP iface=<ethX> ip=<addr>     udhcpc configured an address (new NICs get DHCP automatically)
  *   NOVALET-ACPI-POWEROFF                   power button pressed; the guest then runs `poweroff -f`
