@@ -337,6 +337,20 @@ function hostObject(h: { name: string; ip: string; dir: string; netns: string },
   return host;
 }
 
+/** Testbeds created by this process and not yet destroyed (torn down on SIGINT/SIGTERM). */
+const live = new Set<() => Promise<void>>();
+let signalsInstalled = false;
+function installSignalCleanup(): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      const all = [...live].map((d) => d().catch(() => undefined));
+      void Promise.all(all).finally(() => process.kill(process.pid, sig));
+    });
+  }
+}
+
 /** Creates a testbed of N hosts (root only). On failure, everything created so far is torn down. */
 export async function createTestbed(opts: CreateTestbedOptions): Promise<Testbed> {
   const n = opts.hosts;
@@ -369,8 +383,13 @@ export async function createTestbed(opts: CreateTestbedOptions): Promise<Testbed
   const destroy = async (o: { keepFiles?: boolean } = {}) => {
     if (destroyed) return;
     destroyed = true;
+    live.delete(destroy);
     await teardown(state, base, o.keepFiles ?? false);
   };
+  if (!state.persistent) {
+    live.add(destroy);
+    installSignalCleanup();
+  }
 
   try {
     const br = state.bridgeNetns;
