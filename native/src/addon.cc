@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common.h"
+#include "worker.h"
 
 namespace {
 
@@ -44,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->poolCtor = Napi::Persistent(InitStoragePool(env));
   data->volumeCtor = Napi::Persistent(InitStorageVolume(env));
   env.SetInstanceData<AddonData>(data);
+  InitShortPool(env);
   // Registered after N-API's own teardown hook, so it runs first (hooks run in reverse order).
   env.AddCleanupHook([]() { g_envTearingDown = true; });
   exports.Set("open", Napi::Function::New(env, OpenConnection, "open"));

@@ -12,6 +12,7 @@
 #include <vector>
 
 class EventSink;
+class ShortPool;
 
 // State shared by a Connection wrapper and every domain/pool/volume/snapshot object created from it.
 // `closed` is flipped on the JS thread by close(); every wrapper checks it (on the JS thread) before
@@ -32,6 +33,7 @@ struct AddonData {
   Napi::FunctionReference snapshotCtor;
   Napi::FunctionReference poolCtor;
   Napi::FunctionReference volumeCtor;
+  ShortPool* pool = nullptr;  // worker.cc
 };
 inline AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 

@@ -1,5 +1,8 @@
 #include "worker.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -31,27 +34,75 @@ void RunExec(ExecFn& exec, bool& ok, ErrorInfo& err) {
   exec = nullptr;
 }
 
-class FnWorker : public Napi::AsyncWorker {
- public:
-  FnWorker(Napi::Env env, ExecFn exec, DoneFn done)
-      : Napi::AsyncWorker(env, "novalet:libvirt"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        exec_(std::move(exec)),
-        done_(std::move(done)) {}
+}  // namespace
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
+// A private, growable pool for short calls. libuv's pool is not used: a libvirt call can block
+// indefinitely (observed: a hung daemon leaves calling threads stuck until its socket wakes), and a
+// stuck libuv thread would stall Node's own fs/dns/crypto work and block process.exit(), which joins
+// libuv's threads. Our threads are detached and the pool grows up to kMaxThreads when all are busy.
+constexpr size_t kMaxThreads = 64;
 
-  void Execute() override { RunExec(exec_, ok_, err_); }
-  void OnOK() override { Settle(Env(), deferred_, ok_, err_, done_); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  ExecFn exec_;
-  DoneFn done_;
-  bool ok_ = false;
-  ErrorInfo err_;
+struct ShortCall {
+  Napi::Promise::Deferred deferred;
+  ExecFn exec;
+  DoneFn done;
+  bool ok = false;
+  ErrorInfo err;
 };
 
+class ShortPool {
+ public:
+  explicit ShortPool(Napi::Env env) {
+    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                          "novalet:libvirt-pool", 0, 1);
+    tsfn_.Unref(env);  // ref'd only while calls are pending (see Submit/Finish)
+  }
+
+  // JS thread.
+  void Submit(Napi::Env env, ShortCall* call) {
+    if (pending_++ == 0) tsfn_.Ref(env);  // a pending promise keeps the process alive
+    std::unique_lock<std::mutex> lock(mu_);
+    queue_.push_back(call);
+    if (idle_ == 0 && threads_ < kMaxThreads) {
+      threads_++;
+      std::thread([this]() { Loop(); }).detach();
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      ShortCall* call;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        idle_++;
+        cv_.wait(lock, [this]() { return !queue_.empty(); });
+        idle_--;
+        call = queue_.front();
+        queue_.pop_front();
+      }
+      RunExec(call->exec, call->ok, call->err);
+      napi_status st = tsfn_.BlockingCall(call, [this](Napi::Env env, Napi::Function, ShortCall* c) {
+        Settle(env, c->deferred, c->ok, c->err, c->done);
+        delete c;
+        if (--pending_ == 0) tsfn_.Unref(env);
+      });
+      if (st != napi_ok) return;  // environment torn down: leave the job, stop this thread
+    }
+  }
+
+  Napi::ThreadSafeFunction tsfn_;
+  size_t pending_ = 0;  // JS thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ShortCall*> queue_;
+  size_t threads_ = 0;
+  size_t idle_ = 0;
+};
+
+namespace {
 struct LongCall {
   Napi::Promise::Deferred deferred;
   ExecFn exec;
@@ -63,10 +114,16 @@ struct LongCall {
 
 }  // namespace
 
+void InitShortPool(Napi::Env env) {
+  // One pool per env (main thread or worker_threads). Never freed: its detached threads may still be
+  // blocked in libvirt when the env goes away.
+  Data(env)->pool = new ShortPool(env);
+}
+
 Napi::Value Queue(Napi::Env env, ExecFn exec, DoneFn done) {
-  auto* w = new FnWorker(env, std::move(exec), std::move(done));
-  Napi::Promise p = w->Promise();
-  w->Queue();  // AsyncWorker deletes itself after OnOK
+  auto* call = new ShortCall{Napi::Promise::Deferred::New(env), std::move(exec), std::move(done), false, {}};
+  Napi::Promise p = call->deferred.Promise();
+  Data(env)->pool->Submit(env, call);
   return p;
 }
 

@@ -1,6 +1,6 @@
 // Async helpers: every libvirt call runs off the JS thread and settles a promise.
 //
-// Short calls go to libuv's pool (Napi::AsyncWorker). libuv has only 4 pool threads, so calls that
+// Short calls go to a private growable thread pool (worker.cc explains why not libuv's). Calls that
 // can block for seconds or minutes (migration, managed save, snapshots, block copy/commit, volume
 // clone, domain start) use QueueLong: one dedicated std::thread per call, which settles its promise
 // through a per-call ThreadSafeFunction. That way getJobStats/abortJob/getState keep answering while
@@ -17,6 +17,7 @@ using ExecFn = std::function<bool(ErrorInfo& err)>;
 // Runs on the JS thread after a successful exec; builds the resolution value.
 using DoneFn = std::function<Napi::Value(Napi::Env env)>;
 
+void InitShortPool(Napi::Env env);  // once, at module init
 Napi::Value Queue(Napi::Env env, ExecFn exec, DoneFn done);
 Napi::Value QueueLong(Napi::Env env, ExecFn exec, DoneFn done);
 inline Napi::Value Run(Napi::Env env, bool longCall, ExecFn exec, DoneFn done) {

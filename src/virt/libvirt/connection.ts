@@ -2,10 +2,11 @@
 import { EventEmitter } from 'node:events';
 
 import { LibvirtDomain } from './domain.js';
-import { call } from './errors.js';
+import { call, LibvirtError } from './errors.js';
 import { convertEvent, LIBVIRT_EVENT_NAMES, type LibvirtConnectionEvents } from './events.js';
 import { loadNative, type NativeConnection, type NativeEventPayload, type TypedParamRecord } from './native.js';
 import { StoragePool, StorageVolume } from './storage.js';
+import { CallTracker } from './tracker.js';
 
 export interface OpenOptions {
   /** virConnectOpenReadOnly */
@@ -47,8 +48,11 @@ export class LibvirtConnection extends EventEmitter<LibvirtConnectionEvents> {
   /** Set when libvirt reported the connection dead ('close' event). */
   lost = false;
 
+  private readonly t: CallTracker;
+
   private constructor(private readonly native: NativeConnection, readonly uri: string | null) {
     super();
+    this.t = new CallTracker(() => native.isAlive(), (err) => this.onDeath(err));
     this.keepaliveEnabled = native.keepaliveEnabled;
     // The addon's event TSFN is unref'd while nobody listens, so an idle connection never keeps the
     // process alive; while there are listeners it is ref'd like a socket with a 'data' handler.
@@ -84,79 +88,94 @@ export class LibvirtConnection extends EventEmitter<LibvirtConnectionEvents> {
   private dispatch(type: string, payload: NativeEventPayload): void {
     const ev = convertEvent(type, payload);
     if (!ev) return;
-    if (ev[0] === 'close') this.lost = true;
+    if (ev[0] === 'close') {
+      if (this.lost) return;  // already reported (see onDeath)
+      this.lost = true;
+      this.t.kill(new LibvirtError(`connection closed (${ev[1].reason})`, 1 /* VIR_ERR_INTERNAL_ERROR */, 7 /* VIR_FROM_RPC */));
+    }
     (this.emit as (name: string, arg: unknown) => boolean)(ev[0], ev[1]);
   }
+
+  /** A call found the connection dead before libvirt reported it: report it as a 'close' event. */
+  private onDeath(err: LibvirtError): void {
+    if (this.lost) return;
+    this.lost = true;
+    const keepalive = /keepalive/i.test(err.message);
+    this.emit('close', { reason: keepalive ? 'keepalive' : 'error', reasonCode: keepalive ? 2 : 0 });
+  }
+
+  /** Calls issued and not yet settled (diagnostics). */
+  get pendingCalls(): number { return this.t.pendingCount; }
 
   /** Idempotent. Later calls on this connection or its objects reject with VIR_ERR_INVALID_CONN. */
   close(): Promise<void> { return call(() => this.native.close()); }
   get closed(): boolean { return this.native.isClosed(); }
-  isAlive(): Promise<boolean> { return call(() => this.native.isAlive()); }
+  isAlive(): Promise<boolean> { return this.t.run(() => this.native.isAlive()); }
 
   // --- host ---
-  getHostname(): Promise<string> { return call(() => this.native.getHostname()); }
+  getHostname(): Promise<string> { return this.t.run(() => this.native.getHostname()); }
   /** Hypervisor version (virConnectGetVersion). */
-  async getVersion(): Promise<VersionInfo> { return splitVersion(await call(() => this.native.getVersion())); }
+  async getVersion(): Promise<VersionInfo> { return splitVersion(await this.t.run(() => this.native.getVersion())); }
   /** libvirt version on the other end (virConnectGetLibVersion). */
-  async getLibVersion(): Promise<VersionInfo> { return splitVersion(await call(() => this.native.getLibVersion())); }
-  getURI(): Promise<string> { return call(() => this.native.getURI()); }
-  getCapabilities(): Promise<string> { return call(() => this.native.getCapabilities()); }
-  getNodeInfo(): Promise<NodeInfo> { return call(() => this.native.getNodeInfo()); }
+  async getLibVersion(): Promise<VersionInfo> { return splitVersion(await this.t.run(() => this.native.getLibVersion())); }
+  getURI(): Promise<string> { return this.t.run(() => this.native.getURI()); }
+  getCapabilities(): Promise<string> { return this.t.run(() => this.native.getCapabilities()); }
+  getNodeInfo(): Promise<NodeInfo> { return this.t.run(() => this.native.getNodeInfo()); }
   /** bytes */
-  getFreeMemory(): Promise<number | bigint> { return call(() => this.native.getFreeMemory()); }
+  getFreeMemory(): Promise<number | bigint> { return this.t.run(() => this.native.getFreeMemory()); }
   /** virNodeGetCPUStats: { kernel, user, idle, iowait, ... } in ns. cpu -1 = all. */
   getNodeCPUStats(cpu = ALL, flags = 0): Promise<Record<string, number | bigint>> {
-    return call(() => this.native.getNodeCPUStats(cpu, flags));
+    return this.t.run(() => this.native.getNodeCPUStats(cpu, flags));
   }
   /** virNodeGetMemoryStats: { total, free, buffers, cached } in KiB. cell -1 = all. */
   getNodeMemoryStats(cell = ALL, flags = 0): Promise<Record<string, number | bigint>> {
-    return call(() => this.native.getNodeMemoryStats(cell, flags));
+    return this.t.run(() => this.native.getNodeMemoryStats(cell, flags));
   }
   /** virConnectGetAllDomainStats (DomainStatsTypes mask, 0 = all; GetAllDomainStatsFlags). */
   getAllDomainStats(stats = 0, flags = 0): Promise<DomainStatsRecord[]> {
-    return call(() => this.native.getAllDomainStats(stats, flags));
+    return this.t.run(() => this.native.getAllDomainStats(stats, flags));
   }
 
   // --- domains ---
   /** ListAllDomainsFlags (0 = all) */
   async listAllDomains(flags = 0): Promise<LibvirtDomain[]> {
-    return (await call(() => this.native.listAllDomains(flags))).map((d) => new LibvirtDomain(d));
+    return (await this.t.run(() => this.native.listAllDomains(flags))).map((d) => new LibvirtDomain(d, this.t));
   }
   async lookupDomainByName(name: string): Promise<LibvirtDomain> {
-    return new LibvirtDomain(await call(() => this.native.lookupDomainByName(name)));
+    return new LibvirtDomain(await this.t.run(() => this.native.lookupDomainByName(name)), this.t);
   }
   async lookupDomainByUUID(uuid: string): Promise<LibvirtDomain> {
-    return new LibvirtDomain(await call(() => this.native.lookupDomainByUUID(uuid)));
+    return new LibvirtDomain(await this.t.run(() => this.native.lookupDomainByUUID(uuid)), this.t);
   }
   async lookupDomainById(id: number): Promise<LibvirtDomain> {
-    return new LibvirtDomain(await call(() => this.native.lookupDomainByID(id)));
+    return new LibvirtDomain(await this.t.run(() => this.native.lookupDomainByID(id)), this.t);
   }
   /** virDomainDefineXMLFlags (DomainDefineFlags) */
   async defineDomain(xml: string, flags = 0): Promise<LibvirtDomain> {
-    return new LibvirtDomain(await call(() => this.native.defineDomain(xml, flags)));
+    return new LibvirtDomain(await this.t.run(() => this.native.defineDomain(xml, flags)), this.t);
   }
   /** virDomainCreateXML: start a transient domain (DomainCreateFlags). Dedicated thread. */
   async createDomain(xml: string, flags = 0): Promise<LibvirtDomain> {
-    return new LibvirtDomain(await call(() => this.native.createDomain(xml, flags)));
+    return new LibvirtDomain(await this.t.run(() => this.native.createDomain(xml, flags)), this.t);
   }
 
   // --- storage ---
   /** ListAllStoragePoolsFlags */
   async listAllStoragePools(flags = 0): Promise<StoragePool[]> {
-    return (await call(() => this.native.listAllStoragePools(flags))).map((p) => new StoragePool(p));
+    return (await this.t.run(() => this.native.listAllStoragePools(flags))).map((p) => new StoragePool(p, this.t));
   }
   async lookupStoragePool(name: string): Promise<StoragePool> {
-    return new StoragePool(await call(() => this.native.lookupStoragePoolByName(name)));
+    return new StoragePool(await this.t.run(() => this.native.lookupStoragePoolByName(name)), this.t);
   }
   async lookupStorageVolumeByPath(path: string): Promise<StorageVolume> {
-    return new StorageVolume(await call(() => this.native.lookupStorageVolByPath(path)));
+    return new StorageVolume(await this.t.run(() => this.native.lookupStorageVolByPath(path)), this.t);
   }
   /** virStoragePoolDefineXML (StoragePoolDefineFlags) */
   async defineStoragePool(xml: string, flags = 0): Promise<StoragePool> {
-    return new StoragePool(await call(() => this.native.defineStoragePool(xml, flags)));
+    return new StoragePool(await this.t.run(() => this.native.defineStoragePool(xml, flags)), this.t);
   }
   /** virStoragePoolCreateXML: transient pool (StoragePoolCreateFlags). Dedicated thread. */
   async createStoragePool(xml: string, flags = 0): Promise<StoragePool> {
-    return new StoragePool(await call(() => this.native.createStoragePool(xml, flags)));
+    return new StoragePool(await this.t.run(() => this.native.createStoragePool(xml, flags)), this.t);
   }
 }
