@@ -79,6 +79,23 @@ describe('threads', () => {
   });
 });
 
+describe('close while calls are in flight', () => {
+  test('in-flight long and short calls still settle; the connection closes cleanly', async () => {
+    const conn = await LibvirtConnection.open('test:///default');
+    const dom = await conn.defineDomain(
+      `<domain type='test'><name>inflight</name><memory unit='KiB'>65536</memory><os><type>hvm</type></os></domain>`);
+    await dom.create();
+    // Issued before close(): they hold their own libvirt references and complete normally.
+    const save = dom.managedSave();
+    const states = Promise.all(Array.from({ length: 20 }, () => dom.getState()));
+    const closing = conn.close();
+    await save;
+    assert.equal((await states).length, 20);
+    await closing;
+    await assert.rejects(dom.hasManagedSaveImage(), (e: unknown) => (e as { codeName?: string }).codeName === 'VIR_ERR_INVALID_CONN');
+  });
+});
+
 describe('typed parameter mapping', () => {
   test('migrate params -> libvirt names and types', () => {
     assert.deepEqual(migrateParamsToTuples({
