@@ -70,44 +70,40 @@ Napi::Value Connection::GetFreeMemory(const Napi::CallbackInfo& info) {
       [v](Napi::Env env) -> Napi::Value { return U64ToJS(env, *v); });
 }
 
-Napi::Value Connection::GetNodeCPUStats(const Napi::CallbackInfo& info) {
-  int cpu = ArgInt(info, 0, "cpuNum", VIR_NODE_CPU_STATS_ALL_CPUS);
-  unsigned int flags = ArgFlags(info, 1);
+namespace {
+// virNodeGetCPUStats and virNodeGetMemoryStats share one shape: ask for the number of fields, then fetch
+// (field, value) pairs into a JS object. Returns the worker and completion functions for WithConn.
+template <typename Stat>
+std::pair<std::function<bool(virConnectPtr, ErrorInfo&)>, DoneFn> NodeStatsCall(
+    int (*get)(virConnectPtr, int, Stat*, int*, unsigned int), int which, unsigned int flags) {
   auto out = std::make_shared<std::vector<std::pair<std::string, unsigned long long>>>();
-  return WithConn(info, false,
-      [out, cpu, flags](virConnectPtr c, ErrorInfo&) {
-        int n = 0;
-        if (virNodeGetCPUStats(c, cpu, nullptr, &n, flags) < 0) return false;
-        std::vector<virNodeCPUStats> st(n > 0 ? n : 0);
-        if (n > 0 && virNodeGetCPUStats(c, cpu, st.data(), &n, flags) < 0) return false;
-        for (int i = 0; i < n; i++) out->emplace_back(st[i].field, st[i].value);
-        return true;
-      },
-      [out](Napi::Env env) -> Napi::Value {
-        Napi::Object o = Napi::Object::New(env);
-        for (auto& kv : *out) o.Set(kv.first, U64ToJS(env, kv.second));
-        return o;
-      });
+  auto exec = [out, get, which, flags](virConnectPtr c, ErrorInfo&) {
+    int n = 0;
+    if (get(c, which, nullptr, &n, flags) < 0) return false;
+    std::vector<Stat> st(n > 0 ? n : 0);
+    if (n > 0 && get(c, which, st.data(), &n, flags) < 0) return false;
+    for (int i = 0; i < n; i++) out->emplace_back(st[i].field, st[i].value);
+    return true;
+  };
+  DoneFn done = [out](Napi::Env env) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    for (auto& kv : *out) o.Set(kv.first, U64ToJS(env, kv.second));
+    return o;
+  };
+  return {exec, done};
+}
+}  // namespace
+
+Napi::Value Connection::GetNodeCPUStats(const Napi::CallbackInfo& info) {
+  auto [exec, done] = NodeStatsCall<virNodeCPUStats>(
+      virNodeGetCPUStats, ArgInt(info, 0, "cpuNum", VIR_NODE_CPU_STATS_ALL_CPUS), ArgFlags(info, 1));
+  return WithConn(info, false, exec, done);
 }
 
 Napi::Value Connection::GetNodeMemoryStats(const Napi::CallbackInfo& info) {
-  int cell = ArgInt(info, 0, "cellNum", VIR_NODE_MEMORY_STATS_ALL_CELLS);
-  unsigned int flags = ArgFlags(info, 1);
-  auto out = std::make_shared<std::vector<std::pair<std::string, unsigned long long>>>();
-  return WithConn(info, false,
-      [out, cell, flags](virConnectPtr c, ErrorInfo&) {
-        int n = 0;
-        if (virNodeGetMemoryStats(c, cell, nullptr, &n, flags) < 0) return false;
-        std::vector<virNodeMemoryStats> st(n > 0 ? n : 0);
-        if (n > 0 && virNodeGetMemoryStats(c, cell, st.data(), &n, flags) < 0) return false;
-        for (int i = 0; i < n; i++) out->emplace_back(st[i].field, st[i].value);
-        return true;
-      },
-      [out](Napi::Env env) -> Napi::Value {
-        Napi::Object o = Napi::Object::New(env);
-        for (auto& kv : *out) o.Set(kv.first, U64ToJS(env, kv.second));
-        return o;
-      });
+  auto [exec, done] = NodeStatsCall<virNodeMemoryStats>(
+      virNodeGetMemoryStats, ArgInt(info, 0, "cellNum", VIR_NODE_MEMORY_STATS_ALL_CELLS), ArgFlags(info, 1));
+  return WithConn(info, false, exec, done);
 }
 
 Napi::Value Connection::GetAllDomainStats(const Napi::CallbackInfo& info) {

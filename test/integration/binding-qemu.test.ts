@@ -71,6 +71,17 @@ describe('libvirt binding on real QEMU', { skip: !isRoot() && 'needs root (libvi
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('reports the host: node info, CPU and memory stats, capabilities', async () => {
+    const node = await conn.getNodeInfo();
+    assert.ok(node.cpus >= 1 && Number(node.memory) > 0);
+    const cpu = await conn.getNodeCPUStats();
+    assert.ok(Number(cpu['idle']) > 0 && Number(cpu['user']) > 0, JSON.stringify(cpu, (_k, v) => String(v)));
+    const mem = await conn.getNodeMemoryStats();
+    assert.ok(Number(mem['total']) >= Number(mem['free']) && Number(mem['free']) > 0);
+    assert.ok(Number(await conn.getFreeMemory()) > 0);
+    assert.match(await conn.getCapabilities(), /<arch>x86_64<\/arch>/);
+  });
+
   it('defines and boots the guest: started/booted event, ready line, heartbeats', async () => {
     const domainType = detectDomainType(await conn.getCapabilities());
     dom = await conn.defineDomain(guestDomainXml({ name, consoleLog: consolePath, domainType }));
