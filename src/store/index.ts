@@ -1,0 +1,4 @@
+export type { Store } from './store.js';
+export * from './types.js';
+export { serverStatus, KNOWN_STATUSES } from './status.js';
+export { SqliteStore } from './sqlite/sqlite-store.js';

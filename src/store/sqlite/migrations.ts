@@ -1,0 +1,93 @@
+/**
+ * Versioned schema migrations. Each entry runs once inside a transaction and bumps `PRAGMA user_version`; never
+ * edit a released entry, append a new one.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: identity, flavors, keypairs, images, servers, instance actions, quotas
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE domains (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL DEFAULT 1);
+  CREATE TABLE projects (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL REFERENCES domains(id),
+    enabled INTEGER NOT NULL DEFAULT 1, description TEXT NOT NULL DEFAULT '', UNIQUE (domain_id, name));
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL REFERENCES domains(id),
+    password_hash TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, default_project_id TEXT,
+    tokens_valid_after TEXT NOT NULL, UNIQUE (domain_id, name));
+  CREATE TABLE roles (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+  CREATE TABLE role_assignments (
+    user_id TEXT NOT NULL REFERENCES users(id), project_id TEXT NOT NULL REFERENCES projects(id),
+    role_id TEXT NOT NULL REFERENCES roles(id), PRIMARY KEY (user_id, project_id, role_id));
+  CREATE TABLE revoked_tokens (token_id TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+
+  CREATE TABLE flavors (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, vcpus INTEGER NOT NULL, ram INTEGER NOT NULL,
+    disk INTEGER NOT NULL, ephemeral INTEGER NOT NULL DEFAULT 0, swap INTEGER NOT NULL DEFAULT 0,
+    rxtx_factor REAL NOT NULL DEFAULT 1.0, is_public INTEGER NOT NULL DEFAULT 1, description TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+  CREATE TABLE flavor_extra_specs (
+    flavor_id TEXT NOT NULL REFERENCES flavors(id) ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (flavor_id, key));
+
+  CREATE TABLE keypairs (
+    user_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, public_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (user_id, name));
+
+  CREATE TABLE images (
+    id TEXT PRIMARY KEY, name TEXT, status TEXT NOT NULL, visibility TEXT NOT NULL, owner TEXT,
+    disk_format TEXT, container_format TEXT, size INTEGER, checksum TEXT, os_hash_algo TEXT, os_hash_value TEXT,
+    min_disk INTEGER NOT NULL DEFAULT 0, min_ram INTEGER NOT NULL DEFAULT 0, protected INTEGER NOT NULL DEFAULT 0,
+    properties TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE INDEX images_name ON images(name);
+
+  CREATE TABLE servers (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    image_ref TEXT NOT NULL, flavor_id TEXT NOT NULL, flavor TEXT NOT NULL, old_flavor TEXT,
+    vm_state TEXT NOT NULL, task_state TEXT, power_state INTEGER NOT NULL, status TEXT NOT NULL,
+    host TEXT, node TEXT, availability_zone TEXT, key_name TEXT, key_data TEXT, user_data TEXT,
+    access_ipv4 TEXT NOT NULL DEFAULT '', access_ipv6 TEXT NOT NULL DEFAULT '', config_drive TEXT NOT NULL DEFAULT '',
+    disk_config TEXT NOT NULL DEFAULT 'MANUAL', description TEXT,
+    locked INTEGER NOT NULL DEFAULT 0, locked_reason TEXT, locked_by TEXT,
+    reservation_id TEXT NOT NULL, launch_index INTEGER NOT NULL DEFAULT 0, hostname TEXT NOT NULL,
+    kernel_id TEXT NOT NULL DEFAULT '', ramdisk_id TEXT NOT NULL DEFAULT '', root_device_name TEXT,
+    progress INTEGER NOT NULL DEFAULT 0,
+    addresses TEXT NOT NULL DEFAULT '[]', ips4 TEXT NOT NULL DEFAULT '', ips6 TEXT NOT NULL DEFAULT '',
+    requested_networks TEXT, security_groups TEXT NOT NULL DEFAULT '[]', bdm TEXT NOT NULL DEFAULT '[]',
+    fault TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, launched_at TEXT, terminated_at TEXT, deleted_at TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0);
+  -- the default listing: one project, not deleted, newest first
+  CREATE INDEX servers_project_created ON servers(project_id, deleted, created_at DESC, id DESC);
+  CREATE INDEX servers_created ON servers(deleted, created_at DESC, id DESC);
+  CREATE INDEX servers_updated ON servers(updated_at);
+  CREATE INDEX servers_name ON servers(name);
+  CREATE INDEX servers_status ON servers(status);
+  CREATE INDEX servers_host ON servers(host);
+  CREATE INDEX servers_reservation ON servers(reservation_id);
+  CREATE INDEX servers_image ON servers(image_ref);
+  CREATE INDEX servers_flavor ON servers(flavor_id);
+  CREATE INDEX servers_vm_state_deleted_at ON servers(vm_state, deleted_at);
+
+  CREATE TABLE server_metadata (
+    server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (server_id, key));
+  CREATE TABLE server_tags (
+    server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, tag TEXT NOT NULL,
+    PRIMARY KEY (server_id, tag));
+  CREATE INDEX server_tags_tag ON server_tags(tag);
+
+  CREATE TABLE instance_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, server_id TEXT NOT NULL, action TEXT NOT NULL, request_id TEXT NOT NULL,
+    user_id TEXT NOT NULL, project_id TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT, message TEXT,
+    updated_at TEXT NOT NULL);
+  CREATE INDEX instance_actions_server ON instance_actions(server_id, start_time);
+  CREATE TABLE instance_action_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, action_id INTEGER NOT NULL REFERENCES instance_actions(id),
+    event TEXT NOT NULL, start_time TEXT NOT NULL, finish_time TEXT, result TEXT, traceback TEXT, host TEXT);
+  CREATE INDEX instance_action_events_action ON instance_action_events(action_id);
+
+  CREATE TABLE quota_limits (project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
+    PRIMARY KEY (project_id, resource));
+  `,
+];

@@ -1,0 +1,455 @@
+/**
+ * The SQLite implementation of Store (better-sqlite3). Calls are synchronous underneath and wrapped in async
+ * methods; multi-statement writes run in a transaction, so each method is atomic.
+ */
+import type { Store } from '../store.js';
+import type {
+  Domain, Flavor, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
+  Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
+} from '../types.js';
+import { serverStatus } from '../status.js';
+import { openDatabase, type Db } from './open.js';
+import { rowToServer, setClause, ipText, type Row } from './server-rows.js';
+import { afterMarker, buildWhere, sortSpec } from './server-query.js';
+
+const b = (v: unknown) => v === 1;
+const now = () => new Date().toISOString();
+
+export class SqliteStore implements Store {
+  readonly db: Db;
+
+  constructor(path: string) {
+    this.db = openDatabase(path);
+  }
+
+  async close(): Promise<void> { this.db.close(); }
+
+  // ---- settings
+  async getSetting(key: string): Promise<string | null> {
+    const r = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+    return r ? (r.value as string) : null;
+  }
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    this.db.prepare('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)').run(key, value);
+    return (await this.getSetting(key))!;
+  }
+
+  // ---- identity
+  async createDomain(d: Domain): Promise<void> {
+    this.db.prepare('INSERT INTO domains (id, name, enabled) VALUES (?, ?, ?)').run(d.id, d.name, d.enabled ? 1 : 0);
+  }
+  async getDomain(id: string): Promise<Domain | null> { return domain(this.db.prepare('SELECT * FROM domains WHERE id = ?').get(id)); }
+  async getDomainByName(name: string): Promise<Domain | null> { return domain(this.db.prepare('SELECT * FROM domains WHERE name = ?').get(name)); }
+  async createProject(p: Project): Promise<void> {
+    this.db.prepare('INSERT INTO projects (id, name, domain_id, enabled, description) VALUES (?, ?, ?, ?, ?)')
+      .run(p.id, p.name, p.domainId, p.enabled ? 1 : 0, p.description);
+  }
+  async getProject(id: string): Promise<Project | null> { return project(this.db.prepare('SELECT * FROM projects WHERE id = ?').get(id)); }
+  async getProjectByName(domainId: string, name: string): Promise<Project | null> {
+    return project(this.db.prepare('SELECT * FROM projects WHERE domain_id = ? AND name = ?').get(domainId, name));
+  }
+  async listProjects(): Promise<Project[]> { return (this.db.prepare('SELECT * FROM projects ORDER BY name').all()).map((r) => project(r)!); }
+  async createUser(u: User): Promise<void> {
+    this.db.prepare(`INSERT INTO users (id, name, domain_id, password_hash, enabled, default_project_id, tokens_valid_after)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(u.id, u.name, u.domainId, u.passwordHash, u.enabled ? 1 : 0, u.defaultProjectId, u.tokensValidAfter);
+  }
+  async getUser(id: string): Promise<User | null> { return user(this.db.prepare('SELECT * FROM users WHERE id = ?').get(id)); }
+  async getUserByName(domainId: string, name: string): Promise<User | null> {
+    return user(this.db.prepare('SELECT * FROM users WHERE domain_id = ? AND name = ?').get(domainId, name));
+  }
+  async updateUser(id: string, c: Partial<Omit<User, 'id'>>): Promise<void> {
+    const map: Record<string, [string, (v: never) => unknown]> = {
+      name: ['name', (v: string) => v], domainId: ['domain_id', (v: string) => v],
+      passwordHash: ['password_hash', (v: string) => v], enabled: ['enabled', (v: boolean) => (v ? 1 : 0)],
+      defaultProjectId: ['default_project_id', (v: string | null) => v],
+      tokensValidAfter: ['tokens_valid_after', (v: string) => v],
+    };
+    const sets: string[] = []; const params: unknown[] = [];
+    for (const [k, v] of Object.entries(c)) {
+      if (v === undefined) continue;
+      const m = map[k]; if (!m) throw new Error(`unknown user field ${k}`);
+      sets.push(`${m[0]} = ?`); params.push(m[1](v as never));
+    }
+    if (sets.length) this.db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+  async listUsers(): Promise<User[]> { return this.db.prepare('SELECT * FROM users ORDER BY name').all().map((r) => user(r)!); }
+  async createRole(r: Role): Promise<void> { this.db.prepare('INSERT INTO roles (id, name) VALUES (?, ?)').run(r.id, r.name); }
+  async getRoleByName(name: string): Promise<Role | null> {
+    const r = this.db.prepare('SELECT * FROM roles WHERE name = ?').get(name) as Role | undefined;
+    return r ?? null;
+  }
+  async listRoles(): Promise<Role[]> { return this.db.prepare('SELECT id, name FROM roles ORDER BY name').all() as Role[]; }
+  async assignRole(userId: string, projectId: string, roleId: string): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?)').run(userId, projectId, roleId);
+  }
+  async unassignRole(userId: string, projectId: string, roleId: string): Promise<void> {
+    this.db.prepare('DELETE FROM role_assignments WHERE user_id = ? AND project_id = ? AND role_id = ?').run(userId, projectId, roleId);
+  }
+  async listUserProjectRoles(userId: string, projectId: string): Promise<Role[]> {
+    return this.db.prepare(`SELECT r.id, r.name FROM role_assignments a JOIN roles r ON r.id = a.role_id
+      WHERE a.user_id = ? AND a.project_id = ? ORDER BY r.name`).all(userId, projectId) as Role[];
+  }
+  async revokeToken(tokenId: string, expiresAt: string): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO revoked_tokens (token_id, expires_at) VALUES (?, ?)').run(tokenId, expiresAt);
+  }
+  async isTokenRevoked(tokenId: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM revoked_tokens WHERE token_id = ?').get(tokenId) !== undefined;
+  }
+  async purgeExpiredRevocations(at: string): Promise<number> {
+    return this.db.prepare('DELETE FROM revoked_tokens WHERE expires_at < ?').run(at).changes;
+  }
+
+  // ---- flavors
+  async createFlavor(f: Flavor): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO flavors (id, name, vcpus, ram, disk, ephemeral, swap, rxtx_factor, is_public, description, disabled, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(f.id, f.name, f.vcpus, f.ram, f.disk, f.ephemeral, f.swap, f.rxtxFactor,
+        f.isPublic ? 1 : 0, f.description, f.disabled ? 1 : 0, f.createdAt);
+      this.putSpecs(f.id, f.extraSpecs);
+    })();
+  }
+  private putSpecs(id: string, specs: Record<string, string>): void {
+    const st = this.db.prepare('INSERT OR REPLACE INTO flavor_extra_specs (flavor_id, key, value) VALUES (?, ?, ?)');
+    for (const [k, v] of Object.entries(specs)) st.run(id, k, v);
+  }
+  private specs(id: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const r of this.db.prepare('SELECT key, value FROM flavor_extra_specs WHERE flavor_id = ? ORDER BY key').all(id) as Row[]) out[r.key as string] = r.value as string;
+    return out;
+  }
+  private flavor(r: unknown): Flavor | null {
+    if (!r) return null;
+    const x = r as Row;
+    return {
+      id: x.id as string, name: x.name as string, vcpus: x.vcpus as number, ram: x.ram as number, disk: x.disk as number,
+      ephemeral: x.ephemeral as number, swap: x.swap as number, rxtxFactor: x.rxtx_factor as number, isPublic: b(x.is_public),
+      description: (x.description as string | null) ?? null, disabled: b(x.disabled), extraSpecs: this.specs(x.id as string),
+      createdAt: x.created_at as string,
+    };
+  }
+  async getFlavor(id: string): Promise<Flavor | null> { return this.flavor(this.db.prepare('SELECT * FROM flavors WHERE id = ?').get(id)); }
+  async getFlavorByName(name: string): Promise<Flavor | null> { return this.flavor(this.db.prepare('SELECT * FROM flavors WHERE name = ?').get(name)); }
+  async listFlavors(o: { includePrivate: boolean; minRam?: number; minDisk?: number; sortKey?: string; sortDir?: 'asc' | 'desc'; limit?: number; marker?: string }): Promise<Flavor[]> {
+    const w: string[] = ['disabled = 0']; const p: unknown[] = [];
+    if (!o.includePrivate) w.push('is_public = 1');
+    if (o.minRam !== undefined) { w.push('ram >= ?'); p.push(o.minRam); }
+    if (o.minDisk !== undefined) { w.push('disk >= ?'); p.push(o.minDisk); }
+    const cols: Record<string, string> = { flavorid: 'id', id: 'id', name: 'name', memory_mb: 'ram', ram: 'ram', vcpus: 'vcpus', root_gb: 'disk', disk: 'disk', created_at: 'created_at' };
+    const col = cols[o.sortKey ?? 'flavorid'] ?? 'id';
+    const dir = o.sortDir === 'desc' ? 'DESC' : 'ASC';
+    // Nova sorts flavor ids as strings; numeric-looking ids are compared numerically first so that 2 < 10
+    const order = col === 'id' ? `CAST(id AS INTEGER) ${dir}, id ${dir}` : `${col} ${dir}, id ${dir}`;
+    let rows = this.db.prepare(`SELECT * FROM flavors WHERE ${w.join(' AND ')} ORDER BY ${order}`).all(...p) as Row[];
+    if (o.marker !== undefined) {
+      const i = rows.findIndex((r) => r.id === o.marker);
+      rows = i >= 0 ? rows.slice(i + 1) : rows;
+    }
+    if (o.limit !== undefined) rows = rows.slice(0, o.limit);
+    return rows.map((r) => this.flavor(r)!);
+  }
+  async deleteFlavor(id: string): Promise<boolean> { return this.db.prepare('DELETE FROM flavors WHERE id = ?').run(id).changes === 1; }
+  async setFlavorExtraSpecs(id: string, specs: Record<string, string>): Promise<void> { this.db.transaction(() => this.putSpecs(id, specs))(); }
+  async deleteFlavorExtraSpec(id: string, key: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM flavor_extra_specs WHERE flavor_id = ? AND key = ?').run(id, key).changes === 1;
+  }
+  async updateFlavorDescription(id: string, description: string | null): Promise<void> {
+    this.db.prepare('UPDATE flavors SET description = ? WHERE id = ?').run(description, id);
+  }
+
+  // ---- keypairs
+  async createKeypair(k: Keypair): Promise<boolean> {
+    return this.db.prepare(`INSERT OR IGNORE INTO keypairs (user_id, name, type, public_key, fingerprint, created_at)
+      VALUES (?, ?, ?, ?, ?, ?)`).run(k.userId, k.name, k.type, k.publicKey, k.fingerprint, k.createdAt).changes === 1;
+  }
+  async getKeypair(userId: string, name: string): Promise<Keypair | null> {
+    return keypair(this.db.prepare('SELECT * FROM keypairs WHERE user_id = ? AND name = ?').get(userId, name));
+  }
+  async listKeypairs(userId: string, o: { limit?: number; marker?: string } = {}): Promise<Keypair[]> {
+    const p: unknown[] = [userId];
+    let sql = 'SELECT * FROM keypairs WHERE user_id = ?';
+    if (o.marker !== undefined) { sql += ' AND name > ?'; p.push(o.marker); }
+    sql += ' ORDER BY name';
+    if (o.limit !== undefined) { sql += ' LIMIT ?'; p.push(o.limit); }
+    return this.db.prepare(sql).all(...p).map((r) => keypair(r)!);
+  }
+  async deleteKeypair(userId: string, name: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM keypairs WHERE user_id = ? AND name = ?').run(userId, name).changes === 1;
+  }
+
+  // ---- images
+  async createImage(i: Image): Promise<void> {
+    this.db.prepare(`INSERT INTO images (id, name, status, visibility, owner, disk_format, container_format, size, checksum,
+      os_hash_algo, os_hash_value, min_disk, min_ram, protected, properties, tags, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(i.id, i.name, i.status, i.visibility, i.owner,
+      i.diskFormat, i.containerFormat, i.size, i.checksum, i.osHashAlgo, i.osHashValue, i.minDisk, i.minRam,
+      i.protected ? 1 : 0, JSON.stringify(i.properties), JSON.stringify(i.tags), i.createdAt, i.updatedAt);
+  }
+  async getImage(id: string): Promise<Image | null> { return image(this.db.prepare("SELECT * FROM images WHERE id = ? AND status != 'deleted'").get(id)); }
+  async listImages(o: { projectId: string | null; isAdmin: boolean; name?: string; status?: string; visibility?: string; limit?: number; marker?: string }): Promise<Image[]> {
+    const w: string[] = ["status != 'deleted'"]; const p: unknown[] = [];
+    if (!o.isAdmin) { w.push("(visibility IN ('public', 'community') OR owner = ?)"); p.push(o.projectId); }
+    if (o.name !== undefined) { w.push('name = ?'); p.push(o.name); }
+    if (o.status !== undefined) { w.push('status = ?'); p.push(o.status); }
+    if (o.visibility !== undefined) { w.push('visibility = ?'); p.push(o.visibility); }
+    if (o.marker !== undefined) {
+      w.push('(created_at < (SELECT created_at FROM images WHERE id = ?) OR (created_at = (SELECT created_at FROM images WHERE id = ?) AND id < ?))');
+      p.push(o.marker, o.marker, o.marker);
+    }
+    let sql = `SELECT * FROM images WHERE ${w.join(' AND ')} ORDER BY created_at DESC, id DESC`;
+    if (o.limit !== undefined) { sql += ' LIMIT ?'; p.push(o.limit); }
+    return this.db.prepare(sql).all(...p).map((r) => image(r)!);
+  }
+  async updateImage(id: string, c: Partial<Omit<Image, 'id' | 'createdAt'>>): Promise<void> {
+    const map: Record<string, [string, (v: never) => unknown]> = {
+      name: ['name', (v: string | null) => v], status: ['status', (v: string) => v], visibility: ['visibility', (v: string) => v],
+      owner: ['owner', (v: string | null) => v], diskFormat: ['disk_format', (v: string | null) => v],
+      containerFormat: ['container_format', (v: string | null) => v], size: ['size', (v: number | null) => v],
+      checksum: ['checksum', (v: string | null) => v], osHashAlgo: ['os_hash_algo', (v: string | null) => v],
+      osHashValue: ['os_hash_value', (v: string | null) => v], minDisk: ['min_disk', (v: number) => v],
+      minRam: ['min_ram', (v: number) => v], protected: ['protected', (v: boolean) => (v ? 1 : 0)],
+      properties: ['properties', (v: unknown) => JSON.stringify(v)], tags: ['tags', (v: unknown) => JSON.stringify(v)],
+      updatedAt: ['updated_at', (v: string) => v],
+    };
+    const sets: string[] = []; const params: unknown[] = [];
+    for (const [k, v] of Object.entries(c)) {
+      if (v === undefined) continue;
+      const m = map[k]; if (!m) throw new Error(`unknown image field ${k}`);
+      sets.push(`${m[0]} = ?`); params.push(m[1](v as never));
+    }
+    if (c.updatedAt === undefined) { sets.push('updated_at = ?'); params.push(now()); }
+    this.db.prepare(`UPDATE images SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+  async deleteImage(id: string): Promise<boolean> { return this.db.prepare('DELETE FROM images WHERE id = ?').run(id).changes === 1; }
+
+  // ---- servers
+  async createServer(s: NewServer): Promise<Server> {
+    const t = now();
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO servers (id, name, project_id, user_id, image_ref, flavor_id, flavor, old_flavor, vm_state,
+        task_state, power_state, status, host, node, availability_zone, key_name, key_data, user_data, access_ipv4, access_ipv6,
+        config_drive, disk_config, description, locked, locked_reason, locked_by, reservation_id, launch_index, hostname,
+        kernel_id, ramdisk_id, root_device_name, progress, addresses, ips4, ips6, requested_networks, security_groups, bdm,
+        fault, created_at, updated_at, launched_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        s.id, s.name, s.projectId, s.userId, s.imageRef, s.flavor.id, JSON.stringify(s.flavor),
+        s.oldFlavor ? JSON.stringify(s.oldFlavor) : null, s.vmState, s.taskState, s.powerState, serverStatus(s.vmState, s.taskState),
+        s.host, s.node, s.availabilityZone, s.keyName, s.keyData, s.userData, s.accessIPv4, s.accessIPv6, s.configDrive,
+        s.diskConfig, s.description, s.locked ? 1 : 0, s.lockedReason, s.lockedBy, s.reservationId, s.launchIndex, s.hostname,
+        s.kernelId, s.ramdiskId, s.rootDeviceName, s.progress, JSON.stringify(s.addresses), ipText(s.addresses, 4),
+        ipText(s.addresses, 6), s.requestedNetworks === undefined ? null : JSON.stringify(s.requestedNetworks),
+        JSON.stringify(s.securityGroups), JSON.stringify(s.blockDeviceMapping), s.fault ? JSON.stringify(s.fault) : null,
+        s.createdAt, t, s.launchedAt);
+      const md = this.db.prepare('INSERT INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
+      for (const [k, v] of Object.entries(s.metadata)) md.run(s.id, k, v);
+      const tg = this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
+      for (const tag of s.tags) tg.run(s.id, tag);
+    })();
+    return (await this.getServer(s.id))!;
+  }
+
+  private hydrate(rows: Row[]): Server[] {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id as string);
+    const md = new Map<string, Record<string, string>>();
+    const tags = new Map<string, string[]>();
+    // batch the child lookups (one query per 500 ids) instead of two queries per server
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const q = chunk.map(() => '?').join(',');
+      for (const r of this.db.prepare(`SELECT server_id, key, value FROM server_metadata WHERE server_id IN (${q}) ORDER BY key`).all(...chunk) as Row[]) {
+        const m = md.get(r.server_id as string) ?? {};
+        m[r.key as string] = r.value as string;
+        md.set(r.server_id as string, m);
+      }
+      for (const r of this.db.prepare(`SELECT server_id, tag FROM server_tags WHERE server_id IN (${q}) ORDER BY tag`).all(...chunk) as Row[]) {
+        const t = tags.get(r.server_id as string) ?? [];
+        t.push(r.tag as string);
+        tags.set(r.server_id as string, t);
+      }
+    }
+    return rows.map((r) => rowToServer(r, md.get(r.id as string) ?? {}, tags.get(r.id as string) ?? []));
+  }
+
+  async getServer(id: string, o: { includeDeleted?: boolean } = {}): Promise<Server | null> {
+    const r = this.db.prepare(`SELECT * FROM servers WHERE id = ?${o.includeDeleted ? '' : ' AND deleted = 0'}`).get(id) as Row | undefined;
+    return r ? this.hydrate([r])[0]! : null;
+  }
+
+  async listServers(q: ServerQuery): Promise<Server[]> {
+    const { where, params } = buildWhere(q);
+    const spec = sortSpec(q);
+    let w = where; const p = [...params];
+    if (q.marker !== undefined) {
+      const m = afterMarker(spec, q.marker);
+      w = `${w} AND ${m.where}`; p.push(...m.params);
+    }
+    let sql = `SELECT * FROM servers WHERE ${w} ORDER BY ${spec.map((s) => `${s.col} ${s.dir}`).join(', ')}`;
+    if (q.limit !== undefined) { sql += ' LIMIT ?'; p.push(q.limit); }
+    return this.hydrate(this.db.prepare(sql).all(...p) as Row[]);
+  }
+
+  async countServers(q: ServerQuery): Promise<number> {
+    const { where, params } = buildWhere(q);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM servers WHERE ${where}`).get(...params) as Row).n as number;
+  }
+
+  async updateServer(id: string, changes: ServerChanges): Promise<boolean> {
+    return this.db.transaction(() => {
+      const set = setClause(changes, now());
+      const ok = this.db.prepare(`UPDATE servers SET ${set.sql} WHERE id = ?`).run(...set.params, id).changes === 1;
+      if (ok && set.touchesState) this.refreshStatus(id);
+      return ok;
+    })();
+  }
+
+  async updateServerIf(id: string, e: ServerExpect, changes: ServerChanges): Promise<boolean> {
+    return this.db.transaction(() => {
+      const set = setClause(changes, now());
+      const w: string[] = ['id = ?', 'deleted = 0']; const p: unknown[] = [id];
+      const ts = Array.isArray(e.taskState) ? e.taskState : [e.taskState as string | null];
+      const nonNull = ts.filter((t): t is string => t !== null);
+      const ors: string[] = [];
+      if (ts.includes(null)) ors.push('task_state IS NULL');
+      if (nonNull.length) { ors.push(`task_state IN (${nonNull.map(() => '?').join(',')})`); p.push(...nonNull); }
+      w.push(`(${ors.join(' OR ')})`);
+      if (e.vmState) { w.push(`vm_state IN (${e.vmState.map(() => '?').join(',')})`); p.push(...e.vmState); }
+      if (e.locked !== undefined) { w.push('locked = ?'); p.push(e.locked ? 1 : 0); }
+      const ok = this.db.prepare(`UPDATE servers SET ${set.sql} WHERE ${w.join(' AND ')}`).run(...set.params, ...p).changes === 1;
+      if (ok && set.touchesState) this.refreshStatus(id);
+      return ok;
+    })();
+  }
+
+  /** status is derived; recomputed inside the same transaction as the write that changed its inputs */
+  private refreshStatus(id: string): void {
+    const r = this.db.prepare('SELECT vm_state, task_state FROM servers WHERE id = ?').get(id) as Row;
+    this.db.prepare('UPDATE servers SET status = ? WHERE id = ?').run(serverStatus(r.vm_state as string, (r.task_state as string | null) ?? null), id);
+  }
+
+  async markServerDeleted(id: string, at: string): Promise<void> {
+    this.db.prepare(`UPDATE servers SET deleted = 1, deleted_at = COALESCE(deleted_at, ?), terminated_at = ?, updated_at = ?,
+      vm_state = 'deleted', task_state = NULL, status = 'DELETED', power_state = 0 WHERE id = ?`).run(at, at, at, id);
+  }
+
+  async listReclaimable(before: string): Promise<Server[]> {
+    return this.hydrate(this.db.prepare("SELECT * FROM servers WHERE deleted = 0 AND vm_state = 'soft-delete' AND deleted_at < ?").all(before) as Row[]);
+  }
+
+  async setServerMetadata(id: string, metadata: Record<string, string>, replace: boolean): Promise<Record<string, string>> {
+    this.db.transaction(() => {
+      if (replace) this.db.prepare('DELETE FROM server_metadata WHERE server_id = ?').run(id);
+      const st = this.db.prepare('INSERT OR REPLACE INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
+      for (const [k, v] of Object.entries(metadata)) st.run(id, k, v);
+      this.db.prepare('UPDATE servers SET updated_at = ? WHERE id = ?').run(now(), id);
+    })();
+    const out: Record<string, string> = {};
+    for (const r of this.db.prepare('SELECT key, value FROM server_metadata WHERE server_id = ? ORDER BY key').all(id) as Row[]) out[r.key as string] = r.value as string;
+    return out;
+  }
+  async deleteServerMetadataKey(id: string, key: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM server_metadata WHERE server_id = ? AND key = ?').run(id, key).changes === 1;
+  }
+  async setServerTags(id: string, tags: string[]): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM server_tags WHERE server_id = ?').run(id);
+      const st = this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
+      for (const t of tags) st.run(id, t);
+      this.db.prepare('UPDATE servers SET updated_at = ? WHERE id = ?').run(now(), id);
+    })();
+  }
+  async addServerTag(id: string, tag: string): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)').run(id, tag);
+  }
+  async deleteServerTag(id: string, tag: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM server_tags WHERE server_id = ? AND tag = ?').run(id, tag).changes === 1;
+  }
+
+  // ---- instance actions
+  async createInstanceAction(a: Omit<InstanceAction, 'id' | 'finishTime' | 'updatedAt'>): Promise<InstanceAction> {
+    const r = this.db.prepare(`INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id, start_time, message, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(a.serverId, a.action, a.requestId, a.userId, a.projectId, a.startTime, a.message, a.startTime);
+    return { ...a, id: Number(r.lastInsertRowid), finishTime: null, updatedAt: a.startTime };
+  }
+  async finishInstanceAction(id: number, at: string, message: string | null): Promise<void> {
+    this.db.prepare('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?').run(at, at, message, id);
+  }
+  async listInstanceActions(serverId: string): Promise<InstanceAction[]> {
+    return this.db.prepare('SELECT * FROM instance_actions WHERE server_id = ? ORDER BY start_time DESC, id DESC').all(serverId).map((r) => action(r as Row));
+  }
+  async getInstanceActionByRequest(serverId: string, requestId: string): Promise<InstanceAction | null> {
+    const r = this.db.prepare('SELECT * FROM instance_actions WHERE server_id = ? AND request_id = ?').get(serverId, requestId) as Row | undefined;
+    return r ? action(r) : null;
+  }
+  async startActionEvent(actionId: number, event: string, at: string, host: string | null): Promise<InstanceActionEvent> {
+    const r = this.db.prepare('INSERT INTO instance_action_events (action_id, event, start_time, host) VALUES (?, ?, ?, ?)').run(actionId, event, at, host);
+    this.db.prepare('UPDATE instance_actions SET updated_at = ? WHERE id = ?').run(at, actionId);
+    return { id: Number(r.lastInsertRowid), actionId, event, startTime: at, finishTime: null, result: null, traceback: null, host };
+  }
+  async finishActionEvent(id: number, at: string, result: 'Success' | 'Error', traceback: string | null): Promise<void> {
+    this.db.prepare('UPDATE instance_action_events SET finish_time = ?, result = ?, traceback = ? WHERE id = ?').run(at, result, traceback, id);
+  }
+  async listActionEvents(actionId: number): Promise<InstanceActionEvent[]> {
+    return (this.db.prepare('SELECT * FROM instance_action_events WHERE action_id = ? ORDER BY id').all(actionId) as Row[]).map((r) => ({
+      id: r.id as number, actionId: r.action_id as number, event: r.event as string, startTime: r.start_time as string,
+      finishTime: (r.finish_time as string | null) ?? null, result: (r.result as string | null) ?? null,
+      traceback: (r.traceback as string | null) ?? null, host: (r.host as string | null) ?? null,
+    }));
+  }
+
+  // ---- quotas
+  async getQuotaLimits(projectId: string): Promise<QuotaLimits> {
+    const out: QuotaLimits = {};
+    for (const r of this.db.prepare('SELECT resource, hard_limit FROM quota_limits WHERE project_id = ?').all(projectId) as Row[]) out[r.resource as string] = r.hard_limit as number;
+    return out;
+  }
+  async setQuotaLimits(projectId: string, limits: QuotaLimits): Promise<void> {
+    const st = this.db.prepare('INSERT OR REPLACE INTO quota_limits (project_id, resource, hard_limit) VALUES (?, ?, ?)');
+    this.db.transaction(() => { for (const [k, v] of Object.entries(limits)) st.run(projectId, k, v); })();
+  }
+  async getQuotaUsage(projectId: string, userId: string): Promise<QuotaUsage> {
+    let cores = 0; let ram = 0; let instances = 0;
+    for (const r of this.db.prepare('SELECT flavor FROM servers WHERE project_id = ? AND deleted = 0').iterate(projectId) as Iterable<Row>) {
+      const f = JSON.parse(r.flavor as string) as { vcpus: number; ram: number };
+      instances++; cores += f.vcpus; ram += f.ram;
+    }
+    const kp = (this.db.prepare('SELECT COUNT(*) AS n FROM keypairs WHERE user_id = ?').get(userId) as Row).n as number;
+    return { instances, cores, ram, keyPairs: kp };
+  }
+}
+
+function domain(r: unknown): Domain | null {
+  if (!r) return null; const x = r as Row;
+  return { id: x.id as string, name: x.name as string, enabled: b(x.enabled) };
+}
+function project(r: unknown): Project | null {
+  if (!r) return null; const x = r as Row;
+  return { id: x.id as string, name: x.name as string, domainId: x.domain_id as string, enabled: b(x.enabled), description: x.description as string };
+}
+function user(r: unknown): User | null {
+  if (!r) return null; const x = r as Row;
+  return {
+    id: x.id as string, name: x.name as string, domainId: x.domain_id as string, passwordHash: x.password_hash as string,
+    enabled: b(x.enabled), defaultProjectId: (x.default_project_id as string | null) ?? null, tokensValidAfter: x.tokens_valid_after as string,
+  };
+}
+function keypair(r: unknown): Keypair | null {
+  if (!r) return null; const x = r as Row;
+  return { userId: x.user_id as string, name: x.name as string, type: x.type as 'ssh' | 'x509', publicKey: x.public_key as string, fingerprint: x.fingerprint as string, createdAt: x.created_at as string };
+}
+function image(r: unknown): Image | null {
+  if (!r) return null; const x = r as Row;
+  return {
+    id: x.id as string, name: (x.name as string | null) ?? null, status: x.status as Image['status'], visibility: x.visibility as Image['visibility'],
+    owner: (x.owner as string | null) ?? null, diskFormat: (x.disk_format as string | null) ?? null, containerFormat: (x.container_format as string | null) ?? null,
+    size: (x.size as number | null) ?? null, checksum: (x.checksum as string | null) ?? null, osHashAlgo: (x.os_hash_algo as string | null) ?? null,
+    osHashValue: (x.os_hash_value as string | null) ?? null, minDisk: x.min_disk as number, minRam: x.min_ram as number, protected: b(x.protected),
+    properties: JSON.parse(x.properties as string), tags: JSON.parse(x.tags as string), createdAt: x.created_at as string, updatedAt: x.updated_at as string,
+  };
+}
+function action(r: Row): InstanceAction {
+  return {
+    id: r.id as number, serverId: r.server_id as string, action: r.action as string, requestId: r.request_id as string,
+    userId: r.user_id as string, projectId: r.project_id as string, startTime: r.start_time as string,
+    finishTime: (r.finish_time as string | null) ?? null, message: (r.message as string | null) ?? null, updatedAt: r.updated_at as string,
+  };
+}

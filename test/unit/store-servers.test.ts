@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { SqliteStore, type NewServer } from '../../src/store/index.js';
+
+function newServer(over: Partial<NewServer> = {}): NewServer {
+  const id = over.id ?? randomUUID();
+  return {
+    id, name: 's', projectId: 'p1', userId: 'u1', imageRef: 'img1',
+    flavor: { id: '1', name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1, ephemeral: 0, swap: 0, extraSpecs: {} },
+    oldFlavor: null, vmState: 'active', taskState: null, powerState: 1, host: 'h1', node: 'h1', availabilityZone: 'nova',
+    keyName: null, keyData: null, userData: null, accessIPv4: '', accessIPv6: '', configDrive: '', diskConfig: 'MANUAL',
+    description: null, locked: false, lockedReason: null, lockedBy: null, reservationId: 'r-1', launchIndex: 0,
+    hostname: 's', kernelId: '', ramdiskId: '', rootDeviceName: '/dev/vda', progress: 0, addresses: [],
+    requestedNetworks: null, securityGroups: ['default'], blockDeviceMapping: [], metadata: {}, tags: [], fault: null,
+    createdAt: new Date().toISOString(), launchedAt: null, ...over,
+  };
+}
+
+test('CAS: 50 concurrent conflicting task_state swaps, exactly one wins', async () => {
+  const st = new SqliteStore(':memory:');
+  const s = await st.createServer(newServer());
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+    st.updateServerIf(s.id, { taskState: null, vmState: ['active'] }, { taskState: i % 2 ? 'pausing' : 'powering-off' })));
+  assert.equal(results.filter(Boolean).length, 1);
+  const after = await st.getServer(s.id);
+  assert.ok(after!.taskState === 'pausing' || after!.taskState === 'powering-off');
+  await st.close();
+});
+
+test('CAS respects vm_state and lock and recomputes status', async () => {
+  const st = new SqliteStore(':memory:');
+  const s = await st.createServer(newServer({ vmState: 'stopped', powerState: 4 }));
+  assert.equal(s.status, 'SHUTOFF');
+  assert.equal(await st.updateServerIf(s.id, { taskState: null, vmState: ['active'] }, { taskState: 'pausing' }), false);
+  assert.equal(await st.updateServerIf(s.id, { taskState: null, vmState: ['stopped'], locked: false }, { taskState: 'powering-on' }), true);
+  assert.equal((await st.getServer(s.id))!.status, 'SHUTOFF');
+  assert.equal(await st.updateServerIf(s.id, { taskState: 'powering-on' }, { taskState: null, vmState: 'active', powerState: 1 }), true);
+  assert.equal((await st.getServer(s.id))!.status, 'ACTIVE');
+  await st.updateServer(s.id, { locked: true });
+  assert.equal(await st.updateServerIf(s.id, { taskState: null, locked: false }, { taskState: 'pausing' }), false);
+  await st.close();
+});
+
+test('list: filters, sort, keyset paging over every page', async () => {
+  const st = new SqliteStore(':memory:');
+  const base = Date.parse('2026-01-01T00:00:00Z');
+  for (let i = 0; i < 25; i++) {
+    await st.createServer(newServer({
+      name: `web-${i}`, projectId: i % 5 === 0 ? 'p2' : 'p1', vmState: i % 3 === 0 ? 'stopped' : 'active',
+      createdAt: new Date(base + Math.floor(i / 2) * 1000).toISOString(), // pairs share a timestamp: tie-break on id
+      addresses: [{ network: 'private', addr: `10.0.0.${i}`, version: 4, mac: 'fa:16:3e:00:00:01', type: 'fixed' }],
+      tags: i % 2 ? ['odd'] : ['even'], flavor: { id: i % 2 ? '2' : '1', name: 'x', vcpus: 1, ram: 1, disk: 1, ephemeral: 0, swap: 0, extraSpecs: {} },
+    }));
+  }
+  assert.equal((await st.listServers({ projectId: 'p1' })).length, 20);
+  assert.equal((await st.listServers({ nameRegex: '^web-1' })).length, 11);
+  assert.equal((await st.listServers({ statuses: ['SHUTOFF'] })).length, 9);
+  assert.equal((await st.listServers({ flavorId: '2' })).length, 12);
+  assert.equal((await st.listServers({ ipRegex: '10\\.0\\.0\\.2\\b' })).length, 1);
+  assert.equal((await st.listServers({ tags: ['odd'] })).length, 12);
+  assert.equal((await st.listServers({ notTagsAny: ['odd'] })).length, 13);
+  const all = await st.listServers({});
+  for (const sort of [undefined, [{ key: 'display_name' as const, dir: 'asc' as const }], [{ key: 'created_at' as const, dir: 'asc' as const }], [{ key: 'vm_state' as const, dir: 'desc' as const }, { key: 'display_name' as const, dir: 'asc' as const }]]) {
+    const full = await st.listServers({ sort });
+    const seen: string[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const page = await st.listServers({ sort, limit: 4, marker });
+      seen.push(...page.map((s) => s.id));
+      if (page.length < 4) break;
+      marker = page[page.length - 1]!.id;
+    }
+    assert.deepEqual(seen, full.map((s) => s.id));
+  }
+  assert.equal(all.length, 25);
+  const names = (await st.listServers({ sort: [{ key: 'display_name', dir: 'asc' }] })).map((s) => s.name);
+  assert.deepEqual(names, [...names].sort());
+  await st.close();
+});
+
+test('soft delete / deleted listing / changes-since', async () => {
+  const st = new SqliteStore(':memory:');
+  const a = await st.createServer(newServer({ name: 'a' }));
+  const t0 = new Date().toISOString();
+  await st.markServerDeleted(a.id, new Date().toISOString());
+  assert.equal(await st.getServer(a.id), null);
+  assert.equal((await st.getServer(a.id, { includeDeleted: true }))!.status, 'DELETED');
+  assert.equal((await st.listServers({ deleted: 'only' })).length, 1);
+  assert.equal((await st.listServers({ changesSince: t0, deleted: 'include' })).length, 1);
+  await st.close();
+});
