@@ -1,0 +1,7 @@
+export { buildDomainXml, diskXml, nicXml } from './build.js';
+export {
+  domainSpecFromXml, isNovaletDomain, parseDisks, parseDomainXml, parseNics, parseNovaletMetadata,
+  type NovaletMetadata, type ParsedDisk, type ParsedDomain, type ParsedNic,
+} from './parse.js';
+export { diskAlias, nicAlias, parseDiskAlias, parseNicAlias, NOVALET_XMLNS } from './names.js';
+export { xmlEscape, xmlUnescape } from './xml.js';
