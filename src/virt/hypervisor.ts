@@ -95,7 +95,9 @@ export type HypervisorEvent =
   | { type: 'power'; uuid: string; power: PowerState; libvirtEvent: string; detail: string }
   | { type: 'deviceRemoved'; uuid: string; alias: string }
   | { type: 'blockJob'; uuid: string; disk: string; status: string }
-  | { type: 'connectionLost'; reason: string };
+  | { type: 'connectionLost'; reason: string }
+  /** A new connection replaced a lost one: events in between were missed, so re-read the power states. */
+  | { type: 'connectionRestored' };
 
 export interface DiskSnapshotResult {
   /** overlay files created by the external disk-only snapshot, by disk target */
