@@ -1,0 +1,134 @@
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Hypervisor } from '../virt/hypervisor.js';
+import { AgentError } from '../rpc/errors.js';
+import type { ListServersResponse, ServerView } from '../rpc/protocol/servers.js';
+import type { OperationView } from '../rpc/protocol/operations.js';
+import { agentPaths, type AgentConfig } from './config.js';
+import type { DiskTool } from './disks/disk-tool.js';
+import { QemuImgTool } from './disks/qemu-img-tool.js';
+import { EventLog } from './events.js';
+import { ImageCache } from './images/image-cache.js';
+import { InventoryService } from './inventory/inventory.js';
+import { Journal, type OperationRow, type ServerRow } from './journal/journal.js';
+import { OperationRunner } from './ops/runner.js';
+import type { AgentDeps } from './ops/types.js';
+import { PowerSync } from './reconcile/power-sync.js';
+import { reconcileOperations, type RecoveredOp } from './reconcile/reconciler.js';
+
+export interface AgentOptions {
+  hv: Hypervisor;
+  config: AgentConfig;
+  log: Logger;
+  disks?: DiskTool;
+}
+
+/**
+ * One host agent: journal + runner + reconciliation + power sync + inventory, wired together. The RPC server
+ * and the ctl socket are thin front ends over this object (src/rpc/server.ts, src/agent/ctl/).
+ */
+export class Agent {
+  readonly deps: AgentDeps;
+  readonly runner: OperationRunner;
+  readonly power: PowerSync;
+  readonly inventory: InventoryService;
+  readonly startedAt = new Date().toISOString();
+  private timers: NodeJS.Timeout[] = [];
+  private sweeping: Promise<unknown> | undefined;
+
+  private constructor(deps: AgentDeps) {
+    this.deps = deps;
+    this.runner = new OperationRunner(deps);
+    this.power = new PowerSync(deps);
+    this.inventory = new InventoryService(deps, {
+      startedAt: this.startedAt, drained: () => this.runner.drained, unknownDomains: () => this.power.unknownDomains().length,
+    });
+  }
+
+  static async create(o: AgentOptions): Promise<Agent> {
+    const paths = agentPaths(o.config.dataDir);
+    mkdirSync(paths.instances, { recursive: true, mode: 0o755 });
+    const disks = o.disks ?? new QemuImgTool();
+    const host = await o.hv.hostInfo();
+    const journal = Journal.open(paths.journal);
+    return new Agent({
+      hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
+      events: new EventLog(), log: o.log, domainType: host.domainType,
+    });
+  }
+
+  /** Recover interrupted operations, learn power states, then run the periodic loops. */
+  async start(): Promise<RecoveredOp[]> {
+    this.power.start();
+    const recovered = await this.reconcile();
+    const { config } = this.deps;
+    this.timers.push(setInterval(() => void this.sweep(), config.syncPowerStateIntervalSec * 1000).unref());
+    this.timers.push(setInterval(() => void this.reconcile().catch((err) => this.deps.log.error({ err }, 'reconcile failed')), config.reconcileIntervalSec * 1000).unref());
+    return recovered;
+  }
+
+  /** Orphaned operations first (their recovery decides power), then a power sweep. */
+  async reconcile(): Promise<RecoveredOp[]> {
+    const recovered = await reconcileOperations(this.deps, this.runner);
+    await this.sweep();
+    return recovered;
+  }
+
+  async sweep(): Promise<void> {
+    if (this.sweeping) return void (await this.sweeping);
+    this.sweeping = this.power.sweep().catch((err) => this.deps.log.warn({ err }, 'power sweep failed')).finally(() => { this.sweeping = undefined; });
+    await this.sweeping;
+  }
+
+  /** Stops the loops; running operations are left to finish or, if the process dies, to the next start. */
+  async stop(opts: { waitForOperations?: boolean } = {}): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.power.stop();
+    if (opts.waitForOperations) await this.runner.idle();
+    if (this.sweeping) await this.sweeping;
+  }
+
+  close(): void {
+    this.deps.journal.close();
+  }
+
+  // --- views shared by RPC and ctl --------------------------------------------------------------------
+
+  listServers(): ListServersResponse {
+    return {
+      servers: this.deps.journal.listServers().map(serverView),
+      unknownDomains: this.power.unknownDomains().map((d) => ({ uuid: d.uuid, name: d.name, power: d.power, managed: d.managed })),
+    };
+  }
+
+  getServer(uuid: string): { server: ServerView; operations: OperationView[] } {
+    const s = this.deps.journal.getServer(uuid);
+    if (!s) throw new AgentError('unknown_server', `no server ${uuid} on this host`);
+    return { server: serverView(s), operations: this.deps.journal.listOperations(uuid, 20).map(operationView) };
+  }
+
+  getOperation(id: string): OperationRow {
+    const op = this.deps.journal.getOperation(id);
+    if (!op) throw new AgentError('unknown_operation', `no operation ${id}`);
+    return op;
+  }
+}
+
+export function serverView(s: ServerRow): ServerView {
+  return {
+    uuid: s.uuid, displayName: s.spec.displayName, status: s.status, power: s.power, desiredPower: s.desiredPower,
+    task: s.task, operationId: s.opId, spec: s.spec, resizePending: s.resizeOld !== null, files: s.files, updatedAt: s.updatedAt,
+  };
+}
+
+export function operationView(o: OperationRow): OperationView {
+  const v: OperationView = {
+    id: o.id, requestId: o.requestId, serverUuid: o.serverUuid, kind: o.kind, state: o.state, step: o.step,
+    progress: o.progress, params: o.params, createdAt: o.createdAt, updatedAt: o.updatedAt,
+  };
+  if (o.result !== undefined) v.result = o.result;
+  if (o.error) v.error = o.error;
+  if (o.finishedAt) v.finishedAt = o.finishedAt;
+  return v;
+}

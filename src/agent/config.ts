@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Agent configuration. Time-outs default to Nova's where Nova has one (rules of the house):
+ *   shutdown_timeout = 60 s, SHUTDOWN_RETRY_INTERVAL = 10 s ([DEFAULT] / nova.virt.libvirt.driver)
+ *   wait_soft_reboot_seconds = 120 ([libvirt])
+ *   sync_power_state_interval = 600 s ([DEFAULT])
+ */
+export interface AgentConfig {
+  dataDir: string;
+  /** run dir for the ctl socket (root only) */
+  runDir: string;
+  listenHost: string;
+  listenPort: number;
+  /** file holding the shared cluster secret (first line) */
+  secretFile: string;
+  /** secret given directly (tests); wins over secretFile */
+  secret?: string;
+  tls?: { cert: string; key: string };
+  libvirtUri: string;
+  shutdownTimeoutSec: number;
+  shutdownRetryIntervalSec: number;
+  softRebootTimeoutSec: number;
+  /** periodic power sweep (events catch most changes; the sweep catches missed ones) */
+  syncPowerStateIntervalSec: number;
+  /** periodic reconcile of unfinished operations (on start always) */
+  reconcileIntervalSec: number;
+  /** how often an operation polls domain state while waiting for the guest */
+  pollIntervalMs: number;
+  logLevel: string;
+}
+
+export const DEFAULT_CONFIG: AgentConfig = {
+  dataDir: '/var/lib/novalet/agent',
+  runDir: '/run/novalet',
+  listenHost: '0.0.0.0',
+  listenPort: 8779,
+  secretFile: '/etc/novalet/cluster-secret',
+  libvirtUri: 'qemu:///system',
+  shutdownTimeoutSec: 60,
+  shutdownRetryIntervalSec: 10,
+  softRebootTimeoutSec: 120,
+  syncPowerStateIntervalSec: 600,
+  reconcileIntervalSec: 60,
+  pollIntervalMs: 500,
+  logLevel: 'info',
+};
+
+/** Reads a JSON config file (keys as in AgentConfig) over the defaults, then explicit overrides. */
+export function loadConfig(file: string | undefined, overrides: Partial<AgentConfig> = {}): AgentConfig {
+  let fromFile: Partial<AgentConfig> = {};
+  if (file) fromFile = JSON.parse(readFileSync(file, 'utf8')) as Partial<AgentConfig>;
+  const cfg = { ...DEFAULT_CONFIG, ...fromFile };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (cfg as Record<string, unknown>)[k] = v;
+  return cfg;
+}
+
+export function readSecret(cfg: AgentConfig): string {
+  const s = cfg.secret ?? readFileSync(cfg.secretFile, 'utf8').split('\n')[0]?.trim();
+  if (!s || s.length < 16) throw new Error('cluster secret missing or shorter than 16 characters');
+  return s;
+}
+
+/** Where the agent keeps things inside its data dir. */
+export interface AgentPaths {
+  journal: string;
+  instances: string;
+  images: string;
+  instanceDir(uuid: string): string;
+}
+
+export function agentPaths(dataDir: string): AgentPaths {
+  return {
+    journal: join(dataDir, 'journal.sqlite'),
+    instances: join(dataDir, 'instances'),
+    images: join(dataDir, 'images'),
+    instanceDir: (uuid) => join(dataDir, 'instances', uuid),
+  };
+}

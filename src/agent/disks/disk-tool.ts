@@ -1,0 +1,25 @@
+/**
+ * What the agent needs from an image tool. The real one wraps qemu-img; unit tests use an in-memory one.
+ * Kept as an interface so the agent can switch to src/virt/qemu-img.ts without touching operations.
+ */
+export interface DiskInfo {
+  format: string;
+  virtualSize: number;
+  actualSize?: number;
+  backingFile?: string;
+}
+
+export interface DiskTool {
+  /** qcow2 overlay on `backing`; virtual size grown to sizeBytes if larger than the base */
+  createOverlay(path: string, backing: string, backingFormat: 'qcow2' | 'raw', sizeBytes?: number): Promise<void>;
+  /** blank image */
+  create(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void>;
+  /** grow only (shrinking loses data) */
+  resize(path: string, sizeBytes: number): Promise<void>;
+  info(path: string): Promise<DiskInfo>;
+  /** full copy, flattening backing chains; forceShare (-U) reads an image a running QEMU holds */
+  convert(src: string, dst: string, outFormat: 'qcow2' | 'raw', opts?: { forceShare?: boolean; onProgress?: (pct: number) => void }): Promise<void>;
+}
+
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;

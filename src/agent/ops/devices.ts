@@ -1,0 +1,95 @@
+import { AgentError } from '../../rpc/errors.js';
+import { GiB } from '../disks/disk-tool.js';
+import { extraDiskPath, extraDiskSpec } from './domain-spec.js';
+import { createOnce, xmlHasAlias, xmlHasDiskTarget } from './files.js';
+import { requireStatus } from './helpers.js';
+import type { OperationDef } from './types.js';
+
+/**
+ * attach/detach disk and NIC: live (if running) and persistent through the hypervisor; the server spec
+ * in the journal follows, so later redefinitions (rebuild, resize) keep the devices. Each run first
+ * looks at the domain XML, so a re-drive after a crash does not attach twice.
+ */
+const FIXED_TARGETS = new Set(['vda', 'vdb', 'vdc']);
+
+export const attachDisk: OperationDef<'attach_disk'> = {
+  kind: 'attach_disk',
+  refusedWhenDrained: true,
+  check(s, p) {
+    const srv = requireStatus(s, ['active'], 'attach a disk to');
+    if (FIXED_TARGETS.has(p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is reserved for root/ephemeral/swap`);
+    if ((srv.spec.disks ?? []).some((d) => d.target === p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is in use`);
+    if (!p.disk.path && !p.disk.sizeGiB) throw new AgentError('bad_request', 'give a path (volume) or a sizeGiB (blank disk)');
+  },
+  async run(x) {
+    const { hv, disks, journal, paths } = x.deps;
+    const uuid = x.op.serverUuid;
+    const d = x.params.disk;
+    if (!d.path) {
+      const file = extraDiskPath(paths, uuid, d);
+      x.step('create_disk');
+      journal.addFiles(uuid, [file]);
+      await createOnce(file, (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
+    }
+    x.step('attach');
+    if (!xmlHasDiskTarget(await hv.getDomainXml(uuid), d.target)) await hv.attachDisk(uuid, extraDiskSpec(paths, uuid, d));
+    const spec = x.server().spec;
+    x.updateServer({ spec: { ...spec, disks: [...(spec.disks ?? []).filter((e) => e.target !== d.target), d] } });
+    return { target: d.target, path: extraDiskPath(paths, uuid, d) };
+  },
+};
+
+/** Detaching a blank disk the agent created keeps its file (deleted with the server): no silent data loss. */
+export const detachDisk: OperationDef<'detach_disk'> = {
+  kind: 'detach_disk',
+  refusedWhenDrained: false,
+  check(s, p) {
+    const srv = requireStatus(s, ['active'], 'detach a disk from');
+    if (!(srv.spec.disks ?? []).some((d) => d.target === p.target)) throw new AgentError('invalid_state', `no detachable disk ${p.target}`);
+  },
+  async run(x) {
+    const { hv } = x.deps;
+    const uuid = x.op.serverUuid;
+    x.step('detach');
+    if (xmlHasDiskTarget(await hv.getDomainXml(uuid), x.params.target)) await hv.detachDisk(uuid, x.params.target);
+    const spec = x.server().spec;
+    x.updateServer({ spec: { ...spec, disks: (spec.disks ?? []).filter((d) => d.target !== x.params.target) } });
+    return { target: x.params.target };
+  },
+};
+
+export const attachNic: OperationDef<'attach_nic'> = {
+  kind: 'attach_nic',
+  refusedWhenDrained: true,
+  check(s, p) {
+    const srv = requireStatus(s, ['active'], 'attach a NIC to');
+    if ((srv.spec.nics ?? []).some((n) => n.portId === p.nic.portId)) throw new AgentError('invalid_state', `port ${p.nic.portId} is already attached`);
+  },
+  async run(x) {
+    const { hv } = x.deps;
+    const uuid = x.op.serverUuid;
+    x.step('attach');
+    if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, x.params.nic);
+    const spec = x.server().spec;
+    x.updateServer({ spec: { ...spec, nics: [...(spec.nics ?? []).filter((n) => n.portId !== x.params.nic.portId), x.params.nic] } });
+    return { portId: x.params.nic.portId };
+  },
+};
+
+export const detachNic: OperationDef<'detach_nic'> = {
+  kind: 'detach_nic',
+  refusedWhenDrained: false,
+  check(s, p) {
+    const srv = requireStatus(s, ['active'], 'detach a NIC from');
+    if (!(srv.spec.nics ?? []).some((n) => n.portId === p.portId)) throw new AgentError('invalid_state', `port ${p.portId} is not attached`);
+  },
+  async run(x) {
+    const { hv } = x.deps;
+    const uuid = x.op.serverUuid;
+    x.step('detach');
+    if (xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.portId}`)) await hv.detachNic(uuid, x.params.portId);
+    const spec = x.server().spec;
+    x.updateServer({ spec: { ...spec, nics: (spec.nics ?? []).filter((n) => n.portId !== x.params.portId) } });
+    return { portId: x.params.portId };
+  },
+};

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import type { DiskSpec, DomainSpec, DomainType } from '../../virt/hypervisor.js';
+import type { ExtraDisk, ServerSpec } from '../../rpc/protocol/server-spec.js';
+import type { AgentPaths } from '../config.js';
+
+/** Host-side file layout of one server (all under its instance dir, so destroy can remove the dir). */
+export function serverFiles(paths: AgentPaths, uuid: string) {
+  const dir = paths.instanceDir(uuid);
+  return {
+    dir,
+    root: join(dir, 'disk'),
+    ephemeral: join(dir, 'disk.eph0'),
+    swap: join(dir, 'disk.swap'),
+    consoleLog: join(dir, 'console.log'),
+    extra: (target: string) => join(dir, `disk.${target}`),
+  };
+}
+
+/** Path of an extra disk: the volume's own path, or the owned blank disk in the instance dir. */
+export function extraDiskPath(paths: AgentPaths, uuid: string, d: ExtraDisk): string {
+  return d.path ?? serverFiles(paths, uuid).extra(d.target);
+}
+
+export function extraDiskSpec(paths: AgentPaths, uuid: string, d: ExtraDisk): DiskSpec {
+  const disk: DiskSpec = {
+    target: d.target,
+    path: extraDiskPath(paths, uuid, d),
+    format: d.format ?? (d.path ? 'raw' : 'qcow2'),
+    role: 'volume',
+    bus: d.bus ?? 'virtio',
+  };
+  if (d.volumeId) disk.volumeId = d.volumeId;
+  if (d.sourceType) disk.sourceType = d.sourceType;
+  return disk;
+}
+
+/** Nova's disk layout: vda root (overlay on the cached image), vdb ephemeral, vdc swap, then extra disks. */
+export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainType: DomainType): DomainSpec {
+  const f = serverFiles(paths, spec.uuid);
+  const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio' }];
+  if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio' });
+  if ((spec.swapMiB ?? 0) > 0) disks.push({ target: 'vdc', path: f.swap, format: 'qcow2', role: 'swap', bus: 'virtio' });
+  for (const d of spec.disks ?? []) disks.push(extraDiskSpec(paths, spec.uuid, d));
+  return {
+    uuid: spec.uuid,
+    displayName: spec.displayName,
+    vcpus: spec.vcpus,
+    maxVcpus: Math.max(spec.maxVcpus ?? spec.vcpus, spec.vcpus),
+    memoryMiB: spec.memoryMiB,
+    domainType: spec.domainType ?? hostDomainType,
+    boot: spec.boot ?? { kind: 'disk' },
+    disks,
+    nics: spec.nics ?? [],
+    consoleLog: f.consoleLog,
+    metadata: { ...(spec.metadata ?? {}), image: spec.image.id, flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
+  };
+}

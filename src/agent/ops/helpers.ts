@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PowerState } from '../../virt/hypervisor.js';
+import { AgentError } from '../../rpc/errors.js';
+import type { ServerRow } from '../journal/journal.js';
+import type { OpExec } from './types.js';
+
+/** Precondition helpers (submit-time, against the journal's last known power). */
+export function requireServer(server: ServerRow | undefined): ServerRow {
+  if (!server || server.status === 'deleted') throw new AgentError('unknown_server', 'no such server on this host');
+  return server;
+}
+
+export function requirePower(server: ServerRow | undefined, allowed: PowerState[], what: string): ServerRow {
+  const s = requireServer(server);
+  if (s.status === 'building') throw new AgentError('invalid_state', `cannot ${what}: server is still building`);
+  if (!allowed.includes(s.power)) throw new AgentError('invalid_state', `cannot ${what} a server in power state ${s.power}`);
+  return s;
+}
+
+export function requireStatus(server: ServerRow | undefined, allowed: ServerRow['status'][], what: string): ServerRow {
+  const s = requireServer(server);
+  if (!allowed.includes(s.status)) throw new AgentError('invalid_state', `cannot ${what} a server in status ${s.status}`);
+  return s;
+}
+
+/** libvirt's truth right now ('nostate' if the domain is gone). */
+export async function currentPower(x: OpExec<unknown>): Promise<PowerState> {
+  const d = await x.deps.hv.getDomain(x.op.serverUuid);
+  return d ? d.power : 'nostate';
+}
+
+/** Records what libvirt says now as the server's power (and what the operation intended). */
+export async function recordPower(x: OpExec<unknown>, desired?: PowerState): Promise<PowerState> {
+  const power = await currentPower(x);
+  x.updateServer(desired ? { power, desiredPower: desired } : { power });
+  return power;
+}
+
+/** Polls until the domain's power satisfies `ok` or the time is up. */
+export async function waitForPower(x: OpExec<unknown>, ok: (p: PowerState) => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (ok(await currentPower(x))) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(x.deps.config.pollIntervalMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+const off = (p: PowerState): boolean => p === 'shutdown' || p === 'nostate' || p === 'crashed';
+
+/**
+ * Nova's clean shutdown: press the ACPI button, press it again every retry interval, and after the
+ * timeout power off hard. A paused guest cannot react to ACPI, so it is powered off directly.
+ * Returns how it stopped.
+ */
+export async function gracefulStop(x: OpExec<unknown>, opts: { timeoutSec?: number | undefined; retryIntervalSec?: number | undefined } = {}): Promise<'already' | 'acpi' | 'destroy'> {
+  const { hv, config } = x.deps;
+  const uuid = x.op.serverUuid;
+  const timeoutMs = (opts.timeoutSec ?? config.shutdownTimeoutSec) * 1000;
+  const retryMs = (opts.retryIntervalSec ?? config.shutdownRetryIntervalSec) * 1000;
+  const p = await currentPower(x);
+  if (off(p) || p === 'suspended') return 'already';
+  if (p === 'running' && timeoutMs > 0) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      x.step('acpi_shutdown');
+      await hv.shutdown(uuid);
+      if (await waitForPower(x, off, Math.min(retryMs, deadline - Date.now()))) return 'acpi';
+    }
+  }
+  x.step('destroy', { stopFallback: true });
+  await hv.destroy(uuid);
+  return 'destroy';
+}
+
+export function isOff(p: PowerState): boolean {
+  return off(p);
+}

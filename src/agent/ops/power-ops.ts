@@ -1,0 +1,102 @@
+import { gracefulStop, recordPower, requirePower, waitForPower, isOff, currentPower } from './helpers.js';
+import type { OperationDef } from './types.js';
+
+/** start: power on a stopped server (a managed-save image, if any, is restored by libvirt). */
+export const start: OperationDef<'start'> = {
+  kind: 'start',
+  refusedWhenDrained: true,
+  check: (s) => { requirePower(s, ['shutdown', 'crashed', 'nostate'], 'start'); },
+  async run(x) {
+    x.step('start');
+    if ((await currentPower(x)) !== 'running') await x.deps.hv.start(x.op.serverUuid);
+    return { power: await recordPower(x, 'running') };
+  },
+};
+
+/** stop: ACPI button, retried every interval; hard power-off after the timeout (Nova's clean shutdown). */
+export const stop: OperationDef<'stop'> = {
+  kind: 'stop',
+  refusedWhenDrained: false,
+  check: (s) => { requirePower(s, ['running', 'paused', 'crashed'], 'stop'); },
+  async run(x) {
+    const method = await gracefulStop(x, x.params);
+    return { method, power: await recordPower(x, 'shutdown') };
+  },
+};
+
+/**
+ * reboot: hard = power off + start (Nova recreates the domain the same way). Soft = ACPI power button,
+ * wait for the guest to power off (wait_soft_reboot_seconds), then start; a guest that ignores the
+ * button gets the hard reboot.
+ */
+export const reboot: OperationDef<'reboot'> = {
+  kind: 'reboot',
+  refusedWhenDrained: false,
+  check: (s, p) => { requirePower(s, p.hard ? ['running', 'paused', 'shutdown', 'crashed'] : ['running'], p.hard ? 'hard reboot' : 'reboot'); },
+  async run(x) {
+    const { hv, config } = x.deps;
+    const uuid = x.op.serverUuid;
+    let method: 'soft' | 'hard' = 'hard';
+    let fallback = false;
+    if (!x.params.hard) {
+      x.step('acpi_shutdown');
+      await hv.shutdown(uuid);
+      const timeoutMs = (x.params.timeoutSec ?? config.softRebootTimeoutSec) * 1000;
+      if (await waitForPower(x, isOff, timeoutMs)) method = 'soft';
+      else fallback = true;
+    }
+    if (method === 'hard') {
+      x.step('destroy');
+      await hv.destroy(uuid);
+    }
+    x.step('start');
+    if ((await currentPower(x)) !== 'running') await hv.start(uuid);
+    return { method, fallback, power: await recordPower(x, 'running') };
+  },
+};
+
+export const pause: OperationDef<'pause'> = {
+  kind: 'pause',
+  refusedWhenDrained: false,
+  check: (s) => { requirePower(s, ['running'], 'pause'); },
+  async run(x) {
+    x.step('pause');
+    if ((await currentPower(x)) !== 'paused') await x.deps.hv.pause(x.op.serverUuid);
+    return { power: await recordPower(x, 'paused') };
+  },
+};
+
+export const unpause: OperationDef<'unpause'> = {
+  kind: 'unpause',
+  refusedWhenDrained: true,
+  check: (s) => { requirePower(s, ['paused'], 'unpause'); },
+  async run(x) {
+    x.step('unpause');
+    if ((await currentPower(x)) === 'paused') await x.deps.hv.unpause(x.op.serverUuid);
+    return { power: await recordPower(x, 'running') };
+  },
+};
+
+/** suspend: managed save (memory to disk, QEMU exits); resume restores it through start. */
+export const suspend: OperationDef<'suspend'> = {
+  kind: 'suspend',
+  refusedWhenDrained: false,
+  check: (s) => { requirePower(s, ['running', 'paused'], 'suspend'); },
+  async run(x) {
+    x.step('managed_save');
+    const d = await x.deps.hv.getDomain(x.op.serverUuid);
+    if (!(d && d.managedSave && isOff(d.power)) && d?.power !== 'suspended') await x.deps.hv.managedSave(x.op.serverUuid);
+    return { power: await recordPower(x, 'suspended') };
+  },
+};
+
+export const resume: OperationDef<'resume'> = {
+  kind: 'resume',
+  refusedWhenDrained: true,
+  check: (s) => { requirePower(s, ['suspended'], 'resume'); },
+  async run(x) {
+    x.step('start');
+    if ((await currentPower(x)) !== 'running') await x.deps.hv.start(x.op.serverUuid);
+    return { power: await recordPower(x, 'running') };
+  },
+};

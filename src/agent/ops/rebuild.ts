@@ -1,0 +1,51 @@
+import { rename, rm } from 'node:fs/promises';
+import { GiB } from '../disks/disk-tool.js';
+import { buildDomainSpec, serverFiles } from './domain-spec.js';
+import { currentPower, gracefulStop, recordPower, requirePower } from './helpers.js';
+import type { OperationDef } from './types.js';
+
+/**
+ * rebuild: new root disk from an image, redefine, start if it was running. Whether it was running is
+ * checkpointed before the stop, so a re-drive after a crash (guest already stopped) still restarts it.
+ * The new overlay is built beside the old one and renamed over it (atomic on one filesystem).
+ */
+export const rebuild: OperationDef<'rebuild'> = {
+  kind: 'rebuild',
+  refusedWhenDrained: true,
+  check: (s) => { requirePower(s, ['running', 'shutdown', 'paused', 'crashed'], 'rebuild'); },
+  async run(x) {
+    const { hv, images, disks, paths, domainType } = x.deps;
+    const uuid = x.op.serverUuid;
+    const f = serverFiles(paths, uuid);
+    if (x.data()['wasRunning'] === undefined) {
+      const p = await currentPower(x);
+      x.save({ wasRunning: p === 'running' || p === 'paused' });
+    }
+    const wasRunning = x.data()['wasRunning'] === true;
+
+    x.step('stop');
+    await gracefulStop(x);
+    x.progress(20);
+
+    x.step('image');
+    const img = await images.ensure(x.params.image, (pct) => x.progress(20 + pct * 0.5));
+    const spec = { ...x.server().spec, image: x.params.image };
+
+    x.step('root_disk');
+    const next = `${f.root}.rebuild`;
+    await rm(next, { force: true });
+    await disks.createOverlay(next, img.path, img.format, spec.rootGiB * GiB);
+    await rename(next, f.root);
+    x.progress(80);
+
+    x.step('define');
+    await hv.define(buildDomainSpec(spec, paths, domainType));
+    x.updateServer({ spec, status: 'active' });
+
+    if (wasRunning) {
+      x.step('start');
+      if ((await currentPower(x)) !== 'running') await hv.start(uuid);
+    }
+    return { image: x.params.image.id, power: await recordPower(x, wasRunning ? 'running' : 'shutdown') };
+  },
+};

@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { AgentError } from '../../rpc/errors.js';
+import { GiB, MiB } from '../disks/disk-tool.js';
+import { buildDomainSpec, extraDiskPath, serverFiles } from './domain-spec.js';
+import { createOnce, removeAll } from './files.js';
+import { recordPower } from './helpers.js';
+import type { OperationDef } from './types.js';
+
+/**
+ * spawn: image into the cache -> disks (qcow2 overlay on the cached base, ephemeral, swap, owned extra
+ * disks) -> define -> start. Files are journaled before they are created, so a rollback (or destroy)
+ * after a crash finds every one of them.
+ */
+export const spawn: OperationDef<'spawn'> = {
+  kind: 'spawn',
+  createsServer: true,
+  refusedWhenDrained: true,
+  check(server, params) {
+    if (server && server.status !== 'deleted') throw new AgentError('invalid_state', 'server already exists on this host');
+    for (const d of params.spec.disks ?? []) {
+      if (!d.path && !d.sizeGiB) throw new AgentError('bad_request', `disk ${d.target}: give a path or a sizeGiB`);
+    }
+  },
+  async run(x) {
+    const { hv, images, disks, journal, paths, domainType } = x.deps;
+    const spec = x.params.spec;
+    const f = serverFiles(paths, spec.uuid);
+
+    x.step('image');
+    const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.6));
+    x.progress(60);
+
+    const owned = [f.dir, f.root, f.consoleLog];
+    if ((spec.ephemeralGiB ?? 0) > 0) owned.push(f.ephemeral);
+    if ((spec.swapMiB ?? 0) > 0) owned.push(f.swap);
+    for (const d of spec.disks ?? []) if (!d.path) owned.push(extraDiskPath(paths, spec.uuid, d));
+    x.step('disks');
+    journal.addFiles(spec.uuid, owned);
+    await mkdir(f.dir, { recursive: true, mode: 0o755 });
+    await createOnce(f.root, (tmp) => disks.createOverlay(tmp, img.path, img.format, spec.rootGiB * GiB));
+    if ((spec.ephemeralGiB ?? 0) > 0) await createOnce(f.ephemeral, (tmp) => disks.create(tmp, 'qcow2', (spec.ephemeralGiB ?? 0) * GiB));
+    // swap is left unformatted: the guest's cloud-init (or the image) runs mkswap, as with Nova's raw swap
+    if ((spec.swapMiB ?? 0) > 0) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
+    for (const d of spec.disks ?? []) {
+      if (!d.path) await createOnce(extraDiskPath(paths, spec.uuid, d), (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
+    }
+    x.progress(75);
+
+    x.step('define');
+    await hv.define(buildDomainSpec(spec, paths, domainType));
+    x.progress(85);
+
+    x.step('start');
+    const dom = await hv.getDomain(spec.uuid);
+    if (dom?.power !== 'running') await hv.start(spec.uuid);
+    x.updateServer({ status: 'active' });
+    const power = await recordPower(x, 'running');
+    return { power };
+  },
+  async rollback(x) {
+    const { hv } = x.deps;
+    const uuid = x.op.serverUuid;
+    // only reached from a failed run in this process (or a crash before 'define'): the guest never ran for
+    // the user, so removing it is the rollback, not a kill of a known guest
+    if (await hv.getDomain(uuid)) {
+      await hv.destroy(uuid);
+      await hv.undefine(uuid);
+    }
+    await removeAll(x.server().files);
+    x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
+  },
+};

@@ -1,0 +1,98 @@
+import { rm } from 'node:fs/promises';
+import type { DomainStatus, PowerState } from '../../virt/hypervisor.js';
+import type { OperationKind } from '../../rpc/protocol/operations.js';
+import type { OperationRow } from '../journal/journal.js';
+import { serverFiles } from '../ops/domain-spec.js';
+import { diskSource, removeAll } from '../ops/files.js';
+import { isOff } from '../ops/helpers.js';
+import { restoreSaved } from '../ops/resize.js';
+import { commitOverlays } from '../ops/snapshot.js';
+import type { OpExec } from '../ops/types.js';
+import type { Outcome } from '../ops/runner.js';
+
+/**
+ * What to do with an operation the journal says was unfinished when the agent died. The hypervisor is
+ * asked first (`dom`), then the operation is finished, re-driven (every run() is idempotent: it checks
+ * what is already done), or rolled back. Nothing here kills a running guest the operation was not
+ * already meant to stop: a restart alone never powers a guest off.
+ *
+ * | kind                  | interrupted at / libvirt says             | action                                           |
+ * |-----------------------|-------------------------------------------|--------------------------------------------------|
+ * | spawn                 | before 'define' (no domain)               | roll back: delete files; server error; rolled_back |
+ * | spawn                 | 'define' or later                         | re-drive (define again, start if not running)    |
+ * | start, resume         | running                                   | succeeded                                        |
+ * |                       | otherwise                                 | re-drive (start)                                 |
+ * | unpause               | running / still paused                    | succeeded / re-drive                             |
+ * | stop                  | off                                       | succeeded                                        |
+ * |                       | still running                             | re-drive (Nova re-runs powering-off)             |
+ * | reboot                | before the ACPI press / hard power-off     | re-drive                                         |
+ * |                       | after it: running                         | succeeded (result notes it was not observed)     |
+ * |                       | after it: off                             | start, succeeded                                 |
+ * | pause                 | paused / running                          | succeeded / re-drive                             |
+ * | suspend               | managed save image and off / running      | succeeded / re-drive                             |
+ * | destroy               | anything                                  | re-drive (idempotent)                            |
+ * | attach/detach disk+nic| anything                                  | re-drive (checks the domain XML first)           |
+ * | rebuild               | anything                                  | re-drive (wasRunning is checkpointed)            |
+ * | resize                | before 'define'                           | roll back: saved XML + root disk back, start if it was running |
+ * |                       | 'define' or later                         | re-drive to finish (grow is idempotent), awaits confirm |
+ * | resize_confirm/revert | anything                                  | re-drive                                         |
+ * | snapshot              | anything                                  | roll back: commit overlays back, drop the partial image |
+ * | any                   | server row gone from the journal          | failed                                           |
+ */
+export type Recovery = (x: OpExec<unknown>, op: OperationRow, dom: DomainStatus | null, rerun: () => Promise<Outcome>) => Promise<Outcome>;
+
+const interrupted = (what: string) => ({ code: 'internal' as const, message: `agent restarted during ${what}` });
+const reached = (dom: DomainStatus | null, ...ok: PowerState[]): boolean => !!dom && ok.includes(dom.power);
+const stepIndex = (op: OperationRow, steps: string[]): number => steps.indexOf(op.step);
+
+const SPAWN_STEPS = ['accepted', 'image', 'disks', 'define', 'start'];
+const RESIZE_STEPS = ['accepted', 'save_definition', 'stop', 'acpi_shutdown', 'destroy', 'backup_root', 'grow_root', 'define', 'start'];
+
+export const RECOVERY: Record<OperationKind, Recovery> = {
+  async spawn(x, op, dom, rerun) {
+    if (stepIndex(op, SPAWN_STEPS) >= SPAWN_STEPS.indexOf('define') || dom) return rerun();
+    await removeAll(x.server().files);
+    x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
+    return { state: 'rolled_back', error: interrupted('spawn before the domain was defined') };
+  },
+  start: (_x, _op, dom, rerun) => (reached(dom, 'running') ? Promise.resolve({ state: 'succeeded', result: { power: 'running', recovered: true } }) : rerun()),
+  resume: (_x, _op, dom, rerun) => (reached(dom, 'running') ? Promise.resolve({ state: 'succeeded', result: { power: 'running', recovered: true } }) : rerun()),
+  unpause: (_x, _op, dom, rerun) => (reached(dom, 'running') ? Promise.resolve({ state: 'succeeded', result: { power: 'running', recovered: true } }) : rerun()),
+  pause: (_x, _op, dom, rerun) => (reached(dom, 'paused') ? Promise.resolve({ state: 'succeeded', result: { power: 'paused', recovered: true } }) : rerun()),
+  stop: (_x, _op, dom, rerun) => (!dom || isOff(dom.power) ? Promise.resolve({ state: 'succeeded', result: { power: 'shutdown', recovered: true } }) : rerun()),
+  suspend: (_x, _op, dom, rerun) => (dom && dom.managedSave && (isOff(dom.power) || dom.power === 'suspended')
+    ? Promise.resolve({ state: 'succeeded', result: { power: 'suspended', recovered: true } }) : rerun()),
+  async reboot(x, op, dom, rerun) {
+    if (op.step === 'accepted') return rerun();
+    if (reached(dom, 'running')) return { state: 'succeeded', result: { power: 'running', recovered: true, rebootObserved: false } };
+    x.step('start');
+    await x.deps.hv.start(op.serverUuid);
+    return { state: 'succeeded', result: { power: 'running', recovered: true } };
+  },
+  destroy: (_x, _op, _dom, rerun) => rerun(),
+  attach_disk: (_x, _op, _dom, rerun) => rerun(),
+  detach_disk: (_x, _op, _dom, rerun) => rerun(),
+  attach_nic: (_x, _op, _dom, rerun) => rerun(),
+  detach_nic: (_x, _op, _dom, rerun) => rerun(),
+  rebuild: (_x, _op, _dom, rerun) => rerun(),
+  async resize(x, op, _dom, rerun) {
+    if (stepIndex(op, RESIZE_STEPS) >= RESIZE_STEPS.indexOf('define')) return rerun();
+    await restoreSaved(x, op.data['wasRunning'] === true);
+    return { state: 'rolled_back', error: interrupted('resize before the new definition') };
+  },
+  resize_confirm: (_x, _op, _dom, rerun) => rerun(),
+  resize_revert: (_x, _op, _dom, rerun) => rerun(),
+  async snapshot(x, op, dom) {
+    const out = (op.data['output'] as string | undefined) ?? null;
+    if (out) await rm(`${out}.tmp`, { force: true });
+    let overlays = op.data['overlays'] as Record<string, string> | undefined;
+    if (!overlays && dom) {
+      // died inside snapshotDisks: the overlay, if libvirt made it, is whatever the root disk now points at
+      const root = serverFiles(x.deps.paths, op.serverUuid).root;
+      const src = diskSource(await x.deps.hv.getDomainXml(op.serverUuid), 'vda');
+      if (src && src !== root) overlays = { vda: src };
+    }
+    await commitOverlays(x, overlays ?? {});
+    return { state: 'rolled_back', error: interrupted('snapshot') };
+  },
+};

@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Uuid } from './common.js';
+
+/** Where the agent gets an image: a local path or an http(s) URL (the controller's image service later). */
+export const ImageRef = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+  source: Type.String({ minLength: 1 }),
+  format: Type.Optional(Type.Union([Type.Literal('qcow2'), Type.Literal('raw')])),
+});
+export type ImageRef = Static<typeof ImageRef>;
+
+export const NicSpec = Type.Object({
+  portId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }),
+  mac: Type.String({ pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$' }),
+  attachment: Type.Union([
+    Type.Object({ type: Type.Literal('network'), network: Type.String({ minLength: 1 }) }),
+    Type.Object({ type: Type.Literal('bridge'), bridge: Type.String({ minLength: 1 }) }),
+    Type.Object({ type: Type.Literal('ethernet'), tap: Type.String({ minLength: 1 }) }),
+  ]),
+  model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000')])),
+});
+export type NicSpec = Static<typeof NicSpec>;
+
+/**
+ * An extra disk: a volume at `path` (not owned: never deleted by the agent) or, without `path`, a blank
+ * disk of `sizeGiB` the agent creates in the server's directory (owned: deleted with the server).
+ */
+export const ExtraDisk = Type.Object({
+  target: Type.String({ pattern: '^(vd|sd|hd)[a-z]{1,2}$' }),
+  path: Type.Optional(Type.String({ minLength: 1 })),
+  sizeGiB: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  format: Type.Optional(Type.Union([Type.Literal('qcow2'), Type.Literal('raw')])),
+  bus: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('sata')])),
+  volumeId: Type.Optional(Type.String()),
+  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block')])),
+});
+export type ExtraDisk = Static<typeof ExtraDisk>;
+
+export const BootSpec = Type.Union([
+  Type.Object({ kind: Type.Literal('disk') }),
+  Type.Object({ kind: Type.Literal('kernel'), kernel: Type.String(), ramdisk: Type.Optional(Type.String()), cmdline: Type.String() }),
+]);
+
+/** What the controller asks the agent to run: flavor + image + devices. Host paths are the agent's business. */
+export const ServerSpec = Type.Object({
+  uuid: Uuid,
+  displayName: Type.String({ maxLength: 255 }),
+  vcpus: Type.Integer({ minimum: 1, maximum: 256 }),
+  maxVcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  memoryMiB: Type.Integer({ minimum: 16 }),
+  image: ImageRef,
+  rootGiB: Type.Number({ minimum: 0 }),
+  ephemeralGiB: Type.Optional(Type.Number({ minimum: 0 })),
+  swapMiB: Type.Optional(Type.Integer({ minimum: 0 })),
+  boot: Type.Optional(BootSpec),
+  nics: Type.Optional(Type.Array(NicSpec)),
+  disks: Type.Optional(Type.Array(ExtraDisk)),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
+  domainType: Type.Optional(Type.Union([Type.Literal('kvm'), Type.Literal('qemu')])),
+});
+export type ServerSpec = Static<typeof ServerSpec>;

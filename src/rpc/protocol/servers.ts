@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { PowerState } from './common.js';
+import { OperationView } from './operations.js';
+import { ServerSpec } from './server-spec.js';
+
+/** Agent-side server status (the controller maps it to vm_state). */
+export const ServerStatus = Type.Union([
+  Type.Literal('building'), Type.Literal('active'), Type.Literal('resized'),
+  Type.Literal('error'), Type.Literal('deleted'),
+]);
+export type ServerStatus = Static<typeof ServerStatus>;
+
+export const ServerView = Type.Object({
+  uuid: Type.String(),
+  displayName: Type.String(),
+  status: ServerStatus,
+  /** libvirt's truth, from events + the periodic sweep */
+  power: PowerState,
+  /** what the last completed operation intended */
+  desiredPower: PowerState,
+  /** operation kind in progress, or null */
+  task: Type.Union([Type.String(), Type.Null()]),
+  operationId: Type.Union([Type.String(), Type.Null()]),
+  spec: ServerSpec,
+  /** a cold resize awaits confirm/revert */
+  resizePending: Type.Boolean(),
+  files: Type.Array(Type.String()),
+  updatedAt: Type.String(),
+});
+export type ServerView = Static<typeof ServerView>;
+
+/** A domain on the host the journal does not know: reported, never touched. */
+export const UnknownDomain = Type.Object({
+  uuid: Type.String(), name: Type.String(), power: PowerState, managed: Type.Boolean(),
+});
+export type UnknownDomain = Static<typeof UnknownDomain>;
+
+/** GET /v1/servers */
+export const ListServersResponse = Type.Object({
+  servers: Type.Array(ServerView),
+  unknownDomains: Type.Array(UnknownDomain),
+});
+export type ListServersResponse = Static<typeof ListServersResponse>;
+
+/** GET /v1/servers/:uuid */
+export const ServerResponse = Type.Object({
+  server: ServerView,
+  operations: Type.Array(OperationView),
+});
+export type ServerResponse = Static<typeof ServerResponse>;
+export const ServerUuidParams = Type.Object({ uuid: Type.String({ minLength: 1, maxLength: 64 }) });
