@@ -4,4 +4,5 @@ export {
   type NovaletMetadata, type ParsedDisk, type ParsedDomain, type ParsedNic,
 } from './parse.js';
 export { diskAlias, nicAlias, parseDiskAlias, parseNicAlias, NOVALET_XMLNS } from './names.js';
+export { setDiskSource } from './edit.js';
 export { xmlEscape, xmlUnescape } from './xml.js';

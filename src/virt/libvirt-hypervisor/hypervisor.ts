@@ -1,0 +1,294 @@
+/**
+ * LibvirtHypervisor: the Hypervisor interface over the project's native libvirt binding.
+ * State rules (shared with FakeHypervisor, see test/unit/virt-fake.test.ts): operations whose goal already
+ * holds are no-ops (start of a running domain, destroy/shutdown of a shut-off one, pause of a paused one,
+ * undefine/detach of something missing); operations that cannot apply to the current state fail with
+ * VirtError 'invalid_state' (pause of a shut-off domain, soft reboot of a paused one, undefine of a running one).
+ */
+import { EventEmitter } from 'node:events';
+import {
+  DomainUndefineFlags, DomainXMLFlags, isLibvirtError, RebootFlags, ShutdownFlags,
+  type LibvirtConnection, type LibvirtDomain,
+} from '../libvirt/index.js';
+import { buildDomainXml, isNovaletDomain, parseDomainXml } from '../domain-xml/index.js';
+import { detectDomainType } from '../domain-type.js';
+import { toVirtError, VirtError } from '../errors.js';
+import type {
+  DiskSnapshotResult, DiskSpec, DomainSpec, DomainStatus, DomainType, HostInfo, Hypervisor, HypervisorEvent, NicSpec,
+} from '../hypervisor.js';
+import { isActiveState, powerStateOf } from '../power-state.js';
+import { ConnectionKeeper, type KeeperOptions } from './connection.js';
+import type { OpContext } from './context.js';
+import * as devices from './devices.js';
+import { readHostInfo } from './host.js';
+import * as snapshots from './snapshots.js';
+
+export interface LibvirtHypervisorOptions extends Partial<KeeperOptions> {
+  /** default qemu:///system */
+  uri?: string;
+  /** overrides detection (NOVALET_DOMAIN_TYPE also does) */
+  domainType?: DomainType;
+  /** how long a live detach waits for the guest to release the device; default 30 s */
+  detachTimeoutMs?: number;
+  /** how long an active block commit may take to become ready; default 10 min */
+  blockJobTimeoutMs?: number;
+}
+
+export class LibvirtHypervisor implements Hypervisor {
+  private readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
+  private readonly keeper: ConnectionKeeper;
+  private domainType: DomainType | undefined;
+
+  constructor(private readonly o: LibvirtHypervisorOptions = {}) {
+    this.events.setMaxListeners(0); // one listener per in-flight wait
+    this.keeper = new ConnectionKeeper({ ...o, uri: o.uri ?? 'qemu:///system' }, (e) => this.events.emit('event', e));
+    this.domainType = o.domainType;
+  }
+
+  onEvent(listener: (event: HypervisorEvent) => void): () => void {
+    // a throwing listener must not break event delivery to the others (nor the binding's dispatch)
+    const safe = (e: HypervisorEvent): void => { try { listener(e); } catch { /* listener's problem */ } };
+    this.events.on('event', safe);
+    return () => { this.events.off('event', safe); };
+  }
+
+  close(): Promise<void> {
+    return this.keeper.close();
+  }
+
+  /** Runs fn on the current connection, turning every failure into a VirtError. */
+  private async run<T>(what: string, fn: (conn: LibvirtConnection) => Promise<T>): Promise<T> {
+    const conn = await this.keeper.get();
+    try {
+      return await fn(conn);
+    } catch (e) {
+      throw toVirtError(e, what, conn.lost);
+    }
+  }
+
+  private async lookup(conn: LibvirtConnection, uuid: string): Promise<LibvirtDomain> {
+    try {
+      return await conn.lookupDomainByUUID(uuid);
+    } catch (e) {
+      if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) throw new VirtError('domain_not_found', `no domain with uuid ${uuid}`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** Looks up the domain, or resolves null when it does not exist. */
+  private async find(conn: LibvirtConnection, uuid: string): Promise<LibvirtDomain | null> {
+    try {
+      return await conn.lookupDomainByUUID(uuid);
+    } catch (e) {
+      if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return null;
+      throw e;
+    }
+  }
+
+  private onDomain<T>(what: string, uuid: string, fn: (dom: LibvirtDomain, conn: LibvirtConnection) => Promise<T>): Promise<T> {
+    return this.run(`${what} ${uuid}`, async (conn) => fn(await this.lookup(conn, uuid), conn));
+  }
+
+  private ctx(dom: LibvirtDomain, conn: LibvirtConnection, uuid: string): OpContext {
+    return {
+      dom, uuid,
+      subscribe: (l) => this.onEvent(l),
+      detachTimeoutMs: this.o.detachTimeoutMs ?? 30_000,
+      blockJobTimeoutMs: this.o.blockJobTimeoutMs ?? 600_000,
+      redefine: async (xml) => { await conn.defineDomain(xml); },
+    };
+  }
+
+  private async status(dom: LibvirtDomain): Promise<DomainStatus> {
+    const [state, managedSave, xml] = await Promise.all([dom.getState(), dom.hasManagedSaveImage(), dom.getXMLDesc(0)]);
+    return {
+      uuid: dom.uuid,
+      name: dom.name,
+      power: powerStateOf(state.stateName),
+      libvirtState: state.stateName,
+      libvirtReason: state.reasonName,
+      managedSave,
+      managed: isNovaletDomain(parseDomainXml(xml)),
+    };
+  }
+
+  private invalid(uuid: string, what: string, state: string): VirtError {
+    return new VirtError('invalid_state', `cannot ${what} domain ${uuid}: it is ${state}`);
+  }
+
+  // --- host ---
+
+  hostInfo(): Promise<HostInfo> {
+    return this.run('host info', async (conn) => {
+      const caps = await conn.getCapabilities();
+      this.domainType ??= detectDomainType(caps);
+      return readHostInfo(conn, this.domainType, caps);
+    });
+  }
+
+  // --- queries ---
+
+  listDomains(): Promise<DomainStatus[]> {
+    return this.run('list domains', async (conn) => {
+      const out: DomainStatus[] = [];
+      for (const dom of await conn.listAllDomains(0)) {
+        try {
+          out.push(await this.status(dom));
+        } catch (e) {
+          if (!isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) throw e; // undefined while we listed
+        }
+      }
+      return out;
+    });
+  }
+
+  getDomain(uuid: string): Promise<DomainStatus | null> {
+    return this.run(`get domain ${uuid}`, async (conn) => {
+      const dom = await this.find(conn, uuid);
+      if (!dom) return null;
+      try {
+        return await this.status(dom);
+      } catch (e) {
+        if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return null;
+        throw e;
+      }
+    });
+  }
+
+  getDomainXml(uuid: string, inactive = false): Promise<string> {
+    return this.onDomain('get XML of', uuid, (dom) => dom.getXMLDesc(inactive ? DomainXMLFlags.INACTIVE : 0));
+  }
+
+  // --- definition ---
+
+  define(spec: DomainSpec): Promise<void> {
+    let xml: string;
+    try {
+      xml = buildDomainXml(spec);
+    } catch (e) {
+      return Promise.reject(toVirtError(e, `build XML for ${spec.uuid}`));
+    }
+    return this.defineXml(xml);
+  }
+
+  defineXml(xml: string): Promise<void> {
+    // same uuid and name = a redefinition (takes effect at the next cold boot if running)
+    return this.run('define domain', async (conn) => { await conn.defineDomain(xml); });
+  }
+
+  undefine(uuid: string): Promise<void> {
+    return this.run(`undefine ${uuid}`, async (conn) => {
+      const dom = await this.find(conn, uuid);
+      if (!dom) return;
+      const state = await dom.getState();
+      // undefining a running domain would leave it transient, out of the agent's sight once stopped
+      if (isActiveState(state.stateName)) throw this.invalid(uuid, 'undefine', state.stateName);
+      try {
+        await dom.undefine(DomainUndefineFlags.MANAGED_SAVE | DomainUndefineFlags.SNAPSHOTS_METADATA |
+          DomainUndefineFlags.CHECKPOINTS_METADATA | DomainUndefineFlags.NVRAM);
+      } catch (e) {
+        if (!isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) throw e;
+      }
+    });
+  }
+
+  // --- power ---
+
+  start(uuid: string): Promise<void> {
+    return this.onDomain('start', uuid, async (dom) => {
+      const s = (await dom.getState()).stateName;
+      if (s === 'running' || s === 'blocked') return;
+      if (isActiveState(s)) throw this.invalid(uuid, 'start', s);
+      await dom.create(); // restores the managed-save image if there is one
+    });
+  }
+
+  shutdown(uuid: string): Promise<void> {
+    return this.onDomain('shut down', uuid, async (dom) => {
+      const s = (await dom.getState()).stateName;
+      if (!isActiveState(s)) return;
+      if (s !== 'running' && s !== 'blocked' && s !== 'shutdown') throw this.invalid(uuid, 'shut down', s);
+      await dom.shutdown(ShutdownFlags.ACPI_POWER_BTN);
+    });
+  }
+
+  destroy(uuid: string): Promise<void> {
+    return this.onDomain('destroy', uuid, async (dom) => {
+      if (!await dom.isActive()) return;
+      try {
+        await dom.destroy();
+      } catch (e) {
+        // it stopped by itself meanwhile: the goal holds
+        if (isLibvirtError(e, 'VIR_ERR_OPERATION_INVALID') && !await dom.isActive()) return;
+        throw e;
+      }
+    });
+  }
+
+  reboot(uuid: string, hard: boolean): Promise<void> {
+    return this.onDomain(hard ? 'reset' : 'reboot', uuid, async (dom) => {
+      const s = (await dom.getState()).stateName;
+      const ok = hard ? isActiveState(s) : s === 'running' || s === 'blocked';
+      if (!ok) throw this.invalid(uuid, hard ? 'hard reboot' : 'reboot', s);
+      if (hard) await dom.reset();
+      else await dom.reboot(RebootFlags.ACPI_POWER_BTN);
+    });
+  }
+
+  pause(uuid: string): Promise<void> {
+    return this.onDomain('pause', uuid, async (dom) => {
+      const s = (await dom.getState()).stateName;
+      if (s === 'paused') return;
+      if (s !== 'running' && s !== 'blocked') throw this.invalid(uuid, 'pause', s);
+      await dom.suspend();
+    });
+  }
+
+  unpause(uuid: string): Promise<void> {
+    return this.onDomain('unpause', uuid, async (dom) => {
+      const s = (await dom.getState()).stateName;
+      if (s === 'running' || s === 'blocked') return;
+      if (s !== 'paused') throw this.invalid(uuid, 'unpause', s);
+      await dom.resume();
+    });
+  }
+
+  managedSave(uuid: string): Promise<void> {
+    return this.onDomain('managed save', uuid, async (dom) => {
+      const s = (await dom.getState()).stateName;
+      if (!isActiveState(s)) {
+        if (await dom.hasManagedSaveImage()) return;
+        throw this.invalid(uuid, 'save', s);
+      }
+      await dom.managedSave();
+    });
+  }
+
+  // --- devices ---
+
+  attachDisk(uuid: string, disk: DiskSpec): Promise<void> {
+    return this.onDomain(`attach disk ${disk.target} to`, uuid, (dom, conn) => devices.attachDisk(this.ctx(dom, conn, uuid), disk));
+  }
+
+  detachDisk(uuid: string, target: string): Promise<void> {
+    return this.onDomain(`detach disk ${target} from`, uuid, (dom, conn) => devices.detachDisk(this.ctx(dom, conn, uuid), target));
+  }
+
+  attachNic(uuid: string, nic: NicSpec): Promise<void> {
+    return this.onDomain(`attach port ${nic.portId} to`, uuid, (dom, conn) => devices.attachNic(this.ctx(dom, conn, uuid), nic));
+  }
+
+  detachNic(uuid: string, portId: string): Promise<void> {
+    return this.onDomain(`detach port ${portId} from`, uuid, (dom, conn) => devices.detachNic(this.ctx(dom, conn, uuid), portId));
+  }
+
+  // --- disk snapshots ---
+
+  snapshotDisks(uuid: string, name: string): Promise<DiskSnapshotResult> {
+    return this.onDomain(`snapshot disks of`, uuid, (dom, conn) => snapshots.snapshotDisks(this.ctx(dom, conn, uuid), name));
+  }
+
+  commitDisk(uuid: string, target: string): Promise<void> {
+    return this.onDomain(`commit disk ${target} of`, uuid, (dom, conn) => snapshots.commitDisk(this.ctx(dom, conn, uuid), target));
+  }
+}

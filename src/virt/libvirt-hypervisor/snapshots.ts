@@ -1,0 +1,115 @@
+/**
+ * Disk snapshots the way Nova's live snapshot works: an external disk-only snapshot puts a fresh qcow2
+ * overlay on top of every writable disk (the guest keeps writing there) so that the base can be copied
+ * (`qemu-img convert -U`) undisturbed; commitDisk then merges the overlay back and removes it.
+ * Overlays are named `<disk>.<snapshot name>.overlay.qcow2` next to their disk, and that name is how a disk
+ * is recognised as "still on an overlay": commitDisk never merges a disk that is not one of these (a root
+ * disk on top of a cached image has a backing file too, and must never be merged into the cache).
+ */
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BlockCommitFlags, BlockJobAbortFlags, DomainXMLFlags, isLibvirtError, SnapshotCreateFlags,
+} from '../libvirt/index.js';
+import { parseDisks, setDiskSource, type ParsedDisk } from '../domain-xml/index.js';
+import { xmlEscape as e } from '../domain-xml/xml.js';
+import { VirtError } from '../errors.js';
+import type { DiskSnapshotResult } from '../hypervisor.js';
+import * as qemuImg from '../qemu-img.js';
+import type { OpContext } from './context.js';
+import { waitFor } from './waits.js';
+
+const OVERLAY_SUFFIX = '.overlay.qcow2';
+
+export function overlayPathFor(diskPath: string, snapshotName: string): string {
+  return `${diskPath}.${snapshotName}${OVERLAY_SUFFIX}`;
+}
+
+function isOverlay(path: string): boolean {
+  return path.endsWith(OVERLAY_SUFFIX);
+}
+
+/** Disks a disk-only snapshot covers: writable file disks (block devices are volumes, snapshotted elsewhere). */
+function snapshottable(d: ParsedDisk): boolean {
+  return d.device === 'disk' && !d.readonly && d.sourceType === 'file' && d.path !== '';
+}
+
+export async function snapshotDisks(ctx: OpContext, name: string): Promise<DiskSnapshotResult> {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new VirtError('operation_failed', `snapshot name '${name}' may only contain letters, digits, '-' and '_'`);
+  const disks = parseDisks(await ctx.dom.getXMLDesc(0));
+  const overlays: Record<string, string> = {};
+  const parts: string[] = [];
+  for (const d of disks) {
+    if (!snapshottable(d)) { parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
+    // re-driven after a crash: the disk already sits on this snapshot's overlay
+    if (d.path.endsWith(`.${name}${OVERLAY_SUFFIX}`)) { overlays[d.target] = d.path; parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
+    const overlay = overlayPathFor(d.path, name);
+    // a leftover of an attempt that failed before the domain switched to it (libvirt refuses to overwrite);
+    // the name is ours and the domain does not use it
+    if (existsSync(overlay)) await unlink(overlay);
+    overlays[d.target] = overlay;
+    parts.push(`<disk name='${e(d.target)}' snapshot='external'><driver type='qcow2'/><source file='${e(overlay)}'/></disk>`);
+  }
+  if (!parts.some((p) => p.includes("snapshot='external'"))) return { overlays };
+  const xml = `<domainsnapshot><name>${e(name)}</name><disks>${parts.join('')}</disks></domainsnapshot>`;
+  // NO_METADATA: the overlays are the whole result, libvirt need not track a snapshot object; never QUIESCE
+  // (needs a guest agent, which novalet does not require)
+  await ctx.dom.createSnapshot(xml, SnapshotCreateFlags.DISK_ONLY | SnapshotCreateFlags.ATOMIC | SnapshotCreateFlags.NO_METADATA);
+  return { overlays };
+}
+
+export async function commitDisk(ctx: OpContext, target: string): Promise<void> {
+  const disk = parseDisks(await ctx.dom.getXMLDesc(0)).find((d) => d.target === target);
+  if (!disk) throw new VirtError('operation_failed', `domain ${ctx.uuid} has no disk ${target}`);
+  if (!isOverlay(disk.path)) return; // nothing to merge (already committed)
+  const overlay = disk.path;
+  const info = await qemuImg.info(overlay, { forceShare: true, format: 'qcow2' });
+  const base = info.fullBackingFile;
+  if (!base) throw new VirtError('operation_failed', `overlay ${overlay} has no backing file`);
+  if (await ctx.dom.isActive()) await activeCommit(ctx, target);
+  else await qemuImg.commit(overlay, { format: 'qcow2' });
+  // the persistent definition must point at the base too (libvirt updates it on pivot; offline it is ours)
+  const config = await ctx.dom.getXMLDesc(DomainXMLFlags.INACTIVE);
+  const c = parseDisks(config).find((d) => d.target === target);
+  if (c && c.path === overlay) {
+    await ctx.redefine(setDiskSource(config, target, base, info.backingFormat ?? 'qcow2'));
+  }
+  await unlink(overlay).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+}
+
+async function activeCommit(ctx: OpContext, target: string): Promise<void> {
+  // re-driven: the commit job may still be running from before a crash; then only pivot
+  const running = await ctx.dom.getBlockJobInfo(target);
+  let ready = false;
+  await waitFor(ctx.subscribe, {
+    what: `block commit of ${target} to become ready`,
+    timeoutMs: ctx.blockJobTimeoutMs,
+    pollMs: 250,
+    // SHALLOW: merge into the overlay's immediate backing file only, never further down the chain
+    start: running ? undefined : () => ctx.dom.blockCommit(target, null, null, 0, BlockCommitFlags.ACTIVE | BlockCommitFlags.SHALLOW),
+    onEvent: (ev) => {
+      if (ev.type !== 'blockJob' || ev.uuid !== ctx.uuid || ev.disk !== target) return false;
+      if (ev.status === 'failed' || ev.status === 'canceled') throw new VirtError('operation_failed', `block commit of ${target} ${ev.status}`);
+      if (ev.status === 'ready') ready = true;
+      return ready;
+    },
+    // no event (missed, or the connection was replaced): the job has copied everything
+    poll: async () => {
+      const j = await ctx.dom.getBlockJobInfo(target);
+      return j !== null && Number(j.end) > 0 && j.cur === j.end;
+    },
+  });
+  // pivot; QEMU may still be short of 'ready' when the poll saw cur === end: retry briefly
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await ctx.dom.blockJobAbort(target, BlockJobAbortFlags.PIVOT);
+      return;
+    } catch (err) {
+      if (!ready && isLibvirtError(err, 'VIR_ERR_BLOCK_COPY_ACTIVE') && Date.now() < deadline) { await sleep(200); continue; }
+      if (!ready && isLibvirtError(err, 'VIR_ERR_OPERATION_INVALID') && Date.now() < deadline) { await sleep(200); continue; }
+      throw err;
+    }
+  }
+}
