@@ -1,0 +1,32 @@
+import { AgentError } from '../rpc/errors.js';
+import type { AgentBackend } from '../rpc/backend.js';
+import type { OperationView } from '../rpc/protocol/operations.js';
+import { operationView, type Agent } from './agent.js';
+
+/** Serves the RPC protocol from an Agent (long-polls wait on the runner, never longer than asked). */
+export function agentBackend(agent: Agent): AgentBackend {
+  const waitFor = async (id: string, waitMs: number): Promise<OperationView> => {
+    const row = await agent.runner.wait(id, waitMs);
+    if (!row) throw new AgentError('unknown_operation', `no operation ${id}`);
+    return operationView(row);
+  };
+  return {
+    submit: (req) => {
+      const r = agent.runner.submit({ requestId: req.requestId, serverUuid: req.serverUuid.toLowerCase(), kind: req.kind, params: req.params });
+      return { operation: operationView(r.operation), duplicate: r.duplicate };
+    },
+    getOperation: (id, waitMs) => waitFor(id, waitMs),
+    getOperationByRequestId: (requestId, waitMs) => {
+      const row = agent.deps.journal.getOperationByRequestId(requestId);
+      if (!row) throw new AgentError('unknown_operation', `no operation for request ${requestId}`);
+      return waitFor(row.id, waitMs);
+    },
+    listServers: () => agent.listServers(),
+    getServer: (uuid) => agent.getServer(uuid.toLowerCase()),
+    inventory: () => agent.inventory.collect(),
+    events: async (since, waitMs) => {
+      const events = await agent.deps.events.wait(since, waitMs);
+      return { events, next: events.at(-1)?.seq ?? Math.max(since, 0) };
+    },
+  };
+}

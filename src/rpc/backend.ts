@@ -1,0 +1,17 @@
+import type { Inventory, EventsResponse } from './protocol/inventory.js';
+import type { OperationResponse, OperationView, SubmitOperationRequest } from './protocol/operations.js';
+import type { ListServersResponse, ServerResponse } from './protocol/servers.js';
+
+/**
+ * What the RPC server serves. The agent implements it (src/agent/rpc-backend.ts); keeping it here means
+ * src/rpc depends on nothing in src/agent (cli -> agent -> rpc, never back). Methods throw AgentError.
+ */
+export interface AgentBackend {
+  submit(req: SubmitOperationRequest): OperationResponse;
+  getOperation(id: string, waitMs: number): Promise<OperationView>;
+  getOperationByRequestId(requestId: string, waitMs: number): Promise<OperationView>;
+  listServers(): ListServersResponse;
+  getServer(uuid: string): ServerResponse;
+  inventory(): Promise<Inventory>;
+  events(since: number, waitMs: number): Promise<EventsResponse>;
+}

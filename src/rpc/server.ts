@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { bearer, secretMatches } from './auth.js';
+import type { AgentBackend } from './backend.js';
+import { AgentError, ERROR_STATUS, type ErrorCode } from './errors.js';
+import { ErrorBody } from './protocol/common.js';
+import { EventsQuery, EventsResponse, Inventory } from './protocol/inventory.js';
+import {
+  ByRequestParams, GetOperationQuery, OperationIdParams, OperationResponse, SubmitOperationRequest,
+} from './protocol/operations.js';
+import { ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL, SUPPORTED_PROTOCOLS } from './protocol/version.js';
+
+export interface RpcServerOptions {
+  backend: AgentBackend;
+  secret: string;
+  log: Logger;
+  tls?: { cert: string; key: string } | undefined;
+}
+
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody, 503: ErrorBody };
+
+/**
+ * The agent's RPC server (protocol novalet-agent/1). Every request must carry
+ *   Authorization: Bearer <cluster secret>    -> else 401 unauthorized (checked first; nothing else runs)
+ *   x-novalet-protocol: novalet-agent/1       -> else 400 unsupported_version
+ *   x-request-id: <id>                        (optional; generated if absent; echoed; in every log line)
+ * Errors are {error: {code, message, requestId}} with a stable code (src/rpc/errors.ts).
+ */
+export function createRpcServer(o: RpcServerOptions): FastifyInstance {
+  const https = o.tls ? { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) } : null;
+  const app = Fastify({
+    loggerInstance: o.log.child({ component: 'rpc' }),
+    requestIdHeader: HEADER_REQUEST_ID,
+    requestIdLogLabel: 'requestId',
+    genReqId: () => `req-${randomUUID()}`,
+    bodyLimit: 1024 * 1024,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+
+  const fail = (reply: FastifyReply, code: ErrorCode, message: string): FastifyReply =>
+    reply.code(ERROR_STATUS[code]).send({ error: { code, message, requestId: String(reply.request.id) } });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(HEADER_REQUEST_ID, req.id);
+    if (!secretMatches(bearer(req.headers.authorization), o.secret)) return fail(reply, 'unauthorized', 'missing or wrong cluster secret');
+    const proto = req.headers[HEADER_PROTOCOL];
+    if (typeof proto !== 'string' || !SUPPORTED_PROTOCOLS.includes(proto)) {
+      return fail(reply, 'unsupported_version', `protocol ${String(proto ?? '(none)')} not supported; this agent speaks ${SUPPORTED_PROTOCOLS.join(', ')}`);
+    }
+    reply.header(HEADER_PROTOCOL, PROTOCOL);
+  });
+
+  app.setErrorHandler((err: FastifyError | AgentError, req, reply) => {
+    if (err instanceof AgentError) return fail(reply, err.code, err.message);
+    if ((err as FastifyError).validation || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
+      return fail(reply, 'bad_request', err.message);
+    }
+    req.log.error({ err }, 'internal error');
+    return fail(reply, 'internal', err.message);
+  });
+  app.setNotFoundHandler((req, reply) => fail(reply, 'bad_request', `no endpoint ${req.method} ${req.url}`));
+
+  const b = o.backend;
+  app.post('/v1/operations', { schema: { body: SubmitOperationRequest, response: { 200: OperationResponse, 202: OperationResponse, ...errorResponses } } },
+    async (req, reply) => {
+      const body = req.body as SubmitOperationRequest;
+      const res = b.submit(body);
+      req.log.info({ opId: res.operation.id, kind: body.kind, server: body.serverUuid, duplicate: res.duplicate ?? false, opRequestId: body.requestId }, 'operation submitted');
+      return reply.code(res.duplicate ? 200 : 202).send(res);
+    });
+  app.get('/v1/operations/:id', { schema: { params: OperationIdParams, querystring: GetOperationQuery, response: { 200: OperationResponse, ...errorResponses } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const { wait } = req.query as { wait?: number };
+      return { operation: await b.getOperation(id, (wait ?? 0) * 1000) };
+    });
+  app.get('/v1/operations/by-request/:requestId', { schema: { params: ByRequestParams, querystring: GetOperationQuery, response: { 200: OperationResponse, ...errorResponses } } },
+    async (req) => {
+      const { requestId } = req.params as { requestId: string };
+      const { wait } = req.query as { wait?: number };
+      return { operation: await b.getOperationByRequestId(requestId, (wait ?? 0) * 1000) };
+    });
+  app.get('/v1/servers', { schema: { response: { 200: ListServersResponse, ...errorResponses } } }, async () => b.listServers());
+  app.get('/v1/servers/:uuid', { schema: { params: ServerUuidParams, response: { 200: ServerResponse, ...errorResponses } } },
+    async (req) => b.getServer((req.params as { uuid: string }).uuid));
+  app.get('/v1/inventory', { schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
+  app.get('/v1/events', { schema: { querystring: EventsQuery, response: { 200: EventsResponse, ...errorResponses } } },
+    async (req) => {
+      const q = req.query as { since?: number; wait?: number };
+      return b.events(q.since ?? 0, (q.wait ?? 0) * 1000);
+    });
+  return app;
+}
