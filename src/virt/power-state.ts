@@ -30,15 +30,16 @@ export function isActiveState(libvirtState: string): boolean {
  * Power state announced by a lifecycle event (events are hints; the agent re-reads the state when it matters).
  * undefined for events that do not change power (defined, undefined, shutdown-in-progress).
  */
-export function powerStateOfEvent(event: string, detail: string): PowerState | undefined {
+export function powerStateOfEvent(event: string, _detail?: string): PowerState | undefined {
   switch (event) {
     case 'started':
     case 'resumed':
       return 'running';
     case 'suspended':
       return 'paused';
+    // the domain is shut off whatever stopped it (detail 'crashed'/'failed' says why): same as powerStateOf
     case 'stopped':
-      return detail === 'crashed' ? 'crashed' : 'shutdown';
+      return 'shutdown';
     case 'crashed':
       return 'crashed';
     case 'pmsuspended':

@@ -1,0 +1,458 @@
+/**
+ * FakeHypervisor: an in-memory Hypervisor for the agent's unit tests. It follows the same state rules as
+ * LibvirtHypervisor (the same operations are no-ops, the same ones fail with 'invalid_state'), reports
+ * the same libvirt state/reason names and emits the same events, asynchronously as libvirt does.
+ * On top it lets a test play the guest and the host: a guest that ignores ACPI or never releases a
+ * device, a guest that powers itself off or crashes, a libvirtd that goes away, and per-method faults
+ * (see faults.ts). It is no substitute for the real thing: integration tests use LibvirtHypervisor.
+ */
+import { EventEmitter } from 'node:events';
+import { buildDomainXml, diskAlias, domainSpecFromXml, nicAlias, parseDomainXml } from '../domain-xml/index.js';
+import { VirtError } from '../errors.js';
+import {
+  domainNameFor, type DiskSnapshotResult, type DiskSpec, type DomainSpec, type DomainStatus, type HostInfo, type Hypervisor,
+  type HypervisorEvent, type NicSpec,
+} from '../hypervisor.js';
+import { overlayPathFor } from '../libvirt-hypervisor/snapshots.js';
+import { isActiveState, powerStateOf, powerStateOfEvent } from '../power-state.js';
+import { Faults, type FakeMethod } from './faults.js';
+
+type State = 'running' | 'paused' | 'shutoff';
+
+export interface GuestBehaviour {
+  /** the guest ignores the ACPI power button (shutdown and soft reboot do nothing), like a guest without an OS */
+  ignoreAcpi: boolean;
+  /** the guest never releases hot-unplugged devices: live detach times out */
+  holdDevices: boolean;
+}
+
+interface FakeDomain {
+  uuid: string;
+  name: string;
+  /** persistent definition; null for a foreign (non-novalet) domain */
+  config: DomainSpec | null;
+  /** running definition while active */
+  live: DomainSpec | null;
+  foreignXml: string | null;
+  state: State;
+  reason: string;
+  managedSave: boolean;
+  savedPaused: boolean;
+  guest: GuestBehaviour;
+  /** incremented by every (re)boot of the guest; a restore from managed save is not a boot */
+  boots: number;
+  timers: Set<NodeJS.Timeout>;
+}
+
+export interface FakeHypervisorOptions {
+  hostInfo?: Partial<HostInfo>;
+  /** time between the ACPI power button and power-off / reboot of a cooperating guest; default 10 ms */
+  acpiDelayMs?: number;
+  /** how long a live detach waits for the guest (holdDevices) before 'timeout'; default 30 s as the real one */
+  detachTimeoutMs?: number;
+}
+
+const DEFAULT_HOST: HostInfo = {
+  hostname: 'fake-host', domainType: 'qemu', cpus: 4, cpuModel: 'fake', memoryMiB: 8192, freeMemoryMiB: 6144,
+  hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0', hostUuid: '00000000-0000-4000-8000-00000000f4ce',
+};
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export class FakeHypervisor implements Hypervisor {
+  readonly faults = new Faults();
+  private readonly domains = new Map<string, FakeDomain>();
+  private readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
+  /** overlay path -> base path, for commitDisk */
+  private readonly overlayBase = new Map<string, string>();
+  private down: string | null = null;
+  private closed = false;
+
+  constructor(private readonly o: FakeHypervisorOptions = {}) {
+    this.events.setMaxListeners(0);
+  }
+
+  // ---------- test controls (not part of Hypervisor) ----------
+
+  /** libvirtd goes away: connectionLost now, every call fails with 'hypervisor_unavailable' until reconnect(). */
+  disconnect(reason = 'eof'): void {
+    if (this.down !== null) return;
+    this.down = reason;
+    this.emit({ type: 'connectionLost', reason });
+  }
+
+  reconnect(): void {
+    if (this.down === null) return;
+    this.down = null;
+    this.emit({ type: 'connectionRestored' });
+  }
+
+  setGuest(uuid: string, behaviour: Partial<GuestBehaviour>): void {
+    Object.assign(this.must(uuid).guest, behaviour);
+  }
+
+  /** The guest powers itself off (`poweroff` inside). */
+  guestPowerOff(uuid: string): void {
+    const d = this.must(uuid);
+    if (isActiveState(d.state)) this.stop(d, 'shutdown', 'shutdown');
+  }
+
+  /** QEMU dies ('qemu': libvirt reports stopped/failed) or the guest panics ('guest': on_crash destroy). */
+  crash(uuid: string, how: 'qemu' | 'guest' = 'qemu'): void {
+    const d = this.must(uuid);
+    if (!isActiveState(d.state)) return;
+    if (how === 'guest') this.emitLater({ type: 'power', uuid, power: 'crashed', libvirtEvent: 'crashed', detail: 'panicked' });
+    this.stop(d, 'crashed', how === 'qemu' ? 'failed' : 'crashed');
+  }
+
+  /** A domain novalet did not define (an operator's own). */
+  addForeignDomain(o: { uuid: string; name: string; running?: boolean }): void {
+    this.domains.set(o.uuid, this.newDomain(o.uuid, o.name, null,
+      `<domain type='qemu'><name>${o.name}</name><uuid>${o.uuid}</uuid></domain>`, o.running ? 'running' : 'shutoff'));
+  }
+
+  /** How often the guest booted (start, soft and hard reboot; not a restore): tells a reboot happened. */
+  boots(uuid: string): number {
+    return this.must(uuid).boots;
+  }
+
+  /** The definition the domain runs with (live) or boots with next (persistent). */
+  spec(uuid: string, live = false): DomainSpec | null {
+    const d = this.must(uuid);
+    return clone(live ? d.live : d.config);
+  }
+
+  has(uuid: string): boolean {
+    return this.domains.has(uuid);
+  }
+
+  // ---------- Hypervisor ----------
+
+  onEvent(listener: (event: HypervisorEvent) => void): () => void {
+    const safe = (e: HypervisorEvent): void => { try { listener(e); } catch { /* listener's problem */ } };
+    this.events.on('event', safe);
+    return () => { this.events.off('event', safe); };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const d of this.domains.values()) this.clearTimers(d);
+    this.faults.clear();
+  }
+
+  hostInfo(): Promise<HostInfo> {
+    return this.op('hostInfo', [], async () => ({ ...DEFAULT_HOST, ...this.o.hostInfo }));
+  }
+
+  listDomains(): Promise<DomainStatus[]> {
+    return this.op('listDomains', [], async () => [...this.domains.values()].map((d) => this.status(d)));
+  }
+
+  getDomain(uuid: string): Promise<DomainStatus | null> {
+    return this.op('getDomain', [uuid], async () => {
+      const d = this.domains.get(uuid);
+      return d ? this.status(d) : null;
+    });
+  }
+
+  getDomainXml(uuid: string, inactive = false): Promise<string> {
+    return this.op('getDomainXml', [uuid, inactive], async () => {
+      const d = this.get(uuid);
+      if (d.foreignXml !== null) return d.foreignXml;
+      const spec = !inactive && d.live ? d.live : d.config!;
+      return buildDomainXml(spec);
+    });
+  }
+
+  define(spec: DomainSpec): Promise<void> {
+    return this.op('define', [clone(spec)], async () => this.defineSpec(spec));
+  }
+
+  defineXml(xml: string): Promise<void> {
+    return this.op('defineXml', [xml], async () => {
+      const spec = domainSpecFromXml(xml);
+      if (spec) return this.defineSpec(spec);
+      const p = parseDomainXml(xml);
+      if (!p.name) throw new VirtError('operation_failed', 'defineXml: no domain name');
+      const uuid = p.uuid || crypto.randomUUID();
+      const existing = this.domains.get(uuid);
+      if (existing && existing.name !== p.name) throw new VirtError('operation_failed', `domain ${existing.name} already exists with uuid ${uuid}`);
+      if (existing) existing.foreignXml = xml;
+      else this.domains.set(uuid, this.newDomain(uuid, p.name, null, xml, 'shutoff'));
+    });
+  }
+
+  undefine(uuid: string): Promise<void> {
+    return this.op('undefine', [uuid], async () => {
+      const d = this.domains.get(uuid);
+      if (!d) return;
+      if (isActiveState(d.state)) throw this.invalid(d, 'undefine');
+      this.clearTimers(d);
+      this.domains.delete(uuid);
+    });
+  }
+
+  start(uuid: string): Promise<void> {
+    return this.op('start', [uuid], async () => {
+      const d = this.get(uuid);
+      if (d.state === 'running') return;
+      if (d.state !== 'shutoff') throw this.invalid(d, 'start');
+      d.live = clone(d.config);
+      if (d.managedSave) {
+        d.managedSave = false;
+        d.state = d.savedPaused ? 'paused' : 'running';
+        d.reason = d.savedPaused ? 'user' : 'restored';
+        this.lifecycle(d, 'started', 'restored');
+      } else {
+        d.state = 'running';
+        d.reason = 'booted';
+        d.boots++;
+        this.lifecycle(d, 'started', 'booted');
+      }
+    });
+  }
+
+  shutdown(uuid: string): Promise<void> {
+    return this.op('shutdown', [uuid], async () => {
+      const d = this.get(uuid);
+      if (d.state === 'shutoff') return;
+      if (d.state !== 'running') throw this.invalid(d, 'shut down');
+      if (d.guest.ignoreAcpi) return;
+      this.later(d, () => { if (d.state === 'running') this.stop(d, 'shutdown', 'shutdown'); });
+    });
+  }
+
+  destroy(uuid: string): Promise<void> {
+    return this.op('destroy', [uuid], async () => {
+      const d = this.get(uuid);
+      if (d.state !== 'shutoff') this.stop(d, 'destroyed', 'destroyed');
+    });
+  }
+
+  reboot(uuid: string, hard: boolean): Promise<void> {
+    return this.op('reboot', [uuid, hard], async () => {
+      const d = this.get(uuid);
+      const ok = hard ? isActiveState(d.state) : d.state === 'running';
+      if (!ok) throw this.invalid(d, hard ? 'hard reboot' : 'reboot');
+      // libvirt reports no lifecycle event for a reboot: the domain stays active throughout
+      if (hard) d.boots++;
+      else if (!d.guest.ignoreAcpi) this.later(d, () => { if (d.state === 'running') d.boots++; });
+    });
+  }
+
+  pause(uuid: string): Promise<void> {
+    return this.op('pause', [uuid], async () => {
+      const d = this.get(uuid);
+      if (d.state === 'paused') return;
+      if (d.state !== 'running') throw this.invalid(d, 'pause');
+      d.state = 'paused';
+      d.reason = 'user';
+      this.lifecycle(d, 'suspended', 'paused');
+    });
+  }
+
+  unpause(uuid: string): Promise<void> {
+    return this.op('unpause', [uuid], async () => {
+      const d = this.get(uuid);
+      if (d.state === 'running') return;
+      if (d.state !== 'paused') throw this.invalid(d, 'unpause');
+      d.state = 'running';
+      d.reason = 'unpaused';
+      this.lifecycle(d, 'resumed', 'unpaused');
+    });
+  }
+
+  managedSave(uuid: string): Promise<void> {
+    return this.op('managedSave', [uuid], async () => {
+      const d = this.get(uuid);
+      if (d.state === 'shutoff') {
+        if (d.managedSave) return;
+        throw this.invalid(d, 'save');
+      }
+      d.savedPaused = d.state === 'paused';
+      this.stop(d, 'saved', 'saved');
+      d.managedSave = true;
+    });
+  }
+
+  attachDisk(uuid: string, disk: DiskSpec): Promise<void> {
+    return this.op('attachDisk', [uuid, clone(disk)], async () => {
+      const d = this.novalet(uuid);
+      buildDomainXml({ ...d.config!, disks: [disk] }); // same validation as the real one
+      for (const spec of this.sides(d)) if (!spec.disks.some((x) => x.target === disk.target)) spec.disks.push(clone(disk));
+    });
+  }
+
+  detachDisk(uuid: string, target: string): Promise<void> {
+    return this.op('detachDisk', [uuid, target], async () => {
+      const d = this.novalet(uuid);
+      d.config!.disks = d.config!.disks.filter((x) => x.target !== target);
+      const live = d.live?.disks.find((x) => x.target === target);
+      if (!live) return;
+      await this.unplug(d, diskAlias(live.role, target), () => { d.live!.disks = d.live!.disks.filter((x) => x.target !== target); });
+    });
+  }
+
+  attachNic(uuid: string, nic: NicSpec): Promise<void> {
+    return this.op('attachNic', [uuid, clone(nic)], async () => {
+      const d = this.novalet(uuid);
+      buildDomainXml({ ...d.config!, nics: [nic] });
+      for (const spec of this.sides(d)) if (!spec.nics.some((x) => x.portId === nic.portId)) spec.nics.push(clone(nic));
+    });
+  }
+
+  detachNic(uuid: string, portId: string): Promise<void> {
+    return this.op('detachNic', [uuid, portId], async () => {
+      const d = this.novalet(uuid);
+      d.config!.nics = d.config!.nics.filter((x) => x.portId !== portId);
+      if (!d.live?.nics.some((x) => x.portId === portId)) return;
+      await this.unplug(d, nicAlias(portId), () => { d.live!.nics = d.live!.nics.filter((x) => x.portId !== portId); });
+    });
+  }
+
+  snapshotDisks(uuid: string, name: string): Promise<DiskSnapshotResult> {
+    return this.op('snapshotDisks', [uuid, name], async () => {
+      const d = this.novalet(uuid);
+      if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new VirtError('operation_failed', `snapshot name '${name}' may only contain letters, digits, '-' and '_'`);
+      const overlays: Record<string, string> = {};
+      const current = d.live ?? d.config!;
+      for (const disk of current.disks) {
+        if ((disk.device ?? 'disk') !== 'disk' || disk.readonly || (disk.sourceType ?? 'file') !== 'file') continue;
+        if (disk.path.endsWith(`.${name}.overlay.qcow2`)) { overlays[disk.target] = disk.path; continue; }
+        const overlay = overlayPathFor(disk.path, name);
+        this.overlayBase.set(overlay, disk.path);
+        overlays[disk.target] = overlay;
+        for (const spec of this.sides(d)) {
+          const x = spec.disks.find((y) => y.target === disk.target);
+          if (x) { x.path = overlay; x.format = 'qcow2'; }
+        }
+      }
+      return { overlays };
+    });
+  }
+
+  commitDisk(uuid: string, target: string): Promise<void> {
+    return this.op('commitDisk', [uuid, target], async () => {
+      const d = this.novalet(uuid);
+      const disk = (d.live ?? d.config!).disks.find((x) => x.target === target);
+      if (!disk) throw new VirtError('operation_failed', `domain ${uuid} has no disk ${target}`);
+      const base = this.overlayBase.get(disk.path);
+      if (base === undefined) return; // not on an overlay
+      if (d.live) {
+        this.emitLater({ type: 'blockJob', uuid, disk: target, status: 'ready' });
+        this.emitLater({ type: 'blockJob', uuid, disk: target, status: 'completed' });
+      }
+      this.overlayBase.delete(disk.path);
+      for (const spec of this.sides(d)) {
+        const x = spec.disks.find((y) => y.target === target);
+        if (x) x.path = base;
+      }
+    });
+  }
+
+  // ---------- internals ----------
+
+  private op<T>(method: FakeMethod, args: unknown[], fn: () => Promise<T>): Promise<T> {
+    return this.faults.run(method, args, async () => {
+      if (this.closed) throw new VirtError('hypervisor_unavailable', 'hypervisor closed');
+      if (this.down !== null) throw new VirtError('hypervisor_unavailable', `libvirt connection lost (${this.down})`);
+      return fn();
+    });
+  }
+
+  private newDomain(uuid: string, name: string, config: DomainSpec | null, foreignXml: string | null, state: State): FakeDomain {
+    return {
+      uuid, name, config, live: state === 'running' ? clone(config) : null, foreignXml, state,
+      reason: state === 'running' ? 'booted' : 'unknown', managedSave: false, savedPaused: false,
+      guest: { ignoreAcpi: false, holdDevices: false }, boots: state === 'running' ? 1 : 0, timers: new Set(),
+    };
+  }
+
+  private defineSpec(spec: DomainSpec): void {
+    try {
+      buildDomainXml(spec);
+    } catch (e) {
+      throw new VirtError('operation_failed', `define ${spec.uuid}: ${(e as Error).message}`, { cause: e });
+    }
+    const d = this.domains.get(spec.uuid);
+    if (d) d.config = clone(spec); // a redefinition: the running definition is untouched until the next boot
+    else this.domains.set(spec.uuid, this.newDomain(spec.uuid, domainNameFor(spec.uuid), clone(spec), null, 'shutoff'));
+  }
+
+  private status(d: FakeDomain): DomainStatus {
+    return {
+      uuid: d.uuid, name: d.name, power: powerStateOf(d.state), libvirtState: d.state, libvirtReason: d.reason,
+      managedSave: d.managedSave, managed: d.config !== null,
+    };
+  }
+
+  private get(uuid: string): FakeDomain {
+    const d = this.domains.get(uuid);
+    if (!d) throw new VirtError('domain_not_found', `no domain with uuid ${uuid}`, { libvirtCode: 'VIR_ERR_NO_DOMAIN' });
+    return d;
+  }
+
+  private must(uuid: string): FakeDomain {
+    const d = this.domains.get(uuid);
+    if (!d) throw new Error(`FakeHypervisor: no domain ${uuid}`);
+    return d;
+  }
+
+  /** Device and snapshot operations need a novalet definition to edit. */
+  private novalet(uuid: string): FakeDomain {
+    const d = this.get(uuid);
+    if (d.config === null) throw new VirtError('operation_failed', `domain ${d.name} is not managed by novalet`);
+    return d;
+  }
+
+  /** The definitions a device change applies to: persistent, and live when running. */
+  private sides(d: FakeDomain): DomainSpec[] {
+    return d.live ? [d.config!, d.live] : [d.config!];
+  }
+
+  private async unplug(d: FakeDomain, alias: string, remove: () => void): Promise<void> {
+    if (d.guest.holdDevices) {
+      const ms = this.o.detachTimeoutMs ?? 30_000;
+      await new Promise((r) => setTimeout(r, ms));
+      throw new VirtError('timeout', `timed out after ${ms} ms waiting for the guest to release ${alias}`);
+    }
+    remove();
+    this.emitLater({ type: 'deviceRemoved', uuid: d.uuid, alias });
+  }
+
+  private invalid(d: FakeDomain, what: string): VirtError {
+    return new VirtError('invalid_state', `cannot ${what} domain ${d.uuid}: it is ${d.state}`, { libvirtCode: 'VIR_ERR_OPERATION_INVALID' });
+  }
+
+  private stop(d: FakeDomain, reason: string, detail: string): void {
+    this.clearTimers(d);
+    d.state = 'shutoff';
+    d.reason = reason;
+    d.live = null;
+    this.lifecycle(d, 'stopped', detail);
+  }
+
+  private lifecycle(d: FakeDomain, event: string, detail: string): void {
+    const power = powerStateOfEvent(event, detail);
+    if (power) this.emitLater({ type: 'power', uuid: d.uuid, power, libvirtEvent: event, detail });
+  }
+
+  /** libvirt events arrive after the call that caused them returned */
+  private emitLater(e: HypervisorEvent): void {
+    setImmediate(() => this.emit(e));
+  }
+
+  private emit(e: HypervisorEvent): void {
+    this.events.emit('event', e);
+  }
+
+  private later(d: FakeDomain, fn: () => void): void {
+    const t = setTimeout(() => { d.timers.delete(t); fn(); }, this.o.acpiDelayMs ?? 10);
+    d.timers.add(t);
+  }
+
+  private clearTimers(d: FakeDomain): void {
+    for (const t of d.timers) clearTimeout(t);
+    d.timers.clear();
+  }
+}
