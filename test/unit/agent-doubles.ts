@@ -110,7 +110,7 @@ export class MiniFakeHypervisor implements Hypervisor {
   async reboot(uuid: string, hard: boolean): Promise<void> { await this.enter(hard ? 'reset' : 'reboot', uuid); this.dom(uuid).boots++; }
   async pause(uuid: string): Promise<void> { await this.enter('pause', uuid); const d = this.dom(uuid); if (d.power !== 'running') throw Object.assign(new Error('not running'), { code: 'invalid_state' }); this.setPower(d, 'paused', 'suspended'); }
   async unpause(uuid: string): Promise<void> { await this.enter('unpause', uuid); const d = this.dom(uuid); if (d.power !== 'paused') throw Object.assign(new Error('not paused'), { code: 'invalid_state' }); this.setPower(d, 'running', 'resumed'); }
-  async managedSave(uuid: string): Promise<void> { await this.enter('managedSave', uuid); const d = this.dom(uuid); d.managedSave = true; this.setPower(d, 'suspended', 'stopped'); }
+  async managedSave(uuid: string): Promise<void> { await this.enter('managedSave', uuid); const d = this.dom(uuid); d.managedSave = true; this.setPower(d, 'shutdown', 'stopped'); }
   async attachDisk(uuid: string, disk: DiskSpec): Promise<void> { await this.enter('attachDisk', uuid); const d = this.dom(uuid); if (d.spec!.disks.some((k) => k.target === disk.target)) throw new Error('target in use'); d.spec!.disks.push(disk); }
   async detachDisk(uuid: string, target: string): Promise<void> { await this.enter('detachDisk', uuid); const d = this.dom(uuid); d.spec!.disks = d.spec!.disks.filter((k) => k.target !== target); }
   async attachNic(uuid: string, nic: NicSpec): Promise<void> { await this.enter('attachNic', uuid); this.dom(uuid).spec!.nics.push(nic); }

@@ -8,9 +8,11 @@ import { harness, spawnParams, uuid, type Harness } from './agent-doubles.js';
 /** Submits an operation whose hypervisor call `method` never returns, then "crashes" (restarts) the agent. */
 async function crashDuring(h: Harness, serverUuid: string, kind: string, params: unknown, method: string): Promise<{ h: Harness; opId: string }> {
   h.hv.state.gates.set(method, new Promise<void>(() => { /* never */ }));
+  const from = h.hv.state.calls.length;
   const { operation } = h.agent.runner.submit({ requestId: `crash-${kind}-${serverUuid}`, serverUuid, kind: kind as never, params });
-  for (let i = 0; i < 200 && !h.hv.state.calls.some((c) => c.startsWith(`${method}`) && c.endsWith(serverUuid) || c === method); i++) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 20));
+  const hit = () => h.hv.state.calls.slice(from).some((c) => c === `${method}:${serverUuid}` || c === method);
+  for (let i = 0; i < 400 && !hit(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(hit(), `operation never reached ${method}`);
   h.hv.state.gates.delete(method);
   const h2 = await h.restart();
   return { h: h2, opId: operation.id };

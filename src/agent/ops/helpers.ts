@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PowerState } from '../../virt/hypervisor.js';
+import type { DomainStatus, PowerState } from '../../virt/hypervisor.js';
 import { AgentError } from '../../rpc/errors.js';
 import type { ServerRow } from '../journal/journal.js';
 import type { OpExec } from './types.js';
@@ -23,10 +23,19 @@ export function requireStatus(server: ServerRow | undefined, allowed: ServerRow[
   return s;
 }
 
+/**
+ * The agent's power state of a domain: libvirt's, except that a shut-off domain with a managed-save image is
+ * 'suspended' (Nova's SUSPENDED; libvirt itself just says shutoff), and a missing domain is 'nostate'.
+ */
+export function powerOf(d: DomainStatus | null | undefined): PowerState {
+  if (!d) return 'nostate';
+  if (d.managedSave && (d.power === 'shutdown' || d.power === 'nostate')) return 'suspended';
+  return d.power;
+}
+
 /** libvirt's truth right now ('nostate' if the domain is gone). */
 export async function currentPower(x: OpExec<unknown>): Promise<PowerState> {
-  const d = await x.deps.hv.getDomain(x.op.serverUuid);
-  return d ? d.power : 'nostate';
+  return powerOf(await x.deps.hv.getDomain(x.op.serverUuid));
 }
 
 /** Records what libvirt says now as the server's power (and what the operation intended). */

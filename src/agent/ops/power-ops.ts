@@ -84,8 +84,7 @@ export const suspend: OperationDef<'suspend'> = {
   check: (s) => { requirePower(s, ['running', 'paused'], 'suspend'); },
   async run(x) {
     x.step('managed_save');
-    const d = await x.deps.hv.getDomain(x.op.serverUuid);
-    if (!(d && d.managedSave && isOff(d.power)) && d?.power !== 'suspended') await x.deps.hv.managedSave(x.op.serverUuid);
+    if ((await currentPower(x)) !== 'suspended') await x.deps.hv.managedSave(x.op.serverUuid);
     return { power: await recordPower(x, 'suspended') };
   },
 };

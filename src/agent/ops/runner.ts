@@ -3,6 +3,7 @@ import { AgentError, toErrorInfo, type ErrorInfo } from '../../rpc/errors.js';
 import { FINISHED_STATES, OperationParams, type OperationKind, type OperationState } from '../../rpc/protocol/operations.js';
 import type { ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { OperationRow } from '../journal/journal.js';
+import { powerOf } from './helpers.js';
 import { operationDef } from './registry.js';
 import type { AgentDeps, OpExec } from './types.js';
 
@@ -174,7 +175,7 @@ export class OperationRunner {
     if (!s || s.status === 'deleted') return;
     try {
       const d = await this.deps.hv.getDomain(uuid);
-      this.deps.journal.updateServer(uuid, { power: d ? d.power : 'nostate' });
+      this.deps.journal.updateServer(uuid, { power: powerOf(d) });
     } catch (err) {
       this.deps.log.warn({ err, server: uuid }, 'power refresh failed');
     }

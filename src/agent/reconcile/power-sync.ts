@@ -1,4 +1,5 @@
 import type { DomainStatus, HypervisorEvent } from '../../virt/hypervisor.js';
+import { powerOf } from '../ops/helpers.js';
 import type { AgentDeps } from '../ops/types.js';
 
 /**
@@ -46,8 +47,16 @@ export class PowerSync {
       events.emit({ type: 'power', uuid: e.uuid, message: `unknown domain ${e.libvirtEvent}/${e.detail} -> ${e.power}` });
       return;
     }
-    if (s.power !== e.power) journal.updateServer(e.uuid, { power: e.power });
     events.emit({ type: 'power', uuid: e.uuid, message: `${e.libvirtEvent}/${e.detail} -> ${e.power}`, data: { power: e.power } });
+    if (e.power === 'shutdown') {
+      // a managed save also ends in 'stopped': re-read to tell suspended from shut off
+      void this.deps.hv.getDomain(e.uuid).then((d) => {
+        const cur = journal.getServer(e.uuid);
+        if (cur && cur.status !== 'deleted' && cur.power !== powerOf(d)) journal.updateServer(e.uuid, { power: powerOf(d) });
+      }).catch(() => { /* the sweep will catch up */ });
+      return;
+    }
+    if (s.power !== e.power) journal.updateServer(e.uuid, { power: e.power });
   }
 
   /** One sweep: returns what changed and the unknown domains. */
@@ -60,7 +69,7 @@ export class PowerSync {
       const d = byUuid.get(s.uuid.toLowerCase());
       byUuid.delete(s.uuid.toLowerCase());
       // a building server has no domain until spawn defines it: not a vanished one
-      const power = d ? d.power : s.status === 'building' ? s.power : 'nostate';
+      const power = d ? powerOf(d) : s.status === 'building' ? s.power : 'nostate';
       if (power !== s.power) {
         journal.updateServer(s.uuid, { power });
         changed.push(s.uuid);
@@ -69,7 +78,7 @@ export class PowerSync {
     }
     const unknown = new Map<string, DomainStatus>();
     for (const [uuid, d] of byUuid) {
-      unknown.set(uuid, d);
+      unknown.set(uuid, { ...d, power: powerOf(d) });
       if (!this.unknown.has(uuid)) events.emit({ type: 'unknown_domain', uuid: d.uuid, message: `domain ${d.name} (${d.power}) is not in the journal; left alone` });
     }
     this.unknown = unknown;

@@ -4,7 +4,7 @@ import type { OperationKind } from '../../rpc/protocol/operations.js';
 import type { OperationRow } from '../journal/journal.js';
 import { serverFiles } from '../ops/domain-spec.js';
 import { diskSource, removeAll } from '../ops/files.js';
-import { isOff } from '../ops/helpers.js';
+import { isOff, powerOf } from '../ops/helpers.js';
 import { restoreSaved } from '../ops/resize.js';
 import { commitOverlays } from '../ops/snapshot.js';
 import type { OpExec } from '../ops/types.js';
@@ -42,7 +42,7 @@ import type { Outcome } from '../ops/runner.js';
 export type Recovery = (x: OpExec<unknown>, op: OperationRow, dom: DomainStatus | null, rerun: () => Promise<Outcome>) => Promise<Outcome>;
 
 const interrupted = (what: string) => ({ code: 'internal' as const, message: `agent restarted during ${what}` });
-const reached = (dom: DomainStatus | null, ...ok: PowerState[]): boolean => !!dom && ok.includes(dom.power);
+const reached = (dom: DomainStatus | null, ...ok: PowerState[]): boolean => ok.includes(powerOf(dom));
 const stepIndex = (op: OperationRow, steps: string[]): number => steps.indexOf(op.step);
 
 const SPAWN_STEPS = ['accepted', 'image', 'disks', 'define', 'start'];
@@ -59,8 +59,8 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
   resume: (_x, _op, dom, rerun) => (reached(dom, 'running') ? Promise.resolve({ state: 'succeeded', result: { power: 'running', recovered: true } }) : rerun()),
   unpause: (_x, _op, dom, rerun) => (reached(dom, 'running') ? Promise.resolve({ state: 'succeeded', result: { power: 'running', recovered: true } }) : rerun()),
   pause: (_x, _op, dom, rerun) => (reached(dom, 'paused') ? Promise.resolve({ state: 'succeeded', result: { power: 'paused', recovered: true } }) : rerun()),
-  stop: (_x, _op, dom, rerun) => (!dom || isOff(dom.power) ? Promise.resolve({ state: 'succeeded', result: { power: 'shutdown', recovered: true } }) : rerun()),
-  suspend: (_x, _op, dom, rerun) => (dom && dom.managedSave && (isOff(dom.power) || dom.power === 'suspended')
+  stop: (_x, _op, dom, rerun) => (isOff(powerOf(dom)) || powerOf(dom) === 'suspended' ? Promise.resolve({ state: 'succeeded', result: { power: 'shutdown', recovered: true } }) : rerun()),
+  suspend: (_x, _op, dom, rerun) => (reached(dom, 'suspended')
     ? Promise.resolve({ state: 'succeeded', result: { power: 'suspended', recovered: true } }) : rerun()),
   async reboot(x, op, dom, rerun) {
     if (op.step === 'accepted') return rerun();
