@@ -51,30 +51,10 @@ export function guestArtifacts(dir: string = guestDir()): GuestArtifacts {
   return a;
 }
 
-export type DomainType = 'qemu' | 'kvm';
-
-/**
- * Picks the libvirt domain type. NOVALET_DOMAIN_TYPE=qemu|kvm forces it. Otherwise 'kvm' only if the
- * capabilities list a kvm domain for x86_64 AND the host CPU exposes vmx/svm (pass cpuinfo, default
- * /proc/cpuinfo). On the CI machines libvirt lists kvm (/dev/kvm exists) but a kvm guest never boots
- * (no vmx/svm flags: nested virtualisation is not available), so this returns 'qemu' (TCG) there.
- */
-export function detectDomainType(capabilitiesXml: string, cpuinfo?: string): DomainType {
-  const forced = process.env['NOVALET_DOMAIN_TYPE'];
-  if (forced === 'qemu' || forced === 'kvm') return forced;
-  let kvmListed = false;
-  const guestRe = /<guest>([\s\S]*?)<\/guest>/g;
-  for (const m of capabilitiesXml.matchAll(guestRe)) {
-    const body = m[1] ?? '';
-    if (/<arch name=['"]x86_64['"]/.test(body) && /<domain type=['"]kvm['"]/.test(body)) kvmListed = true;
-  }
-  if (!kvmListed) return 'qemu';
-  let info = cpuinfo;
-  if (info === undefined) {
-    try { info = readFileSync('/proc/cpuinfo', 'utf8'); } catch { info = ''; }
-  }
-  return /^flags\s*:.*\b(vmx|svm)\b/m.test(info) ? 'kvm' : 'qemu';
-}
+// The product's own detection (the tests use exactly what the agent uses).
+export { detectDomainType } from '../../src/virt/domain-type.js';
+export type { DomainType } from '../../src/virt/hypervisor.js';
+import type { DomainType } from '../../src/virt/hypervisor.js';
 
 export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
