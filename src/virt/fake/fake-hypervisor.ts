@@ -13,7 +13,7 @@ import {
   domainNameFor, type DiskSnapshotResult, type DiskSpec, type DomainSpec, type DomainStatus, type HostInfo, type Hypervisor,
   type HypervisorEvent, type NicSpec,
 } from '../hypervisor.js';
-import { overlayPathFor } from '../libvirt-hypervisor/snapshots.js';
+import { checkSnapshotName, isOverlayPath, overlayPathFor } from '../overlays.js';
 import { isActiveState, powerStateOf, powerStateOfEvent } from '../power-state.js';
 import { Faults, type FakeMethod } from './faults.js';
 
@@ -313,12 +313,13 @@ export class FakeHypervisor implements Hypervisor {
   snapshotDisks(uuid: string, name: string): Promise<DiskSnapshotResult> {
     return this.op('snapshotDisks', [uuid, name], async () => {
       const d = this.novalet(uuid);
-      if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new VirtError('operation_failed', `snapshot name '${name}' may only contain letters, digits, '-' and '_'`);
+      const bad = checkSnapshotName(name);
+      if (bad) throw new VirtError('operation_failed', bad);
       const overlays: Record<string, string> = {};
       const current = d.live ?? d.config!;
       for (const disk of current.disks) {
         if ((disk.device ?? 'disk') !== 'disk' || disk.readonly || (disk.sourceType ?? 'file') !== 'file') continue;
-        if (disk.path.endsWith(`.${name}.overlay.qcow2`)) { overlays[disk.target] = disk.path; continue; }
+        if (isOverlayPath(disk.path, name)) { overlays[disk.target] = disk.path; continue; }
         const overlay = overlayPathFor(disk.path, name);
         this.overlayBase.set(overlay, disk.path);
         overlays[disk.target] = overlay;
@@ -336,8 +337,8 @@ export class FakeHypervisor implements Hypervisor {
       const d = this.novalet(uuid);
       const disk = (d.live ?? d.config!).disks.find((x) => x.target === target);
       if (!disk) throw new VirtError('operation_failed', `domain ${uuid} has no disk ${target}`);
-      const base = this.overlayBase.get(disk.path);
-      if (base === undefined) return; // not on an overlay
+      if (!isOverlayPath(disk.path)) return; // not on an overlay (already committed)
+      const base = this.overlayBase.get(disk.path) ?? disk.path.replace(/\.[^./]+\.overlay\.qcow2$/, '');
       if (d.live) {
         this.emitLater({ type: 'blockJob', uuid, disk: target, status: 'ready' });
         this.emitLater({ type: 'blockJob', uuid, disk: target, status: 'completed' });

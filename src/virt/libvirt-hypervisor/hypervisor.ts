@@ -130,15 +130,15 @@ export class LibvirtHypervisor implements Hypervisor {
 
   listDomains(): Promise<DomainStatus[]> {
     return this.run('list domains', async (conn) => {
-      const out: DomainStatus[] = [];
-      for (const dom of await conn.listAllDomains(0)) {
+      const all = await Promise.all((await conn.listAllDomains(0)).map(async (dom) => {
         try {
-          out.push(await this.status(dom));
+          return await this.status(dom);
         } catch (e) {
-          if (!isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) throw e; // undefined while we listed
+          if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return null; // undefined while we listed
+          throw e;
         }
-      }
-      return out;
+      }));
+      return all.filter((s): s is DomainStatus => s !== null);
     });
   }
 

@@ -1,3 +1,2 @@
 export { LibvirtHypervisor, type LibvirtHypervisorOptions } from './hypervisor.js';
 export { ConnectionKeeper, type KeeperOptions } from './connection.js';
-export { overlayPathFor } from './snapshots.js';

@@ -2,9 +2,7 @@
  * Disk snapshots the way Nova's live snapshot works: an external disk-only snapshot puts a fresh qcow2
  * overlay on top of every writable disk (the guest keeps writing there) so that the base can be copied
  * (`qemu-img convert -U`) undisturbed; commitDisk then merges the overlay back and removes it.
- * Overlays are named `<disk>.<snapshot name>.overlay.qcow2` next to their disk, and that name is how a disk
- * is recognised as "still on an overlay": commitDisk never merges a disk that is not one of these (a root
- * disk on top of a cached image has a backing file too, and must never be merged into the cache).
+ * Overlay naming (and why commitDisk only ever merges such overlays): ../overlays.ts.
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -16,19 +14,11 @@ import { parseDisks, setDiskSource, type ParsedDisk } from '../domain-xml/index.
 import { xmlEscape as e } from '../domain-xml/xml.js';
 import { VirtError } from '../errors.js';
 import type { DiskSnapshotResult } from '../hypervisor.js';
+import { checkSnapshotName, isOverlayPath, overlayPathFor } from '../overlays.js';
 import * as qemuImg from '../qemu-img.js';
 import type { OpContext } from './context.js';
 import { waitFor } from './waits.js';
 
-const OVERLAY_SUFFIX = '.overlay.qcow2';
-
-export function overlayPathFor(diskPath: string, snapshotName: string): string {
-  return `${diskPath}.${snapshotName}${OVERLAY_SUFFIX}`;
-}
-
-function isOverlay(path: string): boolean {
-  return path.endsWith(OVERLAY_SUFFIX);
-}
 
 /** Disks a disk-only snapshot covers: writable file disks (block devices are volumes, snapshotted elsewhere). */
 function snapshottable(d: ParsedDisk): boolean {
@@ -36,14 +26,15 @@ function snapshottable(d: ParsedDisk): boolean {
 }
 
 export async function snapshotDisks(ctx: OpContext, name: string): Promise<DiskSnapshotResult> {
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new VirtError('operation_failed', `snapshot name '${name}' may only contain letters, digits, '-' and '_'`);
+  const bad = checkSnapshotName(name);
+  if (bad) throw new VirtError('operation_failed', bad);
   const disks = parseDisks(await ctx.dom.getXMLDesc(0));
   const overlays: Record<string, string> = {};
   const parts: string[] = [];
   for (const d of disks) {
     if (!snapshottable(d)) { parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
     // re-driven after a crash: the disk already sits on this snapshot's overlay
-    if (d.path.endsWith(`.${name}${OVERLAY_SUFFIX}`)) { overlays[d.target] = d.path; parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
+    if (isOverlayPath(d.path, name)) { overlays[d.target] = d.path; parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
     const overlay = overlayPathFor(d.path, name);
     // a leftover of an attempt that failed before the domain switched to it (libvirt refuses to overwrite);
     // the name is ours and the domain does not use it
@@ -62,7 +53,7 @@ export async function snapshotDisks(ctx: OpContext, name: string): Promise<DiskS
 export async function commitDisk(ctx: OpContext, target: string): Promise<void> {
   const disk = parseDisks(await ctx.dom.getXMLDesc(0)).find((d) => d.target === target);
   if (!disk) throw new VirtError('operation_failed', `domain ${ctx.uuid} has no disk ${target}`);
-  if (!isOverlay(disk.path)) return; // nothing to merge (already committed)
+  if (!isOverlayPath(disk.path)) return; // nothing to merge (already committed)
   const overlay = disk.path;
   const info = await qemuImg.info(overlay, { forceShare: true, format: 'qcow2' });
   const base = info.fullBackingFile;
