@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { bearer, secretMatches } from './auth.js';
 import type { AgentBackend } from './backend.js';
@@ -34,7 +34,8 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.log.child({ component: 'rpc' }),
     requestIdHeader: HEADER_REQUEST_ID,
-    requestIdLogLabel: 'requestId',
+    // request ids appear as `requestId` in every log line of a request
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => `req-${randomUUID()}`,
     bodyLimit: 1024 * 1024,
     ...(https ? { https } : {}),

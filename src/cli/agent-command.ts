@@ -1,0 +1,68 @@
+import type { Server } from 'node:net';
+import { pino } from 'pino';
+import { Agent } from '../agent/agent.js';
+import { loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
+import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
+import { agentBackend } from '../agent/rpc-backend.js';
+import { createRpcServer } from '../rpc/server.js';
+import { LibvirtHypervisor } from '../virt/libvirt-hypervisor/index.js';
+import { parseArgs, parseListen, str } from './args.js';
+
+export const AGENT_USAGE = `usage: novalet agent [--config FILE] [--data-dir DIR] [--run-dir DIR] [--listen ADDR:PORT]
+                     [--secret-file FILE] [--libvirt-uri URI] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]`;
+
+/**
+ * `novalet agent`: the host agent process. Start order matters: recover interrupted operations against
+ * libvirt first, then accept RPC work, so a controller never sees half-finished state as current.
+ * SIGTERM/SIGINT stop accepting work and exit without touching guests (they keep running; operations
+ * still in flight are finished by the next start's reconciliation).
+ */
+export async function agentCommand(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  if (flags['help']) { console.log(AGENT_USAGE); return; }
+  const over: Partial<AgentConfig> = {};
+  if (str(flags, 'data-dir')) over.dataDir = str(flags, 'data-dir')!;
+  if (str(flags, 'run-dir')) over.runDir = str(flags, 'run-dir')!;
+  if (str(flags, 'secret-file')) over.secretFile = str(flags, 'secret-file')!;
+  if (str(flags, 'libvirt-uri')) over.libvirtUri = str(flags, 'libvirt-uri')!;
+  if (str(flags, 'log-level')) over.logLevel = str(flags, 'log-level')!;
+  if (str(flags, 'listen')) { const l = parseListen(str(flags, 'listen')!); over.listenHost = l.host; over.listenPort = l.port; }
+  if (str(flags, 'tls-cert') && str(flags, 'tls-key')) over.tls = { cert: str(flags, 'tls-cert')!, key: str(flags, 'tls-key')! };
+  const config = loadConfig(str(flags, 'config'), over);
+  const secret = readSecret(config);
+  const log = pino({ level: config.logLevel, base: { svc: 'novalet-agent', pid: process.pid } });
+
+  const hv = new LibvirtHypervisor({ uri: config.libvirtUri });
+  const agent = await Agent.create({ hv, config, log });
+  const recovered = await agent.start();
+  if (recovered.length) log.info({ recovered }, `reconciled ${recovered.length} interrupted operation(s)`);
+
+  const rpc = createRpcServer({ backend: agentBackend(agent), secret, log, tls: config.tls });
+  await rpc.listen({ host: config.listenHost, port: config.listenPort });
+  const addr = rpc.server.address() as { address: string; port: number };
+  let ctl: Server | undefined;
+  try {
+    ctl = await startCtlServer(agent, config.runDir);
+  } catch (err) {
+    log.error({ err, runDir: config.runDir }, 'ctl socket unavailable; continuing without it');
+  }
+  log.info({ host: addr.address, port: addr.port, tls: !!config.tls, ctl: ctl ? ctlSocketPath(config.runDir) : null, dataDir: config.dataDir }, 'agent ready');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'agent stopping (guests keep running)');
+    ctl?.close();
+    await rpc.close().catch(() => undefined);
+    await agent.stop();
+    // give short operations a moment; anything longer is re-driven by the next start
+    await Promise.race([agent.runner.idle(), new Promise((r) => setTimeout(r, 5000))]);
+    await hv.close().catch(() => undefined);
+    agent.close();
+    log.info('agent stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,29 @@
+import { AGENT_USAGE, agentCommand } from './agent-command.js';
+import { CTL_USAGE, ctlCommand } from './ctl-command.js';
+
+const USAGE = `usage: novalet <command>\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
+
+/** Entry point of `novalet` (bin/novalet.js). Nothing imports this module. */
+async function main(argv: string[]): Promise<number | undefined> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'agent':
+      await agentCommand(rest);
+      return undefined; // keeps running
+    case 'ctl':
+      return ctlCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`unknown command ${cmd}\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== undefined) process.exitCode = code; },
+  (err: unknown) => { console.error(err instanceof Error ? err.stack ?? err.message : err); process.exit(1); },
+);
