@@ -284,11 +284,21 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     assert.equal(existsSync(overlays['vda']!), false);
   });
 
-  it('a domain without an OS ignores the ACPI shutdown until destroyed', async () => {
+  it('a domain without an OS ignores the ACPI shutdown and never releases a hot-unplugged disk', async () => {
     await hv.define({ ...spec, uuid: noOsUuid, displayName: 'no os', memoryMiB: 64, boot: { kind: 'disk' }, disks: [], consoleLog: join(dir, 'noos.log') });
     await hv.start(noOsUuid);
     await hv.shutdown(noOsUuid);
-    await sleep(3000);
+    // no OS to answer the unplug request either: the detach times out, the persistent definition is already without it
+    const impatient = new LibvirtHypervisor({ uri: ROOT_URI, detachTimeoutMs: 2000 });
+    try {
+      await impatient.attachDisk(noOsUuid, { target: 'vdb', path: extraDisk, format: 'qcow2', role: 'ephemeral' });
+      await rejectsWith(timed('detachDisk (timeout)', () => impatient.detachDisk(noOsUuid, 'vdb')), 'timeout');
+      assert.match(await hv.getDomainXml(noOsUuid), /ua-disk-ephemeral-vdb/);
+      assert.doesNotMatch(await hv.getDomainXml(noOsUuid, true), /ua-disk-ephemeral-vdb/);
+    } finally {
+      await impatient.close();
+    }
+    await sleep(1000); // the power button was pressed > 3 s ago
     assert.equal((await hv.getDomain(noOsUuid))?.power, 'running', 'power button ignored');
     await timed('destroy', () => hv.destroy(noOsUuid));
     const st = await hv.getDomain(noOsUuid);

@@ -36,6 +36,9 @@ export class ConnectionKeeper {
   get(): Promise<LibvirtConnection> {
     if (this.closed) return Promise.reject(toVirtError(new Error('hypervisor closed'), 'libvirt', true));
     if (this.conn && !this.conn.lost) return Promise.resolve(this.conn);
+    // a call saw the connection die before its close event arrived: announce the loss now, so that
+    // connectionLost/connectionRestored always come in pairs around the gap
+    if (this.conn?.lost) this.onLost(this.conn, 'error');
     // single flight: concurrent callers share one open attempt
     this.opening ??= this.open().finally(() => { this.opening = null; });
     return this.opening;
@@ -81,6 +84,12 @@ export class ConnectionKeeper {
     void conn.close().catch(() => undefined);
     this.emit({ type: 'connectionLost', reason });
     this.scheduleRetry();
+  }
+
+  /** Connect in the background (retrying with backoff) without a caller waiting: events start flowing. */
+  connectSoon(): void {
+    if (this.closed || (this.conn && !this.conn.lost) || this.opening) return;
+    this.get().catch(() => this.scheduleRetry());
   }
 
   private scheduleRetry(): void {

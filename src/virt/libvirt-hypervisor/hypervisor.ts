@@ -49,6 +49,8 @@ export class LibvirtHypervisor implements Hypervisor {
     // a throwing listener must not break event delivery to the others (nor the binding's dispatch)
     const safe = (e: HypervisorEvent): void => { try { listener(e); } catch { /* listener's problem */ } };
     this.events.on('event', safe);
+    // events only flow over an open connection: a subscriber wants them without having to make a call first
+    this.keeper.connectSoon();
     return () => { this.events.off('event', safe); };
   }
 
