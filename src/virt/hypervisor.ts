@@ -7,6 +7,9 @@
  * are derived (`novalet-<uuid>`) so that an operator's own domains are never mistaken for servers.
  * Every method is idempotent where the underlying operation can be (define twice = redefine, destroy of a
  * stopped domain = no-op) because the agent re-drives interrupted operations after a crash.
+ * Failures are VirtError (src/virt/errors.ts) with a stable `code`: 'domain_not_found', 'invalid_state'
+ * (e.g. pause of a shut-off domain), 'hypervisor_unavailable', 'operation_failed', 'timeout'.
+ * The full table of no-ops and invalid states is in src/virt/README.md.
  */
 
 export type DomainType = 'kvm' | 'qemu';
