@@ -142,8 +142,10 @@ export type NewServer = Omit<Server, 'status' | 'updatedAt' | 'deleted' | 'delet
 export type ServerChanges = Partial<Omit<Server, 'id' | 'projectId' | 'userId' | 'status' | 'createdAt' | 'metadata' | 'tags'>>;
 
 export interface ServerExpect {
-  /** required task_state (null = no task running) */
-  taskState: string | null | ReadonlyArray<string | null>;
+  /** required task_state (null = no task running); omitted = any */
+  taskState?: string | null | ReadonlyArray<string | null>;
+  /** task_states that must NOT be current (e.g. delete refuses only while already deleting) */
+  taskStateNot?: ReadonlyArray<string>;
   /** allowed vm_states; omitted = any */
   vmState?: ReadonlyArray<string>;
   /** required lock state; omitted = any */

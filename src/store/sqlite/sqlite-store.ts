@@ -306,12 +306,18 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       const set = setClause(changes, now());
       const w: string[] = ['id = ?', 'deleted = 0']; const p: unknown[] = [id];
-      const ts = Array.isArray(e.taskState) ? e.taskState : [e.taskState as string | null];
-      const nonNull = ts.filter((t): t is string => t !== null);
-      const ors: string[] = [];
-      if (ts.includes(null)) ors.push('task_state IS NULL');
-      if (nonNull.length) { ors.push(`task_state IN (${nonNull.map(() => '?').join(',')})`); p.push(...nonNull); }
-      w.push(`(${ors.join(' OR ')})`);
+      if (e.taskState !== undefined) {
+        const ts = Array.isArray(e.taskState) ? e.taskState : [e.taskState as string | null];
+        const nonNull = ts.filter((t): t is string => t !== null);
+        const ors: string[] = [];
+        if (ts.includes(null)) ors.push('task_state IS NULL');
+        if (nonNull.length) { ors.push(`task_state IN (${nonNull.map(() => '?').join(',')})`); p.push(...nonNull); }
+        w.push(ors.length ? `(${ors.join(' OR ')})` : '0');
+      }
+      if (e.taskStateNot?.length) {
+        w.push(`(task_state IS NULL OR task_state NOT IN (${e.taskStateNot.map(() => '?').join(',')}))`);
+        p.push(...e.taskStateNot);
+      }
       if (e.vmState) { w.push(`vm_state IN (${e.vmState.map(() => '?').join(',')})`); p.push(...e.vmState); }
       if (e.locked !== undefined) { w.push('locked = ?'); p.push(e.locked ? 1 : 0); }
       const ok = this.db.prepare(`UPDATE servers SET ${set.sql} WHERE ${w.join(' AND ')}`).run(...set.params, ...p).changes === 1;

@@ -1,0 +1,51 @@
+/**
+ * The compute API (Nova v2.1), mounted under /compute: microversion gate, token validation, reader-only
+ * callers refused on writes, Nova error bodies, and the route files.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ComputeDeps } from './deps.js';
+import type { IdentityService } from '../../controller/identity/service.js';
+import { installMicroversion } from './microversion.js';
+import { installAuth } from '../auth.js';
+import { novaErrorHandler, sendNova } from '../errors.js';
+import { canWrite } from '../../controller/context.js';
+import { forbidden } from '../../controller/errors.js';
+import { registerVersionRoutes } from './versions.js';
+import { registerServerRoutes } from './routes/servers.js';
+import { registerServerActionRoutes } from './routes/server-actions.js';
+import { registerServerMetadataRoutes } from './routes/server-metadata.js';
+import { registerServerTagRoutes } from './routes/server-tags.js';
+import { registerInstanceActionRoutes } from './routes/instance-actions.js';
+import { registerFlavorRoutes } from './routes/flavors.js';
+import { registerKeypairRoutes } from './routes/keypairs.js';
+import { registerAvailabilityZoneRoutes } from './routes/availability-zones.js';
+import { registerLimitRoutes } from './routes/limits.js';
+import { registerImageProxyRoutes } from './routes/images-proxy.js';
+import './schemas/formats.js';
+
+export function computePlugin(d: ComputeDeps, identity: IdentityService) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.setErrorHandler(novaErrorHandler);
+    app.setNotFoundHandler((req, reply) => {
+      void req;
+      sendNova(reply, 404, 'The resource could not be found.');
+    });
+    installMicroversion(app);
+    installAuth(app, identity);
+    app.addHook('preHandler', async (req) => {
+      if (req.routeOptions.config?.public || req.method === 'GET' || req.method === 'HEAD') return;
+      if (!canWrite(req.ctx)) throw forbidden();
+    });
+    registerVersionRoutes(app, d.urls);
+    registerServerRoutes(app, d);
+    registerServerActionRoutes(app, d);
+    registerServerMetadataRoutes(app, d);
+    registerServerTagRoutes(app, d);
+    registerInstanceActionRoutes(app, d);
+    registerFlavorRoutes(app, d);
+    registerKeypairRoutes(app, d);
+    registerAvailabilityZoneRoutes(app, d);
+    registerLimitRoutes(app, d);
+    registerImageProxyRoutes(app, d);
+  };
+}

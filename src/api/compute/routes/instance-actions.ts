@@ -1,0 +1,46 @@
+/**
+ * /servers/{id}/os-instance-actions: list and show with events. Events' traceback is admin-only (Nova policy);
+ * from 2.21 deleted servers' actions stay visible; from 2.58 updated_at appears; 2.51 shows event results to all.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ComputeDeps } from '../deps.js';
+import { isUuid } from '../../validate.js';
+import { atLeast } from '../microversion.js';
+import { isAdmin } from '../../../controller/context.js';
+import { instanceNotFound, notFound } from '../../../controller/errors.js';
+import type { InstanceAction } from '../../../store/index.js';
+import { isoZ } from '../views/server.js';
+
+type P = { Params: { id: string; rid: string } };
+const usec = (t: string | null) => (t ? t.replace(/\.(\d{3})Z$/, '.$1000') : null);
+
+export function registerInstanceActionRoutes(app: FastifyInstance, d: ComputeDeps): void {
+  const server = async (req: FastifyRequest<P>) => {
+    const id = req.params.id;
+    if (!isUuid(id)) throw instanceNotFound(id);
+    const s = await d.store.getServer(id, { includeDeleted: atLeast(req, '2.21') });
+    if (!s || (!isAdmin(req.ctx) && s.projectId !== req.ctx.projectId)) throw instanceNotFound(id);
+    return s;
+  };
+  const view = (req: FastifyRequest, a: InstanceAction) => ({
+    action: a.action, instance_uuid: a.serverId, request_id: a.requestId, user_id: a.userId, project_id: a.projectId,
+    start_time: usec(a.startTime), message: a.message, ...(atLeast(req, '2.58') ? { updated_at: usec(a.updatedAt) } : {}),
+  });
+  app.get<P>('/v2.1/servers/:id/os-instance-actions', async (req) => {
+    const s = await server(req);
+    return { instanceActions: (await d.store.listInstanceActions(s.id)).map((a) => view(req, a)) };
+  });
+  app.get<P>('/v2.1/servers/:id/os-instance-actions/:rid', async (req) => {
+    const s = await server(req);
+    const a = await d.store.getInstanceActionByRequest(s.id, req.params.rid);
+    if (!a) throw notFound(`Action for request_id ${req.params.rid} on instance ${s.id} not found`);
+    const admin = isAdmin(req.ctx);
+    const events = (await d.store.listActionEvents(a.id)).map((e) => ({
+      event: e.event, start_time: usec(e.startTime), finish_time: usec(e.finishTime), result: e.result,
+      ...(admin ? { traceback: e.traceback } : {}),
+      ...(atLeast(req, '2.62') ? { hostId: '', ...(admin ? { host: e.host ?? '' } : {}) } : {}),
+    }));
+    void isoZ;
+    return { instanceAction: { ...view(req, a), events } };
+  });
+}

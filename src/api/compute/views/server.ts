@@ -1,0 +1,103 @@
+/**
+ * The server views as in Nova's api samples: the basic {id, name, links} and the detailed view with the extension
+ * attributes. Microversion gates: 2.3 extended OS-EXT-SRV-ATTR fields, 2.9 locked, 2.16 host_status, 2.19
+ * description, 2.26 tags, 2.47 embedded flavor, 2.63 trusted_image_certificates, 2.71 server_groups (show only),
+ * 2.73 locked_reason, 2.90 OS-EXT-SRV-ATTR:hostname for everyone. OS-EXT-SRV-ATTR:* and host_status are admin-only.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Server } from '../../../store/index.js';
+import { isAdmin } from '../../../controller/context.js';
+import { atLeast } from '../microversion.js';
+import { links, type Urls } from '../urls.js';
+
+/** Nova: seconds precision, Z suffix, for created/updated */
+export const isoZ = (t: string | null): string | null => (t ? t.replace(/\.\d{3}Z$/, 'Z') : null);
+/** Nova: launched_at / terminated_at as naive microsecond timestamps */
+const usg = (t: string | null): string | null => (t ? t.replace(/\.(\d{3})Z$/, '.$1000') : null);
+
+export function basicView(u: Urls, s: Server) {
+  return { id: s.id, name: s.name, links: links(u, 'servers', s.id) };
+}
+
+export function addressesView(s: Server) {
+  const out: Record<string, Array<Record<string, unknown>>> = {};
+  for (const a of s.addresses) {
+    (out[a.network] ??= []).push({ version: a.version, addr: a.addr, 'OS-EXT-IPS:type': a.type, 'OS-EXT-IPS-MAC:mac_addr': a.mac });
+  }
+  return out;
+}
+
+const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
+
+export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean } = {}) {
+  const admin = isAdmin(req.ctx);
+  const v: Record<string, unknown> = {
+    id: s.id,
+    name: s.name,
+    status: s.status,
+    tenant_id: s.projectId,
+    user_id: s.userId,
+    metadata: s.metadata,
+    hostId: s.host ? createHash('sha224').update(s.projectId + s.host).digest('hex') : '',
+    image: s.imageRef && !isVolumeBacked(s) ? { id: s.imageRef, links: [{ rel: 'bookmark', href: `${u.bookmark}/images/${s.imageRef}` }] } : '',
+    flavor: atLeast(req, '2.47')
+      ? { vcpus: s.flavor.vcpus, ram: s.flavor.ram, disk: s.flavor.disk, ephemeral: s.flavor.ephemeral, swap: s.flavor.swap, original_name: s.flavor.name, extra_specs: s.flavor.extraSpecs }
+      : { id: s.flavor.id, links: [{ rel: 'bookmark', href: `${u.bookmark}/flavors/${s.flavor.id}` }] },
+    created: isoZ(s.createdAt),
+    updated: isoZ(s.updatedAt),
+    addresses: addressesView(s),
+    accessIPv4: s.accessIPv4,
+    accessIPv6: s.accessIPv6,
+    links: links(u, 'servers', s.id),
+    'OS-DCF:diskConfig': s.diskConfig,
+    'OS-EXT-AZ:availability_zone': s.availabilityZone ?? '',
+    config_drive: s.configDrive,
+    key_name: s.keyName,
+    'OS-SRV-USG:launched_at': usg(s.launchedAt),
+    'OS-SRV-USG:terminated_at': usg(s.terminatedAt),
+    'OS-EXT-STS:task_state': s.taskState,
+    'OS-EXT-STS:vm_state': s.vmState,
+    'OS-EXT-STS:power_state': s.powerState,
+    'os-extended-volumes:volumes_attached': [],
+    security_groups: s.securityGroups.map((name) => ({ name })),
+  };
+  if (PROGRESS_STATUSES.has(s.status)) v.progress = s.progress;
+  if (admin) {
+    v['OS-EXT-SRV-ATTR:host'] = s.host;
+    v['OS-EXT-SRV-ATTR:instance_name'] = instanceName(s);
+    v['OS-EXT-SRV-ATTR:hypervisor_hostname'] = s.node;
+    if (atLeast(req, '2.3')) {
+      v['OS-EXT-SRV-ATTR:reservation_id'] = s.reservationId;
+      v['OS-EXT-SRV-ATTR:launch_index'] = s.launchIndex;
+      v['OS-EXT-SRV-ATTR:hostname'] = s.hostname;
+      v['OS-EXT-SRV-ATTR:kernel_id'] = s.kernelId;
+      v['OS-EXT-SRV-ATTR:ramdisk_id'] = s.ramdiskId;
+      v['OS-EXT-SRV-ATTR:root_device_name'] = s.rootDeviceName;
+      v['OS-EXT-SRV-ATTR:user_data'] = s.userData;
+    }
+  } else if (atLeast(req, '2.90')) {
+    v['OS-EXT-SRV-ATTR:hostname'] = s.hostname;
+  }
+  if (atLeast(req, '2.9')) v.locked = s.locked;
+  if (atLeast(req, '2.16') && admin) v.host_status = s.host ? 'UP' : '';
+  if (atLeast(req, '2.19')) v.description = s.description;
+  if (atLeast(req, '2.26')) v.tags = s.tags;
+  if (atLeast(req, '2.63')) v.trusted_image_certificates = null;
+  if (atLeast(req, '2.71') && opts.show) v.server_groups = [];
+  if (atLeast(req, '2.73')) v.locked_reason = s.lockedReason;
+  if (s.fault && (s.status === 'ERROR' || s.status === 'DELETED')) {
+    v.fault = { code: s.fault.code, created: isoZ(s.fault.created), message: s.fault.message, ...(admin && s.fault.details ? { details: s.fault.details } : {}) };
+  }
+  return v;
+}
+
+function isVolumeBacked(s: Server): boolean {
+  return s.blockDeviceMapping.some((b) => {
+    const x = b as Record<string, unknown>;
+    return x.boot_index === 0 && x.destination_type === 'volume';
+  });
+}
+
+/** libvirt domain name as the agent names it */
+export const instanceName = (s: Server): string => `novalet-${s.id}`;

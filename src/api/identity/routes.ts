@@ -1,0 +1,72 @@
+/**
+ * Keystone v3 subset under /identity: version discovery, POST/GET/HEAD/DELETE /v3/auth/tokens, and
+ * /v3/auth/projects. Errors in Keystone's body shape.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { IdentityService } from '../../controller/identity/service.js';
+import { keystoneErrorHandler, sendKeystone } from '../errors.js';
+import { notFound, unauthorized, ApiError } from '../../controller/errors.js';
+
+export function identityVersion(base: string) {
+  return {
+    id: 'v3.14', status: 'stable', updated: '2020-04-07T00:00:00Z',
+    links: [{ rel: 'self', href: `${base}/v3/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+  };
+}
+
+export function identityPlugin(identity: IdentityService, base: string) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.setErrorHandler(keystoneErrorHandler);
+    app.setNotFoundHandler((_req, reply) => { sendKeystone(reply, 404, 'The resource could not be found.'); });
+
+    const versions = async (_req: unknown, reply: FastifyReply) => reply.code(300).send({ versions: { values: [identityVersion(base)] } });
+    app.get('/', versions);
+    app.get('/v3', async () => ({ version: identityVersion(base) }));
+    app.get('/v3/', async () => ({ version: identityVersion(base) }));
+
+    app.post('/v3/auth/tokens', async (req, reply) => {
+      const { token, body } = await identity.authenticate(req.body);
+      const q = req.query as Record<string, string | undefined>;
+      if (q.nocatalog !== undefined) delete body.token.catalog;
+      reply.header('X-Subject-Token', token);
+      return reply.code(201).send(body);
+    });
+
+    const caller = async (headers: Record<string, unknown>) => {
+      const t = headers['x-auth-token'];
+      if (typeof t !== 'string' || !t) throw unauthorized();
+      return identity.validate(t);
+    };
+    const subject = async (headers: Record<string, unknown>) => {
+      const s = headers['x-subject-token'];
+      if (typeof s !== 'string' || !s) throw new ApiError('bad_request', 'X-Subject-Token is required.');
+      try { return await identity.validate(s); } catch { throw notFound(`Could not find token: ${s.slice(0, 16)}...`); }
+    };
+
+    // HEAD first: fastify would otherwise derive one from GET (which validates differently)
+    app.head('/v3/auth/tokens', async (req, reply) => {
+      await caller(req.headers);
+      await subject(req.headers);
+      return reply.code(200).send();
+    });
+    app.get('/v3/auth/tokens', async (req) => {
+      await caller(req.headers);
+      const info = await subject(req.headers);
+      const body = identity.tokenBody(info);
+      if ((req.query as Record<string, unknown>).nocatalog !== undefined) delete body.token.catalog;
+      return body;
+    });
+    app.delete('/v3/auth/tokens', async (req, reply) => {
+      await caller(req.headers);
+      const s = req.headers['x-subject-token'];
+      if (typeof s !== 'string' || !s) throw new ApiError('bad_request', 'X-Subject-Token is required.');
+      try { await identity.revoke(s); } catch { throw notFound('Could not find token.'); }
+      return reply.code(204).send();
+    });
+    app.get('/v3/auth/projects', async (req) => {
+      const info = await caller(req.headers);
+      return { projects: await identity.userProjects(info.user.id), links: { self: `${base}/v3/auth/projects`, next: null, previous: null } };
+    });
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * buildControllerApp: the controller's HTTP application. One fastify instance serves every API under its prefix
+ * (devstack's layout): /identity (Keystone v3), /compute (Nova v2.1), /image (Glance v2). The `novalet controller`
+ * command (src/cli/) calls this, then listen(); tests call it and use inject().
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Store } from '../store/index.js';
+import { PREFIX, type ControllerConfig } from './config.js';
+import type { ComputeTaskDriver } from './compute/driver.js';
+import { ComputeController } from './compute/index.js';
+import { IdentityService } from './identity/service.js';
+import { ImageService } from './images/service.js';
+import { installRequestId } from '../api/request-id.js';
+import { installJsonParser } from '../api/json-parser.js';
+import { sendKeystone } from '../api/errors.js';
+import { computePlugin } from '../api/compute/plugin.js';
+import { computeUrls } from '../api/compute/urls.js';
+import { identityPlugin, identityVersion } from '../api/identity/routes.js';
+import { imagePlugin } from '../api/image/routes.js';
+import '../api/types.js';
+
+export interface ControllerServices {
+  identity: IdentityService;
+  compute: ComputeController;
+  images: ImageService;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { novalet: ControllerServices; }
+}
+
+export function buildControllerApp(
+  config: ControllerConfig,
+  store: Store,
+  driver: ComputeTaskDriver,
+  opts: { logger?: FastifyServerOptions['logger']; periodic?: boolean } = {},
+): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // user_data is at most 64 KiB base64; image uploads stream and are not subject to this limit
+    bodyLimit: 1024 * 1024,
+    // request ids are ours (req-<uuid>), not fastify's counters
+    genReqId: () => '',
+    return503OnClosing: true,
+  });
+  const identity = new IdentityService(store, config);
+  const compute = new ComputeController(store, config, driver, { error: (o, m) => app.log.error(o, m) });
+  const images = new ImageService(store, config.imageDir);
+  app.decorate('novalet', { identity, compute, images });
+  app.decorateRequest('ctx', null as never);
+
+  installRequestId(app);
+  installJsonParser(app);
+
+  const base = config.publicUrl.replace(/\/+$/, '');
+  app.register(identityPlugin(identity, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });
+  app.register(computePlugin({ store, cfg: config, compute, images, urls: computeUrls(config) }, identity), { prefix: PREFIX.compute });
+  app.register(imagePlugin(identity, images, `${base}${PREFIX.image}`), { prefix: PREFIX.image });
+
+  // an auth URL without a path discovers identity here
+  app.get('/', async (_req, reply) => reply.code(300).send({ versions: { values: [identityVersion(`${base}${PREFIX.identity}`)] } }));
+  app.setNotFoundHandler((_req, reply) => { sendKeystone(reply, 404, 'The resource could not be found.'); });
+
+  if (opts.periodic !== false) compute.startPeriodic();
+  app.addHook('onClose', async () => { await compute.close(); });
+  return app;
+}

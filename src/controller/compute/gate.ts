@@ -1,0 +1,48 @@
+/**
+ * The gate every state-changing action passes: lookup (404), admin policy (403), lock (409), allowed state (409),
+ * then ONE conditional UPDATE that sets the task's task_state only if nothing changed since we looked. A loser of
+ * that race is answered with the same 409 messages, computed from the state that beat it.
+ */
+import type { Store, Server, ServerChanges } from '../../store/index.js';
+import { isAdmin, type RequestContext } from '../context.js';
+import { forbidden, instanceLocked, invalidState, instanceNotFound } from '../errors.js';
+import type { ActionRule } from './states.js';
+import { serverFor } from './access.js';
+
+export function checkState(s: Server, rule: Pick<ActionRule, 'name' | 'vmStates' | 'taskStates'>): void {
+  if (rule.vmStates && !rule.vmStates.includes(s.vmState)) throw invalidState(rule.name, s.id, 'vm_state', s.vmState);
+  if (!rule.taskStates.includes(s.taskState)) throw invalidState(rule.name, s.id, 'task_state', s.taskState);
+}
+
+export function checkLock(ctx: RequestContext, s: Server, rule: Pick<ActionRule, 'lock'>): void {
+  // Nova: a locked server refuses lock-checked actions unless the caller is admin
+  if (rule.lock && s.locked && !isAdmin(ctx)) throw instanceLocked(s.id);
+}
+
+/** Everything but the swap: for actions refused later anyway (migrate without hosts) */
+export async function precheck(store: Store, ctx: RequestContext, id: string, rule: ActionRule): Promise<Server> {
+  const s = await serverFor(store, ctx, id);
+  if (rule.admin && !isAdmin(ctx)) throw forbidden(`Policy doesn't allow os_compute_api:${rule.name} to be performed.`);
+  checkLock(ctx, s, rule);
+  checkState(s, rule);
+  return s;
+}
+
+/** Returns the server as it is after the swap (task_state = rule.task). */
+export async function gate(store: Store, ctx: RequestContext, id: string, rule: ActionRule, changes: ServerChanges = {}): Promise<Server> {
+  await precheck(store, ctx, id, rule);
+  const won = await store.updateServerIf(id, {
+    taskState: rule.taskStates,
+    ...(rule.vmStates ? { vmState: rule.vmStates } : {}),
+    ...(rule.lock && !isAdmin(ctx) ? { locked: false } : {}),
+  }, { ...changes, taskState: rule.task });
+  const now = await store.getServer(id);
+  if (!now) throw instanceNotFound(id);
+  if (!won) {
+    checkLock(ctx, now, rule);
+    checkState(now, rule);
+    // the state matches again by now (the winner already finished): still a lost race
+    throw invalidState(rule.name, id, 'task_state', now.taskState);
+  }
+  return now;
+}

@@ -1,0 +1,40 @@
+/** The compute controller: wires the services that the compute API routes call. */
+import type { Store } from '../../store/index.js';
+import type { ControllerConfig } from '../config.js';
+import type { ComputeTaskDriver } from './driver.js';
+import { TaskRunner, type TaskLogger } from './tasks.js';
+import { QuotaService } from './quotas.js';
+import { ServerService } from './servers.js';
+import { ServerActions } from './actions.js';
+import { KeypairService } from './keypairs.js';
+
+export class ComputeController {
+  readonly tasks: TaskRunner;
+  readonly quotas: QuotaService;
+  readonly servers: ServerService;
+  readonly actions: ServerActions;
+  readonly keypairs: KeypairService;
+  private reclaimTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly store: Store, readonly cfg: ControllerConfig, readonly driver: ComputeTaskDriver, log?: TaskLogger) {
+    this.tasks = new TaskRunner(store, log);
+    this.quotas = new QuotaService(store, cfg);
+    this.servers = new ServerService(store, cfg, driver, this.tasks, this.quotas);
+    this.actions = new ServerActions(store, driver, this.tasks);
+    this.keypairs = new KeypairService(store, this.quotas);
+  }
+
+  /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s) */
+  startPeriodic(): void {
+    if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
+    const every = Math.min(this.cfg.reclaimIntervalSeconds, 60) * 1000;
+    this.reclaimTimer = setInterval(() => { void this.servers.reclaim().catch(() => {}); }, every);
+    this.reclaimTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.reclaimTimer) clearInterval(this.reclaimTimer);
+    this.reclaimTimer = null;
+    await this.tasks.idle();
+  }
+}

@@ -1,0 +1,16 @@
+/** Who is asking: derived from a validated token on every request and passed to every controller call. */
+export interface RequestContext {
+  requestId: string;
+  userId: string;
+  userName: string;
+  projectId: string;
+  projectName: string;
+  domainId: string;
+  roles: string[];
+  /** the token's id (for revocation of the caller's own token) */
+  tokenId: string;
+}
+
+export const isAdmin = (ctx: RequestContext): boolean => ctx.roles.includes('admin');
+/** reader-only callers may look but not touch (Nova's default "project_reader" vs "project_member" rules) */
+export const canWrite = (ctx: RequestContext): boolean => ctx.roles.includes('admin') || ctx.roles.includes('member');

@@ -1,0 +1,72 @@
+/**
+ * A controller on an in-memory store with the fake driver, bootstrapped with users and reference data, for API
+ * tests and benchmarks (no ports: use app.inject). Accounts: admin (admin on project admin), demo (member on
+ * demo), other (member on project other), reader (reader on demo).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { SqliteStore } from '../../store/index.js';
+import { buildControllerApp } from '../app.js';
+import { defaultConfig, type ControllerConfig } from '../config.js';
+import { FakeComputeDriver } from '../compute/fake-driver.js';
+import { bootstrapIdentity } from '../identity/bootstrap.js';
+import { seedFlavors } from '../compute/seed.js';
+
+export const IMAGE_ID = '70a599e0-31e7-49b7-b260-868f441e862b';
+
+export interface Harness {
+  app: FastifyInstance;
+  store: SqliteStore;
+  driver: FakeComputeDriver;
+  cfg: ControllerConfig;
+  tokens: { admin: string; demo: string; other: string; reader: string };
+  ids: { adminProject: string; demoProject: string; otherProject: string; demoUser: string };
+  /** wait for every background task to finish */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function login(app: FastifyInstance, user: string, password: string, project: string): Promise<string> {
+  const r = await app.inject({
+    method: 'POST', url: '/identity/v3/auth/tokens',
+    payload: { auth: { identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } }, scope: { project: { name: project, domain: { name: 'Default' } } } } },
+  });
+  if (r.statusCode !== 201) throw new Error(`login ${user}: ${r.statusCode} ${r.body}`);
+  return r.headers['x-subject-token'] as string;
+}
+
+export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2): Promise<Harness> {
+  const store = new SqliteStore(':memory:');
+  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), ...over });
+  const driver = new FakeComputeDriver(driverDelayMs);
+  const app = buildControllerApp(cfg, store, driver, { periodic: false });
+  const identity = app.novalet.identity;
+  const b = await bootstrapIdentity(identity, { admin: 'adminpw', demo: 'demopw' });
+  const otherProject = await identity.ensureProject('other');
+  const other = await identity.ensureUser('other', 'otherpw', { defaultProjectId: otherProject.id });
+  await identity.grant(other.id, otherProject.id, 'member');
+  const reader = await identity.ensureUser('reader', 'readerpw');
+  await identity.grant(reader.id, b.demoProjectId, 'reader');
+  await seedFlavors(store);
+  const t = new Date().toISOString();
+  await store.createImage({
+    id: IMAGE_ID, name: 'cirros', status: 'active', visibility: 'public', owner: b.adminProjectId, diskFormat: 'qcow2',
+    containerFormat: 'bare', size: 1024, checksum: null, osHashAlgo: null, osHashValue: null, minDisk: 0, minRam: 0,
+    protected: false, properties: {}, tags: [], createdAt: t, updatedAt: t,
+  });
+  await app.ready();
+  const tokens = {
+    admin: await login(app, 'admin', 'adminpw', 'admin'),
+    demo: await login(app, 'demo', 'demopw', 'demo'),
+    other: await login(app, 'other', 'otherpw', 'other'),
+    reader: await login(app, 'reader', 'readerpw', 'demo'),
+  };
+  return {
+    app, store, driver, cfg, tokens,
+    ids: { adminProject: b.adminProjectId, demoProject: b.demoProjectId, otherProject: otherProject.id, demoUser: b.demoUserId },
+    idle: () => app.novalet.compute.tasks.idle(),
+    close: async () => { await app.close(); await store.close(); },
+  };
+}
