@@ -16,6 +16,8 @@ import { seedFlavors } from '../compute/seed.js';
 
 export const IMAGE_ID = '70a599e0-31e7-49b7-b260-868f441e862b';
 
+export interface Response { statusCode: number; headers: Record<string, unknown>; body: string; json(): any; }
+
 export interface Harness {
   app: FastifyInstance;
   store: SqliteStore;
@@ -23,6 +25,10 @@ export interface Harness {
   cfg: ControllerConfig;
   tokens: { admin: string; demo: string; other: string; reader: string };
   ids: { adminProject: string; demoProject: string; otherProject: string; demoUser: string };
+  /** inject a compute/image/identity request as `token`, optionally at a microversion */
+  req(token: string | null, method: string, url: string, payload?: unknown, version?: string): Promise<Response>;
+  /** create a server as `token` and wait until its build finished; returns its id */
+  boot(token: string, name?: string, extra?: Record<string, unknown>): Promise<string>;
   /** wait for every background task to finish */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -63,8 +69,21 @@ export async function createHarness(over: Partial<ControllerConfig> = {}, driver
     other: await login(app, 'other', 'otherpw', 'other'),
     reader: await login(app, 'reader', 'readerpw', 'demo'),
   };
+  const req: Harness['req'] = async (token, method, url, payload, version) => {
+    const headers: Record<string, string> = {};
+    if (token) headers['x-auth-token'] = token;
+    if (version) headers['openstack-api-version'] = `compute ${version}`;
+    const r = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    return r as unknown as Response;
+  };
+  const boot: Harness['boot'] = async (token, name = 's1', extra = {}) => {
+    const r = await req(token, 'POST', '/compute/v2.1/servers', { server: { name, imageRef: IMAGE_ID, flavorRef: '1', ...extra } });
+    if (r.statusCode !== 202) throw new Error(`boot: ${r.statusCode} ${r.body}`);
+    await app.novalet.compute.tasks.idle();
+    return r.json().server.id as string;
+  };
   return {
-    app, store, driver, cfg, tokens,
+    app, store, driver, cfg, tokens, req, boot,
     ids: { adminProject: b.adminProjectId, demoProject: b.demoProjectId, otherProject: otherProject.id, demoUser: b.demoUserId },
     idle: () => app.novalet.compute.tasks.idle(),
     close: async () => { await app.close(); await store.close(); },

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHarness, login } from '../../src/controller/testing/harness.js';
+
+const pw = (user: Record<string, unknown>, password: string, scope?: unknown) => ({
+  auth: { identity: { methods: ['password'], password: { user: { ...user, password } } }, ...(scope !== undefined ? { scope } : {}) },
+});
+
+test('password auth scoped by project name + domain: 201, X-Subject-Token, roles, catalog', async () => {
+  const h = await createHarness();
+  const r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'demo', domain: { name: 'Default' } }, 'demopw', { project: { name: 'demo', domain: { name: 'Default' } } }) });
+  assert.equal(r.statusCode, 201);
+  assert.ok(r.headers['x-subject-token']);
+  const t = r.json().token;
+  assert.equal(t.user.name, 'demo');
+  assert.equal(t.project.name, 'demo');
+  assert.deepEqual(t.roles.map((x: { name: string }) => x.name).sort(), ['member', 'reader']);
+  const types = t.catalog.map((c: { type: string }) => c.type).sort();
+  assert.deepEqual(types, ['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
+  const compute = t.catalog.find((c: { type: string }) => c.type === 'compute');
+  assert.equal(compute.endpoints[0].url, 'http://127.0.0.1:8774/compute/v2.1');
+  assert.equal(compute.endpoints[0].interface, 'public');
+  assert.equal(compute.endpoints[0].region, 'RegionOne');
+  const vol = t.catalog.find((c: { type: string }) => c.type === 'volumev3');
+  assert.equal(vol.endpoints[0].url, `http://127.0.0.1:8774/volume/v3/${h.ids.demoProject}`);
+  assert.ok(Date.parse(t.expires_at) > Date.now());
+  await h.close();
+});
+
+test('scope by project id, user by id, unscoped, default project', async () => {
+  const h = await createHarness();
+  const demo = await h.store.getUserByName('default', 'demo');
+  let r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ id: demo!.id }, 'demopw', { project: { id: h.ids.demoProject } }) });
+  assert.equal(r.statusCode, 201);
+  assert.equal(r.json().token.project.id, h.ids.demoProject);
+  r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ id: demo!.id }, 'demopw', 'unscoped') });
+  assert.equal(r.statusCode, 201);
+  assert.equal(r.json().token.project, undefined);
+  assert.equal(r.json().token.catalog, undefined);
+  // no scope: the default project
+  r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'demo', domain: { id: 'default' } }, 'demopw') });
+  assert.equal(r.json().token.project.name, 'demo');
+  // a project the user has no role on
+  r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ id: demo!.id }, 'demopw', { project: { id: h.ids.otherProject } }) });
+  assert.equal(r.statusCode, 401);
+  assert.equal(r.json().error.code, 401);
+  await h.close();
+});
+
+test('wrong password / unknown user / malformed auth', async () => {
+  const h = await createHarness();
+  let r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'demo', domain: { name: 'Default' } }, 'nope') });
+  assert.equal(r.statusCode, 401);
+  assert.deepEqual(Object.keys(r.json()), ['error']);
+  r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'ghost', domain: { name: 'Default' } }, 'x') });
+  assert.equal(r.statusCode, 401);
+  r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: { auth: {} } });
+  assert.equal(r.statusCode, 400);
+  r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', headers: { 'content-type': 'application/json' }, payload: '{"auth":' });
+  assert.equal(r.statusCode, 400);
+  await h.close();
+});
+
+test('token method (rescoping) and validation with GET/HEAD /v3/auth/tokens', async () => {
+  const h = await createHarness();
+  const unscoped = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'demo', domain: { name: 'Default' } }, 'demopw', 'unscoped') });
+  const tok = unscoped.headers['x-subject-token'] as string;
+  const r = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: { auth: { identity: { methods: ['token'], token: { id: tok } }, scope: { project: { id: h.ids.demoProject } } } } });
+  assert.equal(r.statusCode, 201);
+  assert.deepEqual(r.json().token.methods.sort(), ['password', 'token']);
+  assert.ok(Date.parse(r.json().token.expires_at) <= Date.parse(unscoped.json().token.expires_at));
+  const v = await h.app.inject({ method: 'GET', url: '/identity/v3/auth/tokens', headers: { 'x-auth-token': h.tokens.admin, 'x-subject-token': h.tokens.demo } });
+  assert.equal(v.statusCode, 200);
+  assert.equal(v.json().token.user.name, 'demo');
+  const head = await h.app.inject({ method: 'HEAD', url: '/identity/v3/auth/tokens', headers: { 'x-auth-token': h.tokens.admin, 'x-subject-token': 'garbage.x' } });
+  assert.equal(head.statusCode, 404);
+  await h.close();
+});
+
+test('revocation: DELETE /v3/auth/tokens, and disabling a user revokes their tokens', async () => {
+  const h = await createHarness();
+  const t = await login(h.app, 'demo', 'demopw', 'demo');
+  const ok = await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': t } });
+  assert.equal(ok.statusCode, 200);
+  const del = await h.app.inject({ method: 'DELETE', url: '/identity/v3/auth/tokens', headers: { 'x-auth-token': h.tokens.admin, 'x-subject-token': t } });
+  assert.equal(del.statusCode, 204);
+  const after = await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': t } });
+  assert.equal(after.statusCode, 401);
+  assert.equal(after.json().unauthorized.code, 401);
+  // other tokens of the same user still work
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': h.tokens.demo } })).statusCode, 200);
+  const demo = await h.store.getUserByName('default', 'demo');
+  await h.app.novalet.identity.setUserEnabled(demo!.id, false);
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': h.tokens.demo } })).statusCode, 401);
+  // and re-enabling does not resurrect old tokens
+  await h.app.novalet.identity.setUserEnabled(demo!.id, true);
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': h.tokens.demo } })).statusCode, 401);
+  const fresh = await login(h.app, 'demo', 'demopw', 'demo');
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': fresh } })).statusCode, 200);
+  await h.close();
+});
+
+test('expiry: a token past its lifetime is 401', async () => {
+  const h = await createHarness({ tokenTtlSeconds: 1 });
+  const t = await login(h.app, 'demo', 'demopw', 'demo');
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': t } })).statusCode, 200);
+  await new Promise((r) => setTimeout(r, 1100));
+  const r = await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': t } });
+  assert.equal(r.statusCode, 401);
+  await h.close();
+});
+
+test('forged or tampered tokens are 401; version discovery is public', async () => {
+  const h = await createHarness();
+  const [body, sig] = h.tokens.demo.split('.');
+  const payload = JSON.parse(Buffer.from(body!, 'base64url').toString());
+  payload.prj = h.ids.adminProject;
+  const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`;
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': forged } })).statusCode, 401);
+  assert.equal((await h.app.inject({ method: 'GET', url: '/compute/v2.1/servers' })).statusCode, 401);
+  const v = await h.app.inject({ method: 'GET', url: '/identity/v3' });
+  assert.equal(v.statusCode, 200);
+  assert.equal(v.json().version.id, 'v3.14');
+  assert.equal((await h.app.inject({ method: 'GET', url: '/identity/' })).statusCode, 300);
+  await h.close();
+});
