@@ -1,0 +1,101 @@
+/** GET /servers[/detail]: filters, admin filters, sort, limit/marker with servers_links. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHarness, type Harness } from '../../src/controller/testing/harness.js';
+
+const S = '/compute/v2.1/servers';
+const names = (r: { json(): any }) => r.json().servers.map((s: { name: string }) => s.name);
+
+async function populate(h: Harness) {
+  const ids: Record<string, string> = {};
+  for (const n of ['web-1', 'web-2', 'db-1', 'db-2', 'cache']) ids[n] = await h.boot(h.tokens.demo, n);
+  ids.other = await h.boot(h.tokens.other, 'web-other');
+  await h.req(h.tokens.demo, 'POST', `${S}/${ids['db-1']}/action`, { 'os-stop': null });
+  await h.idle();
+  return ids;
+}
+
+test('filters: name regex, status, image, flavor, ip, changes-since, reservation_id', async () => {
+  const h = await createHarness();
+  const ids = await populate(h);
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}?name=^web`)).sort(), ['web-1', 'web-2']);
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}/detail?status=SHUTOFF`)), ['db-1']);
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}/detail?status=ACTIVE&name=db`)), ['db-2']);
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?image=70a599e0-31e7-49b7-b260-868f441e862b`)).length, 5);
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?flavor=2`)).length, 0);
+  const ip = (await h.req(h.tokens.demo, 'GET', `${S}/${ids.cache}`)).json().server.addresses.private[0].addr;
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}?ip=${ip.replace(/\./g, '\\.')}$`)), ['cache']);
+  const future = new Date(Date.now() + 60_000).toISOString();
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?changes-since=${future}`)).length, 0);
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?changes-since=2000-01-01T00:00:00Z`)).length, 5);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?changes-since=yesterday`)).statusCode, 400);
+  const rid = (await h.req(h.tokens.admin, 'GET', `${S}/${ids.cache}`, undefined, '2.3')).json().server['OS-EXT-SRV-ATTR:reservation_id'];
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}?reservation_id=${rid}`)), ['cache']);
+  // status: unknown -> empty before 2.38, 400 from 2.38
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?status=BOGUS`)).length, 0);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?status=BOGUS`, undefined, '2.38')).statusCode, 400);
+  await h.close();
+});
+
+test('project isolation and admin filters (all_tenants, host, deleted)', async () => {
+  const h = await createHarness();
+  await populate(h);
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', S)).length, 5);
+  assert.deepEqual(names(await h.req(h.tokens.other, 'GET', S)), ['web-other']);
+  assert.equal(names(await h.req(h.tokens.admin, 'GET', S)).length, 0, 'admin without all_tenants sees its own project');
+  assert.equal(names(await h.req(h.tokens.admin, 'GET', `${S}?all_tenants=1`)).length, 6);
+  assert.equal(names(await h.req(h.tokens.admin, 'GET', `${S}?all_tenants`)).length, 6);
+  assert.equal(names(await h.req(h.tokens.admin, 'GET', `${S}?all_tenants=1&project_id=${h.ids.otherProject}`)).length, 1);
+  assert.equal(names(await h.req(h.tokens.admin, 'GET', `${S}?all_tenants=1&host=fake-host`)).length, 6);
+  assert.equal(names(await h.req(h.tokens.admin, 'GET', `${S}?all_tenants=1&host=nope`)).length, 0);
+  // host is ignored for non-admins (Nova drops admin-only filters)
+  assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?host=nope`)).length, 5);
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${S}?all_tenants=maybe`)).statusCode, 400);
+  await h.close();
+});
+
+test('sort_key/sort_dir and limit/marker paging with servers_links', async () => {
+  const h = await createHarness();
+  await populate(h);
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}?sort_key=display_name&sort_dir=asc`)), ['cache', 'db-1', 'db-2', 'web-1', 'web-2']);
+  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}?sort_key=display_name&sort_dir=desc`)), ['web-2', 'web-1', 'db-2', 'db-1', 'cache']);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?sort_key=password`)).statusCode, 400);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?sort_key=display_name&sort_dir=up`)).statusCode, 400);
+  // page through by 2
+  const seen: string[] = [];
+  let url = `${S}/detail?sort_key=display_name&sort_dir=asc&limit=2`;
+  for (let i = 0; i < 5; i++) {
+    const r = await h.req(h.tokens.demo, 'GET', url);
+    assert.equal(r.statusCode, 200);
+    seen.push(...names(r));
+    const next = r.json().servers_links?.[0]?.href as string | undefined;
+    if (!next) break;
+    assert.match(next, /^http:\/\/127\.0\.0\.1:8774\/compute\/v2\.1\/servers\/detail\?/);
+    assert.match(next, /sort_key=display_name/);
+    url = next.replace('http://127.0.0.1:8774', '');
+  }
+  assert.deepEqual(seen, ['cache', 'db-1', 'db-2', 'web-1', 'web-2']);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?marker=11111111-1111-1111-1111-111111111111`)).statusCode, 400);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?limit=-1`)).statusCode, 400);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?limit=abc`)).statusCode, 400);
+  await h.close();
+});
+
+test('list view shapes: basic {id,name,links}; detail per microversion; flavor embedded from 2.47', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const basic = (await h.req(h.tokens.demo, 'GET', S)).json().servers[0];
+  assert.deepEqual(Object.keys(basic).sort(), ['id', 'links', 'name']);
+  let d = (await h.req(h.tokens.demo, 'GET', `${S}/detail`)).json().servers[0];
+  assert.equal(d.id, id);
+  assert.deepEqual(Object.keys(d.flavor).sort(), ['id', 'links']);
+  assert.equal(d.locked, undefined);
+  d = (await h.req(h.tokens.demo, 'GET', `${S}/detail`, undefined, '2.47')).json().servers[0];
+  assert.equal(d.flavor.original_name, 'm1.tiny');
+  assert.equal(d.locked, false);
+  assert.equal(d.host_status, undefined);
+  d = (await h.req(h.tokens.admin, 'GET', `${S}/detail?all_tenants=1`, undefined, '2.16')).json().servers[0];
+  assert.equal(d.host_status, 'UP');
+  assert.equal(d['OS-EXT-SRV-ATTR:host'], 'fake-host');
+  await h.close();
+});
