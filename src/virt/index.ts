@@ -8,7 +8,7 @@ export { detectDomainType } from './domain-type.js';
 export { powerStateOf, powerStateOfEvent, isActiveState } from './power-state.js';
 export { overlayPathFor, isOverlayPath } from './overlays.js';
 export {
-  buildDomainXml, domainSpecFromXml, isNovaletDomain, parseDomainXml, parseDisks, parseNics, parseNovaletMetadata,
+  buildDomainXml, domainSpecFromXml, normalizeDomainSpec, isNovaletDomain, parseDomainXml, parseDisks, parseNics, parseNovaletMetadata,
   diskAlias, nicAlias, NOVALET_XMLNS, type ParsedDisk, type ParsedDomain, type ParsedNic, type NovaletMetadata,
 } from './domain-xml/index.js';
 export * as qemuImg from './qemu-img.js';

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtHypervisor } from '../../src/virt/libvirt-hypervisor/index.js';
 import { domainNameFor, type DomainSpec, type HypervisorEvent, type PowerState } from '../../src/virt/hypervisor.js';
 import { isVirtError } from '../../src/virt/errors.js';
-import { parseDisks } from '../../src/virt/domain-xml/index.js';
+import { domainSpecFromXml, normalizeDomainSpec, parseDisks } from '../../src/virt/domain-xml/index.js';
 import * as qemuImg from '../../src/virt/qemu-img.js';
 import { ConsoleLog, guestArtifacts, noOsDomainXml, POWEROFF_RE } from '../support/guest.js';
 import {
@@ -137,6 +137,7 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     assert.equal(await hv.getDomain(uuid), null, 'missing domain -> null');
     await timed('define', () => hv.define(spec));
     await hv.define(spec);
+    assert.deepEqual(domainSpecFromXml(await hv.getDomainXml(uuid, true)), normalizeDomainSpec(spec), 'libvirt keeps what we defined');
     const st = await hv.getDomain(uuid);
     assert.deepEqual(st, {
       uuid, name: domainNameFor(uuid), power: 'shutdown', libvirtState: 'shutoff', libvirtReason: 'unknown',

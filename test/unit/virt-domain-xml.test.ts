@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 
 import { domainNameFor, type DomainSpec } from '../../src/virt/hypervisor.js';
 import {
-  buildDomainXml, diskXml, domainSpecFromXml, isNovaletDomain, parseDomainXml, parseDiskAlias, parseNicAlias,
+  buildDomainXml, diskXml, domainSpecFromXml, isNovaletDomain, normalizeDomainSpec, parseDomainXml, parseDiskAlias, parseNicAlias,
   xmlEscape, xmlUnescape,
 } from '../../src/virt/domain-xml/index.js';
 
@@ -101,6 +101,16 @@ describe('domain XML generation', () => {
 });
 
 describe('domain XML parsing', () => {
+  test('normalized spec fills the defaults the XML carries', () => {
+    const minimal = spec({ disks: [{ target: 'vda', path: '/d', format: 'qcow2', role: 'root' }, { target: 'hdc', path: '/c', format: 'raw', role: 'config', device: 'cdrom', bus: 'ide' }],
+      nics: [{ portId: 'p', mac: 'm', attachment: { type: 'network', network: 'n' } }] });
+    const n = normalizeDomainSpec(minimal);
+    assert.deepEqual(domainSpecFromXml(buildDomainXml(minimal)), n);
+    assert.deepEqual(n.disks[1], { target: 'hdc', path: '/c', format: 'raw', role: 'config', bus: 'ide', device: 'cdrom', readonly: true, sourceType: 'file' });
+    assert.equal(n.nics[0]?.model, 'virtio');
+    assert.deepEqual(normalizeDomainSpec(n), n);
+  });
+
   test('round trip: spec -> XML -> spec', () => {
     for (const s of [spec(), spec({ boot: { kind: 'disk' }, nics: [], metadata: {} }),
       spec({ displayName: `x'<>&"y`, metadata: { 'k"1': `v&<'>` } }),

@@ -5,4 +5,5 @@ export {
 } from './parse.js';
 export { diskAlias, nicAlias, parseDiskAlias, parseNicAlias, NOVALET_XMLNS } from './names.js';
 export { setDiskSource } from './edit.js';
+export { normalizeDomainSpec } from './normalize.js';
 export { xmlEscape, xmlUnescape } from './xml.js';

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  DomainUndefineFlags, DomainXMLFlags, isLibvirtError, RebootFlags, ShutdownFlags,
+  DomainDefineFlags, DomainUndefineFlags, DomainXMLFlags, isLibvirtError, RebootFlags, ShutdownFlags,
   type LibvirtConnection, type LibvirtDomain,
 } from '../libvirt/index.js';
 import { buildDomainXml, isNovaletDomain, parseDomainXml } from '../domain-xml/index.js';
@@ -170,7 +170,8 @@ export class LibvirtHypervisor implements Hypervisor {
     } catch (e) {
       return Promise.reject(toVirtError(e, `build XML for ${spec.uuid}`));
     }
-    return this.defineXml(xml);
+    // VALIDATE: a spec libvirt's schema rejects fails here with its reason, not later at start
+    return this.run('define domain', async (conn) => { await conn.defineDomain(xml, DomainDefineFlags.VALIDATE); });
   }
 
   defineXml(xml: string): Promise<void> {
