@@ -90,3 +90,30 @@ test('soft delete / deleted listing / changes-since', async () => {
   assert.equal((await st.listServers({ changesSince: t0, deleted: 'include' })).length, 1);
   await st.close();
 });
+
+test('migrations are versioned; quota usage sums flavor columns, changes with resize', async () => {
+  const st = new SqliteStore(':memory:');
+  assert.equal(st.db.pragma('user_version', { simple: true }), 2);
+  const a = await st.createServer(newServer());
+  await st.createServer(newServer({ flavor: { id: '2', name: 'm1.small', vcpus: 2, ram: 2048, disk: 1, ephemeral: 0, swap: 0, extraSpecs: {} } }));
+  assert.deepEqual(await st.getQuotaUsage('p1', 'u1'), { instances: 2, cores: 3, ram: 2560, keyPairs: 0 });
+  await st.updateServer(a.id, { flavor: { id: '3', name: 'big', vcpus: 4, ram: 4096, disk: 1, ephemeral: 0, swap: 0, extraSpecs: {} } });
+  assert.deepEqual(await st.getQuotaUsage('p1', 'u1'), { instances: 2, cores: 6, ram: 6144, keyPairs: 0 });
+  await st.markServerDeleted(a.id, new Date().toISOString());
+  assert.equal((await st.getQuotaUsage('p1', 'u1')).instances, 1);
+  await st.close();
+});
+
+test('a file database survives reopen (WAL) and does not re-run migrations', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const path = join(mkdtempSync(join(tmpdir(), 'novalet-store-')), 'c.db');
+  let st = new SqliteStore(path);
+  assert.equal(st.db.pragma('journal_mode', { simple: true }), 'wal');
+  const s = await st.createServer(newServer({ name: 'keep' }));
+  await st.close();
+  st = new SqliteStore(path);
+  assert.equal((await st.getServer(s.id))!.name, 'keep');
+  await st.close();
+});

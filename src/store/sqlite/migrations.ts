@@ -90,4 +90,12 @@ export const MIGRATIONS: string[] = [
   CREATE TABLE quota_limits (project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
     PRIMARY KEY (project_id, resource));
   `,
+  // 2: quota usage without parsing every server's flavor JSON (create at 10k+ servers per project); name sort index
+  `
+  ALTER TABLE servers ADD COLUMN vcpus INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE servers ADD COLUMN memory_mb INTEGER NOT NULL DEFAULT 0;
+  UPDATE servers SET vcpus = json_extract(flavor, '$.vcpus'), memory_mb = json_extract(flavor, '$.ram');
+  CREATE INDEX servers_project_usage ON servers(project_id, deleted, vcpus, memory_mb);
+  CREATE INDEX servers_project_name ON servers(project_id, deleted, name, id);
+  `,
 ];

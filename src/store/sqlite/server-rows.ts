@@ -107,8 +107,9 @@ export function setClause(changes: ServerChanges, now: string): { sql: string; p
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined) continue;
     if (k === 'flavor') {
-      parts.push('flavor = ?', 'flavor_id = ?');
-      params.push(JSON.stringify(v), (v as { id: string }).id);
+      const f = v as { id: string; vcpus: number; ram: number };
+      parts.push('flavor = ?', 'flavor_id = ?', 'vcpus = ?', 'memory_mb = ?');
+      params.push(JSON.stringify(v), f.id, f.vcpus, f.ram);
       continue;
     }
     if (k === 'addresses') {

@@ -229,8 +229,8 @@ export class SqliteStore implements Store {
         task_state, power_state, status, host, node, availability_zone, key_name, key_data, user_data, access_ipv4, access_ipv6,
         config_drive, disk_config, description, locked, locked_reason, locked_by, reservation_id, launch_index, hostname,
         kernel_id, ramdisk_id, root_device_name, progress, addresses, ips4, ips6, requested_networks, security_groups, bdm,
-        fault, created_at, updated_at, launched_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        fault, created_at, updated_at, launched_at, vcpus, memory_mb)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
         s.id, s.name, s.projectId, s.userId, s.imageRef, s.flavor.id, JSON.stringify(s.flavor),
         s.oldFlavor ? JSON.stringify(s.oldFlavor) : null, s.vmState, s.taskState, s.powerState, serverStatus(s.vmState, s.taskState),
         s.host, s.node, s.availabilityZone, s.keyName, s.keyData, s.userData, s.accessIPv4, s.accessIPv6, s.configDrive,
@@ -238,7 +238,7 @@ export class SqliteStore implements Store {
         s.kernelId, s.ramdiskId, s.rootDeviceName, s.progress, JSON.stringify(s.addresses), ipText(s.addresses, 4),
         ipText(s.addresses, 6), s.requestedNetworks === undefined ? null : JSON.stringify(s.requestedNetworks),
         JSON.stringify(s.securityGroups), JSON.stringify(s.blockDeviceMapping), s.fault ? JSON.stringify(s.fault) : null,
-        s.createdAt, t, s.launchedAt);
+        s.createdAt, t, s.launchedAt, s.flavor.vcpus, s.flavor.ram);
       const md = this.db.prepare('INSERT INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
       for (const [k, v] of Object.entries(s.metadata)) md.run(s.id, k, v);
       const tg = this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
@@ -413,11 +413,8 @@ export class SqliteStore implements Store {
     this.db.transaction(() => { for (const [k, v] of Object.entries(limits)) st.run(projectId, k, v); })();
   }
   async getQuotaUsage(projectId: string, userId: string): Promise<QuotaUsage> {
-    let cores = 0; let ram = 0; let instances = 0;
-    for (const r of this.db.prepare('SELECT flavor FROM servers WHERE project_id = ? AND deleted = 0').iterate(projectId) as Iterable<Row>) {
-      const f = JSON.parse(r.flavor as string) as { vcpus: number; ram: number };
-      instances++; cores += f.vcpus; ram += f.ram;
-    }
+    const u = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(memory_mb), 0) AS m FROM servers WHERE project_id = ? AND deleted = 0').get(projectId) as Row;
+    const instances = u.n as number; const cores = u.c as number; const ram = u.m as number;
     const kp = (this.db.prepare('SELECT COUNT(*) AS n FROM keypairs WHERE user_id = ?').get(userId) as Row).n as number;
     return { instances, cores, ram, keyPairs: kp };
   }
