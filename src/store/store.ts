@@ -91,6 +91,8 @@ export interface Store {
   startActionEvent(actionId: number, event: string, at: string, host: string | null): Promise<InstanceActionEvent>;
   finishActionEvent(id: number, at: string, result: 'Success' | 'Error', traceback: string | null): Promise<void>;
   listActionEvents(actionId: number): Promise<InstanceActionEvent[]>;
+  /** close every unfinished action (and its events, as Error) of a server; returns how many */
+  failOpenActions(serverId: string, at: string, message: string): Promise<number>;
 
   // quotas
   getQuotaLimits(projectId: string): Promise<QuotaLimits>;

@@ -184,6 +184,8 @@ export interface ServerQuery {
   notTagsAny?: string[];
   availabilityZone?: string;
   keyName?: string;
+  /** only servers with a task in progress (controller restart recovery) */
+  withTask?: boolean;
   sort?: Array<{ key: ServerSortKey; dir: SortDir }>;
   limit?: number;
   /** id of the last server of the previous page */

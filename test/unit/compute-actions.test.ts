@@ -263,3 +263,24 @@ test('metadata and tags', async () => {
   assert.equal(r.statusCode, 202);
   await h.close();
 });
+
+test('controller restart: unfinished build -> ERROR, delete re-driven, other tasks cleared, actions closed', async () => {
+  const h = await createHarness({}, 5);
+  const a = await h.boot(h.tokens.demo, 'a');
+  const b = await h.boot(h.tokens.demo, 'b');
+  const c = await h.boot(h.tokens.demo, 'c');
+  // simulate a crash mid-task: set task states directly, as a dead process would have left them
+  await h.store.updateServer(a, { vmState: 'building', taskState: 'scheduling' });
+  await h.store.updateServer(b, { taskState: 'deleting' });
+  await h.store.updateServer(c, { taskState: 'powering-off' });
+  const rep = await h.app.novalet.compute.recover();
+  assert.deepEqual(rep.errored, [a]);
+  assert.deepEqual(rep.redrivenDeletes, [b]);
+  assert.deepEqual(rep.cleared, [c]);
+  await h.idle();
+  assert.equal((await status(h, a)).status, 'ERROR');
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${b}`)).statusCode, 404);
+  assert.equal((await status(h, c))['OS-EXT-STS:task_state'], null);
+  assert.equal((await act(h, c, { 'os-stop': null })).statusCode, 202);
+  await h.close();
+});

@@ -7,6 +7,7 @@ import { QuotaService } from './quotas.js';
 import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
 import { KeypairService } from './keypairs.js';
+import { recoverUnfinishedTasks, type RecoveryReport } from './recovery.js';
 
 export class ComputeController {
   readonly tasks: TaskRunner;
@@ -23,6 +24,9 @@ export class ComputeController {
     this.actions = new ServerActions(store, driver, this.tasks);
     this.keypairs = new KeypairService(store, this.quotas);
   }
+
+  /** call once at start, before serving: finish or fail what a previous controller process left running */
+  recover(): Promise<RecoveryReport> { return recoverUnfinishedTasks(this.store, this.driver, this.tasks); }
 
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s) */
   startPeriodic(): void {

@@ -402,6 +402,14 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async failOpenActions(serverId: string, at: string, message: string): Promise<number> {
+    return this.db.transaction(() => {
+      this.db.prepare(`UPDATE instance_action_events SET finish_time = ?, result = 'Error', traceback = ?
+        WHERE finish_time IS NULL AND action_id IN (SELECT id FROM instance_actions WHERE server_id = ? AND finish_time IS NULL)`).run(at, message, serverId);
+      return this.db.prepare('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = ? WHERE server_id = ? AND finish_time IS NULL').run(at, at, message, serverId).changes;
+    })();
+  }
+
   // ---- quotas
   async getQuotaLimits(projectId: string): Promise<QuotaLimits> {
     const out: QuotaLimits = {};
