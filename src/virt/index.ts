@@ -3,7 +3,7 @@
 export * from './hypervisor.js';
 export { VirtError, isVirtError, toVirtError, type VirtErrorCode } from './errors.js';
 export { LibvirtHypervisor, type LibvirtHypervisorOptions } from './libvirt-hypervisor/index.js';
-export { FakeHypervisor, Faults, Hang, type FakeHypervisorOptions, type FakeMethod, type GuestBehaviour } from './fake/index.js';
+export { FakeHost, FakeHypervisor, Faults, Hang, type FakeHypervisorOptions, type FakeMethod, type GuestBehaviour } from './fake/index.js';
 export { detectDomainType } from './domain-type.js';
 export { powerStateOf, powerStateOfEvent, isActiveState } from './power-state.js';
 export { overlayPathFor, isOverlayPath } from './overlays.js';

@@ -224,6 +224,22 @@ describe('FakeHypervisor', () => {
     assert.equal(hv.faults.callsOf('start').length, 2);
   });
 
+  test('an agent restart: a new instance on the same host sees the running guest and its pending shutdown', async () => {
+    await hv.start(uuid);
+    await hv.shutdown(uuid);
+    await hv.close();
+    await rejectsWith(hv.getDomain(uuid), 'hypervisor_unavailable');
+    const next = new FakeHypervisor({ host: hv.host });
+    const seen: HypervisorEvent[] = [];
+    next.onEvent((e) => seen.push(e));
+    assert.equal((await next.getDomain(uuid))?.power, 'running');
+    await settle();
+    assert.equal((await next.getDomain(uuid))?.power, 'shutdown');
+    const last = seen.at(-1);
+    assert.ok(last?.type === 'power' && last.detail === 'shutdown', JSON.stringify(seen));
+    assert.equal(events.filter((e) => e.type === 'power' && e.detail === 'shutdown').length, 0, 'the closed instance hears nothing');
+  });
+
   test('libvirtd lost and back: calls fail with hypervisor_unavailable in between, events announce both', async () => {
     hv.disconnect('keepalive');
     await rejectsWith(hv.getDomain(uuid), 'hypervisor_unavailable');

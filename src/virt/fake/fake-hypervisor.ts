@@ -44,7 +44,22 @@ interface FakeDomain {
   timers: Set<NodeJS.Timeout>;
 }
 
+/**
+ * What lives on the host, not in the agent process: domains, overlays, libvirtd's availability, and the
+ * event stream. Shared by FakeHypervisor instances created with the same `host` (an agent restart: the old
+ * instance is closed, guests keep running, a new instance sees them).
+ */
+export class FakeHost {
+  /** @internal */ readonly domains = new Map<string, FakeDomain>();
+  /** @internal */ readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
+  /** @internal overlay path -> base path, for commitDisk */ readonly overlayBase = new Map<string, string>();
+  /** @internal */ down: string | null = null;
+  constructor() { this.events.setMaxListeners(0); }
+}
+
 export interface FakeHypervisorOptions {
+  /** share a host with another instance (see FakeHost); default a fresh host */
+  host?: FakeHost;
   hostInfo?: Partial<HostInfo>;
   /** time between the ACPI power button and power-off / reboot of a cooperating guest; default 10 ms */
   acpiDelayMs?: number;
@@ -61,16 +76,20 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 export class FakeHypervisor implements Hypervisor {
   readonly faults = new Faults();
-  private readonly domains = new Map<string, FakeDomain>();
-  private readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
-  /** overlay path -> base path, for commitDisk */
-  private readonly overlayBase = new Map<string, string>();
-  private down: string | null = null;
+  /** the simulated host; pass it to a new FakeHypervisor to simulate an agent restart on the same host */
+  readonly host: FakeHost;
   private closed = false;
+  private readonly listeners: ((e: HypervisorEvent) => void)[] = [];
 
   constructor(private readonly o: FakeHypervisorOptions = {}) {
-    this.events.setMaxListeners(0);
+    this.host = o.host ?? new FakeHost();
   }
+
+  private get domains(): Map<string, FakeDomain> { return this.host.domains; }
+  private get events(): EventEmitter<{ event: [HypervisorEvent] }> { return this.host.events; }
+  private get overlayBase(): Map<string, string> { return this.host.overlayBase; }
+  private get down(): string | null { return this.host.down; }
+  private set down(v: string | null) { this.host.down = v; }
 
   // ---------- test controls (not part of Hypervisor) ----------
 
@@ -131,13 +150,15 @@ export class FakeHypervisor implements Hypervisor {
   onEvent(listener: (event: HypervisorEvent) => void): () => void {
     const safe = (e: HypervisorEvent): void => { try { listener(e); } catch { /* listener's problem */ } };
     this.events.on('event', safe);
+    this.listeners.push(safe);
     return () => { this.events.off('event', safe); };
   }
 
+  /** Later calls fail with 'hypervisor_unavailable'; the host (guests, pending ACPI actions) carries on. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const d of this.domains.values()) this.clearTimers(d);
     this.faults.clear();
+    for (const l of this.listeners.splice(0)) this.events.off('event', l);
   }
 
   hostInfo(): Promise<HostInfo> {
@@ -449,6 +470,7 @@ export class FakeHypervisor implements Hypervisor {
 
   private later(d: FakeDomain, fn: () => void): void {
     const t = setTimeout(() => { d.timers.delete(t); fn(); }, this.o.acpiDelayMs ?? 10);
+    t.unref(); // a guest's pending power-off must not keep a test process alive
     d.timers.add(t);
   }
 

@@ -1,2 +1,2 @@
-export { FakeHypervisor, type FakeHypervisorOptions, type GuestBehaviour } from './fake-hypervisor.js';
+export { FakeHost, FakeHypervisor, type FakeHypervisorOptions, type GuestBehaviour } from './fake-hypervisor.js';
 export { Faults, Hang, type Fault, type FakeMethod, type RecordedCall } from './faults.js';
