@@ -151,7 +151,9 @@ export class FakeDiskTool implements DiskTool {
   async create(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void> { this.calls.push(`create:${path}`); this.write(path, { format, size: sizeBytes }); }
   async resize(path: string, sizeBytes: number): Promise<void> { this.calls.push(`resize:${path}`); const v = this.read(path); if (sizeBytes > v.size) this.write(path, { ...v, size: sizeBytes }); }
   async info(path: string): Promise<DiskInfo> { const v = this.read(path); const i: DiskInfo = { format: v.format, virtualSize: v.size }; if (v.backing) i.backingFile = v.backing; return i; }
-  async convert(src: string, dst: string, outFormat: 'qcow2' | 'raw'): Promise<void> { this.calls.push(`convert:${src}`); this.write(dst, { format: outFormat, size: this.read(src).size }); }
+  /** convert waits on this (simulate a crash mid-copy by never resolving it) */
+  convertGate: Promise<void> | undefined;
+  async convert(src: string, dst: string, outFormat: 'qcow2' | 'raw'): Promise<void> { this.calls.push(`convert:${src}`); if (this.convertGate) await this.convertGate; this.write(dst, { format: outFormat, size: this.read(src).size }); }
   sizeOf(path: string): number { return this.read(path).size; }
 }
 

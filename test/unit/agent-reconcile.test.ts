@@ -154,15 +154,31 @@ test('reconcile: resize interrupted at define is finished and awaits confirm', a
   } finally { await h.cleanup(); }
 });
 
-test('reconcile: snapshot interrupted is rolled back (overlays committed, no partial image)', async () => {
+test('reconcile: snapshot interrupted mid-copy is rolled back (overlays committed, no partial image)', async () => {
   let h = await harness();
   try {
     const id = await spawned(h);
-    const r = await crashDuring(h, id, 'snapshot', { imageId: 'snap-x' }, 'commitDisk');
-    h = r.h;
-    assert.equal(op(h, r.opId).state, 'rolled_back');
+    h.disks.convertGate = new Promise<void>(() => { /* never */ });
+    const { operation } = h.agent.runner.submit({ requestId: 'snap-mid', serverUuid: id, kind: 'snapshot', params: { imageId: 'snap-x' } });
+    for (let i = 0; i < 200 && !h.disks.calls.some((c) => c.startsWith('convert:')); i++) await new Promise((r) => setTimeout(r, 5));
+    h.disks.convertGate = undefined;
+    h = await h.restart();
+    assert.equal(op(h, operation.id).state, 'rolled_back');
     assert.deepEqual(h.hv.state.domains.get(id)!.sources, {});
+    assert.ok(!existsSync(h.agent.deps.images.pathFor('snap-x')));
     assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+  } finally { await h.cleanup(); }
+});
+
+test('reconcile: snapshot interrupted after the image was complete is finished (commit only)', async () => {
+  let h = await harness();
+  try {
+    const id = await spawned(h);
+    const r = await crashDuring(h, id, 'snapshot', { imageId: 'snap-y' }, 'commitDisk');
+    h = r.h;
+    assert.equal(op(h, r.opId).state, 'succeeded');
+    assert.deepEqual(h.hv.state.domains.get(id)!.sources, {});
+    assert.ok(existsSync(h.agent.deps.images.pathFor('snap-y')));
   } finally { await h.cleanup(); }
 });
 

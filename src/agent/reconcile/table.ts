@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import type { DomainStatus, PowerState } from '../../virt/hypervisor.js';
 import type { OperationKind } from '../../rpc/protocol/operations.js';
 import type { OperationRow } from '../journal/journal.js';
@@ -36,7 +37,8 @@ import type { Outcome } from '../ops/runner.js';
  * | resize                | before 'define'                           | roll back: saved XML + root disk back, start if it was running |
  * |                       | 'define' or later                         | re-drive to finish (grow is idempotent), awaits confirm |
  * | resize_confirm/revert | anything                                  | re-drive                                         |
- * | snapshot              | anything                                  | roll back: commit overlays back, drop the partial image |
+ * | snapshot              | image complete (renamed into place)       | commit overlays back, succeeded                  |
+ * |                       | otherwise                                 | roll back: commit overlays back, drop the partial image |
  * | any                   | server row gone from the journal          | failed                                           |
  */
 export type Recovery = (x: OpExec<unknown>, op: OperationRow, dom: DomainStatus | null, rerun: () => Promise<Outcome>) => Promise<Outcome>;
@@ -84,6 +86,12 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
   resize_revert: (_x, _op, _dom, rerun) => rerun(),
   async snapshot(x, op, dom) {
     const out = (op.data['output'] as string | undefined) ?? null;
+    if (out && existsSync(out)) {
+      // the image was complete (written to .tmp, then renamed): only the commit was left, so finish
+      await commitOverlays(x, (op.data['overlays'] as Record<string, string> | undefined) ?? {});
+      const p = op.params as { imageId: string };
+      return { state: 'succeeded', result: { imageId: p.imageId, path: out, format: 'qcow2', sizeBytes: (await stat(out)).size, recovered: true } };
+    }
     if (out) await rm(`${out}.tmp`, { force: true });
     let overlays = op.data['overlays'] as Record<string, string> | undefined;
     if (!overlays && dom) {
