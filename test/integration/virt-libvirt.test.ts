@@ -159,6 +159,8 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     await hv.pause(uuid); // no-op
     assert.equal(await power(), 'paused');
     await rejectsWith(hv.reboot(uuid, false), 'invalid_state');
+    await rejectsWith(hv.start(uuid), 'invalid_state');
+    await rejectsWith(hv.shutdown(uuid), 'invalid_state');
     const mark = await con.mark();
     await sleep(2500);
     assert.equal(con.heartbeats(await con.mark()).length + con.heartbeats(mark).length, 0, 'no heartbeat while paused');
@@ -256,6 +258,17 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     assert.equal(await power(), 'running');
     const hb = await con.waitForHeartbeat(() => true, { since: mark });
     assert.equal(hb.boot, boot, 'guest kept running');
+  });
+
+  it('snapshot and commit while paused', async () => {
+    await hv.pause(uuid);
+    const { overlays } = await hv.snapshotDisks(uuid, 'paused');
+    await timed('commitDisk (paused)', () => hv.commitDisk(uuid, 'vda'));
+    assert.equal(parseDisks(await hv.getDomainXml(uuid)).find((d) => d.target === 'vda')?.path, rootDisk);
+    assert.equal(existsSync(overlays['vda']!), false);
+    const mark = await con.mark();
+    await hv.unpause(uuid);
+    assert.equal((await con.waitForHeartbeat(() => true, { since: mark })).boot, boot);
   });
 
   it('shuts down by ACPI; then the state rules of a shut-off domain', async () => {
