@@ -15,7 +15,19 @@ export interface ControllerConfig {
   defaultAvailabilityZone: string;
   /** max items per list page (Nova's max_limit) */
   maxLimit: number;
+  /**
+   * Networks servers can attach to (read-only until the networking issue): the all-in-one's NAT bridge. Listed by
+   * the minimal network API so that `--network NAME` resolves; the first one is used for "auto" or no networks.
+   */
+  networks: NetworkDef[];
 }
+
+export interface NetworkDef { id: string; name: string; cidr: string; gateway: string; subnetId: string; bridge?: string; }
+
+export const DEFAULT_NETWORK: NetworkDef = {
+  id: '3cb9bc59-5699-4588-a4b1-b87f96708bc6', name: 'private', cidr: '10.0.0.0/24', gateway: '10.0.0.1',
+  subnetId: 'f9f8a8c1-5b0e-4bd2-9a3c-6a1d2f0c7e11',
+};
 
 export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerConfig {
   return {
@@ -27,6 +39,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     quotaDefaults: { instances: 10, cores: 20, ram: 51200, key_pairs: 100, metadata_items: 128, server_groups: 10, server_group_members: 10 },
     defaultAvailabilityZone: 'nova',
     maxLimit: 1000,
+    networks: [DEFAULT_NETWORK],
     ...over,
   };
 }

@@ -80,6 +80,8 @@ export interface FlavorSnapshot {
   extraSpecs: Record<string, string>;
 }
 
+export interface RequestedNetwork { uuid: string; name: string; port?: string | null; fixed_ip?: string; tag?: string; }
+
 export interface ServerAddress { network: string; addr: string; version: 4 | 6; mac: string; type: 'fixed' | 'floating'; }
 
 export interface Server {
@@ -119,8 +121,8 @@ export interface Server {
   rootDeviceName: string | null;
   progress: number;
   addresses: ServerAddress[];
-  /** the networks requested at create, as given (uuid list, 'auto' or 'none') */
-  requestedNetworks: unknown;
+  /** the networks requested at create, resolved: [] for 'none', else {uuid, name, port?, fixed_ip?} per NIC */
+  requestedNetworks: RequestedNetwork[] | null;
   securityGroups: string[];
   blockDeviceMapping: unknown[];
   metadata: Record<string, string>;

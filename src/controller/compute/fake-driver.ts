@@ -29,7 +29,8 @@ export class FakeComputeDriver implements ComputeTaskDriver {
   spawn(s: Server, ctx: TaskContext): Promise<SpawnResult> {
     const n = this.nextIp++;
     const mac = `fa:16:3e:00:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
-    const addresses = s.requestedNetworks === 'none' ? [] : [{ network: 'private', addr: `10.0.${(n >> 8) & 0xff}.${n & 0xff}`, version: 4 as const, mac, type: 'fixed' as const }];
+    const addresses = (s.requestedNetworks ?? [{ name: 'private' }]).map((net) => (
+      { network: net.name, addr: `10.0.${(n >> 8) & 0xff}.${n & 0xff}`, version: 4 as const, mac, type: 'fixed' as const }));
     return this.run('spawn', s, ctx, { host: this.host, node: this.host, powerState: POWER.RUNNING, addresses });
   }
   start(s: Server, ctx: TaskContext): Promise<PowerResult> { return this.run('start', s, ctx, { powerState: POWER.RUNNING }); }

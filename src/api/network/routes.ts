@@ -1,0 +1,83 @@
+/**
+ * A minimal, read-only Network API (Neutron v2.0 subset) under /network, until the networking issue: the
+ * configured networks and their subnets, and the ports of servers (derived from their addresses), so that
+ * `openstack server create --network NAME` resolves names and `server list` can show addresses.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { IdentityService } from '../../controller/identity/service.js';
+import type { NetworkDef } from '../../controller/config.js';
+import type { Store, Server } from '../../store/index.js';
+import { installAuth } from '../auth.js';
+import { isAdmin } from '../../controller/context.js';
+import { toApiError } from '../errors.js';
+
+function neutronError(reply: FastifyReply, status: number, type: string, message: string) {
+  return reply.code(status).type('application/json').send({ NeutronError: { type, message, detail: '' } });
+}
+
+/** a stable port id per (server, mac): ports are not stored until Neutron-like networking exists */
+const portId = (serverId: string, mac: string) => {
+  const h = createHash('sha1').update(`${serverId}/${mac}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+
+export function networkPlugin(identity: IdentityService, store: Store, networks: NetworkDef[], base: string) {
+  const netView = (n: NetworkDef) => ({
+    id: n.id, name: n.name, status: 'ACTIVE', admin_state_up: true, shared: true, subnets: [n.subnetId],
+    tenant_id: '', project_id: '', 'router:external': false, mtu: 1500, availability_zones: ['nova'],
+    availability_zone_hints: [], description: '', tags: [], port_security_enabled: false, is_default: n === networks[0],
+    'provider:network_type': 'flat', ipv4_address_scope: null, ipv6_address_scope: null, revision_number: 1,
+  });
+  const subnetView = (n: NetworkDef) => ({
+    id: n.subnetId, name: `${n.name}-subnet`, network_id: n.id, cidr: n.cidr, gateway_ip: n.gateway, ip_version: 4,
+    enable_dhcp: true, dns_nameservers: [], host_routes: [], allocation_pools: [], tenant_id: '', project_id: '',
+    description: '', tags: [], ipv6_ra_mode: null, ipv6_address_mode: null, subnetpool_id: null, revision_number: 1,
+  });
+  const portViews = (s: Server) => s.addresses.map((a) => {
+    const n = networks.find((x) => x.name === a.network);
+    return {
+      id: portId(s.id, a.mac), name: '', network_id: n?.id ?? '', mac_address: a.mac, device_id: s.id, device_owner: 'compute:nova',
+      fixed_ips: [{ subnet_id: n?.subnetId ?? '', ip_address: a.addr }], status: 'ACTIVE', admin_state_up: true,
+      tenant_id: s.projectId, project_id: s.projectId, security_groups: [], binding_vnic_type: 'normal', tags: [], description: '',
+    };
+  });
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.setErrorHandler((err, req, reply) => {
+      const e = toApiError(err, req);
+      return neutronError(reply, e.status, e.status === 401 ? 'Unauthorized' : e.status === 404 ? 'NotFound' : e.status === 500 ? 'InternalError' : 'BadRequest', e.message);
+    });
+    app.setNotFoundHandler((_req, reply) => { neutronError(reply, 404, 'HTTPNotFound', 'The resource could not be found.'); });
+    installAuth(app, identity);
+    app.get('/', { config: { public: true } }, async () => ({ versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base}/v2.0/`, rel: 'self' }] }] }));
+    app.get('/v2.0', async () => ({ resources: [{ name: 'network', collection: 'networks', links: [{ href: `${base}/v2.0/networks`, rel: 'self' }] }] }));
+    app.get('/v2.0/extensions', async () => ({ extensions: [] }));
+
+    const filterBy = <T extends Record<string, unknown>>(items: T[], q: Record<string, unknown>, keys: string[]) =>
+      items.filter((it) => keys.every((k) => q[k] === undefined || ([] as unknown[]).concat(q[k]).map(String).includes(String(it[k]))));
+
+    app.get('/v2.0/networks', async (req) => ({ networks: filterBy(networks.map(netView), req.query as Record<string, unknown>, ['id', 'name', 'status', 'shared']) }));
+    app.get<{ Params: { id: string } }>('/v2.0/networks/:id', async (req, reply) => {
+      const n = networks.find((x) => x.id === req.params.id);
+      if (!n) return neutronError(reply, 404, 'NetworkNotFound', `Network ${req.params.id} could not be found.`);
+      return { network: netView(n) };
+    });
+    app.get('/v2.0/subnets', async (req) => ({ subnets: filterBy(networks.map(subnetView), req.query as Record<string, unknown>, ['id', 'name', 'network_id']) }));
+    app.get<{ Params: { id: string } }>('/v2.0/subnets/:id', async (req, reply) => {
+      const n = networks.find((x) => x.subnetId === req.params.id);
+      if (!n) return neutronError(reply, 404, 'SubnetNotFound', `Subnet ${req.params.id} could not be found.`);
+      return { subnet: subnetView(n) };
+    });
+    // ports: by device_id (a server), scoped to the caller's project unless admin
+    app.get('/v2.0/ports', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      if (!q.device_id) return { ports: [] };
+      const s = await store.getServer(q.device_id);
+      if (!s || (!isAdmin(req.ctx) && s.projectId !== req.ctx.projectId)) return { ports: [] };
+      return { ports: filterBy(portViews(s), q, ['id', 'network_id', 'mac_address']) };
+    });
+    app.get('/v2.0/security-groups', async () => ({ security_groups: [] }));
+    app.get('/v2.0/floatingips', async () => ({ floatingips: [] }));
+  };
+}

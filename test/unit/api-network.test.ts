@@ -1,0 +1,43 @@
+/** The minimal read-only network API and network validation at server create. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHarness, IMAGE_ID } from '../../src/controller/testing/harness.js';
+
+const NET = '3cb9bc59-5699-4588-a4b1-b87f96708bc6';
+
+test('networks by name and id; 404 by name (clients then filter ?name=); ports of a server', async () => {
+  const h = await createHarness();
+  assert.equal((await h.req(null, 'GET', '/network/')).statusCode, 200);
+  assert.equal((await h.req(null, 'GET', '/network/v2.0/networks')).statusCode, 401);
+  let r = await h.req(h.tokens.demo, 'GET', '/network/v2.0/networks/private');
+  assert.equal(r.statusCode, 404);
+  assert.equal(r.json().NeutronError.type, 'NetworkNotFound');
+  r = await h.req(h.tokens.demo, 'GET', '/network/v2.0/networks?name=private');
+  assert.deepEqual(r.json().networks.map((n: { id: string }) => n.id), [NET]);
+  assert.equal((await h.req(h.tokens.demo, 'GET', '/network/v2.0/networks?name=nope')).json().networks.length, 0);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/networks/${NET}`)).json().network.name, 'private');
+  const id = await h.boot(h.tokens.demo, 'n1', { networks: [{ uuid: NET }] });
+  r = await h.req(h.tokens.demo, 'GET', `/network/v2.0/ports?device_id=${id}`);
+  const port = r.json().ports[0];
+  const srv = (await h.req(h.tokens.demo, 'GET', `/compute/v2.1/servers/${id}`)).json().server;
+  assert.equal(port.fixed_ips[0].ip_address, srv.addresses.private[0].addr);
+  assert.equal((await h.req(h.tokens.other, 'GET', `/network/v2.0/ports?device_id=${id}`)).json().ports.length, 0);
+  await h.close();
+});
+
+test('server create: unknown network 400, none -> no addresses, auto -> default network', async () => {
+  const h = await createHarness();
+  let r = await h.req(h.tokens.demo, 'POST', '/compute/v2.1/servers', { server: { name: 'x', imageRef: IMAGE_ID, flavorRef: '1', networks: [{ uuid: '11111111-1111-1111-1111-111111111111' }] } });
+  assert.equal(r.statusCode, 400);
+  assert.equal(r.json().badRequest.message, 'Network 11111111-1111-1111-1111-111111111111 could not be found.');
+  const none = await h.boot(h.tokens.demo, 'none', { networks: 'none' }).catch(() => null);
+  assert.equal(none, null, 'networks "none" needs 2.37');
+  r = await h.req(h.tokens.demo, 'POST', '/compute/v2.1/servers', { server: { name: 'none', imageRef: IMAGE_ID, flavorRef: '1', networks: 'none' } }, '2.37');
+  assert.equal(r.statusCode, 202);
+  await h.idle();
+  assert.deepEqual((await h.req(h.tokens.demo, 'GET', `/compute/v2.1/servers/${r.json().server.id}`)).json().server.addresses, {});
+  r = await h.req(h.tokens.demo, 'POST', '/compute/v2.1/servers', { server: { name: 'auto', imageRef: IMAGE_ID, flavorRef: '1', networks: 'auto' } }, '2.37');
+  await h.idle();
+  assert.equal(Object.keys((await h.req(h.tokens.demo, 'GET', `/compute/v2.1/servers/${r.json().server.id}`)).json().server.addresses)[0], 'private');
+  await h.close();
+});
