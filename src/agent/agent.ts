@@ -49,12 +49,27 @@ export class Agent {
     const paths = agentPaths(o.config.dataDir);
     mkdirSync(paths.instances, { recursive: true, mode: 0o755 });
     const disks = o.disks ?? new QemuImgTool();
-    const host = await o.hv.hostInfo();
     const journal = Journal.open(paths.journal);
-    return new Agent({
+    const agent = new Agent({
       hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
-      events: new EventLog(), log: o.log, domainType: host.domainType,
+      events: new EventLog(), log: o.log, domainType: 'qemu',
     });
+    // libvirtd may be down while the agent starts (host boot order, a libvirtd restart): start anyway, with
+    // every operation failing 'hypervisor_unavailable' until it is back, and learn the domain type then
+    await agent.learnHost();
+    return agent;
+  }
+
+  private hostKnown = false;
+
+  private async learnHost(): Promise<void> {
+    if (this.hostKnown) return;
+    try {
+      this.deps.domainType = (await this.deps.hv.hostInfo()).domainType;
+      this.hostKnown = true;
+    } catch (err) {
+      this.deps.log.warn({ err }, 'hypervisor unavailable; will retry at the next reconcile');
+    }
   }
 
   /** Recover interrupted operations, learn power states, then run the periodic loops. */
@@ -69,6 +84,7 @@ export class Agent {
 
   /** Orphaned operations first (their recovery decides power), then a power sweep. */
   async reconcile(): Promise<RecoveredOp[]> {
+    await this.learnHost();
     const recovered = await reconcileOperations(this.deps, this.runner);
     await this.sweep();
     return recovered;

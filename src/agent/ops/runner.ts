@@ -126,6 +126,9 @@ export class OperationRunner {
       if (this.busy.get(op.serverUuid) === op.id) this.busy.delete(op.serverUuid);
     });
     this.inflight.set(op.id, p);
+    // submit() does not await it: a failure of the journal itself (closed while shutting down) is only logged;
+    // the operation stays unfinished in the journal and the next start recovers it
+    p.catch((err: unknown) => this.deps.log.error({ err, opId: op.id }, 'operation could not be journaled'));
     return p;
   }
 

@@ -17,7 +17,7 @@ export interface AgentDeps {
   config: AgentConfig;
   events: EventLog;
   log: Logger;
-  /** kvm or qemu, from hostInfo() at start */
+  /** kvm or qemu, from hostInfo() (at start, or at the first reconcile that reaches libvirt) */
   domainType: DomainType;
 }
 
