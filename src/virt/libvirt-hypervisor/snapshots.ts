@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BlockCommitFlags, BlockJobAbortFlags, DomainXMLFlags, isLibvirtError, SnapshotCreateFlags,
+  BlockCommitFlags, BlockJobAbortFlags, BlockJobType, DomainXMLFlags, isLibvirtError, SnapshotCreateFlags,
 } from '../libvirt/index.js';
 import { parseDisks, setDiskSource, type ParsedDisk } from '../domain-xml/index.js';
 import { xmlEscape as e } from '../domain-xml/xml.js';
@@ -72,6 +72,9 @@ export async function commitDisk(ctx: OpContext, target: string): Promise<void> 
 async function activeCommit(ctx: OpContext, target: string): Promise<void> {
   // re-driven: the commit job may still be running from before a crash; then only pivot
   const running = await ctx.dom.getBlockJobInfo(target);
+  if (running && running.type !== BlockJobType.ACTIVE_COMMIT) {
+    throw new VirtError('operation_failed', `disk ${target} is busy with another block job (type ${running.type})`);
+  }
   let ready = false;
   await waitFor(ctx.subscribe, {
     what: `block commit of ${target} to become ready`,
@@ -85,10 +88,12 @@ async function activeCommit(ctx: OpContext, target: string): Promise<void> {
       if (ev.status === 'ready') ready = true;
       return ready;
     },
-    // no event (missed, or the connection was replaced): the job has copied everything
+    // no event (missed, or the connection was replaced): the job has copied everything. An active commit
+    // never ends by itself (it waits for the pivot), so a job that vanished has failed.
     poll: async () => {
       const j = await ctx.dom.getBlockJobInfo(target);
-      return j !== null && Number(j.end) > 0 && j.cur === j.end;
+      if (j === null) throw new VirtError('operation_failed', `block commit of ${target} ended without becoming ready`);
+      return Number(j.end) > 0 && j.cur === j.end;
     },
   });
   // pivot; QEMU may still be short of 'ready' when the poll saw cur === end: retry briefly
@@ -98,9 +103,9 @@ async function activeCommit(ctx: OpContext, target: string): Promise<void> {
       await ctx.dom.blockJobAbort(target, BlockJobAbortFlags.PIVOT);
       return;
     } catch (err) {
-      if (!ready && isLibvirtError(err, 'VIR_ERR_BLOCK_COPY_ACTIVE') && Date.now() < deadline) { await sleep(200); continue; }
-      if (!ready && isLibvirtError(err, 'VIR_ERR_OPERATION_INVALID') && Date.now() < deadline) { await sleep(200); continue; }
-      throw err;
+      const notReadyYet = isLibvirtError(err, 'VIR_ERR_BLOCK_COPY_ACTIVE') || isLibvirtError(err, 'VIR_ERR_OPERATION_INVALID');
+      if (ready || !notReadyYet || Date.now() >= deadline) throw err;
+      await sleep(200);
     }
   }
 }
