@@ -220,18 +220,22 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     for (const inactive of [false, true]) assert.doesNotMatch(await hv.getDomainXml(uuid, inactive), /extra\.qcow2/);
   });
 
-  it('attaches a NIC on an isolated network (guest gets DHCP) and detaches it', async () => {
+  it('attaches NICs on an isolated network and on its bridge (guest gets DHCP on both) and detaches them', async () => {
     const nic = { portId: 'port-1', mac: '52:54:00:7e:02:01', attachment: { type: 'network' as const, network } };
+    const nic2 = { portId: 'port-2', mac: '52:54:00:7e:02:02', attachment: { type: 'bridge' as const, bridge } };
     let mark = await con.mark();
     await timed('attachNic', () => hv.attachNic(uuid, nic));
     await hv.attachNic(uuid, nic); // no-op
-    const hb = await con.waitForHeartbeat((h) => (h.ips['eth0'] ?? []).some((ip) => ip.startsWith('10.77.2.')), { since: mark, timeoutMs: 60_000 });
-    assert.deepEqual(hb.nics, ['eth0']);
+    await hv.attachNic(uuid, nic2);
+    const onNet = (h: { ips: Record<string, string[]> }, i: string): boolean => (h.ips[i] ?? []).some((ip) => ip.startsWith('10.77.2.'));
+    const hb = await con.waitForHeartbeat((h) => onNet(h, 'eth0') && onNet(h, 'eth1'), { since: mark, timeoutMs: 60_000 });
+    assert.deepEqual(hb.nics, ['eth0', 'eth1']);
     mark = await con.mark();
     await timed('detachNic', () => hv.detachNic(uuid, 'port-1'));
     await hv.detachNic(uuid, 'port-1'); // no-op
+    await hv.detachNic(uuid, 'port-2');
     await con.waitForHeartbeat((h) => h.nics.length === 0, { since: mark });
-    for (const inactive of [false, true]) assert.doesNotMatch(await hv.getDomainXml(uuid, inactive), /ua-port-1/);
+    for (const inactive of [false, true]) assert.doesNotMatch(await hv.getDomainXml(uuid, inactive), /ua-port-/);
   });
 
   it('snapshots the disks live, copies the base with convert -U, commits the overlay back', async () => {
@@ -320,14 +324,24 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     assert.equal(st?.libvirtReason, 'destroyed');
   });
 
-  it('lists novalet and foreign domains; undefine leaves nothing and is idempotent', async () => {
+  it('lists novalet and foreign domains; a killed QEMU is a crash; undefine leaves nothing and is idempotent', async () => {
     await defineXml(ROOT_URI, noOsDomainXml({ name: foreignName, uuid: randomUUID() }));
     const all = await hv.listDomains();
     assert.equal(all.find((d) => d.name === foreignName)?.managed, false);
     assert.equal(all.find((d) => d.uuid === uuid)?.managed, true);
     await hv.start(uuid);
     await rejectsWith(hv.undefine(uuid), 'invalid_state');
-    await hv.destroy(uuid);
+    // QEMU dies (killed by its pid, as the OOM killer would): shut off, reason crashed, event detail failed
+    const since = events.length;
+    const pid = Number(readFileSync(`/run/libvirt/qemu/${domainNameFor(uuid)}.pid`, 'utf8').trim());
+    assert.ok(pid > 1);
+    process.kill(pid, 'SIGKILL');
+    await waitEvent((e) => e.type === 'power' && e.libvirtEvent === 'stopped', since);
+    const st = await hv.getDomain(uuid);
+    assert.equal(st?.power, 'shutdown');
+    assert.equal(st?.libvirtReason, 'crashed');
+    assert.ok(events.slice(since).some((e) => e.type === 'power' && e.detail === 'failed'), JSON.stringify(events.slice(since)));
+    await hv.destroy(uuid); // no-op
     await timed('undefine', () => hv.undefine(uuid));
     await hv.undefine(uuid); // no-op
     await hv.undefine(noOsUuid);
