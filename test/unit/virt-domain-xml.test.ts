@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 
 import { domainNameFor, type DomainSpec } from '../../src/virt/hypervisor.js';
 import {
-  buildDomainXml, diskXml, domainSpecFromXml, isNovaletDomain, normalizeDomainSpec, parseDomainXml, parseDiskAlias, parseNicAlias,
+  buildDomainXml, diskXml, domainSpecFromXml, isNovaletDomain, normalizeDomainSpec, setDiskSource, parseDomainXml, parseDiskAlias, parseNicAlias,
   xmlEscape, xmlUnescape,
 } from '../../src/virt/domain-xml/index.js';
 
@@ -49,6 +49,28 @@ describe('domain XML generation', () => {
     assert.match(xml, /<log file='\/var\/lib\/novalet\/instances\/x\/console.log' append='on'\/>/);
     assert.match(xml, /<memballoon model='none'\/>/);
     assert.match(xml, /<novalet:instance xmlns:novalet='https:\/\/novalet.dev\/xmlns\/instance\/1'>/);
+  });
+
+  test('kvm guests get the host CPU model (as Nova defaults to); TCG guests keep QEMU\'s', () => {
+    assert.match(buildDomainXml(spec({ domainType: 'kvm' })), /^<domain type='kvm'>[\s\S]*<cpu mode='host-model'\/>/);
+    assert.doesNotMatch(buildDomainXml(spec()), /<cpu/);
+  });
+
+  test('setDiskSource points a disk at another file and drops its backing chain, leaving the rest', () => {
+    const xml = `<domain><devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/d/disk.s.overlay.qcow2'/>
+      <backingStore type='file'><format type='qcow2'/><source file='/d/disk'/><backingStore/></backingStore>
+      <target dev='vda' bus='virtio'/><alias name='ua-disk-root-vda'/></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/d/other'/><target dev='vdb' bus='virtio'/></disk>
+    </devices></domain>`;
+    const out = setDiskSource(xml, 'vda', '/d/disk', 'qcow2');
+    const [vda, vdb] = parseDomainXml(out).disks;
+    assert.equal(vda?.path, '/d/disk');
+    assert.equal(vda?.backingPath, undefined);
+    assert.equal(vda?.alias, 'ua-disk-root-vda');
+    assert.doesNotMatch(out, /backingStore|overlay/);
+    assert.equal(vdb?.path, '/d/other');
+    assert.throws(() => setDiskSource(xml, 'vdz', '/x', 'raw'), /no disk vdz/);
   });
 
   test('disk boot has a boot device and no kernel', () => {

@@ -87,7 +87,7 @@ ${metadataXml(spec)}
   <currentMemory unit='MiB'>${spec.memoryMiB}</currentMemory>
   <vcpu placement='static' current='${spec.vcpus}'>${spec.maxVcpus}</vcpu>
 ${osXml(spec)}
-  <features><acpi/></features>
+  <features><acpi/></features>${spec.domainType === 'kvm' ? "\n  <cpu mode='host-model'/>" : ''}
   <clock offset='utc'/>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
