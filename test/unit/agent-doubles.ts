@@ -102,6 +102,7 @@ export class MiniFakeHypervisor implements Hypervisor {
   async shutdown(uuid: string): Promise<void> {
     await this.enter('shutdown', uuid);
     const d = this.dom(uuid);
+    if (d.power === 'shutdown') return; // as libvirt-hypervisor: already off is a no-op
     if (d.power !== 'running') throw Object.assign(new Error('not running'), { code: 'invalid_state' });
     if (this.state.ignoreAcpi.has(uuid)) return;
     setTimeout(() => { if (d.power === 'running') this.setPower(d, 'shutdown', 'stopped'); }, this.acpiDelayMs);

@@ -220,3 +220,56 @@ test('power sync: events and the sweep record libvirt truth without acting', asy
     assert.ok(!h.hv.state.calls.includes(`start:${id}`) || h.hv.state.calls.filter((c) => c === `start:${id}`).length === 1);
   } finally { await h.cleanup(); }
 });
+
+/** Leaves an operation in the journal as a crash at `step` would (the previous process died right there). */
+function orphan(h: Harness, serverUuid: string, kind: string, params: unknown, step: string, data: Record<string, unknown>): string {
+  const j = h.agent.deps.journal;
+  const o = j.createOperation({ requestId: `orphan-${kind}-${Math.random()}`, serverUuid, kind: kind as never, params });
+  j.markRunning(o.id);
+  j.setStep(o.id, step, data);
+  return o.id;
+}
+
+test('reconcile: resize and rebuild that died after their final start are finished without a second reboot', async () => {
+  let h = await harness();
+  try {
+    const id = await spawned(h);
+    const { operation } = h.agent.runner.submit({ requestId: 'rz-full', serverUuid: id, kind: 'resize', params: { vcpus: 2, memoryMiB: 256 } });
+    await h.agent.runner.wait(operation.id, 5000);
+    const rz = orphan(h, id, 'resize', { vcpus: 2, memoryMiB: 256 }, 'start', { wasRunning: true });
+    const id2 = await spawned(h);
+    const rb = orphan(h, id2, 'rebuild', { image: { id: 'img-test', source: h.imageFile } }, 'start', { wasRunning: true });
+    const from = h.hv.state.calls.length;
+    h = await h.restart();
+    assert.equal(op(h, rz).state, 'succeeded');
+    assert.equal(op(h, rb).state, 'succeeded');
+    assert.equal(h.agent.deps.journal.getServer(id)!.status, 'resized');
+    const after = h.hv.state.calls.slice(from).filter((c) => /^(shutdown|destroy|start):/.test(c));
+    assert.deepEqual(after, []);
+  } finally { await h.cleanup(); }
+});
+
+test('reconcile: resize_revert that died after restoring but before the start is finished by the start', async () => {
+  let h = await harness();
+  try {
+    const id = await spawned(h);
+    await h.hv.destroy(id);
+    h.agent.deps.journal.updateServer(id, { power: 'shutdown' });
+    const rv = orphan(h, id, 'resize_revert', {}, 'restore_root', { wasRunning: true });
+    h = await h.restart();
+    assert.equal(op(h, rv).state, 'succeeded');
+    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+  } finally { await h.cleanup(); }
+});
+
+test('reconcile: soft reboot that died after the button press is re-driven (never left off)', async () => {
+  let h = await harness();
+  try {
+    const id = await spawned(h);
+    await h.hv.destroy(id); // the guest powered off after the press; nobody started it
+    const rb = orphan(h, id, 'reboot', { hard: false }, 'acpi_shutdown', {});
+    h = await h.restart();
+    assert.equal(op(h, rb).state, 'succeeded');
+    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+  } finally { await h.cleanup(); }
+});

@@ -38,7 +38,9 @@ export const reboot: OperationDef<'reboot'> = {
     const uuid = x.op.serverUuid;
     let method: 'soft' | 'hard' = 'hard';
     let fallback = false;
-    if (!x.params.hard) {
+    if (!x.params.hard && isOff(await currentPower(x))) {
+      method = 'soft'; // re-driven after the guest already went down: only the start is left
+    } else if (!x.params.hard) {
       x.step('acpi_shutdown');
       await hv.shutdown(uuid);
       const timeoutMs = (x.params.timeoutSec ?? config.softRebootTimeoutSec) * 1000;

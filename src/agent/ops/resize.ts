@@ -83,7 +83,18 @@ export async function restoreSaved(x: OpExec<unknown>, startAfter: boolean): Pro
   const { hv } = x.deps;
   const uuid = x.op.serverUuid;
   const saved: ResizeSaved | null = x.server().resizeOld;
-  if (!saved) return;
+  if (saved) await restoreDefinition(x, saved);
+  // also when re-driven after the saved state was already dropped: the start may be all that is left
+  if (startAfter && (await currentPower(x)) !== 'running') {
+    x.step('start');
+    await hv.start(uuid);
+  }
+  await recordPower(x, startAfter ? 'running' : undefined);
+}
+
+async function restoreDefinition(x: OpExec<unknown>, saved: ResizeSaved): Promise<void> {
+  const { hv } = x.deps;
+  const uuid = x.op.serverUuid;
   const f = serverFiles(x.deps.paths, uuid);
   const redefined = x.server().status === 'resized' || x.server().spec.vcpus !== saved.spec.vcpus || x.server().spec.memoryMiB !== saved.spec.memoryMiB;
   if (redefined || (saved.rootBackup && existsSync(saved.rootBackup))) {
@@ -98,11 +109,6 @@ export async function restoreSaved(x: OpExec<unknown>, startAfter: boolean): Pro
   }
   if (saved.rootBackup) x.deps.journal.removeFiles(uuid, [saved.rootBackup]);
   x.updateServer({ spec: saved.spec, status: 'active', resizeOld: null });
-  if (startAfter && (await currentPower(x)) !== 'running') {
-    x.step('start');
-    await hv.start(uuid);
-  }
-  await recordPower(x, startAfter ? 'running' : undefined);
 }
 
 export const resizeConfirm: OperationDef<'resize_confirm'> = {

@@ -26,15 +26,16 @@ import type { Outcome } from '../ops/runner.js';
  * | unpause               | running / still paused                    | succeeded / re-drive                             |
  * | stop                  | off                                       | succeeded                                        |
  * |                       | still running                             | re-drive (Nova re-runs powering-off)             |
- * | reboot                | before the ACPI press / hard power-off     | re-drive                                         |
- * |                       | after it: running                         | succeeded (result notes it was not observed)     |
- * |                       | after it: off                             | start, succeeded                                 |
+ * | reboot                | before its final 'start' step             | re-drive (a second reboot is within the intent)  |
+ * |                       | at 'start'                                | start if not running, succeeded                  |
  * | pause                 | paused / running                          | succeeded / re-drive                             |
  * | suspend               | managed save image and off / running      | succeeded / re-drive                             |
  * | destroy               | anything                                  | re-drive (idempotent)                            |
  * | attach/detach disk+nic| anything                                  | re-drive (checks the domain XML first)           |
- * | rebuild               | anything                                  | re-drive (wasRunning is checkpointed)            |
+ * | rebuild               | at 'start' and running                    | succeeded (no second reboot)                     |
+ * |                       | otherwise                                 | re-drive (wasRunning is checkpointed)            |
  * | resize                | before 'define'                           | roll back: saved XML + root disk back, start if it was running |
+ * |                       | at 'start' and running                    | succeeded, awaits confirm (no second reboot)     |
  * |                       | 'define' or later                         | re-drive to finish (grow is idempotent), awaits confirm |
  * | resize_confirm/revert | anything                                  | re-drive                                         |
  * | snapshot              | image complete (renamed into place)       | commit overlays back, succeeded                  |
@@ -46,6 +47,12 @@ export type Recovery = (x: OpExec<unknown>, op: OperationRow, dom: DomainStatus 
 const interrupted = (what: string) => ({ code: 'internal' as const, message: `agent restarted during ${what}` });
 const reached = (dom: DomainStatus | null, ...ok: PowerState[]): boolean => ok.includes(powerOf(dom));
 const stepIndex = (op: OperationRow, steps: string[]): number => steps.indexOf(op.step);
+
+async function finishedRunning(x: OpExec<unknown>): Promise<Outcome> {
+  x.updateServer({ power: 'running', desiredPower: 'running' });
+  const s = x.server();
+  return { state: 'succeeded', result: { power: 'running', vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB, image: s.spec.image.id, recovered: true } };
+}
 
 const SPAWN_STEPS = ['accepted', 'image', 'disks', 'define', 'start'];
 const RESIZE_STEPS = ['accepted', 'save_definition', 'stop', 'acpi_shutdown', 'destroy', 'backup_root', 'grow_root', 'define', 'start'];
@@ -65,10 +72,13 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
   suspend: (_x, _op, dom, rerun) => (reached(dom, 'suspended')
     ? Promise.resolve({ state: 'succeeded', result: { power: 'suspended', recovered: true } }) : rerun()),
   async reboot(x, op, dom, rerun) {
-    if (op.step === 'accepted') return rerun();
-    if (reached(dom, 'running')) return { state: 'succeeded', result: { power: 'running', recovered: true, rebootObserved: false } };
-    x.step('start');
-    await x.deps.hv.start(op.serverUuid);
+    // before the final start we cannot tell whether the pressed button will still power the guest off:
+    // rebooting again is within the operation's intent, leaving it off is not
+    if (op.step !== 'start') return rerun();
+    if (!reached(dom, 'running')) {
+      x.step('start');
+      await x.deps.hv.start(op.serverUuid);
+    }
     return { state: 'succeeded', result: { power: 'running', recovered: true } };
   },
   destroy: (_x, _op, _dom, rerun) => rerun(),
@@ -76,8 +86,10 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
   detach_disk: (_x, _op, _dom, rerun) => rerun(),
   attach_nic: (_x, _op, _dom, rerun) => rerun(),
   detach_nic: (_x, _op, _dom, rerun) => rerun(),
-  rebuild: (_x, _op, _dom, rerun) => rerun(),
-  async resize(x, op, _dom, rerun) {
+  // died after the final start: the guest already runs the rebuilt disk, re-driving would reboot it again
+  rebuild: (x, op, dom, rerun) => (op.step === 'start' && reached(dom, 'running') ? finishedRunning(x) : rerun()),
+  async resize(x, op, dom, rerun) {
+    if (op.step === 'start' && reached(dom, 'running')) return finishedRunning(x);
     if (stepIndex(op, RESIZE_STEPS) >= RESIZE_STEPS.indexOf('define')) return rerun();
     await restoreSaved(x, op.data['wasRunning'] === true);
     return { state: 'rolled_back', error: interrupted('resize before the new definition') };
