@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 
 import { LibvirtHypervisor } from '../../src/virt/libvirt-hypervisor/index.js';
 import { domainNameFor, type DomainSpec, type HypervisorEvent, type PowerState } from '../../src/virt/hypervisor.js';
@@ -53,6 +54,7 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
   let con: ConsoleLog;
   let spec: DomainSpec;
   let boot = '';
+  let loopDevice = '';
 
   async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
@@ -120,6 +122,7 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     await destroyAndUndefine(ROOT_URI, domainNameFor(noOsUuid));
     await destroyAndUndefine(ROOT_URI, foreignName);
     await virsh(ROOT_URI, ['net-destroy', network]).catch(() => undefined);
+    if (loopDevice) await execa('losetup', ['-d', loopDevice]).catch(() => undefined);
     await hv?.close();
     rmSync(dir, { recursive: true, force: true });
     console.log(`timings (ms): ${JSON.stringify(timings)}`);
@@ -218,6 +221,22 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     await hv.detachDisk(uuid, 'vdb'); // no-op
     await con.waitForHeartbeat((h) => h.disks.length === 1, { since: mark });
     for (const inactive of [false, true]) assert.doesNotMatch(await hv.getDomainXml(uuid, inactive), /extra\.qcow2/);
+  });
+
+  it('attaches and detaches a block device (a loop device standing for a LUN)', async () => {
+    const lunFile = join(dir, 'lun.raw');
+    await qemuImg.create(lunFile, { format: 'raw', sizeBytes: 16 * MiB });
+    loopDevice = (await execa('losetup', ['-f', '--show', lunFile])).stdout.trim();
+    const disk = { target: 'vdc', path: loopDevice, format: 'raw' as const, role: 'volume' as const, sourceType: 'block' as const, volumeId: 'lun-1' };
+    let mark = await con.mark();
+    await hv.attachDisk(uuid, disk);
+    await con.waitForHeartbeat((h) => h.disks.length === 2, { since: mark });
+    const vdc = parseDisks(await hv.getDomainXml(uuid)).find((d) => d.target === 'vdc');
+    assert.equal(vdc?.sourceType, 'block');
+    assert.equal(vdc?.serial, 'lun-1');
+    mark = await con.mark();
+    await hv.detachDisk(uuid, 'vdc');
+    await con.waitForHeartbeat((h) => h.disks.length === 1, { since: mark });
   });
 
   it('attaches NICs on an isolated network and on its bridge (guest gets DHCP on both) and detaches them', async () => {
