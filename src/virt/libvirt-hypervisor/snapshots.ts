@@ -25,29 +25,45 @@ function snapshottable(d: ParsedDisk): boolean {
   return d.device === 'disk' && !d.readonly && d.sourceType === 'file' && d.path !== '';
 }
 
+export interface SnapshotPlan {
+  /** the domainsnapshot XML, null when every disk is already on this snapshot's overlay */
+  xml: string | null;
+  /** overlay per covered disk target (existing ones included) */
+  overlays: Record<string, string>;
+  /** overlays to be created now */
+  fresh: string[];
+}
+
+/** What snapshotDisks asks libvirt for, given the domain's disks; pure, so it is unit-tested. */
+export function planSnapshot(disks: ParsedDisk[], name: string): SnapshotPlan {
+  const overlays: Record<string, string> = {};
+  const fresh: string[] = [];
+  const parts = disks.map((d) => {
+    const no = `<disk name='${e(d.target)}' snapshot='no'/>`;
+    if (!snapshottable(d)) return no;
+    // re-driven after a crash: the disk already sits on this snapshot's overlay
+    if (isOverlayPath(d.path, name)) { overlays[d.target] = d.path; return no; }
+    const overlay = overlayPathFor(d.path, name);
+    overlays[d.target] = overlay;
+    fresh.push(overlay);
+    return `<disk name='${e(d.target)}' snapshot='external'><driver type='qcow2'/><source file='${e(overlay)}'/></disk>`;
+  });
+  const xml = fresh.length === 0 ? null : `<domainsnapshot><name>${e(name)}</name><disks>${parts.join('')}</disks></domainsnapshot>`;
+  return { xml, overlays, fresh };
+}
+
 export async function snapshotDisks(ctx: OpContext, name: string): Promise<DiskSnapshotResult> {
   const bad = checkSnapshotName(name);
   if (bad) throw new VirtError('operation_failed', bad);
-  const disks = parseDisks(await ctx.dom.getXMLDesc(0));
-  const overlays: Record<string, string> = {};
-  const parts: string[] = [];
-  for (const d of disks) {
-    if (!snapshottable(d)) { parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
-    // re-driven after a crash: the disk already sits on this snapshot's overlay
-    if (isOverlayPath(d.path, name)) { overlays[d.target] = d.path; parts.push(`<disk name='${e(d.target)}' snapshot='no'/>`); continue; }
-    const overlay = overlayPathFor(d.path, name);
-    // a leftover of an attempt that failed before the domain switched to it (libvirt refuses to overwrite);
-    // the name is ours and the domain does not use it
-    if (existsSync(overlay)) await unlink(overlay);
-    overlays[d.target] = overlay;
-    parts.push(`<disk name='${e(d.target)}' snapshot='external'><driver type='qcow2'/><source file='${e(overlay)}'/></disk>`);
-  }
-  if (!parts.some((p) => p.includes("snapshot='external'"))) return { overlays };
-  const xml = `<domainsnapshot><name>${e(name)}</name><disks>${parts.join('')}</disks></domainsnapshot>`;
+  const plan = planSnapshot(parseDisks(await ctx.dom.getXMLDesc(0)), name);
+  if (plan.xml === null) return { overlays: plan.overlays };
+  // leftovers of an attempt that failed before the domain switched to them (libvirt refuses to overwrite);
+  // the names are ours and the domain does not use them
+  for (const overlay of plan.fresh) if (existsSync(overlay)) await unlink(overlay);
   // NO_METADATA: the overlays are the whole result, libvirt need not track a snapshot object; never QUIESCE
   // (needs a guest agent, which novalet does not require)
-  await ctx.dom.createSnapshot(xml, SnapshotCreateFlags.DISK_ONLY | SnapshotCreateFlags.ATOMIC | SnapshotCreateFlags.NO_METADATA);
-  return { overlays };
+  await ctx.dom.createSnapshot(plan.xml, SnapshotCreateFlags.DISK_ONLY | SnapshotCreateFlags.ATOMIC | SnapshotCreateFlags.NO_METADATA);
+  return { overlays: plan.overlays };
 }
 
 export async function commitDisk(ctx: OpContext, target: string): Promise<void> {
