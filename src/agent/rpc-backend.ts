@@ -12,7 +12,11 @@ export function agentBackend(agent: Agent): AgentBackend {
   };
   return {
     submit: (req) => {
-      const r = agent.runner.submit({ requestId: req.requestId, serverUuid: req.serverUuid.toLowerCase(), kind: req.kind, params: req.params });
+      const serverUuid = req.serverUuid.toLowerCase();
+      const params = req.kind === 'spawn' && typeof (req.params as { spec?: { uuid?: unknown } }).spec?.uuid === 'string'
+        ? { ...req.params, spec: { ...(req.params as { spec: object }).spec, uuid: String((req.params as { spec: { uuid: string } }).spec.uuid).toLowerCase() } }
+        : req.params;
+      const r = agent.runner.submit({ requestId: req.requestId, serverUuid, kind: req.kind, params });
       return { operation: operationView(r.operation), duplicate: r.duplicate };
     },
     getOperation: (id, waitMs) => waitFor(id, waitMs),

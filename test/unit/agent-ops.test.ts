@@ -257,3 +257,28 @@ test('drained agent refuses spawn but still stops', async () => {
     assert.equal((await run(h, id, 'stop')).state, 'succeeded');
   } finally { await h.cleanup(); }
 });
+
+test('spawn from an http URL: the image is downloaded once into the cache, through a temp file', async () => {
+  const { createServer } = await import('node:http');
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const h = await harness();
+  let hits = 0;
+  const srv = createServer((_req, res) => { hits++; res.setHeader('content-length', String(readFileSync(h.imageFile).length)); res.end(readFileSync(h.imageFile)); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  try {
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/image`;
+    const a = uuid();
+    const b = uuid();
+    const [oa, ob] = await Promise.all([
+      run(h, a, 'spawn', spawnParams(a, url, { image: { id: 'img-http', source: url } })),
+      run(h, b, 'spawn', spawnParams(b, url, { image: { id: 'img-http', source: url } })),
+    ]);
+    assert.equal(oa.state, 'succeeded', JSON.stringify(oa.error));
+    assert.equal(ob.state, 'succeeded', JSON.stringify(ob.error));
+    assert.equal(hits, 1, 'fetched once for two spawns');
+    assert.ok(!readdirSync(h.agent.deps.images.dir).some((f) => f.includes('.part-')));
+  } finally {
+    srv.close();
+    await h.cleanup();
+  }
+});

@@ -56,6 +56,7 @@ export class OperationRunner {
     if (def.createsServer) {
       const spec = (req.params as { spec: ServerSpec }).spec;
       if (spec.uuid.toLowerCase() !== req.serverUuid.toLowerCase()) throw new AgentError('bad_request', 'spec.uuid differs from serverUuid');
+      spec.uuid = req.serverUuid; // one spelling everywhere (journal key, domain uuid, paths)
       journal.putServer({
         uuid: req.serverUuid, spec, status: 'building', desiredPower: 'running', power: 'nostate',
         task: null, opId: null, files: [], resizeOld: null,
