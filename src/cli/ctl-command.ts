@@ -12,7 +12,7 @@ commands:
   list             servers with power and task state, and domains the journal does not know
   show <uuid>      one server: spec, libvirt state, operations with their journaled steps
   events           tail the agent's events (Ctrl-C to stop)
-  drain | undrain  refuse / accept new work (stop, destroy, pause, suspend are still accepted)
+  drain | undrain  refuse / accept new work (stop, reboot, pause, suspend, destroy, detach, snapshot, resize confirm/revert still accepted)
   reconcile        force a reconciliation now (interrupted operations + power sweep)`;
 
 export async function ctlCommand(argv: string[]): Promise<number> {
