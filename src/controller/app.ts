@@ -1,7 +1,7 @@
 /**
  * buildControllerApp: the controller's HTTP application. One fastify instance serves every API under its prefix
  * (devstack's layout): /identity (Keystone v3), /compute (Nova v2.1), /image (Glance v2), /network (a
- * read-only Neutron v2.0 subset). The `novalet controller`
+ * read-only Neutron v2.0 subset), /volume (an empty Cinder v3 placeholder). The `novalet controller`
  * command (src/cli/) calls this, then listen(); tests call it and use inject().
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -19,6 +19,7 @@ import { computeUrls } from '../api/compute/urls.js';
 import { identityPlugin, identityVersion } from '../api/identity/routes.js';
 import { imagePlugin } from '../api/image/routes.js';
 import { networkPlugin } from '../api/network/routes.js';
+import { volumePlugin } from '../api/volume/routes.js';
 import '../api/types.js';
 
 export interface ControllerServices {
@@ -59,6 +60,7 @@ export function buildControllerApp(
   app.register(computePlugin({ store, cfg: config, compute, images, urls: computeUrls(config) }, identity), { prefix: PREFIX.compute });
   app.register(imagePlugin(identity, images, `${base}${PREFIX.image}`), { prefix: PREFIX.image });
   app.register(networkPlugin(identity, store, config.networks, `${base}${PREFIX.network}`), { prefix: PREFIX.network });
+  app.register(volumePlugin(identity, `${base}${PREFIX.volume}`), { prefix: PREFIX.volume });
 
   // an auth URL without a path discovers identity here
   app.get('/', async (_req, reply) => reply.code(300).send({ versions: { values: [identityVersion(`${base}${PREFIX.identity}`)] } }));

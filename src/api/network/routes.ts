@@ -79,5 +79,10 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
     });
     app.get('/v2.0/security-groups', async () => ({ security_groups: [] }));
     app.get('/v2.0/floatingips', async () => ({ floatingips: [] }));
+    app.get('/v2.0/quotas/:p', async () => ({ quota: { network: -1, subnet: -1, port: -1, router: 0, floatingip: 0, security_group: -1, security_group_rule: -1, rbac_policy: -1 } }));
+    app.get('/v2.0/quotas/:p/details.json', async () => {
+      const q = (limit: number) => ({ limit, used: 0, reserved: 0 });
+      return { quota: { network: q(-1), subnet: q(-1), port: q(-1), router: q(0), floatingip: q(0), security_group: q(-1), security_group_rule: q(-1), rbac_policy: q(-1) } };
+    });
   };
 }

@@ -1,8 +1,6 @@
-/** lock (reason from 2.73) / unlock: 202. */
+/** lock (with an optional reason, shown from 2.73) / unlock: 202. */
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
-import { atLeast } from '../microversion.js';
-import { badRequest } from '../../../controller/errors.js';
 import type { ActionTable } from './types.js';
 import { Empty } from './bodies.js';
 
@@ -11,7 +9,8 @@ const Lock = Type.Union([Type.Null(), Type.Object({ locked_reason: Type.Optional
 export const lockActions: ActionTable = {
   lock: async ({ req, reply, id, body, d }) => {
     const b = check(Lock, body);
-    if (b?.locked_reason !== undefined && !atLeast(req, '2.73')) throw badRequest("Invalid input for field/attribute lock. Additional properties are not allowed ('locked_reason' was unexpected)");
+    // Nova refuses locked_reason below 2.73, but openstacksdk 0.101 sends it without a microversion header:
+    // accepted at every version (deliberate leniency; the reason is only shown from 2.73)
     await d.compute.actions.lock(req.ctx, id, b?.locked_reason ?? null);
     reply.code(202);
   },
