@@ -8,14 +8,16 @@ import { tmpDir, uuid } from './agent-doubles.js';
 
 const spec = (id: string) => ({ uuid: id, displayName: 'a', vcpus: 1, memoryMiB: 128, image: { id: 'i', source: '/x' }, rootGiB: 1 });
 
-test('journal: WAL + synchronous FULL + schema version; survives a reopen with steps, data and results', () => {
+test('journal: WAL + synchronous FULL for intent rows + schema version; survives a reopen with steps, data and results', () => {
   const t = tmpDir();
   try {
     const path = join(t.dir, 'j.sqlite');
     const id = uuid();
     let j = Journal.open(path);
     assert.equal(j.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(j.db.pragma('synchronous', { simple: true }), 2); // FULL
+    assert.equal(j.db.pragma('synchronous', { simple: true }), 1); // NORMAL by default ...
+    assert.equal(j.durable(() => j.db.pragma('synchronous', { simple: true })), 2); // ... FULL for intent rows
+    assert.equal(j.db.pragma('synchronous', { simple: true }), 1);
     assert.equal(j.schemaVersion(), MIGRATIONS.at(-1)!.version);
     j.putServer({ uuid: id, spec: spec(id), status: 'building', desiredPower: 'running', power: 'nostate', task: null, opId: null, files: [], resizeOld: null });
     const op = j.createOperation({ requestId: 'req-1', serverUuid: id, kind: 'spawn', params: { spec: spec(id) } });

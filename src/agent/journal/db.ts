@@ -4,15 +4,17 @@ import { dirname } from 'node:path';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 /**
- * Opens the journal database. WAL so readers (RPC, ctl) never block the runner's writes;
- * synchronous=FULL because the journal's whole point is that an intent row written before touching
- * the hypervisor survives a power cut (NORMAL may lose the last commits in WAL mode).
+ * Opens the journal database. WAL so readers (RPC, ctl) never block the runner's writes. The connection runs
+ * at synchronous=NORMAL (a commit survives a process crash, not necessarily a power cut) and the Journal
+ * switches to FULL for intent rows (Journal.durable): those must survive a power cut because the hypervisor is
+ * touched right after. A FULL commit fsyncs the WAL, so every earlier NORMAL commit becomes durable with it.
+ * (All-FULL cost ~20 ms per operation here: ~8 fsyncs; selective FULL ~2 fsyncs.)
  */
 export function openDatabase(path: string, migrations: Migration[] = MIGRATIONS): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);

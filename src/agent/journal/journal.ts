@@ -8,6 +8,7 @@ import type { ErrorInfo } from '../../rpc/errors.js';
 export type { OperationRow, ServerRow, StepRow, ResizeSaved } from './types.js';
 
 const now = (): string => new Date().toISOString();
+const BOOKKEEPING = new Set(['power', 'desiredPower', 'task', 'opId']);
 const json = (v: unknown): string => JSON.stringify(v ?? null);
 
 interface ServerDb {
@@ -67,6 +68,17 @@ export class Journal {
     return schemaVersion(this.db);
   }
 
+  /** Runs fn (one transaction) with synchronous=FULL: for intent rows, written before the hypervisor is touched. */
+  durable<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.db.pragma('synchronous = FULL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
   // --- servers -----------------------------------------------------------------------------------------
 
   getServer(uuid: string): ServerRow | undefined {
@@ -83,11 +95,11 @@ export class Journal {
   /** Inserts or replaces (a deleted server's uuid may be spawned again). */
   putServer(row: Omit<ServerRow, 'createdAt' | 'updatedAt'>): ServerRow {
     const t = now();
-    this.db.prepare(`INSERT OR REPLACE INTO servers (uuid, spec, status, desired_power, power, task, op_id, files, resize_old, created_at, updated_at)
+    this.durable(() => this.db.prepare(`INSERT OR REPLACE INTO servers (uuid, spec, status, desired_power, power, task, op_id, files, resize_old, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       row.uuid, json(row.spec), row.status, row.desiredPower, row.power, row.task, row.opId, json(row.files),
       row.resizeOld ? json(row.resizeOld) : null, t, t,
-    );
+    ));
     return this.getServer(row.uuid)!;
   }
 
@@ -102,7 +114,11 @@ export class Journal {
     }
     sets.push('updated_at = ?');
     vals.push(now(), uuid);
-    this.db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE uuid = ?`).run(...vals);
+    const stmt = this.db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE uuid = ?`);
+    // power/task bookkeeping is re-derivable from libvirt and the operations table; spec, files, status and
+    // the saved resize definition are intent (a redefinition or file creation follows)
+    if (Object.keys(patch).every((k) => BOOKKEEPING.has(k))) stmt.run(...vals);
+    else this.durable(() => stmt.run(...vals));
     const row = this.getServer(uuid);
     if (!row) throw new Error(`journal: no server ${uuid}`);
     return row;
@@ -110,13 +126,13 @@ export class Journal {
 
   /** Records files before they are created, so a crash in between still finds them to clean up. */
   addFiles(uuid: string, files: string[]): ServerRow {
-    return this.db.transaction(() => {
+    return this.durable(() => this.db.transaction(() => {
       const s = this.getServer(uuid);
       if (!s) throw new Error(`journal: no server ${uuid}`);
       const set = new Set(s.files);
       for (const f of files) set.add(f);
       return this.updateServer(uuid, { files: [...set] });
-    })();
+    })());
   }
 
   removeFiles(uuid: string, files: string[]): ServerRow {
@@ -137,12 +153,12 @@ export class Journal {
   createOperation(o: { requestId: string; serverUuid: string; kind: OperationKind; params: unknown; id?: string }): OperationRow {
     const id = o.id ?? `op-${randomUUID()}`;
     const t = now();
-    this.db.transaction(() => {
+    this.durable(() => this.db.transaction(() => {
       this.db.prepare(`INSERT INTO operations (id, request_id, server_uuid, kind, params, state, step, progress, data, created_at, updated_at)
         VALUES (?, ?, ?, ?, ?, 'pending', 'accepted', 0, '{}', ?, ?)`).run(id, o.requestId, o.serverUuid, o.kind, json(o.params), t, t);
       this.insertStep(id, 'accepted', null);
       if (this.getServer(o.serverUuid)) this.updateServer(o.serverUuid, { task: o.kind, opId: id });
-    })();
+    })());
     return this.getOperation(id)!;
   }
 
@@ -175,7 +191,7 @@ export class Journal {
 
   /** Records a step (and optionally merges checkpoint data) before the step acts. */
   setStep(id: string, step: string, data?: Record<string, unknown>, detail?: string): void {
-    this.db.transaction(() => {
+    this.durable(() => this.db.transaction(() => {
       if (data) {
         const cur = this.getOperation(id);
         const merged = { ...(cur?.data ?? {}), ...data };
@@ -184,14 +200,14 @@ export class Journal {
         this.db.prepare('UPDATE operations SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
       }
       this.insertStep(id, step, detail ?? null);
-    })();
+    })());
   }
 
   setData(id: string, data: Record<string, unknown>): void {
-    this.db.transaction(() => {
+    this.durable(() => this.db.transaction(() => {
       const cur = this.getOperation(id);
       this.db.prepare('UPDATE operations SET data = ?, updated_at = ? WHERE id = ?').run(json({ ...(cur?.data ?? {}), ...data }), now(), id);
-    })();
+    })());
   }
 
   setProgress(id: string, progress: number): void {
@@ -199,7 +215,11 @@ export class Journal {
     this.db.prepare('UPDATE operations SET progress = ?, updated_at = ? WHERE id = ?').run(p, now(), id);
   }
 
-  /** Result after: final state + result/error, and the server no longer busy, in one transaction. */
+  /**
+   * Result after: final state + result/error, and the server no longer busy, in one transaction. Not forced to
+   * disk: if a power cut loses it, the operation is unfinished at the next start and reconciliation re-derives
+   * its outcome from libvirt (every operation is safe to re-drive).
+   */
   finishOperation(id: string, state: Exclude<OperationState, 'pending' | 'running'>, outcome: { result?: unknown; error?: ErrorInfo }): OperationRow {
     const t = now();
     this.db.transaction(() => {

@@ -138,7 +138,8 @@ export class OperationRunner {
     await Promise.resolve(); // let submit() return the pending row first
     const log = this.deps.log.child({ requestId: op.requestId, opId: op.id, server: op.serverUuid, kind: op.kind });
     const started = journal.markRunning(op.id);
-    if (journal.getServer(op.serverUuid)) journal.updateServer(op.serverUuid, { task: op.kind, opId: op.id });
+    const srv = journal.getServer(op.serverUuid);
+    if (srv && srv.opId !== op.id) journal.updateServer(op.serverUuid, { task: op.kind, opId: op.id });
     log.info({ step: started.step, attempt: started.attempts }, `${op.kind} running`);
     const x = this.exec(started, log);
     let outcome: Outcome;
@@ -178,8 +179,8 @@ export class OperationRunner {
     const s = this.deps.journal.getServer(uuid);
     if (!s || s.status === 'deleted') return;
     try {
-      const d = await this.deps.hv.getDomain(uuid);
-      this.deps.journal.updateServer(uuid, { power: powerOf(d) });
+      const power = powerOf(await this.deps.hv.getDomain(uuid));
+      if (power !== s.power) this.deps.journal.updateServer(uuid, { power });
     } catch (err) {
       this.deps.log.warn({ err, server: uuid }, 'power refresh failed');
     }
