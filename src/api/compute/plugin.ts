@@ -21,6 +21,7 @@ import { registerKeypairRoutes } from './routes/keypairs.js';
 import { registerAvailabilityZoneRoutes } from './routes/availability-zones.js';
 import { registerLimitRoutes } from './routes/limits.js';
 import { registerImageProxyRoutes } from './routes/images-proxy.js';
+import { registerMigrationRoutes } from './routes/migrations.js';
 import './schemas/formats.js';
 
 export function computePlugin(d: ComputeDeps, identity: IdentityService) {
@@ -47,5 +48,6 @@ export function computePlugin(d: ComputeDeps, identity: IdentityService) {
     registerAvailabilityZoneRoutes(app, d);
     registerLimitRoutes(app, d);
     registerImageProxyRoutes(app, d);
+    registerMigrationRoutes(app, d);
   };
 }

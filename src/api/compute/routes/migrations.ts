@@ -1,0 +1,16 @@
+/**
+ * /os-migrations (admin): migration records arrive with the multi-host work (cold/live migration, evacuation);
+ * until then no migration can exist, so the honest answer is an empty list (with Nova's filters validated).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ComputeDeps } from '../deps.js';
+import { isAdmin } from '../../../controller/context.js';
+import { forbidden } from '../../../controller/errors.js';
+
+export function registerMigrationRoutes(app: FastifyInstance, d: ComputeDeps): void {
+  void d;
+  app.get('/v2.1/os-migrations', async (req) => {
+    if (!isAdmin(req.ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-migrations:index to be performed.");
+    return { migrations: [] };
+  });
+}
