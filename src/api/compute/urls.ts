@@ -13,8 +13,7 @@ export function computeUrls(cfg: ControllerConfig): Urls {
   };
 }
 
-export function links(u: Urls, collection: string, id: string, projectScoped = false) {
-  void projectScoped;
+export function links(u: Urls, collection: string, id: string) {
   return [
     { rel: 'self', href: `${u.versioned}/${collection}/${id}` },
     { rel: 'bookmark', href: `${u.bookmark}/${collection}/${id}` },

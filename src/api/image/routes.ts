@@ -10,7 +10,7 @@ import type { ImageService } from '../../controller/images/service.js';
 import type { Image } from '../../store/index.js';
 import { installAuth } from '../auth.js';
 import { keystoneErrorHandler, sendKeystone } from '../errors.js';
-import { badRequest, conflict, forbidden, notFound } from '../../controller/errors.js';
+import { badRequest, conflict, forbidden } from '../../controller/errors.js';
 import { canWrite } from '../../controller/context.js';
 
 const CORE = new Set(['id', 'name', 'visibility', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'protected', 'tags',
@@ -150,6 +150,5 @@ export function imagePlugin(identity: IdentityService, images: ImageService, bas
       await images.delete(req.ctx, req.params.id);
       return reply.code(204).send();
     });
-    void notFound;
   };
 }

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Store, Server, ServerQuery, NewServer, RequestedNetwork } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { ApiError, badRequest, forbidden, instanceLocked, invalidState } from '../errors.js';
+import { badRequest, forbidden, instanceLocked, invalidState } from '../errors.js';
 import type { ControllerConfig } from '../config.js';
 import type { ComputeTaskDriver } from './driver.js';
 import { POWER } from './driver.js';
@@ -238,4 +238,3 @@ export class ServerService {
   }
 }
 
-export { ApiError };

@@ -41,7 +41,10 @@ export class TaskRunner {
     /** runs after a failure */
     afterError?: (e: Error) => Promise<void>;
   }): void {
-    const p = this.drive(opts).finally(() => this.pending.delete(p));
+    // drive() records its own failures; this catch only guards against the store itself failing (e.g. closed)
+    const p = this.drive(opts)
+      .catch((err) => this.log.error({ err, serverId: opts.server.id }, 'task bookkeeping failed'))
+      .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 

@@ -9,7 +9,6 @@ import { atLeast } from '../microversion.js';
 import { isAdmin } from '../../../controller/context.js';
 import { instanceNotFound, notFound } from '../../../controller/errors.js';
 import type { InstanceAction } from '../../../store/index.js';
-import { isoZ } from '../views/server.js';
 
 type P = { Params: { id: string; rid: string } };
 const usec = (t: string | null) => (t ? t.replace(/\.(\d{3})Z$/, '.$1000') : null);
@@ -40,7 +39,6 @@ export function registerInstanceActionRoutes(app: FastifyInstance, d: ComputeDep
       ...(admin ? { traceback: e.traceback } : {}),
       ...(atLeast(req, '2.62') ? { hostId: '', ...(admin ? { host: e.host ?? '' } : {}) } : {}),
     }));
-    void isoZ;
     return { instanceAction: { ...view(req, a), events } };
   });
 }
