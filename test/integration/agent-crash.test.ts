@@ -19,6 +19,7 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
   const guest = randomUUID();      // the test guest: must never be killed by an agent crash/restart
   const noOs = randomUUID();       // a domain with no OS: ignores the ACPI button
   const late = randomUUID();       // spawned while the agent dies
+  const extra: string[] = [];
   let con: ConsoleLog;
   let boot = '';
 
@@ -50,7 +51,7 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
 
   after(async () => {
     await agent.stop();
-    for (const u of [guest, noOs, late]) await destroyAndUndefine(ROOT_URI, domainNameFor(u)).catch(() => undefined);
+    for (const u of [guest, noOs, late, ...extra]) await destroyAndUndefine(ROOT_URI, domainNameFor(u)).catch(() => undefined);
     agent.cleanup();
   });
 
@@ -94,6 +95,26 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
       assert.ok(!existsSync(`${agent.dataDir}/instances/${late}/disk`));
     }
     assert.equal(server.task, null, 'not left busy');
+    await stillSameBoot();
+  });
+
+  it('kill -9 during spawn once the domain is being defined/started: on restart it is finished and boots', async () => {
+    const late2 = randomUUID();
+    extra.push(late2);
+    const sub = await submit(late2, 'spawn', { spec: agent.guestSpec(late2) }, 'crash-sp-late2');
+    let caught = '';
+    for (let i = 0; i < 500 && !caught; i++) {
+      const op = await agent.client.getOperation(sub.id).catch(() => undefined);
+      if (op && (op.step === 'define' || op.step === 'start' || op.state !== 'running' && op.state !== 'pending')) caught = `${op.state}/${op.step}`;
+    }
+    await agent.kill9();
+    console.log(`# spawn killed at ${caught}`);
+    await agent.start();
+    const op = await finished('crash-sp-late2');
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    assert.equal(await domstate(late2), 'running');
+    await new ConsoleLog(agent.consoleLog(late2)).waitForReady({ timeoutMs: 90_000 });
+    assert.equal((await agent.client.getServer(late2)).server.status, 'active');
     await stillSameBoot();
   });
 
