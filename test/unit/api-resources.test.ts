@@ -98,3 +98,20 @@ test('availability zones, limits, quota sets and enforcement on create', async (
   assert.deepEqual(r.json().quota_set.instances, { limit: 2, in_use: 2, reserved: 0 });
   await h.close();
 });
+
+test('resize is checked against the cores/ram quota (only the growth counts)', async () => {
+  const h = await createHarness();
+  await h.req(h.tokens.admin, 'PUT', `${C}/os-quota-sets/${h.ids.demoProject}`, { quota_set: { cores: 1 } });
+  const id = await h.boot(h.tokens.demo);
+  let r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { resize: { flavorRef: '3' } });
+  assert.equal(r.statusCode, 403);
+  assert.equal(r.json().forbidden.message, 'Quota exceeded for cores: Requested 1, but already used 1 of 1 cores');
+  r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { resize: { flavorRef: '2' } });
+  assert.equal(r.statusCode, 202);
+  await h.idle();
+  // 2.90 hostname update
+  r = await h.req(h.tokens.demo, 'PUT', `${C}/servers/${id}`, { server: { hostname: 'my-host' } }, '2.90');
+  assert.equal(r.json().server['OS-EXT-SRV-ATTR:hostname'], 'my-host');
+  assert.equal((await h.req(h.tokens.demo, 'PUT', `${C}/servers/${id}`, { server: { hostname: 'x' } }, '2.89')).statusCode, 400);
+  await h.close();
+});

@@ -12,6 +12,7 @@ import { RULES } from './states.js';
 import { gate, precheck } from './gate.js';
 import { serverFor } from './access.js';
 import type { TaskRunner } from './tasks.js';
+import type { QuotaService } from './quotas.js';
 
 const vmStateFor = (power: number) => (power === POWER.SHUTDOWN ? 'stopped' : 'active');
 
@@ -20,7 +21,7 @@ export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: nu
 }
 
 export class ServerActions {
-  constructor(private readonly store: Store, private readonly driver: ComputeTaskDriver, private readonly tasks: TaskRunner) {}
+  constructor(private readonly store: Store, private readonly driver: ComputeTaskDriver, private readonly tasks: TaskRunner, private readonly quotas: QuotaService) {}
 
   private async power(ctx: RequestContext, id: string, rule: (typeof RULES)[keyof typeof RULES], vmState: string,
     op: (s: Server) => Promise<{ powerState: number }>): Promise<void> {
@@ -47,6 +48,7 @@ export class ServerActions {
     const f = await this.store.getFlavor(flavorRef);
     if (!f || f.disabled) throw badRequest('Unable to locate requested flavor.');
     if (f.id === cur.flavor.id) throw badRequest('When resizing, instances must change flavor!');
+    await this.quotas.checkGrowth(cur.projectId, cur.userId, f.vcpus - cur.flavor.vcpus, f.ram - cur.flavor.ram);
     const s = await gate(this.store, ctx, id, RULES.resize);
     const action = await this.tasks.record(ctx, id, RULES.resize.instanceAction);
     const nf = snapshotOf(f);

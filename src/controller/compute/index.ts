@@ -21,7 +21,7 @@ export class ComputeController {
     this.tasks = new TaskRunner(store, log);
     this.quotas = new QuotaService(store, cfg);
     this.servers = new ServerService(store, cfg, driver, this.tasks, this.quotas);
-    this.actions = new ServerActions(store, driver, this.tasks);
+    this.actions = new ServerActions(store, driver, this.tasks, this.quotas);
     this.keypairs = new KeypairService(store, this.quotas);
   }
 

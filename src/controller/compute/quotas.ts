@@ -33,6 +33,18 @@ export class QuotaService {
     }
   }
 
+  /** growth of an existing server (resize): only the increase is checked */
+  async checkGrowth(projectId: string, userId: string, cores: number, ram: number): Promise<void> {
+    if (cores <= 0 && ram <= 0) return;
+    const lim = await this.limits(projectId);
+    const use = await this.store.getQuotaUsage(projectId, userId);
+    for (const [res, req, used, limit] of [['cores', cores, use.cores, lim.cores], ['ram', ram, use.ram, lim.ram]] as Array<[string, number, number, number]>) {
+      if (req > 0 && limit >= 0 && used + req > limit) {
+        throw new ApiError('over_quota', `Quota exceeded for ${res}: Requested ${req}, but already used ${used} of ${limit} ${res}`);
+      }
+    }
+  }
+
   async checkKeypairs(projectId: string, userId: string): Promise<void> {
     const lim = await this.limits(projectId);
     const use = await this.store.getQuotaUsage(projectId, userId);

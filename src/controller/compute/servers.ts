@@ -156,10 +156,12 @@ export class ServerService {
     });
   }
 
-  async update(ctx: RequestContext, id: string, c: { name?: string; description?: string | null; accessIPv4?: string; accessIPv6?: string; diskConfig?: 'AUTO' | 'MANUAL' }): Promise<Server> {
+  async update(ctx: RequestContext, id: string, c: { name?: string; hostname?: string; description?: string | null; accessIPv4?: string; accessIPv6?: string; diskConfig?: 'AUTO' | 'MANUAL' }): Promise<Server> {
     const s = await serverFor(this.store, ctx, id);
     await this.store.updateServer(s.id, {
-      ...(c.name !== undefined ? { name: c.name, hostname: s.hostname } : {}),
+      ...(c.name !== undefined ? { name: c.name } : {}),
+      // 2.90: the guest hostname can be set explicitly; a rename alone does not change it (Nova)
+      ...(c.hostname !== undefined ? { hostname: sanitizeHostname(c.hostname) } : {}),
       ...(c.description !== undefined ? { description: c.description } : {}),
       ...(c.accessIPv4 !== undefined ? { accessIPv4: c.accessIPv4 } : {}),
       ...(c.accessIPv6 !== undefined ? { accessIPv6: c.accessIPv6 } : {}),

@@ -108,6 +108,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     if (s.name !== undefined && s.name.trim() !== s.name) throw badRequest(`Invalid input for field/attribute name. Value: ${s.name}. '${s.name}' does not match '^(?! )[\\S ]*(?<! )$'`);
     const updated = await d.compute.servers.update(req.ctx, id, {
       ...(s.name !== undefined ? { name: s.name } : {}),
+      ...(s.hostname !== undefined ? { hostname: s.hostname } : {}),
       ...(s.description !== undefined ? { description: s.description } : {}),
       ...(s.accessIPv4 !== undefined ? { accessIPv4: s.accessIPv4 } : {}),
       ...(s.accessIPv6 !== undefined ? { accessIPv6: s.accessIPv6 } : {}),
