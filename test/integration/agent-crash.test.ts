@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConsoleLog } from '../support/guest.js';
-import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, isRoot, ROOT_URI, virsh } from '../support/virsh.js';
+import { ConsoleLog, noOsDomainXml } from '../support/guest.js';
+import { defineXml, destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, isRoot, ROOT_URI, uniqueName, virsh } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
 import type { OperationView } from '../../src/rpc/protocol/operations.js';
 import { AgentProcess, randomUUID } from './agent-process.js';
@@ -20,6 +20,7 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
   const noOs = randomUUID();       // a domain with no OS: ignores the ACPI button
   const late = randomUUID();       // spawned while the agent dies
   const extra: string[] = [];
+  const foreign = { name: uniqueName('foreign'), uuid: randomUUID() }; // an operator's own domain
   let con: ConsoleLog;
   let boot = '';
 
@@ -41,6 +42,8 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
     await ensureGuestBuilt();
     await agent.makeImage();
     await agent.start();
+    await defineXml(ROOT_URI, noOsDomainXml({ ...foreign, domainType: (await agent.client.inventory()).hypervisor.domainType as 'qemu' | 'kvm' }));
+    await virsh(ROOT_URI, ['start', foreign.name]);
     con = new ConsoleLog(agent.consoleLog(guest));
     const a = await agent.waitOp(await submit(guest, 'spawn', { spec: agent.guestSpec(guest) }, 'crash-sp-guest'));
     assert.equal(a.state, 'succeeded', JSON.stringify(a.error));
@@ -51,6 +54,7 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
 
   after(async () => {
     await agent.stop();
+    await destroyAndUndefine(ROOT_URI, foreign.name).catch(() => undefined);
     for (const u of [guest, noOs, late, ...extra]) await destroyAndUndefine(ROOT_URI, domainNameFor(u)).catch(() => undefined);
     agent.cleanup();
   });
@@ -154,5 +158,11 @@ describe('agent on real QEMU: kill -9 mid-operation', { skip: !isRoot() && 'need
     const maxMem = await virsh(ROOT_URI, ['dominfo', domainNameFor(guest)]);
     assert.match(maxMem, new RegExp(`Max memory:\\s+${(op.state === 'succeeded' ? 160 : 128) * 1024} KiB`));
     assert.equal(server.task, null);
+  });
+
+  it('an operator\'s own domain survived every kill -9 and restart untouched, reported as unknown', async () => {
+    assert.equal((await virsh(ROOT_URI, ['domstate', foreign.name])).trim(), 'running');
+    const { unknownDomains } = await agent.client.listServers();
+    assert.ok(unknownDomains.some((d) => d.uuid === foreign.uuid && d.name === foreign.name && !d.managed), JSON.stringify(unknownDomains));
   });
 });
