@@ -15,6 +15,8 @@ export interface ControllerConfig {
   defaultAvailabilityZone: string;
   /** max items per list page (Nova's max_limit) */
   maxLimit: number;
+  /** a host whose last heartbeat is older than this is down (Nova's service_down_time) */
+  serviceDownTimeSeconds: number;
   /**
    * Networks servers can attach to (read-only until the networking issue): the all-in-one's NAT bridge. Listed by
    * the minimal network API so that `--network NAME` resolves; the first one is used for "auto" or no networks.
@@ -39,6 +41,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     quotaDefaults: { instances: 10, cores: 20, ram: 51200, key_pairs: 100, metadata_items: 128, server_groups: 10, server_group_members: 10 },
     defaultAvailabilityZone: 'nova',
     maxLimit: 1000,
+    serviceDownTimeSeconds: 60,
     networks: [DEFAULT_NETWORK],
     ...over,
   };

@@ -3,7 +3,7 @@
  * satisfy it later; the SQLite implementation answers synchronously underneath. Only src/store/ talks SQL.
  */
 import type {
-  Domain, Flavor, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
+  Domain, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
   Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
 } from './types.js';
 
@@ -93,6 +93,14 @@ export interface Store {
   listActionEvents(actionId: number): Promise<InstanceActionEvent[]>;
   /** close every unfinished action (and its events, as Error) of a server; returns how many */
   failOpenActions(serverId: string, at: string, message: string): Promise<number>;
+
+  // hosts
+  upsertHost(h: Host): Promise<void>;
+  getHost(name: string): Promise<Host | null>;
+  listHosts(): Promise<Host[]>;
+  updateHost(name: string, changes: Partial<Omit<Host, 'name' | 'serviceId' | 'hypervisorId' | 'createdAt'>>): Promise<boolean>;
+  /** resources of the non-deleted servers placed on the host */
+  getHostUsage(name: string): Promise<HostUsage>;
 
   // quotas
   getQuotaLimits(projectId: string): Promise<QuotaLimits>;

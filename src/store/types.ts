@@ -218,6 +218,28 @@ export interface InstanceActionEvent {
   host: string | null;
 }
 
+/** A hypervisor host (Nova's compute service + hypervisor, one per agent). */
+export interface Host {
+  name: string;
+  serviceId: string;
+  hypervisorId: string;
+  disabled: boolean;
+  disabledReason: string | null;
+  forcedDown: boolean;
+  /** last heartbeat; null = never reported */
+  lastSeenAt: string | null;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  hypervisorType: string;
+  hypervisorVersion: number;
+  hostIp: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface HostUsage { instances: number; vcpus: number; memoryMb: number; diskGb: number; }
+
 export interface QuotaLimits { [resource: string]: number; }
 
 export interface QuotaUsage { instances: number; cores: number; ram: number; keyPairs: number; }

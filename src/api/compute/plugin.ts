@@ -22,6 +22,7 @@ import { registerAvailabilityZoneRoutes } from './routes/availability-zones.js';
 import { registerLimitRoutes } from './routes/limits.js';
 import { registerImageProxyRoutes } from './routes/images-proxy.js';
 import { registerMigrationRoutes } from './routes/migrations.js';
+import { registerServiceRoutes } from './routes/services.js';
 import './schemas/formats.js';
 
 export function computePlugin(d: ComputeDeps, identity: IdentityService) {
@@ -49,5 +50,6 @@ export function computePlugin(d: ComputeDeps, identity: IdentityService) {
     registerLimitRoutes(app, d);
     registerImageProxyRoutes(app, d);
     registerMigrationRoutes(app, d);
+    registerServiceRoutes(app, d);
   };
 }

@@ -13,6 +13,7 @@ import { gate, precheck } from './gate.js';
 import { serverFor } from './access.js';
 import type { TaskRunner } from './tasks.js';
 import type { QuotaService } from './quotas.js';
+import type { HostRegistry } from '../hosts/registry.js';
 
 const vmStateFor = (power: number) => (power === POWER.SHUTDOWN ? 'stopped' : 'active');
 
@@ -21,7 +22,7 @@ export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: nu
 }
 
 export class ServerActions {
-  constructor(private readonly store: Store, private readonly driver: ComputeTaskDriver, private readonly tasks: TaskRunner, private readonly quotas: QuotaService) {}
+  constructor(private readonly store: Store, private readonly driver: ComputeTaskDriver, private readonly tasks: TaskRunner, private readonly quotas: QuotaService, private readonly hosts: HostRegistry) {}
 
   private async power(ctx: RequestContext, id: string, rule: (typeof RULES)[keyof typeof RULES], vmState: string,
     op: (s: Server) => Promise<{ powerState: number }>): Promise<void> {
@@ -161,10 +162,15 @@ export class ServerActions {
     throw noValidHost();
   }
 
-  /** Nova refuses to evacuate from a host whose compute service is up; every host counts as up for now */
+  /**
+   * Nova refuses to evacuate from a host whose compute service is up (a host the registry never heard of counts
+   * as up: it may be running the guest). From a down host there is no second host to rebuild on yet.
+   */
   async evacuate(ctx: RequestContext, id: string): Promise<never> {
     const s = await precheck(this.store, ctx, id, RULES.evacuate);
-    throw badRequest(`Compute service of ${s.host ?? 'unknown'} is still in use.`);
+    const h = s.host ? await this.store.getHost(s.host) : null;
+    if (!h || this.hosts.isUp(h)) throw badRequest(`Compute service of ${s.host ?? 'unknown'} is still in use.`);
+    throw noValidHost();
   }
 
   /** Nova: locked_by is 'owner' when the server's own project locks it, else 'admin' */

@@ -8,6 +8,7 @@ import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
 import { KeypairService } from './keypairs.js';
 import { recoverUnfinishedTasks, type RecoveryReport } from './recovery.js';
+import { HostRegistry } from '../hosts/registry.js';
 
 export class ComputeController {
   readonly tasks: TaskRunner;
@@ -15,13 +16,15 @@ export class ComputeController {
   readonly servers: ServerService;
   readonly actions: ServerActions;
   readonly keypairs: KeypairService;
+  readonly hosts: HostRegistry;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, readonly driver: ComputeTaskDriver, log?: TaskLogger) {
     this.tasks = new TaskRunner(store, log);
+    this.hosts = new HostRegistry(store, cfg);
     this.quotas = new QuotaService(store, cfg);
     this.servers = new ServerService(store, cfg, driver, this.tasks, this.quotas);
-    this.actions = new ServerActions(store, driver, this.tasks, this.quotas);
+    this.actions = new ServerActions(store, driver, this.tasks, this.quotas, this.hosts);
     this.keypairs = new KeypairService(store, this.quotas);
   }
 

@@ -62,6 +62,8 @@ export async function createHarness(over: Partial<ControllerConfig> = {}, driver
     containerFormat: 'bare', size: 1024, checksum: null, osHashAlgo: null, osHashValue: null, minDisk: 0, minRam: 0,
     protected: false, properties: {}, tags: [], createdAt: t, updatedAt: t,
   });
+  // the fake driver's host reports in, as an agent would
+  await app.novalet.compute.hosts.heartbeat('fake-host', { vcpus: 8, memoryMb: 16384, diskGb: 100, hostIp: '127.0.0.1' });
   await app.ready();
   const tokens = {
     admin: await login(app, 'admin', 'adminpw', 'admin'),

@@ -98,4 +98,13 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX servers_project_usage ON servers(project_id, deleted, vcpus, memory_mb);
   CREATE INDEX servers_project_name ON servers(project_id, deleted, name, id);
   `,
+  // 3: hosts (compute services + hypervisors), registered by agents' heartbeats
+  `
+  CREATE TABLE hosts (
+    name TEXT PRIMARY KEY, service_id TEXT NOT NULL UNIQUE, hypervisor_id TEXT NOT NULL UNIQUE,
+    disabled INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT, forced_down INTEGER NOT NULL DEFAULT 0, last_seen_at TEXT,
+    vcpus INTEGER NOT NULL DEFAULT 0, memory_mb INTEGER NOT NULL DEFAULT 0, disk_gb INTEGER NOT NULL DEFAULT 0,
+    hypervisor_type TEXT NOT NULL DEFAULT 'QEMU', hypervisor_version INTEGER NOT NULL DEFAULT 0, host_ip TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  `,
 ];

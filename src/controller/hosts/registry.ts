@@ -1,0 +1,57 @@
+/**
+ * The host registry: each agent reports a heartbeat with its inventory; a host is up while its heartbeat is fresh
+ * and it is not forced down (Nova's servicegroup semantics). os-services and os-hypervisors read it; evacuation
+ * refuses to move servers off a host that is up. The agent/RPC side calls `heartbeat()`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store, Host } from '../../store/index.js';
+import type { ControllerConfig } from '../config.js';
+import { notFound } from '../errors.js';
+
+export interface HostInventory { vcpus: number; memoryMb: number; diskGb: number; hypervisorType?: string; hypervisorVersion?: number; hostIp?: string; }
+
+export class HostRegistry {
+  constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {}
+
+  async heartbeat(name: string, inv: HostInventory, at = new Date()): Promise<Host> {
+    const t = at.toISOString();
+    const existing = await this.store.getHost(name);
+    await this.store.upsertHost({
+      name, serviceId: existing?.serviceId ?? randomUUID(), hypervisorId: existing?.hypervisorId ?? randomUUID(),
+      disabled: existing?.disabled ?? false, disabledReason: existing?.disabledReason ?? null, forcedDown: existing?.forcedDown ?? false,
+      lastSeenAt: t, vcpus: inv.vcpus, memoryMb: inv.memoryMb, diskGb: inv.diskGb, hypervisorType: inv.hypervisorType ?? 'QEMU',
+      hypervisorVersion: inv.hypervisorVersion ?? 0, hostIp: inv.hostIp ?? '', createdAt: existing?.createdAt ?? t, updatedAt: t,
+    });
+    return (await this.store.getHost(name))!;
+  }
+
+  isUp(h: Host, nowMs = Date.now()): boolean {
+    if (h.forcedDown || !h.lastSeenAt) return false;
+    return nowMs - Date.parse(h.lastSeenAt) <= this.cfg.serviceDownTimeSeconds * 1000;
+  }
+
+  list(): Promise<Host[]> { return this.store.listHosts(); }
+
+  async get(name: string): Promise<Host> {
+    const h = await this.store.getHost(name);
+    if (!h) throw notFound(`Host ${name} could not be found.`);
+    return h;
+  }
+
+  async byServiceId(id: string): Promise<Host> {
+    const h = (await this.store.listHosts()).find((x) => x.serviceId === id);
+    if (!h) throw notFound(`Service ${id} could not be found.`);
+    return h;
+  }
+
+  async byHypervisorId(id: string): Promise<Host> {
+    const h = (await this.store.listHosts()).find((x) => x.hypervisorId === id);
+    if (!h) throw notFound(`Hypervisor ${id} could not be found.`);
+    return h;
+  }
+
+  async update(name: string, c: { disabled?: boolean; disabledReason?: string | null; forcedDown?: boolean }): Promise<Host> {
+    await this.store.updateHost(name, c);
+    return this.get(name);
+  }
+}
