@@ -10,7 +10,7 @@ import { PREFIX, type ControllerConfig } from './config.js';
 import type { ComputeTaskDriver } from './compute/driver.js';
 import { ComputeController } from './compute/index.js';
 import { IdentityService } from './identity/service.js';
-import { ImageService } from './images/service.js';
+import type { ImageService } from './images/service.js';
 import { installRequestId } from '../api/request-id.js';
 import { installJsonParser } from '../api/json-parser.js';
 import { sendKeystone } from '../api/errors.js';
@@ -48,7 +48,7 @@ export function buildControllerApp(
   });
   const identity = new IdentityService(store, config);
   const compute = new ComputeController(store, config, driver, { error: (o, m) => app.log.error(o, m) });
-  const images = new ImageService(store, config.imageDir);
+  const images = compute.images;
   app.decorate('novalet', { identity, compute, images });
   app.decorateRequest('ctx', null as never);
 

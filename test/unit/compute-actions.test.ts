@@ -284,3 +284,26 @@ test('controller restart: unfinished build -> ERROR, delete re-driven, other tas
   assert.equal((await act(h, c, { 'os-stop': null })).statusCode, 202);
   await h.close();
 });
+
+test('createImage: bytes a driver leaves at images.filePath(id) are adopted (size, checksum) and downloadable', async () => {
+  const h = await createHarness();
+  const { writeFile } = await import('node:fs/promises');
+  const { mkdirSync } = await import('node:fs');
+  const orig = h.driver.snapshot.bind(h.driver);
+  h.driver.snapshot = async (s, imageId, ctx) => {
+    mkdirSync(h.cfg.imageDir, { recursive: true });
+    await writeFile(h.app.novalet.images.filePath(imageId), Buffer.from('disk bytes'));
+    return orig(s, imageId, ctx);
+  };
+  const id = await h.boot(h.tokens.demo);
+  const r = await act(h, id, { createImage: { name: 'snap' } }, '2.45');
+  await h.idle();
+  const img = (await h.req(h.tokens.demo, 'GET', `/image/v2/images/${r.json().image_id}`)).json();
+  assert.equal(img.status, 'active');
+  assert.equal(img.size, 10);
+  const { createHash } = await import('node:crypto');
+  assert.equal(img.checksum, createHash('md5').update('disk bytes').digest('hex'));
+  const dl = await h.app.inject({ method: 'GET', url: `/image/v2/images/${img.id}/file`, headers: { 'x-auth-token': h.tokens.demo } });
+  assert.equal(dl.body, 'disk bytes');
+  await h.close();
+});

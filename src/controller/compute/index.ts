@@ -9,6 +9,7 @@ import { ServerActions } from './actions.js';
 import { KeypairService } from './keypairs.js';
 import { recoverUnfinishedTasks, type RecoveryReport } from './recovery.js';
 import { HostRegistry } from '../hosts/registry.js';
+import { ImageService } from '../images/service.js';
 
 export class ComputeController {
   readonly tasks: TaskRunner;
@@ -17,14 +18,16 @@ export class ComputeController {
   readonly actions: ServerActions;
   readonly keypairs: KeypairService;
   readonly hosts: HostRegistry;
+  readonly images: ImageService;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, readonly driver: ComputeTaskDriver, log?: TaskLogger) {
     this.tasks = new TaskRunner(store, log);
     this.hosts = new HostRegistry(store, cfg);
+    this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.servers = new ServerService(store, cfg, driver, this.tasks, this.quotas);
-    this.actions = new ServerActions(store, driver, this.tasks, this.quotas, this.hosts);
+    this.actions = new ServerActions(store, driver, this.tasks, this.quotas, this.hosts, this.images);
     this.keypairs = new KeypairService(store, this.quotas);
   }
 

@@ -22,6 +22,22 @@ export class ImageService {
 
   private path(id: string): string { return join(this.dir, id); }
 
+  /**
+   * Where image `id`'s bytes live. Agents on the controller's host read them from here (the agent's image cache
+   * takes a local path or URL); a snapshot writes its output here and is then adopted with `adoptFile`.
+   */
+  filePath(id: string): string { return this.path(id); }
+
+  /** mark an image active from the file at filePath(id) (size + checksums computed); false if there is no file */
+  async adoptFile(id: string): Promise<boolean> {
+    const st = await stat(this.path(id)).catch(() => null);
+    if (!st) return false;
+    const md5 = createHash('md5'); const sha = createHash('sha512');
+    for await (const chunk of createReadStream(this.path(id))) { md5.update(chunk as Buffer); sha.update(chunk as Buffer); }
+    await this.store.updateImage(id, { status: 'active', size: st.size, checksum: md5.digest('hex'), osHashAlgo: 'sha512', osHashValue: sha.digest('hex') });
+    return true;
+  }
+
   private visible(ctx: RequestContext | null, i: Image): boolean {
     return !ctx || isAdmin(ctx) || i.visibility === 'public' || i.visibility === 'community' || i.owner === ctx.projectId;
   }
