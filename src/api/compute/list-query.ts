@@ -25,7 +25,14 @@ function bool(name: string, v: string): boolean {
 /** last path segment: clients may pass an image/flavor URL */
 const ref = (v: string) => v.replace(/\/+$/, '').split('/').pop() ?? v;
 
+/**
+ * Filters are user-supplied regexes run against every candidate row in this (single-threaded) process, so
+ * patterns that can backtrack catastrophically (a quantified group containing a quantifier, back-references)
+ * and very long patterns are refused instead of risking a stalled controller.
+ */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d)/;
 function regex(name: string, v: string): string {
+  if (v.length > 255 || NESTED_QUANTIFIER.test(v) || /\\[1-9]/.test(v)) throw badRequest(`Invalid regular expression for ${name}: ${v}`);
   try { new RegExp(v); } catch { throw badRequest(`Invalid regular expression for ${name}: ${v}`); }
   return v;
 }
