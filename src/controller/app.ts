@@ -56,7 +56,7 @@ export function buildControllerApp(
   installJsonParser(app);
 
   const base = config.publicUrl.replace(/\/+$/, '');
-  app.register(identityPlugin(identity, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });
+  app.register(identityPlugin(identity, store, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });
   app.register(computePlugin({ store, cfg: config, compute, images, urls: computeUrls(config) }, identity), { prefix: PREFIX.compute });
   app.register(imagePlugin(identity, images, `${base}${PREFIX.image}`), { prefix: PREFIX.image });
   app.register(networkPlugin(identity, store, config.networks, `${base}${PREFIX.network}`), { prefix: PREFIX.network });

@@ -124,3 +124,20 @@ test('forged or tampered tokens are 401; version discovery is public', async () 
   assert.equal((await h.app.inject({ method: 'GET', url: '/identity/' })).statusCode, 300);
   await h.close();
 });
+
+test('admin read API: projects, users, roles (admin only); /v3/auth/projects for anyone', async () => {
+  const h = await createHarness();
+  const get = (t: string, url: string) => h.app.inject({ method: 'GET', url: `/identity${url}`, headers: { 'x-auth-token': t } });
+  let r = await get(h.tokens.admin, '/v3/projects');
+  assert.deepEqual(r.json().projects.map((p: { name: string }) => p.name).sort(), ['admin', 'demo', 'other']);
+  r = await get(h.tokens.admin, '/v3/projects?name=demo');
+  assert.equal(r.json().projects[0].id, h.ids.demoProject);
+  assert.equal((await get(h.tokens.admin, `/v3/projects/${h.ids.demoProject}`)).json().project.name, 'demo');
+  assert.equal((await get(h.tokens.admin, '/v3/users?name=demo')).json().users.length, 1);
+  assert.deepEqual((await get(h.tokens.admin, '/v3/roles')).json().roles.map((x: { name: string }) => x.name).sort(), ['admin', 'member', 'reader']);
+  r = await get(h.tokens.demo, '/v3/projects');
+  assert.equal(r.statusCode, 403);
+  assert.equal(r.json().error.code, 403);
+  assert.deepEqual((await get(h.tokens.demo, '/v3/auth/projects')).json().projects.map((p: { name: string }) => p.name), ['demo']);
+  await h.close();
+});

@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
 import { keystoneErrorHandler, sendKeystone } from '../errors.js';
 import { notFound, unauthorized, ApiError } from '../../controller/errors.js';
+import type { Store } from '../../store/index.js';
+import { registerIdentityAdminRoutes } from './admin-routes.js';
 
 export function identityVersion(base: string) {
   return {
@@ -15,7 +17,7 @@ export function identityVersion(base: string) {
   };
 }
 
-export function identityPlugin(identity: IdentityService, base: string) {
+export function identityPlugin(identity: IdentityService, store: Store, base: string) {
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler(keystoneErrorHandler);
     app.setNotFoundHandler((_req, reply) => { sendKeystone(reply, 404, 'The resource could not be found.'); });
@@ -64,6 +66,7 @@ export function identityPlugin(identity: IdentityService, base: string) {
       try { await identity.revoke(s); } catch { throw notFound('Could not find token.'); }
       return reply.code(204).send();
     });
+    registerIdentityAdminRoutes(app, identity, store, base);
     app.get('/v3/auth/projects', async (req) => {
       const info = await caller(req.headers);
       return { projects: await identity.userProjects(info.user.id), links: { self: `${base}/v3/auth/projects`, next: null, previous: null } };
