@@ -43,6 +43,8 @@ test('os-hypervisors: list, detail with usage, show; 2.88 drops resource fields'
   assert.equal(r.json().hypervisors[0].vcpus, undefined);
   assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/os-hypervisors`)).statusCode, 403);
   assert.equal((await h.req(h.tokens.admin, 'GET', `${C}/os-hypervisors/statistics`)).json().hypervisor_statistics.running_vms, 1);
+  assert.match((await h.req(h.tokens.admin, 'GET', `${C}/os-hypervisors/1/uptime`)).json().hypervisor.uptime, /up unknown/);
+  assert.deepEqual((await h.req(h.tokens.admin, 'GET', `${C}/os-aggregates`)).json(), { aggregates: [] });
   await h.close();
 });
 

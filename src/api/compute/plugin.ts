@@ -23,6 +23,7 @@ import { registerLimitRoutes } from './routes/limits.js';
 import { registerImageProxyRoutes } from './routes/images-proxy.js';
 import { registerMigrationRoutes } from './routes/migrations.js';
 import { registerServiceRoutes } from './routes/services.js';
+import { registerAggregateRoutes } from './routes/aggregates.js';
 import './schemas/formats.js';
 
 export function computePlugin(d: ComputeDeps, identity: IdentityService) {
@@ -51,5 +52,6 @@ export function computePlugin(d: ComputeDeps, identity: IdentityService) {
     registerImageProxyRoutes(app, d);
     registerMigrationRoutes(app, d);
     registerServiceRoutes(app, d);
+    registerAggregateRoutes(app);
   };
 }

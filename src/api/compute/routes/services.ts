@@ -119,12 +119,26 @@ export function registerServiceRoutes(app: FastifyInstance, d: ComputeDeps): voi
     }
     return { hypervisor_statistics: s };
   });
-  app.get<{ Params: { id: string } }>('/v2.1/os-hypervisors/:id', async (req) => {
+  const findHypervisor = async (req: FastifyRequest<{ Params: { id: string } }>) => {
     admin(req, 'os-hypervisors:show');
     const n = await ids();
     const hosts = await reg.list();
     const h = atLeast(req, '2.53') ? hosts.find((x) => x.hypervisorId === req.params.id) : hosts.find((x) => String(n.get(x.name)) === req.params.id);
     if (!h) throw notFound(`Hypervisor with ID ${req.params.id} could not be found.`);
-    return { hypervisor: await hypervisorView(req, h, n.get(h.name)!, true) };
+    return { h, intId: n.get(h.name)! };
+  };
+  app.get<{ Params: { id: string } }>('/v2.1/os-hypervisors/:id', async (req) => {
+    const { h, intId } = await findHypervisor(req);
+    const v = await hypervisorView(req, h, intId, true);
+    if (atLeast(req, '2.88')) v.uptime = uptime();
+    return { hypervisor: v };
+  });
+  // uptime (< 2.88; folded into show from 2.88): the agent does not report it yet, so the `uptime`-style line that
+  // clients parse says "unknown"
+  const uptime = () => ` ${new Date().toISOString().slice(11, 19)} up unknown,  0 users,  load average: 0.00, 0.00, 0.00`;
+  app.get<{ Params: { id: string } }>('/v2.1/os-hypervisors/:id/uptime', async (req) => {
+    requireVersion(req, '2.1', '2.87');
+    const { h, intId } = await findHypervisor(req);
+    return { hypervisor: { ...(await hypervisorView(req, h, intId, false)), uptime: uptime() } };
   });
 }
