@@ -9,6 +9,8 @@ export const ImageRef = Type.Object({
 });
 export type ImageRef = Static<typeof ImageRef>;
 
+const IPV4 = '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$';
+
 export const NicSpec = Type.Object({
   portId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }),
   mac: Type.String({ pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$' }),
@@ -18,6 +20,11 @@ export const NicSpec = Type.Object({
     Type.Object({ type: Type.Literal('ethernet'), tap: Type.String({ minLength: 1 }) }),
   ]),
   model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000')])),
+  /**
+   * Fixed IPv4 address of the port. With a `network` attachment the agent keeps a DHCP host entry mac -> ip in
+   * that libvirt network (live + config) while the NIC exists, so the guest gets exactly this address.
+   */
+  ip: Type.Optional(Type.String({ pattern: IPV4 })),
 });
 export type NicSpec = Static<typeof NicSpec>;
 
