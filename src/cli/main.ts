@@ -12,6 +12,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined; // keeps running
     case 'ctl':
       return ctlCommand(rest);
+    case 'sim-hosts': await (await import('./sim-command.js')).simCommand(rest); return undefined; // keeps running
     case undefined:
     case 'help':
     case '--help':

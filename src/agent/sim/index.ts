@@ -1,0 +1,2 @@
+export { startSimHosts, simHostName, simHostUuid, SIM_HOST_DEFAULTS, type SimHost, type SimHosts, type SimHostsOptions } from './sim-hosts.js';
+export { SimDiskTool, SimImageCache } from './sim-storage.js';
