@@ -24,7 +24,13 @@ export interface ControllerConfig {
   networks: NetworkDef[];
 }
 
-export interface NetworkDef { id: string; name: string; cidr: string; gateway: string; subnetId: string; bridge?: string; }
+export interface NetworkDef {
+  id: string; name: string; cidr: string; gateway: string; subnetId: string;
+  /** NICs plug into this Linux bridge directly ... */
+  bridge?: string;
+  /** ... or into this libvirt network on each host (default: the network's name); its DHCP hands out the fixed IPs */
+  libvirtNetwork?: string;
+}
 
 export const DEFAULT_NETWORK: NetworkDef = {
   id: '3cb9bc59-5699-4588-a4b1-b87f96708bc6', name: 'private', cidr: '10.0.0.0/24', gateway: '10.0.0.1',

@@ -3,7 +3,7 @@
  * satisfy it later; the SQLite implementation answers synchronously underneath. Only src/store/ talks SQL.
  */
 import type {
-  Domain, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
+  Domain, FixedIp, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
   Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
 } from './types.js';
 
@@ -101,6 +101,17 @@ export interface Store {
   updateHost(name: string, changes: Partial<Omit<Host, 'name' | 'serviceId' | 'hypervisorId' | 'createdAt'>>): Promise<boolean>;
   /** resources of the non-deleted servers placed on the host */
   getHostUsage(name: string): Promise<HostUsage>;
+  /** usage of every host that has servers, in one query (the scheduler's cache) */
+  listHostUsage(): Promise<Map<string, HostUsage>>;
+
+  // fixed IPs
+  /**
+   * Atomically takes the first address of `candidates` not yet used on the network for (serverId, mac); an
+   * address already held by the same server and mac is returned again (idempotent). null when all are taken.
+   */
+  allocateFixedIp(networkId: string, serverId: string, mac: string, candidates: Iterable<string>): Promise<string | null>;
+  listFixedIps(serverId: string): Promise<FixedIp[]>;
+  releaseFixedIps(serverId: string): Promise<number>;
 
   // quotas
   getQuotaLimits(projectId: string): Promise<QuotaLimits>;

@@ -238,6 +238,8 @@ export interface Host {
   updatedAt: string;
 }
 
+export interface FixedIp { networkId: string; address: string; serverId: string; mac: string; }
+
 export interface HostUsage { instances: number; vcpus: number; memoryMb: number; diskGb: number; }
 
 export interface QuotaLimits { [resource: string]: number; }

@@ -26,8 +26,8 @@ export interface SpawnResult {
 export interface PowerResult { powerState: number; }
 
 export interface ComputeTaskDriver {
-  /** choose a host and build + boot the guest */
-  spawn(server: Server, ctx: TaskContext): Promise<SpawnResult>;
+  /** choose a host (or take the one an admin asked for) and build + boot the guest */
+  spawn(server: Server, ctx: TaskContext, placement?: { host?: string }): Promise<SpawnResult>;
   start(server: Server, ctx: TaskContext): Promise<PowerResult>;
   /** graceful ACPI stop with a timeout, then destroy */
   stop(server: Server, ctx: TaskContext): Promise<PowerResult>;

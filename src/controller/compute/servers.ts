@@ -91,9 +91,11 @@ export class ServerService {
       keyData = kp.publicKey;
     }
     let az = this.cfg.defaultAvailabilityZone;
+    let azHost: string | undefined;
     if (r.availabilityZone) {
       // "az", "az:host" or "az:host:node" (the host parts are admin-only in Nova)
       const [zone, host] = r.availabilityZone.split(':');
+      if (host) azHost = host;
       if (host !== undefined && !isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
       if (zone && zone !== this.cfg.defaultAvailabilityZone) throw badRequest(`The requested availability zone is not available`);
       az = zone || az;
@@ -133,7 +135,7 @@ export class ServerService {
       this.tasks.start({
         server: s, action, event: 'compute__do_build_and_run_instance', task: 'scheduling',
         work: async () => {
-          const res = await this.driver.spawn(s, ctx);
+          const res = await this.driver.spawn(s, ctx, { host: r.host ?? r.hypervisorHostname ?? azHost });
           return { vmState: 'active', powerState: res.powerState, host: res.host, node: res.node, addresses: res.addresses, launchedAt: new Date().toISOString(), progress: 100 };
         },
         onError: { vmState: 'error', powerState: POWER.NOSTATE },

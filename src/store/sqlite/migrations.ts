@@ -107,4 +107,11 @@ export const MIGRATIONS: string[] = [
     hypervisor_type TEXT NOT NULL DEFAULT 'QEMU', hypervisor_version INTEGER NOT NULL DEFAULT 0, host_ip TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
   `,
+  // 4: fixed IPs handed out on the configured networks (one row per address; released when the server is deleted)
+  `
+  CREATE TABLE fixed_ips (
+    network_id TEXT NOT NULL, address TEXT NOT NULL, server_id TEXT NOT NULL, mac TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (network_id, address));
+  CREATE INDEX fixed_ips_server ON fixed_ips(server_id);
+  `,
 ];

@@ -4,7 +4,7 @@
  */
 import type { Store } from '../store.js';
 import type {
-  Domain, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
+  Domain, FixedIp, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
   Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
 } from '../types.js';
 import { serverStatus } from '../status.js';
@@ -444,6 +444,36 @@ export class SqliteStore implements Store {
     const r = this.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(memory_mb), 0) AS m,
       COALESCE(SUM(json_extract(flavor, '$.disk')), 0) AS d FROM servers WHERE host = ? AND deleted = 0`).get(name) as Row;
     return { instances: r.n as number, vcpus: r.c as number, memoryMb: r.m as number, diskGb: r.d as number };
+  }
+
+  async listHostUsage(): Promise<Map<string, HostUsage>> {
+    const out = new Map<string, HostUsage>();
+    const rows = this.db.prepare(`SELECT host, COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(memory_mb), 0) AS m,
+      COALESCE(SUM(json_extract(flavor, '$.disk')), 0) AS d FROM servers WHERE host IS NOT NULL AND deleted = 0 GROUP BY host`).all() as Row[];
+    for (const r of rows) out.set(r.host as string, { instances: r.n as number, vcpus: r.c as number, memoryMb: r.m as number, diskGb: r.d as number });
+    return out;
+  }
+
+  // ---- fixed IPs
+  async allocateFixedIp(networkId: string, serverId: string, mac: string, candidates: Iterable<string>): Promise<string | null> {
+    return this.db.transaction(() => {
+      const held = this.db.prepare('SELECT address FROM fixed_ips WHERE network_id = ? AND server_id = ? AND mac = ?').get(networkId, serverId, mac) as Row | undefined;
+      if (held) return held.address as string;
+      const used = new Set((this.db.prepare('SELECT address FROM fixed_ips WHERE network_id = ?').all(networkId) as Row[]).map((r) => r.address as string));
+      for (const a of candidates) {
+        if (used.has(a)) continue;
+        this.db.prepare('INSERT INTO fixed_ips (network_id, address, server_id, mac, created_at) VALUES (?, ?, ?, ?, ?)').run(networkId, a, serverId, mac, now());
+        return a;
+      }
+      return null;
+    }).immediate();
+  }
+  async listFixedIps(serverId: string): Promise<FixedIp[]> {
+    return (this.db.prepare('SELECT * FROM fixed_ips WHERE server_id = ? ORDER BY created_at, address').all(serverId) as Row[]).map((r) => (
+      { networkId: r.network_id as string, address: r.address as string, serverId: r.server_id as string, mac: r.mac as string }));
+  }
+  async releaseFixedIps(serverId: string): Promise<number> {
+    return this.db.prepare('DELETE FROM fixed_ips WHERE server_id = ?').run(serverId).changes;
   }
 
   // ---- quotas

@@ -1,0 +1,102 @@
+/**
+ * Heartbeats: every `intervalMs` the controller asks each agent for its inventory (GET /v1/inventory). An answer
+ * is a heartbeat for the host it names (os-services / os-hypervisors, host up/down) and refreshes the scheduler;
+ * a missing answer is a missed beat, and after service_down_time the host is down. The inventory's server list
+ * also syncs power states (Nova's _sync_power_states): the agent owns that fact; the controller records it for
+ * servers with no task running, and a guest that shut itself down moves its server to STOPPED, as in Nova.
+ */
+import type { Store, Server } from '../../store/index.js';
+import type { Inventory } from '../../rpc/protocol/inventory.js';
+import type { HostRegistry } from '../hosts/registry.js';
+import { POWER } from '../compute/driver.js';
+import type { AgentDirectory, AgentEntry } from './directory.js';
+import type { Scheduler } from './scheduler.js';
+import { novaPower } from './power.js';
+
+export interface HeartbeatLogger { warn(obj: object, msg: string): void; }
+
+/** "9.0.0" -> 9000000 (Nova reports hypervisor versions as integers) */
+export function versionNumber(v: string): number {
+  const [a = 0, b = 0, c = 0] = v.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  return a * 1_000_000 + b * 1_000 + c;
+}
+
+export class HeartbeatMonitor {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  /** last power reported per server, so that an unchanged report costs no store access */
+  private readonly lastPower = new Map<string, string>();
+
+  constructor(
+    private readonly agents: AgentDirectory,
+    private readonly hosts: HostRegistry,
+    private readonly scheduler: Scheduler,
+    private readonly store: Store,
+    private readonly log: HeartbeatLogger = { warn: () => {} },
+    private readonly concurrency = 64,
+  ) {}
+
+  /** one round over every agent, then a scheduler refresh; concurrent callers share the round */
+  poll(): Promise<void> {
+    this.running ??= this.round().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => { void this.poll(); }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async round(): Promise<void> {
+    const queue = [...this.agents.all()];
+    const worker = async () => { for (let e = queue.shift(); e; e = queue.shift()) await this.beat(e); };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+    await this.refreshScheduler();
+  }
+
+  async refreshScheduler(): Promise<void> {
+    const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage()]);
+    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isUp(h));
+  }
+
+  private async beat(e: AgentEntry): Promise<void> {
+    let inv: Inventory;
+    try {
+      inv = await e.client.inventory();
+    } catch (err) {
+      this.log.warn({ agent: e.endpoint.url, host: e.host, err: (err as Error).message }, 'agent missed a heartbeat');
+      return;
+    }
+    if (!this.agents.name(e, inv.hostname)) {
+      this.log.warn({ agent: e.endpoint.url, host: inv.hostname }, 'two agents report the same host name; ignoring this one');
+      return;
+    }
+    await this.hosts.heartbeat(inv.hostname, {
+      vcpus: inv.hypervisor.cpus, memoryMb: Math.floor(inv.hypervisor.memoryMiB), diskGb: Math.floor(inv.disk.totalGiB),
+      hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,
+      hypervisorVersion: versionNumber(inv.hypervisor.hypervisorVersion), hostIp: new URL(e.endpoint.url).hostname,
+    });
+    for (const s of inv.servers) {
+      if (s.task !== null || this.lastPower.get(s.uuid) === s.power) continue;
+      const cur = await this.store.getServer(s.uuid);
+      if (!cur || cur.host !== inv.hostname) continue;
+      if (await this.syncPower(cur, novaPower(s.power))) this.lastPower.set(s.uuid, s.power);
+    }
+  }
+
+  /** true when the store now agrees with the agent */
+  private async syncPower(s: Server, power: number): Promise<boolean> {
+    if (s.taskState !== null) return false;
+    const stoppedItself = s.vmState === 'active' && (power === POWER.SHUTDOWN || power === POWER.CRASHED);
+    if (s.powerState === power && !stoppedItself) return true;
+    return this.store.updateServerIf(s.id, { taskState: null, vmState: [s.vmState] }, {
+      powerState: power, ...(stoppedItself ? { vmState: 'stopped' } : {}),
+    });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The scheduler: Nova's filter + weigh in one pass over an in-memory view of the hosts. Capacity comes from the
+ * agents' heartbeats, usage from the store (refreshed after every heartbeat round) plus the claims this process
+ * made since, so two creates racing for the last slot of a host never both get it. Filters: enabled, up,
+ * requested host, RAM / vCPU / disk with allocation ratios. Weigher: most free RAM (Nova's default RAMWeigher
+ * spreads servers across hosts). Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
+ */
+import type { FlavorSnapshot, Host, HostUsage } from '../../store/index.js';
+import { ApiError, noValidHost } from '../errors.js';
+
+export interface SchedulerConfig {
+  /** Nova's initial_cpu_allocation_ratio */
+  cpuAllocationRatio: number;
+  /** Nova's initial_ram_allocation_ratio */
+  ramAllocationRatio: number;
+  /** Nova's initial_disk_allocation_ratio */
+  diskAllocationRatio: number;
+  /** Nova's reserved_host_memory_mb */
+  reservedHostMemoryMb: number;
+}
+
+export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
+  cpuAllocationRatio: 4.0, ramAllocationRatio: 1.0, diskAllocationRatio: 1.0, reservedHostMemoryMb: 512,
+};
+
+interface HostState {
+  name: string;
+  usable: boolean;
+  vcpus: number; memoryMb: number; diskGb: number;
+  used: HostUsage;
+}
+
+export class Scheduler {
+  private hosts = new Map<string, HostState>();
+  /** claims made since the last refresh, per host (the store may not show them yet) */
+  private pending = new Map<string, HostUsage[]>();
+
+  constructor(private readonly cfg: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG) {}
+
+  /** replace the view: hosts with their up/enabled state, usage as the store counts it */
+  refresh(hosts: Host[], usage: Map<string, HostUsage>, isUp: (h: Host) => boolean): void {
+    const next = new Map<string, HostState>();
+    for (const h of hosts) {
+      next.set(h.name, {
+        name: h.name, usable: !h.disabled && isUp(h), vcpus: h.vcpus, memoryMb: h.memoryMb, diskGb: h.diskGb,
+        used: usage.get(h.name) ?? { instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0 },
+      });
+    }
+    this.hosts = next;
+    this.pending.clear();
+  }
+
+  knows(host: string): boolean { return this.hosts.has(host); }
+
+  /**
+   * Picks a host for `flavor` and claims its resources. `forcedHost` (admin create with host/AZ:host) skips the
+   * weighing but not the fit check, as Nova's requested_destination does.
+   */
+  select(flavor: FlavorSnapshot, opts: { forcedHost?: string; exclude?: string[] } = {}): string {
+    let best: HostState | null = null;
+    let bestFree = -Infinity;
+    const candidates = opts.forcedHost ? [this.hosts.get(opts.forcedHost)].filter((h): h is HostState => !!h) : this.hosts.values();
+    if (opts.forcedHost && !this.hosts.has(opts.forcedHost)) throw new ApiError('bad_request', `Compute host ${opts.forcedHost} could not be found.`);
+    for (const h of candidates) {
+      if (!h.usable || opts.exclude?.includes(h.name)) continue;
+      const used = this.usedWithClaims(h);
+      const freeRam = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb;
+      if (freeRam < flavor.ram) continue;
+      if (used.vcpus + flavor.vcpus > h.vcpus * this.cfg.cpuAllocationRatio) continue;
+      if (used.diskGb + flavor.disk + flavor.ephemeral > h.diskGb * this.cfg.diskAllocationRatio) continue;
+      if (freeRam > bestFree) { best = h; bestFree = freeRam; }
+    }
+    if (!best) throw noValidHost();
+    const claim = { instances: 1, vcpus: flavor.vcpus, memoryMb: flavor.ram, diskGb: flavor.disk + flavor.ephemeral };
+    this.pending.set(best.name, [...(this.pending.get(best.name) ?? []), claim]);
+    return best.name;
+  }
+
+  private usedWithClaims(h: HostState): HostUsage {
+    const claims = this.pending.get(h.name);
+    if (!claims) return h.used;
+    return claims.reduce((a, c) => ({ instances: a.instances + c.instances, vcpus: a.vcpus + c.vcpus, memoryMb: a.memoryMb + c.memoryMb, diskGb: a.diskGb + c.diskGb }), h.used);
+  }
+
+  /** give back a claim whose build failed before the store counted it */
+  release(host: string, flavor: FlavorSnapshot): void {
+    const claims = this.pending.get(host);
+    if (!claims) return;
+    const i = claims.findIndex((c) => c.vcpus === flavor.vcpus && c.memoryMb === flavor.ram);
+    if (i >= 0) claims.splice(i, 1);
+  }
+}
