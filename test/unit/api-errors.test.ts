@@ -231,3 +231,42 @@ test('microversions: default 2.1, latest, both headers echoed, 400 malformed, 40
   assert.equal(r.json().version.min_version, '2.1');
   await h.close();
 });
+
+test('known path, wrong method -> 405 badMethod with Allow; unknown path 404; PUT /servers/detail is Nova\'s update of "detail"', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const before = await snapshot(h);
+  const flavorsBefore = JSON.stringify(await h.store.listFlavors({ includePrivate: true }));
+  for (const [m, url, allow] of [
+    ['DELETE', '/compute/v2.1/flavors', 'GET, HEAD, POST'],
+    ['PUT', `${S}?limit=1`, 'GET, HEAD, POST'],
+    ['POST', `${S}/${id}`, 'DELETE, GET, HEAD, PUT'],
+    ['GET', `${S}/${id}/action`, 'POST'],
+    ['PATCH', `${S}/${id}/metadata`, 'GET, HEAD, POST, PUT'],
+  ] as const) {
+    const r = await h.req(h.tokens.admin, m, url, m === 'GET' ? undefined : {});
+    assert.equal(r.statusCode, 405, `${m} ${url}: ${r.body}`);
+    assert.deepEqual(r.json(), { badMethod: { code: 405, message: `The method ${m} is not allowed for this resource.` } });
+    assert.equal(r.headers.allow, allow, `${m} ${url}`);
+    assert.match(String(r.headers['x-openstack-request-id']), /^req-/);
+  }
+  // Nova routes PUT/DELETE /servers/detail to the server "detail": 404, not 405
+  for (const m of ['PUT', 'DELETE']) {
+    const r = await h.req(h.tokens.demo, m, `${S}/detail`, m === 'PUT' ? { server: { name: 'x' } } : undefined);
+    assert.deepEqual(r.json(), { itemNotFound: { code: 404, message: 'Instance detail could not be found.' } }, m);
+  }
+  let r = await h.req(h.tokens.demo, 'GET', '/compute/v2.1/no-such-thing');
+  assert.deepEqual(r.json(), { itemNotFound: { code: 404, message: 'The resource could not be found.' } });
+  // still authenticated first, like every compute request
+  assert.equal((await h.req(null, 'DELETE', '/compute/v2.1/flavors')).statusCode, 401);
+  // identity and image answer 405 in their own bodies
+  r = await h.req(h.tokens.demo, 'PUT', '/identity/v3/auth/tokens', {});
+  assert.equal(r.statusCode, 405);
+  assert.equal(r.json().error.code, 405);
+  r = await h.req(h.tokens.demo, 'PUT', '/image/v2/images', {});
+  assert.equal(r.statusCode, 405);
+  assert.equal(r.json().error.title, 'Method Not Allowed');
+  assert.equal(await snapshot(h), before);
+  assert.equal(JSON.stringify(await h.store.listFlavors({ includePrivate: true })), flavorsBefore);
+  await h.close();
+});

@@ -1,6 +1,7 @@
 /**
  * The compute API (Nova v2.1), mounted under /compute: microversion gate, token validation, reader-only
- * callers refused on writes, Nova error bodies, and the route files.
+ * callers refused on writes, Nova error bodies (405 badMethod for a known path with another method), and the
+ * route files.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ComputeDeps } from './deps.js';
@@ -8,6 +9,7 @@ import type { IdentityService } from '../../controller/identity/service.js';
 import { installMicroversion } from './microversion.js';
 import { installAuth } from '../auth.js';
 import { novaErrorHandler, sendNova } from '../errors.js';
+import { collectRoutes, notFoundOrBadMethod } from '../method-not-allowed.js';
 import { canWrite } from '../../controller/context.js';
 import { forbidden } from '../../controller/errors.js';
 import { registerVersionRoutes } from './versions.js';
@@ -29,10 +31,7 @@ import './schemas/formats.js';
 export function computePlugin(d: ComputeDeps, identity: IdentityService) {
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler(novaErrorHandler);
-    app.setNotFoundHandler((req, reply) => {
-      void req;
-      sendNova(reply, 404, 'The resource could not be found.');
-    });
+    app.setNotFoundHandler(notFoundOrBadMethod(collectRoutes(app), sendNova));
     installMicroversion(app);
     installAuth(app, identity);
     app.addHook('preHandler', async (req) => {

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
 import { keystoneErrorHandler, sendKeystone } from '../errors.js';
+import { collectRoutes, notFoundOrBadMethod } from '../method-not-allowed.js';
 import { notFound, unauthorized, ApiError } from '../../controller/errors.js';
 import type { Store } from '../../store/index.js';
 import { registerIdentityAdminRoutes } from './admin-routes.js';
@@ -20,7 +21,7 @@ export function identityVersion(base: string) {
 export function identityPlugin(identity: IdentityService, store: Store, base: string) {
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler(keystoneErrorHandler);
-    app.setNotFoundHandler((_req, reply) => { sendKeystone(reply, 404, 'The resource could not be found.'); });
+    app.setNotFoundHandler(notFoundOrBadMethod(collectRoutes(app), sendKeystone));
 
     const versions = async (_req: unknown, reply: FastifyReply) => reply.code(300).send({ versions: { values: [identityVersion(base)] } });
     app.get('/', versions);

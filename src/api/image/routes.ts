@@ -10,6 +10,7 @@ import type { ImageService } from '../../controller/images/service.js';
 import type { Image } from '../../store/index.js';
 import { installAuth } from '../auth.js';
 import { keystoneErrorHandler, sendKeystone } from '../errors.js';
+import { collectRoutes, notFoundOrBadMethod } from '../method-not-allowed.js';
 import { badRequest, conflict, forbidden } from '../../controller/errors.js';
 import { canWrite } from '../../controller/context.js';
 
@@ -54,7 +55,7 @@ function applyField(changes: Partial<Image> & { properties: Record<string, strin
 export function imagePlugin(identity: IdentityService, images: ImageService, base: string) {
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler(keystoneErrorHandler);
-    app.setNotFoundHandler((_req, reply) => { sendKeystone(reply, 404, 'The resource could not be found.'); });
+    app.setNotFoundHandler(notFoundOrBadMethod(collectRoutes(app), sendKeystone));
     // uploads stream straight to disk: hand the raw request stream to the route
     app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
     installAuth(app, identity);
