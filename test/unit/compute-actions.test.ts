@@ -264,24 +264,42 @@ test('metadata and tags', async () => {
   await h.close();
 });
 
-test('controller restart: unfinished build -> ERROR, delete re-driven, other tasks cleared, actions closed', async () => {
+test('controller restart: build and power tasks re-driven under their request id, delete re-driven, others cleared', async () => {
   const h = await createHarness({}, 5);
   const a = await h.boot(h.tokens.demo, 'a');
   const b = await h.boot(h.tokens.demo, 'b');
   const c = await h.boot(h.tokens.demo, 'c');
-  // simulate a crash mid-task: set task states directly, as a dead process would have left them
+  const d = await h.boot(h.tokens.demo, 'd');
+  const e = await h.boot(h.tokens.demo, 'e');
+  // simulate a crash mid-task: task states and open actions as a dead process would have left them
+  const openAction = async (id: string, name: string, requestId: string) => h.store.createInstanceAction({
+    serverId: id, action: name, requestId, userId: h.ids.demoUser, projectId: h.ids.demoProject, startTime: new Date().toISOString(), message: null });
   await h.store.updateServer(a, { vmState: 'building', taskState: 'scheduling' });
+  await openAction(a, 'create', 'req-build-a');
   await h.store.updateServer(b, { taskState: 'deleting' });
   await h.store.updateServer(c, { taskState: 'powering-off' });
+  await openAction(c, 'stop', 'req-stop-c');
+  await h.store.updateServer(d, { taskState: 'resize_prep' });
+  await h.store.updateServer(e, { vmState: 'building', taskState: 'scheduling' });
+  await h.store.failOpenActions(e, new Date().toISOString(), 'x');
+  h.driver.calls.length = 0;
   const rep = await h.app.novalet.compute.recover();
-  assert.deepEqual(rep.errored, [a]);
+  assert.deepEqual(rep.redriven.sort(), [a, c].sort());
   assert.deepEqual(rep.redrivenDeletes, [b]);
-  assert.deepEqual(rep.cleared, [c]);
+  assert.deepEqual(rep.cleared, [d]);
+  assert.deepEqual(rep.errored, [e]);
   await h.idle();
-  assert.equal((await status(h, a)).status, 'ERROR');
+  // the driver saw the original request ids again (the agent dedupes on them)
+  assert.deepEqual(h.driver.calls.filter((x) => x.serverId === a).map((x) => [x.op, x.requestId]), [['spawn', 'req-build-a']]);
+  assert.deepEqual(h.driver.calls.filter((x) => x.serverId === c).map((x) => [x.op, x.requestId]), [['stop', 'req-stop-c']]);
+  assert.equal((await status(h, a)).status, 'ACTIVE');
+  assert.equal((await status(h, c)).status, 'SHUTOFF');
   assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${b}`)).statusCode, 404);
-  assert.equal((await status(h, c))['OS-EXT-STS:task_state'], null);
-  assert.equal((await act(h, c, { 'os-stop': null })).statusCode, 202);
+  assert.equal((await status(h, d))['OS-EXT-STS:task_state'], null);
+  assert.equal((await status(h, e)).status, 'ERROR');
+  const actions = (await h.req(h.tokens.demo, 'GET', `${S}/${c}/os-instance-actions`)).json().instanceActions;
+  assert.ok(actions.some((x: { request_id: string; message: string | null }) => x.request_id === 'req-stop-c' && x.message === null), 'the re-driven action finished without error');
+  assert.equal((await act(h, d, { 'os-stop': null })).statusCode, 202);
   await h.close();
 });
 

@@ -1,0 +1,71 @@
+/**
+ * One controller process: store + agent cluster + HTTP app, started in the order that keeps state consistent —
+ * bootstrap (idempotent), first heartbeat round (hosts known), recovery of tasks a previous process left running,
+ * then listen. `novalet controller` and `novalet up` both start it; tests start it with ports 0.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { SqliteStore } from '../store/index.js';
+import { buildControllerApp } from './app.js';
+import { defaultConfig, type ControllerConfig } from './config.js';
+import { createAgentCluster, type AgentCluster, type AgentEndpoint, type SchedulerConfig } from './agents/index.js';
+import { bootstrapIdentity } from './identity/bootstrap.js';
+import { seedFlavors } from './compute/seed.js';
+import type { RecoveryReport } from './compute/recovery.js';
+
+export interface ControllerProcessOptions {
+  dataDir: string;
+  listenHost: string;
+  listenPort: number;
+  /** public base URL; default http://<listenHost or 127.0.0.1>:<bound port> */
+  publicUrl?: string;
+  secret: string;
+  agents: AgentEndpoint[];
+  passwords: { admin: string; demo: string };
+  config?: Partial<ControllerConfig>;
+  scheduler?: SchedulerConfig;
+  heartbeatIntervalMs?: number;
+  log: Logger;
+}
+
+export interface ControllerProcess {
+  app: FastifyInstance;
+  store: SqliteStore;
+  cluster: AgentCluster;
+  cfg: ControllerConfig;
+  url: string;
+  recovered: RecoveryReport;
+  close(): Promise<void>;
+}
+
+export async function startControllerProcess(o: ControllerProcessOptions): Promise<ControllerProcess> {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const store = new SqliteStore(join(o.dataDir, 'controller.db'));
+  const listenHost = o.listenHost;
+  // the public URL must be known before the app is built (catalog): bind first when the port is 0
+  const port = o.listenPort;
+  const guessUrl = o.publicUrl ?? `http://${listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost}:${port}`;
+  const cfg = defaultConfig({ imageDir: join(o.dataDir, 'images'), ...o.config, publicUrl: guessUrl });
+  const cluster = createAgentCluster({
+    store, secret: o.secret, agents: o.agents, networks: cfg.networks, internalUrl: cfg.publicUrl,
+    ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+    ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+    log: { warn: (obj, msg) => o.log.warn(obj, msg) },
+  });
+  const app = buildControllerApp(cfg, store, cluster.driver, { logger: o.log.child({ svc: 'novalet-controller' }) });
+  await bootstrapIdentity(app.novalet.identity, o.passwords);
+  await seedFlavors(store);
+  await cluster.attach(app);
+  const recovered = await app.novalet.compute.recover();
+  await app.listen({ host: listenHost, port });
+  return {
+    app, store, cluster, cfg, url: cfg.publicUrl, recovered,
+    async close() {
+      cluster.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}
