@@ -15,6 +15,7 @@ import { OperationRunner } from './ops/runner.js';
 import type { AgentDeps } from './ops/types.js';
 import { PowerSync } from './reconcile/power-sync.js';
 import { reconcileOperations, type RecoveredOp } from './reconcile/reconciler.js';
+import { pruneDhcpEntries } from './network/dhcp-hosts.js';
 
 export interface AgentOptions {
   hv: Hypervisor;
@@ -86,6 +87,7 @@ export class Agent {
   async reconcile(): Promise<RecoveredOp[]> {
     await this.learnHost();
     const recovered = await reconcileOperations(this.deps, this.runner);
+    await pruneDhcpEntries(this.deps).catch((err: unknown) => this.deps.log.warn({ err }, 'dhcp prune failed'));
     await this.sweep();
     return recovered;
   }

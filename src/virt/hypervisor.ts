@@ -102,6 +102,12 @@ export type HypervisorEvent =
   /** A new connection replaced a lost one: events in between were missed, so re-read the power states. */
   | { type: 'connectionRestored' };
 
+/** A DHCP host entry of a host network: the guest NIC with this MAC gets this IPv4 address. */
+export interface DhcpHost {
+  mac: string;
+  ip: string;
+}
+
 export interface DiskSnapshotResult {
   /** overlay files created by the external disk-only snapshot, by disk target */
   overlays: Record<string, string>;
@@ -142,6 +148,15 @@ export interface Hypervisor {
   snapshotDisks(uuid: string, name: string): Promise<DiskSnapshotResult>;
   /** Merges an overlay back into its base (active block commit with pivot when running). */
   commitDisk(uuid: string, target: string): Promise<void>;
+  /** DHCP host entries of a host network (libvirt network name); MACs in lower case. */
+  listDhcpHosts(network: string): Promise<DhcpHost[]>;
+  /**
+   * Makes mac -> ip an entry of the network, live and persistent: an identical entry is a no-op, entries
+   * with the same MAC or the same IP (another pair) are replaced.
+   */
+  setDhcpHost(network: string, host: DhcpHost): Promise<void>;
+  /** Removes exactly this mac -> ip entry; no-op when absent (or the network is gone). */
+  removeDhcpHost(network: string, host: DhcpHost): Promise<void>;
   /** Subscribe to events; returns the unsubscribe function. */
   onEvent(listener: (event: HypervisorEvent) => void): () => void;
   close(): Promise<void>;

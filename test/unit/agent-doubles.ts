@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type {
-  DiskSpec, DiskSnapshotResult, DomainSpec, DomainStatus, HostInfo, Hypervisor, HypervisorEvent, NicSpec, PowerState,
+  DhcpHost, DiskSpec, DiskSnapshotResult, DomainSpec, DomainStatus, HostInfo, Hypervisor, HypervisorEvent, NicSpec, PowerState,
 } from '../../src/virt/hypervisor.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
 import type { DiskInfo, DiskTool } from '../../src/agent/disks/disk-tool.js';
@@ -38,6 +38,8 @@ export class FakeState {
   gates = new Map<string, Promise<void>>();
   /** method -> error to throw once */
   failures = new Map<string, Error>();
+  /** libvirt network -> DHCP host entries (a network springs into existence at its first entry) */
+  networks = new Map<string, DhcpHost[]>();
 }
 
 export class MiniFakeHypervisor implements Hypervisor {
@@ -129,6 +131,17 @@ export class MiniFakeHypervisor implements Hypervisor {
     return { overlays };
   }
   async commitDisk(uuid: string, target: string): Promise<void> { await this.enter('commitDisk', uuid); delete this.dom(uuid).sources[target]; }
+  async listDhcpHosts(network: string): Promise<DhcpHost[]> { await this.enter('listDhcpHosts'); return [...(this.state.networks.get(network) ?? [])]; }
+  async setDhcpHost(network: string, host: DhcpHost): Promise<void> {
+    await this.enter('setDhcpHost');
+    const hosts = (this.state.networks.get(network) ?? []).filter((h) => h.mac !== host.mac && h.ip !== host.ip);
+    this.state.networks.set(network, [...hosts, { ...host }]);
+  }
+  async removeDhcpHost(network: string, host: DhcpHost): Promise<void> {
+    await this.enter('removeDhcpHost');
+    const hosts = this.state.networks.get(network);
+    if (hosts) this.state.networks.set(network, hosts.filter((h) => !(h.mac === host.mac && h.ip === host.ip)));
+  }
   onEvent(listener: (event: HypervisorEvent) => void): () => void { this.listeners.add(listener); return () => this.listeners.delete(listener); }
   async close(): Promise<void> { this.listeners.clear(); }
 

@@ -1,8 +1,12 @@
 import { removeAll } from './files.js';
 import { requireServer } from './helpers.js';
+import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
 
-/** destroy: power off, undefine, delete every file the server owns (volumes given by path are not owned). */
+/**
+ * destroy: power off, undefine, drop the DHCP host entries of its NICs, delete every file the server owns
+ * (volumes given by path are not owned).
+ */
 export const destroy: OperationDef<'destroy'> = {
   kind: 'destroy',
   refusedWhenDrained: false,
@@ -15,6 +19,11 @@ export const destroy: OperationDef<'destroy'> = {
       await hv.destroy(uuid);
       x.step('undefine');
       await hv.undefine(uuid);
+    }
+    const dhcp = dhcpEntries(x.server().spec.nics);
+    if (dhcp.length) {
+      x.step('network');
+      await removeDhcpEntries(hv, dhcp);
     }
     const files = x.server().files;
     x.step('delete_files', { files });

@@ -3,6 +3,7 @@ import { GiB } from '../disks/disk-tool.js';
 import { extraDiskPath, extraDiskSpec } from './domain-spec.js';
 import { createOnce, xmlHasAlias, xmlHasDiskTarget } from './files.js';
 import { requireStatus } from './helpers.js';
+import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
 
 /**
@@ -68,8 +69,19 @@ export const attachNic: OperationDef<'attach_nic'> = {
   async run(x) {
     const { hv } = x.deps;
     const uuid = x.op.serverUuid;
+    const dhcp = dhcpEntries([x.params.nic]);
+    if (dhcp.length) {
+      x.step('network');
+      await addDhcpEntries(hv, dhcp);
+    }
     x.step('attach');
-    if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, x.params.nic);
+    try {
+      if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, x.params.nic);
+    } catch (err) {
+      // the port is not attached: its address is not reserved either (the operation still fails)
+      await removeDhcpEntries(hv, dhcp).catch((e: unknown) => x.log.warn({ err: e }, 'dhcp entry cleanup failed'));
+      throw err;
+    }
     const spec = x.server().spec;
     x.updateServer({ spec: { ...spec, nics: [...(spec.nics ?? []).filter((n) => n.portId !== x.params.nic.portId), x.params.nic] } });
     return { portId: x.params.nic.portId };
@@ -89,6 +101,11 @@ export const detachNic: OperationDef<'detach_nic'> = {
     x.step('detach');
     if (xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.portId}`)) await hv.detachNic(uuid, x.params.portId);
     const spec = x.server().spec;
+    const dhcp = dhcpEntries((spec.nics ?? []).filter((n) => n.portId === x.params.portId));
+    if (dhcp.length) {
+      x.step('network');
+      await removeDhcpEntries(hv, dhcp);
+    }
     x.updateServer({ spec: { ...spec, nics: (spec.nics ?? []).filter((n) => n.portId !== x.params.portId) } });
     return { portId: x.params.portId };
   },

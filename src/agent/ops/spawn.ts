@@ -4,11 +4,12 @@ import { GiB, MiB } from '../disks/disk-tool.js';
 import { buildDomainSpec, extraDiskPath, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
 import { recordPower } from './helpers.js';
+import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
 
 /**
  * spawn: image into the cache -> disks (qcow2 overlay on the cached base, ephemeral, swap, owned extra
- * disks) -> define -> start. Files are journaled before they are created, so a rollback (or destroy)
+ * disks) -> DHCP host entries of NICs with a fixed ip -> define -> start. Files are journaled before they are created, so a rollback (or destroy)
  * after a crash finds every one of them.
  */
 export const spawn: OperationDef<'spawn'> = {
@@ -46,6 +47,13 @@ export const spawn: OperationDef<'spawn'> = {
     }
     x.progress(75);
 
+    // fixed addresses: DHCP host entries before the guest can ask
+    const dhcp = dhcpEntries(spec.nics);
+    if (dhcp.length) {
+      x.step('network');
+      await addDhcpEntries(hv, dhcp);
+    }
+
     x.step('define');
     await hv.define(buildDomainSpec(spec, paths, domainType));
     x.progress(85);
@@ -68,5 +76,7 @@ export const spawn: OperationDef<'spawn'> = {
     }
     await removeAll(x.server().files);
     x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
+    // last: if this fails, the server is already 'error' without a domain and the reconcile prune removes them
+    await removeDhcpEntries(hv, dhcpEntries(x.server().spec.nics));
   },
 };

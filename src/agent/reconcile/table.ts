@@ -10,6 +10,7 @@ import { restoreSaved } from '../ops/resize.js';
 import { commitOverlays } from '../ops/snapshot.js';
 import type { OpExec } from '../ops/types.js';
 import type { Outcome } from '../ops/runner.js';
+import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 
 /**
  * What to do with an operation the journal says was unfinished when the agent died. The hypervisor is
@@ -19,7 +20,7 @@ import type { Outcome } from '../ops/runner.js';
  *
  * | kind                  | interrupted at / libvirt says             | action                                           |
  * |-----------------------|-------------------------------------------|--------------------------------------------------|
- * | spawn                 | before 'define' (no domain)               | roll back: delete files; server error; rolled_back |
+ * | spawn                 | before 'define' (no domain)               | roll back: DHCP entries, files; server error; rolled_back |
  * | spawn                 | 'define' or later                         | re-drive (define again, start if not running)    |
  * | start, resume         | running                                   | succeeded                                        |
  * |                       | otherwise                                 | re-drive (start)                                 |
@@ -54,12 +55,13 @@ async function finishedRunning(x: OpExec<unknown>): Promise<Outcome> {
   return { state: 'succeeded', result: { power: 'running', vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB, image: s.spec.image.id, recovered: true } };
 }
 
-const SPAWN_STEPS = ['accepted', 'image', 'disks', 'define', 'start'];
+const SPAWN_STEPS = ['accepted', 'image', 'disks', 'network', 'define', 'start'];
 const RESIZE_STEPS = ['accepted', 'save_definition', 'stop', 'acpi_shutdown', 'destroy', 'backup_root', 'grow_root', 'define', 'start'];
 
 export const RECOVERY: Record<OperationKind, Recovery> = {
   async spawn(x, op, dom, rerun) {
     if (stepIndex(op, SPAWN_STEPS) >= SPAWN_STEPS.indexOf('define') || dom) return rerun();
+    await removeDhcpEntries(x.deps.hv, dhcpEntries(x.server().spec.nics));
     await removeAll(x.server().files);
     x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
     return { state: 'rolled_back', error: interrupted('spawn before the domain was defined') };

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { buildDomainXml, diskAlias, domainSpecFromXml, nicAlias, parseDomainXml } from '../domain-xml/index.js';
 import { VirtError } from '../errors.js';
 import {
-  domainNameFor, type DiskSnapshotResult, type DiskSpec, type DomainSpec, type DomainStatus, type HostInfo, type Hypervisor,
+  domainNameFor, type DhcpHost, type DiskSnapshotResult, type DiskSpec, type DomainSpec, type DomainStatus, type HostInfo, type Hypervisor,
   type HypervisorEvent, type NicSpec,
 } from '../hypervisor.js';
 import { checkSnapshotName, isOverlayPath, overlayPathFor } from '../overlays.js';
@@ -54,6 +54,8 @@ export class FakeHost {
   /** @internal */ readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
   /** @internal overlay path -> base path, for commitDisk */ readonly overlayBase = new Map<string, string>();
   /** @internal */ down: string | null = null;
+  /** libvirt networks that exist on the host -> their DHCP host entries (addNetwork) */
+  readonly networks = new Map<string, DhcpHost[]>();
   constructor() { this.events.setMaxListeners(0); }
 }
 
@@ -370,6 +372,40 @@ export class FakeHypervisor implements Hypervisor {
         if (x) x.path = base;
       }
     });
+  }
+
+  // ---------- network DHCP host entries ----------
+
+  /** A libvirt network on the host (DHCP host calls on other names fail as libvirt's do). */
+  addNetwork(name: string, hosts: DhcpHost[] = []): void {
+    this.host.networks.set(name, clone(hosts));
+  }
+
+  listDhcpHosts(network: string): Promise<DhcpHost[]> {
+    return this.op('listDhcpHosts', [network], async () => clone(this.network(network)));
+  }
+
+  setDhcpHost(network: string, host: DhcpHost): Promise<void> {
+    return this.op('setDhcpHost', [network, clone(host)], async () => {
+      const want = { mac: host.mac.toLowerCase(), ip: host.ip };
+      const hosts = this.network(network);
+      if (hosts.some((h) => h.mac === want.mac && h.ip === want.ip)) return;
+      this.host.networks.set(network, [...hosts.filter((h) => h.mac !== want.mac && h.ip !== want.ip), want]);
+    });
+  }
+
+  removeDhcpHost(network: string, host: DhcpHost): Promise<void> {
+    return this.op('removeDhcpHost', [network, clone(host)], async () => {
+      const hosts = this.host.networks.get(network);
+      if (!hosts) return;
+      this.host.networks.set(network, hosts.filter((h) => !(h.mac === host.mac.toLowerCase() && h.ip === host.ip)));
+    });
+  }
+
+  private network(name: string): DhcpHost[] {
+    const hosts = this.host.networks.get(name);
+    if (!hosts) throw new VirtError('operation_failed', `network not found: no network with matching name '${name}'`);
+    return hosts;
   }
 
   // ---------- internals ----------

@@ -14,12 +14,13 @@ import { buildDomainXml, isNovaletDomain, parseDomainXml } from '../domain-xml/i
 import { detectDomainType } from '../domain-type.js';
 import { toVirtError, VirtError } from '../errors.js';
 import type {
-  DiskSnapshotResult, DiskSpec, DomainSpec, DomainStatus, DomainType, HostInfo, Hypervisor, HypervisorEvent, NicSpec,
+  DhcpHost, DiskSnapshotResult, DiskSpec, DomainSpec, DomainStatus, DomainType, HostInfo, Hypervisor, HypervisorEvent, NicSpec,
 } from '../hypervisor.js';
 import { isActiveState, powerStateOf } from '../power-state.js';
 import { ConnectionKeeper, type KeeperOptions } from './connection.js';
 import type { OpContext } from './context.js';
 import * as devices from './devices.js';
+import { DhcpHostTable } from './dhcp-hosts.js';
 import { readHostInfo } from './host.js';
 import * as snapshots from './snapshots.js';
 
@@ -38,11 +39,13 @@ export class LibvirtHypervisor implements Hypervisor {
   private readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
   private readonly keeper: ConnectionKeeper;
   private domainType: DomainType | undefined;
+  private readonly dhcp: DhcpHostTable;
 
   constructor(private readonly o: LibvirtHypervisorOptions = {}) {
     this.events.setMaxListeners(0); // one listener per in-flight wait
     this.keeper = new ConnectionKeeper({ ...o, uri: o.uri ?? 'qemu:///system' }, (e) => this.events.emit('event', e));
     this.domainType = o.domainType;
+    this.dhcp = new DhcpHostTable(o.uri ?? 'qemu:///system');
   }
 
   onEvent(listener: (event: HypervisorEvent) => void): () => void {
@@ -293,5 +296,19 @@ export class LibvirtHypervisor implements Hypervisor {
 
   commitDisk(uuid: string, target: string): Promise<void> {
     return this.onDomain(`commit disk ${target} of`, uuid, (dom, conn) => snapshots.commitDisk(this.ctx(dom, conn, uuid), target));
+  }
+
+  // --- network DHCP host entries (virsh net-update, see dhcp-hosts.ts) ---
+
+  listDhcpHosts(network: string): Promise<DhcpHost[]> {
+    return this.dhcp.list(network);
+  }
+
+  setDhcpHost(network: string, host: DhcpHost): Promise<void> {
+    return this.dhcp.set(network, host);
+  }
+
+  removeDhcpHost(network: string, host: DhcpHost): Promise<void> {
+    return this.dhcp.remove(network, host);
   }
 }
