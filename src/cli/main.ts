@@ -12,6 +12,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined; // keeps running
     case 'ctl':
       return ctlCommand(rest);
+    case 'user': case 'project': case 'role': return (await import('./identity-command.js')).identityCommand([cmd, ...rest]);
     case 'sim-hosts': await (await import('./sim-command.js')).simCommand(rest); return undefined; // keeps running
     case undefined:
     case 'help':

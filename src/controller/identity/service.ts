@@ -248,21 +248,32 @@ export class IdentityService {
     return nr;
   }
 
-  /** create or update (password) a user */
+  /**
+   * Create a user, or update an existing one's password (and default project when given). An unchanged password
+   * keeps its hash and the user's tokens; a changed one revokes every token issued so far.
+   */
   async ensureUser(name: string, password: string, opts: { domainId?: string; defaultProjectId?: string | null } = {}): Promise<User> {
     const domainId = opts.domainId ?? 'default';
     const existing = await this.store.getUserByName(domainId, name);
-    const passwordHash = await hashPassword(password);
     if (existing) {
-      await this.store.updateUser(existing.id, { passwordHash, ...(opts.defaultProjectId !== undefined ? { defaultProjectId: opts.defaultProjectId } : {}) });
+      if (!(await verifyPassword(password, existing.passwordHash))) await this.setPassword(existing.id, password);
+      if (opts.defaultProjectId !== undefined && opts.defaultProjectId !== existing.defaultProjectId) {
+        await this.store.updateUser(existing.id, { defaultProjectId: opts.defaultProjectId });
+      }
       return (await this.store.getUser(existing.id))!;
     }
     const u: User = {
-      id: randomUUID().replace(/-/g, ''), name, domainId, passwordHash, enabled: true,
+      id: randomUUID().replace(/-/g, ''), name, domainId, passwordHash: await hashPassword(password), enabled: true,
       defaultProjectId: opts.defaultProjectId ?? null, tokensValidAfter: new Date(0).toISOString(),
     };
     await this.store.createUser(u);
     return u;
+  }
+
+  /** A new password; every token issued before now stops working (Keystone revokes on password change). */
+  async setPassword(userId: string, password: string): Promise<void> {
+    if (!(await this.store.getUser(userId))) throw notFound(`Could not find user: ${userId}.`);
+    await this.store.updateUser(userId, { passwordHash: await hashPassword(password), tokensValidAfter: new Date(Date.now() + 1).toISOString() });
   }
 
   async grant(userId: string, projectId: string, roleName: string): Promise<void> {
