@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
 import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
@@ -32,6 +32,24 @@ export async function agentCommand(argv: string[]): Promise<void> {
   const secret = readSecret(config);
   const log = pino({ level: config.logLevel, base: { svc: 'novalet-agent', pid: process.pid } });
 
+  const running = await startAgentProcess(config, secret, log);
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'agent stopping (guests keep running)');
+    await running.close();
+    log.info('agent stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+export interface AgentProcess { agent: Agent; url: string; close(): Promise<void>; }
+
+/** libvirt connection + agent (reconciled) + RPC server + ctl socket; `novalet up` runs the same in its process */
+export async function startAgentProcess(config: AgentConfig, secret: string, log: Logger): Promise<AgentProcess> {
   const hv = new LibvirtHypervisor({ uri: config.libvirtUri });
   const agent = await Agent.create({ hv, config, log });
   const recovered = await agent.start();
@@ -47,22 +65,17 @@ export async function agentCommand(argv: string[]): Promise<void> {
     log.error({ err, runDir: config.runDir }, 'ctl socket unavailable; continuing without it');
   }
   log.info({ host: addr.address, port: addr.port, tls: !!config.tls, ctl: ctl ? ctlSocketPath(config.runDir) : null, dataDir: config.dataDir }, 'agent ready');
-
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'agent stopping (guests keep running)');
-    ctl?.close();
-    await rpc.close().catch(() => undefined);
-    await agent.stop();
-    // give short operations a moment; anything longer is re-driven by the next start
-    await Promise.race([agent.runner.idle(), new Promise((r) => setTimeout(r, 5000))]);
-    await hv.close().catch(() => undefined);
-    agent.close();
-    log.info('agent stopped');
-    process.exit(0);
+  const host = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.address;
+  return {
+    agent, url: `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
+    async close() {
+      ctl?.close();
+      await rpc.close().catch(() => undefined);
+      await agent.stop();
+      // give short operations a moment; anything longer is re-driven by the next start
+      await Promise.race([agent.runner.idle(), new Promise((r) => setTimeout(r, 5000))]);
+      await hv.close().catch(() => undefined);
+      agent.close();
+    },
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }

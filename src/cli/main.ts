@@ -1,7 +1,7 @@
 import { AGENT_USAGE, agentCommand } from './agent-command.js';
 import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 
-const USAGE = `usage: novalet <command>\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
+const USAGE = `usage: novalet <command>   (up | controller | agent | ctl | user | project | role | sim-hosts)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
 
 /** Entry point of `novalet` (bin/novalet.js). Nothing imports this module. */
 async function main(argv: string[]): Promise<number | undefined> {
@@ -12,6 +12,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined; // keeps running
     case 'ctl':
       return ctlCommand(rest);
+    case 'controller': await (await import('./controller-command.js')).controllerCommand(rest); return undefined; // keeps running
+    case 'up': await (await import('./up-command.js')).upCommand(rest); return undefined; // keeps running
     case 'user': case 'project': case 'role': return (await import('./identity-command.js')).identityCommand([cmd, ...rest]);
     case 'sim-hosts': await (await import('./sim-command.js')).simCommand(rest); return undefined; // keeps running
     case undefined:

@@ -36,10 +36,10 @@ export function buildControllerApp(
   config: ControllerConfig,
   store: Store,
   driver: ComputeTaskDriver,
-  opts: { logger?: FastifyServerOptions['logger']; periodic?: boolean } = {},
+  opts: { logger?: FastifyServerOptions['logger']; loggerInstance?: FastifyServerOptions['loggerInstance']; periodic?: boolean } = {},
 ): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     // user_data is at most 64 KiB base64; image uploads stream and are not subject to this limit
     bodyLimit: 1024 * 1024,
     // request ids are ours (req-<uuid>), not fastify's counters

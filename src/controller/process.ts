@@ -54,7 +54,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
     ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     log: { warn: (obj, msg) => o.log.warn(obj, msg) },
   });
-  const app = buildControllerApp(cfg, store, cluster.driver, { logger: o.log.child({ svc: 'novalet-controller' }) });
+  const app = buildControllerApp(cfg, store, cluster.driver, { loggerInstance: o.log.child({ component: 'api' }) });
   await bootstrapIdentity(app.novalet.identity, o.passwords);
   await seedFlavors(store);
   await cluster.attach(app);

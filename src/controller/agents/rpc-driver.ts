@@ -166,9 +166,26 @@ export class AgentComputeDriver implements ComputeTaskDriver {
     };
   }
 
+  /**
+   * AMI-style images (kernel_id / ramdisk_id properties) boot their kernel and ramdisk directly, with the image's
+   * os_command_line (Nova's libvirt driver does the same, with the same default).
+   */
+  private async kernelBoot(s: Server, e: AgentEntry): Promise<ServerSpec['boot']> {
+    if (!s.kernelId) return undefined;
+    if (!e.endpoint.local) throw new Error('Kernel/ramdisk images on remote hosts need image references in the boot spec, not built yet.');
+    const img = await this.o.store.getImage(s.imageRef);
+    return {
+      kind: 'kernel', kernel: this.o.images.filePath(s.kernelId),
+      ...(s.ramdiskId ? { ramdisk: this.o.images.filePath(s.ramdiskId) } : {}),
+      cmdline: img?.properties.os_command_line ?? 'root=/dev/vda console=tty0 console=ttyS0 console=hvc0',
+    };
+  }
+
   private async spec(s: Server, e: AgentEntry, nics: AllocatedNic[]): Promise<ServerSpec> {
     const f = s.flavor;
+    const boot = await this.kernelBoot(s, e);
     return {
+      ...(boot ? { boot } : {}),
       uuid: s.id, displayName: s.name, vcpus: f.vcpus, memoryMiB: f.ram, rootGiB: f.disk,
       ...(f.ephemeral > 0 ? { ephemeralGiB: f.ephemeral } : {}),
       ...(f.swap > 0 ? { swapMiB: f.swap } : {}),

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { AgentEndpoint, SchedulerConfig } from '../controller/agents/index.js';
+import type { ControllerConfig } from '../controller/config.js';
+import { startControllerProcess } from '../controller/process.js';
+import { parseArgs, parseListen, str } from './args.js';
+import { fileSecret } from './up/secrets.js';
+
+export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
+                          [--secret-file FILE] [--agent URL[,URL...]] [--log-level LEVEL]
+  FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
+                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel }
+  admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
+
+interface ControllerFile extends Partial<Pick<ControllerConfig, 'networks' | 'reclaimIntervalSeconds' | 'tokenTtlSeconds' | 'region' | 'serviceDownTimeSeconds'>> {
+  dataDir?: string; listen?: string; publicUrl?: string; secretFile?: string; agents?: AgentEndpoint[];
+  scheduler?: SchedulerConfig; heartbeatIntervalSeconds?: number; logLevel?: string;
+}
+
+/** `novalet controller`: the API, scheduler and orchestration for a set of agents. */
+export async function controllerCommand(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  if (flags['help']) { console.log(CONTROLLER_USAGE); return; }
+  const file: ControllerFile = str(flags, 'config') ? JSON.parse(readFileSync(str(flags, 'config')!, 'utf8')) as ControllerFile : {};
+  const dataDir = str(flags, 'data-dir') ?? file.dataDir ?? '/var/lib/novalet/controller';
+  const listen = parseListen(str(flags, 'listen') ?? file.listen ?? '0.0.0.0:8774');
+  const secretFile = str(flags, 'secret-file') ?? file.secretFile ?? '/etc/novalet/cluster-secret';
+  const secret = readFileSync(secretFile, 'utf8').split('\n')[0]!.trim();
+  if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
+  const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
+  const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds } = file;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds }).filter(([, v]) => v !== undefined));
+
+  const c = await startControllerProcess({
+    dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
+    ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
+    ...(file.scheduler ? { scheduler: file.scheduler } : {}),
+    ...(file.heartbeatIntervalSeconds ? { heartbeatIntervalMs: file.heartbeatIntervalSeconds * 1000 } : {}),
+    passwords: { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) },
+  });
+  log.info({ url: c.url, agents: agents.length, recovered: c.recovered }, 'controller ready');
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'controller stopping');
+    await c.close().catch((err: unknown) => log.error({ err }, 'close failed'));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,71 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DEFAULT_CONFIG as AGENT_DEFAULTS, type AgentConfig } from '../agent/config.js';
+import { DEFAULT_NETWORK, PREFIX } from '../controller/config.js';
+import { startControllerProcess } from '../controller/process.js';
+import { parseArgs, parseListen, str } from './args.js';
+import { startAgentProcess } from './agent-command.js';
+import { cloudsYaml } from './up/clouds-yaml.js';
+import { seedGuestImages } from './up/guest-images.js';
+import { ensureNatNetwork } from './up/nat-network.js';
+import { fileSecret } from './up/secrets.js';
+
+export const UP_USAGE = `usage: novalet up [--data-dir DIR] [--listen ADDR:PORT] [--agent-listen ADDR:PORT] [--libvirt-uri URI]
+                  [--guest-dir DIR] [--log-level LEVEL]
+  the all-in-one on this host: libvirt NAT network 'novalet-private' (10.0.0.0/24), a local agent and the controller
+  in this process, admin + demo accounts, flavors, the test guest image; writes DIR/clouds.yaml (clouds novalet and
+  novalet-admin). Default DIR /var/lib/novalet, API on 127.0.0.1:8774, agent RPC on 127.0.0.1:8779.`;
+
+export const ALL_IN_ONE_NETWORK = { name: 'novalet-private', bridge: 'novalet0', gateway: '10.0.0.1', prefix: 24, dhcpStart: '10.0.0.2', dhcpEnd: '10.0.0.254' };
+
+/**
+ * `novalet up`: everything an all-in-one needs, in one foreground process (SIGTERM/SIGINT stop it; guests keep
+ * running and are found again by the next start). The only place with single-host assumptions.
+ */
+export async function upCommand(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  if (flags['help']) { console.log(UP_USAGE); return; }
+  const dataDir = str(flags, 'data-dir') ?? '/var/lib/novalet';
+  const listen = parseListen(str(flags, 'listen') ?? '127.0.0.1:8774');
+  const agentListen = parseListen(str(flags, 'agent-listen') ?? '127.0.0.1:8779');
+  const libvirtUri = str(flags, 'libvirt-uri') ?? AGENT_DEFAULTS.libvirtUri;
+  const guestDir = str(flags, 'guest-dir') ?? '/var/cache/novalet/guest';
+  const log = pino({ level: str(flags, 'log-level') ?? 'info', base: { svc: 'novalet-up', pid: process.pid } });
+
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secret = fileSecret(join(dataDir, 'cluster-secret'), 32);
+  const passwords = { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) };
+
+  await ensureNatNetwork(libvirtUri, ALL_IN_ONE_NETWORK);
+  const agentConfig: AgentConfig = {
+    ...AGENT_DEFAULTS, dataDir: join(dataDir, 'agent'), runDir: join(dataDir, 'run'), libvirtUri,
+    listenHost: agentListen.host, listenPort: agentListen.port, secret, logLevel: str(flags, 'log-level') ?? 'info',
+  };
+  const agent = await startAgentProcess(agentConfig, secret, log.child({ component: 'agent' }));
+  const controller = await startControllerProcess({
+    dataDir: join(dataDir, 'controller'), listenHost: listen.host, listenPort: listen.port, secret, passwords, log,
+    agents: [{ url: agent.url, local: true }],
+    heartbeatIntervalMs: 5000,
+    config: { networks: [{ ...DEFAULT_NETWORK, cidr: '10.0.0.0/24', gateway: ALL_IN_ONE_NETWORK.gateway, libvirtNetwork: ALL_IN_ONE_NETWORK.name }] },
+  });
+  const imageId = await seedGuestImages(controller.store, controller.app.novalet.images, guestDir);
+  const clouds = join(dataDir, 'clouds.yaml');
+  writeFileSync(clouds, cloudsYaml(`${controller.url}${PREFIX.identity}/v3`, controller.cfg.region, [
+    { cloud: 'novalet', username: 'demo', password: passwords.demo, project: 'demo' },
+    { cloud: 'novalet-admin', username: 'admin', password: passwords.admin, project: 'admin' },
+  ]), { mode: 0o600 });
+  log.info({ url: controller.url, clouds, image: imageId, agent: agent.url, recovered: controller.recovered }, 'novalet up: ready');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'novalet up: stopping (guests keep running)');
+    await controller.close().catch((err: unknown) => log.error({ err }, 'controller close failed'));
+    await agent.close().catch((err: unknown) => log.error({ err }, 'agent close failed'));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
