@@ -25,9 +25,10 @@ export const stop: OperationDef<'stop'> = {
 };
 
 /**
- * reboot: hard = power off + start (Nova recreates the domain the same way). Soft = ACPI power button,
- * wait for the guest to power off (wait_soft_reboot_seconds), then start; a guest that ignores the
- * button gets the hard reboot.
+ * reboot: hard = power off + start (Nova recreates the domain the same way). Soft = ACPI power button
+ * (pressed again every retry interval), wait for the guest to power off (wait_soft_reboot_seconds), then
+ * start; a guest that ignores the button gets the hard reboot. Re-driven after the guest already went
+ * down, only the start is left.
  */
 export const reboot: OperationDef<'reboot'> = {
   kind: 'reboot',
@@ -38,16 +39,12 @@ export const reboot: OperationDef<'reboot'> = {
     const uuid = x.op.serverUuid;
     let method: 'soft' | 'hard' = 'hard';
     let fallback = false;
-    if (!x.params.hard && isOff(await currentPower(x))) {
-      method = 'soft'; // re-driven after the guest already went down: only the start is left
-    } else if (!x.params.hard) {
-      x.step('acpi_shutdown');
-      await hv.shutdown(uuid);
-      const timeoutMs = (x.params.timeoutSec ?? config.softRebootTimeoutSec) * 1000;
-      if (await waitForPower(x, isOff, timeoutMs)) method = 'soft';
-      else fallback = true;
-    }
-    if (method === 'hard') {
+    if (!x.params.hard) {
+      // the button is pressed again every retry interval: a guest still booting misses the first press
+      const how = await gracefulStop(x, { timeoutSec: x.params.timeoutSec ?? config.softRebootTimeoutSec, retryIntervalSec: x.params.retryIntervalSec });
+      method = how === 'destroy' ? 'hard' : 'soft';
+      fallback = how === 'destroy';
+    } else {
       x.step('destroy');
       await hv.destroy(uuid);
     }
