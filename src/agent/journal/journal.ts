@@ -52,8 +52,20 @@ const SERVER_COLS: Record<keyof Omit<ServerRow, 'uuid' | 'createdAt' | 'updatedA
 export class Journal {
   readonly db: Database.Database;
 
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(db: Database.Database) {
     this.db = db;
+  }
+
+  /** Prepared once per SQL text (preparing costs more than running these small statements). */
+  private q(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   static open(path: string): Journal {
@@ -82,20 +94,20 @@ export class Journal {
   // --- servers -----------------------------------------------------------------------------------------
 
   getServer(uuid: string): ServerRow | undefined {
-    const r = this.db.prepare('SELECT * FROM servers WHERE uuid = ?').get(uuid) as ServerDb | undefined;
+    const r = this.q('SELECT * FROM servers WHERE uuid = ?').get(uuid) as ServerDb | undefined;
     return r ? toServer(r) : undefined;
   }
 
   /** Servers that exist on the host as far as the journal knows (deleted ones excluded unless asked). */
   listServers(includeDeleted = false): ServerRow[] {
     const sql = includeDeleted ? 'SELECT * FROM servers ORDER BY created_at' : "SELECT * FROM servers WHERE status != 'deleted' ORDER BY created_at";
-    return (this.db.prepare(sql).all() as ServerDb[]).map(toServer);
+    return (this.q(sql).all() as ServerDb[]).map(toServer);
   }
 
   /** Inserts or replaces (a deleted server's uuid may be spawned again). */
   putServer(row: Omit<ServerRow, 'createdAt' | 'updatedAt'>): ServerRow {
     const t = now();
-    this.durable(() => this.db.prepare(`INSERT OR REPLACE INTO servers (uuid, spec, status, desired_power, power, task, op_id, files, resize_old, created_at, updated_at)
+    this.durable(() => this.q(`INSERT OR REPLACE INTO servers (uuid, spec, status, desired_power, power, task, op_id, files, resize_old, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       row.uuid, json(row.spec), row.status, row.desiredPower, row.power, row.task, row.opId, json(row.files),
       row.resizeOld ? json(row.resizeOld) : null, t, t,
@@ -114,7 +126,7 @@ export class Journal {
     }
     sets.push('updated_at = ?');
     vals.push(now(), uuid);
-    const stmt = this.db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE uuid = ?`);
+    const stmt = this.q(`UPDATE servers SET ${sets.join(', ')} WHERE uuid = ?`);
     // power/task bookkeeping is re-derivable from libvirt and the operations table; spec, files, status and
     // the saved resize definition are intent (a redefinition or file creation follows)
     if (Object.keys(patch).every((k) => BOOKKEEPING.has(k))) stmt.run(...vals);
@@ -154,7 +166,7 @@ export class Journal {
     const id = o.id ?? `op-${randomUUID()}`;
     const t = now();
     this.durable(() => this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO operations (id, request_id, server_uuid, kind, params, state, step, progress, data, created_at, updated_at)
+      this.q(`INSERT INTO operations (id, request_id, server_uuid, kind, params, state, step, progress, data, created_at, updated_at)
         VALUES (?, ?, ?, ?, ?, 'pending', 'accepted', 0, '{}', ?, ?)`).run(id, o.requestId, o.serverUuid, o.kind, json(o.params), t, t);
       this.insertStep(id, 'accepted', null);
       if (this.getServer(o.serverUuid)) this.updateServer(o.serverUuid, { task: o.kind, opId: id });
@@ -163,29 +175,29 @@ export class Journal {
   }
 
   getOperation(id: string): OperationRow | undefined {
-    const r = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OpDb | undefined;
+    const r = this.q('SELECT * FROM operations WHERE id = ?').get(id) as OpDb | undefined;
     return r ? toOp(r) : undefined;
   }
 
   getOperationByRequestId(requestId: string): OperationRow | undefined {
-    const r = this.db.prepare('SELECT * FROM operations WHERE request_id = ?').get(requestId) as OpDb | undefined;
+    const r = this.q('SELECT * FROM operations WHERE request_id = ?').get(requestId) as OpDb | undefined;
     return r ? toOp(r) : undefined;
   }
 
   listUnfinished(): OperationRow[] {
-    return (this.db.prepare("SELECT * FROM operations WHERE state IN ('pending', 'running') ORDER BY created_at").all() as OpDb[]).map(toOp);
+    return (this.q("SELECT * FROM operations WHERE state IN ('pending', 'running') ORDER BY created_at").all() as OpDb[]).map(toOp);
   }
 
   listOperations(serverUuid: string, limit = 50): OperationRow[] {
-    return (this.db.prepare('SELECT * FROM operations WHERE server_uuid = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(serverUuid, limit) as OpDb[]).map(toOp);
+    return (this.q('SELECT * FROM operations WHERE server_uuid = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(serverUuid, limit) as OpDb[]).map(toOp);
   }
 
   steps(opId: string): StepRow[] {
-    return this.db.prepare('SELECT seq, step, at, detail FROM operation_steps WHERE op_id = ? ORDER BY seq').all(opId) as StepRow[];
+    return this.q('SELECT seq, step, at, detail FROM operation_steps WHERE op_id = ? ORDER BY seq').all(opId) as StepRow[];
   }
 
   markRunning(id: string): OperationRow {
-    this.db.prepare("UPDATE operations SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?").run(now(), id);
+    this.q("UPDATE operations SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?").run(now(), id);
     return this.getOperation(id)!;
   }
 
@@ -195,9 +207,9 @@ export class Journal {
       if (data) {
         const cur = this.getOperation(id);
         const merged = { ...(cur?.data ?? {}), ...data };
-        this.db.prepare('UPDATE operations SET step = ?, data = ?, updated_at = ? WHERE id = ?').run(step, json(merged), now(), id);
+        this.q('UPDATE operations SET step = ?, data = ?, updated_at = ? WHERE id = ?').run(step, json(merged), now(), id);
       } else {
-        this.db.prepare('UPDATE operations SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
+        this.q('UPDATE operations SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
       }
       this.insertStep(id, step, detail ?? null);
     })());
@@ -206,13 +218,13 @@ export class Journal {
   setData(id: string, data: Record<string, unknown>): void {
     this.durable(() => this.db.transaction(() => {
       const cur = this.getOperation(id);
-      this.db.prepare('UPDATE operations SET data = ?, updated_at = ? WHERE id = ?').run(json({ ...(cur?.data ?? {}), ...data }), now(), id);
+      this.q('UPDATE operations SET data = ?, updated_at = ? WHERE id = ?').run(json({ ...(cur?.data ?? {}), ...data }), now(), id);
     })());
   }
 
   setProgress(id: string, progress: number): void {
     const p = Math.max(0, Math.min(100, Math.round(progress)));
-    this.db.prepare('UPDATE operations SET progress = ?, updated_at = ? WHERE id = ?').run(p, now(), id);
+    this.q('UPDATE operations SET progress = ?, updated_at = ? WHERE id = ?').run(p, now(), id);
   }
 
   /**
@@ -223,20 +235,20 @@ export class Journal {
   finishOperation(id: string, state: Exclude<OperationState, 'pending' | 'running'>, outcome: { result?: unknown; error?: ErrorInfo }): OperationRow {
     const t = now();
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE operations SET state = ?, result = ?, error = ?, progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END,
+      this.q(`UPDATE operations SET state = ?, result = ?, error = ?, progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END,
         updated_at = ?, finished_at = ? WHERE id = ?`).run(
         state, outcome.result === undefined ? null : json(outcome.result), outcome.error ? json(outcome.error) : null, state, t, t, id,
       );
       this.insertStep(id, state, outcome.error ? outcome.error.message : null);
       const op = this.getOperation(id);
-      if (op) this.db.prepare('UPDATE servers SET task = NULL, op_id = NULL, updated_at = ? WHERE uuid = ? AND op_id = ?').run(t, op.serverUuid, id);
+      if (op) this.q('UPDATE servers SET task = NULL, op_id = NULL, updated_at = ? WHERE uuid = ? AND op_id = ?').run(t, op.serverUuid, id);
     })();
     return this.getOperation(id)!;
   }
 
   private insertStep(opId: string, step: string, detail: string | null): void {
-    const r = this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM operation_steps WHERE op_id = ?').get(opId) as { n: number };
-    this.db.prepare('INSERT INTO operation_steps (op_id, seq, step, at, detail) VALUES (?, ?, ?, ?, ?)').run(opId, r.n, step, now(), detail);
+    const r = this.q('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM operation_steps WHERE op_id = ?').get(opId) as { n: number };
+    this.q('INSERT INTO operation_steps (op_id, seq, step, at, detail) VALUES (?, ?, ?, ?, ?)').run(opId, r.n, step, now(), detail);
   }
 }
 

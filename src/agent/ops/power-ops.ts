@@ -60,7 +60,7 @@ export const pause: OperationDef<'pause'> = {
   check: (s) => { requirePower(s, ['running'], 'pause'); },
   async run(x) {
     x.step('pause');
-    if ((await currentPower(x)) !== 'paused') await x.deps.hv.pause(x.op.serverUuid);
+    await x.deps.hv.pause(x.op.serverUuid); // a no-op when already paused (re-drive)
     return { power: await recordPower(x, 'paused') };
   },
 };
@@ -71,7 +71,7 @@ export const unpause: OperationDef<'unpause'> = {
   check: (s) => { requirePower(s, ['paused'], 'unpause'); },
   async run(x) {
     x.step('unpause');
-    if ((await currentPower(x)) === 'paused') await x.deps.hv.unpause(x.op.serverUuid);
+    await x.deps.hv.unpause(x.op.serverUuid); // a no-op when already running (re-drive)
     return { power: await recordPower(x, 'running') };
   },
 };

@@ -141,14 +141,16 @@ export class OperationRunner {
     const srv = journal.getServer(op.serverUuid);
     if (srv && srv.opId !== op.id) journal.updateServer(op.serverUuid, { task: op.kind, opId: op.id });
     log.info({ step: started.step, attempt: started.attempts }, `${op.kind} running`);
-    const x = this.exec(started, log);
+    let powerRecorded = false;
+    const x = this.exec(started, log, () => { powerRecorded = true; });
     let outcome: Outcome;
     try {
       outcome = await body(x);
     } catch (err) {
       outcome = { state: 'failed', error: toErrorInfo(err) };
     }
-    await this.refreshPower(op.serverUuid);
+    // an operation that succeeded after recording libvirt's power (recordPower) needs no second look
+    if (!(outcome.state === 'succeeded' && powerRecorded)) await this.refreshPower(op.serverUuid);
     const done = journal.finishOperation(op.id, outcome.state as Exclude<OperationState, 'pending' | 'running'>,
       outcome.state === 'succeeded' ? { result: outcome.result ?? null } : { error: outcome.error });
     log.info({ state: done.state, error: done.error ?? undefined }, `${op.kind} ${done.state}`);
@@ -156,7 +158,7 @@ export class OperationRunner {
     return done;
   }
 
-  private exec(op: OperationRow, log: AgentDeps['log']): OpExec<unknown> {
+  private exec(op: OperationRow, log: AgentDeps['log'], onPower: () => void): OpExec<unknown> {
     const { journal } = this.deps;
     const uuid = op.serverUuid;
     return {
@@ -170,7 +172,10 @@ export class OperationRunner {
       save: (data) => journal.setData(op.id, data),
       data: () => journal.getOperation(op.id)?.data ?? {},
       progress: (pct) => journal.setProgress(op.id, pct),
-      updateServer: (patch) => journal.updateServer(uuid, patch),
+      updateServer: (patch) => {
+        if (patch.power !== undefined) onPower();
+        return journal.updateServer(uuid, patch);
+      },
     };
   }
 

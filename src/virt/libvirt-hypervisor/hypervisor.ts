@@ -40,6 +40,8 @@ export class LibvirtHypervisor implements Hypervisor {
   private readonly keeper: ConnectionKeeper;
   private domainType: DomainType | undefined;
   private readonly dhcp: DhcpHostTable;
+  /** uuids known to be novalet domains: their status needs no XML (a novalet domain stays one until undefined) */
+  private readonly managedUuids = new Set<string>();
 
   constructor(private readonly o: LibvirtHypervisorOptions = {}) {
     this.events.setMaxListeners(0); // one listener per in-flight wait
@@ -105,7 +107,11 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   private async status(dom: LibvirtDomain): Promise<DomainStatus> {
-    const [state, managedSave, xml] = await Promise.all([dom.getState(), dom.hasManagedSaveImage(), dom.getXMLDesc(0)]);
+    const key = dom.uuid.toLowerCase();
+    const known = this.managedUuids.has(key);
+    const [state, managedSave, xml] = await Promise.all([dom.getState(), dom.hasManagedSaveImage(), known ? null : dom.getXMLDesc(0)]);
+    const managed = known || isNovaletDomain(parseDomainXml(xml ?? ''));
+    if (managed) this.managedUuids.add(key);
     return {
       uuid: dom.uuid,
       name: dom.name,
@@ -113,7 +119,7 @@ export class LibvirtHypervisor implements Hypervisor {
       libvirtState: state.stateName,
       libvirtReason: state.reasonName,
       managedSave,
-      managed: isNovaletDomain(parseDomainXml(xml)),
+      managed,
     };
   }
 
@@ -179,11 +185,13 @@ export class LibvirtHypervisor implements Hypervisor {
 
   defineXml(xml: string): Promise<void> {
     // same uuid and name = a redefinition (takes effect at the next cold boot if running)
+    this.managedUuids.clear(); // rare (resize revert): whatever the XML says is re-read
     return this.run('define domain', async (conn) => { await conn.defineDomain(xml); });
   }
 
   undefine(uuid: string): Promise<void> {
     return this.run(`undefine ${uuid}`, async (conn) => {
+      this.managedUuids.delete(uuid.toLowerCase());
       const dom = await this.find(conn, uuid);
       if (!dom) return;
       const state = await dom.getState();
