@@ -4,7 +4,7 @@ import { startSimHosts } from '../agent/sim/index.js';
 import { parseArgs, str } from './args.js';
 
 export const SIM_USAGE = `usage: novalet sim-hosts --count N --base-port P --secret-file FILE [--listen-host ADDR] [--data-dir DIR]
-                         [--prefix sim-] [--vcpus 64] [--memory-mib 262144] [--log-level warn]
+                         [--prefix sim-] [--vcpus 64] [--memory-mib 262144] [--networks private,default] [--log-level warn]
   N simulated hosts in one process: real agents on the fake hypervisor, host i (sim-0001..) answering the agent
   protocol on port P+i-1. Prints one JSON line per host ({name, url, hostUuid}) once all listen.`;
 
@@ -30,10 +30,12 @@ export async function simCommand(argv: string[]): Promise<void> {
   const dataRoot = str(flags, 'data-dir');
   const listenHost = str(flags, 'listen-host');
   const namePrefix = str(flags, 'prefix');
+  const networks = str(flags, 'networks')?.split(',').filter(Boolean);
   const sim = await startSimHosts({
     count: int(flags, 'count'), basePort: int(flags, 'base-port'), secret, log,
     hostInfo: { cpus: int(flags, 'vcpus', 64), memoryMiB: int(flags, 'memory-mib', 256 * 1024) },
     ...(dataRoot ? { dataRoot } : {}), ...(listenHost ? { listenHost } : {}), ...(namePrefix ? { namePrefix } : {}),
+    ...(networks ? { networks } : {}),
   });
   for (const h of sim.hosts) console.log(JSON.stringify({ name: h.name, url: h.url, hostUuid: h.hostUuid }));
   log.info({ hosts: sim.hosts.length, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) }, 'simulated hosts ready');

@@ -16,7 +16,9 @@ before(async () => {
 after(async () => { await sim.close(); });
 
 const spec = (uuid: string) => ({
-  spec: { uuid, displayName: `srv-${uuid.slice(-4)}`, vcpus: 1, memoryMiB: 128, image: { id: 'img-sim', source: '/nonexistent/sim-image', format: 'qcow2' as const }, rootGiB: 1 },
+  spec: { uuid, displayName: `srv-${uuid.slice(-4)}`, vcpus: 1, memoryMiB: 128, image: { id: 'img-sim', source: '/nonexistent/sim-image', format: 'qcow2' as const }, rootGiB: 1,
+    // a fixed IP on the controller's default network: the host must have that libvirt network (DHCP host entry)
+    nics: [{ portId: `port-${uuid.slice(-4)}`, mac: 'fa:16:3e:00:00:01', ip: '10.0.0.5', attachment: { type: 'network' as const, network: 'private' } }] },
 });
 
 test('sim hosts: each port is its own host (inventory over the real protocol, concurrently)', async () => {
@@ -43,6 +45,7 @@ test('sim hosts: spawn, stop and list through AgentClient land on the right host
   assert.equal((await a.getServer(id)).server.power, 'running');
   assert.equal(sim.hosts[1]!.hv.has(id), true);
   assert.equal(sim.hosts[2]!.hv.has(id), false);
+  assert.deepEqual((await sim.hosts[1]!.hv.listDhcpHosts('private')).map((h) => h.ip), ['10.0.0.5']);
   assert.equal((await b.listServers()).servers.length, 0);
   await assert.rejects(b.getServer(id), (e: unknown) => e instanceof RpcError && e.code === 'unknown_server' && e.status === 404);
   const stop = await a.run('stop', id, {}, { timeoutMs: 10_000 });

@@ -45,6 +45,8 @@ export interface SimHostsOptions {
   hostInfo?: Partial<HostInfo>;
   /** agent config over the real defaults (data dir and secret are set per host) */
   agent?: Partial<AgentConfig>;
+  /** libvirt networks every host has (NICs of spawned servers plug into them); default the controller's default network 'private' and libvirt's 'default' */
+  networks?: string[];
   /** fake guests' ACPI delay; default 10 ms as the fake hypervisor */
   acpiDelayMs?: number;
   log?: Logger;
@@ -75,6 +77,8 @@ export interface SimHosts {
 export const SIM_HOST_DEFAULTS: Partial<HostInfo> = {
   cpus: 64, memoryMiB: 256 * 1024, freeMemoryMiB: 240 * 1024, cpuModel: 'sim', domainType: 'kvm',
 };
+
+export const SIM_NETWORKS = ['private', 'default'];
 
 export function simHostName(index: number, prefix = 'sim-'): string {
   return `${prefix}${String(index + 1).padStart(4, '0')}`;
@@ -110,6 +114,7 @@ async function createHost(o: SimHostsOptions, index: number, dataRoot: string, l
     hostInfo: { ...SIM_HOST_DEFAULTS, ...o.hostInfo, hostname: name, hostUuid },
     ...(o.acpiDelayMs !== undefined ? { acpiDelayMs: o.acpiDelayMs } : {}),
   });
+  for (const net of o.networks ?? SIM_NETWORKS) hv.addNetwork(net);
   const disks = new SimDiskTool();
   const agent = await Agent.create({ hv, config, log: log.child({ host: name }), disks });
   agent.deps.images = new SimImageCache(agentPaths(dataDir).images, disks);
