@@ -1,9 +1,9 @@
 /**
- * qemu-img, typed. Only the virt layer and the agent's image cache use it; all calls go through execa with
+ * qemu-img, typed. Only the virt layer and the agent's image cache use it; all calls go through exec.ts with
  * an argument vector (no shell) and LC_ALL=C so that messages are stable. Failures are QemuImgError
  * (a VirtError with code 'operation_failed', or 'timeout') carrying the exit code and stderr.
  */
-import { execa } from 'execa';
+import { execCapture } from './exec.js';
 import { VirtError } from './errors.js';
 
 export type ImageFormat = 'qcow2' | 'raw';
@@ -45,11 +45,9 @@ export interface QemuImgOptions {
 }
 
 async function run(args: string[], opts: QemuImgOptions = {}): Promise<string> {
-  const r = await execa(opts.bin ?? 'qemu-img', args, {
-    reject: false, timeout: opts.timeoutMs ?? 600_000, env: { LC_ALL: 'C' }, stdin: 'ignore',
-  });
-  if (r.exitCode !== 0 || r.timedOut) throw new QemuImgError(args, r.exitCode, String(r.stderr ?? ''), r.timedOut);
-  return String(r.stdout ?? '');
+  const r = await execCapture(opts.bin ?? 'qemu-img', args, { timeoutMs: opts.timeoutMs ?? 600_000 });
+  if (r.exitCode !== 0 || r.timedOut) throw new QemuImgError(args, r.exitCode, r.stderr, r.timedOut);
+  return r.stdout;
 }
 
 export type CreateOptions =
@@ -134,12 +132,12 @@ export async function check(path: string, opts: QemuImgOptions & { format?: Imag
   if (opts.format) args.push('-f', opts.format);
   if (opts.forceShare) args.push('-U');
   args.push(path);
-  const r = await execa(opts.bin ?? 'qemu-img', args, { reject: false, timeout: opts.timeoutMs ?? 600_000, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  const r = await execCapture(opts.bin ?? 'qemu-img', args, { timeoutMs: opts.timeoutMs ?? 600_000 });
   let j: Record<string, unknown>;
   try {
-    j = JSON.parse(String(r.stdout ?? '')) as Record<string, unknown>;
+    j = JSON.parse(r.stdout) as Record<string, unknown>;
   } catch {
-    throw new QemuImgError(args, r.exitCode, String(r.stderr ?? ''), r.timedOut);
+    throw new QemuImgError(args, r.exitCode, r.stderr, r.timedOut);
   }
   return { errors: Number(j['check-errors'] ?? 0), leaks: Number(j['leaks'] ?? 0), corruptions: Number(j['corruptions'] ?? 0) };
 }

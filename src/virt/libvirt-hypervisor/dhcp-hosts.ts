@@ -5,7 +5,7 @@
  * definition, each only where it exists (a transient network has no config, an inactive one no live state).
  * Calls on one network are serialised: each is a read-modify-write of the entry list.
  */
-import { execa } from 'execa';
+import { execCapture } from '../exec.js';
 import { VirtError } from '../errors.js';
 import type { DhcpHost } from '../hypervisor.js';
 import { xmlEscape as e } from '../domain-xml/xml.js';
@@ -22,13 +22,13 @@ function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 async function virsh(uri: string, args: string[]): Promise<string> {
-  const r = await execa('virsh', ['-q', '-c', uri, ...args], { reject: false, timeout: 60_000, env: { LC_ALL: 'C' } });
+  const r = await execCapture('virsh', ['-q', '-c', uri, ...args], { timeoutMs: 60_000 });
   if (r.exitCode !== 0) {
-    const msg = String(r.stderr).trim() || String(r.stdout).trim();
+    const msg = r.stderr.trim() || r.stdout.trim() || (r.timedOut ? 'timed out' : 'failed');
     if (/failed to connect|Connection refused|No such file or directory.*sock/i.test(msg)) throw new VirtError('hypervisor_unavailable', `virsh ${args[0]}: ${msg}`);
     throw new VirtError('operation_failed', `virsh ${args.slice(0, 2).join(' ')}: ${msg}`);
   }
-  return String(r.stdout);
+  return r.stdout;
 }
 
 /** Host entries of a network XML (every `<host>` with a MAC and an IPv4 address, in order). */
