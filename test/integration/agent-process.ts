@@ -13,18 +13,27 @@ import { guestArtifacts } from '../support/guest.js';
 import { REPO_ROOT } from '../support/virsh.js';
 import * as qemuImg from '../../src/virt/qemu-img.js';
 
+export interface AgentProcessOptions {
+  /** node flags before the entry script (e.g. V8 memory flags) */
+  nodeArgs?: string[];
+  /** entry script; default bin/novalet.js (tsx), e.g. dist/src/cli/main.js for the compiled build */
+  entry?: string;
+}
+
 export class AgentProcess {
   readonly dir = mkdtempSync(join(tmpdir(), 'novalet-agent-it-'));
   readonly dataDir = join(this.dir, 'data');
   readonly runDir = join(this.dir, 'run');
   readonly secret = randomBytes(24).toString('hex');
   readonly imageFile = join(this.dir, 'image.raw');
+  readonly opts: AgentProcessOptions;
   child: ChildProcess | undefined;
   client!: AgentClient;
   port = 0;
   log = '';
 
-  constructor(readonly config: Record<string, unknown> = {}) {
+  constructor(readonly config: Record<string, unknown> = {}, opts: AgentProcessOptions = {}) {
+    this.opts = opts;
     writeFileSync(join(this.dir, 'secret'), `${this.secret}\n`, { mode: 0o600 });
     writeFileSync(join(this.dir, 'agent.json'), JSON.stringify({
       shutdownTimeoutSec: 30, shutdownRetryIntervalSec: 5, softRebootTimeoutSec: 60, pollIntervalMs: 200, logLevel: 'debug', ...config,
@@ -37,7 +46,7 @@ export class AgentProcess {
 
   /** Starts the agent; resolves once it logged 'agent ready' (with the port it bound). */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/novalet.js'), 'agent', '--config', join(this.dir, 'agent.json'),
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), resolve(REPO_ROOT, this.opts.entry ?? 'bin/novalet.js'), 'agent', '--config', join(this.dir, 'agent.json'),
       '--data-dir', this.dataDir, '--run-dir', this.runDir, '--listen', '127.0.0.1:0', '--secret-file', join(this.dir, 'secret')],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

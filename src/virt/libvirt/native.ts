@@ -1,5 +1,6 @@
 // Raw typings of the native addon (native/src/*.cc) and its loader. Callers use the typed classes in
 // connection.ts / domain.ts / storage.ts instead of these.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,10 +162,15 @@ export interface NativeAddon {
   getVersion(): number;
 }
 
-/** Repo root relative to this file (src/virt/libvirt/ -> ../../..), so it works from src/ via tsx. */
+/**
+ * Repo root relative to this file: src/virt/libvirt/ -> ../../.. when run from the sources (tsx), and
+ * dist/src/virt/libvirt/ -> ../../../.. when run from the compiled build (`npm run build`).
+ */
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const NATIVE_ADDON_PATH =
-  process.env['NOVALET_LIBVIRT_ADDON'] ?? path.resolve(here, '../../..', 'native/build/Release/novalet_libvirt.node');
+const ADDON = 'native/build/Release/novalet_libvirt.node';
+export const NATIVE_ADDON_PATH = process.env['NOVALET_LIBVIRT_ADDON']
+  ?? [path.resolve(here, '../../..', ADDON), path.resolve(here, '../../../..', ADDON)].find((p) => existsSync(p))
+  ?? path.resolve(here, '../../..', ADDON);
 
 let cached: NativeAddon | undefined;
 
