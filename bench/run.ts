@@ -1,18 +1,65 @@
 /**
- * `npm run bench`: runs every benchmark suite, prints a table per suite and writes JSON results (with the
- * machine noted) under bench/results/. Needs the local libvirtd (scripts/up.sh or scripts/libvirtd.sh start).
+ * `npm run bench [-- --only <suite>[,<suite>]] [--quick]`: runs the benchmark suites, prints a table per suite
+ * and writes JSON results (with the machine noted) under bench/results/ (<suite>-<time>.json and <suite>.json),
+ * then a Markdown summary of every suite's latest results (bench/results/summary.md, what the README shows).
+ * Suites: binding (needs the local libvirtd: scripts/up.sh), e2e (controller + 1,000 simulated hosts),
+ * sched (cost versus hosts). --quick: small sizes, one run, for a smoke test in about a minute.
+ * Results another suite wrote (bench/results/agent.json, the agent overhead bench) are included in the summary.
  * Benchmarks never run inside the test suite.
  */
-import { runBindingBench } from './binding.bench.js';
-import { printTable, writeResults, machineInfo } from './lib/report.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from '../src/cli/args.js';
+import { machineInfo, markdownTable, printTable, readResults, RESULTS_DIR, writeResults, type ResultRow } from './lib/report.js';
 
-const suites: { name: string; title: string; run: () => Promise<Parameters<typeof printTable>[1]> }[] = [
-  { name: 'binding', title: 'libvirt calls per second: native binding vs virsh (qemu:///system)', run: runBindingBench },
+interface RunOptions { quick: boolean; runs: number }
+interface Suite { name: string; title: string; run: (o: RunOptions) => Promise<ResultRow[]> }
+
+const SUITES: Suite[] = [
+  { name: 'binding', title: 'libvirt calls per second: native binding vs virsh (qemu:///system)',
+    run: async () => (await import('./binding.bench.js')).runBindingBench() },
+  { name: 'e2e', title: 'controller + simulated hosts, end to end over HTTP',
+    run: async (o) => (await import('./e2e.bench.js')).runE2eBench(o) },
+  { name: 'sched', title: 'cost versus hosts: scheduling, heartbeats, simulated agent memory',
+    run: async (o) => (await import('./sched.bench.js')).runSchedBench(o) },
 ];
+/** results files of suites run elsewhere, shown in the summary when present */
+const FOREIGN = [{ file: 'agent.json', title: 'agent overhead (bench/agent*.ts)' }];
 
-console.log(`machine: ${JSON.stringify(machineInfo())}`);
-for (const s of suites) {
-  const rows = await s.run();
-  printTable(s.title, rows);
-  console.log(`results: ${writeResults(s.name, rows)}`);
+const { flags } = parseArgs(process.argv.slice(2), ['quick', 'help']);
+if (flags['help']) {
+  console.log(`usage: npm run bench [-- --only ${SUITES.map((s) => s.name).join('|')}[,...]] [--quick]`);
+  process.exit(0);
 }
+const quick = flags['quick'] === true;
+const only = typeof flags['only'] === 'string' ? flags['only'].split(',') : SUITES.map((s) => s.name);
+const unknown = only.filter((n) => !SUITES.some((s) => s.name === n));
+if (unknown.length) {
+  console.error(`unknown suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+const runs = Number(process.env['NOVALET_BENCH_RUNS'] ?? (quick ? 1 : 5));
+
+console.log(`machine: ${JSON.stringify(machineInfo())}${quick ? ' (quick)' : ''}`);
+let failed = false;
+for (const s of SUITES.filter((x) => only.includes(x.name))) {
+  const t0 = performance.now();
+  try {
+    const rows = await s.run({ quick, runs });
+    printTable(s.title, rows);
+    console.log(`results: ${writeResults(quick ? `${s.name}-quick` : s.name, rows, { quick, runs, seconds: Math.round((performance.now() - t0) / 1000) })}`);
+  } catch (err) {
+    failed = true;
+    console.error(`suite ${s.name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  }
+}
+
+const parts: string[] = [`Machine: ${JSON.stringify(machineInfo())}`];
+for (const s of [...SUITES.map((x) => ({ file: `${quick ? `${x.name}-quick` : x.name}.json`, title: x.title })), ...FOREIGN]) {
+  const r = readResults(s.file);
+  if (r) parts.push(`### ${s.title} (${r.at.slice(0, 10)})\n\n${markdownTable(r.rows)}`);
+}
+const summary = join(RESULTS_DIR, quick ? 'summary-quick.md' : 'summary.md');
+writeFileSync(summary, parts.join('\n\n') + '\n');
+console.log(`\nsummary: ${summary}`);
+if (failed) process.exitCode = 1;
