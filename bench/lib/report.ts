@@ -1,6 +1,6 @@
 /** Prints benchmark results as a table and writes them, with the machine noted, as JSON. */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, hostname, release } from 'node:os';
+import { cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from './stats.js';
@@ -30,6 +30,8 @@ export function machineInfo(): Record<string, unknown> {
     cpuModel: cpuList[0]?.model ?? 'unknown',
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
+    /** the machine is shared: other work running at the same time shows here */
+    loadAvg1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
