@@ -8,16 +8,23 @@ import { parseArgs, parseListen, str } from './args.js';
 import { startAgentProcess } from './agent-command.js';
 import { cloudsYaml } from './up/clouds-yaml.js';
 import { seedGuestImages } from './up/guest-images.js';
-import { ensureNatNetwork } from './up/nat-network.js';
+import { ensureNatNetwork, type NatNetwork } from './up/nat-network.js';
 import { fileSecret } from './up/secrets.js';
 
 export const UP_USAGE = `usage: novalet up [--data-dir DIR] [--listen ADDR:PORT] [--agent-listen ADDR:PORT] [--libvirt-uri URI]
-                  [--guest-dir DIR] [--log-level LEVEL]
+                  [--guest-dir DIR] [--network-name NAME --network-cidr A.B.C.0/24] [--log-level LEVEL]
   the all-in-one on this host: libvirt NAT network 'novalet-private' (10.0.0.0/24), a local agent and the controller
   in this process, admin + demo accounts, flavors, the test guest image; writes DIR/clouds.yaml (clouds novalet and
   novalet-admin). Default DIR /var/lib/novalet, API on 127.0.0.1:8774, agent RPC on 127.0.0.1:8779.`;
 
-export const ALL_IN_ONE_NETWORK = { name: 'novalet-private', bridge: 'novalet0', gateway: '10.0.0.1', prefix: 24, dhcpStart: '10.0.0.2', dhcpEnd: '10.0.0.254' };
+/** the default network: libvirt NAT network `novalet-private` on bridge novalet0, 10.0.0.0/24 */
+export function allInOneNetwork(name = 'novalet-private', cidr = '10.0.0.0/24'): NatNetwork & { cidr: string } {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.0\/24$/.exec(cidr);
+  if (!m) throw new Error(`--network-cidr: expected a /24 like 10.0.0.0/24, got ${cidr}`);
+  const net = `${m[1]}.${m[2]}.${m[3]}`;
+  const bridge = name === 'novalet-private' ? 'novalet0' : `nv-${name.replace(/^novalet-?/, '')}`.slice(0, 15);
+  return { name, bridge, cidr, gateway: `${net}.1`, prefix: 24, dhcpStart: `${net}.2`, dhcpEnd: `${net}.254` };
+}
 
 /**
  * `novalet up`: everything an all-in-one needs, in one foreground process (SIGTERM/SIGINT stop it; guests keep
@@ -37,7 +44,8 @@ export async function upCommand(argv: string[]): Promise<void> {
   const secret = fileSecret(join(dataDir, 'cluster-secret'), 32);
   const passwords = { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) };
 
-  await ensureNatNetwork(libvirtUri, ALL_IN_ONE_NETWORK);
+  const network = allInOneNetwork(str(flags, 'network-name'), str(flags, 'network-cidr'));
+  await ensureNatNetwork(libvirtUri, network);
   const agentConfig: AgentConfig = {
     ...AGENT_DEFAULTS, dataDir: join(dataDir, 'agent'), runDir: join(dataDir, 'run'), libvirtUri,
     listenHost: agentListen.host, listenPort: agentListen.port, secret, logLevel: str(flags, 'log-level') ?? 'info',
@@ -47,7 +55,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     dataDir: join(dataDir, 'controller'), listenHost: listen.host, listenPort: listen.port, secret, passwords, log,
     agents: [{ url: agent.url, local: true }],
     heartbeatIntervalMs: 5000,
-    config: { networks: [{ ...DEFAULT_NETWORK, cidr: '10.0.0.0/24', gateway: ALL_IN_ONE_NETWORK.gateway, libvirtNetwork: ALL_IN_ONE_NETWORK.name }] },
+    config: { networks: [{ ...DEFAULT_NETWORK, cidr: network.cidr, gateway: network.gateway, libvirtNetwork: network.name }] },
   });
   const imageId = await seedGuestImages(controller.store, controller.app.novalet.images, guestDir);
   const clouds = join(dataDir, 'clouds.yaml');
