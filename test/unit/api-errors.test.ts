@@ -1,7 +1,7 @@
 /** Every error path of the compute API, with Nova's bodies, and "bad input changes nothing". */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, IMAGE_ID, type Harness } from '../../src/controller/testing/harness.js';
+import { createHarness, IMAGE_ID, login, type Harness } from '../../src/controller/testing/harness.js';
 
 const S = '/compute/v2.1/servers';
 
@@ -268,5 +268,73 @@ test('known path, wrong method -> 405 badMethod with Allow; unknown path 404; PU
   assert.equal(r.json().error.title, 'Method Not Allowed');
   assert.equal(await snapshot(h), before);
   assert.equal(JSON.stringify(await h.store.listFlavors({ includePrivate: true })), flavorsBefore);
+  await h.close();
+});
+
+test('refused actions (wrong vm_state, task running) leave no trace', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const stopped = await h.boot(h.tokens.demo, 's2');
+  // as if a stop were in flight on s2 (a host that takes its time)
+  await h.store.updateServer(stopped, { taskState: 'powering-off' });
+  const before = await snapshot(h);
+  const refused: Array<[string, unknown, string]> = [
+    [id, { 'os-start': null }, `Cannot 'start' instance ${id} while it is in vm_state active`],
+    [id, { resume: null }, `Cannot 'resume' instance ${id} while it is in vm_state active`],
+    [id, { revertResize: null }, `Cannot 'revertResize' instance ${id} while it is in vm_state active`],
+    [stopped, { pause: null }, `Cannot 'pause' instance ${stopped} while it is in task_state powering-off`],
+    [stopped, { rebuild: { imageRef: IMAGE_ID } }, `Cannot 'rebuild' instance ${stopped} while it is in task_state powering-off`],
+    [stopped, { resize: { flavorRef: '2' } }, `Cannot 'resize' instance ${stopped} while it is in task_state powering-off`],
+  ];
+  for (const [sid, body, message] of refused) {
+    const r = await h.req(h.tokens.demo, 'POST', `${S}/${sid}/action`, body);
+    assert.deepEqual(r.json(), { conflictingRequest: { code: 409, message } }, JSON.stringify(body));
+  }
+  assert.equal(await snapshot(h), before);
+  await h.close();
+});
+
+test('expired and bad tokens on writes -> 401 and nothing changes', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const before = await snapshot(h);
+  // a token that expires in a second (tokens are issued with the controller's current lifetime)
+  h.cfg.tokenTtlSeconds = 1;
+  const expired = await login(h.app, 'demo', 'demopw', 'demo');
+  await new Promise((r) => setTimeout(r, 1100));
+  const writes: Array<[string, string, unknown]> = [
+    ['POST', S, { server: { name: 'x', imageRef: IMAGE_ID, flavorRef: '1' } }],
+    ['POST', `${S}/${id}/action`, { 'os-stop': null }],
+    ['PUT', `${S}/${id}`, { server: { name: 'renamed' } }],
+    ['DELETE', `${S}/${id}`, undefined],
+    ['POST', `${S}/${id}/metadata`, { metadata: { k: 'v' } }],
+  ];
+  for (const token of [expired, 'garbage', `${h.tokens.admin}x`]) {
+    for (const [m, url, body] of writes) {
+      const r = await h.req(token, m, url, body);
+      assert.equal(r.statusCode, 401, `${m} ${url}`);
+      assert.equal(r.json().unauthorized.code, 401);
+    }
+  }
+  assert.equal(await snapshot(h), before);
+  await h.close();
+});
+
+test('bad microversion on writes -> 400 (malformed) / 406 (out of range) and nothing changes', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const before = await snapshot(h);
+  for (const [v, status] of [['2.x', 400], ['two', 400], ['2.200', 406], ['3.0', 406], ['2.0', 406]] as const) {
+    for (const [m, url, body] of [
+      ['POST', S, { server: { name: 'x', imageRef: IMAGE_ID, flavorRef: '1', networks: 'none' } }],
+      ['POST', `${S}/${id}/action`, { 'os-stop': null }],
+      ['DELETE', `${S}/${id}`, undefined],
+    ] as const) {
+      const r = await h.req(h.tokens.demo, m, url, body, v);
+      assert.equal(r.statusCode, status, `${v} ${m} ${url}`);
+      assert.equal(r.json()[status === 400 ? 'badRequest' : 'computeFault'].code, status);
+    }
+  }
+  assert.equal(await snapshot(h), before);
   await h.close();
 });
