@@ -1,0 +1,168 @@
+/**
+ * The controller driving agents over the real RPC: simulated hosts (real Agent + RPC server on the fake
+ * hypervisor) behind a real controller process (SQLite file, HTTP). Placement, fixed IPs, actions, power sync
+ * from heartbeats, scheduling failures, and a controller restart that finds the agent's operation by request id.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { startSimHosts, type SimHosts } from '../../src/agent/sim/index.js';
+import { startControllerProcess, type ControllerProcess } from '../../src/controller/process.js';
+import { login } from '../../src/controller/testing/harness.js';
+import { agentRequestId } from '../../src/controller/agents/index.js';
+import { freePort } from '../support/all-in-one.js';
+
+const SECRET = 'controller-agents-test-secret-0123456789';
+const log = pino({ level: 'silent' });
+
+describe('controller + agents over RPC (simulated hosts)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-ca-'));
+  let sim: SimHosts;
+  let c: ControllerProcess;
+  let port = 0;
+  let demo = '';
+  let admin = '';
+  let imageId = '';
+
+  const start = async () => {
+    c = await startControllerProcess({
+      dataDir: join(dir, 'controller'), listenHost: '127.0.0.1', listenPort: port, secret: SECRET, log,
+      agents: sim.hosts.map((h) => ({ url: h.url })), passwords: { admin: 'adminpw', demo: 'demopw' },
+      heartbeatIntervalMs: 60_000,
+    });
+    demo = await login(c.app, 'demo', 'demopw', 'demo');
+    admin = await login(c.app, 'admin', 'adminpw', 'admin');
+  };
+  const api = async (token: string, method: string, path: string, body?: unknown, version = '2.74') => {
+    const r = await fetch(`${c.url}/compute/v2.1${path}`, {
+      method, headers: { 'x-auth-token': token, 'openstack-api-version': `compute ${version}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const waitServer = async (id: string, ok: (s: any) => boolean, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = (await api(admin, 'GET', `/servers/${id}`)).body.server;
+      if (ok(s)) return s;
+      if (Date.now() > deadline) throw new Error(`server ${id}: ${JSON.stringify(s)}`);
+      await sleep(50);
+    }
+  };
+  const create = async (name: string, extra: Record<string, unknown> = {}, token = demo) => {
+    const r = await api(token, 'POST', '/servers', { server: { name, imageRef: imageId, flavorRef: '1', networks: 'auto', ...extra } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return r.body.server.id as string;
+  };
+  const settled = (s: any) => s['OS-EXT-STS:task_state'] === null && s.status !== 'BUILD';
+
+  before(async () => {
+    sim = await startSimHosts({ count: 3, basePort: 0, secret: SECRET, log, hostInfo: { cpus: 4, memoryMiB: 4096, freeMemoryMiB: 4000 } });
+    port = await freePort();
+    await start();
+    const img = await c.app.novalet.images.create(null, { name: 'img', visibility: 'public', diskFormat: 'qcow2', containerFormat: 'bare' });
+    const { Readable } = await import('node:stream');
+    imageId = (await c.app.novalet.images.upload(null, img.id, Readable.from([Buffer.from('qcow2 bytes')]))).id;
+  });
+
+  after(async () => {
+    await c.close();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hosts register from heartbeats and appear in os-hypervisors / os-services', async () => {
+    const hv = (await api(admin, 'GET', '/os-hypervisors/detail')).body.hypervisors;
+    assert.deepEqual(hv.map((h: any) => h.hypervisor_hostname).sort(), sim.hosts.map((h) => h.name).sort());
+    assert.ok(hv.every((h: any) => h.state === 'up'));
+  });
+
+  it('creates spread across hosts (most free RAM first); each NIC gets its own fixed IP and MAC; the agent runs it', async () => {
+    const ids = [await create('a'), await create('b'), await create('c')];
+    const servers = await Promise.all(ids.map((id) => waitServer(id, settled)));
+    assert.ok(servers.every((s) => s.status === 'ACTIVE'), JSON.stringify(servers.map((s) => [s.status, s.fault])));
+    assert.equal(new Set(servers.map((s) => s['OS-EXT-SRV-ATTR:host'])).size, 3, 'one per host');
+    const addrs = servers.map((s) => s.addresses.private[0]);
+    assert.equal(new Set(addrs.map((a: any) => a.addr)).size, 3);
+    assert.equal(new Set(addrs.map((a: any) => a['OS-EXT-IPS-MAC:mac_addr'])).size, 3);
+    for (const s of servers) {
+      const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+      const onAgent = host.agent.getServer(s.id);
+      assert.equal(onAgent.server.power, 'running');
+      assert.equal(onAgent.server.spec.nics?.[0]?.ip, s.addresses.private[0].addr, 'the agent got the fixed IP for its DHCP entry');
+    }
+  });
+
+  it('an admin can place a server on a host (2.74 host); an unknown host fails the build with a fault', async () => {
+    const target = sim.hosts[1]!.name;
+    const id = await create('placed', { host: target }, admin);
+    assert.equal((await waitServer(id, settled))['OS-EXT-SRV-ATTR:host'], target);
+    const bad = await create('nowhere', { host: 'no-such-host' }, admin);
+    const s = await waitServer(bad, settled);
+    assert.equal(s.status, 'ERROR');
+    assert.match(s.fault.message, /no-such-host could not be found/);
+  });
+
+  it('a flavor no host can hold ends in ERROR with "No valid host"', async () => {
+    const f = await api(admin, 'POST', '/flavors', { flavor: { name: 'huge', ram: 8192, vcpus: 1, disk: 1 } });
+    assert.equal(f.status, 200, JSON.stringify(f.body));
+    const id = await create('huge', { flavorRef: f.body.flavor.id });
+    const s = await waitServer(id, settled);
+    assert.equal(s.status, 'ERROR');
+    assert.match(s.fault.message, /No valid host was found/);
+  });
+
+  it('actions go to the agent of the server\'s host; the guest powering itself off is synced to SHUTOFF', async () => {
+    const id = await create('act');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { pause: null })).status, 202);
+    await waitServer(id, (x) => x.status === 'PAUSED' && settled(x));
+    assert.equal(host.agent.getServer(id).server.power, 'paused');
+    assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { unpause: null })).status, 202);
+    await waitServer(id, (x) => x.status === 'ACTIVE' && settled(x));
+    host.hv.guestPowerOff(id);
+    await sleep(100);
+    await c.cluster.heartbeats!.poll();
+    const after = await waitServer(id, settled);
+    assert.equal(after.status, 'SHUTOFF');
+    assert.equal(after['OS-EXT-STS:power_state'], 4);
+  });
+
+  it('delete destroys on the agent and frees the fixed IP', async () => {
+    const id = await create('gone');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    assert.equal((await api(demo, 'DELETE', `/servers/${id}`)).status, 204);
+    for (let i = 0; i < 100 && (await api(demo, 'GET', `/servers/${id}`)).status !== 404; i++) await sleep(50);
+    assert.equal((await api(demo, 'GET', `/servers/${id}`)).status, 404);
+    assert.equal(host.hv.has(id), false);
+    assert.deepEqual(await c.store.listFixedIps(id), []);
+  });
+
+  it('controller restart mid-build: the agent already ran the spawn; recovery finds it by request id instead of spawning twice', async () => {
+    const host = sim.hosts[2]!;
+    // a build whose controller died after the agent accepted it: server row + open action, spawn on the agent
+    const id = await create('restart', { host: host.name }, admin);
+    const done = await waitServer(id, settled);
+    assert.equal(done.status, 'ACTIVE');
+    const action = (await c.store.listInstanceActions(id))[0]!;
+    await c.store.updateServer(id, { vmState: 'building', taskState: 'scheduling', powerState: 0 });
+    await c.store.failOpenActions(id, new Date().toISOString(), 'x');
+    await c.store.createInstanceAction({ serverId: id, action: 'create', requestId: action.requestId, userId: action.userId, projectId: action.projectId, startTime: new Date().toISOString(), message: null });
+    const opsBefore = host.agent.getServer(id).operations.length;
+    await c.close();
+    await start();
+    assert.deepEqual(c.recovered.redriven, [id]);
+    const s = await waitServer(id, settled);
+    assert.equal(s.status, 'ACTIVE');
+    assert.equal(s['OS-EXT-SRV-ATTR:host'], host.name);
+    assert.equal(host.agent.getServer(id).operations.length, opsBefore, 'no second spawn on the agent');
+    assert.ok(host.agent.getServer(id).operations.some((o) => o.requestId === agentRequestId(action.requestId, id)));
+  });
+});

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Scheduler } from '../../src/controller/agents/scheduler.js';
+import { signedImageUrl, verifyImageSignature } from '../../src/controller/agents/image-export.js';
+import { IpAllocator, hostAddresses } from '../../src/controller/network/ip-allocator.js';
+import { SqliteStore, type Host, type FlavorSnapshot } from '../../src/store/index.js';
+import { ApiError } from '../../src/controller/errors.js';
+
+const host = (name: string, o: Partial<Host> = {}): Host => ({
+  name, serviceId: `s-${name}`, hypervisorId: `h-${name}`, disabled: false, disabledReason: null, forcedDown: false,
+  lastSeenAt: new Date().toISOString(), vcpus: 4, memoryMb: 4096, diskGb: 100, hypervisorType: 'QEMU', hypervisorVersion: 0,
+  hostIp: '', createdAt: '', updatedAt: '', ...o,
+});
+const flavor = (ram: number, vcpus = 1, disk = 1): FlavorSnapshot => ({ id: 'f', name: 'f', ram, vcpus, disk, ephemeral: 0, swap: 0, extraSpecs: {} });
+
+test('scheduler: most free RAM wins; claims count before the store does; full hosts, disabled and down hosts are skipped', () => {
+  const s = new Scheduler({ cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 512 });
+  s.refresh([host('a'), host('b', { memoryMb: 8192 }), host('off', { disabled: true, memoryMb: 65536 }), host('down', { memoryMb: 65536 })],
+    new Map([['a', { instances: 1, vcpus: 1, memoryMb: 1024, diskGb: 1 }]]), (h) => h.name !== 'down');
+  assert.equal(s.select(flavor(2048)), 'b'); // b: 7680 free vs a: 2560
+  assert.equal(s.select(flavor(2048)), 'b'); // b: 5632 free
+  assert.equal(s.select(flavor(2048)), 'b'); // b: 3584 free vs a 2560
+  assert.equal(s.select(flavor(2048)), 'a'); // a: 2560 vs b: 1536
+  // 4 vCPUs per host at ratio 1: b has 3 claimed, a 2 (1 stored + 1 claim)
+  assert.equal(s.select(flavor(256, 1)), 'b');
+  assert.throws(() => s.select(flavor(256, 3)), (e: unknown) => e instanceof ApiError && /No valid host was found/.test(e.message));
+  assert.throws(() => s.select(flavor(128), { forcedHost: 'nope' }), /Compute host nope could not be found/);
+  assert.throws(() => s.select(flavor(128), { forcedHost: 'off' }), /No valid host/);
+  s.release('b', flavor(256, 1));
+  assert.equal(s.select(flavor(256, 1), { forcedHost: 'b' }), 'b');
+});
+
+test('fixed IPs: first free address, idempotent per server and MAC, requested address checked, exhaustion is a conflict', async () => {
+  const store = new SqliteStore(':memory:');
+  const net = { id: 'n1', name: 'private', cidr: '10.1.2.0/29', gateway: '10.1.2.1', subnetId: 'sn' };
+  assert.deepEqual([...hostAddresses(net.cidr, net.gateway)], ['10.1.2.2', '10.1.2.3', '10.1.2.4', '10.1.2.5', '10.1.2.6']);
+  const ipam = new IpAllocator(store, [net]);
+  const a = await ipam.allocate('s1', [{ uuid: 'n1', name: 'private' }]);
+  assert.equal(a[0]!.address, '10.1.2.2');
+  assert.match(a[0]!.mac, /^fa:16:3e(:[0-9a-f]{2}){3}$/);
+  assert.deepEqual(await ipam.allocate('s1', [{ uuid: 'n1', name: 'private' }]), a, 're-driven spawn gets the same NIC');
+  await assert.rejects(ipam.allocate('s2', [{ uuid: 'n1', name: 'private', fixed_ip: '10.1.2.2' }]), /already in use/);
+  await assert.rejects(ipam.allocate('s2', [{ uuid: 'n1', name: 'private', fixed_ip: '10.9.9.9' }]), /not valid/);
+  assert.equal((await ipam.allocate('s2', [{ uuid: 'n1', name: 'private', fixed_ip: '10.1.2.6' }]))[0]!.address, '10.1.2.6');
+  for (const id of ['s3', 's4', 's5']) await ipam.allocate(id, [{ uuid: 'n1', name: 'private' }]);
+  await assert.rejects(ipam.allocate('s6', [{ uuid: 'n1', name: 'private' }]), (e: unknown) => e instanceof ApiError && e.status === 409);
+  await ipam.release('s3');
+  assert.equal((await ipam.allocate('s6', [{ uuid: 'n1', name: 'private' }]))[0]!.address, '10.1.2.3');
+  await store.close();
+});
+
+test('image download URLs for agents: valid while unexpired and only for the signed image', () => {
+  const url = new URL(signedImageUrl('http://c:8774/', 'secret-secret-secret', 'img-1', 60, 1_000_000));
+  const exp = url.searchParams.get('expires')!;
+  const sig = url.searchParams.get('sig')!;
+  assert.equal(url.pathname, '/internal/images/img-1');
+  assert.ok(verifyImageSignature('secret-secret-secret', 'img-1', exp, sig, 1_000_000));
+  assert.ok(!verifyImageSignature('secret-secret-secret', 'img-2', exp, sig, 1_000_000), 'another image');
+  assert.ok(!verifyImageSignature('other-secret-other', 'img-1', exp, sig, 1_000_000), 'another secret');
+  assert.ok(!verifyImageSignature('secret-secret-secret', 'img-1', exp, sig, 1_000_000 + 61_000), 'expired');
+  assert.ok(!verifyImageSignature('secret-secret-secret', 'img-1', String(Number(exp) + 1000), sig, 1_000_000), 'expiry changed');
+});
