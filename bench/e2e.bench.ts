@@ -37,9 +37,11 @@ interface Plan {
 
 function plan(o: E2eOptions): Plan {
   const env = (k: string, d: number) => Number(process.env[k] ?? d);
-  return o.quick
+  const scales = process.env['NOVALET_BENCH_SCALES']?.split(',').map(Number);
+  const base: Plan = o.quick
     ? { hosts: env('NOVALET_BENCH_HOSTS', 50), creates: 30, concurrency: 15, actionServers: 5, tokensSeq: 10, tokensConc: 20, tokenConcurrency: 10, scales: [1000, 5000], listSamples: 5 }
     : { hosts: env('NOVALET_BENCH_HOSTS', 1000), creates: 100, concurrency: 50, actionServers: 20, tokensSeq: 100, tokensConc: 200, tokenConcurrency: 10, scales: [1000, 10_000, 50_000], listSamples: 20 };
+  return scales ? { ...base, scales } : base;
 }
 
 const C = '/compute/v2.1';
@@ -71,11 +73,26 @@ export async function runE2eBench(o: E2eOptions): Promise<ResultRow[]> {
     if (known < p.hosts) throw new Error(`controller knows ${known} of ${p.hosts} hosts`);
     const memAtStart = memoryOf(cluster.controller.pid).rssMiB;
 
+    // a failed phase is reported (with the controller's last words) and the next one still runs
+    let dead = false;
+    const phase = async (name: string, fn: () => Promise<ResultRow[]>) => {
+      if (dead) return;
+      try {
+        rows.push(...await fn());
+      } catch (err) {
+        const alive = cluster.controller.proc.exitCode === null && cluster.controller.proc.signalCode === null;
+        const msg = `${(err as Error).message}; controller ${alive ? 'running' : `exited (${cluster.controller.proc.exitCode ?? cluster.controller.proc.signalCode})`}`;
+        console.error(`e2e: phase ${name} failed: ${msg}\n${cluster.controller.stderr().slice(-1500)}`);
+        rows.push(single(`FAILED: ${name}`, '', NaN, msg));
+        dead = !alive;
+      }
+    };
     // at most 3 create batches: the API-created servers must stay under the first list size (1,000)
-    rows.push(...await creates(demo, p, Math.min(o.runs, 3), imageRef));
-    rows.push(...await actions(demo, p, imageRef));
-    rows.push(...await tokens(new Api(cluster.url), p, o.runs));
-    rows.push(...await lists(cluster, admin, demo, p, { imageRef, owners: [a, d], memAtStart }));
+    await phase('creates', () => creates(demo, p, Math.min(o.runs, 3), imageRef));
+    await phase('actions', () => actions(demo, p, imageRef));
+    await phase('tokens', () => tokens(new Api(cluster.url), p, o.runs));
+    // lists adds its rows as it goes: the smaller sizes are kept when a larger one fails
+    await phase('lists', async () => { await lists(cluster, admin, demo, p, { imageRef, owners: [a, d], memAtStart }, rows); return []; });
   } finally {
     admin.close();
     demo.close();
@@ -208,8 +225,7 @@ async function sample(api: Api, path: string, n: number, expectRows?: number): P
 
 /** GET /servers/detail at each size; the rows beyond the API-created ones come from the store. */
 async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
-  ctx: { imageRef: string; owners: Array<{ projectId: string; userId: string }>; memAtStart: number }): Promise<ResultRow[]> {
-  const rows: ResultRow[] = [];
+  ctx: { imageRef: string; owners: Array<{ projectId: string; userId: string }>; memAtStart: number }, rows: ResultRow[]): Promise<void> {
   const curve: Array<{ size: number; unpaged: number; tail: number; status: number; regex: number; rss: number }> = [];
   const base = await countServers(cluster.dbFile);
   // two more projects so rows spread over four owners
@@ -255,7 +271,6 @@ async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
     rows.push(judge(single(`growth exponent vs servers: ${k === 'rss' ? 'controller RSS' : `list ${k}`}`, 'exponent', b,
       `at ${sizes} servers: ${curve.map((c) => c[k].toFixed(1)).join(' / ')} ${k === 'rss' ? 'MiB' : 'ms'}`), undefined, TARGET.linear));
   }
-  return rows;
 }
 
 async function countServers(dbFile: string): Promise<number> {

@@ -13,7 +13,21 @@ export class Api {
 
   constructor(url: string) { this.base = new URL(url); }
 
-  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  /**
+   * One request. A GET on a kept-alive socket the server closed meanwhile (idle timeout) fails with ECONNRESET /
+   * "socket hang up" before anything was processed: it is sent once more on a fresh socket.
+   */
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    try {
+      return await this.once(method, path, body, headers);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (method !== 'GET' || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw err;
+      return this.once(method, path, body, headers);
+    }
+  }
+
+  private once(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<ApiResponse> {
     const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const h: Record<string, string> = {
       accept: 'application/json', ...(this.token ? { 'x-auth-token': this.token } : {}),

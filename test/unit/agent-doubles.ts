@@ -169,6 +169,11 @@ export class FakeDiskTool implements DiskTool {
   convertGate: Promise<void> | undefined;
   async convert(src: string, dst: string, outFormat: 'qcow2' | 'raw'): Promise<void> { this.calls.push(`convert:${src}`); if (this.convertGate) await this.convertGate; this.write(dst, { format: outFormat, size: this.read(src).size }); }
   sizeOf(path: string): number { return this.read(path).size; }
+  async makeIso(path: string, label: string, files: Map<string, Buffer>): Promise<void> {
+    this.calls.push(`iso:${path}`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify({ format: 'raw', size: 1, label, files: Object.fromEntries([...files].map(([k, v]) => [k, v.toString('utf8')])) }));
+  }
 }
 
 export const GiB = 1024 ** 3;

@@ -19,6 +19,11 @@ export interface DiskTool {
   info(path: string): Promise<DiskInfo>;
   /** full copy, flattening backing chains; forceShare (-U) reads an image a running QEMU holds */
   convert(src: string, dst: string, outFormat: 'qcow2' | 'raw', opts?: { forceShare?: boolean; onProgress?: (pct: number) => void }): Promise<void>;
+  /**
+   * ISO9660 image (Rock Ridge + Joliet) labelled `label` holding these files (relative path -> content).
+   * Optional: without it the agent runs genisoimage itself (config-drive.ts).
+   */
+  makeIso?(path: string, label: string, files: Map<string, Buffer>): Promise<void>;
 }
 
 export const GiB = 1024 ** 3;

@@ -1,4 +1,5 @@
 import * as qemuImg from '../../virt/qemu-img.js';
+import { makeIso } from '../config-drive/config-drive.js';
 import type { DiskInfo, DiskTool } from './disk-tool.js';
 
 /** DiskTool over the virt layer's typed qemu-img wrapper (src/virt/qemu-img.ts). */
@@ -31,5 +32,9 @@ export class QemuImgTool implements DiskTool {
   async convert(src: string, dst: string, outFormat: 'qcow2' | 'raw', opts: { forceShare?: boolean; onProgress?: (pct: number) => void } = {}): Promise<void> {
     await qemuImg.convert(src, dst, opts.forceShare ? { outFormat, forceShare: true } : { outFormat });
     opts.onProgress?.(100);
+  }
+
+  makeIso(path: string, label: string, files: Map<string, Buffer>): Promise<void> {
+    return makeIso(path, label, files);
   }
 }

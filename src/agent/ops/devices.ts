@@ -1,6 +1,6 @@
 import { AgentError } from '../../rpc/errors.js';
 import { GiB } from '../disks/disk-tool.js';
-import { extraDiskPath, extraDiskSpec } from './domain-spec.js';
+import { CONFIG_DRIVE_TARGET, extraDiskPath, extraDiskSpec } from './domain-spec.js';
 import { createOnce, xmlHasAlias, xmlHasDiskTarget } from './files.js';
 import { requireStatus } from './helpers.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
@@ -19,6 +19,7 @@ export const attachDisk: OperationDef<'attach_disk'> = {
   check(s, p) {
     const srv = requireStatus(s, ['active'], 'attach a disk to');
     if (FIXED_TARGETS.has(p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is reserved for root/ephemeral/swap`);
+    if (srv.spec.configDrive && p.disk.target === CONFIG_DRIVE_TARGET) throw new AgentError('invalid_state', `target ${p.disk.target} is the config drive`);
     if ((srv.spec.disks ?? []).some((d) => d.target === p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is in use`);
     if (!p.disk.path && !p.disk.sizeGiB) throw new AgentError('bad_request', 'give a path (volume) or a sizeGiB (blank disk)');
   },

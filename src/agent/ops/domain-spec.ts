@@ -12,6 +12,8 @@ export function serverFiles(paths: AgentPaths, uuid: string) {
     ephemeral: join(dir, 'disk.eph0'),
     swap: join(dir, 'disk.swap'),
     consoleLog: join(dir, 'console.log'),
+    /** the config drive (ISO9660, label config-2), as Nova names it */
+    config: join(dir, 'disk.config'),
     extra: (target: string) => join(dir, `disk.${target}`),
   };
 }
@@ -34,13 +36,24 @@ export function extraDiskSpec(paths: AgentPaths, uuid: string, d: ExtraDisk): Di
   return disk;
 }
 
-/** Nova's disk layout: vda root (overlay on the cached image), vdb ephemeral, vdc swap, then extra disks. */
+/** Target of the config drive: the last IDE slot, as Nova's libvirt driver puts its cdrom on x86 'pc' machines. */
+export const CONFIG_DRIVE_TARGET = 'hdd';
+
+export function configDriveDisk(path: string): DiskSpec {
+  return { target: CONFIG_DRIVE_TARGET, path, format: 'raw', role: 'config', bus: 'ide', device: 'cdrom', readonly: true };
+}
+
+/**
+ * Nova's disk layout: vda root (overlay on the cached image), vdb ephemeral, vdc swap, then extra disks; the
+ * config drive, if any, as a read-only IDE cdrom (hdd).
+ */
 export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainType: DomainType): DomainSpec {
   const f = serverFiles(paths, spec.uuid);
   const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio' }];
   if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio' });
   if ((spec.swapMiB ?? 0) > 0) disks.push({ target: 'vdc', path: f.swap, format: 'qcow2', role: 'swap', bus: 'virtio' });
   for (const d of spec.disks ?? []) disks.push(extraDiskSpec(paths, spec.uuid, d));
+  if (spec.configDrive) disks.push(configDriveDisk(f.config));
   return {
     uuid: spec.uuid,
     displayName: spec.displayName,

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
-import { buildDomainSpec, extraDiskPath, serverFiles } from './domain-spec.js';
+import { CONFIG_DRIVE_LABEL, configDriveFiles, decodeUserData, makeIso } from '../config-drive/config-drive.js';
+import { buildDomainSpec, CONFIG_DRIVE_TARGET, extraDiskPath, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
 import { recordPower } from './helpers.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
@@ -9,7 +10,7 @@ import type { OperationDef } from './types.js';
 
 /**
  * spawn: image into the cache -> disks (qcow2 overlay on the cached base, ephemeral, swap, owned extra
- * disks) -> DHCP host entries of NICs with a fixed ip -> define -> start. Files are journaled before they are created, so a rollback (or destroy)
+ * disks, config drive) -> DHCP host entries of NICs with a fixed ip -> define -> start. Files are journaled before they are created, so a rollback (or destroy)
  * after a crash finds every one of them.
  */
 export const spawn: OperationDef<'spawn'> = {
@@ -20,6 +21,12 @@ export const spawn: OperationDef<'spawn'> = {
     if (server && server.status !== 'deleted') throw new AgentError('invalid_state', 'server already exists on this host');
     for (const d of params.spec.disks ?? []) {
       if (!d.path && !d.sizeGiB) throw new AgentError('bad_request', `disk ${d.target}: give a path or a sizeGiB`);
+      if (params.spec.configDrive && d.target === CONFIG_DRIVE_TARGET) throw new AgentError('bad_request', `target ${d.target} is the config drive's`);
+    }
+    try {
+      decodeUserData(params.spec);
+    } catch (err) {
+      throw new AgentError('bad_request', (err as Error).message);
     }
   },
   async run(x) {
@@ -35,6 +42,7 @@ export const spawn: OperationDef<'spawn'> = {
     if ((spec.ephemeralGiB ?? 0) > 0) owned.push(f.ephemeral);
     if ((spec.swapMiB ?? 0) > 0) owned.push(f.swap);
     for (const d of spec.disks ?? []) if (!d.path) owned.push(extraDiskPath(paths, spec.uuid, d));
+    if (spec.configDrive) owned.push(f.config);
     x.step('disks');
     journal.addFiles(spec.uuid, owned);
     await mkdir(f.dir, { recursive: true, mode: 0o755 });
@@ -44,6 +52,10 @@ export const spawn: OperationDef<'spawn'> = {
     if ((spec.swapMiB ?? 0) > 0) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
     for (const d of spec.disks ?? []) {
       if (!d.path) await createOnce(extraDiskPath(paths, spec.uuid, d), (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
+    }
+    if (spec.configDrive) {
+      const files = configDriveFiles(spec);
+      await createOnce(f.config, (tmp) => (disks.makeIso ? disks.makeIso(tmp, CONFIG_DRIVE_LABEL, files) : makeIso(tmp, CONFIG_DRIVE_LABEL, files)));
     }
     x.progress(75);
 

@@ -64,5 +64,16 @@ export const ServerSpec = Type.Object({
   disks: Type.Optional(Type.Array(ExtraDisk)),
   metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
   domainType: Type.Optional(Type.Union([Type.Literal('kvm'), Type.Literal('qemu')])),
+  /** Nova's user_data: base64, at most 64 KiB decoded (served on the config drive) */
+  userData: Type.Optional(Type.String({ maxLength: 87_384, pattern: '^[A-Za-z0-9+/=\\s]*$' })),
+  /** the server's keypair (meta_data.json public_keys / keys) */
+  keyName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  keyData: Type.Optional(Type.String({ minLength: 1 })),
+  /** build an ISO9660 config drive labelled config-2 (Nova's config_drive) */
+  configDrive: Type.Optional(Type.Boolean()),
+  /** meta_data.json: hostname (default from displayName), availability_zone, project_id */
+  hostname: Type.Optional(Type.String({ maxLength: 255 })),
+  availabilityZone: Type.Optional(Type.String({ maxLength: 255 })),
+  projectId: Type.Optional(Type.String({ maxLength: 255 })),
 });
 export type ServerSpec = Static<typeof ServerSpec>;
