@@ -10,12 +10,15 @@ import { fileSecret } from './up/secrets.js';
 export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
                           [--secret-file FILE] [--agent URL[,URL...]] [--log-level LEVEL]
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
-                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel }
+                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
+                 identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
 interface ControllerFile extends Partial<Pick<ControllerConfig, 'networks' | 'reclaimIntervalSeconds' | 'tokenTtlSeconds' | 'region' | 'serviceDownTimeSeconds'>> {
   dataDir?: string; listen?: string; publicUrl?: string; secretFile?: string; agents?: AgentEndpoint[];
   scheduler?: SchedulerConfig; heartbeatIntervalSeconds?: number; logLevel?: string;
+  /** { projects: [{name, description?}], users: [{name, password, project?, roles?, enabled?}] } */
+  identity?: unknown;
 }
 
 /** `novalet controller`: the API, scheduler and orchestration for a set of agents. */
@@ -37,6 +40,7 @@ export async function controllerCommand(argv: string[]): Promise<void> {
     dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
     ...(file.scheduler ? { scheduler: file.scheduler } : {}),
+    ...(file.identity !== undefined ? { identity: file.identity } : {}),
     ...(file.heartbeatIntervalSeconds ? { heartbeatIntervalMs: file.heartbeatIntervalSeconds * 1000 } : {}),
     passwords: { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) },
   });

@@ -12,6 +12,7 @@ import { buildControllerApp } from './app.js';
 import { defaultConfig, type ControllerConfig } from './config.js';
 import { createAgentCluster, type AgentCluster, type AgentEndpoint, type SchedulerConfig } from './agents/index.js';
 import { bootstrapIdentity } from './identity/bootstrap.js';
+import { applyIdentityConfig } from './identity/config.js';
 import { seedFlavors } from './compute/seed.js';
 import type { RecoveryReport } from './compute/recovery.js';
 
@@ -24,6 +25,8 @@ export interface ControllerProcessOptions {
   secret: string;
   agents: AgentEndpoint[];
   passwords: { admin: string; demo: string };
+  /** projects, users and roles declared in the config file (applied after the bootstrap, idempotently) */
+  identity?: unknown;
   config?: Partial<ControllerConfig>;
   scheduler?: SchedulerConfig;
   heartbeatIntervalMs?: number;
@@ -56,6 +59,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   });
   const app = buildControllerApp(cfg, store, cluster.driver, { loggerInstance: o.log.child({ component: 'api' }) });
   await bootstrapIdentity(app.novalet.identity, o.passwords);
+  if (o.identity !== undefined) await applyIdentityConfig(app.novalet.identity, o.identity);
   await seedFlavors(store);
   await cluster.attach(app);
   const recovered = await app.novalet.compute.recover();
