@@ -12,6 +12,8 @@
 #       nics = /sys/class/net minus lo; ips = IPv4 addresses (no prefix length); lists may be empty.
 #   NOVALET-DHCP iface=<ethX> ip=<addr>       when udhcpc configured an address
 #   NOVALET-ACPI-POWEROFF                     power button pressed; the guest then runs `poweroff -f`
+#   NOVALET-CONFIGDRIVE dev=<sr0|vdX> label=config-2 dirs=<2012-08-10,latest> uuid=<meta_data uuid> userdata=<1st line>
+#       once per boot and device, for an ISO9660 volume labelled config-2 (an OpenStack config drive)
 # New NICs are brought up and get DHCP via udhcpc in the background.
 # A libvirt soft reboot (`virsh reboot`, ACPI mode) is a power-button press that libvirt turns
 # into a reset: the guest prints NOVALET-ACPI-POWEROFF, then a new NOVALET-READY with a new boot id.
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 DIR=${NOVALET_GUEST_DIR:-/var/cache/novalet/guest}
 CMDLINE="console=ttyS0 quiet panic=-1"
-MODULES="button evdev virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net"
+MODULES="button evdev virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs"
 FORCE=0; [ "${1:-}" = "--force" ] && FORCE=1
 
 mkdir -p "$DIR/debs"
@@ -79,7 +81,7 @@ KERNEL_VERSION=${VMLINUZ##*/vmlinuz-}
 MODDIR="$WORK/k/lib/modules/$KERNEL_VERSION"
 
 R="$WORK/root"
-mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc/acpi/PWRF,lib/modules,var/run}
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc/acpi/PWRF,lib/modules,var/run,mnt}
 cp "$BUSYBOX" "$R/bin/busybox"
 for m in $MODULES; do
   f=$(find "$MODDIR" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | sed -n 1p)
@@ -116,6 +118,15 @@ while :; do
     n=${d##*/}
     case "$n" in loop*|ram*) continue ;; esac
     disks="${disks:+$disks,}$n"
+    if [ ! -e /tmp/seen.$n ]; then
+      touch /tmp/seen.$n
+      # ISO9660 volume id: 32 bytes at offset 32808 (primary volume descriptor)
+      if [ "$(dd if=/dev/$n bs=1 skip=32808 count=32 2>/dev/null | tr -d ' \000')" = config-2 ] \
+         && mkdir -p /mnt/$n && mount -t iso9660 -o ro /dev/$n /mnt/$n 2>/dev/null; then
+        u=$(sed -n 's/.*"uuid": *"\([^"]*\)".*/\1/p' /mnt/$n/openstack/latest/meta_data.json 2>/dev/null)
+        echo "NOVALET-CONFIGDRIVE dev=$n label=config-2 dirs=$(ls /mnt/$n/openstack | tr '\n' ',' | sed 's/,$//') uuid=$u userdata=$(sed -n 1p /mnt/$n/openstack/latest/user_data 2>/dev/null)"
+      fi
+    fi
   done
   nics=""; ips=""
   for d in /sys/class/net/*; do

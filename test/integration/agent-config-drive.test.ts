@@ -1,0 +1,59 @@
+/**
+ * Config drive on real QEMU: a server spawned with configDrive + user data gets an ISO9660 cdrom labelled
+ * config-2; the test guest finds it by label, mounts it and prints what it read (NOVALET-CONFIGDRIVE: device,
+ * version dirs, the uuid from meta_data.json, the first line of user_data). Destroy deletes the drive.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { ConsoleLog } from '../support/guest.js';
+import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, isRoot, ROOT_URI, virsh } from '../support/virsh.js';
+import { domainNameFor } from '../../src/virt/hypervisor.js';
+import { AgentProcess, randomUUID } from './agent-process.js';
+
+const CONFIGDRIVE_RE = /NOVALET-CONFIGDRIVE dev=(\S+) label=(\S+) dirs=(\S*) uuid=(\S*) userdata=(.*)$/;
+
+describe('agent on real QEMU: config drive', { skip: !isRoot() && 'needs root (libvirtd + QEMU)' }, () => {
+  const agent = new AgentProcess();
+  const uuid = randomUUID();
+
+  before(async () => {
+    await ensureRootLibvirtd();
+    await ensureGuestBuilt();
+    await agent.makeImage();
+    await agent.start();
+  });
+
+  after(async () => {
+    await agent.stop();
+    await destroyAndUndefine(ROOT_URI, domainNameFor(uuid)).catch(() => undefined);
+    agent.cleanup();
+  });
+
+  it('the guest finds the config-2 cdrom and reads meta_data.json and user_data from it', async () => {
+    const userData = Buffer.from('#cloud-config from novalet\nruncmd: [true]\n').toString('base64');
+    const r = await agent.client.submit('spawn', uuid, { spec: agent.guestSpec(uuid, { configDrive: true, userData, keyName: 'k', keyData: 'ssh-ed25519 AAAA k' }) });
+    const op = await agent.waitOp(r.operation);
+    assert.equal(op.state, 'succeeded', `${JSON.stringify(op.error)}\n${agent.log.slice(-2000)}`);
+    const xml = await virsh(ROOT_URI, ['dumpxml', domainNameFor(uuid)]);
+    const cdrom = /<disk type='file' device='cdrom'>[\s\S]*?<\/disk>/.exec(xml)?.[0] ?? '';
+    assert.match(cdrom, /disk\.config'/);
+    assert.match(cdrom, /<target dev='hdd' bus='ide'\/>/);
+    assert.match(cdrom, /<readonly\/>/);
+    const con = new ConsoleLog(agent.consoleLog(uuid));
+    const m = (await con.waitFor(CONFIGDRIVE_RE, 120_000)).match;
+    assert.equal(m[1], 'sr0', 'an IDE cdrom');
+    assert.equal(m[2], 'config-2');
+    assert.equal(m[3], '2012-08-10,latest');
+    assert.equal(m[4], uuid);
+    assert.equal(m[5]!.trim(), '#cloud-config from novalet');
+  });
+
+  it('destroy deletes the drive with the server', async () => {
+    const drive = `${agent.dataDir}/instances/${uuid}/disk.config`;
+    assert.ok(existsSync(drive));
+    const r = await agent.client.submit('destroy', uuid, {});
+    assert.equal((await agent.waitOp(r.operation)).state, 'succeeded');
+    assert.equal(existsSync(drive), false);
+  });
+});
