@@ -83,11 +83,11 @@ export class Journal {
   /** Runs fn (one transaction) with synchronous=FULL: for intent rows, written before the hypervisor is touched. */
   durable<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
-    this.db.pragma('synchronous = FULL');
+    this.q('PRAGMA synchronous = FULL').run();
     try {
       return fn();
     } finally {
-      this.db.pragma('synchronous = NORMAL');
+      this.q('PRAGMA synchronous = NORMAL').run();
     }
   }
 
@@ -201,9 +201,12 @@ export class Journal {
     return this.getOperation(id)!;
   }
 
-  /** Records a step (and optionally merges checkpoint data) before the step acts. */
-  setStep(id: string, step: string, data?: Record<string, unknown>, detail?: string): void {
-    this.durable(() => this.db.transaction(() => {
+  /**
+   * Records a step (and optionally merges checkpoint data) before the step acts. `durable: false` for steps
+   * recovery never reads (the operation row itself is already on disk): no fsync.
+   */
+  setStep(id: string, step: string, data?: Record<string, unknown>, detail?: string, durable = true): void {
+    const write = this.db.transaction(() => {
       if (data) {
         const cur = this.getOperation(id);
         const merged = { ...(cur?.data ?? {}), ...data };
@@ -212,7 +215,9 @@ export class Journal {
         this.q('UPDATE operations SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
       }
       this.insertStep(id, step, detail ?? null);
-    })());
+    });
+    if (durable) this.durable(() => write());
+    else write();
   }
 
   setData(id: string, data: Record<string, unknown>): void {

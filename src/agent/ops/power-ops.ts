@@ -4,6 +4,7 @@ import type { OperationDef } from './types.js';
 /** start: power on a stopped server (a managed-save image, if any, is restored by libvirt). */
 export const start: OperationDef<'start'> = {
   kind: 'start',
+  stepsAreHints: true,
   refusedWhenDrained: true,
   check: (s) => { requirePower(s, ['shutdown', 'crashed', 'nostate'], 'start'); },
   async run(x) {
@@ -16,6 +17,7 @@ export const start: OperationDef<'start'> = {
 /** stop: ACPI button, retried every interval; hard power-off after the timeout (Nova's clean shutdown). */
 export const stop: OperationDef<'stop'> = {
   kind: 'stop',
+  stepsAreHints: true,
   refusedWhenDrained: false,
   check: (s) => { requirePower(s, ['running', 'paused', 'crashed'], 'stop'); },
   async run(x) {
@@ -56,6 +58,7 @@ export const reboot: OperationDef<'reboot'> = {
 
 export const pause: OperationDef<'pause'> = {
   kind: 'pause',
+  stepsAreHints: true,
   refusedWhenDrained: false,
   check: (s) => { requirePower(s, ['running'], 'pause'); },
   async run(x) {
@@ -67,6 +70,7 @@ export const pause: OperationDef<'pause'> = {
 
 export const unpause: OperationDef<'unpause'> = {
   kind: 'unpause',
+  stepsAreHints: true,
   refusedWhenDrained: true,
   check: (s) => { requirePower(s, ['paused'], 'unpause'); },
   async run(x) {
@@ -79,6 +83,7 @@ export const unpause: OperationDef<'unpause'> = {
 /** suspend: managed save (memory to disk, QEMU exits); resume restores it through start. */
 export const suspend: OperationDef<'suspend'> = {
   kind: 'suspend',
+  stepsAreHints: true,
   refusedWhenDrained: false,
   check: (s) => { requirePower(s, ['running', 'paused'], 'suspend'); },
   async run(x) {
@@ -90,6 +95,7 @@ export const suspend: OperationDef<'suspend'> = {
 
 export const resume: OperationDef<'resume'> = {
   kind: 'resume',
+  stepsAreHints: true,
   refusedWhenDrained: true,
   check: (s) => { requirePower(s, ['suspended'], 'resume'); },
   async run(x) {

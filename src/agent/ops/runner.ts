@@ -168,7 +168,10 @@ export class OperationRunner {
         if (!s) throw new AgentError('unknown_server', `server ${uuid} vanished from the journal`);
         return s;
       },
-      step: (name, data) => { log.debug({ step: name }, 'step'); journal.setStep(op.id, name, data); },
+      step: (name, data) => {
+        log.debug({ step: name }, 'step');
+        journal.setStep(op.id, name, data, undefined, data !== undefined || !operationDef(op.kind).stepsAreHints);
+      },
       save: (data) => journal.setData(op.id, data),
       data: () => journal.getOperation(op.id)?.data ?? {},
       progress: (pct) => journal.setProgress(op.id, pct),

@@ -45,6 +45,11 @@ export interface OperationDef<K extends OperationKind = OperationKind> {
   createsServer?: boolean;
   /** refused while the agent is drained */
   refusedWhenDrained: boolean;
+  /**
+   * Recovery of this kind never reads the step (reconcile/table.ts asks libvirt, or re-drives whatever the
+   * step): steps without checkpoint data are then journaled without forcing them to disk (no fsync).
+   */
+  stepsAreHints?: boolean;
   /** synchronous precondition check at submit time; throws AgentError('invalid_state') */
   check(server: ServerRow | undefined, params: ParamsOf<K>): void;
   /** forward path; every method it calls must tolerate being re-driven after a crash */
