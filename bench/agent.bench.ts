@@ -15,6 +15,7 @@
  */
 import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +46,13 @@ const ms = (t0: number): number => performance.now() - t0;
 function memoryOf(pid: number): { rss: number; anon: number } {
   const kb = (file: string, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(file, 'utf8'))?.[1] ?? NaN);
   return { rss: kb(`/proc/${pid}/status`, 'VmRSS') / 1024, anon: kb(`/proc/${pid}/smaps_rollup`, 'Pss_Anon') / 1024 };
+}
+
+/** user + system CPU time of a process so far, in ms (/proc/<pid>/stat utime + stime, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 /** Samples memory once a second while polling like a controller (inventory + server list). */
@@ -99,12 +107,18 @@ interface VariantResult {
   directQueryMs: number[];
   idle: { rss: number[]; anon: number[] };
   loaded: { rss: number[]; anon: number[] };
+  /** 1-minute load average at the end of the overhead runs (2 cores here: above 2 the agent waits for CPU) */
+  loadAverage: number;
+  /** user + system CPU the agent process spent per pause/unpause (submit + long-poll + the operation) */
+  agentCpuMsPerOp: number;
 }
 
-async function runVariant(v: Variant, hv: LibvirtHypervisor): Promise<VariantResult> {
+type OverheadPart = Omit<VariantResult, 'loaded'>;
+
+/** Phase 1 (one guest, so the machine is as quiet as it gets): idle memory, then paired overhead runs. */
+async function overheadPhase(v: Variant, hv: LibvirtHypervisor): Promise<OverheadPart> {
   const agent = new AgentProcess({ logLevel: 'info', pollIntervalMs: 500 }, { entry: v.entry, nodeArgs: v.nodeArgs });
-  const uuids = Array.from({ length: GUESTS }, () => randomUUID());
-  const first = uuids[0]!;
+  const first = randomUUID();
   try {
     await agent.makeImage();
     await agent.start();
@@ -112,54 +126,84 @@ async function runVariant(v: Variant, hv: LibvirtHypervisor): Promise<VariantRes
     const idle = await sampleMemory(agent);
 
     await spawnGuests(agent, [first]);
+    await sleep(8000); // let the guest finish booting (TCG boots take both cores for a few seconds)
     // warm-up both paths
     for (let i = 0; i < 5; i++) { await viaAgent(agent, first, 'pause'); await viaAgent(agent, first, 'unpause'); }
     for (let i = 0; i < 5; i++) { await hv.pause(first); await hv.unpause(first); }
-    await sleep(500); // the agent hears the direct calls' events; let its journal catch up before it is asked again
-    const r: Omit<VariantResult, 'idle' | 'loaded'> = {
+    while ((await agent.client.getServer(first)).server.power !== 'running') await sleep(5);
+    const r: OverheadPart = {
       variant: v.name, agentPauseMs: [], directPauseMs: [], agentUnpauseMs: [], directUnpauseMs: [], agentQueryMs: [], directQueryMs: [],
+      idle, loadAverage: 0, agentCpuMsPerOp: 0,
     };
-    // two alternating blocks each, so that drift of the machine (other guests booting) hits both sides
-    for (let block = 0; block < 2; block++) {
-      for (let i = 0; i < OPS / 2; i++) {
-        r.agentPauseMs.push(...await timed(1, () => viaAgent(agent, first, 'pause')));
-        r.agentUnpauseMs.push(...await timed(1, () => viaAgent(agent, first, 'unpause')));
-      }
-      for (let i = 0; i < OPS / 2; i++) {
-        r.directPauseMs.push(...await timed(1, () => hv.pause(first)));
-        r.directUnpauseMs.push(...await timed(1, () => hv.unpause(first)));
-      }
-      await sleep(500);
-      r.agentQueryMs.push(...await timed(QUERIES / 2, () => agent.client.getServer(first)));
-      r.directQueryMs.push(...await timed(QUERIES / 2, () => hv.getDomain(first)));
+    // paired: each agent call right next to the same direct call, so that the machine's load (other guests,
+    // other processes on 2 cores) hits both sides of a pair alike; the overhead is the median of the differences
+    for (let i = 0; i < OPS; i++) {
+      r.agentPauseMs.push(...await timed(1, () => viaAgent(agent, first, 'pause')));
+      r.agentUnpauseMs.push(...await timed(1, () => viaAgent(agent, first, 'unpause')));
+      r.directPauseMs.push(...await timed(1, () => hv.pause(first)));
+      r.directUnpauseMs.push(...await timed(1, () => hv.unpause(first)));
+      // the agent learns the direct calls from libvirt's events: wait until its journal says running again
+      while ((await agent.client.getServer(first)).server.power !== 'running') await sleep(5);
+      r.agentQueryMs.push(...await timed(1, () => agent.client.getServer(first)));
+      r.directQueryMs.push(...await timed(1, () => hv.getDomain(first)));
     }
-
-    const t0 = performance.now();
-    await spawnGuests(agent, uuids.slice(1));
-    console.log(`[${v.name}] ${GUESTS} guests running after ${(ms(t0) / 1000).toFixed(1)} s more; settling`);
-    await sleep(10_000);
-    const loaded = await sampleMemory(agent);
-    return { ...r, idle, loaded };
+    for (let i = 0; i < QUERIES - OPS; i++) {
+      r.agentQueryMs.push(...await timed(1, () => agent.client.getServer(first)));
+      r.directQueryMs.push(...await timed(1, () => hv.getDomain(first)));
+    }
+    // the agent's own CPU per operation: independent of how long the machine makes it wait for a core
+    const cpu0 = cpuMsOf(agent.child!.pid!);
+    for (let i = 0; i < OPS; i++) { await viaAgent(agent, first, 'pause'); await viaAgent(agent, first, 'unpause'); }
+    r.agentCpuMsPerOp = (cpuMsOf(agent.child!.pid!) - cpu0) / (2 * OPS);
+    r.loadAverage = loadavg()[0]!;
+    return r;
   } finally {
-    if (agent.child?.exitCode === null) await destroyGuests(agent, uuids);
-    await agent.stop();
-    for (const u of uuids) await destroyAndUndefine(ROOT_URI, domainNameFor(u)).catch(() => undefined);
-    agent.cleanup();
+    await teardown(agent, [first]);
   }
+}
+
+/** Phase 2: the agent spawns GUESTS guests (in parallel) and is sampled while a poller reads it. */
+async function memoryPhase(v: Variant): Promise<{ rss: number[]; anon: number[] }> {
+  const agent = new AgentProcess({ logLevel: 'info', pollIntervalMs: 500 }, { entry: v.entry, nodeArgs: v.nodeArgs });
+  const uuids = Array.from({ length: GUESTS }, () => randomUUID());
+  try {
+    await agent.makeImage();
+    await agent.start();
+    const t0 = performance.now();
+    await spawnGuests(agent, uuids);
+    console.log(`[${v.name}] ${GUESTS} guests running after ${(ms(t0) / 1000).toFixed(1)} s; settling`);
+    await sleep(10_000);
+    return await sampleMemory(agent);
+  } finally {
+    await teardown(agent, uuids);
+  }
+}
+
+async function teardown(agent: AgentProcess, uuids: string[]): Promise<void> {
+  if (agent.child?.exitCode === null) await destroyGuests(agent, uuids);
+  await agent.stop();
+  for (const u of uuids) await destroyAndUndefine(ROOT_URI, domainNameFor(u)).catch(() => undefined);
+  agent.cleanup();
+}
+
+/** Per-pair differences (the i-th agent call against the i-th direct call). */
+function overhead(agentMs: number[], directMs: number[]): Summary {
+  return summarize(agentMs.map((a, i) => a - directMs[i]!));
 }
 
 function rows(results: VariantResult[]): ResultRow[] {
   const out: ResultRow[] = [];
   for (const r of results) {
     const pair = (what: string, agentMs: number[], directMs: number[]) => {
-      const a = summarize(agentMs);
-      const d = summarize(directMs);
-      out.push({ name: `[${r.variant}] ${what}: through the agent`, unit: 'ms', summary: a, notes: `overhead ${(a.median - d.median).toFixed(2)} ms (median), ${(a.p95 - d.p95).toFixed(2)} ms (p95)` });
-      out.push({ name: `[${r.variant}] ${what}: direct`, unit: 'ms', summary: d });
+      out.push({ name: `[${r.variant}] ${what}: through the agent`, unit: 'ms', summary: summarize(agentMs) });
+      out.push({ name: `[${r.variant}] ${what}: direct`, unit: 'ms', summary: summarize(directMs) });
+      out.push({ name: `[${r.variant}] ${what}: overhead (agent - direct, paired)`, unit: 'ms', summary: overhead(agentMs, directMs), notes: 'target < 5 ms' });
     };
     pair('pause', r.agentPauseMs, r.directPauseMs);
     pair('unpause', r.agentUnpauseMs, r.directUnpauseMs);
     pair('state query', r.agentQueryMs, r.directQueryMs);
+    out.push({ name: `[${r.variant}] agent CPU per pause/unpause`, unit: 'ms', summary: summarize([r.agentCpuMsPerOp]), notes: `${OPS * 2} operations` });
+    out.push({ name: `[${r.variant}] 1-min load average during the overhead runs`, unit: '', summary: summarize([r.loadAverage]), notes: '2 cores' });
     out.push({ name: `[${r.variant}] RSS idle`, unit: 'MB', summary: summarize(r.idle.rss), notes: `private anon ${summarize(r.idle.anon).median.toFixed(1)} MB` });
     out.push({ name: `[${r.variant}] RSS with ${GUESTS} guests`, unit: 'MB', summary: summarize(r.loaded.rss), notes: `private anon ${summarize(r.loaded.anon).median.toFixed(1)} MB` });
   }
@@ -181,9 +225,14 @@ export async function runAgentBench(): Promise<{ rows: ResultRow[]; results: Var
   const hv = new LibvirtHypervisor({ uri: ROOT_URI });
   const results: VariantResult[] = [];
   try {
+    const parts: OverheadPart[] = [];
     for (const v of variants) {
-      console.log(`[${v.name}] node ${[...v.nodeArgs, v.entry].join(' ')} agent`);
-      results.push(await runVariant(v, hv));
+      console.log(`[${v.name}] node ${[...v.nodeArgs, v.entry].join(' ')} agent: idle memory, overhead`);
+      parts.push(await overheadPhase(v, hv));
+    }
+    for (const [i, v] of variants.entries()) {
+      console.log(`[${v.name}] memory with ${GUESTS} guests`);
+      results.push({ ...parts[i]!, loaded: await memoryPhase(v) });
     }
   } finally {
     await hv.close();
@@ -204,10 +253,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     variants: results.map((r) => ({
       variant: r.variant,
       overheadMs: {
-        pause: summary(r.agentPauseMs).median - summary(r.directPauseMs).median,
-        unpause: summary(r.agentUnpauseMs).median - summary(r.directUnpauseMs).median,
-        stateQuery: summary(r.agentQueryMs).median - summary(r.directQueryMs).median,
+        pause: overhead(r.agentPauseMs, r.directPauseMs),
+        unpause: overhead(r.agentUnpauseMs, r.directUnpauseMs),
+        stateQuery: overhead(r.agentQueryMs, r.directQueryMs),
       },
+      loadAverage: r.loadAverage,
+      agentCpuMsPerOp: r.agentCpuMsPerOp,
       rssIdleMB: summary(r.idle.rss), rssLoadedMB: summary(r.loaded.rss),
       anonIdleMB: summary(r.idle.anon), anonLoadedMB: summary(r.loaded.anon),
     })),
