@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { AgentEndpoint, SchedulerConfig } from '../controller/agents/index.js';
@@ -36,6 +36,7 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds } = file;
   const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds }).filter(([, v]) => v !== undefined));
 
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({
     dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
