@@ -87,7 +87,8 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.get('/v1/servers', { schema: { response: { 200: ListServersResponse, ...errorResponses } } }, async () => b.listServers());
   app.get('/v1/servers/:uuid', { schema: { params: ServerUuidParams, response: { 200: ServerResponse, ...errorResponses } } },
     async (req) => b.getServer((req.params as { uuid: string }).uuid));
-  app.get('/v1/inventory', { schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
+  // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
+  app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
   app.get('/v1/events', { schema: { querystring: EventsQuery, response: { 200: EventsResponse, ...errorResponses } } },
     async (req) => {
       const q = req.query as { since?: number; wait?: number };
