@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { DiskSpec, DomainSpec, DomainType } from '../../virt/hypervisor.js';
-import type { ExtraDisk, ServerSpec } from '../../rpc/protocol/server-spec.js';
+import type { BootSpec as VirtBootSpec, DiskSpec, DomainSpec, DomainType } from '../../virt/hypervisor.js';
+import type { ExtraDisk, ImageRef, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { AgentPaths } from '../config.js';
 
 /** Host-side file layout of one server (all under its instance dir, so destroy can remove the dir). */
@@ -36,6 +36,27 @@ export function extraDiskSpec(paths: AgentPaths, uuid: string, d: ExtraDisk): Di
   return disk;
 }
 
+/** Kernel / ramdisk given as images (AMI-style kernel_id, ramdisk_id): fetched into the image cache by spawn. */
+export function bootImages(spec: ServerSpec): ImageRef[] {
+  const b = spec.boot;
+  if (b?.kind !== 'kernel') return [];
+  return [b.kernel, b.ramdisk].filter((f): f is ImageRef => typeof f === 'object' && f !== null);
+}
+
+/** Host path of a boot file: the path as given, or the image cache's file of an image. */
+function bootFile(paths: AgentPaths, f: string | ImageRef): string {
+  return typeof f === 'string' ? f : join(paths.images, f.id);
+}
+
+function bootOf(spec: ServerSpec, paths: AgentPaths): VirtBootSpec {
+  const b = spec.boot;
+  if (!b || b.kind === 'disk') return { kind: 'disk' };
+  return {
+    kind: 'kernel', kernel: bootFile(paths, b.kernel), cmdline: b.cmdline,
+    ...(b.ramdisk !== undefined ? { ramdisk: bootFile(paths, b.ramdisk) } : {}),
+  };
+}
+
 /** Target of the config drive: the last IDE slot, as Nova's libvirt driver puts its cdrom on x86 'pc' machines. */
 export const CONFIG_DRIVE_TARGET = 'hdd';
 
@@ -61,7 +82,7 @@ export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainT
     maxVcpus: Math.max(spec.maxVcpus ?? spec.vcpus, spec.vcpus),
     memoryMiB: spec.memoryMiB,
     domainType: spec.domainType ?? hostDomainType,
-    boot: spec.boot ?? { kind: 'disk' },
+    boot: bootOf(spec, paths),
     disks,
     nics: spec.nics ?? [],
     consoleLog: f.consoleLog,

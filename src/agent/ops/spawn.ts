@@ -2,14 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
 import { CONFIG_DRIVE_LABEL, configDriveFiles, decodeUserData, makeIso } from '../config-drive/config-drive.js';
-import { buildDomainSpec, CONFIG_DRIVE_TARGET, extraDiskPath, serverFiles } from './domain-spec.js';
+import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET, extraDiskPath, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
 import { recordPower } from './helpers.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
 
 /**
- * spawn: image into the cache -> disks (qcow2 overlay on the cached base, ephemeral, swap, owned extra
+ * spawn: image (and kernel / ramdisk images) into the cache -> disks (qcow2 overlay on the cached base, ephemeral, swap, owned extra
  * disks, config drive) -> DHCP host entries of NICs with a fixed ip -> define -> start. Files are journaled before they are created, so a rollback (or destroy)
  * after a crash finds every one of them.
  */
@@ -36,6 +36,7 @@ export const spawn: OperationDef<'spawn'> = {
 
     x.step('image');
     const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.6));
+    for (const ref of bootImages(spec)) await images.ensure(ref);
     x.progress(60);
 
     const owned = [f.dir, f.root, f.consoleLog];

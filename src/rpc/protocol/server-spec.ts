@@ -43,10 +43,20 @@ export const ExtraDisk = Type.Object({
 });
 export type ExtraDisk = Static<typeof ExtraDisk>;
 
+/**
+ * Disk boot, or direct kernel boot (Nova's AMI-style images: kernel_id / ramdisk_id). Kernel and ramdisk are a
+ * host path, or an image (id + source) the agent fetches into its image cache like a base image.
+ */
 export const BootSpec = Type.Union([
   Type.Object({ kind: Type.Literal('disk') }),
-  Type.Object({ kind: Type.Literal('kernel'), kernel: Type.String(), ramdisk: Type.Optional(Type.String()), cmdline: Type.String() }),
+  Type.Object({
+    kind: Type.Literal('kernel'),
+    kernel: Type.Union([Type.String(), ImageRef]),
+    ramdisk: Type.Optional(Type.Union([Type.String(), ImageRef])),
+    cmdline: Type.String(),
+  }),
 ]);
+export type BootSpec = Static<typeof BootSpec>;
 
 /** What the controller asks the agent to run: flavor + image + devices. Host paths are the agent's business. */
 export const ServerSpec = Type.Object({
