@@ -212,15 +212,13 @@ async function tokens(api: Api, p: Plan, runs: number): Promise<ResultRow[]> {
   ];
 }
 
-async function sample(api: Api, path: string, n: number, expectRows?: number): Promise<number[]> {
-  await api.expect(200, 'GET', path); // warm
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await api.expect(200, 'GET', path);
-    if (expectRows !== undefined && r.body.servers.length !== expectRows) throw new Error(`${path}: ${r.body.servers.length} rows, expected ${expectRows}`);
-    out.push(r.ms);
-  }
-  return out;
+/** n timed GETs of a list after one warm-up; `rows` is how many servers each answer held */
+async function sample(api: Api, path: string, n: number, expectRows?: number): Promise<{ ms: number[]; rows: number }> {
+  const rows = (await api.expect(200, 'GET', path)).body.servers.length as number;
+  if (expectRows !== undefined && rows !== expectRows) throw new Error(`${path}: ${rows} rows, expected ${expectRows}`);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) ms.push((await api.expect(200, 'GET', path)).ms);
+  return { ms, rows };
 }
 
 /** GET /servers/detail at each size; the rows beyond the API-created ones come from the store. */
@@ -249,16 +247,17 @@ async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
     const regex = await sample(admin, `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}`, p.listSamples);
     const project = await sample(demo, `${C}/servers/detail`, p.listSamples);
     const mem = memoryOf(cluster.controller.pid);
-    const s = (x: number[]) => summarize(x).median;
+    const s = (x: { ms: number[] }) => summarize(x.ms).median;
     curve.push({ size: total, unpaged: s(unpaged), tail: s(tail), status: s(status), regex: s(regex), rss: mem.rssMiB });
     const near1k = size === p.scales[0];
     const largest = size === p.scales[p.scales.length - 1];
     const novaList = near1k ? NOVA.list1k : undefined;
-    rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged (default limit 1,000)`, 'ms', unpaged, 'admin, all_tenants'), novaList, near1k ? TARGET.list1k : largest ? TARGET.page50k : undefined));
-    rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, limit=1000 + marker at the tail`, 'ms', tail, 'last page of the default sort'), undefined, largest ? TARGET.page50k : undefined));
-    rows.push(rowOf(`GET /servers/detail, ${label} servers, status=ACTIVE`, 'ms', status, '~70% of rows match; first 1,000 returned'));
-    rows.push(rowOf(`GET /servers/detail, ${label} servers, name regex ^bench-00012[0-9]`, 'ms', regex, 'matches 10 rows'));
-    rows.push(rowOf(`GET /servers/detail, ${label} servers, one project (demo)`, 'ms', project, 'member token, ~1/4 of the rows'));
+    const got = (x: { rows: number }) => `${x.rows} rows`;
+    rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged (default limit 1,000)`, 'ms', unpaged.ms, `admin, all_tenants; ${got(unpaged)}`), novaList, near1k ? TARGET.list1k : largest ? TARGET.page50k : undefined));
+    rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, limit=1000 + marker at the tail`, 'ms', tail.ms, `last page of the default sort; ${got(tail)}`), undefined, largest ? TARGET.page50k : undefined));
+    rows.push(rowOf(`GET /servers/detail, ${label} servers, status=ACTIVE`, 'ms', status.ms, `~70% of rows match; ${got(status)}`));
+    rows.push(rowOf(`GET /servers/detail, ${label} servers, name regex ^bench-00012[0-9]`, 'ms', regex.ms, got(regex)));
+    rows.push(rowOf(`GET /servers/detail, ${label} servers, one project (demo)`, 'ms', project.ms, `member token; ${got(project)}`));
     rows.push(judge(single(`controller RSS, ${label} servers`, 'MiB', mem.rssMiB, `peak ${mem.peakMiB.toFixed(0)} MiB; ${p.hosts} hosts heartbeating`),
       size === p.scales[0] ? NOVA.memory1k : undefined, largest ? TARGET.controllerRss : undefined));
   }

@@ -11,16 +11,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../src/cli/args.js';
 import { machineInfo, markdownTable, printTable, readResults, RESULTS_DIR, writeResults, type ResultRow } from './lib/report.js';
+import { prepareRuntime, RUNTIMES, useRuntime } from './lib/runtime.js';
 
 interface RunOptions { quick: boolean; runs: number }
-interface Suite { name: string; title: string; run: (o: RunOptions) => Promise<ResultRow[]> }
+/** `usesRuntime`: the suite starts novalet processes, so --runtime applies (and names its results) */
+interface Suite { name: string; title: string; usesRuntime?: boolean; run: (o: RunOptions) => Promise<ResultRow[]> }
 
 const SUITES: Suite[] = [
   { name: 'binding', title: 'libvirt calls per second: native binding vs virsh (qemu:///system)',
     run: async () => (await import('./binding.bench.js')).runBindingBench() },
-  { name: 'e2e', title: 'controller + simulated hosts, end to end over HTTP',
+  { name: 'e2e', title: 'controller + simulated hosts, end to end over HTTP', usesRuntime: true,
     run: async (o) => (await import('./e2e.bench.js')).runE2eBench(o) },
-  { name: 'sched', title: 'cost versus hosts: scheduling, heartbeats, simulated agent memory',
+  { name: 'sched', title: 'cost versus hosts: scheduling, heartbeats, simulated agent memory', usesRuntime: true,
     run: async (o) => (await import('./sched.bench.js')).runSchedBench(o) },
 ];
 /** results files of suites run elsewhere, shown in the summary when present */
@@ -28,7 +30,7 @@ const FOREIGN = [{ file: 'agent.json', title: 'agent overhead (bench/agent*.ts)'
 
 const { flags } = parseArgs(process.argv.slice(2), ['quick', 'help']);
 if (flags['help']) {
-  console.log(`usage: npm run bench [-- --only ${SUITES.map((s) => s.name).join('|')}[,...]] [--quick]`);
+  console.log(`usage: npm run bench [-- --only ${SUITES.map((s) => s.name).join('|')}[,...]] [--quick] [--runtime ${RUNTIMES.map((r) => r.name).join('|')}]`);
   process.exit(0);
 }
 const quick = flags['quick'] === true;
@@ -39,15 +41,19 @@ if (unknown.length) {
   process.exit(2);
 }
 const runs = Number(process.env['NOVALET_BENCH_RUNS'] ?? (quick ? 1 : 5));
+const rt = typeof flags['runtime'] === 'string' ? flags['runtime'] : 'tsx';
+/** results file of a suite: <suite>[-<runtime> unless tsx][-quick] */
+const resultName = (s: Suite, runtimeName: string) => `${s.name}${s.usesRuntime && runtimeName !== 'tsx' ? `-${runtimeName}` : ''}${quick ? '-quick' : ''}`;
 
-console.log(`machine: ${JSON.stringify(machineInfo())}${quick ? ' (quick)' : ''}`);
+console.log(`machine: ${JSON.stringify(machineInfo())}${quick ? ' (quick)' : ''}, novalet processes run with ${rt}`);
+if (SUITES.some((s) => s.usesRuntime && only.includes(s.name))) useRuntime(prepareRuntime(rt));
 let failed = false;
 for (const s of SUITES.filter((x) => only.includes(x.name))) {
   const t0 = performance.now();
   try {
     const rows = await s.run({ quick, runs });
-    printTable(s.title, rows);
-    console.log(`results: ${writeResults(quick ? `${s.name}-quick` : s.name, rows, { quick, runs, seconds: Math.round((performance.now() - t0) / 1000) })}`);
+    printTable(`${s.title}${s.usesRuntime ? ` [${rt}]` : ''}`, rows);
+    console.log(`results: ${writeResults(resultName(s, rt), rows, { quick, runs, runtime: s.usesRuntime ? rt : undefined, seconds: Math.round((performance.now() - t0) / 1000) })}`);
   } catch (err) {
     failed = true;
     console.error(`suite ${s.name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -55,7 +61,8 @@ for (const s of SUITES.filter((x) => only.includes(x.name))) {
 }
 
 const parts: string[] = [`Machine: ${JSON.stringify(machineInfo())}`];
-for (const s of [...SUITES.map((x) => ({ file: `${quick ? `${x.name}-quick` : x.name}.json`, title: x.title })), ...FOREIGN]) {
+const files = SUITES.flatMap((x) => (x.usesRuntime ? RUNTIMES.map((r) => r.name) : ['tsx']).map((r) => ({ file: `${resultName(x, r)}.json`, title: `${x.title}${x.usesRuntime ? ` [${r}]` : ''}` })));
+for (const s of [...files, ...FOREIGN]) {
   const r = readResults(s.file);
   if (r) parts.push(`### ${s.title} (${r.at.slice(0, 10)})\n\n${markdownTable(r.rows)}`);
 }

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { startControllerProcess } from '../src/controller/process.js';
 import { BENCH_NETWORK, startSim } from './lib/cluster.js';
 import { freePort, memoryOf, runtimeBaselineMiB } from './lib/proc.js';
+import { runtime } from './lib/runtime.js';
 import type { ResultRow } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 import { growthExponent, judge, NOVA, single, TARGET } from './lib/targets.js';
@@ -75,7 +76,7 @@ export async function runSchedBench(o: SchedOptions): Promise<ResultRow[]> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  rows.push(single('node 20 + tsx, idle empty process', 'MiB', await runtimeBaselineMiB(), 'the floor under every novalet process (TypeScript compiled at run time)'));
+  rows.push(single(`node ${process.version}, idle empty process as the runtime starts it`, 'MiB', await runtimeBaselineMiB(), `the floor under every novalet process (${runtime().name})`));
   const one = curve.find((c) => c.hosts === 1);
   const multi = curve.filter((c) => c.hosts > 1);
   const last = multi[multi.length - 1];

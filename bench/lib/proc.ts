@@ -6,11 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-const NOVALET = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'novalet.js');
+import { runtime } from './runtime.js';
 
 export interface Child {
   proc: ChildProcess;
@@ -23,7 +20,8 @@ export interface Child {
 
 /** Starts `novalet <args>`; resolves once `ready(lines)` is true (or rejects when the process exits first). */
 export async function startNovalet(args: string[], ready: (lines: string[]) => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<Child> {
-  const proc = spawn(process.execPath, [NOVALET, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const rt = runtime();
+  const proc = spawn(process.execPath, [...rt.nodeArgs, rt.entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
   let buf = '';
@@ -63,9 +61,11 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
   return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
 }
 
-/** RSS of an idle `node --import tsx` process: the floor under every novalet process (tsx compiles at run time). */
+/** RSS of an idle node process as the runtime starts novalet (with tsx loaded, or lean flags): the floor under every novalet process. */
 export async function runtimeBaselineMiB(): Promise<number> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  const rt = runtime();
+  const args = rt.name === 'tsx' ? ['--import', 'tsx'] : rt.nodeArgs;
+  const proc = spawn(process.execPath, [...args, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
   try {
     await sleep(1500);
     return memoryOf(proc.pid!).rssMiB;
