@@ -80,6 +80,8 @@ export class Agent {
     const { config } = this.deps;
     this.timers.push(setInterval(() => void this.sweep(), config.syncPowerStateIntervalSec * 1000).unref());
     this.timers.push(setInterval(() => void this.reconcile().catch((err) => this.deps.log.error({ err }, 'reconcile failed')), config.reconcileIntervalSec * 1000).unref());
+    this.pruneJournal();
+    this.timers.push(setInterval(() => this.pruneJournal(), config.journalPruneIntervalSec * 1000).unref());
     return recovered;
   }
 
@@ -90,6 +92,20 @@ export class Agent {
     await pruneDhcpEntries(this.deps).catch((err: unknown) => this.deps.log.warn({ err }, 'dhcp prune failed'));
     await this.sweep();
     return recovered;
+  }
+
+  /** Drops finished operations older than journalRetentionDays (and deleted servers); returns what it removed. */
+  pruneJournal(now = new Date()): { operations: number; servers: number } {
+    const days = this.deps.config.journalRetentionDays;
+    if (!(days > 0)) return { operations: 0, servers: 0 };
+    try {
+      const r = this.deps.journal.pruneFinished(new Date(now.getTime() - days * 86_400_000));
+      if (r.operations || r.servers) this.deps.log.info({ ...r, retentionDays: days }, 'journal pruned');
+      return r;
+    } catch (err) {
+      this.deps.log.warn({ err }, 'journal prune failed');
+      return { operations: 0, servers: 0 };
+    }
   }
 
   async sweep(): Promise<void> {

@@ -28,6 +28,10 @@ export interface AgentConfig {
   reconcileIntervalSec: number;
   /** how often an operation polls domain state while waiting for the guest */
   pollIntervalMs: number;
+  /** finished operations (and deleted servers) older than this are pruned from the journal; 0 keeps them forever */
+  journalRetentionDays: number;
+  /** how often the pruning runs (also once at start) */
+  journalPruneIntervalSec: number;
   logLevel: string;
 }
 
@@ -44,6 +48,8 @@ export const DEFAULT_CONFIG: AgentConfig = {
   syncPowerStateIntervalSec: 600,
   reconcileIntervalSec: 60,
   pollIntervalMs: 500,
+  journalRetentionDays: 30,
+  journalPruneIntervalSec: 3600,
   logLevel: 'info',
 };
 

@@ -62,3 +62,34 @@ test('journal: migrations apply once, in order; a newer journal is refused', () 
     assert.throws(() => openDatabase(path), /newer than this agent/);
   } finally { t.cleanup(); }
 });
+
+test('journal pruning: finished operations older than the retention go with their steps; unfinished ones, recent ones and live servers stay', async () => {
+  const { harness, spawnParams } = await import('./agent-doubles.js');
+  const h = await harness({ journalRetentionDays: 7 });
+  try {
+    const j = h.agent.deps.journal;
+    const run = async (id: string, kind: string, params: unknown = {}) => {
+      const { operation } = h.agent.runner.submit({ requestId: `r-${Math.random()}`, serverUuid: id, kind: kind as never, params });
+      return (await h.agent.runner.wait(operation.id, 10_000))!;
+    };
+    const gone = uuid();
+    const kept = uuid();
+    const spawnGone = await run(gone, 'spawn', spawnParams(gone, h.imageFile));
+    await run(gone, 'destroy');
+    const spawnKept = await run(kept, 'spawn', spawnParams(kept, h.imageFile));
+    const stuck = j.createOperation({ requestId: 'r-unfinished', serverUuid: kept, kind: 'pause', params: {} });
+    j.finishOperation(stuck.id, 'succeeded', {}); // finished now: recent
+    const open = j.createOperation({ requestId: 'r-open', serverUuid: kept, kind: 'stop', params: {} }); // never finished
+
+    assert.deepEqual(h.agent.pruneJournal(new Date(Date.now() + 6 * 86_400_000)), { operations: 0, servers: 0 }, 'nothing is 7 days old yet');
+    const later = new Date(Date.now() + 8 * 86_400_000);
+    assert.deepEqual(h.agent.pruneJournal(later), { operations: 4, servers: 1 });
+    assert.equal(j.getOperation(spawnGone.id), undefined);
+    assert.deepEqual(j.steps(spawnGone.id), []);
+    assert.equal(j.getOperation(spawnKept.id), undefined, 'old and finished: pruned although its server lives');
+    assert.equal(j.getServer(gone), undefined, 'deleted server without operations left: pruned');
+    assert.equal(j.getServer(kept)!.status, 'active', 'live server kept');
+    assert.equal(j.getOperation(open.id)!.state, 'pending', 'unfinished operation kept');
+    assert.ok(j.steps(open.id).length > 0);
+  } finally { await h.cleanup(); }
+});

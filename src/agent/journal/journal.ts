@@ -251,6 +251,24 @@ export class Journal {
     return this.getOperation(id)!;
   }
 
+  /**
+   * Removes finished operations (and their steps) that finished before `before`, and servers deleted before
+   * then that no remaining operation refers to. Unfinished operations and live servers are never touched.
+   * A request id older than the retention is forgotten: a controller retrying it that late runs it again.
+   */
+  pruneFinished(before: Date): { operations: number; servers: number } {
+    const cutoff = before.toISOString();
+    return this.db.transaction(() => {
+      this.q(`DELETE FROM operation_steps WHERE op_id IN (SELECT id FROM operations
+        WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN ('succeeded', 'failed', 'rolled_back'))`).run(cutoff);
+      const operations = this.q(`DELETE FROM operations
+        WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN ('succeeded', 'failed', 'rolled_back')`).run(cutoff).changes;
+      const servers = this.q(`DELETE FROM servers WHERE status = 'deleted' AND updated_at < ? AND op_id IS NULL
+        AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.server_uuid = servers.uuid)`).run(cutoff).changes;
+      return { operations, servers };
+    })();
+  }
+
   private insertStep(opId: string, step: string, detail: string | null): void {
     const r = this.q('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM operation_steps WHERE op_id = ?').get(opId) as { n: number };
     this.q('INSERT INTO operation_steps (op_id, seq, step, at, detail) VALUES (?, ?, ?, ?, ?)').run(opId, r.n, step, now(), detail);

@@ -55,4 +55,9 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'index for pruning finished operations',
+    sql: `CREATE INDEX operations_finished ON operations(finished_at) WHERE finished_at IS NOT NULL;`,
+  },
 ];
