@@ -6,6 +6,7 @@ import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
 import { agentBackend } from '../agent/rpc-backend.js';
 import { createRpcServer } from '../rpc/server.js';
 import { LibvirtHypervisor } from '../virt/libvirt-hypervisor/index.js';
+import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 
 export const AGENT_USAGE = `usage: novalet agent [--config FILE] [--data-dir DIR] [--run-dir DIR] [--listen ADDR:PORT]
@@ -33,17 +34,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
   const log = pino({ level: config.logLevel, base: { svc: 'novalet-agent', pid: process.pid } });
 
   const running = await startAgentProcess(config, secret, log);
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'agent stopping (guests keep running)');
-    await running.close();
-    log.info('agent stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  exitOnSignals(log, 'agent (guests keep running)', () => running.close());
 }
 
 export interface AgentProcess { agent: Agent; url: string; close(): Promise<void>; }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { AgentEndpoint, SchedulerConfig } from '../controller/agents/index.js';
 import type { ControllerConfig } from '../controller/config.js';
 import { startControllerProcess } from '../controller/process.js';
+import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 import { fileSecret } from './up/secrets.js';
 
@@ -46,14 +47,5 @@ export async function controllerCommand(argv: string[]): Promise<void> {
     passwords: { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) },
   });
   log.info({ url: c.url, agents: agents.length, recovered: c.recovered }, 'controller ready');
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'controller stopping');
-    await c.close().catch((err: unknown) => log.error({ err }, 'close failed'));
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  exitOnSignals(log, 'controller', () => c.close());
 }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { DEFAULT_CONFIG as AGENT_DEFAULTS, type AgentConfig } from '../agent/config.js';
 import { DEFAULT_NETWORK, PREFIX } from '../controller/config.js';
 import { startControllerProcess } from '../controller/process.js';
+import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 import { startAgentProcess } from './agent-command.js';
 import { cloudsYaml } from './up/clouds-yaml.js';
@@ -65,15 +66,8 @@ export async function upCommand(argv: string[]): Promise<void> {
   ]), { mode: 0o600 });
   log.info({ url: controller.url, clouds, image: imageId, agent: agent.url, recovered: controller.recovered }, 'novalet up: ready');
 
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'novalet up: stopping (guests keep running)');
+  exitOnSignals(log, 'novalet up (guests keep running)', async () => {
     await controller.close().catch((err: unknown) => log.error({ err }, 'controller close failed'));
-    await agent.close().catch((err: unknown) => log.error({ err }, 'agent close failed'));
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    await agent.close();
+  });
 }

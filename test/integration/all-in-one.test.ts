@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { AllInOne } from '../support/all-in-one.js';
+import { AllInOne, domstate } from '../support/all-in-one.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
@@ -30,7 +30,6 @@ async function waitStatus(name: string, want: string, timeoutMs = 120_000): Prom
   throw new Error(`${name}: wanted ${want}, have ${JSON.stringify(s)}\n${aio.log.slice(-2000)}`);
 }
 
-const domstate = async (uuid: string) => (await execa('virsh', ['domstate', domainNameFor(uuid)])).stdout.trim();
 const hasManagedSave = async (uuid: string) => /Managed save:\s+yes/.test((await execa('virsh', ['dominfo', domainNameFor(uuid)])).stdout);
 
 describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 }, () => {

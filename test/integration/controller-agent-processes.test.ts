@@ -11,13 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
-import { freePort } from '../support/all-in-one.js';
+import { domstate, freePort, removeLibvirtLeftovers } from '../support/all-in-one.js';
 import { NovaletProcess } from '../support/novalet-process.js';
 import { StockClients } from '../support/stock-clients.js';
 import { ConsoleLog, guestArtifacts } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
-import { domainNameFor } from '../../src/virt/hypervisor.js';
 import { DEFAULT_NETWORK } from '../../src/controller/config.js';
 import { allInOneNetwork } from '../../src/cli/up-command.js';
 import { ensureNatNetwork } from '../../src/cli/up/nat-network.js';
@@ -36,7 +34,6 @@ let controller: NovaletProcess;
 let os: StockClients;
 let agentClient: AgentClient;
 
-const domstate = async (uuid: string) => (await execa('virsh', ['domstate', domainNameFor(uuid)])).stdout.trim();
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -87,14 +84,7 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
   after(async () => {
     await controller?.stop();
     await agent?.stop();
-    const uuids = (await execa('virsh', ['list', '--all', '--uuid'], { reject: false })).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    for (const u of uuids) {
-      if (!(await execa('virsh', ['dumpxml', u], { reject: false })).stdout.includes(dir)) continue;
-      await execa('virsh', ['destroy', u], { reject: false });
-      await execa('virsh', ['undefine', u, '--managed-save'], { reject: false });
-    }
-    await execa('virsh', ['net-destroy', net.name], { reject: false });
-    await execa('virsh', ['net-undefine', net.name], { reject: false });
+    await removeLibvirtLeftovers(dir, net.name);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { domainNameFor } from '../../src/virt/hypervisor.js';
 import { NovaletProcess } from './novalet-process.js';
 import { StockClients, type CliResult } from './stock-clients.js';
 
@@ -63,15 +64,22 @@ export class AllInOne {
   /** removes the data dir, the test network and any domain of this data dir (after stop) */
   async cleanup(): Promise<void> {
     await this.stop();
-    const names = (await execa('virsh', ['list', '--all', '--uuid'], { reject: false })).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    for (const uuid of names) {
-      const xml = (await execa('virsh', ['dumpxml', uuid], { reject: false })).stdout;
-      if (!xml.includes(this.dataDir)) continue;
-      await execa('virsh', ['destroy', uuid], { reject: false });
-      await execa('virsh', ['undefine', uuid, '--managed-save', '--nvram'], { reject: false });
-    }
-    await execa('virsh', ['net-destroy', this.network.name], { reject: false });
-    await execa('virsh', ['net-undefine', this.network.name], { reject: false });
+    await removeLibvirtLeftovers(this.dataDir, this.network.name);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+
 }
+
+/** destroys and undefines every domain whose XML mentions `dir` (its disks live there), then the test network */
+export async function removeLibvirtLeftovers(dir: string, network: string): Promise<void> {
+  const uuids = (await execa('virsh', ['list', '--all', '--uuid'], { reject: false })).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  for (const uuid of uuids) {
+    if (!(await execa('virsh', ['dumpxml', uuid], { reject: false })).stdout.includes(dir)) continue;
+    await execa('virsh', ['destroy', uuid], { reject: false });
+    await execa('virsh', ['undefine', uuid, '--managed-save', '--nvram'], { reject: false });
+  }
+  await execa('virsh', ['net-destroy', network], { reject: false });
+  await execa('virsh', ['net-undefine', network], { reject: false });
+}
+
+export const domstate = async (uuid: string): Promise<string> => (await execa('virsh', ['domstate', domainNameFor(uuid)])).stdout.trim();
