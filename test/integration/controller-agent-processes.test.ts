@@ -15,7 +15,8 @@ import { domstate, freePort, removeLibvirtLeftovers } from '../support/all-in-on
 import { NovaletProcess } from '../support/novalet-process.js';
 import { StockClients } from '../support/stock-clients.js';
 import { ConsoleLog, guestArtifacts } from '../support/guest.js';
-import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
+import { ensureGuestBuilt, ensureRootLibvirtd, listDomains } from '../support/virsh.js';
+import { domainNameFor } from '../../src/virt/hypervisor.js';
 import { DEFAULT_NETWORK } from '../../src/controller/config.js';
 import { allInOneNetwork } from '../../src/cli/up-command.js';
 import { ensureNatNetwork } from '../../src/cli/up/nat-network.js';
@@ -33,6 +34,7 @@ let agent: NovaletProcess;
 let controller: NovaletProcess;
 let os: StockClients;
 let agentClient: AgentClient;
+let authUrl = '';
 
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
@@ -65,7 +67,7 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
     agent = new NovaletProcess(['agent', '--data-dir', agentData, '--run-dir', join(dir, 'run'), '--listen', `127.0.0.1:${agentPort}`, '--secret-file', secretFile], '"agent ready"');
     const cfg = join(dir, 'controller.json');
     writeFileSync(cfg, JSON.stringify({
-      dataDir: ctlData, listen: `127.0.0.1:${apiPort}`, secretFile, heartbeatIntervalSeconds: 1, serviceDownTimeSeconds: 5,
+      dataDir: ctlData, listen: `127.0.0.1:${apiPort}`, secretFile, heartbeatIntervalSeconds: 1, serviceDownTimeSeconds: 5, reclaimIntervalSeconds: 3600,
       agents: [{ url: `http://127.0.0.1:${agentPort}`, local: true }],
       networks: [{ ...DEFAULT_NETWORK, cidr: net.cidr, gateway: net.gateway, libvirtNetwork: net.name }],
     }));
@@ -74,7 +76,8 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
     await controller.start();
     agentClient = new AgentClient({ url: `http://127.0.0.1:${agentPort}`, secret: readFileSync(secretFile, 'utf8').trim() });
     const pw = (who: string) => readFileSync(join(ctlData, `${who}-password`), 'utf8').trim();
-    writeFileSync(join(dir, 'clouds.yaml'), cloudsYaml(`http://127.0.0.1:${apiPort}/identity/v3`, 'RegionOne', [
+    authUrl = `http://127.0.0.1:${apiPort}/identity/v3`;
+    writeFileSync(join(dir, 'clouds.yaml'), cloudsYaml(authUrl, 'RegionOne', [
       { cloud: 'novalet', username: 'demo', password: pw('demo'), project: 'demo' },
       { cloud: 'admin', username: 'admin', password: pw('admin'), project: 'admin' },
     ]));
@@ -131,7 +134,24 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
     const mark = await con.mark();
     const hb = await con.waitForHeartbeat(() => true, { since: mark });
     assert.equal(hb.boot, boot, 'same boot: nothing restarted the guest');
-    await os.openstack(['server', 'delete', '--wait', 'vm']);
-    assert.deepEqual(await os.openstack(['server', 'list']), []);
+  });
+
+  it('recycle bin: delete -> SOFT_DELETED with the guest off; restore boots it; force-delete removes it for good', async () => {
+    await os.openstack(['server', 'delete', 'vm']);
+    await status('vm', 'SOFT_DELETED');
+    assert.equal(await domstate(vm), 'shut off');
+    const listed = await os.openstack<Array<{ Name: string; Status: string }>>(['server', 'list']);
+    assert.deepEqual(listed.map((x) => [x.Name, x.Status]), [['vm', 'SOFT_DELETED']], 'listed in the recycle bin, as Nova does');
+    const mark = await con.mark();
+    await os.openstack(['server', 'restore', 'vm']);
+    await status('vm', 'ACTIVE');
+    await con.waitForReady({ since: mark, timeoutMs: 90_000 });
+    await os.openstack(['server', 'delete', 'vm']);
+    await status('vm', 'SOFT_DELETED');
+    const pw = readFileSync(join(ctlData, 'demo-password'), 'utf8').trim();
+    const fd = await os.nova(['force-delete', vm], authUrl, 'demo', pw);
+    assert.equal(fd.exitCode, 0, fd.stderr);
+    await waitFor('the server to be gone', async () => (await os.cli('openstack', ['--os-cloud', 'novalet', 'server', 'show', vm])).exitCode !== 0);
+    await waitFor('the domain to be gone', async () => !(await listDomains('qemu:///system')).includes(domainNameFor(vm)));
   });
 });
