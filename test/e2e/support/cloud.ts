@@ -1,0 +1,104 @@
+/**
+ * The cloud the end-to-end tests talk to, through a clouds.yaml only (clouds `novalet` = demo user/project,
+ * `novalet-admin` = admin), so that the same tests run against:
+ *   - 'fake' (default): the controller in this process on 127.0.0.1:<free port> with the fake driver;
+ *   - 'real' (NOVALET_E2E_CLOUD=real): an all-in-one started by `novalet up` (see real-cloud.ts).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { SqliteStore } from '../../../src/store/index.js';
+import { buildControllerApp } from '../../../src/controller/app.js';
+import { defaultConfig, PREFIX } from '../../../src/controller/config.js';
+import { FakeComputeDriver } from '../../../src/controller/compute/fake-driver.js';
+import { bootstrapIdentity } from '../../../src/controller/identity/bootstrap.js';
+import { seedFlavors } from '../../../src/controller/compute/seed.js';
+import { startRealCloud } from './real-cloud.js';
+
+export interface Cloud {
+  kind: 'fake' | 'real';
+  /** path of the clouds.yaml with clouds `novalet` and `novalet-admin` */
+  cloudsYaml: string;
+  /** a public image servers boot from, and the network they attach to */
+  image: string;
+  network: string;
+  /** DELETE moves servers to the recycle bin (a reclaim interval is configured), so restore works */
+  softDelete: boolean;
+  close(): Promise<void>;
+}
+
+export const GUEST_IMAGE = 'novalet-guest';
+export const NETWORK = 'private';
+
+export function startCloud(): Promise<Cloud> {
+  const kind = process.env.NOVALET_E2E_CLOUD ?? 'fake';
+  if (kind === 'real') return startRealCloud();
+  if (kind !== 'fake') throw new Error(`NOVALET_E2E_CLOUD=${kind}: expected fake or real`);
+  return startFakeCloud();
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Account { cloud: string; username: string; password: string; project: string; }
+
+/** JSON strings are valid YAML scalars */
+export function cloudsYaml(authUrl: string, accounts: Account[]): string {
+  const q = (s: string) => JSON.stringify(s);
+  const lines = ['clouds:'];
+  for (const a of accounts) {
+    lines.push(`  ${a.cloud}:`, '    auth_type: password', '    auth:', `      auth_url: ${q(authUrl)}`, `      username: ${q(a.username)}`,
+      `      password: ${q(a.password)}`, `      project_name: ${q(a.project)}`, '      user_domain_name: Default',
+      '      project_domain_name: Default', '    region_name: RegionOne', '    interface: public', '    identity_api_version: 3');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The controller as `novalet controller` wires it (README "Wiring"), on a SQLite file in a temporary directory,
+ * with the fake driver (each host operation takes `driverDelayMs`, so BUILD and task states are visible).
+ */
+export async function startFakeCloud(driverDelayMs = 300): Promise<Cloud> {
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-e2e-'));
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const store = new SqliteStore(join(dir, 'controller.db'));
+  const cfg = defaultConfig({ publicUrl, imageDir: join(dir, 'images'), reclaimIntervalSeconds: 3600 });
+  const app = buildControllerApp(cfg, store, new FakeComputeDriver(driverDelayMs), { periodic: false });
+  const passwords = { admin: 'admin-e2e-pw', demo: 'demo-e2e-pw' };
+  await bootstrapIdentity(app.novalet.identity, passwords);
+  await seedFlavors(store);
+  const images = app.novalet.images;
+  const img = await images.create(null, { name: GUEST_IMAGE, visibility: 'public', diskFormat: 'qcow2', containerFormat: 'bare' });
+  await images.upload(null, img.id, Readable.from([Buffer.alloc(64 * 1024, 7)]));
+  // the fake host reports in as an agent would, so it stays up (resize and os-services look at that)
+  const beat = () => app.novalet.compute.hosts.heartbeat('fake-host', { vcpus: 16, memoryMb: 32768, diskGb: 200, hostIp: '127.0.0.1' });
+  await beat();
+  const heartbeat = setInterval(() => { void beat().catch(() => undefined); }, 10_000);
+  await app.novalet.compute.recover();
+  await app.listen({ host: '127.0.0.1', port });
+  const path = join(dir, 'clouds.yaml');
+  writeFileSync(path, cloudsYaml(`${publicUrl}${PREFIX.identity}/v3`, [
+    { cloud: 'novalet', username: 'demo', password: passwords.demo, project: 'demo' },
+    { cloud: 'novalet-admin', username: 'admin', password: passwords.admin, project: 'admin' },
+  ]), { mode: 0o600 });
+  return {
+    kind: 'fake', cloudsYaml: path, image: GUEST_IMAGE, network: NETWORK, softDelete: true,
+    close: async () => {
+      clearInterval(heartbeat);
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
