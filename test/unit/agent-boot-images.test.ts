@@ -20,7 +20,7 @@ test('AMI-style boot: kernel and ramdisk given as images are fetched into the im
     const images = h.agent.deps.images;
     assert.equal(readFileSync(images.pathFor('aki-1'), 'utf8'), 'kernel bytes');
     assert.equal(readFileSync(images.pathFor('ari-1'), 'utf8'), 'ramdisk bytes');
-    assert.deepEqual(h.hv.state.domains.get(id)!.spec!.boot,
+    assert.deepEqual(h.hv.spec(id)!.boot,
       { kind: 'kernel', kernel: images.pathFor('aki-1'), ramdisk: images.pathFor('ari-1'), cmdline: 'console=ttyS0' });
     // cached images are shared, not owned: destroy keeps them
     const d = h.agent.runner.submit({ requestId: 'r-aki-d', serverUuid: id, kind: 'destroy', params: {} });
@@ -33,6 +33,6 @@ test('AMI-style boot: kernel and ramdisk given as images are fetched into the im
       boot: { kind: 'kernel', kernel: kernel, cmdline: 'quiet' },
     }) });
     assert.equal((await h.agent.runner.wait(s.operation.id, 10_000))?.state, 'succeeded');
-    assert.deepEqual(h.hv.state.domains.get(p)!.spec!.boot, { kind: 'kernel', kernel, cmdline: 'quiet' });
+    assert.deepEqual(h.hv.spec(p)!.boot, { kind: 'kernel', kernel, cmdline: 'quiet' });
   } finally { await h.cleanup(); }
 });

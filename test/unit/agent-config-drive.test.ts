@@ -80,7 +80,7 @@ test('spawn with configDrive: the drive is owned, attached read-only as the IDE 
     const drive = join(h.dir, 'instances', id, 'disk.config');
     assert.ok(existsSync(drive));
     assert.ok(h.agent.deps.journal.getServer(id)!.files.includes(drive));
-    const disk = h.hv.state.domains.get(id)!.spec!.disks.find((d) => d.role === 'config');
+    const disk = h.hv.spec(id)!.disks.find((d) => d.role === 'config');
     assert.deepEqual(disk, { target: 'hdd', path: drive, format: 'raw', role: 'config', bus: 'ide', device: 'cdrom', readonly: true });
     assert.throws(() => h.agent.runner.submit({ requestId: 'r-hdd', serverUuid: id, kind: 'attach_disk', params: { disk: { target: 'hdd', sizeGiB: 1 } } }),
       (e: unknown) => e instanceof AgentError && e.code === 'invalid_state');

@@ -6,7 +6,7 @@ import { startCtlServer, ctlSocketPath } from '../../src/agent/ctl/server.js';
 import { ctlEvents, ctlRequest, CtlError } from '../../src/agent/ctl/client.js';
 import { AgentError } from '../../src/rpc/errors.js';
 import { parseListen } from '../../src/cli/args.js';
-import { harness, spawnParams, uuid } from './agent-doubles.js';
+import { harness, spawnParams, uuid, addForeignDomain } from './agent-doubles.js';
 
 test('ctl socket: 0600, status/list/show/drain/undrain/reconcile/events, typed errors', async () => {
   const h = await harness();
@@ -36,7 +36,7 @@ test('ctl socket: 0600, status/list/show/drain/undrain/reconcile/events, typed e
     assert.throws(() => h.agent.runner.submit({ requestId: 'ctl-sp2', serverUuid: id2, kind: 'spawn', params: spawnParams(id2, h.imageFile) }),
       (e: unknown) => e instanceof AgentError && e.code === 'draining');
     assert.deepEqual(await ctlRequest(sock, { cmd: 'undrain' }), { drained: false });
-    h.hv.addForeignDomain('12345678-1234-4234-8234-123456789abc');
+    addForeignDomain(h.hv, '12345678-1234-4234-8234-123456789abc');
     const rec = await ctlRequest(sock, { cmd: 'reconcile' }) as { recovered: unknown[]; unknownDomains: { uuid: string }[] };
     assert.deepEqual(rec.recovered, []);
     assert.deepEqual(rec.unknownDomains.map((d) => d.uuid), ['12345678-1234-4234-8234-123456789abc']);

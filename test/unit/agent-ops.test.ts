@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { AgentError } from '../../src/rpc/errors.js';
+import { isOverlayPath } from '../../src/virt/overlays.js';
 import type { OperationRow } from '../../src/agent/journal/journal.js';
-import { GiB, harness, spawnParams, uuid, type Harness } from './agent-doubles.js';
+import { calls, GiB, harness, spawnParams, uuid, type Harness } from './agent-doubles.js';
 
 async function run(h: Harness, serverUuid: string, kind: string, params: unknown = {}, requestId = `req-${Math.random().toString(16).slice(2)}`): Promise<OperationRow> {
   const { operation } = h.agent.runner.submit({ requestId, serverUuid, kind: kind as never, params });
@@ -29,7 +30,7 @@ test('spawn: image cached, overlay + ephemeral + swap created and owned, domain 
     assert.equal(s.task, null);
     assert.ok(existsSync(h.agent.deps.images.pathFor('img-test')));
     for (const f of ['disk', 'disk.eph0', 'disk.swap']) assert.ok(s.files.some((p) => p.endsWith(`/${f}`)), f);
-    assert.equal(h.hv.state.domains.get(id)?.power, 'running');
+    assert.equal(h.hv.inspect(id)?.power, 'running');
     const op = h.agent.deps.journal.listOperations(id)[0]!;
     assert.equal(op.progress, 100);
     const steps = h.agent.deps.journal.steps(op.id).map((r) => r.step);
@@ -49,7 +50,7 @@ test('idempotent under request id: a repeat returns the same operation and never
     await h.agent.runner.wait(a.operation.id, 5000);
     const c = h.agent.runner.submit({ requestId: 'req-stop-1', serverUuid: id, kind: 'stop', params: {} });
     assert.equal(c.operation.state, 'succeeded');
-    assert.equal(h.hv.state.calls.filter((x) => x.startsWith('shutdown:')).length, 1);
+    assert.equal(calls(h.hv).filter((x) => x.startsWith('shutdown:')).length, 1);
     assert.throws(() => h.agent.runner.submit({ requestId: 'req-stop-1', serverUuid: id, kind: 'start', params: {} }),
       (e: unknown) => e instanceof AgentError && e.code === 'bad_request');
   } finally { await h.cleanup(); }
@@ -59,16 +60,14 @@ test('one operation per server: a second op on a busy server gets server_busy', 
   const h = await harness();
   try {
     const id = await spawned(h);
-    let release!: () => void;
-    h.hv.state.gates.set('pause', new Promise<void>((r) => { release = r; }));
+    const hang = h.hv.faults.hangNext('pause');
     const a = h.agent.runner.submit({ requestId: 'r-pause', serverUuid: id, kind: 'pause', params: {} });
     assert.throws(() => h.agent.runner.submit({ requestId: 'r-stop', serverUuid: id, kind: 'stop', params: {} }),
       (e: unknown) => e instanceof AgentError && e.code === 'server_busy');
     // another server is not blocked
     const other = await spawned(h);
     assert.ok(other);
-    release();
-    h.hv.state.gates.delete('pause');
+    hang.release();
     assert.equal((await h.agent.runner.wait(a.operation.id, 5000))!.state, 'succeeded');
     assert.equal(h.agent.deps.journal.getServer(id)!.power, 'paused');
   } finally { await h.cleanup(); }
@@ -78,14 +77,14 @@ test('stop: a guest that ignores ACPI is destroyed after the timeout', async () 
   const h = await harness();
   try {
     const id = await spawned(h);
-    h.hv.state.ignoreAcpi.add(id);
+    h.hv.setGuest(id, { ignoreAcpi: true });
     const t0 = Date.now();
     const op = await run(h, id, 'stop', { timeoutSec: 0.3, retryIntervalSec: 0.1 });
     assert.equal(op.state, 'succeeded');
     assert.equal((op.result as { method: string }).method, 'destroy');
     assert.ok(Date.now() - t0 >= 280);
-    assert.ok(h.hv.state.calls.filter((c) => c === `shutdown:${id}`).length >= 2, 'ACPI retried');
-    assert.ok(h.hv.state.calls.includes(`destroy:${id}`));
+    assert.ok(calls(h.hv).filter((c) => c === `shutdown:${id}`).length >= 2, 'ACPI retried');
+    assert.ok(calls(h.hv).includes(`destroy:${id}`));
     assert.equal(h.agent.deps.journal.getServer(id)!.power, 'shutdown');
   } finally { await h.cleanup(); }
 });
@@ -96,7 +95,7 @@ test('stop: a cooperative guest stops by ACPI, no destroy', async () => {
     const id = await spawned(h);
     const op = await run(h, id, 'stop');
     assert.equal((op.result as { method: string }).method, 'acpi');
-    assert.ok(!h.hv.state.calls.includes(`destroy:${id}`));
+    assert.ok(!calls(h.hv).includes(`destroy:${id}`));
   } finally { await h.cleanup(); }
 });
 
@@ -104,16 +103,16 @@ test('reboot: soft reboot by ACPI, and falls back to hard when the guest ignores
   const h = await harness();
   try {
     const id = await spawned(h);
-    const boots0 = h.hv.state.domains.get(id)!.boots;
+    const boots0 = h.hv.boots(id);
     const soft = await run(h, id, 'reboot', { hard: false });
     assert.deepEqual({ m: (soft.result as { method: string }).method, f: (soft.result as { fallback: boolean }).fallback }, { m: 'soft', f: false });
-    h.hv.state.ignoreAcpi.add(id);
+    h.hv.setGuest(id, { ignoreAcpi: true });
     const fb = await run(h, id, 'reboot', { hard: false, timeoutSec: 0.2 });
     assert.equal((fb.result as { method: string }).method, 'hard');
     assert.equal((fb.result as { fallback: boolean }).fallback, true);
     const hard = await run(h, id, 'reboot', { hard: true });
     assert.equal(hard.state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(id)!.boots, boots0 + 3);
+    assert.equal(h.hv.boots(id), boots0 + 3);
     assert.equal(h.agent.deps.journal.getServer(id)!.power, 'running');
   } finally { await h.cleanup(); }
 });
@@ -127,7 +126,7 @@ test('pause/unpause/suspend/resume/start and wrong-state checks', async () => {
     assert.equal((await run(h, id, 'unpause')).state, 'succeeded');
     assert.equal((await run(h, id, 'suspend')).state, 'succeeded');
     assert.equal(h.agent.deps.journal.getServer(id)!.power, 'suspended');
-    assert.equal(h.hv.state.domains.get(id)!.managedSave, true);
+    assert.equal(h.hv.inspect(id)!.managedSave, true);
     assert.equal((await run(h, id, 'resume')).state, 'succeeded');
     assert.equal(h.agent.deps.journal.getServer(id)!.power, 'running');
     assert.equal((await run(h, id, 'stop')).state, 'succeeded');
@@ -145,7 +144,7 @@ test('resize: grows, awaits confirm; confirm drops the saved state', async () =>
     let s = h.agent.deps.journal.getServer(id)!;
     assert.equal(s.status, 'resized');
     assert.ok(s.resizeOld?.rootBackup && existsSync(s.resizeOld.rootBackup));
-    assert.equal(h.hv.state.domains.get(id)!.spec!.vcpus, 2);
+    assert.equal(h.hv.spec(id)!.vcpus, 2);
     assert.equal(h.disks.sizeOf(s.files.find((f) => f.endsWith('/disk'))!), 3 * GiB);
     assert.equal(s.power, 'running');
     const backup = s.resizeOld!.rootBackup!;
@@ -171,7 +170,7 @@ test('resize revert restores the old definition and root disk', async () => {
     assert.equal(s.status, 'active');
     assert.equal(s.spec.vcpus, 1);
     assert.equal(s.spec.memoryMiB, 128);
-    assert.equal(h.hv.state.domains.get(id)!.spec!.memoryMiB, 128);
+    assert.equal(h.hv.spec(id)!.memoryMiB, 128);
     assert.equal(h.disks.sizeOf(root), 1 * GiB);
     assert.equal(s.power, 'running');
   } finally { await h.cleanup(); }
@@ -185,7 +184,7 @@ test('snapshot: overlays made, base converted, overlays committed and removed', 
     assert.equal(op.state, 'succeeded', JSON.stringify(op.error));
     const r = op.result as { path: string };
     assert.ok(existsSync(r.path));
-    assert.deepEqual(h.hv.state.domains.get(id)!.sources, {});
+    assert.ok(h.hv.spec(id)!.disks.every((d) => !isOverlayPath(d.path)), 'overlays committed back');
     const s = h.agent.deps.journal.getServer(id)!;
     assert.ok(!s.files.some((f) => f.includes('novalet-op-')), 'overlay files released');
     // the snapshot is a usable image for a new spawn on this host
@@ -201,20 +200,20 @@ test('attach/detach disk and NIC follow into the spec; rebuild keeps them', asyn
     const id = await spawned(h);
     assert.equal((await run(h, id, 'attach_disk', { disk: { target: 'vdd', sizeGiB: 1 } })).state, 'succeeded');
     assert.equal((await run(h, id, 'attach_nic', { nic: { portId: 'p1', mac: '52:54:00:00:00:01', attachment: { type: 'network', network: 'default' } } })).state, 'succeeded');
-    let dom = h.hv.state.domains.get(id)!;
-    assert.ok(dom.spec!.disks.some((d) => d.target === 'vdd'));
-    assert.ok(dom.spec!.nics.some((n) => n.portId === 'p1'));
+    let dom = h.hv.spec(id)!;
+    assert.ok(dom.disks.some((d) => d.target === 'vdd'));
+    assert.ok(dom.nics.some((n) => n.portId === 'p1'));
     const rb = await run(h, id, 'rebuild', { image: { id: 'img-2', source: h.imageFile } });
     assert.equal(rb.state, 'succeeded', JSON.stringify(rb.error));
-    dom = h.hv.state.domains.get(id)!;
-    assert.ok(dom.spec!.disks.some((d) => d.target === 'vdd'), 'disk kept by rebuild');
-    assert.equal(dom.power, 'running');
+    dom = h.hv.spec(id)!;
+    assert.ok(dom.disks.some((d) => d.target === 'vdd'), 'disk kept by rebuild');
+    assert.equal(h.hv.inspect(id)!.power, 'running');
     assert.equal(h.agent.deps.journal.getServer(id)!.spec.image.id, 'img-2');
     assert.equal((await run(h, id, 'detach_disk', { target: 'vdd' })).state, 'succeeded');
     assert.equal((await run(h, id, 'detach_nic', { portId: 'p1' })).state, 'succeeded');
-    dom = h.hv.state.domains.get(id)!;
-    assert.ok(!dom.spec!.disks.some((d) => d.target === 'vdd'));
-    assert.equal(dom.spec!.nics.length, 0);
+    dom = h.hv.spec(id)!;
+    assert.ok(!dom.disks.some((d) => d.target === 'vdd'));
+    assert.equal(dom.nics.length, 0);
   } finally { await h.cleanup(); }
 });
 
@@ -227,7 +226,7 @@ test('destroy deletes every owned file and the domain, never a volume given by p
     assert.equal((await run(h, id, 'destroy')).state, 'succeeded');
     for (const f of files) assert.ok(!existsSync(f), f);
     assert.ok(existsSync(h.imageFile), 'volume untouched');
-    assert.ok(!h.hv.state.domains.has(id));
+    assert.ok(!h.hv.has(id));
     assert.equal(h.agent.deps.journal.getServer(id)!.status, 'deleted');
   } finally { await h.cleanup(); }
 });
@@ -236,11 +235,11 @@ test('spawn failure rolls back: files removed, domain gone, server error', async
   const h = await harness();
   try {
     const id = uuid();
-    h.hv.state.failures.set('start', new Error('qemu exploded'));
+    h.hv.faults.failNext('start', new Error('qemu exploded'));
     const op = await run(h, id, 'spawn', spawnParams(id, h.imageFile));
     assert.equal(op.state, 'rolled_back');
     assert.match(op.error!.message, /exploded/);
-    assert.ok(!h.hv.state.domains.has(id));
+    assert.ok(!h.hv.has(id));
     const s = h.agent.deps.journal.getServer(id)!;
     assert.equal(s.status, 'error');
     assert.deepEqual(s.files, []);

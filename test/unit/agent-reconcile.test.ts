@@ -3,17 +3,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationRow } from '../../src/agent/journal/journal.js';
-import { harness, spawnParams, uuid, type Harness } from './agent-doubles.js';
+import { addForeignDomain, calls, harness, spawnParams, uuid, type Harness } from './agent-doubles.js';
+import { isOverlayPath } from '../../src/virt/overlays.js';
+import type { FakeMethod } from '../../src/virt/fake/index.js';
 
 /** Submits an operation whose hypervisor call `method` never returns, then "crashes" (restarts) the agent. */
-async function crashDuring(h: Harness, serverUuid: string, kind: string, params: unknown, method: string): Promise<{ h: Harness; opId: string }> {
-  h.hv.state.gates.set(method, new Promise<void>(() => { /* never */ }));
-  const from = h.hv.state.calls.length;
+async function crashDuring(h: Harness, serverUuid: string, kind: string, params: unknown, method: FakeMethod): Promise<{ h: Harness; opId: string }> {
+  const hang = h.hv.faults.hangNext(method); // never released: the process "dies" in this call
   const { operation } = h.agent.runner.submit({ requestId: `crash-${kind}-${serverUuid}`, serverUuid, kind: kind as never, params });
-  const hit = () => h.hv.state.calls.slice(from).some((c) => c === `${method}:${serverUuid}` || c === method);
-  for (let i = 0; i < 400 && !hit(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(hit(), `operation never reached ${method}`);
-  h.hv.state.gates.delete(method);
+  for (let i = 0; i < 400 && hang.waiting === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(hang.waiting > 0, `operation never reached ${method}`);
   const h2 = await h.restart();
   return { h: h2, opId: operation.id };
 }
@@ -26,7 +25,7 @@ async function spawned(h: Harness): Promise<string> {
 }
 
 const op = (h: Harness, id: string): OperationRow => h.agent.deps.journal.getOperation(id)!;
-const destroys = (h: Harness, id: string) => h.hv.state.calls.filter((c) => c === `destroy:${id}` || c === `undefine:${id}`);
+const destroys = (h: Harness, id: string) => calls(h.hv).filter((c) => c === `destroy:${id}` || c === `undefine:${id}`);
 
 test('reconcile: spawn interrupted before define is rolled back (files deleted, server error)', async () => {
   let h = await harness();
@@ -57,7 +56,7 @@ test('reconcile: spawn interrupted at define is finished (defined + running)', a
     const r = await crashDuring(h, id, 'spawn', spawnParams(id, h.imageFile), 'define');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded', JSON.stringify(op(h, r.opId).error));
-    assert.equal(h.hv.state.domains.get(id)?.power, 'running');
+    assert.equal(h.hv.inspect(id)?.power, 'running');
     assert.equal(h.agent.deps.journal.getServer(id)!.status, 'active');
     assert.ok(op(h, r.opId).attempts >= 2);
   } finally { await h.cleanup(); }
@@ -70,10 +69,10 @@ test('reconcile: stop interrupted while the guest still runs is re-driven; alrea
     const r = await crashDuring(h, id, 'stop', {}, 'shutdown');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(id)!.power, 'shutdown');
+    assert.equal(h.hv.inspect(id)!.power, 'shutdown');
 
     const id2 = await spawned(h);
-    h.hv.state.ignoreAcpi.add(id2);
+    h.hv.setGuest(id2, { ignoreAcpi: true });
     const r2 = await crashDuring(h, id2, 'stop', { timeoutSec: 0.05, retryIntervalSec: 0.05 }, 'destroy');
     h = r2.h;
     assert.equal(op(h, r2.opId).state, 'succeeded');
@@ -88,7 +87,7 @@ test('reconcile: soft reboot interrupted after the guest went down is finished b
     const r = await crashDuring(h, id, 'reboot', { hard: false }, 'start');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+    assert.equal(h.hv.inspect(id)!.power, 'running');
   } finally { await h.cleanup(); }
 });
 
@@ -99,7 +98,7 @@ test('reconcile: pause, suspend, destroy, attach are re-driven to completion', a
     let r = await crashDuring(h, a, 'pause', {}, 'pause');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(a)!.power, 'paused');
+    assert.equal(h.hv.inspect(a)!.power, 'paused');
 
     const b = await spawned(h);
     r = await crashDuring(h, b, 'suspend', {}, 'managedSave');
@@ -111,13 +110,13 @@ test('reconcile: pause, suspend, destroy, attach are re-driven to completion', a
     r = await crashDuring(h, c, 'attach_disk', { disk: { target: 'vdd', sizeGiB: 1 } }, 'attachDisk');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(c)!.spec!.disks.filter((d) => d.target === 'vdd').length, 1);
+    assert.equal(h.hv.spec(c)!.disks.filter((d) => d.target === 'vdd').length, 1);
 
     const files = h.agent.deps.journal.getServer(c)!.files;
     r = await crashDuring(h, c, 'destroy', {}, 'undefine');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded');
-    assert.ok(!h.hv.state.domains.has(c));
+    assert.ok(!h.hv.has(c));
     for (const f of files) assert.ok(!existsSync(f), f);
   } finally { await h.cleanup(); }
 });
@@ -127,7 +126,7 @@ test('reconcile: resize interrupted before the new definition is rolled back and
   try {
     const id = await spawned(h);
     // crash while the resize is stopping the guest (ACPI ignored, hard power-off hangs): the guest is still up
-    h.hv.state.ignoreAcpi.add(id);
+    h.hv.setGuest(id, { ignoreAcpi: true });
     const r = await crashDuring(h, id, 'resize', { vcpus: 2, memoryMiB: 256, rootGiB: 2, timeoutSec: 0.05, retryIntervalSec: 0.05 }, 'destroy');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'rolled_back');
@@ -135,8 +134,8 @@ test('reconcile: resize interrupted before the new definition is rolled back and
     assert.equal(s.status, 'active');
     assert.equal(s.resizeOld, null);
     assert.equal(s.spec.vcpus, 1);
-    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
-    assert.equal(destroys(h, id).length, 1, 'only the interrupted call, none from recovery');
+    assert.equal(h.hv.inspect(id)!.power, 'running');
+    assert.equal(destroys(h, id).length, 0, 'recovery neither destroys nor undefines (the interrupted call was the dead process\'s)');
   } finally { await h.cleanup(); }
 });
 
@@ -149,8 +148,8 @@ test('reconcile: resize interrupted at define is finished and awaits confirm', a
     assert.equal(op(h, r.opId).state, 'succeeded', JSON.stringify(op(h, r.opId).error));
     const s = h.agent.deps.journal.getServer(id)!;
     assert.equal(s.status, 'resized');
-    assert.equal(h.hv.state.domains.get(id)!.spec!.vcpus, 2);
-    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+    assert.equal(h.hv.spec(id)!.vcpus, 2);
+    assert.equal(h.hv.inspect(id)!.power, 'running');
   } finally { await h.cleanup(); }
 });
 
@@ -164,9 +163,9 @@ test('reconcile: snapshot interrupted mid-copy is rolled back (overlays committe
     h.disks.convertGate = undefined;
     h = await h.restart();
     assert.equal(op(h, operation.id).state, 'rolled_back');
-    assert.deepEqual(h.hv.state.domains.get(id)!.sources, {});
+    assert.ok(h.hv.spec(id)!.disks.every((d) => !isOverlayPath(d.path)), 'overlays committed back');
     assert.ok(!existsSync(h.agent.deps.images.pathFor('snap-x')));
-    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+    assert.equal(h.hv.inspect(id)!.power, 'running');
   } finally { await h.cleanup(); }
 });
 
@@ -177,7 +176,7 @@ test('reconcile: snapshot interrupted after the image was complete is finished (
     const r = await crashDuring(h, id, 'snapshot', { imageId: 'snap-y' }, 'commitDisk');
     h = r.h;
     assert.equal(op(h, r.opId).state, 'succeeded');
-    assert.deepEqual(h.hv.state.domains.get(id)!.sources, {});
+    assert.ok(h.hv.spec(id)!.disks.every((d) => !isOverlayPath(d.path)), 'overlays committed back');
     assert.ok(existsSync(h.agent.deps.images.pathFor('snap-y')));
   } finally { await h.cleanup(); }
 });
@@ -189,14 +188,14 @@ test('restart: running guests keep running; unknown domains are reported and nev
     const b = await spawned(h);
     const foreign = '11111111-2222-4333-8444-555555555555';
     const managedLooking = '11111111-2222-4333-8444-666666666666';
-    h.hv.addForeignDomain(foreign, 'running', false);
-    h.hv.addForeignDomain(managedLooking, 'running', true);
-    const before = h.hv.state.calls.length;
+    addForeignDomain(h.hv, foreign);
+    addForeignDomain(h.hv, managedLooking, { novaletName: true });
+    const before = h.hv.faults.calls.length;
     h = await h.restart();
     h = await h.restart();
-    const after = h.hv.state.calls.slice(before);
+    const after = calls(h.hv, before);
     assert.ok(!after.some((c) => /^(destroy|undefine|shutdown|managedSave|pause):/.test(c)), after.join(','));
-    for (const u of [a, b, foreign, managedLooking]) assert.equal(h.hv.state.domains.get(u)!.power, 'running');
+    for (const u of [a, b, foreign, managedLooking]) assert.equal(h.hv.inspect(u)!.power, 'running');
     const unknown = h.agent.listServers().unknownDomains.map((d) => d.uuid).sort();
     assert.deepEqual(unknown, [foreign, managedLooking].sort());
     // an operation on an unknown domain is refused: it is not a server of this agent
@@ -209,15 +208,16 @@ test('power sync: events and the sweep record libvirt truth without acting', asy
   try {
     const id = await spawned(h);
     // the guest powers itself off (event path)
-    const d = h.hv.state.domains.get(id)!;
     await h.hv.shutdown(id);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(h.agent.deps.journal.getServer(id)!.power, 'shutdown');
     // a change without an event (missed while disconnected) is found by the sweep
-    d.power = 'paused';
+    await h.hv.withoutEvents(() => h.hv.start(id));
+    assert.equal(h.agent.deps.journal.getServer(id)!.power, 'shutdown', 'no event, not seen yet');
     await h.agent.sweep();
-    assert.equal(h.agent.deps.journal.getServer(id)!.power, 'paused');
-    assert.ok(!h.hv.state.calls.includes(`start:${id}`) || h.hv.state.calls.filter((c) => c === `start:${id}`).length === 1);
+    assert.equal(h.agent.deps.journal.getServer(id)!.power, 'running');
+    assert.deepEqual(calls(h.hv).filter((c) => /^(start|shutdown|destroy|pause|unpause):/.test(c)), [`start:${id}`, `shutdown:${id}`, `start:${id}`],
+      'the spawn\'s start and the test\'s own calls: the agent only recorded');
   } finally { await h.cleanup(); }
 });
 
@@ -239,12 +239,12 @@ test('reconcile: resize and rebuild that died after their final start are finish
     const rz = orphan(h, id, 'resize', { vcpus: 2, memoryMiB: 256 }, 'start', { wasRunning: true });
     const id2 = await spawned(h);
     const rb = orphan(h, id2, 'rebuild', { image: { id: 'img-test', source: h.imageFile } }, 'start', { wasRunning: true });
-    const from = h.hv.state.calls.length;
+    const from = h.hv.faults.calls.length;
     h = await h.restart();
     assert.equal(op(h, rz).state, 'succeeded');
     assert.equal(op(h, rb).state, 'succeeded');
     assert.equal(h.agent.deps.journal.getServer(id)!.status, 'resized');
-    const after = h.hv.state.calls.slice(from).filter((c) => /^(shutdown|destroy|start):/.test(c));
+    const after = calls(h.hv, from).filter((c) => /^(shutdown|destroy|start):/.test(c));
     assert.deepEqual(after, []);
   } finally { await h.cleanup(); }
 });
@@ -258,7 +258,7 @@ test('reconcile: resize_revert that died after restoring but before the start is
     const rv = orphan(h, id, 'resize_revert', {}, 'restore_root', { wasRunning: true });
     h = await h.restart();
     assert.equal(op(h, rv).state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+    assert.equal(h.hv.inspect(id)!.power, 'running');
   } finally { await h.cleanup(); }
 });
 
@@ -270,6 +270,6 @@ test('reconcile: soft reboot that died after the button press is re-driven (neve
     const rb = orphan(h, id, 'reboot', { hard: false }, 'acpi_shutdown', {});
     h = await h.restart();
     assert.equal(op(h, rb).state, 'succeeded');
-    assert.equal(h.hv.state.domains.get(id)!.power, 'running');
+    assert.equal(h.hv.inspect(id)!.power, 'running');
   } finally { await h.cleanup(); }
 });

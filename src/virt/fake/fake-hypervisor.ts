@@ -11,7 +11,7 @@ import { buildDomainXml, diskAlias, domainSpecFromXml, nicAlias, parseDomainXml 
 import { VirtError } from '../errors.js';
 import {
   domainNameFor, type DhcpHost, type DiskSnapshotResult, type DiskSpec, type DomainSpec, type DomainStatus, type HostInfo, type Hypervisor,
-  type HypervisorEvent, type NicSpec,
+  type HypervisorEvent, type NicSpec, type PowerState,
 } from '../hypervisor.js';
 import { checkSnapshotName, isOverlayPath, overlayPathFor } from '../overlays.js';
 import { isActiveState, powerStateOf, powerStateOfEvent } from '../power-state.js';
@@ -54,6 +54,7 @@ export class FakeHost {
   /** @internal */ readonly events = new EventEmitter<{ event: [HypervisorEvent] }>();
   /** @internal overlay path -> base path, for commitDisk */ readonly overlayBase = new Map<string, string>();
   /** @internal */ down: string | null = null;
+  /** @internal withoutEvents() nesting: events are dropped while > 0 */ muted = 0;
   /** libvirt networks that exist on the host -> their DHCP host entries (addNetwork) */
   readonly networks = new Map<string, DhcpHost[]>();
   constructor() { this.events.setMaxListeners(0); }
@@ -145,6 +146,23 @@ export class FakeHypervisor implements Hypervisor {
 
   has(uuid: string): boolean {
     return this.domains.has(uuid);
+  }
+
+  /** Power, managed-save image and boot count as libvirt holds them, without a recorded call (null: no domain). */
+  inspect(uuid: string): { power: PowerState; managedSave: boolean; boots: number } | null {
+    const d = this.domains.get(uuid);
+    return d ? { power: powerStateOf(d.state), managedSave: d.managedSave, boots: d.boots } : null;
+  }
+
+  /** Runs fn with libvirt's events lost (as while a connection is being replaced): only a sweep sees its changes. */
+  async withoutEvents<T>(fn: () => Promise<T>): Promise<T> {
+    this.host.muted++;
+    try {
+      return await fn();
+    } finally {
+      await new Promise((r) => setImmediate(r)); // events are delivered after the call that caused them
+      this.host.muted--;
+    }
   }
 
   // ---------- Hypervisor ----------
@@ -501,6 +519,7 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   private emit(e: HypervisorEvent): void {
+    if (this.host.muted > 0 && e.type !== 'connectionLost' && e.type !== 'connectionRestored') return;
     this.events.emit('event', e);
   }
 
