@@ -168,15 +168,16 @@ export class AgentComputeDriver implements ComputeTaskDriver {
 
   /**
    * AMI-style images (kernel_id / ramdisk_id properties) boot their kernel and ramdisk directly, with the image's
-   * os_command_line (Nova's libvirt driver does the same, with the same default).
+   * os_command_line (Nova's libvirt driver does the same, with the same default). The agent caches kernel and
+   * ramdisk like base images, so this works for agents on any host.
    */
   private async kernelBoot(s: Server, e: AgentEntry): Promise<ServerSpec['boot']> {
     if (!s.kernelId) return undefined;
-    if (!e.endpoint.local) throw new Error('Kernel/ramdisk images on remote hosts need image references in the boot spec, not built yet.');
     const img = await this.o.store.getImage(s.imageRef);
+    const ref = async (id: string) => { const r = await this.imageRef(id, e); return { id: r.id, source: r.source }; };
     return {
-      kind: 'kernel', kernel: this.o.images.filePath(s.kernelId),
-      ...(s.ramdiskId ? { ramdisk: this.o.images.filePath(s.ramdiskId) } : {}),
+      kind: 'kernel', kernel: await ref(s.kernelId),
+      ...(s.ramdiskId ? { ramdisk: await ref(s.ramdiskId) } : {}),
       cmdline: img?.properties.os_command_line ?? 'root=/dev/vda console=tty0 console=ttyS0 console=hvc0',
     };
   }
@@ -195,6 +196,13 @@ export class AgentComputeDriver implements ComputeTaskDriver {
         attachment: n.network.bridge ? { type: 'bridge', bridge: n.network.bridge } : { type: 'network', network: n.network.libvirtNetwork ?? n.network.name },
       })),
       metadata: s.metadata,
+      hostname: s.hostname, projectId: s.projectId,
+      ...(s.availabilityZone ? { availabilityZone: s.availabilityZone } : {}),
+      ...(s.userData ? { userData: s.userData } : {}),
+      ...(s.keyName && s.keyData ? { keyName: s.keyName, keyData: s.keyData } : {}),
+      // there is no metadata service: user data and keys reach the guest only on a config drive (Nova with
+      // force_config_drive), so one is built whenever there is something to deliver or the user asked for it
+      configDrive: s.configDrive === 'True' || !!s.userData || !!s.keyData,
     };
   }
 }
