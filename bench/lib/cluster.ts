@@ -28,9 +28,17 @@ export interface Cluster {
 }
 
 export async function startSim(dir: string, secretFile: string, count: number): Promise<{ child: Child; urls: string[] }> {
-  const basePort = await freePort(count);
-  const child = await startNovalet(['sim-hosts', '--count', String(count), '--base-port', String(basePort), '--secret-file', secretFile,
-    '--data-dir', join(dir, 'sim'), '--log-level', 'warn'], (lines) => lines.length >= count);
+  let child: Child | undefined;
+  // a port of the range can still be taken between the probe and the listen: another range then
+  for (let attempt = 0; !child; attempt++) {
+    const basePort = await freePort(count);
+    try {
+      child = await startNovalet(['sim-hosts', '--count', String(count), '--base-port', String(basePort), '--secret-file', secretFile,
+        '--data-dir', join(dir, `sim-${attempt}`), '--log-level', 'warn'], (lines) => lines.length >= count);
+    } catch (err) {
+      if (attempt >= 2 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
   const urls = child.lines.slice(0, count).map((l) => (JSON.parse(l) as { url: string }).url);
   return { child, urls };
 }

@@ -77,10 +77,19 @@ export async function runtimeBaselineMiB(): Promise<number> {
 /** A free TCP port on 127.0.0.1 (or the first of `count` consecutive free ports). */
 export async function freePort(count = 1): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = count === 1 ? await ephemeral() : 20_000 + Math.floor(Math.random() * 30_000);
+    const base = count === 1 ? await ephemeral() : 10_000 + Math.floor(Math.random() * Math.max(1, ephemeralLow() - 10_000 - count));
     if (count === 1 || await rangeFree(base, count)) return base;
   }
   throw new Error(`no ${count} consecutive free ports`);
+}
+
+/** ranges of ports below the kernel's ephemeral range: outgoing connections never take them meanwhile */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 function ephemeral(): Promise<number> {
