@@ -310,3 +310,17 @@ test('admin view: the compute service is up; all-projects list shows the demo se
   assert.ok(t1, 'admin sees the demo project\'s server');
   assert.ok(services.some((s) => s.Host === t1.Host), `t1 runs on a listed host (${t1.Host})`);
 });
+
+test('admin: endpoint list matches the catalog; role assignment list --names', async () => {
+  const [endpoints, catalog, assignments] = await Promise.all([
+    admin.os<Array<Record<string, string>>>('endpoint', 'list'),
+    demo.os<Array<{ Type: string; Endpoints: unknown }>>('catalog', 'list'),
+    admin.os<Array<Record<string, string>>>('role', 'assignment', 'list', '--user', 'demo', '--project', 'demo', '--names'),
+  ]);
+  const compute = endpoints.find((e) => e['Service Type'] === 'compute');
+  assert.ok(compute, JSON.stringify(endpoints));
+  assert.equal(compute.Interface, 'public');
+  assert.match(compute.URL!, /\/v2\.1$/);
+  assert.ok(JSON.stringify(catalog.find((c) => c.Type === 'compute')?.Endpoints).includes(compute.URL!), 'the user\'s catalog names the same compute URL');
+  assert.deepEqual(assignments.map((a) => [a.Role, a.User, a.Project]), [['member', 'demo@Default', 'demo@Default']]);
+});

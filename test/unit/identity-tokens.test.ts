@@ -141,3 +141,39 @@ test('admin read API: projects, users, roles (admin only); /v3/auth/projects for
   assert.deepEqual((await get(h.tokens.demo, '/v3/auth/projects')).json().projects.map((p: { name: string }) => p.name), ['demo']);
   await h.close();
 });
+
+test('admin read API: services, endpoints (the token catalog\'s), regions, role assignments with names', async () => {
+  const h = await createHarness();
+  const get = (t: string, url: string) => h.app.inject({ method: 'GET', url: `/identity${url}`, headers: { 'x-auth-token': t } });
+  const services = (await get(h.tokens.admin, '/v3/services')).json().services;
+  assert.deepEqual(services.map((s: { type: string }) => s.type).sort(), ['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
+  const endpoints = (await get(h.tokens.admin, '/v3/endpoints')).json().endpoints;
+  const compute = services.find((s: { type: string }) => s.type === 'compute');
+  const ce = endpoints.filter((e: { service_id: string }) => e.service_id === compute.id);
+  assert.equal(ce.length, 1);
+  assert.equal(ce[0].url, `${h.cfg.publicUrl}/compute/v2.1`);
+  assert.equal(ce[0].interface, 'public');
+  assert.equal(ce[0].region_id, 'RegionOne');
+  // the token's catalog and the endpoint list agree
+  const tok = (await h.app.inject({ method: 'GET', url: '/identity/v3/auth/tokens', headers: { 'x-auth-token': h.tokens.admin, 'x-subject-token': h.tokens.admin } })).json().token;
+  const tokCompute = tok.catalog.find((c: { type: string }) => c.type === 'compute');
+  assert.equal(tokCompute.id, compute.id);
+  assert.equal(tokCompute.endpoints[0].url, ce[0].url);
+  assert.match(endpoints.find((e: { url: string }) => e.url.includes('/volume/')).url, /\/volume\/v3\/\$\(project_id\)s$/);
+  assert.equal((await get(h.tokens.admin, `/v3/endpoints?service_id=${compute.id}&interface=public`)).json().endpoints.length, 1);
+  assert.equal((await get(h.tokens.admin, '/v3/endpoints?interface=internal')).json().endpoints.length, 0);
+  assert.deepEqual((await get(h.tokens.admin, '/v3/regions')).json().regions.map((r: { id: string }) => r.id), ['RegionOne']);
+
+  let ra = (await get(h.tokens.admin, `/v3/role_assignments?user.id=${h.ids.demoUser}&include_names=True`)).json().role_assignments;
+  assert.deepEqual(ra.map((a: any) => `${a.role.name}:${a.user.name}@${a.user.domain.name}:${a.scope.project.name}`), ['member:demo@Default:demo']);
+  ra = (await get(h.tokens.admin, `/v3/role_assignments?scope.project.id=${h.ids.demoProject}`)).json().role_assignments;
+  // demo (member) and reader (reader) on demo; without names only ids
+  assert.equal(ra.length, 2);
+  assert.deepEqual(Object.keys(ra[0].user), ['id']);
+  for (const url of ['/v3/services', '/v3/endpoints', '/v3/regions', '/v3/role_assignments']) {
+    const r = await get(h.tokens.demo, url);
+    assert.equal(r.statusCode, 403, url);
+    assert.equal(r.json().error.code, 403);
+  }
+  await h.close();
+});

@@ -1,6 +1,7 @@
 /**
- * Read-only Keystone listings for admins (`openstack project|user|role|domain list`, `project show`): management
- * itself goes through the config file and `novalet user|project` (IdentityService), not this API.
+ * Read-only Keystone listings for admins (`openstack project|user|role|domain list`, `project show`, `service|
+ * endpoint|region list`, `role assignment list [--names]`): management itself goes through the config file and
+ * `novalet user|project|role` (IdentityService), not this API.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
@@ -52,6 +53,60 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, identity: Iden
     const u = await store.getUser(req.params.id);
     if (!u) throw notFound(`Could not find user: ${req.params.id}.`);
     return { user: userView(u) };
+  });
+  // the catalog is fixed by the controller's configuration: one service per type, one public endpoint each
+  const catalog = () => identity.catalog('$(project_id)s');
+  app.get('/v3/services', async (req) => {
+    await admin(req);
+    const type = q(req).type;
+    return {
+      services: catalog().filter((c) => !type || c.type === type).map((c) => ({ id: c.id, name: c.name, type: c.type, enabled: true, description: '', links: { self: `${base}/v3/services/${c.id}` } })),
+      links: links('services'),
+    };
+  });
+  app.get('/v3/endpoints', async (req) => {
+    await admin(req);
+    const f = q(req);
+    const all = catalog().flatMap((c) => c.endpoints.map((e) => ({
+      id: e.id, interface: e.interface, region: e.region, region_id: e.region_id, service_id: c.id, url: e.url, enabled: true,
+      links: { self: `${base}/v3/endpoints/${e.id}` },
+    })));
+    return {
+      endpoints: all.filter((e) => (!f.service_id || e.service_id === f.service_id) && (!f.interface || e.interface === f.interface) && (!f.region_id || e.region_id === f.region_id)),
+      links: links('endpoints'),
+    };
+  });
+  app.get('/v3/regions', async (req) => {
+    await admin(req);
+    return { regions: [{ id: identity.region, description: '', parent_region_id: null, links: { self: `${base}/v3/regions/${identity.region}` } }], links: links('regions') };
+  });
+  // GET /v3/role_assignments[?user.id=&scope.project.id=&role.id=&include_names]: direct project grants
+  app.get('/v3/role_assignments', async (req) => {
+    await admin(req);
+    const f = q(req);
+    const names = f.include_names !== undefined && !/^(0|false|no)$/i.test(f.include_names);
+    const domains = new Map<string, { id: string; name: string }>();
+    const domain = async (id: string) => {
+      if (!domains.has(id)) { const d = await store.getDomain(id); domains.set(id, { id, name: d?.name ?? id }); }
+      return domains.get(id)!;
+    };
+    const users = (await store.listUsers()).filter((u) => !f['user.id'] || u.id === f['user.id']);
+    const projects = (await store.listProjects()).filter((p) => !f['scope.project.id'] || p.id === f['scope.project.id']);
+    const out = [];
+    for (const u of users) {
+      for (const p of projects) {
+        for (const r of await store.listUserProjectRoles(u.id, p.id)) {
+          if (f['role.id'] && r.id !== f['role.id']) continue;
+          out.push({
+            role: names ? { id: r.id, name: r.name } : { id: r.id },
+            user: names ? { id: u.id, name: u.name, domain: await domain(u.domainId) } : { id: u.id },
+            scope: { project: names ? { id: p.id, name: p.name, domain: await domain(p.domainId) } : { id: p.id } },
+            links: { assignment: `${base}/v3/projects/${p.id}/users/${u.id}/roles/${r.id}` },
+          });
+        }
+      }
+    }
+    return { role_assignments: out, links: links('role_assignments') };
   });
   app.get('/v3/roles', async (req) => {
     await admin(req);

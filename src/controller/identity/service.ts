@@ -198,6 +198,11 @@ export class IdentityService {
     return body;
   }
 
+  /** the service catalog as tokens carry it; projectId `$(project_id)s` gives Keystone's endpoint templates */
+  catalog(projectId: string | null): CatalogEntry[] { return buildCatalog(this.cfg, projectId); }
+
+  get region(): string { return this.cfg.region; }
+
   /** DELETE /v3/auth/tokens: a revocation record that lives until the token would have expired anyway */
   async revoke(token: string): Promise<void> {
     const info = await this.validate(token);
