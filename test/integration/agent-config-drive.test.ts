@@ -3,32 +3,19 @@
  * config-2; the test guest finds it by label, mounts it and prints what it read (NOVALET-CONFIGDRIVE: device,
  * version dirs, the uuid from meta_data.json, the first line of user_data). Destroy deletes the drive.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { ConsoleLog } from '../support/guest.js';
-import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, isRoot, ROOT_URI, virsh } from '../support/virsh.js';
+import { isRoot, ROOT_URI, virsh } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
-import { AgentProcess, randomUUID } from './agent-process.js';
+import { randomUUID, suiteAgent } from './agent-process.js';
 
 const CONFIGDRIVE_RE = /NOVALET-CONFIGDRIVE dev=(\S+) label=(\S+) dirs=(\S*) uuid=(\S*) userdata=(.*)$/;
 
 describe('agent on real QEMU: config drive', { skip: !isRoot() && 'needs root (libvirtd + QEMU)' }, () => {
-  const agent = new AgentProcess();
   const uuid = randomUUID();
-
-  before(async () => {
-    await ensureRootLibvirtd();
-    await ensureGuestBuilt();
-    await agent.makeImage();
-    await agent.start();
-  });
-
-  after(async () => {
-    await agent.stop();
-    await destroyAndUndefine(ROOT_URI, domainNameFor(uuid)).catch(() => undefined);
-    agent.cleanup();
-  });
+  const agent = suiteAgent([uuid]);
 
   it('the guest finds the config-2 cdrom and reads meta_data.json and user_data from it', async () => {
     const userData = Buffer.from('#cloud-config from novalet\nruncmd: [true]\n').toString('base64');

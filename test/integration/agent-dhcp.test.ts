@@ -4,18 +4,16 @@
  * (not one from the dynamic range), the entry must be in the running network and its definition, a stale
  * entry for the same MAC must give way, and destroy must remove the entry again.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleLog } from '../support/guest.js';
-import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, isRoot, ROOT_URI, virsh } from '../support/virsh.js';
-import { domainNameFor } from '../../src/virt/hypervisor.js';
-import { AgentProcess, randomUUID } from './agent-process.js';
+import { isRoot, ROOT_URI, virsh } from '../support/virsh.js';
+import { randomUUID, suiteAgent } from './agent-process.js';
 
 describe('agent on real libvirt: fixed ip by DHCP host entry', { skip: !isRoot() && 'needs root (libvirtd + QEMU)' }, () => {
-  const agent = new AgentProcess();
   const uuid = randomUUID();
   const tag = randomBytes(3).toString('hex');
   const net = `nvt-dhcp-${tag}`;
@@ -25,26 +23,20 @@ describe('agent on real libvirt: fixed ip by DHCP host entry', { skip: !isRoot()
   const entries = async (inactive = false) => (await virsh(ROOT_URI, ['net-dumpxml', ...(inactive ? ['--inactive'] : []), net]))
     .split('\n').filter((l) => l.includes('<host ')).map((l) => l.trim());
 
-  before(async () => {
-    await ensureRootLibvirtd();
-    await ensureGuestBuilt();
-    await agent.makeImage();
-    const xml = join(agent.dir, 'net.xml');
+  const agent = suiteAgent([uuid], {
+    async setup(a) {
+      const xml = join(a.dir, 'net.xml');
     // isolated: no <forward>, so no NAT and no iptables rules; DHCP hands out .100-.200 dynamically
-    writeFileSync(xml, `<network><name>${net}</name><bridge name='nvd${tag}' stp='off'/>
+      writeFileSync(xml, `<network><name>${net}</name><bridge name='nvd${tag}' stp='off'/>
   <ip address='${subnet}.1' netmask='255.255.255.0'><dhcp><range start='${subnet}.100' end='${subnet}.200'/>
     <host mac='${mac}' ip='${subnet}.77'/></dhcp></ip></network>`);
-    await virsh(ROOT_URI, ['net-define', xml]);
-    await virsh(ROOT_URI, ['net-start', net]);
-    await agent.start();
-  });
-
-  after(async () => {
-    await agent.stop();
-    await destroyAndUndefine(ROOT_URI, domainNameFor(uuid)).catch(() => undefined);
-    await virsh(ROOT_URI, ['net-destroy', net]).catch(() => undefined);
-    await virsh(ROOT_URI, ['net-undefine', net]).catch(() => undefined);
-    agent.cleanup();
+      await virsh(ROOT_URI, ['net-define', xml]);
+      await virsh(ROOT_URI, ['net-start', net]);
+    },
+    async teardown() {
+      await virsh(ROOT_URI, ['net-destroy', net]).catch(() => undefined);
+      await virsh(ROOT_URI, ['net-undefine', net]).catch(() => undefined);
+    },
   });
 
   it('the guest gets exactly the given ip; the stale entry for its MAC is replaced, live and in the definition', async () => {

@@ -3,29 +3,16 @@
  * Nova's kernel_id / ramdisk_id) instead of host paths. The agent caches them like base images and the guest
  * boots from the cached copies (READY on its console).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsoleLog, guestArtifacts } from '../support/guest.js';
-import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, isRoot, ROOT_URI, virsh } from '../support/virsh.js';
+import { isRoot, ROOT_URI, virsh } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
-import { AgentProcess, randomUUID } from './agent-process.js';
+import { randomUUID, suiteAgent } from './agent-process.js';
 
 describe('agent on real QEMU: kernel and ramdisk as images', { skip: !isRoot() && 'needs root (libvirtd + QEMU)' }, () => {
-  const agent = new AgentProcess();
   const uuid = randomUUID();
-
-  before(async () => {
-    await ensureRootLibvirtd();
-    await ensureGuestBuilt();
-    await agent.makeImage();
-    await agent.start();
-  });
-
-  after(async () => {
-    await agent.stop();
-    await destroyAndUndefine(ROOT_URI, domainNameFor(uuid)).catch(() => undefined);
-    agent.cleanup();
-  });
+  const agent = suiteAgent([uuid]);
 
   it('boots the guest from the cached kernel and ramdisk images', async () => {
     const a = guestArtifacts();

@@ -3,6 +3,7 @@
  * port, for the agent integration tests; kill -9 and restart on the same data dir for crash tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { AgentClient } from '../../src/rpc/client.js';
 import type { OperationView } from '../../src/rpc/protocol/operations.js';
 import { guestArtifacts } from '../support/guest.js';
-import { REPO_ROOT } from '../support/virsh.js';
+import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, REPO_ROOT, ROOT_URI } from '../support/virsh.js';
+import { domainNameFor } from '../../src/virt/hypervisor.js';
 import * as qemuImg from '../../src/virt/qemu-img.js';
 
 export interface AgentProcessOptions {
@@ -109,6 +111,29 @@ export class AgentProcess {
   async waitOp(op: OperationView | string, timeoutMs = 120_000): Promise<OperationView> {
     return this.client.waitOperation(typeof op === 'string' ? op : op.id, timeoutMs, 10);
   }
+}
+
+/**
+ * A suite's agent on real libvirt: libvirtd and the test guest ready, `setup` (e.g. a network), the agent
+ * started before the suite's tests; afterwards the agent stopped, the servers' domains removed whatever the
+ * tests left, `teardown`, the temp dir deleted.
+ */
+export function suiteAgent(servers: string[], hooks: { setup?: (a: AgentProcess) => Promise<void>; teardown?: (a: AgentProcess) => Promise<void> } = {}): AgentProcess {
+  const agent = new AgentProcess();
+  before(async () => {
+    await ensureRootLibvirtd();
+    await ensureGuestBuilt();
+    await agent.makeImage();
+    await hooks.setup?.(agent);
+    await agent.start();
+  });
+  after(async () => {
+    await agent.stop();
+    for (const u of servers) await destroyAndUndefine(ROOT_URI, domainNameFor(u)).catch(() => undefined);
+    await hooks.teardown?.(agent);
+    agent.cleanup();
+  });
+  return agent;
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
