@@ -3,9 +3,12 @@
  * creates would measure the create path 50,000 times. Rows look like the API's: several projects and users,
  * seeded flavors, a fixed address with MAC per server, metadata and tags on some, a spread of states, hosts
  * sim-0001.., creation times one second apart (oldest first) so the default sort and markers behave as in use.
- * Works on the live database of a running controller (SQLite WAL: one writer at a time, readers unaffected).
+ * Works on the live database of a running controller (SQLite WAL: one writer at a time, readers unaffected):
+ * batches are short transactions with a pause between them, so the controller's own writes (heartbeats) get the
+ * write lock within its busy timeout instead of starving behind back-to-back batches.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteStore, type Flavor, type NewServer } from '../../src/store/index.js';
 
 const STATES: Array<{ vmState: string; powerState: number; weight: number }> = [
@@ -36,6 +39,8 @@ export interface PopulateOptions {
   owners: Array<{ projectId: string; userId: string }>;
   networkName: string;
   batch?: number;
+  /** pause between batches, ms (default 100) */
+  pauseMs?: number;
 }
 
 export const POPULATED_EPOCH = Date.parse('2026-01-01T00:00:00Z');
@@ -47,7 +52,7 @@ export async function populateServers(o: PopulateOptions): Promise<string[]> {
   const ids: string[] = [];
   try {
     const flavors: Flavor[] = (await store.listFlavors({ includePrivate: true })).filter((f) => f.ram <= 8192);
-    const batch = o.batch ?? 2000;
+    const batch = o.batch ?? 1000;
     for (let start = o.from; start < o.from + o.count; start += batch) {
       const end = Math.min(o.from + o.count, start + batch);
       const pending: Promise<unknown>[] = [];
@@ -60,6 +65,7 @@ export async function populateServers(o: PopulateOptions): Promise<string[]> {
         }
       })();
       await Promise.all(pending);
+      await sleep(o.pauseMs ?? 100);
     }
   } finally {
     await store.close();
