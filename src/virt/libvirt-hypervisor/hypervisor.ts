@@ -109,7 +109,9 @@ export class LibvirtHypervisor implements Hypervisor {
   private async status(dom: LibvirtDomain): Promise<DomainStatus> {
     const key = dom.uuid.toLowerCase();
     const known = this.managedUuids.has(key);
-    const [state, managedSave, xml] = await Promise.all([dom.getState(), dom.hasManagedSaveImage(), known ? null : dom.getXMLDesc(0)]);
+    const [state, xml] = await Promise.all([dom.getState(), known ? null : dom.getXMLDesc(0)]);
+    // a managed-save image only exists for a domain that is not running (a start consumes it): one call less
+    const managedSave = isActiveState(state.stateName) ? false : await dom.hasManagedSaveImage();
     const managed = known || isNovaletDomain(parseDomainXml(xml ?? ''));
     if (managed) this.managedUuids.add(key);
     return {
