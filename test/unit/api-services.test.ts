@@ -59,3 +59,23 @@ test('evacuate: refused while the host is up; from a forced-down host, no valid 
   assert.match(r.json().badRequest.message, /^No valid host was found/);
   await h.close();
 });
+
+test('host_status (2.16, admin): UP, MAINTENANCE when the service is disabled, DOWN when forced down or silent', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const hostStatus = async () => { const r = await h.req(h.tokens.admin, 'GET', `${C}/servers/${id}`, undefined, '2.16'); assert.equal(r.statusCode, 200, r.body); return r.json().server.host_status; };
+  assert.equal(await hostStatus(), 'UP');
+  const uuid = (await h.req(h.tokens.admin, 'GET', `${C}/os-services`, undefined, '2.53')).json().services[0].id;
+  await h.req(h.tokens.admin, 'PUT', `${C}/os-services/${uuid}`, { status: 'disabled', disabled_reason: 'maint' }, '2.53');
+  assert.equal(await hostStatus(), 'MAINTENANCE');
+  const list = (await h.req(h.tokens.admin, 'GET', `${C}/servers/detail?all_tenants=1`, undefined, '2.16')).json().servers;
+  assert.equal(list[0].host_status, 'MAINTENANCE');
+  await h.req(h.tokens.admin, 'PUT', `${C}/os-services/${uuid}`, { forced_down: true }, '2.53');
+  assert.equal(await hostStatus(), 'DOWN');
+  await h.req(h.tokens.admin, 'PUT', `${C}/os-services/${uuid}`, { forced_down: false, status: 'enabled' }, '2.53');
+  assert.equal(await hostStatus(), 'UP');
+  // no heartbeat for longer than service_down_time
+  await h.app.novalet.compute.hosts.heartbeat('fake-host', { vcpus: 8, memoryMb: 16384, diskGb: 100 }, new Date(Date.now() - 3600_000));
+  assert.equal(await hostStatus(), 'DOWN');
+  await h.close();
+});

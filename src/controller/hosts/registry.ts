@@ -10,8 +10,27 @@ import { notFound } from '../errors.js';
 
 export interface HostInventory { vcpus: number; memoryMb: number; diskGb: number; hypervisorType?: string; hypervisorVersion?: number; hostIp?: string; }
 
+/** Nova's host_status of a server's host (2.16) */
+export type HostStatus = 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN';
+
 export class HostRegistry {
+  /** last known row per host, so that server views can show host_status without a query per server */
+  private readonly known = new Map<string, Host>();
+
   constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {}
+
+  private remember<T extends Host | null>(h: T): T {
+    if (h) this.known.set(h.name, h);
+    return h;
+  }
+
+  /** Nova's order: a down (or forced down) service is DOWN, else a disabled one is MAINTENANCE */
+  statusOf(name: string, nowMs = Date.now()): HostStatus {
+    const h = this.known.get(name);
+    if (!h) return 'UNKNOWN';
+    if (!this.isUp(h, nowMs)) return 'DOWN';
+    return h.disabled ? 'MAINTENANCE' : 'UP';
+  }
 
   async heartbeat(name: string, inv: HostInventory, at = new Date()): Promise<Host> {
     const t = at.toISOString();
@@ -22,7 +41,7 @@ export class HostRegistry {
       lastSeenAt: t, vcpus: inv.vcpus, memoryMb: inv.memoryMb, diskGb: inv.diskGb, hypervisorType: inv.hypervisorType ?? 'QEMU',
       hypervisorVersion: inv.hypervisorVersion ?? 0, hostIp: inv.hostIp ?? '', createdAt: existing?.createdAt ?? t, updatedAt: t,
     });
-    return (await this.store.getHost(name))!;
+    return this.remember((await this.store.getHost(name))!);
   }
 
   isUp(h: Host, nowMs = Date.now()): boolean {
@@ -30,10 +49,14 @@ export class HostRegistry {
     return nowMs - Date.parse(h.lastSeenAt) <= this.cfg.serviceDownTimeSeconds * 1000;
   }
 
-  list(): Promise<Host[]> { return this.store.listHosts(); }
+  async list(): Promise<Host[]> {
+    const hosts = await this.store.listHosts();
+    for (const h of hosts) this.remember(h);
+    return hosts;
+  }
 
   async get(name: string): Promise<Host> {
-    const h = await this.store.getHost(name);
+    const h = this.remember(await this.store.getHost(name));
     if (!h) throw notFound(`Host ${name} could not be found.`);
     return h;
   }

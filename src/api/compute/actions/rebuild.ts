@@ -45,6 +45,6 @@ export const rebuildActions: ActionTable = {
       ...(b['OS-DCF:diskConfig'] !== undefined ? { diskConfig: b['OS-DCF:diskConfig'] } : {}),
     });
     reply.code(202);
-    return { server: { ...detailView(req, d.urls, s, { show: true }), adminPass: b.adminPass ?? randomBytes(9).toString('base64url') } };
+    return { server: { ...detailView(req, d.urls, s, { show: true, hostStatus: (h) => d.compute.hosts.statusOf(h) }), adminPass: b.adminPass ?? randomBytes(9).toString('base64url') } };
   },
 };

@@ -32,6 +32,7 @@ function gateFields(req: FastifyRequest, obj: Record<string, unknown>): void {
 }
 
 export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void {
+  const hostStatus = (host: string) => d.compute.hosts.statusOf(host);
   const list = (detail: boolean) => async (req: FastifyRequest) => {
     const parsed = parseListQuery(req, d.cfg.maxLimit);
     if (parsed.query.marker !== undefined && !(await d.store.getServer(parsed.query.marker, { includeDeleted: true }))) {
@@ -39,7 +40,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     }
     const servers = parsed.empty ? [] : await d.compute.servers.list(parsed.query);
     const body: Record<string, unknown> = {
-      servers: servers.map((s) => (detail ? detailView(req, d.urls, s) : basicView(d.urls, s))),
+      servers: servers.map((s) => (detail ? detailView(req, d.urls, s, { hostStatus }) : basicView(d.urls, s))),
     };
     if (servers.length > 0 && servers.length === parsed.limit) {
       body.servers_links = [{ rel: 'next', href: nextLink(`${d.urls.versioned}/servers${detail ? '/detail' : ''}`, req, parsed.limit, servers[servers.length - 1]!.id) }];
@@ -49,7 +50,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
   app.get('/v2.1/servers', list(false));
   app.get('/v2.1/servers/detail', list(true));
 
-  app.get<P>('/v2.1/servers/:id', async (req) => ({ server: detailView(req, d.urls, await d.compute.servers.get(req.ctx, serverId(req)), { show: true }) }));
+  app.get<P>('/v2.1/servers/:id', async (req) => ({ server: detailView(req, d.urls, await d.compute.servers.get(req.ctx, serverId(req)), { show: true, hostStatus }) }));
 
   app.post('/v2.1/servers', async (req, reply) => {
     const body = check(ServerCreate, req.body);
@@ -114,7 +115,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
       ...(s.accessIPv6 !== undefined ? { accessIPv6: s.accessIPv6 } : {}),
       ...(s['OS-DCF:diskConfig'] !== undefined ? { diskConfig: s['OS-DCF:diskConfig'] } : {}),
     });
-    return { server: detailView(req, d.urls, updated, { show: true }) };
+    return { server: detailView(req, d.urls, updated, { show: true, hostStatus }) };
   });
 
   app.delete<P>('/v2.1/servers/:id', async (req, reply) => {

@@ -30,7 +30,7 @@ export function addressesView(s: Server) {
 
 const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
 
-export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean } = {}) {
+export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean; hostStatus?: (host: string) => string } = {}) {
   const admin = isAdmin(req.ctx);
   const v: Record<string, unknown> = {
     id: s.id,
@@ -80,7 +80,7 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
     v['OS-EXT-SRV-ATTR:hostname'] = s.hostname;
   }
   if (atLeast(req, '2.9')) v.locked = s.locked;
-  if (atLeast(req, '2.16') && admin) v.host_status = s.host ? 'UP' : '';
+  if (atLeast(req, '2.16') && admin) v.host_status = s.host ? (opts.hostStatus?.(s.host) ?? 'UNKNOWN') : '';
   if (atLeast(req, '2.19')) v.description = s.description;
   if (atLeast(req, '2.26')) v.tags = s.tags;
   if (atLeast(req, '2.63')) v.trusted_image_certificates = null;
