@@ -26,6 +26,7 @@ import { registerImageProxyRoutes } from './routes/images-proxy.js';
 import { registerMigrationRoutes } from './routes/migrations.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerAggregateRoutes } from './routes/aggregates.js';
+import { registerUsageRoutes } from './routes/usage.js';
 import './schemas/formats.js';
 
 export function computePlugin(d: ComputeDeps, identity: IdentityService) {
@@ -52,5 +53,6 @@ export function computePlugin(d: ComputeDeps, identity: IdentityService) {
     registerMigrationRoutes(app, d);
     registerServiceRoutes(app, d);
     registerAggregateRoutes(app);
+    registerUsageRoutes(app, d);
   };
 }
