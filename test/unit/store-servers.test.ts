@@ -1,3 +1,4 @@
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -93,7 +94,8 @@ test('soft delete / deleted listing / changes-since', async () => {
 
 test('migrations are versioned; quota usage sums flavor columns, changes with resize', async () => {
   const st = new SqliteStore(':memory:');
-  assert.equal(st.db.pragma('user_version', { simple: true }), 3);
+  assert.equal(st.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  assert.ok(MIGRATIONS.length >= 4);
   const a = await st.createServer(newServer());
   await st.createServer(newServer({ flavor: { id: '2', name: 'm1.small', vcpus: 2, ram: 2048, disk: 1, ephemeral: 0, swap: 0, extraSpecs: {} } }));
   assert.deepEqual(await st.getQuotaUsage('p1', 'u1'), { instances: 2, cores: 3, ram: 2560, keyPairs: 0 });
