@@ -13,6 +13,19 @@ async function snapshot(h: Harness) {
   return JSON.stringify({ servers, actions });
 }
 
+/** a harness with one booted server of demo's, and the store's state before the test's requests */
+async function booted() {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  return { h, id, before: await snapshot(h) };
+}
+
+/** bad input changed nothing: the store is exactly as it was; then close */
+async function closeUnchanged(h: Harness, before: string) {
+  assert.equal(await snapshot(h), before);
+  await h.close();
+}
+
 test('every response has request ids; errors never carry a stack', async () => {
   const h = await createHarness();
   const r = await h.req(h.tokens.demo, 'GET', `${S}/detail`);
@@ -31,16 +44,13 @@ test('every response has request ids; errors never carry a stack', async () => {
 });
 
 test('malformed JSON -> 400 "Malformed request body", nothing changes', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   for (const [url, body] of [[S, '{"server": '], [`${S}/${id}/action`, '{os-stop}'], [`${S}/${id}`, 'nope']] as const) {
     const r = await h.app.inject({ method: url === `${S}/${id}` ? 'PUT' : 'POST', url, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/json' }, payload: body });
     assert.equal(r.statusCode, 400, url);
     assert.deepEqual(r.json(), { badRequest: { code: 400, message: 'Malformed request body' } });
   }
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('schema violations -> 400 badRequest with the field named, nothing changes', async () => {
@@ -75,14 +85,11 @@ test('schema violations -> 400 badRequest with the field named, nothing changes'
   }
   assert.equal((await h.req(h.tokens.demo, 'POST', S, { srv: base })).statusCode, 400);
   assert.equal((await h.req(h.tokens.demo, 'POST', S, [])).statusCode, 400);
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('unknown action -> 400; bad action bodies -> 400; nothing changes', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   let r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { 'os-frobnicate': null });
   assert.deepEqual(r.json(), { badRequest: { code: 400, message: 'There is no such action: os-frobnicate' } });
   r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { reboot: { type: 'WARM' } });
@@ -97,8 +104,7 @@ test('unknown action -> 400; bad action bodies -> 400; nothing changes', async (
   assert.equal(r.statusCode, 400);
   r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { createImage: {} });
   assert.equal(r.statusCode, 400);
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('wrong state -> 409 with Nova message (vm_state and task_state)', async () => {
@@ -150,9 +156,7 @@ test('locked server: 409 for the owner, admin may act; admin lock needs admin to
 });
 
 test("other project's server -> 404 everywhere; non-UUID id -> 404", async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   const msg = { itemNotFound: { code: 404, message: `Instance ${id} could not be found.` } };
   for (const [m, url, body] of [
     ['GET', `${S}/${id}`], ['PUT', `${S}/${id}`, { server: { name: 'x' } }], ['DELETE', `${S}/${id}`],
@@ -165,14 +169,11 @@ test("other project's server -> 404 everywhere; non-UUID id -> 404", async () =>
   const byName = await h.req(h.tokens.demo, 'GET', `${S}/s1`);
   assert.deepEqual(byName.json(), { itemNotFound: { code: 404, message: 'Instance s1 could not be found.' } });
   assert.equal((await h.req(h.tokens.other, 'GET', S)).json().servers.length, 0);
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('non-admin on admin actions -> 403; reader cannot write', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   for (const body of [{ 'os-resetState': { state: 'error' } }, { migrate: null }, { 'os-migrateLive': { host: null, block_migration: false, disk_over_commit: false } }, { evacuate: { onSharedStorage: false } }]) {
     const r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, body);
     assert.equal(r.statusCode, 403, JSON.stringify(body));
@@ -185,8 +186,7 @@ test('non-admin on admin actions -> 403; reader cannot write', async () => {
   assert.equal((await h.req(h.tokens.reader, 'GET', `${S}/${id}`)).statusCode, 200);
   assert.equal((await h.req(h.tokens.reader, 'POST', `${S}/${id}/action`, { 'os-stop': null })).statusCode, 403);
   assert.equal((await h.req(h.tokens.reader, 'DELETE', `${S}/${id}`)).statusCode, 403);
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('bad/expired token -> 401 (Nova body)', async () => {
@@ -233,9 +233,7 @@ test('microversions: default 2.1, latest, both headers echoed, 400 malformed, 40
 });
 
 test('known path, wrong method -> 405 badMethod with Allow; unknown path 404; PUT /servers/detail is Nova\'s update of "detail"', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   const flavorsBefore = JSON.stringify(await h.store.listFlavors({ includePrivate: true }));
   for (const [m, url, allow] of [
     ['DELETE', '/compute/v2.1/flavors', 'GET, HEAD, POST'],
@@ -290,14 +288,11 @@ test('refused actions (wrong vm_state, task running) leave no trace', async () =
     const r = await h.req(h.tokens.demo, 'POST', `${S}/${sid}/action`, body);
     assert.deepEqual(r.json(), { conflictingRequest: { code: 409, message } }, JSON.stringify(body));
   }
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('expired and bad tokens on writes -> 401 and nothing changes', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   // a token that expires in a second (tokens are issued with the controller's current lifetime)
   h.cfg.tokenTtlSeconds = 1;
   const expired = await login(h.app, 'demo', 'demopw', 'demo');
@@ -316,14 +311,11 @@ test('expired and bad tokens on writes -> 401 and nothing changes', async () => 
       assert.equal(r.json().unauthorized.code, 401);
     }
   }
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
 
 test('bad microversion on writes -> 400 (malformed) / 406 (out of range) and nothing changes', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const before = await snapshot(h);
+  const { h, id, before } = await booted();
   for (const [v, status] of [['2.x', 400], ['two', 400], ['2.200', 406], ['3.0', 406], ['2.0', 406]] as const) {
     for (const [m, url, body] of [
       ['POST', S, { server: { name: 'x', imageRef: IMAGE_ID, flavorRef: '1', networks: 'none' } }],
@@ -335,6 +327,5 @@ test('bad microversion on writes -> 400 (malformed) / 406 (out of range) and not
       assert.equal(r.json()[status === 400 ? 'badRequest' : 'computeFault'].code, status);
     }
   }
-  assert.equal(await snapshot(h), before);
-  await h.close();
+  await closeUnchanged(h, before);
 });
