@@ -212,7 +212,13 @@ export class LibvirtHypervisor implements Hypervisor {
 
   start(uuid: string): Promise<void> {
     return this.onDomain('start', uuid, async (dom) => {
-      const s = (await dom.getState()).stateName;
+      let s = (await dom.getState()).stateName;
+      // a guest that just powered itself off passes through 'shutdown' (QEMU still exiting) before 'shutoff':
+      // a start right after an ACPI power-off (soft reboot) waits for the exit instead of failing
+      for (let i = 0; s === 'shutdown' && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = (await dom.getState()).stateName;
+      }
       if (s === 'running' || s === 'blocked') return;
       if (isActiveState(s)) throw this.invalid(uuid, 'start', s);
       await dom.create(); // restores the managed-save image if there is one
