@@ -55,3 +55,28 @@ test('placeholders: volume discovery/limits/quotas, network quotas, os-migration
   assert.equal(r.json().badMediaType.code, 415);
   await h.close();
 });
+
+test("security groups: each project's default group, by name and id; create with its id shows 'default'", async () => {
+  const h = await createHarness();
+  let r = await h.req(h.tokens.demo, 'GET', '/network/v2.0/security-groups?name=default');
+  const groups = r.json().security_groups;
+  assert.equal(groups.length, 1);
+  assert.equal(groups[0].project_id, h.ids.demoProject);
+  const sg = groups[0].id as string;
+  assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/security-groups/${sg}`)).json().security_group.name, 'default');
+  // by name the way clients try first: 404, then ?name=
+  r = await h.req(h.tokens.demo, 'GET', '/network/v2.0/security-groups/default');
+  assert.equal(r.statusCode, 404);
+  assert.equal(r.json().NeutronError.type, 'SecurityGroupNotFound');
+  assert.equal((await h.req(h.tokens.demo, 'GET', '/network/v2.0/security-groups?name=web')).json().security_groups.length, 0);
+  // another project has its own default group and cannot see demo's
+  const others = (await h.req(h.tokens.other, 'GET', '/network/v2.0/security-groups')).json().security_groups;
+  assert.equal(others.length, 1);
+  assert.notEqual(others[0].id, sg);
+  assert.equal((await h.req(h.tokens.other, 'GET', `/network/v2.0/security-groups/${sg}`)).statusCode, 404);
+  assert.equal((await h.req(h.tokens.admin, 'GET', '/network/v2.0/security-groups?name=default')).json().security_groups.length, 3);
+  // openstack server create --security-group default sends the group's id
+  const id = await h.boot(h.tokens.demo, 'sg1', { security_groups: [{ name: sg }] });
+  assert.deepEqual((await h.req(h.tokens.demo, 'GET', `/compute/v2.1/servers/${id}`)).json().server.security_groups, [{ name: 'default' }]);
+  await h.close();
+});

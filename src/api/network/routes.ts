@@ -9,8 +9,9 @@ import type { IdentityService } from '../../controller/identity/service.js';
 import type { NetworkDef } from '../../controller/config.js';
 import type { Store, Server } from '../../store/index.js';
 import { installAuth } from '../auth.js';
-import { isAdmin } from '../../controller/context.js';
+import { isAdmin, type RequestContext } from '../../controller/context.js';
 import { toApiError } from '../errors.js';
+import { defaultSecurityGroup } from './security-groups.js';
 
 function neutronError(reply: FastifyReply, status: number, type: string, message: string) {
   return reply.code(status).type('application/json').send({ NeutronError: { type, message, detail: '' } });
@@ -77,7 +78,18 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
       if (!s || (!isAdmin(req.ctx) && s.projectId !== req.ctx.projectId)) return { ports: [] };
       return { ports: filterBy(portViews(s), q, ['id', 'network_id', 'mac_address']) };
     });
-    app.get('/v2.0/security-groups', async () => ({ security_groups: [] }));
+    // each project's default group (the caller's; an admin sees every project's)
+    const groups = async (ctx: RequestContext) =>
+      (isAdmin(ctx) ? (await store.listProjects()).map((p) => p.id) : [ctx.projectId]).map(defaultSecurityGroup);
+    app.get('/v2.0/security-groups', async (req) => ({
+      security_groups: filterBy(await groups(req.ctx), req.query as Record<string, unknown>, ['id', 'name', 'project_id', 'tenant_id']),
+    }));
+    app.get<{ Params: { id: string } }>('/v2.0/security-groups/:id', async (req, reply) => {
+      const g = (await groups(req.ctx)).find((x) => x.id === req.params.id);
+      if (!g) return neutronError(reply, 404, 'SecurityGroupNotFound', `Security group ${req.params.id} does not exist`);
+      return { security_group: g };
+    });
+    app.get('/v2.0/security-group-rules', async () => ({ security_group_rules: [] }));
     app.get('/v2.0/floatingips', async () => ({ floatingips: [] }));
     app.get('/v2.0/quotas/:p', async () => ({ quota: { network: -1, subnet: -1, port: -1, router: 0, floatingip: 0, security_group: -1, security_group_rule: -1, rbac_policy: -1 } }));
     app.get('/v2.0/quotas/:p/details.json', async () => {
