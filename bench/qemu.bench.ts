@@ -38,6 +38,9 @@ export async function runQemuBench(o: { quick: boolean; runs: number }): Promise
     const toActive: number[] = [];
     const toGone: number[] = [];
     for (let r = 0; r < (o.quick ? 1 : Math.min(o.runs, 3)); r++) {
+      // the scheduler's view of a host refreshes after each heartbeat round (10 s): the capacity the previous batch
+      // freed is not schedulable before that (a create right after the deletes gets "No valid host")
+      if (r > 0) await new Promise((res) => setTimeout(res, 12_000));
       const t0 = performance.now();
       const created = await pool(GUESTS, GUESTS, async (i) => url.expect(202, 'POST', `${C}/servers`, { server: { name: `qemu-${r}-${i}`, imageRef: images[0]!.id, flavorRef: '1' } }));
       post.push(...created.map((c) => c.ms));
