@@ -8,14 +8,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 interface Pattern { re: RegExp; methods: Set<string>; }
 
-/** '/v2.1/servers/:id/action' -> /^\/v2\.1\/servers\/[^/]+\/action\/?$/ */
+/** '/v2.1/servers/:id/action' -> /^\/v2\.1\/servers\/[^/]+\/action$/ (exact: the router does not ignore a trailing slash either) */
 function compile(url: string): RegExp {
   const parts = url.split(/(:[A-Za-z0-9_]+|\*)/).map((p) => {
     if (p === '*') return '.*';
     if (p.startsWith(':')) return '[^/]+';
     return p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   });
-  return new RegExp(`^${parts.join('').replace(/\/$/, '')}/?$`);
+  return new RegExp(`^${parts.join('')}$`);
 }
 
 /** Installs the route collector; returns the allowed methods of a concrete path (empty: unknown path). */

@@ -253,6 +253,8 @@ test('known path, wrong method -> 405 badMethod with Allow; unknown path 404; PU
     const r = await h.req(h.tokens.demo, m, `${S}/detail`, m === 'PUT' ? { server: { name: 'x' } } : undefined);
     assert.deepEqual(r.json(), { itemNotFound: { code: 404, message: 'Instance detail could not be found.' } }, m);
   }
+  // a trailing slash is another path (the router does not serve it): 404, not 405
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/`)).statusCode, 404);
   let r = await h.req(h.tokens.demo, 'GET', '/compute/v2.1/no-such-thing');
   assert.deepEqual(r.json(), { itemNotFound: { code: 404, message: 'The resource could not be found.' } });
   // still authenticated first, like every compute request
