@@ -30,6 +30,14 @@ test('scheduler: most free RAM wins; claims count before the store does; full ho
   assert.equal(s.select(flavor(256, 1), { forcedHost: 'b' }), 'b');
 });
 
+test('scheduler: a deleted server frees its host at once, before the next refresh', () => {
+  const s = new Scheduler({ cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 0 });
+  s.refresh([host('a', { memoryMb: 2048 })], new Map([['a', { instances: 2, vcpus: 2, memoryMb: 2048, diskGb: 2 }]]), () => true);
+  assert.throws(() => s.select(flavor(1024)), /No valid host/);
+  s.free('a', flavor(1024));
+  assert.equal(s.select(flavor(1024)), 'a');
+});
+
 test('fixed IPs: first free address, idempotent per server and MAC, requested address checked, exhaustion is a conflict', async () => {
   const store = new SqliteStore(':memory:');
   const net = { id: 'n1', name: 'private', cidr: '10.1.2.0/29', gateway: '10.1.2.1', subnetId: 'sn' };

@@ -53,11 +53,16 @@ export class HeartbeatMonitor {
     this.timer = null;
   }
 
+  /** never rejects: a failing round (e.g. the database busy) is logged and the next one tries again */
   private async round(): Promise<void> {
     const queue = [...this.agents.all()];
-    const worker = async () => { for (let e = queue.shift(); e; e = queue.shift()) await this.beat(e); };
+    const worker = async () => {
+      for (let e = queue.shift(); e; e = queue.shift()) {
+        await this.beat(e).catch((err: unknown) => this.log.warn({ agent: e.endpoint.url, err: (err as Error).message }, 'recording a heartbeat failed'));
+      }
+    };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
-    await this.refreshScheduler();
+    await this.refreshScheduler().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'scheduler refresh failed'));
   }
 
   async refreshScheduler(): Promise<void> {

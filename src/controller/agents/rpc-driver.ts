@@ -105,6 +105,7 @@ export class AgentComputeDriver implements ComputeTaskDriver {
         // the agent never heard of it (a build that failed before reaching the host): nothing to destroy
         if (!(err instanceof RpcError && err.code === 'unknown_server')) throw err;
       }
+      this.o.scheduler.free(host, s.flavor);
     }
     await this.ipam.release(s.id);
   }

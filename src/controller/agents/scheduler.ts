@@ -82,6 +82,20 @@ export class Scheduler {
     return claims.reduce((a, c) => ({ instances: a.instances + c.instances, vcpus: a.vcpus + c.vcpus, memoryMb: a.memoryMb + c.memoryMb, diskGb: a.diskGb + c.diskGb }), h.used);
   }
 
+  /**
+   * A server left `host` (deleted): its resources are free now, not only after the next refresh, so a create right
+   * after a delete can use them.
+   */
+  free(host: string, flavor: FlavorSnapshot): void {
+    const h = this.hosts.get(host);
+    if (!h) return;
+    const u = h.used;
+    h.used = {
+      instances: Math.max(0, u.instances - 1), vcpus: Math.max(0, u.vcpus - flavor.vcpus),
+      memoryMb: Math.max(0, u.memoryMb - flavor.ram), diskGb: Math.max(0, u.diskGb - flavor.disk - flavor.ephemeral),
+    };
+  }
+
   /** give back a claim whose build failed before the store counted it */
   release(host: string, flavor: FlavorSnapshot): void {
     const claims = this.pending.get(host);
