@@ -104,8 +104,10 @@ test('server create with image, flavor, network, key, user data and a property: 
   const full = await admin.os('server', 'show', '--os-compute-api-version', '2.3', ids.t1);
   assert.equal(Buffer.from(full['OS-EXT-SRV-ATTR:user_data'], 'base64').toString(), '#cloud-config\nhostname: t1\n');
   // a second server, waited for by the client itself
-  const t2 = await demo.os<Shown>('server', 'create', '--image', cloud.image, '--flavor', 'm1.tiny', '--network', cloud.network, '--wait', 't2');
+  const t2 = await demo.os<Shown>('server', 'create', '--image', cloud.image, '--flavor', 'm1.tiny', '--network', cloud.network,
+    '--security-group', 'default', '--wait', 't2');
   assert.equal(t2.status, 'ACTIVE');
+  assert.deepEqual(t2.security_groups, [{ name: 'default' }]);
   ids.t2 = t2.id;
 });
 
@@ -323,4 +325,17 @@ test('admin: endpoint list matches the catalog; role assignment list --names', a
   assert.match(compute.URL!, /\/v2\.1$/);
   assert.ok(JSON.stringify(catalog.find((c) => c.Type === 'compute')?.Endpoints).includes(compute.URL!), 'the user\'s catalog names the same compute URL');
   assert.deepEqual(assignments.map((a) => [a.Role, a.User, a.Project]), [['member', 'demo@Default', 'demo@Default']]);
+});
+
+test('usage: openstack usage show and nova usage (which pages until empty) count the same servers', async () => {
+  const [shown, novaOut] = await Promise.all([
+    demo.os<{ Servers: Array<{ instance_id: string; name: string; state: string }>; 'CPU Hours': number }>('usage', 'show'),
+    demo.nova('usage'),
+  ]);
+  const names = shown.Servers.map((s) => s.name);
+  assert.ok(names.includes('t1') && names.includes('t2'), names.join(','));
+  assert.equal(shown.Servers.find((s) => s.name === 't2')!.state, 'terminated');
+  assert.ok(shown['CPU Hours'] > 0);
+  const [row] = parseTable(novaOut);
+  assert.equal(Number(row!.Servers), shown.Servers.length);
 });
