@@ -8,6 +8,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { AllInOne, domstate } from '../support/all-in-one.js';
 import { ConsoleLog } from '../support/guest.js';
@@ -45,8 +47,11 @@ describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 },
 
   after(async () => { await aio.cleanup(); });
 
-  it('server create --wait: ACTIVE with an address on the network, and the guest got exactly that address', async () => {
-    const s = await aio.openstack<ServerView>(['server', 'create', '--image', 'novalet-guest', '--flavor', 'm1.tiny', '--network', 'private', '--wait', 'vm1']);
+  it('server create --wait --user-data: ACTIVE with an address on the network; the guest got exactly that address and read its user data', async () => {
+    const userData = join(aio.dataDir, 'user-data.txt');
+    writeFileSync(userData, '#hello-from-user-data\necho second line\n');
+    const s = await aio.openstack<ServerView>(['server', 'create', '--image', 'novalet-guest', '--flavor', 'm1.tiny', '--network', 'private',
+      '--user-data', userData, '--wait', 'vm1']);
     vm1 = s.id;
     assert.equal(s.status, 'ACTIVE');
     const ip = (typeof s.addresses === 'string' ? s.addresses : JSON.stringify(s.addresses)).match(/10\.0\.9\.\d+/)?.[0];
@@ -56,6 +61,10 @@ describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 },
     const hb = await con.waitForHeartbeat((h) => (h.ips['eth0'] ?? []).includes(ip), { timeoutMs: 60_000 });
     assert.equal(hb.boot, boot);
     assert.equal(await domstate(vm1), 'running');
+    // no metadata service: user data reaches the guest on a config drive, read by the guest itself
+    const cd = (await con.waitFor(/NOVALET-CONFIGDRIVE dev=\S+ label=config-2 dirs=\S* uuid=(\S*) userdata=(.*)$/, 60_000)).match;
+    assert.equal(cd[1], vm1);
+    assert.equal(cd[2], '#hello-from-user-data');
     const list = await aio.openstack<Array<{ Name: string; Status: string; Networks: unknown }>>(['server', 'list']);
     assert.ok(list.some((x) => x.Name === 'vm1' && x.Status === 'ACTIVE' && JSON.stringify(x.Networks).includes(ip)));
   });
@@ -134,6 +143,34 @@ describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 },
     await aio.openstack(['server', 'resize', 'confirm', 'vm1']);
     await waitStatus('vm1', 'ACTIVE');
     boot = (await con.waitForReady({ since: mark, timeoutMs: 90_000 })).boot;
+  });
+
+  it('resize + revert: back on the old flavor and the old domain definition; rename with server set --name', async () => {
+    const mark = await con.mark();
+    await aio.openstack(['server', 'resize', '--flavor', 'm1.medium', 'vm1']);
+    const resized = await waitStatus('vm1', 'VERIFY_RESIZE');
+    assert.match(resized.flavor, /m1\.medium/);
+    await aio.openstack(['server', 'resize', 'revert', 'vm1']);
+    const s = await waitStatus('vm1', 'ACTIVE');
+    assert.match(s.flavor, /m1\.small/);
+    const xml = (await execa('virsh', ['dumpxml', domainNameFor(vm1)])).stdout;
+    assert.match(xml, /<memory unit='KiB'>262144<\/memory>/, 'back to 256 MiB');
+    boot = (await con.waitForReady({ since: mark, timeoutMs: 90_000 })).boot;
+    await aio.openstack(['server', 'set', '--name', 'vm1-renamed', 'vm1']);
+    assert.equal((await aio.openstack<ServerView>(['server', 'show', vm1])).name, 'vm1-renamed');
+    await aio.openstack(['server', 'set', '--name', 'vm1', vm1]);
+  });
+
+  it('nova reset-state (admin): an ERROR server is set back to ACTIVE without touching the guest', async () => {
+    // an admin names another project's server by id (a name lookup only searches the admin's own project)
+    const reset = await aio.nova(['reset-state', vm1], 'admin');
+    assert.equal(reset.exitCode, 0, reset.stderr);
+    assert.equal((await aio.openstack<ServerView>(['server', 'show', 'vm1'])).status, 'ERROR');
+    assert.equal(await domstate(vm1), 'running', 'reset-state changes the record, not the guest');
+    assert.equal((await aio.nova(['reset-state', '--active', vm1], 'admin')).exitCode, 0);
+    assert.equal((await aio.openstack<ServerView>(['server', 'show', 'vm1'])).status, 'ACTIVE');
+    const denied = await aio.nova(['reset-state', '--active', 'vm1']);
+    assert.notEqual(denied.exitCode, 0, 'reset-state is admin-only');
   });
 
   it('server image create (createImage): an active image with the disk bytes', async () => {
