@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -132,6 +132,30 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     const after = await waitServer(id, settled);
     assert.equal(after.status, 'SHUTOFF');
     assert.equal(after['OS-EXT-STS:power_state'], 4);
+  });
+
+  it('createImage of a server on another machine: the agent uploads the snapshot over a signed URL; the image is active with its bytes', async () => {
+    const id = await create('snap');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    const r = await api(demo, 'POST', `/servers/${id}/action`, { createImage: { name: 'snap-img' } }, '2.45');
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const imageId = r.body.image_id as string;
+    await waitServer(id, settled);
+    let img: any;
+    for (let i = 0; i < 100; i++) {
+      img = await (await fetch(`${c.url}/image/v2/images/${imageId}`, { headers: { 'x-auth-token': demo } })).json();
+      if (img.status === 'active') break;
+      await sleep(50);
+    }
+    assert.equal(img.status, 'active');
+    const cached = readFileSync(host.agent.deps.images.pathFor(imageId));
+    assert.equal(img.size, cached.length);
+    const dl = Buffer.from(await (await fetch(`${c.url}/image/v2/images/${imageId}/file`, { headers: { 'x-auth-token': demo } })).arrayBuffer());
+    assert.ok(dl.equals(cached), 'the image store holds what the agent snapshotted');
+    // the upload URL only works with its own signature, and never with a download one
+    const forged = await fetch(`${c.url}/internal/images/${imageId}/file?expires=9999999999&sig=00`, { method: 'PUT', body: 'x', headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(forged.status, 403);
   });
 
   it('delete destroys on the agent and frees the fixed IP', async () => {

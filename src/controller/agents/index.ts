@@ -49,6 +49,8 @@ export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
     store: o.store, agents, scheduler, networks: o.networks,
     get images() { if (!images) throw new Error('agent cluster not attached'); return images; },
     imageUrl: (id) => signedImageUrl(o.internalUrl, o.secret, id),
+    // a snapshot of a large disk over a slow link may take long: the upload URL lives for a day
+    imageUploadUrl: (id) => signedImageUrl(o.internalUrl, o.secret, id, 86_400, Date.now(), 'upload'),
   });
   const cluster: AgentCluster = {
     agents, scheduler, driver, heartbeats: null,

@@ -26,6 +26,8 @@ export interface AgentDriverOptions {
   networks: NetworkDef[];
   /** signed download URL of an image for agents on other hosts */
   imageUrl: (imageId: string) => string;
+  /** signed upload URL for a snapshot taken by an agent on another host */
+  imageUploadUrl: (imageId: string) => string;
   /** longest wait for one agent operation (a spawn that copies a large image) */
   operationTimeoutMs?: number;
   /** how long to keep retrying an unreachable agent before failing the task */
@@ -90,8 +92,9 @@ export class AgentComputeDriver implements ComputeTaskDriver {
 
   async snapshot(s: Server, imageId: string, ctx: TaskContext): Promise<{ size: number }> {
     const entry = await this.entryOf(s);
-    if (!entry.endpoint.local) throw new Error('Snapshots of servers on remote hosts need the image upload path, which is not built yet.');
-    const op = await this.run(entry, s, 'snapshot', { imageId, outputPath: this.o.images.filePath(imageId) }, ctx);
+    // a local agent writes straight into the image store; a remote one keeps its copy cached and uploads it
+    const where = entry.endpoint.local ? { outputPath: this.o.images.filePath(imageId) } : { uploadUrl: this.o.imageUploadUrl(imageId) };
+    const op = await this.run(entry, s, 'snapshot', { imageId, ...where }, ctx);
     return { size: Number(res(op).sizeBytes ?? 0) };
   }
 

@@ -74,6 +74,25 @@ export class ImageService {
     return this.get(ctx, id);
   }
 
+  /**
+   * Bytes of a snapshot an agent on another machine took: written to filePath(id) (temp file + rename); the
+   * createImage task adopts them (adoptFile) when the driver returns. Returns the size.
+   */
+  async receiveFile(id: string, body: Readable): Promise<number> {
+    const i = await this.store.getImage(id);
+    if (!i || i.status === 'active' || i.status === 'deleted') throw notFound(`No image found with ID ${id} awaiting data`);
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${this.path(id)}.part-${randomUUID()}`;
+    try {
+      await pipeline(body, createWriteStream(tmp));
+      await rename(tmp, this.path(id));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw new ApiError('bad_request', `Image upload failed: ${(e as Error).message}`);
+    }
+    return (await stat(this.path(id))).size;
+  }
+
   /** stream the body into the image file, computing size, md5 checksum and sha512 multihash */
   async upload(ctx: RequestContext | null, id: string, body: Readable): Promise<Image> {
     const i = await this.get(ctx, id);

@@ -39,6 +39,8 @@ export const OperationParams = {
     imageId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
     /** absolute output file; default: the agent's image cache (so the image can be spawned from here) */
     outputPath: Type.Optional(Type.String({ minLength: 1 })),
+    /** then PUT the image there (the controller's signed upload URL, for agents on other machines) */
+    uploadUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   }, { additionalProperties: false }),
 } satisfies Record<string, TSchema>;
 
