@@ -2,11 +2,14 @@
  * Key pairs: import (OpenSSH public keys, x509 certificates) and generation (RSA 2048 like Nova, or ed25519) with
  * node:crypto. Fingerprints as Nova computes them: MD5 of the key blob for ssh, SHA-1 of the DER for x509.
  */
-import { createHash, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPair, X509Certificate, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Store, Keypair } from '../../store/index.js';
 import type { RequestContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import type { QuotaService } from './quotas.js';
+
+const generateAsync = promisify(generateKeyPair) as (type: 'rsa' | 'ed25519', opts?: { modulusLength: number }) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
 
 const colonHex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
@@ -75,7 +78,10 @@ export class KeypairService {
       } else fingerprint = sshFingerprint(publicKey);
     } else {
       if (type === 'x509') throw badRequest('Keypair data is invalid: generating x509 key pairs is not supported');
-      const kp = algo === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('rsa', { modulusLength: 2048 });
+      // a taken name fails before the (costly) generation; the insert below still decides a race
+      if (await this.store.getKeypair(userId, name)) throw new ApiError('conflict', `Key pair '${name}' already exists.`);
+      // generated off the event loop: an RSA key takes tens of milliseconds of CPU
+      const kp = algo === 'ed25519' ? await generateAsync('ed25519') : await generateAsync('rsa', { modulusLength: 2048 });
       publicKey = opensshPublicKey(kp.publicKey, `Generated-by-Nova`);
       privateKey = algo === 'ed25519'
         ? (kp.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string)
