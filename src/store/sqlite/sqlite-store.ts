@@ -9,7 +9,7 @@ import type {
 } from '../types.js';
 import { serverStatus } from '../status.js';
 import { openDatabase, type Db } from './open.js';
-import { rowToServer, setClause, ipText, type Row } from './server-rows.js';
+import { rowReader, rowToServer, setClause, ipText, type Row } from './server-rows.js';
 import { afterMarker, buildWhere, sortSpec } from './server-query.js';
 
 const b = (v: unknown) => v === 1;
@@ -285,7 +285,9 @@ export class SqliteStore implements Store {
     }
     let sql = `SELECT * FROM servers WHERE ${w} ORDER BY ${spec.map((s) => `${s.col} ${s.dir}`).join(', ')}`;
     if (q.limit !== undefined) { sql += ' LIMIT ?'; p.push(q.limit); }
-    return this.hydrate(this.db.prepare(sql).all(...p) as Row[]);
+    const stmt = this.db.prepare(sql);
+    const read = rowReader(stmt.columns().map((c) => c.name));
+    return this.hydrate((stmt.raw(true).all(...p) as unknown[][]).map(read));
   }
 
   async countServers(q: ServerQuery): Promise<number> {
