@@ -8,6 +8,7 @@ export function cloudsYaml(authUrl: string, region: string, accounts: CloudAccou
   for (const a of accounts) {
     lines.push(
       `  ${a.cloud}:`,
+      '    auth_type: password',
       '    auth:',
       `      auth_url: ${q(authUrl)}`,
       `      username: ${q(a.username)}`,

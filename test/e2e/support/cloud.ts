@@ -16,6 +16,7 @@ import { FakeComputeDriver } from '../../../src/controller/compute/fake-driver.j
 import { bootstrapIdentity } from '../../../src/controller/identity/bootstrap.js';
 import { seedFlavors } from '../../../src/controller/compute/seed.js';
 import { startRealCloud } from './real-cloud.js';
+import { cloudsYaml } from '../../../src/cli/up/clouds-yaml.js';
 
 export interface Cloud {
   kind: 'fake' | 'real';
@@ -50,20 +51,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface Account { cloud: string; username: string; password: string; project: string; }
-
-/** JSON strings are valid YAML scalars */
-export function cloudsYaml(authUrl: string, accounts: Account[]): string {
-  const q = (s: string) => JSON.stringify(s);
-  const lines = ['clouds:'];
-  for (const a of accounts) {
-    lines.push(`  ${a.cloud}:`, '    auth_type: password', '    auth:', `      auth_url: ${q(authUrl)}`, `      username: ${q(a.username)}`,
-      `      password: ${q(a.password)}`, `      project_name: ${q(a.project)}`, '      user_domain_name: Default',
-      '      project_domain_name: Default', '    region_name: RegionOne', '    interface: public', '    identity_api_version: 3');
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 /**
  * The controller as `novalet controller` wires it (README "Wiring"), on a SQLite file in a temporary directory,
  * with the fake driver (each host operation takes `driverDelayMs`, so BUILD and task states are visible).
@@ -88,7 +75,7 @@ export async function startFakeCloud(driverDelayMs = 300): Promise<Cloud> {
   await app.novalet.compute.recover();
   await app.listen({ host: '127.0.0.1', port });
   const path = join(dir, 'clouds.yaml');
-  writeFileSync(path, cloudsYaml(`${publicUrl}${PREFIX.identity}/v3`, [
+  writeFileSync(path, cloudsYaml(`${publicUrl}${PREFIX.identity}/v3`, cfg.region, [
     { cloud: 'novalet', username: 'demo', password: passwords.demo, project: 'demo' },
     { cloud: 'novalet-admin', username: 'admin', password: passwords.admin, project: 'admin' },
   ]), { mode: 0o600 });

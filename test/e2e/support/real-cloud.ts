@@ -1,11 +1,17 @@
 /**
- * The real all-in-one for the end-to-end tests (NOVALET_E2E_CLOUD=real): to be provided once `novalet up` lands —
- * start `novalet up --data-dir <tmp> --port <free port>`, wait until it is ready, and return its DIR/clouds.yaml
- * (clouds `novalet` and `novalet-admin`), the image `novalet-guest`, the network `private`, softDelete = whether
- * it runs with a reclaim interval, and a close() that stops it and removes the data dir.
+ * The real all-in-one for the end-to-end tests (NOVALET_E2E_CLOUD=real): `novalet up` on a temporary data dir,
+ * free ports and its own libvirt NAT network (test/support/all-in-one.ts), real QEMU guests of the test guest
+ * image. `novalet up` runs without a reclaim interval, so DELETE deletes (softDelete false).
  */
+import { AllInOne } from '../../support/all-in-one.js';
+import { GUEST_IMAGE_NAME } from '../../../src/cli/up/guest-images.js';
 import type { Cloud } from './cloud.js';
 
 export async function startRealCloud(): Promise<Cloud> {
-  throw new Error('NOVALET_E2E_CLOUD=real is not wired yet (needs `novalet up`); run with the default fake cloud');
+  const aio = new AllInOne({ name: 'novalet-e2e-real', cidr: '10.0.10.0/24' });
+  await aio.start();
+  return {
+    kind: 'real', cloudsYaml: aio.cloudsYaml, image: GUEST_IMAGE_NAME, network: 'private', softDelete: false,
+    close: () => aio.cleanup(),
+  };
 }
