@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { startSimHosts } from '../agent/sim/index.js';
 import { parseArgs, str } from './args.js';
+import { exitOnSignals } from './shutdown.js';
 
 export const SIM_USAGE = `usage: novalet sim-hosts --count N --base-port P --secret-file FILE [--listen-host ADDR] [--data-dir DIR]
                          [--prefix sim-] [--vcpus 64] [--memory-mib 262144] [--networks private,default] [--log-level warn]
@@ -39,13 +40,5 @@ export async function simCommand(argv: string[]): Promise<void> {
   });
   for (const h of sim.hosts) console.log(JSON.stringify({ name: h.name, url: h.url, hostUuid: h.hostUuid }));
   log.info({ hosts: sim.hosts.length, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) }, 'simulated hosts ready');
-  let stopping = false;
-  const shutdown = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await sim.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
+  exitOnSignals(log, 'simulated hosts', () => sim.close());
 }
