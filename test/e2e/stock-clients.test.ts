@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCloud, type Cloud } from './support/cloud.js';
-import { Clients, parseProperties, parseTable } from './support/clients.js';
+import { Clients, parseProperties, parseTable } from '../support/stock-clients.js';
 
 let cloud: Cloud;
 let demo: Clients;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { domstate, freePort, removeLibvirtLeftovers } from '../support/all-in-one.js';
 import { NovaletProcess } from '../support/novalet-process.js';
-import { StockClients } from '../support/stock-clients.js';
+import { Clients } from '../support/stock-clients.js';
 import { ConsoleLog, guestArtifacts } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd, listDomains } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
@@ -32,7 +32,9 @@ const agentData = join(dir, 'agent');
 const ctlData = join(dir, 'controller');
 let agent: NovaletProcess;
 let controller: NovaletProcess;
-let os: StockClients;
+let demo: Clients;
+let admin: Clients;
+const openstack = <T = any>(args: string[], as: 'demo' | 'admin' = 'demo'): Promise<T> => (as === 'admin' ? admin : demo).run<T>(...args);
 let agentClient: AgentClient;
 let authUrl = '';
 
@@ -47,10 +49,10 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   }
 }
 const status = (name: string, want: string) => waitFor(`${name} ${want}`, async () => {
-  const s = await os.openstack<{ status: string; 'OS-EXT-STS:task_state': string | null; id: string }>(['server', 'show', name]);
+  const s = await openstack<{ status: string; 'OS-EXT-STS:task_state': string | null; id: string }>(['server', 'show', name]);
   return s.status === want && !s['OS-EXT-STS:task_state'] ? s : undefined;
 });
-const serviceState = async () => (await os.openstack<Array<{ Binary: string; State: string }>>(['compute', 'service', 'list'], 'admin'))
+const serviceState = async () => (await openstack<Array<{ Binary: string; State: string }>>(['compute', 'service', 'list'], 'admin'))
   .find((s) => s.Binary === 'nova-compute')?.State;
 
 describe('novalet controller + novalet agent as separate processes', { timeout: 600_000 }, () => {
@@ -81,7 +83,8 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
       { cloud: 'novalet', username: 'demo', password: pw('demo'), project: 'demo' },
       { cloud: 'admin', username: 'admin', password: pw('admin'), project: 'admin' },
     ]));
-    os = new StockClients(join(dir, 'clouds.yaml'), dir);
+    demo = new Clients({ cloudsYaml: join(dir, 'clouds.yaml') }, 'novalet');
+    admin = demo.as('admin');
   });
 
   after(async () => {
@@ -93,13 +96,13 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
 
   it('an operator uploads an AMI-style image with the client; a server boots from it', async () => {
     const g = guestArtifacts();
-    const k = await os.openstack<{ id: string }>(['image', 'create', '--disk-format', 'aki', '--container-format', 'aki', '--file', g.kernel, '--public', 'k'], 'admin');
-    const r = await os.openstack<{ id: string }>(['image', 'create', '--disk-format', 'ari', '--container-format', 'ari', '--file', g.initrd, '--public', 'r'], 'admin');
+    const k = await openstack<{ id: string }>(['image', 'create', '--disk-format', 'aki', '--container-format', 'aki', '--file', g.kernel, '--public', 'k'], 'admin');
+    const r = await openstack<{ id: string }>(['image', 'create', '--disk-format', 'ari', '--container-format', 'ari', '--file', g.initrd, '--public', 'r'], 'admin');
     const root = join(dir, 'root.qcow2');
     await qemuImg.create(root, { format: 'qcow2', sizeBytes: 64 * 1024 * 1024 });
-    await os.openstack(['image', 'create', '--disk-format', 'qcow2', '--container-format', 'bare', '--file', root, '--public',
+    await openstack(['image', 'create', '--disk-format', 'qcow2', '--container-format', 'bare', '--file', root, '--public',
       '--property', `kernel_id=${k.id}`, '--property', `ramdisk_id=${r.id}`, '--property', `os_command_line=${g.cmdline}`, 'guest'], 'admin');
-    const s = await os.openstack<{ id: string; status: string }>(['server', 'create', '--image', 'guest', '--flavor', 'm1.tiny', '--network', 'private', '--wait', 'vm']);
+    const s = await openstack<{ id: string; status: string }>(['server', 'create', '--image', 'guest', '--flavor', 'm1.tiny', '--network', 'private', '--wait', 'vm']);
     assert.equal(s.status, 'ACTIVE');
     vm = s.id;
     con = new ConsoleLog(join(agentData, 'instances', vm, 'console.log'));
@@ -108,19 +111,19 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
   });
 
   it('controller kill -9 with a stop in flight: the agent finishes it, the restarted controller re-drives and records SHUTOFF', async () => {
-    await os.openstack(['server', 'stop', 'vm']);
+    await openstack(['server', 'stop', 'vm']);
     await controller.kill();
     await waitFor('the guest to power off while the controller is down', async () => (await domstate(vm)) === 'shut off');
     await controller.start();
     await status('vm', 'SHUTOFF');
-    const events = await os.openstack<Array<{ Action: string; 'Request ID': string }>>(['server', 'event', 'list', 'vm']);
+    const events = await openstack<Array<{ Action: string; 'Request ID': string }>>(['server', 'event', 'list', 'vm']);
     const stops = events.filter((e) => e.Action === 'stop');
     assert.equal(stops.length, 1, 'one stop action, finished by the re-drive');
     const op = await agentClient.getOperationByRequestId(agentRequestId(stops[0]!['Request ID'], vm));
     assert.equal(op.kind, 'stop');
     assert.equal(op.state, 'succeeded', 'the agent ran the stop once, under the API request id');
     const mark = await con.mark();
-    await os.openstack(['server', 'start', 'vm']);
+    await openstack(['server', 'start', 'vm']);
     await status('vm', 'ACTIVE');
     boot = (await con.waitForReady({ timeoutMs: 90_000, since: mark })).boot;
   });
@@ -137,21 +140,19 @@ describe('novalet controller + novalet agent as separate processes', { timeout: 
   });
 
   it('recycle bin: delete -> SOFT_DELETED with the guest off; restore boots it; force-delete removes it for good', async () => {
-    await os.openstack(['server', 'delete', 'vm']);
+    await openstack(['server', 'delete', 'vm']);
     await status('vm', 'SOFT_DELETED');
     assert.equal(await domstate(vm), 'shut off');
-    const listed = await os.openstack<Array<{ Name: string; Status: string }>>(['server', 'list']);
+    const listed = await openstack<Array<{ Name: string; Status: string }>>(['server', 'list']);
     assert.deepEqual(listed.map((x) => [x.Name, x.Status]), [['vm', 'SOFT_DELETED']], 'listed in the recycle bin, as Nova does');
     const mark = await con.mark();
-    await os.openstack(['server', 'restore', 'vm']);
+    await openstack(['server', 'restore', 'vm']);
     await status('vm', 'ACTIVE');
     await con.waitForReady({ since: mark, timeoutMs: 90_000 });
-    await os.openstack(['server', 'delete', 'vm']);
+    await openstack(['server', 'delete', 'vm']);
     await status('vm', 'SOFT_DELETED');
-    const pw = readFileSync(join(ctlData, 'demo-password'), 'utf8').trim();
-    const fd = await os.nova(['force-delete', vm], authUrl, 'demo', pw);
-    assert.equal(fd.exitCode, 0, fd.stderr);
-    await waitFor('the server to be gone', async () => (await os.cli('openstack', ['--os-cloud', 'novalet', 'server', 'show', vm])).exitCode !== 0);
+    await demo.nova('force-delete', vm);
+    await waitFor('the server to be gone', async () => (await demo.osFails('server', 'show', vm)).code !== 0);
     await waitFor('the domain to be gone', async () => !(await listDomains('qemu:///system')).includes(domainNameFor(vm)));
   });
 });

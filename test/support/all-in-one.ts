@@ -4,14 +4,14 @@
  * writes. `kill()` is a kill -9 of the whole process (controller and agent together), `start()` brings it back on
  * the same data dir.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
 import { NovaletProcess } from './novalet-process.js';
-import { StockClients, type CliResult } from './stock-clients.js';
+import { Clients, type Run } from './stock-clients.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -47,18 +47,15 @@ export class AllInOne {
 
   stop(): Promise<void> { return this.proc?.stop() ?? Promise.resolve(); }
 
-  private get clients(): StockClients {
-    return new StockClients(this.cloudsYaml, this.dataDir);
-  }
+  /** the stock clients as `cloud` (clouds.yaml: `novalet` = demo, `novalet-admin`) */
+  clients(cloud = 'novalet'): Clients { return new Clients(this, cloud); }
 
-  openstack<T = any>(args: string[], cloud = 'novalet'): Promise<T> { return this.clients.openstack<T>(args, cloud); }
+  /** `openstack --os-cloud <cloud> ...args`: parsed JSON for commands that print something */
+  openstack<T = any>(args: string[], cloud = 'novalet'): Promise<T> { return this.clients(cloud).run<T>(...args); }
 
-  cli(cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> { return this.clients.cli(cmd, args, extraEnv); }
-
-  /** novaclient reads no clouds.yaml: the demo (or admin) account as OS_* variables */
-  nova(args: string[], account: 'demo' | 'admin' = 'demo'): Promise<CliResult> {
-    const password = readFileSync(join(this.dataDir, `${account}-password`), 'utf8').trim();
-    return this.clients.nova(args, `${this.url}/identity/v3`, account, password);
+  /** `nova ...` as demo or admin, whatever the exit code */
+  nova(args: string[], account: 'demo' | 'admin' = 'demo'): Promise<Run> {
+    return this.clients(account === 'admin' ? 'novalet-admin' : 'novalet').novaRun(...args);
   }
 
   /** removes the data dir, the test network and any domain of this data dir (after stop) */
