@@ -13,7 +13,8 @@ import { ensureNatNetwork, type NatNetwork } from './up/nat-network.js';
 import { fileSecret } from './up/secrets.js';
 
 export const UP_USAGE = `usage: novalet up [--data-dir DIR] [--listen ADDR:PORT] [--agent-listen ADDR:PORT] [--libvirt-uri URI]
-                  [--guest-dir DIR] [--network-name NAME --network-cidr A.B.C.0/24] [--log-level LEVEL]
+                  [--guest-dir DIR] [--network-name NAME --network-cidr A.B.C.0/24] [--reclaim-interval SECONDS]
+                  [--log-level LEVEL]
   the all-in-one on this host: libvirt NAT network 'novalet-private' (10.0.0.0/24), a local agent and the controller
   in this process, admin + demo accounts, flavors, the test guest image; writes DIR/clouds.yaml (clouds novalet and
   novalet-admin). Default DIR /var/lib/novalet, API on 127.0.0.1:8774, agent RPC on 127.0.0.1:8779.`;
@@ -56,7 +57,11 @@ export async function upCommand(argv: string[]): Promise<void> {
     dataDir: join(dataDir, 'controller'), listenHost: listen.host, listenPort: listen.port, secret, passwords, log,
     agents: [{ url: agent.url, local: true }],
     heartbeatIntervalMs: 5000,
-    config: { networks: [{ ...DEFAULT_NETWORK, cidr: network.cidr, gateway: network.gateway, libvirtNetwork: network.name }] },
+    config: {
+      networks: [{ ...DEFAULT_NETWORK, cidr: network.cidr, gateway: network.gateway, libvirtNetwork: network.name }],
+      // > 0: DELETE moves servers to the recycle bin for that long (Nova's reclaim_instance_interval; default off)
+      reclaimIntervalSeconds: Number(str(flags, 'reclaim-interval') ?? 0),
+    },
   });
   const imageId = await seedGuestImages(controller.store, controller.app.novalet.images, guestDir);
   const clouds = join(dataDir, 'clouds.yaml');

@@ -27,7 +27,7 @@ export class AllInOne {
   private proc: NovaletProcess | null = null;
   private ports: { api: number; agent: number } | null = null;
 
-  constructor(readonly network = { name: 'novalet-e2e', cidr: '10.0.9.0/24' }) {}
+  constructor(readonly network = { name: 'novalet-e2e', cidr: '10.0.9.0/24' }, readonly reclaimIntervalSeconds = 0) {}
 
   get url(): string { return `http://127.0.0.1:${this.ports?.api ?? 0}`; }
 
@@ -36,7 +36,8 @@ export class AllInOne {
   async start(timeoutMs = 90_000): Promise<void> {
     this.ports ??= { api: await freePort(), agent: await freePort() };
     this.proc ??= new NovaletProcess(['up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.ports.api}`,
-      '--agent-listen', `127.0.0.1:${this.ports.agent}`, '--network-name', this.network.name, '--network-cidr', this.network.cidr], 'novalet up: ready');
+      '--agent-listen', `127.0.0.1:${this.ports.agent}`, '--network-name', this.network.name, '--network-cidr', this.network.cidr,
+      '--reclaim-interval', String(this.reclaimIntervalSeconds)], 'novalet up: ready');
     await this.proc.start(timeoutMs);
   }
 
