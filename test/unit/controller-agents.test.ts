@@ -83,7 +83,7 @@ describe('controller + agents over RPC (simulated hosts)', () => {
   });
 
   it('creates spread across hosts (most free RAM first); each NIC gets its own fixed IP and MAC; the agent runs it', async () => {
-    const ids = [await create('a'), await create('b'), await create('c')];
+    const ids = [await create('a', { user_data: Buffer.from('#!/bin/sh\necho hi\n').toString('base64') }), await create('b'), await create('c')];
     const servers = await Promise.all(ids.map((id) => waitServer(id, settled)));
     assert.ok(servers.every((s) => s.status === 'ACTIVE'), JSON.stringify(servers.map((s) => [s.status, s.fault])));
     assert.equal(new Set(servers.map((s) => s['OS-EXT-SRV-ATTR:host'])).size, 3, 'one per host');
@@ -95,6 +95,9 @@ describe('controller + agents over RPC (simulated hosts)', () => {
       const onAgent = host.agent.getServer(s.id);
       assert.equal(onAgent.server.power, 'running');
       assert.equal(onAgent.server.spec.nics?.[0]?.ip, s.addresses.private[0].addr, 'the agent got the fixed IP for its DHCP entry');
+      // user data reaches the guest only on a config drive (no metadata service): built for 'a', not for the others
+      assert.equal(onAgent.server.spec.configDrive, s.name === 'a', s.name);
+      if (s.name === 'a') assert.equal(Buffer.from(onAgent.server.spec.userData!, 'base64').toString(), '#!/bin/sh\necho hi\n');
     }
   });
 

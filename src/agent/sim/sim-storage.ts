@@ -10,7 +10,7 @@ import type { DiskInfo, DiskTool } from '../disks/disk-tool.js';
 import { GiB } from '../disks/disk-tool.js';
 import { ImageCache, type CachedImage } from '../images/image-cache.js';
 
-interface Descriptor { format: string; size: number; backing?: string }
+interface Descriptor { format: string; size: number; backing?: string; label?: string; files?: string[] }
 
 function writeDescriptor(path: string, d: Descriptor): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -41,6 +41,11 @@ export class SimDiskTool implements DiskTool {
     const d = readDescriptor(path);
     return d.backing ? { format: d.format, virtualSize: d.size, backingFile: d.backing } : { format: d.format, virtualSize: d.size };
   }
+  /** a config drive as a descriptor listing its files (a simulated guest never mounts it) */
+  async makeIso(path: string, label: string, files: Map<string, Buffer>): Promise<void> {
+    writeDescriptor(path, { format: 'raw', size: [...files.values()].reduce((n, b) => n + b.length, 0), label, files: [...files.keys()] });
+  }
+
   async convert(src: string, dst: string, outFormat: 'qcow2' | 'raw'): Promise<void> {
     writeDescriptor(dst, { format: outFormat, size: readDescriptor(src).size });
   }
