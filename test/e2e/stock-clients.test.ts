@@ -258,6 +258,8 @@ test('server event list: one record per action, with its request id', async () =
 test('delete to the recycle bin, restore, delete for good', async (t) => {
   if (!cloud.softDelete) { t.skip('this cloud deletes immediately (no reclaim interval)'); return; }
   await demo.osRaw('server', 'delete', 't2');
+  // the soft delete powers the guest off first (ACPI on a real guest: seconds)
+  await waitStatus('t2', 'SOFT_DELETED');
   const listed = await demo.os<Array<Record<string, string>>>('server', 'list', '--name', '^t2$');
   assert.equal(listed[0]?.Status, 'SOFT_DELETED');
   await demo.osRaw('server', 'restore', 't2');
