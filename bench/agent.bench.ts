@@ -11,7 +11,8 @@
  * Every figure is measured for each way of running the agent: from the sources under tsx (bin/novalet.js),
  * from the compiled build (`npm run build`, dist/src/cli/main.js), and from the compiled build with V8 memory
  * flags. Writes bench/results/agent.json and prints a table. Needs root, libvirtd and the test guest
- * (scripts/libvirtd.sh start; scripts/build-guest.sh). NOVALET_BENCH_AGENT_VARIANTS=tsx,compiled,... selects.
+ * (scripts/libvirtd.sh start; scripts/build-guest.sh). NOVALET_BENCH_AGENT_VARIANTS=tsx,compiled,... selects;
+ * NOVALET_BENCH_AGENT_FLAGS='--flag ...' adds 'compiled+custom' (the build with those node flags).
  */
 import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -30,7 +31,10 @@ const GUESTS = Number(process.env['NOVALET_BENCH_AGENT_GUESTS'] ?? 20);
 const OPS = Number(process.env['NOVALET_BENCH_AGENT_OPS'] ?? 40);
 const QUERIES = 200;
 const RSS_SAMPLES = 10;
-/** V8 flags for a small footprint: a 1 MiB young generation and no optimising compiler (the agent is I/O bound). */
+/**
+ * V8 flags for a small footprint: a 1 MiB young generation and no optimising compiler (the agent is I/O bound).
+ * The agent's systemd unit runs the compiled build with these (systemd/novalet-agent.service).
+ */
 export const LEAN_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
 
 interface Variant { name: string; entry: string; nodeArgs: string[] }
@@ -39,6 +43,10 @@ const ALL_VARIANTS: Variant[] = [
   { name: 'compiled', entry: 'dist/src/cli/main.js', nodeArgs: [] },
   { name: 'compiled+lean', entry: 'dist/src/cli/main.js', nodeArgs: LEAN_NODE_FLAGS },
 ];
+
+// NOVALET_BENCH_AGENT_FLAGS='--flag ...': one more variant, the compiled build with these node flags ('compiled+custom')
+const CUSTOM_FLAGS = process.env['NOVALET_BENCH_AGENT_FLAGS']?.split(/\s+/).filter(Boolean);
+if (CUSTOM_FLAGS) ALL_VARIANTS.push({ name: 'compiled+custom', entry: 'dist/src/cli/main.js', nodeArgs: CUSTOM_FLAGS });
 
 const ms = (t0: number): number => performance.now() - t0;
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install everything novalet needs on a fresh Debian 12 (bookworm) machine.
 # Idempotent; a fast no-op when everything is already there. Run as root.
-#   scripts/install.sh            # packages + libvirt config + npm ci + native build
+#   scripts/install.sh            # packages + libvirt config + npm ci + native build + npm run build
 #   NOVALET_SKIP_NPM=1 scripts/install.sh   # system part only
 #   NOVALET_SKIP_NATIVE=1 scripts/install.sh  # everything but `npm run build:native`
+#   NOVALET_SKIP_BUILD=1 scripts/install.sh   # everything but `npm run build` (dist/, the agent's unit runs it)
 #   NOVALET_FORCE_APT=1 scripts/install.sh  # run apt-get even if every package is installed
 # Node.js 20 itself is a prerequisite (bookworm ships Node 18): install it first.
 set -euo pipefail
@@ -71,5 +72,19 @@ elif [ -f native/binding.gyp ]; then
   fi
 else
   log "native/binding.gyp does not exist yet: skipping the native build"
+fi
+
+# The compiled build (dist/): the agent's systemd unit runs it (tsx costs the agent ~40 MB of RSS; see
+# src/agent/README.md). Rebuilt only when a source, tsconfig.json or the lockfile is newer than the last build.
+stamp=dist/.build-stamp
+if [ "${NOVALET_SKIP_BUILD:-0}" = 1 ]; then
+  log "NOVALET_SKIP_BUILD=1: skipping npm run build"
+elif [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json package-lock.json -newer "$stamp" -print -quit)" ]; then
+  log "npm run build"
+  # tsc emits even when some file does not typecheck; what the agent needs is its entry point
+  npm run build || [ -f dist/src/cli/main.js ] || die "npm run build produced no dist/src/cli/main.js"
+  touch "$stamp"
+else
+  log "compiled build up to date (dist/)"
 fi
 log "done"

@@ -1,10 +1,25 @@
 import { statfs } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
-import si from 'systeminformation';
 import type { HostInfo } from '../../virt/hypervisor.js';
 import { PROTOCOL } from '../../rpc/protocol/version.js';
 import type { Inventory } from '../../rpc/protocol/inventory.js';
 import type { AgentDeps } from '../ops/types.js';
+
+type Si = typeof import('systeminformation');
+let siModules: Pick<Si, 'cpu' | 'mem'> | undefined;
+
+/**
+ * The two systeminformation modules the heartbeat uses, loaded on the first heartbeat. Its index loads all 23
+ * of them (~700 KB of source kept in the heap, ~3 MB of the agent's RSS) for nothing else.
+ */
+function si(): Pick<Si, 'cpu' | 'mem'> {
+  if (!siModules) {
+    const req = createRequire(import.meta.url);
+    siModules = { cpu: (req('systeminformation/lib/cpu.js') as Si).cpu, mem: (req('systeminformation/lib/memory.js') as Si).mem };
+  }
+  return siModules;
+}
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -27,10 +42,10 @@ export class InventoryService {
     if (!this.hostInfoCache || Date.now() - this.hostInfoCache.at > 30_000) this.hostInfoCache = { at: Date.now(), info: await hv.hostInfo() };
     const host = this.hostInfoCache.info;
     if (!this.cpuCache) {
-      const cpu = await si.cpu();
+      const cpu = await si().cpu();
       this.cpuCache = { cores: cpu.cores, model: `${cpu.manufacturer} ${cpu.brand}`.trim() };
     }
-    const [mem, fs] = await Promise.all([si.mem(), statfs(paths.instances).catch(() => statfs('/'))]);
+    const [mem, fs] = await Promise.all([si().mem(), statfs(paths.instances).catch(() => statfs('/'))]);
     return {
       protocol: PROTOCOL,
       hostname: host.hostname,
