@@ -3,7 +3,6 @@
  * configured networks and their subnets, and the ports of servers (derived from their addresses), so that
  * `openstack server create --network NAME` resolves names and `server list` can show addresses.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
 import type { NetworkDef } from '../../controller/config.js';
@@ -11,17 +10,13 @@ import type { Store, Server } from '../../store/index.js';
 import { installAuth } from '../auth.js';
 import { isAdmin, type RequestContext } from '../../controller/context.js';
 import { toApiError } from '../errors.js';
+import { portIdFor } from '../../controller/network/ports.js';
 import { defaultSecurityGroup } from './security-groups.js';
 
 function neutronError(reply: FastifyReply, status: number, type: string, message: string) {
   return reply.code(status).type('application/json').send({ NeutronError: { type, message, detail: '' } });
 }
 
-/** a stable port id per (server, mac): ports are not stored until Neutron-like networking exists */
-const portId = (serverId: string, mac: string) => {
-  const h = createHash('sha1').update(`${serverId}/${mac}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-};
 
 export function networkPlugin(identity: IdentityService, store: Store, networks: NetworkDef[], base: string) {
   const netView = (n: NetworkDef) => ({
@@ -38,7 +33,7 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
   const portViews = (s: Server) => s.addresses.map((a) => {
     const n = networks.find((x) => x.name === a.network);
     return {
-      id: portId(s.id, a.mac), name: '', network_id: n?.id ?? '', mac_address: a.mac, device_id: s.id, device_owner: 'compute:nova',
+      id: portIdFor(s.id, a.mac), name: '', network_id: n?.id ?? '', mac_address: a.mac, device_id: s.id, device_owner: 'compute:nova',
       fixed_ips: [{ subnet_id: n?.subnetId ?? '', ip_address: a.addr }], status: 'ACTIVE', admin_state_up: true,
       tenant_id: s.projectId, project_id: s.projectId, security_groups: [], binding_vnic_type: 'normal', tags: [], description: '',
     };

@@ -5,7 +5,6 @@
  *   - 'real' (NOVALET_E2E_CLOUD=real): an all-in-one started by `novalet up` (see real-cloud.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +16,7 @@ import { bootstrapIdentity } from '../../../src/controller/identity/bootstrap.js
 import { seedFlavors } from '../../../src/controller/compute/seed.js';
 import { startRealCloud } from './real-cloud.js';
 import { cloudsYaml } from '../../../src/cli/up/clouds-yaml.js';
+import { freePort } from '../../support/all-in-one.js';
 
 export interface Cloud {
   kind: 'fake' | 'real';
@@ -40,16 +40,6 @@ export function startCloud(): Promise<Cloud> {
   return startFakeCloud();
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The controller as `novalet controller` wires it (README "Wiring"), on a SQLite file in a temporary directory,
