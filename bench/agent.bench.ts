@@ -2,7 +2,7 @@
  * `npm run bench:agent`: what the host agent costs on real libvirt/QEMU (issue 3's targets).
  *
  * (a) Per-operation overhead of the agent over the raw call: pause / unpause of a running test guest through
- *     the agent's RPC (submit + long-poll until finished: validation, journal intent rows with fsync, the
+ *     the agent's RPC (submit with ?wait, answered when finished, as the controller calls it: validation, journal intent rows with fsync, the
  *     hypervisor call, the power refresh, the result row) versus the same LibvirtHypervisor call made
  *     directly in this process; and a state query (GET /v1/servers/:uuid vs getDomain). Target: < 5 ms.
  * (b) Agent RSS idle (no guests) and with 20 running test guests (128 MiB each), sampled once a second while a
@@ -12,7 +12,7 @@
  * from the compiled build (`npm run build`, dist/src/cli/main.js), and from the compiled build with V8 memory
  * flags. Writes bench/results/agent.json and prints a table. Needs root, libvirtd and the test guest
  * (scripts/libvirtd.sh start; scripts/build-guest.sh). NOVALET_BENCH_AGENT_VARIANTS=tsx,compiled,... selects;
- * NOVALET_BENCH_AGENT_FLAGS='--flag ...' adds 'compiled+custom' (the build with those node flags).
+ * NOVALET_BENCH_NODE_FLAGS='--flag ...' adds 'compiled+custom' (the build with those node flags).
  */
 import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -25,28 +25,17 @@ import { domainNameFor } from '../src/virt/hypervisor.js';
 import { AgentProcess, randomUUID } from '../test/integration/agent-process.js';
 import { destroyAndUndefine, ensureGuestBuilt, ensureRootLibvirtd, REPO_ROOT, ROOT_URI } from '../test/support/virsh.js';
 import { summarize, type Summary } from './lib/stats.js';
+import { LEAN_NODE_FLAGS, RUNTIMES, type Runtime } from './lib/runtime.js';
 import { machineInfo, printTable, type ResultRow } from './lib/report.js';
 
 const GUESTS = Number(process.env['NOVALET_BENCH_AGENT_GUESTS'] ?? 20);
 const OPS = Number(process.env['NOVALET_BENCH_AGENT_OPS'] ?? 40);
 const QUERIES = 200;
 const RSS_SAMPLES = 10;
-/**
- * V8 flags for a small footprint: a 1 MiB young generation and no optimising compiler (the agent is I/O bound).
- * The agent's systemd unit runs the compiled build with these (systemd/novalet-agent.service).
- */
-export const LEAN_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
 
-interface Variant { name: string; entry: string; nodeArgs: string[] }
-const ALL_VARIANTS: Variant[] = [
-  { name: 'tsx', entry: 'bin/novalet.js', nodeArgs: [] },
-  { name: 'compiled', entry: 'dist/src/cli/main.js', nodeArgs: [] },
-  { name: 'compiled+lean', entry: 'dist/src/cli/main.js', nodeArgs: LEAN_NODE_FLAGS },
-];
-
-// NOVALET_BENCH_AGENT_FLAGS='--flag ...': one more variant, the compiled build with these node flags ('compiled+custom')
-const CUSTOM_FLAGS = process.env['NOVALET_BENCH_AGENT_FLAGS']?.split(/\s+/).filter(Boolean);
-if (CUSTOM_FLAGS) ALL_VARIANTS.push({ name: 'compiled+custom', entry: 'dist/src/cli/main.js', nodeArgs: CUSTOM_FLAGS });
+/** the ways of running novalet the other suites use too (bench/lib/runtime.ts; NOVALET_BENCH_NODE_FLAGS adds one) */
+type Variant = Runtime;
+const ALL_VARIANTS: Variant[] = RUNTIMES;
 
 const ms = (t0: number): number => performance.now() - t0;
 
@@ -88,8 +77,8 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
 }
 
 async function viaAgent(agent: AgentProcess, uuid: string, kind: 'pause' | 'unpause'): Promise<void> {
-  const r = await agent.client.submit(kind, uuid, {});
-  const op = await agent.client.waitOperation(r.operation.id, 60_000, 10);
+  // as the controller does it (AgentClient.run: submit?wait, one round trip)
+  const op = await agent.client.run(kind, uuid, {}, { timeoutMs: 60_000 });
   if (op.state !== 'succeeded') throw new Error(`${kind} through the agent: ${op.state} ${JSON.stringify(op.error)}`);
 }
 

@@ -36,8 +36,9 @@ export class AgentClient {
     this.base = new URL(o.url);
   }
 
-  submit<K extends OperationKind>(kind: K, serverUuid: string, params: ParamsOf<K>, requestId: string = `req-${randomUUID()}`): Promise<OperationResponse> {
-    return this.call('POST', '/v1/operations', { requestId, serverUuid, kind, params }, requestId);
+  /** waitSec > 0: the answer comes when the operation finished or after waitSec (one round trip instead of two) */
+  submit<K extends OperationKind>(kind: K, serverUuid: string, params: ParamsOf<K>, requestId: string = `req-${randomUUID()}`, waitSec = 0): Promise<OperationResponse> {
+    return this.call('POST', `/v1/operations${waitSec > 0 ? `?wait=${waitSec}` : ''}`, { requestId, serverUuid, kind, params }, requestId, waitSec);
   }
 
   /** One long-poll: returns when the operation finished or after waitSec (0 = immediately). */
@@ -61,10 +62,13 @@ export class AgentClient {
     }
   }
 
-  /** submit + waitOperation */
+  /** Submits and waits until the operation finished (or timeoutMs passed): submit?wait, then long-polls if needed. */
   async run<K extends OperationKind>(kind: K, serverUuid: string, params: ParamsOf<K>, opts: { requestId?: string; timeoutMs?: number } = {}): Promise<OperationView> {
-    const r = await this.submit(kind, serverUuid, params, opts.requestId);
-    return this.waitOperation(r.operation.id, opts.timeoutMs);
+    const timeoutMs = opts.timeoutMs ?? 600_000;
+    const deadline = Date.now() + timeoutMs;
+    const { operation } = await this.submit(kind, serverUuid, params, opts.requestId, Math.min(25, Math.ceil(timeoutMs / 1000)));
+    if (FINISHED_STATES.includes(operation.state) || Date.now() >= deadline) return operation;
+    return this.waitOperation(operation.id, deadline - Date.now());
   }
 
   listServers(): Promise<ListServersResponse> {

@@ -49,7 +49,11 @@ test('rpc: happy path — submit, long-poll, duplicate request id, list, show, i
   assert.equal(dup.duplicate, true);
   assert.equal(dup.operation.id, sub.operation.id);
   assert.equal((await client.getOperationByRequestId('req-rpc-pause')).id, sub.operation.id);
-  assert.equal((await client.run('unpause', serverId, {})).state, 'succeeded');
+  // submit?wait: one round trip answers with the finished operation (still 202: it is new)
+  const waited = await client.raw('POST', '/v1/operations?wait=5', { requestId: 'req-rpc-unpause', serverUuid: serverId, kind: 'unpause', params: {} });
+  assert.equal(waited.status, 202);
+  assert.equal((waited.body as { operation: { state: string } }).operation.state, 'succeeded');
+  assert.equal((await client.getServer(serverId)).server.power, 'running');
   const list = await client.listServers();
   assert.ok(list.servers.some((s) => s.uuid === serverId && s.power === 'running' && s.task === null));
   const show = await client.getServer(serverId);

@@ -157,10 +157,8 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
     const byPort = new Map<number, AgentBackend>();
     let current: AgentBackend | undefined;
     const take = (): AgentBackend => {
-      const b = current;
-      current = undefined;
-      if (!b) throw new AgentError('internal', 'simulated host: request not bound to a host');
-      return b;
+      if (!current) throw new AgentError('internal', 'simulated host: request not bound to a host');
+      return current;
     };
     const dispatch: AgentBackend = {
       submit: (req) => take().submit(req),
@@ -175,6 +173,9 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
     // synchronous on purpose: fastify calls the route handler in the same tick (see the header comment)
     rpc.addHook('preHandler', (req, _reply, done) => {
       current = byPort.get(req.raw.socket.localPort ?? -1);
+      // bound for the synchronous part of the handler only (a handler may call the backend more than once,
+      // e.g. submit then wait; all before its first await), then unbound before any other request runs
+      queueMicrotask(() => { current = undefined; });
       done();
     });
     await rpc.ready();

@@ -141,8 +141,7 @@ export class AgentComputeDriver implements ComputeTaskDriver {
     const giveUpAt = Date.now() + (this.o.unreachableRetryMs ?? 60_000);
     for (let attempt = 0; ; attempt++) {
       try {
-        const { operation } = await e.client.submit(kind, s.id, params, rid);
-        const op = FINISHED_STATES.includes(operation.state) ? operation : await e.client.waitOperation(operation.id, timeout);
+        const op = await e.client.run(kind, s.id, params, { requestId: rid, timeoutMs: timeout });
         if (op.state === 'succeeded') return op;
         if (!FINISHED_STATES.includes(op.state)) throw new Error(`${kind} did not finish within ${Math.round(timeout / 1000)} s`);
         throw new Error(op.error?.message ?? `${kind} ${op.state}`);
