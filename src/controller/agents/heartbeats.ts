@@ -24,8 +24,11 @@ export function versionNumber(v: string): number {
 export class HeartbeatMonitor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  /** last power reported per server, so that an unchanged report costs no store access */
-  private readonly lastPower = new Map<string, string>();
+  /**
+   * host -> server -> last power reported, so that an unchanged report costs no store access. Rebuilt from each
+   * inventory, so a server the agent no longer reports (deleted, migrated away) drops out.
+   */
+  private readonly lastPower = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly agents: AgentDirectory,
@@ -87,12 +90,19 @@ export class HeartbeatMonitor {
       hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,
       hypervisorVersion: versionNumber(inv.hypervisor.hypervisorVersion), hostIp: new URL(e.endpoint.url).hostname,
     });
+    const before = this.lastPower.get(inv.hostname);
+    const now = new Map<string, string>();
     for (const s of inv.servers) {
-      if (s.task !== null || this.lastPower.get(s.uuid) === s.power) continue;
+      const known = before?.get(s.uuid);
+      if (s.task !== null || known === s.power) {
+        if (known !== undefined) now.set(s.uuid, known);
+        continue;
+      }
       const cur = await this.store.getServer(s.uuid);
       if (!cur || cur.host !== inv.hostname) continue;
-      if (await this.syncPower(cur, novaPower(s.power))) this.lastPower.set(s.uuid, s.power);
+      if (await this.syncPower(cur, novaPower(s.power))) now.set(s.uuid, s.power);
     }
+    this.lastPower.set(inv.hostname, now);
   }
 
   /** true when the store now agrees with the agent */

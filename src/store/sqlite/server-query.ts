@@ -75,10 +75,19 @@ export function sortSpec(q: ServerQuery): Array<{ col: string; dir: 'ASC' | 'DES
 }
 
 /**
- * Keyset condition "after the marker row" for a lexicographic sort: (a > ma) OR (a = ma AND b > mb) OR ...
- * The marker's values come from a subquery so the caller only needs its id.
+ * Keyset condition "after the marker row"; the marker's values come from a subquery so the caller only needs its
+ * id. One direction for every key (the default sort, and most clients'): a row-value comparison
+ * `(a, b) < (SELECT a, b ...)`, which SQLite turns into a seek on the sort index. Mixed directions: the
+ * lexicographic (a > ma) OR (a = ma AND b > mb) OR ..., led by the redundant `a >= ma` so that the index scan
+ * still starts at the marker instead of at the first row (measured at 50,000 rows, a page near the tail: OR
+ * alone 10.7 ms, with the lead bound 7.7 ms, row value 5.2 ms).
  */
 export function afterMarker(spec: Array<{ col: string; dir: 'ASC' | 'DESC' }>, markerId: string): Built {
+  const op = (d: 'ASC' | 'DESC') => (d === 'ASC' ? '>' : '<');
+  if (spec.every((s) => s.dir === spec[0]!.dir)) {
+    const cols = spec.map((s) => s.col).join(', ');
+    return { where: `(${cols}) ${op(spec[0]!.dir)} (SELECT ${cols} FROM servers WHERE id = ?)`, params: [markerId] };
+  }
   const ors: string[] = [];
   const params: unknown[] = [];
   const m = (col: string) => `(SELECT ${col} FROM servers WHERE id = ?)`;
@@ -86,9 +95,10 @@ export function afterMarker(spec: Array<{ col: string; dir: 'ASC' | 'DESC' }>, m
     const ands: string[] = [];
     for (let j = 0; j < i; j++) { ands.push(`${spec[j]!.col} = ${m(spec[j]!.col)}`); params.push(markerId); }
     const s = spec[i]!;
-    ands.push(`${s.col} ${s.dir === 'ASC' ? '>' : '<'} ${m(s.col)}`);
+    ands.push(`${s.col} ${op(s.dir)} ${m(s.col)}`);
     params.push(markerId);
     ors.push(`(${ands.join(' AND ')})`);
   }
-  return { where: `(${ors.join(' OR ')})`, params };
+  const lead = spec[0]!;
+  return { where: `${lead.col} ${op(lead.dir)}= ${m(lead.col)} AND (${ors.join(' OR ')})`, params: [markerId, ...params] };
 }

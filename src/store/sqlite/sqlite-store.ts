@@ -8,6 +8,7 @@ import type {
   Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
 } from '../types.js';
 import { serverStatus } from '../status.js';
+import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './open.js';
 import { rowReader, rowToServer, setClause, ipText, type Row } from './server-rows.js';
 import { afterMarker, buildWhere, sortSpec } from './server-query.js';
@@ -247,6 +248,21 @@ export class SqliteStore implements Store {
     return (await this.getServer(s.id))!;
   }
 
+  /**
+   * Prepared statements of the list path, by SQL text (a listing's SQL depends only on which filters, sort and
+   * page size it uses, so few texts recur). Bounded: cleared when full.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+  private cached(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 500) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private hydrate(rows: Row[]): Server[] {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id as string);
@@ -256,12 +272,12 @@ export class SqliteStore implements Store {
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const q = chunk.map(() => '?').join(',');
-      for (const r of this.db.prepare(`SELECT server_id, key, value FROM server_metadata WHERE server_id IN (${q}) ORDER BY key`).all(...chunk) as Row[]) {
+      for (const r of this.cached(`SELECT server_id, key, value FROM server_metadata WHERE server_id IN (${q}) ORDER BY key`).all(...chunk) as Row[]) {
         const m = md.get(r.server_id as string) ?? {};
         m[r.key as string] = r.value as string;
         md.set(r.server_id as string, m);
       }
-      for (const r of this.db.prepare(`SELECT server_id, tag FROM server_tags WHERE server_id IN (${q}) ORDER BY tag`).all(...chunk) as Row[]) {
+      for (const r of this.cached(`SELECT server_id, tag FROM server_tags WHERE server_id IN (${q}) ORDER BY tag`).all(...chunk) as Row[]) {
         const t = tags.get(r.server_id as string) ?? [];
         t.push(r.tag as string);
         tags.set(r.server_id as string, t);
@@ -285,7 +301,7 @@ export class SqliteStore implements Store {
     }
     let sql = `SELECT * FROM servers WHERE ${w} ORDER BY ${spec.map((s) => `${s.col} ${s.dir}`).join(', ')}`;
     if (q.limit !== undefined) { sql += ' LIMIT ?'; p.push(q.limit); }
-    const stmt = this.db.prepare(sql);
+    const stmt = this.cached(sql);
     const read = rowReader(stmt.columns().map((c) => c.name));
     return this.hydrate((stmt.raw(true).all(...p) as unknown[][]).map(read));
   }
