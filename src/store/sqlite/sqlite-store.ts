@@ -268,16 +268,17 @@ export class SqliteStore implements Store {
     const ids = rows.map((r) => r.id as string);
     const md = new Map<string, Record<string, string>>();
     const tags = new Map<string, string[]>();
-    // batch the child lookups (one query per 500 ids) instead of two queries per server
+    // batch the child lookups (one query per 500 ids) instead of two queries per server; ordered by the primary
+    // key, which is the order the index probes yield (ORDER BY key alone made SQLite sort: +1 ms per 1,000 servers)
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const q = chunk.map(() => '?').join(',');
-      for (const r of this.cached(`SELECT server_id, key, value FROM server_metadata WHERE server_id IN (${q}) ORDER BY key`).all(...chunk) as Row[]) {
+      for (const r of this.cached(`SELECT server_id, key, value FROM server_metadata WHERE server_id IN (${q}) ORDER BY server_id, key`).all(...chunk) as Row[]) {
         const m = md.get(r.server_id as string) ?? {};
         m[r.key as string] = r.value as string;
         md.set(r.server_id as string, m);
       }
-      for (const r of this.cached(`SELECT server_id, tag FROM server_tags WHERE server_id IN (${q}) ORDER BY tag`).all(...chunk) as Row[]) {
+      for (const r of this.cached(`SELECT server_id, tag FROM server_tags WHERE server_id IN (${q}) ORDER BY server_id, tag`).all(...chunk) as Row[]) {
         const t = tags.get(r.server_id as string) ?? [];
         t.push(r.tag as string);
         tags.set(r.server_id as string, t);
