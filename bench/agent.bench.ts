@@ -114,7 +114,7 @@ type OverheadPart = Omit<VariantResult, 'loaded'>;
 
 /** Phase 1 (one guest, so the machine is as quiet as it gets): idle memory, then paired overhead runs. */
 async function overheadPhase(v: Variant, hv: LibvirtHypervisor): Promise<OverheadPart> {
-  const agent = new AgentProcess({ logLevel: 'info', pollIntervalMs: 500 }, { entry: v.entry, nodeArgs: v.nodeArgs });
+  const agent = new AgentProcess({ logLevel: 'info', pollIntervalMs: 500 }, { entry: v.entry, nodeArgs: v.nodeArgs, env: v.env });
   const first = randomUUID();
   try {
     await agent.makeImage();
@@ -161,7 +161,7 @@ async function overheadPhase(v: Variant, hv: LibvirtHypervisor): Promise<Overhea
 
 /** Phase 2: the agent spawns GUESTS guests (in parallel) and is sampled while a poller reads it. */
 async function memoryPhase(v: Variant): Promise<{ rss: number[]; anon: number[] }> {
-  const agent = new AgentProcess({ logLevel: 'info', pollIntervalMs: 500 }, { entry: v.entry, nodeArgs: v.nodeArgs });
+  const agent = new AgentProcess({ logLevel: 'info', pollIntervalMs: 500 }, { entry: v.entry, nodeArgs: v.nodeArgs, env: v.env });
   const uuids = Array.from({ length: GUESTS }, () => randomUUID());
   try {
     await agent.makeImage();

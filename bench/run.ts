@@ -43,7 +43,8 @@ if (unknown.length) {
   process.exit(2);
 }
 const runs = Number(process.env['NOVALET_BENCH_RUNS'] ?? (quick ? 1 : 5));
-const rt = typeof flags['runtime'] === 'string' ? flags['runtime'] : 'tsx';
+// default: how the systemd units run the controller (and the simulated hosts alike)
+const rt = typeof flags['runtime'] === 'string' ? flags['runtime'] : 'compiled';
 /** results file of a suite: <suite>[-<runtime> unless tsx][-quick] */
 const resultName = (s: Suite, runtimeName: string) => `${s.name}${s.usesRuntime && runtimeName !== 'tsx' ? `-${runtimeName}` : ''}${quick ? '-quick' : ''}`;
 

@@ -30,7 +30,9 @@ After=network-online.target libvirtd.service
 Wants=network-online.target
 
 [Service]
-ExecStart=/usr/bin/env node ${REPO}/bin/novalet.js up --data-dir ${DATA_DIR} --listen ${LISTEN}
+# the compiled build (install.sh keeps dist/ current); glibc malloc arenas capped (README: Running in production)
+Environment=MALLOC_ARENA_MAX=2
+ExecStart=/usr/bin/env node ${REPO}/dist/src/cli/main.js up --data-dir ${DATA_DIR} --listen ${LISTEN}
 # guests must survive restarts: only the novalet process is signalled
 KillMode=process
 Restart=on-failure
@@ -43,7 +45,7 @@ UNIT
 else
   mkdir -p "$LOG_DIR"
   log "starting novalet up (log: $LOG_DIR/up.log)"
-  setsid nohup node bin/novalet.js up --data-dir "$DATA_DIR" --listen "$LISTEN" >>"$LOG_DIR/up.log" 2>&1 < /dev/null &
+  MALLOC_ARENA_MAX=2 setsid nohup node dist/src/cli/main.js up --data-dir "$DATA_DIR" --listen "$LISTEN" >>"$LOG_DIR/up.log" 2>&1 < /dev/null &
   echo $! > "$PID_FILE"
 fi
 

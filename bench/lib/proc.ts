@@ -21,7 +21,7 @@ export interface Child {
 /** Starts `novalet <args>`; resolves once `ready(lines)` is true (or rejects when the process exits first). */
 export async function startNovalet(args: string[], ready: (lines: string[]) => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<Child> {
   const rt = runtime();
-  const proc = spawn(process.execPath, [...rt.nodeArgs, rt.entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...rt.nodeArgs, rt.entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...rt.env } });
   const lines: string[] = [];
   let err = '';
   let buf = '';
@@ -65,7 +65,7 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 export async function runtimeBaselineMiB(): Promise<number> {
   const rt = runtime();
   const args = rt.name === 'tsx' ? ['--import', 'tsx'] : rt.nodeArgs;
-  const proc = spawn(process.execPath, [...args, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [...args, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore', env: { ...process.env, ...rt.env } });
   try {
     await sleep(1500);
     return memoryOf(proc.pid!).rssMiB;

@@ -1,14 +1,16 @@
 /**
- * How the novalet processes of a suite run: `tsx` (bin/novalet.js, TypeScript compiled at start, what
- * `novalet` does today), `compiled` (tsc output, dist/src/cli/main.js) or `compiled+lean` (the same with V8 flags
- * for a small footprint, as bench/agent.bench.ts measures them). Memory differs a lot between them; speed little.
+ * How the novalet processes of a suite run: `tsx` (bin/novalet.js, TypeScript compiled at start: development and
+ * the tests), `compiled` (tsc output, dist/src/cli/main.js, glibc arenas capped: the controller's systemd unit and
+ * `novalet up`) or `compiled+lean` (the same with V8 flags for a small footprint: the agent's unit). Memory differs
+ * a lot between them; speed little.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface Runtime { name: string; entry: string; nodeArgs: string[] }
+/** `env`: added to the process environment (what the systemd units set) */
+export interface Runtime { name: string; entry: string; nodeArgs: string[]; env: Record<string, string> }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /**
@@ -17,14 +19,18 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * `--lite-mode` (also no baseline compiler): the same RSS, ~0.7 ms less overhead per operation (src/agent/README.md).
  */
 export const LEAN_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt'];
+/** glibc arenas capped as the systemd units do (systemd/novalet-controller.service says why) */
+const UNIT_ENV = { MALLOC_ARENA_MAX: '2' };
 /** NOVALET_BENCH_NODE_FLAGS='--flag ...': one more runtime, 'compiled+custom' (the build with those node flags) */
 const CUSTOM = process.env['NOVALET_BENCH_NODE_FLAGS']?.split(/\s+/).filter(Boolean);
 
 export const RUNTIMES: Runtime[] = [
-  { name: 'tsx', entry: join(ROOT, 'bin', 'novalet.js'), nodeArgs: [] },
-  { name: 'compiled', entry: join(ROOT, 'dist', 'src', 'cli', 'main.js'), nodeArgs: [] },
-  { name: 'compiled+lean', entry: join(ROOT, 'dist', 'src', 'cli', 'main.js'), nodeArgs: LEAN_NODE_FLAGS },
-  ...(CUSTOM ? [{ name: 'compiled+custom', entry: join(ROOT, 'dist', 'src', 'cli', 'main.js'), nodeArgs: CUSTOM }] : []),
+  { name: 'tsx', entry: join(ROOT, 'bin', 'novalet.js'), nodeArgs: [], env: {} },
+  // the controller's unit
+  { name: 'compiled', entry: join(ROOT, 'dist', 'src', 'cli', 'main.js'), nodeArgs: [], env: UNIT_ENV },
+  // the agent's unit
+  { name: 'compiled+lean', entry: join(ROOT, 'dist', 'src', 'cli', 'main.js'), nodeArgs: LEAN_NODE_FLAGS, env: UNIT_ENV },
+  ...(CUSTOM ? [{ name: 'compiled+custom', entry: join(ROOT, 'dist', 'src', 'cli', 'main.js'), nodeArgs: CUSTOM, env: UNIT_ENV }] : []),
 ];
 
 /** The runtime by name; a compiled one is built first (tsc emits even if an unrelated file does not typecheck). */

@@ -20,6 +20,8 @@ export interface AgentProcessOptions {
   nodeArgs?: string[];
   /** entry script; default bin/novalet.js (tsx), e.g. dist/src/cli/main.js for the compiled build */
   entry?: string;
+  /** added to the environment (e.g. MALLOC_ARENA_MAX, as the systemd unit sets it) */
+  env?: Record<string, string>;
 }
 
 export class AgentProcess {
@@ -50,7 +52,7 @@ export class AgentProcess {
   async start(): Promise<void> {
     const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), resolve(REPO_ROOT, this.opts.entry ?? 'bin/novalet.js'), 'agent', '--config', join(this.dir, 'agent.json'),
       '--data-dir', this.dataDir, '--run-dir', this.runDir, '--listen', '127.0.0.1:0', '--secret-file', join(this.dir, 'secret')],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.env } });
     this.child = child;
     this.port = await new Promise<number>((res, rej) => {
       let buf = '';
