@@ -119,3 +119,32 @@ test('a file database survives reopen (WAL) and does not re-run migrations', asy
   assert.equal((await st.getServer(s.id))!.name, 'keep');
   await st.close();
 });
+
+test('metadata and tags: every write shows in list pages and shows; a pre-5 database is backfilled', async () => {
+  const st = new SqliteStore(':memory:');
+  const a = await st.createServer(newServer({ name: 'a', metadata: { b: '2', a: '1' }, tags: ['y', 'x'] }));
+  const b = await st.createServer(newServer({ name: 'b' }));
+  const view = async (id: string) => {
+    const listed = (await st.listServers({})).find((s) => s.id === id)!;
+    const shown = (await st.getServer(id))!;
+    assert.deepEqual([listed.metadata, listed.tags], [shown.metadata, shown.tags]);
+    return { md: listed.metadata, tags: listed.tags };
+  };
+  assert.deepEqual(await view(a.id), { md: { a: '1', b: '2' }, tags: ['x', 'y'] });
+  assert.deepEqual(Object.keys((await view(a.id)).md), ['a', 'b']);
+  await st.setServerMetadata(a.id, { c: '3' }, false);
+  assert.equal(await st.deleteServerMetadataKey(a.id, 'a'), true);
+  assert.equal(await st.deleteServerMetadataKey(a.id, 'nope'), false);
+  await st.addServerTag(a.id, 'z');
+  assert.equal(await st.deleteServerTag(a.id, 'x'), true);
+  assert.deepEqual(await view(a.id), { md: { b: '2', c: '3' }, tags: ['y', 'z'] });
+  await st.setServerMetadata(a.id, { only: 'this' }, true);
+  await st.setServerTags(a.id, ['t1']);
+  assert.deepEqual(await view(a.id), { md: { only: 'this' }, tags: ['t1'] });
+  assert.deepEqual(await view(b.id), { md: {}, tags: [] });
+  // a database written before migration 5 has the child rows only: the migration fills the row columns
+  st.db.prepare("UPDATE servers SET metadata = '{}', tags = '[]'").run();
+  st.db.exec(MIGRATIONS[4]!.replace(/ALTER TABLE[^;]+;/g, ''));
+  assert.deepEqual(await view(a.id), { md: { only: 'this' }, tags: ['t1'] });
+  await st.close();
+});

@@ -2,6 +2,13 @@
  * Versioned schema migrations. Each entry runs once inside a transaction and bumps `PRAGMA user_version`; never
  * edit a released entry, append a new one.
  */
+/**
+ * A server row's metadata (JSON object, keys in order) and tags (JSON array, sorted) computed from the child tables,
+ * for `UPDATE servers SET ... WHERE ...`. Part of migration 5 and used by the store's writes: never change them.
+ */
+export const METADATA_JSON = `(SELECT COALESCE(json_group_object(key, value), '{}') FROM (SELECT key, value FROM server_metadata m WHERE m.server_id = servers.id ORDER BY key))`;
+export const TAGS_JSON = `(SELECT COALESCE(json_group_array(tag), '[]') FROM (SELECT tag FROM server_tags t WHERE t.server_id = servers.id ORDER BY tag))`;
+
 export const MIGRATIONS: string[] = [
   // 1: identity, flavors, keypairs, images, servers, instance actions, quotas
   `
@@ -113,5 +120,12 @@ export const MIGRATIONS: string[] = [
     network_id TEXT NOT NULL, address TEXT NOT NULL, server_id TEXT NOT NULL, mac TEXT NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (network_id, address));
   CREATE INDEX fixed_ips_server ON fixed_ips(server_id);
+  `,
+  // 5: each server's metadata and tags also as JSON on its row (kept by the store's writes, see
+  // SqliteStore.syncChildren), so a list page is one query; the tables stay for lookups and tag filters
+  `
+  ALTER TABLE servers ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE servers ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+  UPDATE servers SET metadata = ${METADATA_JSON}, tags = ${TAGS_JSON};
   `,
 ];

@@ -6,7 +6,7 @@ export type Row = Record<string, unknown>;
 
 const json = <T>(v: unknown, dflt: T): T => (typeof v === 'string' && v !== '' ? (JSON.parse(v) as T) : dflt);
 
-export function rowToServer(r: Row, metadata: Record<string, string>, tags: string[]): Server {
+export function rowToServer(r: Row): Server {
   return {
     id: r.id as string,
     name: r.name as string,
@@ -44,8 +44,8 @@ export function rowToServer(r: Row, metadata: Record<string, string>, tags: stri
     requestedNetworks: json(r.requested_networks, null),
     securityGroups: json(r.security_groups, []),
     blockDeviceMapping: json(r.bdm, []),
-    metadata,
-    tags,
+    metadata: json(r.metadata, {}),
+    tags: json(r.tags, []),
     fault: json(r.fault, null),
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,

@@ -10,6 +10,7 @@ import type {
 import { serverStatus } from '../status.js';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './open.js';
+import { METADATA_JSON, TAGS_JSON } from './migrations.js';
 import { rowReader, rowToServer, setClause, ipText, type Row } from './server-rows.js';
 import { afterMarker, buildWhere, sortSpec } from './server-query.js';
 
@@ -244,6 +245,7 @@ export class SqliteStore implements Store {
       for (const [k, v] of Object.entries(s.metadata)) md.run(s.id, k, v);
       const tg = this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
       for (const tag of s.tags) tg.run(s.id, tag);
+      this.syncChildren(s.id);
     })();
     return (await this.getServer(s.id))!;
   }
@@ -263,28 +265,14 @@ export class SqliteStore implements Store {
     return st;
   }
 
+  /** Server records from rows (metadata and tags ride on the row: migration 5). */
   private hydrate(rows: Row[]): Server[] {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id as string);
-    const md = new Map<string, Record<string, string>>();
-    const tags = new Map<string, string[]>();
-    // batch the child lookups (one query per 500 ids) instead of two queries per server; ordered by the primary
-    // key, which is the order the index probes yield (ORDER BY key alone made SQLite sort: +1 ms per 1,000 servers)
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const q = chunk.map(() => '?').join(',');
-      for (const r of this.cached(`SELECT server_id, key, value FROM server_metadata WHERE server_id IN (${q}) ORDER BY server_id, key`).all(...chunk) as Row[]) {
-        const m = md.get(r.server_id as string) ?? {};
-        m[r.key as string] = r.value as string;
-        md.set(r.server_id as string, m);
-      }
-      for (const r of this.cached(`SELECT server_id, tag FROM server_tags WHERE server_id IN (${q}) ORDER BY server_id, tag`).all(...chunk) as Row[]) {
-        const t = tags.get(r.server_id as string) ?? [];
-        t.push(r.tag as string);
-        tags.set(r.server_id as string, t);
-      }
-    }
-    return rows.map((r) => rowToServer(r, md.get(r.id as string) ?? {}, tags.get(r.id as string) ?? []));
+    return rows.map(rowToServer);
+  }
+
+  /** Rewrites the row's metadata/tags JSON from the child tables; every write to those tables calls it. */
+  private syncChildren(id: string): void {
+    this.cached(`UPDATE servers SET metadata = ${METADATA_JSON}, tags = ${TAGS_JSON} WHERE id = ?`).run(id);
   }
 
   async getServer(id: string, o: { includeDeleted?: boolean } = {}): Promise<Server | null> {
@@ -366,13 +354,18 @@ export class SqliteStore implements Store {
       const st = this.db.prepare('INSERT OR REPLACE INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
       for (const [k, v] of Object.entries(metadata)) st.run(id, k, v);
       this.db.prepare('UPDATE servers SET updated_at = ? WHERE id = ?').run(now(), id);
+      this.syncChildren(id);
     })();
     const out: Record<string, string> = {};
     for (const r of this.db.prepare('SELECT key, value FROM server_metadata WHERE server_id = ? ORDER BY key').all(id) as Row[]) out[r.key as string] = r.value as string;
     return out;
   }
   async deleteServerMetadataKey(id: string, key: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM server_metadata WHERE server_id = ? AND key = ?').run(id, key).changes === 1;
+    return this.db.transaction(() => {
+      const gone = this.db.prepare('DELETE FROM server_metadata WHERE server_id = ? AND key = ?').run(id, key).changes === 1;
+      if (gone) this.syncChildren(id);
+      return gone;
+    })();
   }
   async setServerTags(id: string, tags: string[]): Promise<void> {
     this.db.transaction(() => {
@@ -380,13 +373,20 @@ export class SqliteStore implements Store {
       const st = this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
       for (const t of tags) st.run(id, t);
       this.db.prepare('UPDATE servers SET updated_at = ? WHERE id = ?').run(now(), id);
+      this.syncChildren(id);
     })();
   }
   async addServerTag(id: string, tag: string): Promise<void> {
-    this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)').run(id, tag);
+    this.db.transaction(() => {
+      if (this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)').run(id, tag).changes === 1) this.syncChildren(id);
+    })();
   }
   async deleteServerTag(id: string, tag: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM server_tags WHERE server_id = ? AND tag = ?').run(id, tag).changes === 1;
+    return this.db.transaction(() => {
+      const gone = this.db.prepare('DELETE FROM server_tags WHERE server_id = ? AND tag = ?').run(id, tag).changes === 1;
+      if (gone) this.syncChildren(id);
+      return gone;
+    })();
   }
 
   // ---- instance actions
