@@ -24,17 +24,7 @@ const timeoutMs = () => (cloud.kind === 'real' ? 180_000 : 30_000);
 interface Shown { id: string; name: string; status: string; 'OS-EXT-STS:task_state': string | null; 'OS-EXT-STS:power_state': number | string; [k: string]: unknown }
 
 /** polls `openstack server show` until the server has `status` and no task; fails early on ERROR */
-async function waitStatus(name: string, status: string, c = demo): Promise<Shown> {
-  const deadline = Date.now() + timeoutMs();
-  let s: Shown;
-  for (;;) {
-    s = await c.os<Shown>('server', 'show', name);
-    if (s.status === status && !s['OS-EXT-STS:task_state']) return s;
-    if (s.status === 'ERROR' && status !== 'ERROR') assert.fail(`${name} went to ERROR waiting for ${status}: ${JSON.stringify(s.fault ?? s)}`);
-    if (Date.now() > deadline) assert.fail(`${name}: still ${s.status}/${s['OS-EXT-STS:task_state']} after ${timeoutMs()} ms, expected ${status}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const waitStatus = (name: string, status: string, c = demo): Promise<Shown> => c.waitStatus<Shown>(name, status, { timeoutMs: timeoutMs() });
 
 const POWER = { RUNNING: 1, PAUSED: 3, SHUTDOWN: 4, SUSPENDED: 7 };
 const power = (s: Shown) => Number(s['OS-EXT-STS:power_state']);

@@ -12,25 +12,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { AllInOne, domstate } from '../support/all-in-one.js';
+import type { ServerShown } from '../support/stock-clients.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
 
 const aio = new AllInOne();
 
-interface ServerView { id: string; name: string; status: string; addresses: Record<string, string[]> | string; flavor: string; 'OS-EXT-STS:task_state': string | null; }
+interface ServerView extends ServerShown { addresses: Record<string, string[]> | string; flavor: string }
 
-async function waitStatus(name: string, want: string, timeoutMs = 120_000): Promise<ServerView> {
-  const deadline = Date.now() + timeoutMs;
-  let s: ServerView | undefined;
-  while (Date.now() < deadline) {
-    s = await aio.openstack<ServerView>(['server', 'show', name]);
-    if (s.status === want && !s['OS-EXT-STS:task_state']) return s;
-    if (s.status === 'ERROR') break;
-    await sleep(500);
-  }
-  throw new Error(`${name}: wanted ${want}, have ${JSON.stringify(s)}\n${aio.log.slice(-2000)}`);
-}
+const waitStatus = (name: string, want: string, timeoutMs = 120_000): Promise<ServerView> =>
+  aio.clients().waitStatus<ServerView>(name, want, { timeoutMs, context: () => aio.log.slice(-2000) });
 
 const hasManagedSave = async (uuid: string) => /Managed save:\s+yes/.test((await execa('virsh', ['dominfo', domainNameFor(uuid)])).stdout);
 

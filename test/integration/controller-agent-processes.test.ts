@@ -48,9 +48,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
     await sleep(500);
   }
 }
-const status = (name: string, want: string) => waitFor(`${name} ${want}`, async () => {
-  const s = await openstack<{ status: string; 'OS-EXT-STS:task_state': string | null; id: string }>(['server', 'show', name]);
-  return s.status === want && !s['OS-EXT-STS:task_state'] ? s : undefined;
+const status = (name: string, want: string) => demo.waitStatus(name, want, {
+  timeoutMs: 90_000, context: () => `controller:\n${controller.log.slice(-1500)}\nagent:\n${agent.log.slice(-1500)}`,
 });
 const serviceState = async () => (await openstack<Array<{ Binary: string; State: string }>>(['compute', 'service', 'list'], 'admin'))
   .find((s) => s.Binary === 'nova-compute')?.State;

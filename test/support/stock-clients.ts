@@ -69,6 +69,9 @@ export function exec(cloud: CloudsFile, file: string, argv: string[], input?: st
 }
 
 /** A client bound to one cloud and one account ('novalet' = demo, 'novalet-admin' = admin). */
+/** The fields of `openstack server show -f json` that waiting looks at (the rest as the client prints it). */
+export interface ServerShown { id: string; name: string; status: string; 'OS-EXT-STS:task_state'?: string | null; fault?: unknown; [field: string]: unknown }
+
 export class Clients {
   constructor(readonly cloud: CloudsFile, readonly account = 'novalet') {}
 
@@ -86,6 +89,23 @@ export class Clients {
   async run<T = any>(...args: string[]): Promise<T> {
     const prints = args.some((a) => a === 'list' || a === 'show' || a === 'create' || a === 'rebuild');
     return (prints ? await this.os<T>(...args) : (await this.osRaw(...args), undefined)) as T;
+  }
+
+  /**
+   * Polls `openstack server show` every 500 ms until the server has `status` and no task. Fails at once on ERROR
+   * (unless ERROR is wanted) and at the deadline, with the last view and `context()` (e.g. a log tail).
+   */
+  async waitStatus<T extends ServerShown = ServerShown>(name: string, status: string, o: { timeoutMs: number; context?: () => string }): Promise<T> {
+    const deadline = Date.now() + o.timeoutMs;
+    for (;;) {
+      const s = await this.os<T>('server', 'show', name);
+      if (s.status === status && !s['OS-EXT-STS:task_state']) return s;
+      const failed = s.status === 'ERROR' && status !== 'ERROR';
+      if (failed || Date.now() > deadline) {
+        throw new Error(`${name}: ${failed ? 'went to ERROR' : `still ${s.status}/${s['OS-EXT-STS:task_state']} after ${o.timeoutMs} ms`} waiting for ${status}: ${JSON.stringify(s.fault ?? s)}${o.context ? `\n${o.context()}` : ''}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /** `openstack` for commands without output (stop, start, set ...); returns stdout */
