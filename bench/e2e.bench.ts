@@ -40,7 +40,7 @@ function plan(o: E2eOptions): Plan {
   const scales = process.env['NOVALET_BENCH_SCALES']?.split(',').map(Number);
   const base: Plan = o.quick
     ? { hosts: env('NOVALET_BENCH_HOSTS', 50), creates: 30, concurrency: 15, actionServers: 5, tokensSeq: 10, tokensConc: 20, tokenConcurrency: 10, scales: [1000, 5000], listSamples: 5 }
-    : { hosts: env('NOVALET_BENCH_HOSTS', 1000), creates: 100, concurrency: 50, actionServers: 20, tokensSeq: 100, tokensConc: 200, tokenConcurrency: 10, scales: [1000, 10_000, 50_000], listSamples: 20 };
+    : { hosts: env('NOVALET_BENCH_HOSTS', 1000), creates: 100, concurrency: 50, actionServers: 20, tokensSeq: 100, tokensConc: 200, tokenConcurrency: 10, scales: [1000, 10_000, 50_000], listSamples: 40 };
   return scales ? { ...base, scales } : base;
 }
 
@@ -213,12 +213,21 @@ async function tokens(api: Api, p: Plan, runs: number): Promise<ResultRow[]> {
 }
 
 /** n timed GETs of a list after one warm-up; `rows` is how many servers each answer held */
-async function sample(api: Api, path: string, n: number, expectRows?: number): Promise<{ ms: number[]; rows: number }> {
-  const rows = (await api.expect(200, 'GET', path)).body.servers.length as number;
-  if (expectRows !== undefined && rows !== expectRows) throw new Error(`${path}: ${rows} rows, expected ${expectRows}`);
-  const ms: number[] = [];
-  for (let i = 0; i < n; i++) ms.push((await api.expect(200, 'GET', path)).ms);
-  return { ms, rows };
+/**
+ * `n` timed GETs of each query, taken round-robin (query 1, 2, ..., 1, 2, ...): the 1,000 hosts' heartbeat rounds
+ * (about a second of controller work every 10 s) then fall on every query alike instead of on whichever query's
+ * samples happened to run during one.
+ */
+async function sampleEach(n: number, queries: Array<{ api: Api; path: string; expectRows?: number }>): Promise<Array<{ ms: number[]; rows: number }>> {
+  const out = await Promise.all(queries.map(async (q) => {
+    const rows = (await q.api.expect(200, 'GET', q.path)).body.servers.length as number;
+    if (q.expectRows !== undefined && rows !== q.expectRows) throw new Error(`${q.path}: ${rows} rows, expected ${q.expectRows}`);
+    return { ms: [] as number[], rows };
+  }));
+  for (let i = 0; i < n; i++) {
+    for (const [k, q] of queries.entries()) out[k]!.ms.push((await q.api.expect(200, 'GET', q.path)).ms);
+  }
+  return out;
 }
 
 /** GET /servers/detail at each size; the rows beyond the API-created ones come from the store. */
@@ -241,11 +250,13 @@ async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
     const label = total.toLocaleString('en-US');
     // the oldest 1,000 rows are the last page of the default sort (created_at desc): marker = the 1,001st oldest
     const marker = ids[1000] ?? ids[ids.length - 1]!;
-    const unpaged = await sample(admin, `${C}/servers/detail?all_tenants=1`, p.listSamples, Math.min(1000, total));
-    const tail = await sample(admin, `${C}/servers/detail?all_tenants=1&limit=1000&marker=${marker}`, p.listSamples);
-    const status = await sample(admin, `${C}/servers/detail?all_tenants=1&status=ACTIVE`, p.listSamples);
-    const regex = await sample(admin, `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}`, p.listSamples);
-    const project = await sample(demo, `${C}/servers/detail`, p.listSamples);
+    const [unpaged, tail, status, regex, project] = await sampleEach(p.listSamples, [
+      { api: admin, path: `${C}/servers/detail?all_tenants=1`, expectRows: Math.min(1000, total) },
+      { api: admin, path: `${C}/servers/detail?all_tenants=1&limit=1000&marker=${marker}` },
+      { api: admin, path: `${C}/servers/detail?all_tenants=1&status=ACTIVE` },
+      { api: admin, path: `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}` },
+      { api: demo, path: `${C}/servers/detail` },
+    ]) as [{ ms: number[]; rows: number }, { ms: number[]; rows: number }, { ms: number[]; rows: number }, { ms: number[]; rows: number }, { ms: number[]; rows: number }];
     const mem = memoryOf(cluster.controller.pid);
     const s = (x: { ms: number[] }) => summarize(x.ms).median;
     curve.push({ size: total, unpaged: s(unpaged), tail: s(tail), status: s(status), regex: s(regex), rss: mem.rssMiB });
