@@ -148,3 +148,27 @@ test('metadata and tags: every write shows in list pages and shows; a pre-5 data
   assert.deepEqual(await view(a.id), { md: { only: 'this' }, tags: ['t1'] });
   await st.close();
 });
+
+test('viewFieldsOnly lists the same servers, field by field, as a full read (but keyData, requestedNetworks, oldFlavor)', async () => {
+  const st = new SqliteStore(':memory:');
+  const made = [
+    await st.createServer(newServer({ name: 'plain' })),
+    await st.createServer(newServer({
+      name: 'rich "quoted" \\ name', metadata: { k: 'v', 'ü': '"x"' }, tags: ['b', 'a'], userData: 'I2Nsb3VkLWNvbmZpZw==',
+      keyName: 'k1', keyData: 'ssh-ed25519 AAAA k1', description: 'd', locked: true, lockedReason: 'why', lockedBy: 'owner',
+      addresses: [{ network: 'private', addr: '10.0.0.5', version: 4, mac: 'fa:16:3e:00:00:05', type: 'fixed' }],
+      requestedNetworks: [{ uuid: 'net-1' }] as never, blockDeviceMapping: [{ boot_index: 0, destination_type: 'volume' }],
+      oldFlavor: { id: '2', name: 'm1.small', vcpus: 1, ram: 2048, disk: 20, ephemeral: 0, swap: 0, extraSpecs: { a: 'b' } },
+      taskState: 'rebooting', host: null, node: null, availabilityZone: null, launchedAt: new Date().toISOString(),
+    })),
+    await st.createServer(newServer({ name: 'broken', vmState: 'error', powerState: 0, fault: { code: 500, message: 'boom', details: 'tb', created: new Date().toISOString() } })),
+  ];
+  await st.updateServer(made[2]!.id, { deleted: true, deletedAt: new Date().toISOString(), terminatedAt: new Date().toISOString() });
+  for (const deleted of ['exclude', 'include'] as const) {
+    const full = await st.listServers({ deleted });
+    const view = await st.listServers({ deleted, viewFieldsOnly: true });
+    assert.equal(view.length, deleted === 'include' ? 3 : 2);
+    assert.deepEqual(view, full.map((s) => ({ ...s, keyData: null, requestedNetworks: null, oldFlavor: null })));
+  }
+  await st.close();
+});
