@@ -19,7 +19,10 @@ test('filters: name regex, status, image, flavor, ip, changes-since, reservation
   const h = await createHarness();
   const ids = await populate(h);
   assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}?name=^web`)).sort(), ['web-1', 'web-2']);
-  assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}/detail?status=SHUTOFF`)), ['db-1']);
+  const shutoff = await h.req(h.tokens.demo, 'GET', `${S}/detail?status=SHUTOFF`);
+  assert.equal(shutoff.headers['content-type'], 'application/json; charset=utf-8');
+  assert.equal(Number(shutoff.headers['content-length']), Buffer.byteLength(shutoff.body));
+  assert.deepEqual(names(shutoff), ['db-1']);
   assert.deepEqual(names(await h.req(h.tokens.demo, 'GET', `${S}/detail?status=ACTIVE&name=db`)), ['db-2']);
   assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?image=70a599e0-31e7-49b7-b260-868f441e862b`)).length, 5);
   assert.equal(names(await h.req(h.tokens.demo, 'GET', `${S}?flavor=2`)).length, 0);
