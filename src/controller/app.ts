@@ -13,6 +13,7 @@ import { IdentityService } from './identity/service.js';
 import type { ImageService } from './images/service.js';
 import { installRequestId } from '../api/request-id.js';
 import { installJsonParser } from '../api/json-parser.js';
+import { installEncodedBodies } from '../api/encoded-body.js';
 import { sendKeystone } from '../api/errors.js';
 import { computePlugin } from '../api/compute/plugin.js';
 import { computeUrls } from '../api/compute/urls.js';
@@ -54,6 +55,7 @@ export function buildControllerApp(
 
   installRequestId(app);
   installJsonParser(app);
+  installEncodedBodies(app);
 
   const base = config.publicUrl.replace(/\/+$/, '');
   app.register(identityPlugin(identity, store, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });

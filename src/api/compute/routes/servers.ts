@@ -2,7 +2,7 @@
  * /servers: list, detail, show, create, update, delete. A non-UUID id is 404 (clients look servers up by name
  * with GET /servers/{name} first and fall back to ?name= on 404).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
 import { check, isUuid } from '../../validate.js';
 import { ServerCreate, ServerUpdate, versionedFields } from '../schemas/server-create.js';
@@ -34,7 +34,7 @@ function gateFields(req: FastifyRequest, obj: Record<string, unknown>): void {
 
 export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void {
   const hostStatus = (host: string) => d.compute.hosts.statusOf(host);
-  const list = (detail: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+  const list = (detail: boolean) => async (req: FastifyRequest) => {
     const parsed = parseListQuery(req, d.cfg.maxLimit);
     if (parsed.query.marker !== undefined && !(await d.store.getServer(parsed.query.marker, { includeDeleted: true }))) {
       throw badRequest(`marker [${parsed.query.marker}] not found`);
@@ -46,9 +46,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     if (servers.length > 0 && servers.length === parsed.limit) {
       body.servers_links = [{ rel: 'next', href: nextLink(`${d.urls.versioned}/servers${detail ? '/detail' : ''}`, req, parsed.limit, servers[servers.length - 1]!.id) }];
     }
-    // encoded to UTF-8 once: a string payload (1-2 MB for 1,000 detailed servers) is scanned once for the
-    // Content-Length and encoded again by the socket write
-    return reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(body)));
+    return body;
   };
   app.get('/v2.1/servers', list(false));
   app.get('/v2.1/servers/detail', list(true));
