@@ -212,17 +212,18 @@ async function tokens(api: Api, p: Plan, runs: number): Promise<ResultRow[]> {
   ];
 }
 
-/** n timed GETs of a list after one warm-up; `rows` is how many servers each answer held */
+interface Sampled { ms: number[]; rows: number }
+
 /**
- * `n` timed GETs of each query, taken round-robin (query 1, 2, ..., 1, 2, ...): the 1,000 hosts' heartbeat rounds
- * (about a second of controller work every 10 s) then fall on every query alike instead of on whichever query's
- * samples happened to run during one.
+ * One untimed GET of each query (`rows`: how many servers it held), then `n` timed GETs of each, round-robin
+ * (query 1, 2, ..., 1, 2, ...): the 1,000 hosts' heartbeat rounds (about a second of controller work every 10 s)
+ * then fall on every query alike instead of on whichever query's samples happened to run during one.
  */
-async function sampleEach(n: number, queries: Array<{ api: Api; path: string; expectRows?: number }>): Promise<Array<{ ms: number[]; rows: number }>> {
+async function sampleEach(n: number, queries: Array<{ api: Api; path: string; expectRows?: number }>): Promise<Sampled[]> {
   const out = await Promise.all(queries.map(async (q) => {
     const rows = (await q.api.expect(200, 'GET', q.path)).body.servers.length as number;
     if (q.expectRows !== undefined && rows !== q.expectRows) throw new Error(`${q.path}: ${rows} rows, expected ${q.expectRows}`);
-    return { ms: [] as number[], rows };
+    return { ms: [], rows } as Sampled;
   }));
   for (let i = 0; i < n; i++) {
     for (const [k, q] of queries.entries()) out[k]!.ms.push((await q.api.expect(200, 'GET', q.path)).ms);
@@ -256,7 +257,7 @@ async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
       { api: admin, path: `${C}/servers/detail?all_tenants=1&status=ACTIVE` },
       { api: admin, path: `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}` },
       { api: demo, path: `${C}/servers/detail` },
-    ]) as [{ ms: number[]; rows: number }, { ms: number[]; rows: number }, { ms: number[]; rows: number }, { ms: number[]; rows: number }, { ms: number[]; rows: number }];
+    ]) as [Sampled, Sampled, Sampled, Sampled, Sampled];
     const mem = memoryOf(cluster.controller.pid);
     const s = (x: { ms: number[] }) => summarize(x.ms).median;
     curve.push({ size: total, unpaged: s(unpaged), tail: s(tail), status: s(status), regex: s(regex), rss: mem.rssMiB });

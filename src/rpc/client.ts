@@ -17,6 +17,9 @@ export interface AgentClientOptions {
   timeoutMs?: number;
 }
 
+/** seconds one long-poll (or submit with ?wait) may hold a request before the client asks again */
+const LONG_POLL_SEC = 25;
+
 /** An RPC failure: the agent's typed error code, or 'unavailable' when the agent could not be reached. */
 export class RpcError extends Error {
   constructor(readonly code: ErrorCode | 'unavailable', message: string, readonly status: number, readonly requestId?: string) {
@@ -53,7 +56,7 @@ export class AgentClient {
   }
 
   /** Long-polls until the operation is finished (succeeded, failed or rolled_back) or timeoutMs passes. */
-  async waitOperation(id: string, timeoutMs = 600_000, pollSec = 25): Promise<OperationView> {
+  async waitOperation(id: string, timeoutMs = 600_000, pollSec = LONG_POLL_SEC): Promise<OperationView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
@@ -66,7 +69,7 @@ export class AgentClient {
   async run<K extends OperationKind>(kind: K, serverUuid: string, params: ParamsOf<K>, opts: { requestId?: string; timeoutMs?: number } = {}): Promise<OperationView> {
     const timeoutMs = opts.timeoutMs ?? 600_000;
     const deadline = Date.now() + timeoutMs;
-    const { operation } = await this.submit(kind, serverUuid, params, opts.requestId, Math.min(25, Math.ceil(timeoutMs / 1000)));
+    const { operation } = await this.submit(kind, serverUuid, params, opts.requestId, Math.min(LONG_POLL_SEC, Math.ceil(timeoutMs / 1000)));
     if (FINISHED_STATES.includes(operation.state) || Date.now() >= deadline) return operation;
     return this.waitOperation(operation.id, deadline - Date.now());
   }

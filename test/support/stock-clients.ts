@@ -68,10 +68,10 @@ export function exec(cloud: CloudsFile, file: string, argv: string[], input?: st
   });
 }
 
-/** A client bound to one cloud and one account ('novalet' = demo, 'novalet-admin' = admin). */
 /** The fields of `openstack server show -f json` that waiting looks at (the rest as the client prints it). */
 export interface ServerShown { id: string; name: string; status: string; 'OS-EXT-STS:task_state'?: string | null; fault?: unknown; [field: string]: unknown }
 
+/** A client bound to one cloud and one account ('novalet' = demo, 'novalet-admin' = admin). */
 export class Clients {
   constructor(readonly cloud: CloudsFile, readonly account = 'novalet') {}
 

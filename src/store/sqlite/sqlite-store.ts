@@ -265,11 +265,6 @@ export class SqliteStore implements Store {
     return st;
   }
 
-  /** Server records from rows (metadata and tags ride on the row: migration 5). */
-  private hydrate(rows: Row[]): Server[] {
-    return rows.map(rowToServer);
-  }
-
   /** Rewrites the row's metadata/tags JSON from the child tables; every write to those tables calls it. */
   private syncChildren(id: string): void {
     this.cached(`UPDATE servers SET metadata = ${METADATA_JSON}, tags = ${TAGS_JSON} WHERE id = ?`).run(id);
@@ -277,7 +272,7 @@ export class SqliteStore implements Store {
 
   async getServer(id: string, o: { includeDeleted?: boolean } = {}): Promise<Server | null> {
     const r = this.db.prepare(`SELECT * FROM servers WHERE id = ?${o.includeDeleted ? '' : ' AND deleted = 0'}`).get(id) as Row | undefined;
-    return r ? this.hydrate([r])[0]! : null;
+    return r ? rowToServer(r) : null;
   }
 
   async listServers(q: ServerQuery): Promise<Server[]> {
@@ -292,7 +287,7 @@ export class SqliteStore implements Store {
     if (q.limit !== undefined) { sql += ' LIMIT ?'; p.push(q.limit); }
     const stmt = this.cached(sql);
     const read = rowReader(stmt.columns().map((c) => c.name));
-    return this.hydrate((stmt.raw(true).all(...p) as unknown[][]).map(read));
+    return (stmt.raw(true).all(...p) as unknown[][]).map((a) => rowToServer(read(a)));
   }
 
   async countServers(q: ServerQuery): Promise<number> {
@@ -345,7 +340,7 @@ export class SqliteStore implements Store {
   }
 
   async listReclaimable(before: string): Promise<Server[]> {
-    return this.hydrate(this.db.prepare("SELECT * FROM servers WHERE deleted = 0 AND vm_state = 'soft-delete' AND deleted_at < ?").all(before) as Row[]);
+    return (this.db.prepare("SELECT * FROM servers WHERE deleted = 0 AND vm_state = 'soft-delete' AND deleted_at < ?").all(before) as Row[]).map(rowToServer);
   }
 
   async setServerMetadata(id: string, metadata: Record<string, string>, replace: boolean): Promise<Record<string, string>> {
