@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { SqliteStore } from '../src/store/index.js';
 import { ADMIN_PW, BENCH_NETWORK, DEMO_PW, login, startCluster, type Cluster } from './lib/cluster.js';
 import { Api, pool, until } from './lib/http.js';
-import { populateServers } from './lib/populate.js';
+import { populateServers, serverToucher } from './lib/populate.js';
 import { memoryOf } from './lib/proc.js';
 import type { ResultRow } from './lib/report.js';
 import { summarize } from './lib/stats.js';
@@ -215,18 +215,22 @@ async function tokens(api: Api, p: Plan, runs: number): Promise<ResultRow[]> {
 interface Sampled { ms: number[]; rows: number }
 
 /**
- * One untimed GET of each query (`rows`: how many servers it held), then `n` timed GETs of each, round-robin
+ * One untimed GET of each query (`rows`: how many servers it held), then `n` timed GETs of each (after its
+ * untimed `before`), round-robin
  * (query 1, 2, ..., 1, 2, ...): the 1,000 hosts' heartbeat rounds (about a second of controller work every 10 s)
  * then fall on every query alike instead of on whichever query's samples happened to run during one.
  */
-async function sampleEach(n: number, queries: Array<{ api: Api; path: string; expectRows?: number }>): Promise<Sampled[]> {
+async function sampleEach(n: number, queries: Array<{ api: Api; path: string; expectRows?: number; before?: () => void }>): Promise<Sampled[]> {
   const out = await Promise.all(queries.map(async (q) => {
     const rows = (await q.api.expect(200, 'GET', q.path)).body.servers.length as number;
     if (q.expectRows !== undefined && rows !== q.expectRows) throw new Error(`${q.path}: ${rows} rows, expected ${q.expectRows}`);
     return { ms: [], rows } as Sampled;
   }));
   for (let i = 0; i < n; i++) {
-    for (const [k, q] of queries.entries()) out[k]!.ms.push((await q.api.expect(200, 'GET', q.path)).ms);
+    for (const [k, q] of queries.entries()) {
+      q.before?.(); // untimed
+      out[k]!.ms.push((await q.api.expect(200, 'GET', q.path)).ms);
+    }
   }
   return out;
 }
@@ -234,52 +238,65 @@ async function sampleEach(n: number, queries: Array<{ api: Api; path: string; ex
 /** GET /servers/detail at each size; the rows beyond the API-created ones come from the store. */
 async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
   ctx: { imageRef: string; owners: Array<{ projectId: string; userId: string }>; memAtStart: number }, rows: ResultRow[]): Promise<void> {
-  const curve: Array<{ size: number; unpaged: number; tail: number; status: number; regex: number; rss: number }> = [];
+  const curve: Array<{ size: number; unpaged: number; changed: number; tail: number; status: number; regex: number; rss: number }> = [];
   const base = await countServers(cluster.dbFile);
   // two more projects so rows spread over four owners
   const extra = await addProjects(cluster.dbFile, ctx.owners[1]!.userId, 2);
   const owners = [...ctx.owners, ...extra];
   let populated = 0;
   let ids: string[] = [];
-  for (const size of p.scales) {
-    const add = Math.max(0, size - base - populated);
-    const t0 = performance.now();
-    ids = ids.concat(await populateServers({ dbFile: cluster.dbFile, count: add, from: populated, imageRef: ctx.imageRef, hosts: p.hosts, owners, networkName: BENCH_NETWORK.name }));
-    populated += add;
-    console.log(`e2e: ${base + populated} servers (${add} inserted through the store in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    const total = base + populated;
-    const label = total.toLocaleString('en-US');
-    // the oldest 1,000 rows are the last page of the default sort (created_at desc): marker = the 1,001st oldest
-    const marker = ids[1000] ?? ids[ids.length - 1]!;
-    const [unpaged, tail, status, regex, project] = await sampleEach(p.listSamples, [
-      { api: admin, path: `${C}/servers/detail?all_tenants=1`, expectRows: Math.min(1000, total) },
-      { api: admin, path: `${C}/servers/detail?all_tenants=1&limit=1000&marker=${marker}` },
-      { api: admin, path: `${C}/servers/detail?all_tenants=1&status=ACTIVE` },
-      { api: admin, path: `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}` },
-      { api: demo, path: `${C}/servers/detail` },
-    ]) as [Sampled, Sampled, Sampled, Sampled, Sampled];
-    const mem = memoryOf(cluster.controller.pid);
-    const s = (x: { ms: number[] }) => summarize(x.ms).median;
-    curve.push({ size: total, unpaged: s(unpaged), tail: s(tail), status: s(status), regex: s(regex), rss: mem.rssMiB });
-    const near1k = size === p.scales[0];
-    const largest = size === p.scales[p.scales.length - 1];
-    const novaList = near1k ? NOVA.list1k : undefined;
-    const got = (x: { rows: number }) => `${x.rows} rows`;
-    rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged (default limit 1,000)`, 'ms', unpaged.ms, `admin, all_tenants; ${got(unpaged)}`), novaList, near1k ? TARGET.list1k : largest ? TARGET.page50k : undefined));
-    rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, limit=1000 + marker at the tail`, 'ms', tail.ms, `last page of the default sort; ${got(tail)}`), undefined, largest ? TARGET.page50k : undefined));
-    rows.push(rowOf(`GET /servers/detail, ${label} servers, status=ACTIVE`, 'ms', status.ms, `~70% of rows match; ${got(status)}`));
-    rows.push(rowOf(`GET /servers/detail, ${label} servers, name regex ^bench-00012[0-9]`, 'ms', regex.ms, got(regex)));
-    rows.push(rowOf(`GET /servers/detail, ${label} servers, one project (demo)`, 'ms', project.ms, `member token; ${got(project)}`));
-    rows.push(judge(single(`controller RSS, ${label} servers`, 'MiB', mem.rssMiB, `peak ${mem.peakMiB.toFixed(0)} MiB; ${p.hosts} hosts heartbeating`),
-      size === p.scales[0] ? NOVA.memory1k : undefined, largest ? TARGET.controllerRss : undefined));
+  const touch = serverToucher(cluster.dbFile);
+  try {
+    for (const size of p.scales) {
+      const add = Math.max(0, size - base - populated);
+      const t0 = performance.now();
+      ids = ids.concat(await populateServers({ dbFile: cluster.dbFile, count: add, from: populated, imageRef: ctx.imageRef, hosts: p.hosts, owners, networkName: BENCH_NETWORK.name }));
+      populated += add;
+      console.log(`e2e: ${base + populated} servers (${add} inserted through the store in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      const total = base + populated;
+      const label = total.toLocaleString('en-US');
+      // the oldest 1,000 rows are the last page of the default sort (created_at desc): marker = the 1,001st oldest
+      const marker = ids[1000] ?? ids[ids.length - 1]!;
+      // the same first page three ways: listed again unchanged, after a tenth of its servers changed, after all did
+      // (the controller keeps each server's rendered view until the server changes: src/api/compute/views/server-list-renders.ts)
+      const first = `${C}/servers/detail?all_tenants=1`;
+      const [unpaged, tail, status, regex, project, someChanged, allChanged] = await sampleEach(p.listSamples, [
+        { api: admin, path: first, expectRows: Math.min(1000, total) },
+        { api: admin, path: `${C}/servers/detail?all_tenants=1&limit=1000&marker=${marker}` },
+        { api: admin, path: `${C}/servers/detail?all_tenants=1&status=ACTIVE` },
+        { api: admin, path: `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}` },
+        { api: demo, path: `${C}/servers/detail` },
+        { api: admin, path: first, before: () => touch.touch(0.1) },
+        { api: admin, path: first, before: () => touch.touch(1) },
+      ]) as [Sampled, Sampled, Sampled, Sampled, Sampled, Sampled, Sampled];
+      const mem = memoryOf(cluster.controller.pid);
+      const s = (x: { ms: number[] }) => summarize(x.ms).median;
+      curve.push({ size: total, unpaged: s(unpaged), changed: s(allChanged), tail: s(tail), status: s(status), regex: s(regex), rss: mem.rssMiB });
+      const near1k = size === p.scales[0];
+      const largest = size === p.scales[p.scales.length - 1];
+      const novaList = near1k ? NOVA.list1k : undefined;
+      const got = (x: { rows: number }) => `${x.rows} rows`;
+      rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged (default limit 1,000)`, 'ms', unpaged.ms, `admin, all_tenants; ${got(unpaged)}; listed again unchanged`), novaList, near1k ? TARGET.list1k : largest ? TARGET.page50k : undefined));
+      rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged, ~10% of the page changed since the last list`, 'ms', someChanged.ms, 'a random tenth of the 1,000 servers written before each GET'), novaList));
+      rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged, every server changed since the last list`, 'ms', allChanged.ms, 'all 1,000 servers written before each GET: nothing kept applies'), novaList));
+      rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, limit=1000 + marker at the tail`, 'ms', tail.ms, `last page of the default sort; ${got(tail)}`), undefined, largest ? TARGET.page50k : undefined));
+      rows.push(rowOf(`GET /servers/detail, ${label} servers, status=ACTIVE`, 'ms', status.ms, `~70% of rows match; ${got(status)}`));
+      rows.push(rowOf(`GET /servers/detail, ${label} servers, name regex ^bench-00012[0-9]`, 'ms', regex.ms, got(regex)));
+      rows.push(rowOf(`GET /servers/detail, ${label} servers, one project (demo)`, 'ms', project.ms, `member token; ${got(project)}`));
+      rows.push(judge(single(`controller RSS, ${label} servers`, 'MiB', mem.rssMiB, `peak ${mem.peakMiB.toFixed(0)} MiB; ${p.hosts} hosts heartbeating`),
+        size === p.scales[0] ? NOVA.memory1k : undefined, largest ? TARGET.controllerRss : undefined));
+    }
+  } finally {
+    await touch.close();
   }
   const simMem = memoryOf(cluster.sim.pid);
   rows.push(judge(single(`sim-hosts process RSS, ${p.hosts} hosts`, 'MiB', simMem.rssMiB, `${(simMem.rssMiB / p.hosts).toFixed(2)} MiB per host; peak ${simMem.peakMiB.toFixed(0)} MiB`), NOVA.computeProcess));
   rows.push(single(`controller RSS, idle after start (${p.hosts} hosts)`, 'MiB', ctx.memAtStart));
   const sizes = curve.map((c) => c.size).join(' / ');
-  for (const k of ['unpaged', 'tail', 'status', 'regex', 'rss'] as const) {
+  for (const k of ['unpaged', 'changed', 'tail', 'status', 'regex', 'rss'] as const) {
     const b = growthExponent(curve.map((c) => ({ size: c.size, cost: c[k] })));
-    rows.push(judge(single(`growth exponent vs servers: ${k === 'rss' ? 'controller RSS' : `list ${k}`}`, 'exponent', b,
+    const what = k === 'rss' ? 'controller RSS' : k === 'changed' ? 'list unpaged, every server changed' : `list ${k}`;
+    rows.push(judge(single(`growth exponent vs servers: ${what}`, 'exponent', b,
       `at ${sizes} servers: ${curve.map((c) => c[k].toFixed(1)).join(' / ')} ${k === 'rss' ? 'MiB' : 'ms'}`), undefined, TARGET.linear));
   }
 }

@@ -100,3 +100,22 @@ function row(o: PopulateOptions, i: number, flavors: Flavor[]): NewServer {
     createdAt: created, launchedAt: st.vmState === 'error' ? null : created,
   };
 }
+
+/**
+ * Writes to servers of the first page of the default sort (newest 1,000) as the controller's writes do (a new
+ * updated_at, which their views show), so that the controller's kept renders of them are stale: `share` 1 = every
+ * one, 0.1 = about one in ten (picked at random each time).
+ */
+export function serverToucher(dbFile: string): { touch(share: number): number; close(): Promise<void> } {
+  const store = new SqliteStore(dbFile);
+  const page = 'SELECT id FROM servers WHERE deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 1000';
+  const all = store.db.prepare(`UPDATE servers SET updated_at = ? WHERE id IN (${page})`);
+  const some = store.db.prepare(`UPDATE servers SET updated_at = ? WHERE id IN (${page}) AND abs(random()) % 1000 < ?`);
+  return {
+    touch: (share) => {
+      const now = new Date().toISOString();
+      return (share >= 1 ? all.run(now) : some.run(now, Math.round(share * 1000))).changes;
+    },
+    close: () => store.close(),
+  };
+}

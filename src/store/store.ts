@@ -4,7 +4,7 @@
  */
 import type {
   Domain, FixedIp, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
-  Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
+  Role, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision, User,
 } from './types.js';
 
 export interface Store {
@@ -65,6 +65,8 @@ export interface Store {
   createServer(s: NewServer): Promise<Server>;
   getServer(id: string, opts?: { includeDeleted?: boolean }): Promise<Server | null>;
   listServers(q: ServerQuery): Promise<Server[]>;
+  /** the id and revision of each server listServers(q) would return, in the same order */
+  listServerRevisions(q: ServerQuery): Promise<ServerRevision[]>;
   countServers(q: ServerQuery): Promise<number>;
   /** unconditional update (e.g. rename); returns false if the server does not exist */
   updateServer(id: string, changes: ServerChanges): Promise<boolean>;

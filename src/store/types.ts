@@ -136,12 +136,16 @@ export interface Server {
   deletedAt: string | null;
   /** hard-deleted rows are kept (Nova's deleted=1) so that `deleted=true` and changes-since see them */
   deleted: boolean;
+  /** incremented by every write to the server (its row, metadata or tags): equal revisions, equal server */
+  revision: number;
 }
 
-export type NewServer = Omit<Server, 'status' | 'updatedAt' | 'deleted' | 'deletedAt' | 'terminatedAt'>;
+export interface ServerRevision { id: string; revision: number }
+
+export type NewServer = Omit<Server, 'status' | 'updatedAt' | 'deleted' | 'deletedAt' | 'terminatedAt' | 'revision'>;
 
 /** Fields an update may change (not id, project or user). */
-export type ServerChanges = Partial<Omit<Server, 'id' | 'projectId' | 'userId' | 'status' | 'createdAt' | 'metadata' | 'tags'>>;
+export type ServerChanges = Partial<Omit<Server, 'id' | 'projectId' | 'userId' | 'status' | 'createdAt' | 'metadata' | 'tags' | 'revision'>>;
 
 export interface ServerExpect {
   /** required task_state (null = no task running); omitted = any */
@@ -186,6 +190,8 @@ export interface ServerQuery {
   notTagsAny?: string[];
   availabilityZone?: string;
   keyName?: string;
+  /** only these servers */
+  ids?: string[];
   /** only servers with a task in progress (controller restart recovery) */
   withTask?: boolean;
   sort?: Array<{ key: ServerSortKey; dir: SortDir }>;

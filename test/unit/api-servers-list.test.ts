@@ -1,7 +1,11 @@
 /** GET /servers[/detail]: filters, admin filters, sort, limit/marker with servers_links. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { FastifyRequest } from 'fastify';
 import { createHarness, type Harness } from '../../src/controller/testing/harness.js';
+import { ServerListRenders } from '../../src/api/compute/views/server-list-renders.js';
+import { computeUrls } from '../../src/api/compute/urls.js';
+import type { ServerQuery } from '../../src/store/index.js';
 
 const S = '/compute/v2.1/servers';
 const names = (r: { json(): any }) => r.json().servers.map((s: { name: string }) => s.name);
@@ -103,5 +107,69 @@ test('list view shapes: basic {id,name,links}; detail per microversion; flavor e
   d = (await h.req(h.tokens.admin, 'GET', `${S}/detail?all_tenants=1`, undefined, '2.16')).json().servers[0];
   assert.equal(d.host_status, 'UP');
   assert.equal(d['OS-EXT-SRV-ATTR:host'], 'fake-host');
+  await h.close();
+});
+
+test('detailed lists show every change since the last list (renders kept per server revision)', async () => {
+  const h = await createHarness();
+  const ids = [await h.boot(h.tokens.demo, 'a'), await h.boot(h.tokens.demo, 'b'), await h.boot(h.tokens.demo, 'c')];
+  const mv = '2.26';
+  // each listed view must equal the server's show, whatever changed since the previous list
+  const listMatchesShow = async (what: string) => {
+    const listed = (await h.req(h.tokens.admin, 'GET', `${S}/detail?all_tenants=1`, undefined, mv)).json().servers;
+    const shown = [];
+    for (const s of listed) shown.push((await h.req(h.tokens.admin, 'GET', `${S}/${s.id}`, undefined, mv)).json().server);
+    assert.deepEqual(listed, shown, what);
+    return listed as Array<Record<string, any>>;
+  };
+  const byId = (l: Array<Record<string, any>>, id: string) => l.find((s) => s.id === id)!;
+  await listMatchesShow('first list');
+  await listMatchesShow('second list');
+  assert.equal((await h.req(h.tokens.demo, 'PUT', `${S}/${ids[0]}`, { server: { name: 'renamed' } })).statusCode, 200);
+  assert.equal(byId(await listMatchesShow('rename'), ids[0]!).name, 'renamed');
+  assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${ids[1]}/metadata`, { metadata: { k: 'v' } })).statusCode, 200);
+  assert.deepEqual(byId(await listMatchesShow('metadata'), ids[1]!).metadata, { k: 'v' });
+  assert.equal((await h.req(h.tokens.demo, 'PUT', `${S}/${ids[1]}/tags/t1`, undefined, '2.26')).statusCode, 201);
+  assert.deepEqual(byId(await listMatchesShow('tag'), ids[1]!).tags, ['t1']);
+  await h.req(h.tokens.demo, 'POST', `${S}/${ids[2]}/action`, { 'os-stop': null });
+  await h.idle();
+  assert.equal(byId(await listMatchesShow('stop'), ids[2]!).status, 'SHUTOFF');
+  await h.req(h.tokens.demo, 'POST', `${S}/${ids[2]}/action`, { lock: null });
+  assert.equal(byId(await listMatchesShow('lock'), ids[2]!).locked, true);
+  // a write that bypasses the API (another controller, an operator's SQL) is seen too
+  (h.store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): unknown } } }).db.prepare('UPDATE servers SET access_ipv4 = ? WHERE id = ?').run('192.0.2.9', ids[0]);
+  assert.equal(byId(await listMatchesShow('raw write'), ids[0]!).accessIPv4, '192.0.2.9');
+  // host_status follows the host, not the server: forcing the host down shows without any server write
+  const svc = (await h.req(h.tokens.admin, 'GET', '/compute/v2.1/os-services', undefined, '2.53')).json().services[0];
+  assert.equal((await h.req(h.tokens.admin, 'PUT', `/compute/v2.1/os-services/${svc.id}`, { forced_down: true }, '2.53')).statusCode, 200);
+  assert.deepEqual((await listMatchesShow('host forced down')).map((s) => s.host_status), ['DOWN', 'DOWN', 'DOWN']);
+  await h.req(h.tokens.demo, 'DELETE', `${S}/${ids[1]}`);
+  await h.idle();
+  assert.deepEqual((await listMatchesShow('delete')).map((s) => s.id).sort(), [ids[0], ids[2]].sort());
+  // what an admin was shown is not what a member is shown, nor another microversion
+  const member = (await h.req(h.tokens.demo, 'GET', `${S}/detail`, undefined, mv)).json().servers;
+  assert.equal(member.length, 2);
+  assert.ok(member.every((s: Record<string, unknown>) => !('OS-EXT-SRV-ATTR:host' in s) && !('host_status' in s)));
+  const old = (await h.req(h.tokens.demo, 'GET', `${S}/detail`)).json().servers;
+  assert.ok(old.every((s: Record<string, unknown>) => !('tags' in s) && !('locked' in s)));
+  await h.close();
+});
+
+test('renders held are bounded by size, least recently listed out first; a page is the same with or without them', async () => {
+  const h = await createHarness();
+  for (let i = 0; i < 6; i++) await h.boot(h.tokens.demo, `s${i}`);
+  const servers = h.app.novalet.compute.servers;
+  const req = { ctx: { roles: ['admin'] }, mv: 2001 } as unknown as FastifyRequest;
+  const one = JSON.stringify((await h.req(h.tokens.admin, 'GET', `${S}/detail?all_tenants=1&limit=1`)).json().servers[0]).length;
+  const renders = new ServerListRenders(computeUrls(h.cfg), servers, one * 2.5);
+  const page = async (q: ServerQuery) => JSON.parse(Buffer.concat((await renders.page(req, q, () => 'UP')).parts).toString()) as unknown[];
+  const all = await page({});
+  assert.equal(all.length, 6);
+  assert.deepEqual(renders.stats().renders, 2, 'two renders fit');
+  assert.ok(renders.stats().bytes <= one * 2.5);
+  assert.deepEqual(await page({}), all);
+  const newest = await page({ limit: 2 });
+  assert.deepEqual(newest, all.slice(0, 2));
+  assert.deepEqual(renders.stats().renders, 2);
   await h.close();
 });

@@ -172,3 +172,36 @@ test('viewFieldsOnly lists the same servers, field by field, as a full read (but
   }
   await st.close();
 });
+
+test('revision: every write to a server raises it (every store write, metadata, tags, a raw UPDATE); a refused CAS does not', async () => {
+  const st = new SqliteStore(':memory:');
+  const a = await st.createServer(newServer({ name: 'a' }));
+  const b = await st.createServer(newServer({ name: 'b' }));
+  assert.equal(typeof a.revision, 'number');
+  const rev = async () => (await st.getServer(a.id, { includeDeleted: true }))!.revision;
+  const steps: Array<[string, () => Promise<unknown>, boolean]> = [
+    ['updateServer', () => st.updateServer(a.id, { name: 'a2' }), true],
+    ['updateServerIf, won', () => st.updateServerIf(a.id, { taskState: null }, { taskState: 'pausing' }), true],
+    ['updateServerIf, refused', () => st.updateServerIf(a.id, { taskState: null }, { taskState: 'rebooting' }), false],
+    ['setServerMetadata', () => st.setServerMetadata(a.id, { k: 'v' }, false), true],
+    ['deleteServerMetadataKey', () => st.deleteServerMetadataKey(a.id, 'k'), true],
+    ['addServerTag', () => st.addServerTag(a.id, 't'), true],
+    ['deleteServerTag', () => st.deleteServerTag(a.id, 't'), true],
+    ['setServerTags', () => st.setServerTags(a.id, ['x']), true],
+    ['raw UPDATE', async () => st.db.prepare('UPDATE servers SET progress = 7 WHERE id = ?').run(a.id), true],
+    ['markServerDeleted', () => st.markServerDeleted(a.id, new Date().toISOString()), true],
+  ];
+  for (const [what, write, raises] of steps) {
+    const before = await rev();
+    await write();
+    const after = await rev();
+    if (raises) assert.ok(after > before, what); else assert.equal(after, before, what);
+  }
+  assert.equal((await st.getServer(b.id))!.revision, b.revision, 'other rows untouched');
+  // revisions list the same servers in the same order as the rows, ids filter included
+  const q = { deleted: 'include' as const, sort: [{ key: 'display_name' as const, dir: 'asc' as const }] };
+  assert.deepEqual(await st.listServerRevisions(q), (await st.listServers(q)).map((s) => ({ id: s.id, revision: s.revision })));
+  assert.deepEqual((await st.listServers({ ids: [b.id, randomUUID()] })).map((s) => s.name), ['b']);
+  assert.deepEqual(await st.listServers({ ids: [] }), []);
+  await st.close();
+});

@@ -3,7 +3,7 @@
  * update, delete with the soft-delete recycle bin, restore, forceDelete and the periodic reclaim.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Store, Server, ServerQuery, NewServer, RequestedNetwork } from '../../store/index.js';
+import type { Store, Server, ServerQuery, ServerRevision, NewServer, RequestedNetwork } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { badRequest, forbidden, instanceLocked, invalidState } from '../errors.js';
 import type { ControllerConfig } from '../config.js';
@@ -62,6 +62,8 @@ export class ServerService {
   get(ctx: RequestContext, id: string): Promise<Server> { return serverFor(this.store, ctx, id); }
 
   list(q: ServerQuery): Promise<Server[]> { return this.store.listServers(q); }
+
+  revisions(q: ServerQuery): Promise<ServerRevision[]> { return this.store.listServerRevisions(q); }
 
   async create(ctx: RequestContext, r: CreateRequest): Promise<CreateResult> {
     if ((r.host !== undefined || r.hypervisorHostname !== undefined) && !isAdmin(ctx)) {

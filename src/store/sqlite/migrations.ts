@@ -128,4 +128,11 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE servers ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
   UPDATE servers SET metadata = ${METADATA_JSON}, tags = ${TAGS_JSON};
   `,
+  // 6: a revision per server row, incremented by every UPDATE of the row (whoever writes it): the API keeps each
+  // server's rendered view until the revision changes. The WHEN clause keeps the trigger's own UPDATE from firing it.
+  `
+  ALTER TABLE servers ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+  CREATE TRIGGER servers_revision AFTER UPDATE ON servers FOR EACH ROW WHEN NEW.revision = OLD.revision
+  BEGIN UPDATE servers SET revision = OLD.revision + 1 WHERE rowid = NEW.rowid; END;
+  `,
 ];

@@ -53,6 +53,7 @@ export function buildWhere(q: ServerQuery): Built {
   if (q.locked !== undefined) { w.push('locked = ?'); p.push(q.locked ? 1 : 0); }
   if (q.availabilityZone !== undefined) { w.push('availability_zone = ?'); p.push(q.availabilityZone); }
   if (q.keyName !== undefined) { w.push('key_name = ?'); p.push(q.keyName); }
+  if (q.ids !== undefined) { w.push('id IN (SELECT value FROM json_each(?))'); p.push(JSON.stringify(q.ids)); }
   if (q.withTask) w.push('task_state IS NOT NULL');
   // tags: all of `tags`, any of `tagsAny`, not all of `notTags`, none of `notTagsAny` (Nova's semantics)
   const tagCount = (tags: string[]) => {

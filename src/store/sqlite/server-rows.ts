@@ -11,7 +11,7 @@ export const VIEW_COLUMNS = ['id', 'name', 'project_id', 'user_id', 'image_ref',
   'status', 'host', 'node', 'availability_zone', 'key_name', 'user_data', 'access_ipv4', 'access_ipv6', 'config_drive',
   'disk_config', 'description', 'locked', 'locked_reason', 'locked_by', 'reservation_id', 'launch_index', 'hostname',
   'kernel_id', 'ramdisk_id', 'root_device_name', 'progress', 'addresses', 'security_groups', 'bdm', 'fault', 'created_at',
-  'updated_at', 'launched_at', 'terminated_at', 'deleted_at', 'deleted', 'metadata', 'tags'].join(', ');
+  'updated_at', 'launched_at', 'terminated_at', 'deleted_at', 'deleted', 'metadata', 'tags', 'revision'].join(', ');
 
 /** A Server from a row; columns the row lacks (see VIEW_COLUMNS) come back null. */
 export function rowToServer(r: Row): Server {
@@ -61,6 +61,7 @@ export function rowToServer(r: Row): Server {
     terminatedAt: (r.terminated_at as string | null) ?? null,
     deletedAt: (r.deleted_at as string | null) ?? null,
     deleted: r.deleted === 1,
+    revision: r.revision as number,
   };
 }
 

@@ -5,7 +5,7 @@
 import type { Store } from '../store.js';
 import type {
   Domain, FixedIp, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
-  Role, Server, ServerChanges, ServerExpect, ServerQuery, User,
+  Role, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision, User,
 } from '../types.js';
 import { serverStatus } from '../status.js';
 import type Database from 'better-sqlite3';
@@ -276,6 +276,18 @@ export class SqliteStore implements Store {
   }
 
   async listServers(q: ServerQuery): Promise<Server[]> {
+    const { stmt, params } = this.selectServers(q.viewFieldsOnly ? VIEW_COLUMNS : '*', q);
+    const read = rowReader(stmt.columns().map((c) => c.name));
+    return (stmt.raw(true).all(...params) as unknown[][]).map((a) => rowToServer(read(a)));
+  }
+
+  async listServerRevisions(q: ServerQuery): Promise<ServerRevision[]> {
+    const { stmt, params } = this.selectServers('id, revision', q);
+    return (stmt.raw(true).all(...params) as Array<[string, number]>).map(([id, revision]) => ({ id, revision }));
+  }
+
+  /** the statement for `columns` of the servers `q` selects, in its order and page */
+  private selectServers(columns: string, q: ServerQuery): { stmt: Database.Statement; params: unknown[] } {
     const { where, params } = buildWhere(q);
     const spec = sortSpec(q);
     let w = where; const p = [...params];
@@ -283,11 +295,9 @@ export class SqliteStore implements Store {
       const m = afterMarker(spec, q.marker);
       w = `${w} AND ${m.where}`; p.push(...m.params);
     }
-    let sql = `SELECT ${q.viewFieldsOnly ? VIEW_COLUMNS : '*'} FROM servers WHERE ${w} ORDER BY ${spec.map((s) => `${s.col} ${s.dir}`).join(', ')}`;
+    let sql = `SELECT ${columns} FROM servers WHERE ${w} ORDER BY ${spec.map((s) => `${s.col} ${s.dir}`).join(', ')}`;
     if (q.limit !== undefined) { sql += ' LIMIT ?'; p.push(q.limit); }
-    const stmt = this.cached(sql);
-    const read = rowReader(stmt.columns().map((c) => c.name));
-    return (stmt.raw(true).all(...p) as unknown[][]).map((a) => rowToServer(read(a)));
+    return { stmt: this.cached(sql), params: p };
   }
 
   async countServers(q: ServerQuery): Promise<number> {

@@ -8,6 +8,7 @@ import { check, isUuid } from '../../validate.js';
 import { ServerCreate, ServerUpdate, versionedFields } from '../schemas/server-create.js';
 import { atLeast, encode } from '../microversion.js';
 import { basicView, detailView, addressesView } from '../views/server.js';
+import { ServerListRenders } from '../views/server-list-renders.js';
 import { parseListQuery, nextLink } from '../list-query.js';
 import { links } from '../urls.js';
 import { badRequest, instanceNotFound, notFound } from '../../../controller/errors.js';
@@ -15,6 +16,8 @@ import type { CreateRequest } from '../../../controller/compute/servers.js';
 import { securityGroupName } from '../../network/security-groups.js';
 
 type P = { Params: { id: string } };
+
+const SERVERS_OPEN = Buffer.from('{"servers":');
 
 export function serverId(req: FastifyRequest<P>): string {
   const id = req.params.id;
@@ -34,22 +37,32 @@ function gateFields(req: FastifyRequest, obj: Record<string, unknown>): void {
 
 export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void {
   const hostStatus = (host: string) => d.compute.hosts.statusOf(host);
-  const list = (detail: boolean) => async (req: FastifyRequest) => {
+  const renders = new ServerListRenders(d.urls, d.compute.servers);
+  const listQuery = async (req: FastifyRequest) => {
     const parsed = parseListQuery(req, d.cfg.maxLimit);
     if (parsed.query.marker !== undefined && !(await d.store.getServer(parsed.query.marker, { includeDeleted: true }))) {
       throw badRequest(`marker [${parsed.query.marker}] not found`);
     }
-    const servers = parsed.empty ? [] : await d.compute.servers.list({ ...parsed.query, viewFieldsOnly: true });
-    const body: Record<string, unknown> = {
-      servers: servers.map((s) => (detail ? detailView(req, d.urls, s, { hostStatus }) : basicView(d.urls, s))),
-    };
-    if (servers.length > 0 && servers.length === parsed.limit) {
-      body.servers_links = [{ rel: 'next', href: nextLink(`${d.urls.versioned}/servers${detail ? '/detail' : ''}`, req, parsed.limit, servers[servers.length - 1]!.id) }];
-    }
-    return body;
+    return parsed;
   };
-  app.get('/v2.1/servers', list(false));
-  app.get('/v2.1/servers/detail', list(true));
+  const next = (req: FastifyRequest, path: string, limit: number, listed: number, lastId: string | undefined) =>
+    (listed > 0 && listed === limit ? [{ rel: 'next', href: nextLink(`${d.urls.versioned}${path}`, req, limit, lastId!) }] : undefined);
+
+  app.get('/v2.1/servers', async (req) => {
+    const parsed = await listQuery(req);
+    const servers = parsed.empty ? [] : await d.compute.servers.list({ ...parsed.query, viewFieldsOnly: true });
+    const links = next(req, '/servers', parsed.limit, servers.length, servers[servers.length - 1]?.id);
+    return { servers: servers.map((s) => basicView(d.urls, s)), ...(links ? { servers_links: links } : {}) };
+  });
+  // the body is put together from each server's JSON render (server-list-renders.ts)
+  app.get('/v2.1/servers/detail', async (req, reply) => {
+    const parsed = await listQuery(req);
+    if (parsed.empty) return { servers: [] };
+    const page = await renders.page(req, parsed.query, hostStatus);
+    const links = next(req, '/servers/detail', parsed.limit, page.listed, page.lastId);
+    reply.type('application/json; charset=utf-8');
+    return Buffer.concat([SERVERS_OPEN, ...page.parts, Buffer.from(links ? `,"servers_links":${JSON.stringify(links)}}` : '}')]);
+  });
 
   app.get<P>('/v2.1/servers/:id', async (req) => ({ server: detailView(req, d.urls, await d.compute.servers.get(req.ctx, serverId(req)), { show: true, hostStatus }) }));
 

@@ -50,7 +50,13 @@ export function addressesView(s: Server) {
 
 const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
 
-export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean; hostStatus?: (host: string) => string } = {}) {
+export type HostStatus = (host: string) => string;
+
+/**
+ * Every field comes from the server's row (so that its revision tells when a render is stale, see
+ * server-list-renders.ts), the request's microversion and role, and the URLs; host_status only with `hostStatus`.
+ */
+export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean; hostStatus?: HostStatus } = {}) {
   const admin = isAdmin(req.ctx);
   const v: Record<string, unknown> = {
     id: s.id,
@@ -100,7 +106,6 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
     v['OS-EXT-SRV-ATTR:hostname'] = s.hostname;
   }
   if (atLeast(req, '2.9')) v.locked = s.locked;
-  if (atLeast(req, '2.16') && admin) v.host_status = s.host ? (opts.hostStatus?.(s.host) ?? 'UNKNOWN') : '';
   if (atLeast(req, '2.19')) v.description = s.description;
   if (atLeast(req, '2.26')) v.tags = s.tags;
   if (atLeast(req, '2.63')) v.trusted_image_certificates = null;
@@ -109,7 +114,20 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
   if (s.fault && (s.status === 'ERROR' || s.status === 'DELETED')) {
     v.fault = { code: s.fault.code, created: isoZ(s.fault.created), message: s.fault.message, ...(admin && s.fault.details ? { details: s.fault.details } : {}) };
   }
+  if (opts.hostStatus) {
+    const hs = hostStatusOf(req, s.host, opts.hostStatus);
+    if (hs !== undefined) v.host_status = hs;
+  }
   return v;
+}
+
+/**
+ * host_status (2.16, admin only; undefined where the view has none): it follows the host's heartbeats, not the
+ * server, so it is always the last field of a detailed view and cached list renders add it per request.
+ */
+export function hostStatusOf(req: FastifyRequest, host: string | null, hostStatus: HostStatus): string | undefined {
+  if (!isAdmin(req.ctx) || !atLeast(req, '2.16')) return undefined;
+  return host ? hostStatus(host) : '';
 }
 
 function isVolumeBacked(s: Server): boolean {
