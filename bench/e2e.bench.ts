@@ -257,18 +257,22 @@ async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
       const label = total.toLocaleString('en-US');
       // the oldest 1,000 rows are the last page of the default sort (created_at desc): marker = the 1,001st oldest
       const marker = ids[1000] ?? ids[ids.length - 1]!;
-      // the same first page three ways: listed again unchanged, after a tenth of its servers changed, after all did
-      // (the controller keeps each server's rendered view until the server changes: src/api/compute/views/server-list-renders.ts)
       const first = `${C}/servers/detail?all_tenants=1`;
-      const [unpaged, tail, status, regex, project, someChanged, allChanged] = await sampleEach(p.listSamples, [
+      const [unpaged, tail, status, regex, project] = await sampleEach(p.listSamples, [
         { api: admin, path: first, expectRows: Math.min(1000, total) },
         { api: admin, path: `${C}/servers/detail?all_tenants=1&limit=1000&marker=${marker}` },
         { api: admin, path: `${C}/servers/detail?all_tenants=1&status=ACTIVE` },
         { api: admin, path: `${C}/servers/detail?all_tenants=1&name=${encodeURIComponent('^bench-00012[0-9]')}` },
         { api: demo, path: `${C}/servers/detail` },
+      ]) as [Sampled, Sampled, Sampled, Sampled, Sampled];
+      // The queries above are each listed again unchanged. The controller keeps each server's rendered view until
+      // the server changes (src/api/compute/views/server-list-renders.ts): the first page again, after a tenth of
+      // its servers were written, and after all of them were (after the others, whose pages these writes would
+      // otherwise make stale too)
+      const [someChanged, allChanged] = await sampleEach(p.listSamples, [
         { api: admin, path: first, before: () => touch.touch(0.1) },
         { api: admin, path: first, before: () => touch.touch(1) },
-      ]) as [Sampled, Sampled, Sampled, Sampled, Sampled, Sampled, Sampled];
+      ]) as [Sampled, Sampled];
       const mem = memoryOf(cluster.controller.pid);
       const s = (x: { ms: number[] }) => summarize(x.ms).median;
       curve.push({ size: total, unpaged: s(unpaged), changed: s(allChanged), tail: s(tail), status: s(status), regex: s(regex), rss: mem.rssMiB });
@@ -276,7 +280,7 @@ async function lists(cluster: Cluster, admin: Api, demo: Api, p: Plan,
       const largest = size === p.scales[p.scales.length - 1];
       const novaList = near1k ? NOVA.list1k : undefined;
       const got = (x: { rows: number }) => `${x.rows} rows`;
-      rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged (default limit 1,000)`, 'ms', unpaged.ms, `admin, all_tenants; ${got(unpaged)}; listed again unchanged`), novaList, near1k ? TARGET.list1k : largest ? TARGET.page50k : undefined));
+      rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged (default limit 1,000)`, 'ms', unpaged.ms, `admin, all_tenants; ${got(unpaged)}; the same page listed again, nothing changed`), novaList, near1k ? TARGET.list1k : largest ? TARGET.page50k : undefined));
       rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged, ~10% of the page changed since the last list`, 'ms', someChanged.ms, 'a random tenth of the 1,000 servers written before each GET'), novaList));
       rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, unpaged, every server changed since the last list`, 'ms', allChanged.ms, 'all 1,000 servers written before each GET: nothing kept applies'), novaList));
       rows.push(judge(rowOf(`GET /servers/detail, ${label} servers, limit=1000 + marker at the tail`, 'ms', tail.ms, `last page of the default sort; ${got(tail)}`), undefined, largest ? TARGET.page50k : undefined));

@@ -155,21 +155,36 @@ test('detailed lists show every change since the last list (renders kept per ser
   await h.close();
 });
 
-test('renders held are bounded by size, least recently listed out first; a page is the same with or without them', async () => {
+test('renders: kept once a server is listed twice unchanged; bounded by size, least recently listed out first', async () => {
   const h = await createHarness();
-  for (let i = 0; i < 6; i++) await h.boot(h.tokens.demo, `s${i}`);
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push(await h.boot(h.tokens.demo, `s${i}`));
   const servers = h.app.novalet.compute.servers;
   const req = { ctx: { roles: ['admin'] }, mv: 2001 } as unknown as FastifyRequest;
-  const one = JSON.stringify((await h.req(h.tokens.admin, 'GET', `${S}/detail?all_tenants=1&limit=1`)).json().servers[0]).length;
-  const renders = new ServerListRenders(computeUrls(h.cfg), servers, one * 2.5);
-  const page = async (q: ServerQuery) => JSON.parse(Buffer.concat((await renders.page(req, q, () => 'UP')).parts).toString()) as unknown[];
-  const all = await page({});
+  const expected = (await h.req(h.tokens.admin, 'GET', `${S}/detail?all_tenants=1`)).json().servers as Array<Record<string, unknown>>;
+  const pageOf = (r: ServerListRenders) => async (q: ServerQuery) => (await r.page(req, q, () => 'UP')).views.map((v) => JSON.parse(v) as unknown);
+
+  const roomy = new ServerListRenders(computeUrls(h.cfg), servers);
+  const page = pageOf(roomy);
+  assert.deepEqual(await page({}), expected);
+  assert.equal(roomy.stats().renders, 0, 'listed once: nothing kept');
+  assert.deepEqual(await page({}), expected);
+  assert.equal(roomy.stats().renders, 6, 'listed twice unchanged: kept');
+  await h.req(h.tokens.demo, 'PUT', `${S}/${ids[0]}`, { server: { name: 'renamed' } });
+  const afterRename = await page({});
+  assert.equal((afterRename.find((v) => (v as { id: string }).id === ids[0]) as { name: string }).name, 'renamed');
+  assert.equal(roomy.stats().renders, 5, 'written since: rendered, not kept');
+  await page({});
+  assert.equal(roomy.stats().renders, 6);
+
+  const one = JSON.stringify(expected[0]).length + 100;
+  const tight = new ServerListRenders(computeUrls(h.cfg), servers, one * 2.5);
+  const tightPage = pageOf(tight);
+  const all = await tightPage({});
   assert.equal(all.length, 6);
-  assert.deepEqual(renders.stats().renders, 2, 'two renders fit');
-  assert.ok(renders.stats().bytes <= one * 2.5);
-  assert.deepEqual(await page({}), all);
-  const newest = await page({ limit: 2 });
-  assert.deepEqual(newest, all.slice(0, 2));
-  assert.deepEqual(renders.stats().renders, 2);
+  assert.deepEqual(await tightPage({}), all);
+  assert.ok(tight.stats().chars <= one * 2.5, 'within the bound');
+  assert.ok(tight.stats().renders <= 2);
+  assert.deepEqual(await tightPage({ limit: 2 }), all.slice(0, 2));
   await h.close();
 });

@@ -17,8 +17,6 @@ import { securityGroupName } from '../../network/security-groups.js';
 
 type P = { Params: { id: string } };
 
-const SERVERS_OPEN = Buffer.from('{"servers":');
-
 export function serverId(req: FastifyRequest<P>): string {
   const id = req.params.id;
   if (!isUuid(id)) throw instanceNotFound(id);
@@ -61,7 +59,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     const page = await renders.page(req, parsed.query, hostStatus);
     const links = next(req, '/servers/detail', parsed.limit, page.listed, page.lastId);
     reply.type('application/json; charset=utf-8');
-    return Buffer.concat([SERVERS_OPEN, ...page.parts, Buffer.from(links ? `,"servers_links":${JSON.stringify(links)}}` : '}')]);
+    return `{"servers":[${page.views.join(',')}]${links ? `,"servers_links":${JSON.stringify(links)}` : ''}}`;
   });
 
   app.get<P>('/v2.1/servers/:id', async (req) => ({ server: detailView(req, d.urls, await d.compute.servers.get(req.ctx, serverId(req)), { show: true, hostStatus }) }));
