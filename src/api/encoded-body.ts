@@ -12,3 +12,21 @@ export function installEncodedBodies(app: FastifyInstance): void {
     done(null, typeof payload === 'string' && payload.length > LARGE_BODY_CHARS ? Buffer.from(payload) : payload);
   });
 }
+
+/**
+ * `head`, the `parts` joined by `sep`, then `tail`, written straight into one UTF-8 Buffer: joining them into a
+ * string first would make a 1-2 MB string for a page of servers and then copy it again to encode it, two large
+ * objects per request where this makes none on V8's heap.
+ */
+export function utf8Join(head: string, parts: string[], sep: string, tail: string): Buffer {
+  let n = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, parts.length - 1) * Buffer.byteLength(sep);
+  for (const p of parts) n += Buffer.byteLength(p);
+  const buf = Buffer.allocUnsafe(n);
+  let at = buf.write(head, 0);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) at += buf.write(sep, at);
+    at += buf.write(parts[i]!, at);
+  }
+  buf.write(tail, at);
+  return buf;
+}

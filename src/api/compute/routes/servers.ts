@@ -9,6 +9,7 @@ import { ServerCreate, ServerUpdate, versionedFields } from '../schemas/server-c
 import { atLeast, encode } from '../microversion.js';
 import { basicView, detailView, addressesView } from '../views/server.js';
 import { ServerListRenders } from '../views/server-list-renders.js';
+import { utf8Join } from '../../encoded-body.js';
 import { parseListQuery, nextLink } from '../list-query.js';
 import { links } from '../urls.js';
 import { badRequest, instanceNotFound, notFound } from '../../../controller/errors.js';
@@ -59,7 +60,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     const page = await renders.page(req, parsed.query, hostStatus);
     const links = next(req, '/servers/detail', parsed.limit, page.listed, page.lastId);
     reply.type('application/json; charset=utf-8');
-    return `{"servers":[${page.views.join(',')}]${links ? `,"servers_links":${JSON.stringify(links)}` : ''}}`;
+    return utf8Join('{"servers":[', page.views, ',', `]${links ? `,"servers_links":${JSON.stringify(links)}` : ''}}`);
   });
 
   app.get<P>('/v2.1/servers/:id', async (req) => ({ server: detailView(req, d.urls, await d.compute.servers.get(req.ctx, serverId(req)), { show: true, hostStatus }) }));

@@ -31,13 +31,15 @@ export interface ServerSource {
  * without host_status. Text, not a Buffer: Buffers live outside V8's heap, and V8 lets tens of MB of dead ones pile
  * up before it collects them.
  */
-interface Entry { revision: number; host: string | null; json: string | null }
+interface Entry { revision: number; host: string | null; json: string | null; /** page() call that last listed it */ listed: number }
 type Rendered = Entry & { json: string };
 
 /** ~8 M characters (~8 MB: V8 keeps ASCII text one byte a character): ~5,000 servers' views, a few pages of 1,000 */
 export const DEFAULT_MAX_CHARS = 8 * 1024 * 1024;
 /** what an entry costs besides its text (Map slot, object, id), in the same unit */
 const ENTRY_CHARS = 100;
+/** when over the bound, the least recently listed entries go until this share of it is held */
+const EVICT_TO = 0.75;
 
 /**
  * Up to this many servers of a page without a kept render are read by id; more, and the page is read again whole
@@ -46,9 +48,14 @@ const ENTRY_CHARS = 100;
 const FEW_MISSING = 500;
 
 export class ServerListRenders {
-  /** entries by variant (role and microversion), then by server id; each Map in least recently listed order */
+  /**
+   * Entries by variant (role and microversion), then by server id. Recency is a stamp, not the Maps' order: moving
+   * 1,000 entries to the end of a Map on every list made V8 rebuild its table again and again (measured: +25 MB of
+   * heap on a page listed over and over).
+   */
   private readonly variants = new Map<string, Map<string, Entry>>();
   private chars = 0;
+  private pages = 0;
   /** `,"host_status":"UP"}` and the like: a render without its closing brace, then one of these */
   private readonly hostStatusTails = new Map<string, string>();
 
@@ -60,18 +67,17 @@ export class ServerListRenders {
    */
   async page(req: FastifyRequest, q: ServerQuery, hostStatus: HostStatus): Promise<{ views: string[]; listed: number; lastId: string | undefined }> {
     const variant = `${isAdmin(req.ctx) ? 'admin' : 'member'} ${req.mv}`;
-    const entries = this.variants.get(variant) ?? new Map<string, Entry>();
-    this.variants.delete(variant);
-    this.variants.set(variant, entries); // the most recently listed variant last
+    let entries = this.variants.get(variant);
+    if (!entries) { entries = new Map(); this.variants.set(variant, entries); }
+    const listed = ++this.pages;
     const render = (s: Server): Rendered => {
-      const r = { revision: s.revision, host: s.host, json: JSON.stringify(detailView(req, this.urls, s)) };
-      const before = entries.get(s.id);
-      this.keep(entries, s.id, before !== undefined && before.revision === s.revision ? r : { ...r, json: null });
-      return r;
+      const json = JSON.stringify(detailView(req, this.urls, s));
+      this.keep(entries, s.id, s, json, listed);
+      return { revision: s.revision, host: s.host, json, listed };
     };
 
     let page = await this.source.revisions(q);
-    let got: Array<Rendered | undefined> = page.map((r) => rendered(take(entries, r.id, r.revision)));
+    let got: Array<Rendered | undefined> = page.map((r) => rendered(take(entries, r.id, r.revision, listed)));
     const missing = page.filter((_, i) => got[i] === undefined).map((r) => r.id);
     if (missing.length > FEW_MISSING) {
       // most need rendering (written since, or not listed twice yet): reading the page again whole is cheaper than by id
@@ -107,19 +113,34 @@ export class ServerListRenders {
     return t;
   }
 
-  private keep(entries: Map<string, Entry>, id: string, e: Entry): void {
-    const old = entries.get(id);
-    if (old) { this.chars -= cost(old); entries.delete(id); }
-    entries.set(id, e);
-    this.chars += cost(e);
-    // out first: the least recently listed of the variant used longest ago (Maps iterate in insertion order)
-    for (const [variant, es] of this.variants) {
-      for (const [k, v] of es) {
-        if (this.chars <= this.maxChars) return;
-        es.delete(k);
-        this.chars -= cost(v);
-      }
-      if (es !== entries) this.variants.delete(variant);
+  /** Notes that `s` was listed as `json`: kept if it was listed at this revision before, else only its revision. */
+  private keep(entries: Map<string, Entry>, id: string, s: Server, json: string, listed: number): void {
+    const e = entries.get(id);
+    if (e === undefined) {
+      const fresh: Entry = { revision: s.revision, host: s.host, json: null, listed };
+      entries.set(id, fresh);
+      this.chars += cost(fresh);
+    } else {
+      // updated in place: replacing the Map entry costs a table slot each time
+      this.chars -= cost(e);
+      e.json = e.revision === s.revision ? json : null;
+      e.revision = s.revision;
+      e.host = s.host;
+      e.listed = listed;
+      this.chars += cost(e);
+    }
+    if (this.chars > this.maxChars) this.evict();
+  }
+
+  /** the least recently listed entries out, down to EVICT_TO of the bound (a sort now and then, not per list) */
+  private evict(): void {
+    const all: Array<[Map<string, Entry>, string, Entry]> = [];
+    for (const es of this.variants.values()) for (const [id, e] of es) all.push([es, id, e]);
+    all.sort((a, b) => a[2].listed - b[2].listed);
+    for (const [es, id, e] of all) {
+      if (this.chars <= this.maxChars * EVICT_TO) break;
+      es.delete(id);
+      this.chars -= cost(e);
     }
   }
 
@@ -138,11 +159,10 @@ export class ServerListRenders {
 const cost = (e: Entry): number => ENTRY_CHARS + (e.json?.length ?? 0);
 const rendered = (e: Entry | undefined): Rendered | undefined => (e !== undefined && e.json !== null ? e as Rendered : undefined);
 
-/** the entry of `id` if it is at `revision`, moved to the most recently listed end */
-function take(entries: Map<string, Entry>, id: string, revision: number): Entry | undefined {
+/** the entry of `id` if it is at `revision`, stamped as listed now */
+function take(entries: Map<string, Entry>, id: string, revision: number, listed: number): Entry | undefined {
   const e = entries.get(id);
   if (e === undefined || e.revision !== revision) return undefined;
-  entries.delete(id);
-  entries.set(id, e);
+  e.listed = listed;
   return e;
 }
