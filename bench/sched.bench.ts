@@ -68,8 +68,10 @@ export async function runSchedBench(o: SchedOptions): Promise<ResultRow[]> {
           NOVA.none, hosts >= 1000 ? TARGET.schedule : undefined));
         rows.push({ name: `heartbeat round over ${hosts} hosts`, unit: 'ms', summary: rnd, notes: 'GET /v1/inventory from each (64 in flight), registry + scheduler refresh' });
       }
+      // not judged against the agent's target: this process is the simulation (fake hypervisor, sim machinery) in
+      // this run's runtime; the agent as its unit runs it is measured on libvirt by bench:agent
       rows.push(judge(single(`sim-hosts process RSS, ${hosts} host${hosts > 1 ? 's' : ''}`, 'MiB', mem.rssMiB,
-        `${(mem.rssMiB / hosts).toFixed(2)} MiB per host; started in ${startS.toFixed(1)} s`), hosts === 1 ? NOVA.computeProcess : undefined, hosts === 1 ? TARGET.agentRss : undefined));
+        `${(mem.rssMiB / hosts).toFixed(2)} MiB per host; started in ${startS.toFixed(1)} s${hosts === 1 ? '; the real agent: npm run bench:agent' : ''}`), hosts === 1 ? NOVA.computeProcess : undefined));
     } finally {
       await controller?.close();
       await sim.child.stop();
