@@ -5,6 +5,7 @@
  * of all of them has removed them. Needs libvirtd and the test guest (scripts/up.sh).
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { GUEST_IMAGE_NAME } from '../src/cli/up/guest-images.js';
 import { AllInOne } from '../test/support/all-in-one.js';
@@ -15,14 +16,17 @@ import { summarize } from './lib/stats.js';
 import { judge, NOVA } from './lib/targets.js';
 
 const C = '/compute/v2.1';
+/** issue 5's batch: 10 one-vCPU test guests at once */
+const GUESTS = Number(process.env['NOVALET_BENCH_QEMU_GUESTS'] ?? 10);
 /**
- * Issue 5 asks for 10; the all-in-one on this 2-core host schedules at most 8 one-vCPU guests (2 cores x Nova's
- * initial_cpu_allocation_ratio 4.0), and the 9th is refused with "No valid host", as Nova would.
+ * With Nova's default cpu_allocation_ratio (4.0) a 2-core host takes 8 one-vCPU guests and refuses the 9th with "No
+ * valid host", as Nova would; the all-in-one is started with the ratio the batch needs on this host, as an operator
+ * overcommitting tiny guests would set it.
  */
-const GUESTS = Math.min(10, Number(process.env['NOVALET_BENCH_QEMU_GUESTS'] ?? 8));
+const cpuRatioFor = (guests: number) => Math.max(4, Math.ceil(guests / availableParallelism()));
 
 export async function runQemuBench(o: { quick: boolean; runs: number }): Promise<ResultRow[]> {
-  const aio = new AllInOne({ name: `nvbench-${process.pid % 10000}`, cidr: '10.0.88.0/24' });
+  const aio = new AllInOne({ name: `nvbench-${process.pid % 10000}`, cidr: '10.0.88.0/24' }, 0, ['--cpu-allocation-ratio', String(cpuRatioFor(GUESTS))]);
   try {
     await aio.start(180_000);
     const url = new Api(aio.url);
@@ -60,7 +64,7 @@ export async function runQemuBench(o: { quick: boolean; runs: number }): Promise
     url.close();
     return [
       judge({ name: `POST /servers, real agent + QEMU, ${GUESTS} in flight`, unit: 'ms', summary: summarize(post) }, NOVA.postConc),
-      judge({ name: `${GUESTS} test guests on QEMU: POST -> all ACTIVE`, unit: 'ms', summary: summarize(toActive), notes: 'novalet up on this host; ACTIVE = libvirt started the domain' }, NOVA.toActiveOne),
+      judge({ name: `${GUESTS} test guests on QEMU: POST -> all ACTIVE`, unit: 'ms', summary: summarize(toActive), notes: `novalet up on this host (cpu allocation ratio ${cpuRatioFor(GUESTS)}); ACTIVE = libvirt started the domain` }, NOVA.toActiveOne),
       { name: `${GUESTS} test guests: DELETE -> all gone`, unit: 'ms', summary: summarize(toGone) },
     ];
   } finally {

@@ -35,3 +35,12 @@ export function parseListen(s: string): { host: string; port: number } {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--listen: bad port in ${s}`);
   return { host: m[1] || m[2] || '0.0.0.0', port };
 }
+
+/** a flag that must be a positive number when given (an allocation ratio, an interval) */
+export function positiveNumber(flags: ParsedArgs['flags'], name: string): number | undefined {
+  const v = str(flags, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${v}`);
+  return n;
+}

@@ -4,8 +4,9 @@ import { pino } from 'pino';
 import { DEFAULT_CONFIG as AGENT_DEFAULTS, type AgentConfig } from '../agent/config.js';
 import { DEFAULT_NETWORK, PREFIX } from '../controller/config.js';
 import { startControllerProcess } from '../controller/process.js';
+import { DEFAULT_SCHEDULER_CONFIG } from '../controller/agents/scheduler.js';
 import { exitOnSignals } from './shutdown.js';
-import { parseArgs, parseListen, str } from './args.js';
+import { parseArgs, parseListen, positiveNumber, str } from './args.js';
 import { startAgentProcess } from './agent-command.js';
 import { cloudsYaml } from './up/clouds-yaml.js';
 import { seedGuestImages } from './up/guest-images.js';
@@ -14,10 +15,11 @@ import { fileSecret } from './up/secrets.js';
 
 export const UP_USAGE = `usage: novalet up [--data-dir DIR] [--listen ADDR:PORT] [--agent-listen ADDR:PORT] [--libvirt-uri URI]
                   [--guest-dir DIR] [--network-name NAME --network-cidr A.B.C.0/24] [--reclaim-interval SECONDS]
-                  [--log-level LEVEL]
+                  [--cpu-allocation-ratio R] [--log-level LEVEL]
   the all-in-one on this host: libvirt NAT network 'novalet-private' (10.0.0.0/24), a local agent and the controller
   in this process, admin + demo accounts, flavors, the test guest image; writes DIR/clouds.yaml (clouds novalet and
-  novalet-admin). Default DIR /var/lib/novalet, API on 127.0.0.1:8774, agent RPC on 127.0.0.1:8779.`;
+  novalet-admin). Default DIR /var/lib/novalet, API on 127.0.0.1:8774, agent RPC on 127.0.0.1:8779.
+  --cpu-allocation-ratio: vCPUs scheduled per host CPU (Nova's cpu_allocation_ratio; default 4.0).`;
 
 /** the default network: libvirt NAT network `novalet-private` on bridge novalet0, 10.0.0.0/24 */
 export function allInOneNetwork(name = 'novalet-private', cidr = '10.0.0.0/24'): NatNetwork & { cidr: string } {
@@ -41,6 +43,7 @@ export async function upCommand(argv: string[]): Promise<void> {
   const libvirtUri = str(flags, 'libvirt-uri') ?? AGENT_DEFAULTS.libvirtUri;
   const guestDir = str(flags, 'guest-dir') ?? '/var/cache/novalet/guest';
   const log = pino({ level: str(flags, 'log-level') ?? 'info', base: { svc: 'novalet-up', pid: process.pid } });
+  const cpuAllocationRatio = positiveNumber(flags, 'cpu-allocation-ratio') ?? DEFAULT_SCHEDULER_CONFIG.cpuAllocationRatio;
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = fileSecret(join(dataDir, 'cluster-secret'), 32);
@@ -57,6 +60,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     dataDir: join(dataDir, 'controller'), listenHost: listen.host, listenPort: listen.port, secret, passwords, log,
     agents: [{ url: agent.url, local: true }],
     heartbeatIntervalMs: 5000,
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, cpuAllocationRatio },
     config: {
       networks: [{ ...DEFAULT_NETWORK, cidr: network.cidr, gateway: network.gateway, libvirtNetwork: network.name }],
       // > 0: DELETE moves servers to the recycle bin for that long (Nova's reclaim_instance_interval; default off)

@@ -27,7 +27,8 @@ export class AllInOne {
   private proc: NovaletProcess | null = null;
   private ports: { api: number; agent: number } | null = null;
 
-  constructor(readonly network = { name: 'novalet-e2e', cidr: '10.0.9.0/24' }, readonly reclaimIntervalSeconds = 0) {}
+  /** `upArgs`: more `novalet up` flags */
+  constructor(readonly network = { name: 'novalet-e2e', cidr: '10.0.9.0/24' }, readonly reclaimIntervalSeconds = 0, readonly upArgs: string[] = []) {}
 
   get url(): string { return `http://127.0.0.1:${this.ports?.api ?? 0}`; }
 
@@ -37,7 +38,7 @@ export class AllInOne {
     this.ports ??= { api: await freePort(), agent: await freePort() };
     this.proc ??= new NovaletProcess(['up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.ports.api}`,
       '--agent-listen', `127.0.0.1:${this.ports.agent}`, '--network-name', this.network.name, '--network-cidr', this.network.cidr,
-      '--reclaim-interval', String(this.reclaimIntervalSeconds)], 'novalet up: ready');
+      '--reclaim-interval', String(this.reclaimIntervalSeconds), ...this.upArgs], 'novalet up: ready');
     await this.proc.start(timeoutMs);
   }
 
