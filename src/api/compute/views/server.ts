@@ -85,6 +85,8 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
     'OS-EXT-STS:task_state': s.taskState,
     'OS-EXT-STS:vm_state': s.vmState,
     'OS-EXT-STS:power_state': s.powerState,
+    // when attachments are served from their own table, attaching or detaching must raise the server's revision,
+    // or lists keep showing the old render (server-list-renders.ts)
     'os-extended-volumes:volumes_attached': [],
     security_groups: s.securityGroups.map((name) => ({ name })),
   };
