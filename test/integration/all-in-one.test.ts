@@ -62,8 +62,12 @@ describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 },
   });
 
   it('pause / unpause: the guest freezes (no heartbeat) and continues in the same boot', async () => {
+    // listed twice unchanged first, so that the controller keeps vm1's list render: the list must still show the pause
+    const listedStatus = async () => (await aio.openstack<Array<{ Name: string; Status: string }>>(['server', 'list'])).find((x) => x.Name === 'vm1')?.Status;
+    assert.deepEqual([await listedStatus(), await listedStatus()], ['ACTIVE', 'ACTIVE']);
     await aio.openstack(['server', 'pause', 'vm1']);
     await waitStatus('vm1', 'PAUSED');
+    assert.equal(await listedStatus(), 'PAUSED');
     assert.equal(await domstate(vm1), 'paused');
     const mark = await con.mark();
     await sleep(3000);
