@@ -216,9 +216,9 @@ interface Sampled { ms: number[]; rows: number }
 
 /**
  * One untimed GET of each query (`rows`: how many servers it held), then `n` timed GETs of each (after its
- * untimed `before`), round-robin
- * (query 1, 2, ..., 1, 2, ...): the 1,000 hosts' heartbeat rounds (about a second of controller work every 10 s)
- * then fall on every query alike instead of on whichever query's samples happened to run during one.
+ * untimed `before`), round-robin (query 1, 2, ..., 1, 2, ...): the 1,000 hosts' heartbeat rounds (about a second
+ * of controller work every 10 s) then fall on every query alike instead of on whichever query's samples happened
+ * to run during one.
  */
 async function sampleEach(n: number, queries: Array<{ api: Api; path: string; expectRows?: number; before?: () => void }>): Promise<Sampled[]> {
   const out = await Promise.all(queries.map(async (q) => {
