@@ -50,7 +50,7 @@ export async function runSchedBench(o: SchedOptions): Promise<ResultRow[]> {
       }
       const flavor = (await controller.store.getFlavor('1'))!;
       const snap = { id: flavor.id, name: flavor.name, vcpus: flavor.vcpus, ram: flavor.ram, disk: flavor.disk, ephemeral: flavor.ephemeral, swap: flavor.swap, extraSpecs: {} };
-      const sched = controller.cluster.scheduler;
+      const sched = controller.app.novalet.compute.scheduler;
       await hb.refreshScheduler();
       const lat: number[] = [];
       for (let i = 0; i < selects; i++) {

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { AgentEndpoint, SchedulerConfig } from '../controller/agents/index.js';
+import type { AgentEndpoint } from '../controller/agents/index.js';
+import type { SchedulerConfig } from '../controller/scheduler/scheduler.js';
 import type { ControllerConfig } from '../controller/config.js';
 import { startControllerProcess } from '../controller/process.js';
 import { exitOnSignals } from './shutdown.js';

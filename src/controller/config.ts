@@ -1,4 +1,6 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
+
 export interface ControllerConfig {
   /** public base URL of this controller, e.g. http://127.0.0.1:8774 (the catalog is built from it) */
   publicUrl: string;
@@ -22,6 +24,13 @@ export interface ControllerConfig {
    * the minimal network API so that `--network NAME` resolves; the first one is used for "auto" or no networks.
    */
   networks: NetworkDef[];
+  /** allocation ratios and reserved memory (Nova's scheduler/placement options) */
+  scheduler: SchedulerConfig;
+  /**
+   * A task's owner renews its lease every third of this; a task whose lease ran out (its controller died) is
+   * taken over by another controller (or by the same one when it restarts, at once).
+   */
+  taskLeaseSeconds: number;
 }
 
 export interface NetworkDef {
@@ -49,6 +58,8 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     maxLimit: 1000,
     serviceDownTimeSeconds: 60,
     networks: [DEFAULT_NETWORK],
+    scheduler: DEFAULT_SCHEDULER_CONFIG,
+    taskLeaseSeconds: 30,
     ...over,
   };
 }

@@ -3,18 +3,20 @@
  * bootstrap (idempotent), first heartbeat round (hosts known), recovery of tasks a previous process left running,
  * then listen. `novalet controller` and `novalet up` both start it; tests start it with ports 0.
  */
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SqliteStore } from '../store/index.js';
-import { buildControllerApp } from './app.js';
+import { buildControllerApp } from '../api/app.js';
 import { defaultConfig, type ControllerConfig } from './config.js';
-import { createAgentCluster, type AgentCluster, type AgentEndpoint, type SchedulerConfig } from './agents/index.js';
+import { createAgentCluster, type AgentCluster, type AgentEndpoint } from './agents/index.js';
+import type { SchedulerConfig } from './scheduler/scheduler.js';
 import { bootstrapIdentity } from './identity/bootstrap.js';
 import { applyIdentityConfig } from './identity/config.js';
 import { seedFlavors } from './compute/seed.js';
-import type { RecoveryReport } from './compute/recovery.js';
+import type { RecoveryReport } from './tasks/recovery.js';
 
 export interface ControllerProcessOptions {
   dataDir: string;
@@ -30,7 +32,21 @@ export interface ControllerProcessOptions {
   config?: Partial<ControllerConfig>;
   scheduler?: SchedulerConfig;
   heartbeatIntervalMs?: number;
+  /** this controller's id among controllers sharing a database (default: kept in <dataDir>/controller-id) */
+  controllerId?: string;
   log: Logger;
+}
+
+/**
+ * A controller's id survives its restarts (it then takes its own unfinished tasks back at once instead of waiting
+ * for their leases to run out); controllers sharing one database must have different ids (different data dirs).
+ */
+export function controllerIdOf(dataDir: string): string {
+  const f = join(dataDir, 'controller-id');
+  if (existsSync(f)) return readFileSync(f, 'utf8').trim();
+  const id = `controller-${randomUUID()}`;
+  writeFileSync(f, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 export interface ControllerProcess {
@@ -50,18 +66,19 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   // the public URL must be known before the app is built (catalog): bind first when the port is 0
   const port = o.listenPort;
   const guessUrl = o.publicUrl ?? `http://${listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost}:${port}`;
-  const cfg = defaultConfig({ imageDir: join(o.dataDir, 'images'), ...o.config, publicUrl: guessUrl });
+  const cfg = defaultConfig({ imageDir: join(o.dataDir, 'images'), ...o.config, ...(o.scheduler ? { scheduler: o.scheduler } : {}), publicUrl: guessUrl });
   const cluster = createAgentCluster({
-    store, secret: o.secret, agents: o.agents, networks: cfg.networks, internalUrl: cfg.publicUrl,
-    ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+    store, secret: o.secret, agents: o.agents, internalUrl: cfg.publicUrl,
     ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     log: { warn: (obj, msg) => o.log.warn(obj, msg) },
   });
-  const app = buildControllerApp(cfg, store, cluster.driver, { loggerInstance: o.log.child({ component: 'api' }) });
+  const app = buildControllerApp(cfg, store, cluster.transport, {
+    loggerInstance: o.log.child({ component: 'api' }), controllerId: o.controllerId ?? controllerIdOf(o.dataDir),
+  });
   await bootstrapIdentity(app.novalet.identity, o.passwords);
   if (o.identity !== undefined) await applyIdentityConfig(app.novalet.identity, o.identity);
   await seedFlavors(store);
-  await cluster.attach(app);
+  await cluster.attach(app, { compute: app.novalet.compute, images: app.novalet.images });
   const recovered = await app.novalet.compute.recover();
   await app.listen({ host: listenHost, port });
   return {

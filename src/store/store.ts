@@ -4,7 +4,7 @@
  */
 import type {
   Domain, FixedIp, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
-  Role, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision, User,
+  Role, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision, User, BeginTask, FinishTask, TaskRow, Resources,
 } from './types.js';
 
 export interface Store {
@@ -101,10 +101,34 @@ export interface Store {
   getHost(name: string): Promise<Host | null>;
   listHosts(): Promise<Host[]>;
   updateHost(name: string, changes: Partial<Omit<Host, 'name' | 'serviceId' | 'hypervisorId' | 'createdAt'>>): Promise<boolean>;
-  /** resources of the non-deleted servers placed on the host */
+  /** resources claimed on the host (the sum of its servers' allocations, kept as one row) */
   getHostUsage(name: string): Promise<HostUsage>;
-  /** usage of every host that has servers, in one query (the scheduler's cache) */
+  /** usage of every host that has claims, in one query (the scheduler's cache) */
   listHostUsage(): Promise<Map<string, HostUsage>>;
+
+  // claims: one allocation per placed server, one usage row per host (store/sqlite/claims.ts)
+  /**
+   * Claims `r` on `host` for the server and records the host on the server, in one transaction, only if the host's
+   * usage stays within `limits` (null: unchecked). Idempotent for the same server and host.
+   */
+  claimHost(serverId: string, host: string, r: Resources, limits: Resources | null): Promise<boolean>;
+  /** changes the server's claim to `r` (resize); growth must fit `limits` */
+  resizeClaim(serverId: string, r: Resources, limits: Resources | null): Promise<boolean>;
+  releaseClaim(serverId: string): Promise<void>;
+  getAllocation(serverId: string): Promise<(Resources & { host: string }) | null>;
+
+  // tasks: persisted multi-step operations with an owner and a lease (store/sqlite/tasks.ts)
+  /** server write (insert or CAS) + instance action + event + task row in one transaction; null when the CAS lost */
+  beginTask(b: BeginTask): Promise<TaskRow | null>;
+  getTask(id: string): Promise<TaskRow | null>;
+  /** records the step about to run and the data so far; false when `owner` no longer holds the task */
+  checkpointTask(id: string, owner: string, step: number, data: Record<string, unknown>): Promise<boolean>;
+  finishTask(f: FinishTask, owner: string): Promise<{ owned: boolean; won: boolean }>;
+  renewTaskLeases(owner: string, until: number): Promise<number>;
+  takeOverTask(id: string, owner: string, until: number, now: number): Promise<TaskRow | null>;
+  listAdoptableTasks(owner: string, now: number, limit: number): Promise<TaskRow[]>;
+  listServerTasks(serverId: string): Promise<TaskRow[]>;
+  cancelOtherTasks(serverId: string, exceptId: string): Promise<number>;
 
   // fixed IPs
   /**

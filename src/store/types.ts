@@ -256,3 +256,69 @@ export interface HostUsage { instances: number; vcpus: number; memoryMb: number;
 export interface QuotaLimits { [resource: string]: number; }
 
 export interface QuotaUsage { instances: number; cores: number; ram: number; keyPairs: number; }
+
+/** Resources a server holds on its host (Nova's placement allocation): what a claim adds to the host's usage. */
+export interface Resources { vcpus: number; memoryMb: number; diskGb: number; }
+
+/**
+ * A persisted multi-step task (controller/tasks/): one row per running operation on a server. `step` is the index
+ * of the step being (or about to be) run; it is written before the step acts, so a controller that takes the task
+ * over re-drives exactly that step with the same request id. `owner` holds the task while `leaseUntil` (epoch ms)
+ * is in the future; the owner renews its leases, so a task whose lease ran out has lost its owner.
+ */
+export interface TaskRow {
+  id: string;
+  serverId: string;
+  kind: string;
+  step: number;
+  params: Record<string, unknown>;
+  /** checkpoint data the steps saved (host chosen, allocated NICs, ...) */
+  data: Record<string, unknown>;
+  requestId: string;
+  userId: string;
+  projectId: string;
+  actionId: number;
+  eventId: number;
+  owner: string;
+  leaseUntil: number;
+  /** a delete asked this task to stop before its next host call */
+  cancelled: boolean;
+  /** how many times a controller (re)started driving it */
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BeginTask {
+  /** create: the server row is inserted in the same transaction */
+  newServer?: NewServer;
+  serverId: string;
+  /** CAS condition on the existing server (ignored with newServer); the task is not created when it fails */
+  expect?: ServerExpect;
+  changes?: ServerChanges;
+  action: { action: string; requestId: string; userId: string; projectId: string; message: string | null };
+  /** an open action of the same request to continue instead of a new one (re-driving legacy tasks) */
+  actionId?: number;
+  event: string;
+  eventHost: string | null;
+  task: { id: string; kind: string; params: Record<string, unknown>; owner: string; leaseUntil: number };
+}
+
+export interface FinishTask {
+  taskId: string;
+  serverId: string;
+  /** the server changes apply only while task_state is still this (a delete or reset-state since wins) */
+  expectTaskState: string;
+  changes: ServerChanges;
+  /** mark the server deleted (after the changes) and give back its claim and fixed IPs */
+  deleteServer?: boolean;
+  /** give back the server's claim on its host */
+  releaseClaim?: boolean;
+  eventId: number;
+  actionId: number;
+  result: 'Success' | 'Error';
+  /** the event's traceback column: the error's code and message (never a stack) */
+  detail: string | null;
+  /** the action's message (Nova: 'Error' for a failed action) */
+  message: string | null;
+}

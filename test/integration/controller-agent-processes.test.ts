@@ -23,7 +23,7 @@ import { ensureNatNetwork } from '../../src/cli/up/nat-network.js';
 import { cloudsYaml } from '../../src/cli/up/clouds-yaml.js';
 import * as qemuImg from '../../src/virt/qemu-img.js';
 import { AgentClient } from '../../src/rpc/client.js';
-import { agentRequestId } from '../../src/controller/agents/index.js';
+import { agentRequestId } from '../../src/controller/hosts/transport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'novalet-procs-'));
 const net = allInOneNetwork('novalet-procs', '10.0.8.0/24');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
-import { createHarness, IMAGE_ID, type Harness } from '../../src/controller/testing/harness.js';
+import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
 import { opensshPublicKey } from '../../src/controller/compute/keypairs.js';
 
 const CLIENTS = 50;

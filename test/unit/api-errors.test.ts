@@ -1,7 +1,7 @@
 /** Every error path of the compute API, with Nova's bodies, and "bad input changes nothing". */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, IMAGE_ID, login, type Harness } from '../../src/controller/testing/harness.js';
+import { createHarness, IMAGE_ID, login, type Harness } from '../support/harness.js';
 
 const S = '/compute/v2.1/servers';
 

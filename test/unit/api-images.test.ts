@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createHarness, IMAGE_ID } from '../../src/controller/testing/harness.js';
+import { createHarness, IMAGE_ID } from '../support/harness.js';
 
 test('version discovery is 300 without a token', async () => {
   const h = await createHarness();

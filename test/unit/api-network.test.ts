@@ -1,7 +1,7 @@
 /** The minimal read-only network API and network validation at server create. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, IMAGE_ID } from '../../src/controller/testing/harness.js';
+import { createHarness, IMAGE_ID } from '../support/harness.js';
 
 const NET = '3cb9bc59-5699-4588-a4b1-b87f96708bc6';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { createHarness } from '../../src/controller/testing/harness.js';
+import { createHarness } from '../support/harness.js';
 import { opensshPublicKey } from '../../src/controller/compute/keypairs.js';
 
 const C = '/compute/v2.1';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyRequest } from 'fastify';
-import { createHarness, type Harness } from '../../src/controller/testing/harness.js';
+import { createHarness, type Harness } from '../support/harness.js';
 import { ServerListRenders } from '../../src/api/compute/views/server-list-renders.js';
 import { computeUrls } from '../../src/api/compute/urls.js';
 import type { ServerQuery } from '../../src/store/index.js';

@@ -1,7 +1,7 @@
 /** os-services and os-hypervisors from the host registry; evacuation honours the host's state. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness } from '../../src/controller/testing/harness.js';
+import { createHarness } from '../support/harness.js';
 
 const C = '/compute/v2.1';
 

@@ -1,7 +1,7 @@
 /** os-simple-tenant-usage: hours in the window times the flavor, policy, 2.40 paging (novaclient pages to the end). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness } from '../../src/controller/testing/harness.js';
+import { createHarness } from '../support/harness.js';
 
 const U = '/compute/v2.1/os-simple-tenant-usage';
 const H = 3_600_000;

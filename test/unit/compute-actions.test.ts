@@ -1,7 +1,7 @@
 /** Server actions end to end through the API with the fake driver: transitions, instance actions, races. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, type Harness } from '../../src/controller/testing/harness.js';
+import { createHarness, type Harness } from '../support/harness.js';
 
 const S = '/compute/v2.1/servers';
 const status = async (h: Harness, id: string, token = h.tokens.demo) => (await h.req(token, 'GET', `${S}/${id}`)).json().server;
@@ -307,12 +307,12 @@ test('createImage: bytes a driver leaves at images.filePath(id) are adopted (siz
   const h = await createHarness();
   const { writeFile } = await import('node:fs/promises');
   const { mkdirSync } = await import('node:fs');
-  const orig = h.driver.snapshot.bind(h.driver);
-  h.driver.snapshot = async (s, imageId, ctx) => {
+  // a host that writes the snapshot's bytes where the transport told it to
+  h.driver.on('snapshot', async (c) => {
     mkdirSync(h.cfg.imageDir, { recursive: true });
-    await writeFile(h.app.novalet.images.filePath(imageId), Buffer.from('disk bytes'));
-    return orig(s, imageId, ctx);
-  };
+    await writeFile(h.app.novalet.images.filePath((c.params as { imageId: string }).imageId), Buffer.from('disk bytes'));
+    return { sizeBytes: 10 };
+  });
   const id = await h.boot(h.tokens.demo);
   const r = await act(h, id, { createImage: { name: 'snap' } }, '2.45');
   await h.idle();

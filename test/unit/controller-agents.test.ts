@@ -12,8 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { startSimHosts, type SimHosts } from '../../src/agent/sim/index.js';
 import { startControllerProcess, type ControllerProcess } from '../../src/controller/process.js';
-import { login } from '../../src/controller/testing/harness.js';
-import { agentRequestId } from '../../src/controller/agents/index.js';
+import { login } from '../support/harness.js';
+import { agentRequestId } from '../../src/controller/hosts/transport.js';
 import { freePort } from '../support/all-in-one.js';
 
 const SECRET = 'controller-agents-test-secret-0123456789';

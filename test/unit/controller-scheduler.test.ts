@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scheduler } from '../../src/controller/agents/scheduler.js';
+import { Scheduler } from '../../src/controller/scheduler/scheduler.js';
 import { signedImageUrl, verifyImageSignature } from '../../src/controller/agents/image-export.js';
 import { IpAllocator, hostAddresses } from '../../src/controller/network/ip-allocator.js';
 import { SqliteStore, type Host, type FlavorSnapshot } from '../../src/store/index.js';

@@ -5,13 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createHarness, login } from '../../src/controller/testing/harness.js';
+import { createHarness, login } from '../support/harness.js';
 import { applyIdentityConfig, parseIdentityConfig } from '../../src/controller/identity/config.js';
 import { identityCommand } from '../../src/cli/identity-command.js';
 import { SqliteStore } from '../../src/store/index.js';
-import { buildControllerApp } from '../../src/controller/app.js';
+import { buildControllerApp } from '../../src/api/app.js';
 import { defaultConfig } from '../../src/controller/config.js';
-import { FakeComputeDriver } from '../../src/controller/compute/fake-driver.js';
+import { FakeHosts } from '../support/fake-hosts.js';
 import { bootstrapIdentity } from '../../src/controller/identity/bootstrap.js';
 
 const tokenFor = (app: FastifyInstance, user: string, pw: string, project: string) =>
@@ -72,7 +72,7 @@ test('parseIdentityConfig refuses bad shapes and names the entry', () => {
 test('novalet user|project|role on the controller DB: the controller sees the changes at once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-idcli-'));
   const store = new SqliteStore(join(dir, 'controller.db'));
-  const app = buildControllerApp(defaultConfig({ imageDir: join(dir, 'images') }), store, new FakeComputeDriver(2), { periodic: false });
+  const app = buildControllerApp(defaultConfig({ imageDir: join(dir, 'images') }), store, new FakeHosts(2), { periodic: false });
   await bootstrapIdentity(app.novalet.identity, { admin: 'adminpw', demo: 'demopw' });
   await app.ready();
   const cli = async (...argv: string[]) => {

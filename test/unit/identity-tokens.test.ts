@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, login } from '../../src/controller/testing/harness.js';
+import { createHarness, login } from '../support/harness.js';
 
 const pw = (user: Record<string, unknown>, password: string, scope?: unknown) => ({
   auth: { identity: { methods: ['password'], password: { user: { ...user, password } } }, ...(scope !== undefined ? { scope } : {}) },

@@ -8,10 +8,8 @@
 import type { Store, Server } from '../../store/index.js';
 import type { Inventory } from '../../rpc/protocol/inventory.js';
 import type { HostRegistry } from '../hosts/registry.js';
-import { POWER } from '../compute/driver.js';
+import { POWER, novaPower } from '../compute/power.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
-import type { Scheduler } from './scheduler.js';
-import { novaPower } from './power.js';
 
 export interface HeartbeatLogger { warn(obj: object, msg: string): void; }
 
@@ -33,7 +31,8 @@ export class HeartbeatMonitor {
   constructor(
     private readonly agents: AgentDirectory,
     private readonly hosts: HostRegistry,
-    private readonly scheduler: Scheduler,
+    /** rebuilds the scheduler's view (placement.refresh) */
+    private readonly refreshView: () => Promise<void>,
     private readonly store: Store,
     private readonly log: HeartbeatLogger = { warn: () => {} },
     private readonly concurrency = 64,
@@ -68,10 +67,7 @@ export class HeartbeatMonitor {
     await this.refreshScheduler().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'scheduler refresh failed'));
   }
 
-  async refreshScheduler(): Promise<void> {
-    const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage()]);
-    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isUp(h));
-  }
+  refreshScheduler(): Promise<void> { return this.refreshView(); }
 
   private async beat(e: AgentEntry): Promise<void> {
     let inv: Inventory;

@@ -1,49 +1,53 @@
 /**
- * Server actions (POST /servers/{id}/action): each passes the gate (gate.ts), records an instance action, and
- * hands the work to the driver through the task runner. Completion states follow Nova's compute manager.
+ * Server actions (POST /servers/{id}/action): each passes the gate (gate.ts) and starts its task (tasks/registry.ts)
+ * in the same transaction; the task's definition holds its steps and transitions (Nova's compute manager).
  */
 import { randomUUID } from 'node:crypto';
-import type { Store, Server, FlavorSnapshot, Image } from '../../store/index.js';
+import type { Store, Server, FlavorSnapshot, Image, ServerChanges } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { ApiError, badRequest, forbidden, noValidHost } from '../errors.js';
-import type { ComputeTaskDriver } from './driver.js';
-import { POWER } from './driver.js';
-import { RULES } from './states.js';
-import { gate, precheck } from './gate.js';
+import { RULES, type ActionRule } from './states.js';
+import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
-import type { TaskRunner } from './tasks.js';
 import type { QuotaService } from './quotas.js';
 import type { HostRegistry } from '../hosts/registry.js';
-import type { ImageService } from '../images/service.js';
-
-const vmStateFor = (power: number) => (power === POWER.SHUTDOWN ? 'stopped' : 'active');
+import type { TaskEngine } from '../tasks/engine.js';
+import { TASKS, type SimpleTaskKind } from '../tasks/registry.js';
+import type { AnyTaskDef } from '../tasks/types.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
   return { id: f.id, name: f.name, vcpus: f.vcpus, ram: f.ram, disk: f.disk, ephemeral: f.ephemeral, swap: f.swap, extraSpecs: { ...f.extraSpecs } };
 }
 
 export class ServerActions {
-  constructor(private readonly store: Store, private readonly driver: ComputeTaskDriver, private readonly tasks: TaskRunner, private readonly quotas: QuotaService, private readonly hosts: HostRegistry, private readonly images: ImageService) {}
+  constructor(private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry) {}
 
-  private async power(ctx: RequestContext, id: string, rule: (typeof RULES)[keyof typeof RULES], vmState: string,
-    op: (s: Server) => Promise<{ powerState: number }>): Promise<void> {
-    const s = await gate(this.store, ctx, id, rule);
-    const action = await this.tasks.record(ctx, id, rule.instanceAction);
-    this.tasks.start({
-      server: s, action, event: rule.event, task: rule.task,
-      work: async () => ({ vmState, powerState: (await op(s)).powerState }),
+  /**
+   * The gate and the task's start as one transaction: the server's task_state swaps to the task's only if the
+   * rule still allows it, and the instance action, its event and the task row are written with it.
+   */
+  async perform(ctx: RequestContext, id: string, def: AnyTaskDef, o: { params?: Record<string, unknown>; changes?: ServerChanges; rule?: ActionRule } = {}): Promise<Server> {
+    const rule = o.rule ?? def.rule;
+    if (!rule) throw new Error(`task ${def.kind} has no API rule`);
+    const s = await precheck(this.store, ctx, id, rule);
+    const row = await this.tasks.begin({
+      def, serverId: id, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId, eventHost: s.host,
+      expect: expectFor(ctx, rule), changes: { ...o.changes, taskState: rule.task }, ...(o.params ? { params: o.params } : {}),
     });
+    if (!row) return refused(this.store, ctx, id, rule);
+    return (await this.store.getServer(id))!;
   }
 
-  start(ctx: RequestContext, id: string) { return this.power(ctx, id, RULES.start, 'active', (s) => this.driver.start(s, ctx)); }
-  stop(ctx: RequestContext, id: string) { return this.power(ctx, id, RULES.stop, 'stopped', (s) => this.driver.stop(s, ctx)); }
-  pause(ctx: RequestContext, id: string) { return this.power(ctx, id, RULES.pause, 'paused', (s) => this.driver.pause(s, ctx)); }
-  unpause(ctx: RequestContext, id: string) { return this.power(ctx, id, RULES.unpause, 'active', (s) => this.driver.unpause(s, ctx)); }
-  suspend(ctx: RequestContext, id: string) { return this.power(ctx, id, RULES.suspend, 'suspended', (s) => this.driver.suspend(s, ctx)); }
-  resume(ctx: RequestContext, id: string) { return this.power(ctx, id, RULES.resume, 'active', (s) => this.driver.resume(s, ctx)); }
-  reboot(ctx: RequestContext, id: string, hard: boolean) {
-    return this.power(ctx, id, hard ? RULES.rebootHard : RULES.rebootSoft, 'active', (s) => this.driver.reboot(s, hard, ctx));
-  }
+  /** a single-host action by its task kind (start, stop, pause, ...): one definition in tasks/defs/power.ts */
+  async run(ctx: RequestContext, id: string, kind: SimpleTaskKind): Promise<void> { await this.perform(ctx, id, TASKS[kind]); }
+
+  start(ctx: RequestContext, id: string) { return this.run(ctx, id, 'start'); }
+  stop(ctx: RequestContext, id: string) { return this.run(ctx, id, 'stop'); }
+  pause(ctx: RequestContext, id: string) { return this.run(ctx, id, 'pause'); }
+  unpause(ctx: RequestContext, id: string) { return this.run(ctx, id, 'unpause'); }
+  suspend(ctx: RequestContext, id: string) { return this.run(ctx, id, 'suspend'); }
+  resume(ctx: RequestContext, id: string) { return this.run(ctx, id, 'resume'); }
+  reboot(ctx: RequestContext, id: string, hard: boolean) { return this.run(ctx, id, hard ? 'reboot_hard' : 'reboot_soft'); }
 
   async resize(ctx: RequestContext, id: string, flavorRef: string): Promise<void> {
     const cur = await precheck(this.store, ctx, id, RULES.resize);
@@ -51,44 +55,16 @@ export class ServerActions {
     if (!f || f.disabled) throw badRequest('Unable to locate requested flavor.');
     if (f.id === cur.flavor.id) throw badRequest('When resizing, instances must change flavor!');
     await this.quotas.checkGrowth(cur.projectId, cur.userId, f.vcpus - cur.flavor.vcpus, f.ram - cur.flavor.ram);
-    const s = await gate(this.store, ctx, id, RULES.resize);
-    const action = await this.tasks.record(ctx, id, RULES.resize.instanceAction);
-    const nf = snapshotOf(f);
-    this.tasks.start({
-      server: s, action, event: RULES.resize.event, task: RULES.resize.task,
-      work: async () => {
-        const r = await this.driver.resize(s, nf, ctx);
-        return { vmState: 'resized', flavor: nf, oldFlavor: s.flavor, powerState: r.powerState };
-      },
-    });
+    await this.perform(ctx, id, TASKS.resize, { params: { flavor: snapshotOf(f) } });
   }
 
-  async confirmResize(ctx: RequestContext, id: string): Promise<void> {
-    const s = await gate(this.store, ctx, id, RULES.confirmResize);
-    const action = await this.tasks.record(ctx, id, RULES.confirmResize.instanceAction);
-    this.tasks.start({
-      server: s, action, event: RULES.confirmResize.event, task: RULES.confirmResize.task,
-      work: async () => { await this.driver.confirmResize(s, ctx); return { vmState: vmStateFor(s.powerState), oldFlavor: null }; },
-      onError: { vmState: 'error' },
-    });
-  }
+  async confirmResize(ctx: RequestContext, id: string): Promise<void> { await this.perform(ctx, id, TASKS.confirm_resize); }
 
-  async revertResize(ctx: RequestContext, id: string): Promise<void> {
-    const s = await gate(this.store, ctx, id, RULES.revertResize);
-    const action = await this.tasks.record(ctx, id, RULES.revertResize.instanceAction);
-    this.tasks.start({
-      server: s, action, event: RULES.revertResize.event, task: RULES.revertResize.task,
-      work: async () => {
-        const r = await this.driver.revertResize(s, ctx);
-        return { vmState: vmStateFor(r.powerState), flavor: s.oldFlavor ?? s.flavor, oldFlavor: null, powerState: r.powerState };
-      },
-      onError: { vmState: 'error' },
-    });
-  }
+  async revertResize(ctx: RequestContext, id: string): Promise<void> { await this.perform(ctx, id, TASKS.revert_resize); }
 
   /** returns the new image's id; the image is 'queued' until the snapshot finishes */
   async createImage(ctx: RequestContext, id: string, name: string, metadata: Record<string, string>): Promise<string> {
-    const s = await gate(this.store, ctx, id, RULES.createImage);
+    const s = await precheck(this.store, ctx, id, RULES.createImage);
     const imageId = randomUUID();
     const t = new Date().toISOString();
     const base = s.imageRef ? await this.store.getImage(s.imageRef) : null;
@@ -100,18 +76,12 @@ export class ServerActions {
       tags: [], createdAt: t, updatedAt: t,
     };
     await this.store.createImage(img);
-    const action = await this.tasks.record(ctx, id, RULES.createImage.instanceAction);
-    this.tasks.start({
-      server: s, action, event: RULES.createImage.event, task: RULES.createImage.task,
-      work: async () => {
-        await this.store.updateImage(imageId, { status: 'saving' });
-        const r = await this.driver.snapshot(s, imageId, ctx);
-        // a real driver leaves the bytes at images.filePath(imageId); the fake writes nothing
-        if (!(await this.images.adoptFile(imageId))) await this.store.updateImage(imageId, { status: 'active', size: r.size });
-        return {};
-      },
-      afterError: async () => { await this.store.updateImage(imageId, { status: 'killed' }); },
-    });
+    try {
+      await this.perform(ctx, id, TASKS.snapshot, { params: { imageId } });
+    } catch (err) {
+      await this.store.deleteImage(imageId); // the swap lost: no task will ever fill this image
+      throw err;
+    }
     return imageId;
   }
 
@@ -129,7 +99,7 @@ export class ServerActions {
       if (!kp) throw badRequest('Invalid key_name provided.');
       keyData = kp.publicKey;
     } else if (args.keyName === null) keyData = null;
-    const s = await gate(this.store, ctx, id, RULES.rebuild, {
+    const changes: ServerChanges = {
       imageRef: img.id,
       kernelId: img.properties.kernel_id ?? '', ramdiskId: img.properties.ramdisk_id ?? '',
       ...(args.name !== undefined ? { name: args.name } : {}),
@@ -139,17 +109,9 @@ export class ServerActions {
       ...(args.keyName !== undefined ? { keyName: args.keyName, keyData: keyData ?? null } : {}),
       ...(args.userData !== undefined ? { userData: args.userData } : {}),
       ...(args.diskConfig !== undefined ? { diskConfig: args.diskConfig } : {}),
-    });
+    };
+    await this.perform(ctx, id, TASKS.rebuild, { changes });
     if (args.metadata) await this.store.setServerMetadata(id, args.metadata, true);
-    const action = await this.tasks.record(ctx, id, RULES.rebuild.instanceAction);
-    this.tasks.start({
-      server: s, action, event: RULES.rebuild.event, task: RULES.rebuild.task,
-      work: async () => {
-        const r = await this.driver.rebuild(s, img.id, ctx);
-        return { vmState: vmStateFor(r.powerState), powerState: r.powerState, launchedAt: new Date().toISOString() };
-      },
-      onError: { vmState: 'error' },
-    });
     return (await this.store.getServer(id))!;
   }
 
@@ -179,7 +141,7 @@ export class ServerActions {
   async lock(ctx: RequestContext, id: string, reason: string | null): Promise<void> {
     const s = await serverFor(this.store, ctx, id);
     await this.store.updateServer(s.id, { locked: true, lockedBy: s.projectId === ctx.projectId ? 'owner' : 'admin', lockedReason: reason });
-    await this.tasks.recordDone(ctx, id, 'lock');
+    await this.recordDone(ctx, id, 'lock');
   }
 
   async unlock(ctx: RequestContext, id: string): Promise<void> {
@@ -187,7 +149,14 @@ export class ServerActions {
     // Nova's unlock_override: only an admin may lift an admin's lock
     if (s.locked && s.lockedBy === 'admin' && !isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.");
     await this.store.updateServer(s.id, { locked: false, lockedBy: null, lockedReason: null });
-    await this.tasks.recordDone(ctx, id, 'unlock');
+    await this.recordDone(ctx, id, 'unlock');
+  }
+
+  /** an action that completes immediately (lock, unlock, resetState): one instance action, finished */
+  private async recordDone(ctx: RequestContext, serverId: string, action: string): Promise<void> {
+    const t = new Date().toISOString();
+    const a = await this.store.createInstanceAction({ serverId, action, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId, startTime: t, message: null });
+    await this.store.finishInstanceAction(a.id, t, null);
   }
 
   /** admin: force vm_state to active or error and clear the task (recovering stuck servers) */
@@ -195,7 +164,7 @@ export class ServerActions {
     if (!isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.");
     const s = await serverFor(this.store, ctx, id);
     await this.store.updateServer(s.id, { vmState: state, taskState: null });
-    await this.tasks.recordDone(ctx, id, 'resetState');
+    await this.recordDone(ctx, id, 'resetState');
   }
 }
 

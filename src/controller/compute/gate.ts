@@ -1,9 +1,10 @@
 /**
  * The gate every state-changing action passes: lookup (404), admin policy (403), lock (409), allowed state (409),
- * then ONE conditional UPDATE that sets the task's task_state only if nothing changed since we looked. A loser of
- * that race is answered with the same 409 messages, computed from the state that beat it.
+ * then ONE conditional write that sets the task's task_state only if nothing changed since we looked (it is the
+ * first write of the task's transaction, tasks/engine.ts begin). A loser of that race is answered with the same
+ * 409 messages, computed from the state that beat it.
  */
-import type { Store, Server, ServerChanges } from '../../store/index.js';
+import type { Store, Server, ServerExpect } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { forbidden, instanceLocked, invalidState, instanceNotFound } from '../errors.js';
 import type { ActionRule } from './states.js';
@@ -28,21 +29,21 @@ export async function precheck(store: Store, ctx: RequestContext, id: string, ru
   return s;
 }
 
-/** Returns the server as it is after the swap (task_state = rule.task). */
-export async function gate(store: Store, ctx: RequestContext, id: string, rule: ActionRule, changes: ServerChanges = {}): Promise<Server> {
-  await precheck(store, ctx, id, rule);
-  const won = await store.updateServerIf(id, {
+/** the swap's condition: the states the rule allows (and unlocked, for a non-admin on a lock-checked action) */
+export function expectFor(ctx: RequestContext, rule: ActionRule): ServerExpect {
+  return {
     taskState: rule.taskStates,
     ...(rule.vmStates ? { vmState: rule.vmStates } : {}),
     ...(rule.lock && !isAdmin(ctx) ? { locked: false } : {}),
-  }, { ...changes, taskState: rule.task });
+  };
+}
+
+/** the answer to a lost swap: the 409 the winner's state calls for */
+export async function refused(store: Store, ctx: RequestContext, id: string, rule: ActionRule): Promise<never> {
   const now = await store.getServer(id);
   if (!now) throw instanceNotFound(id);
-  if (!won) {
-    checkLock(ctx, now, rule);
-    checkState(now, rule);
-    // the state matches again by now (the winner already finished): still a lost race
-    throw invalidState(rule.name, id, 'task_state', now.taskState);
-  }
-  return now;
+  checkLock(ctx, now, rule);
+  checkState(now, rule);
+  // the state matches again by now (the winner already finished): still a lost race
+  throw invalidState(rule.name, id, 'task_state', now.taskState);
 }

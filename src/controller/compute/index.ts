@@ -1,38 +1,67 @@
-/** The compute controller: wires the services that the compute API routes call. */
+/**
+ * The compute controller: wires the services that the compute API routes call, the task engine that runs their
+ * work on hosts through a HostTransport, and the scheduler's view that placement claims against.
+ */
 import type { Store } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
-import type { ComputeTaskDriver } from './driver.js';
-import { TaskRunner, type TaskLogger } from './tasks.js';
+import type { HostTransport } from '../hosts/transport.js';
 import { QuotaService } from './quotas.js';
 import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
 import { KeypairService } from './keypairs.js';
-import { recoverUnfinishedTasks, type RecoveryReport } from './recovery.js';
+import { SpecBuilder } from './spec.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
+import { IpAllocator } from '../network/ip-allocator.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { Placement } from '../scheduler/placement.js';
+import { TaskEngine, type TaskLogger } from '../tasks/engine.js';
+import { TASKS } from '../tasks/registry.js';
+import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
+
+export interface ComputeOptions {
+  /** this controller's id (tasks it owns); stable across restarts of the same controller */
+  controllerId: string;
+  log?: TaskLogger;
+}
 
 export class ComputeController {
-  readonly tasks: TaskRunner;
+  readonly tasks: TaskEngine;
   readonly quotas: QuotaService;
   readonly servers: ServerService;
   readonly actions: ServerActions;
   readonly keypairs: KeypairService;
   readonly hosts: HostRegistry;
   readonly images: ImageService;
+  readonly scheduler: Scheduler;
+  readonly placement: Placement;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly store: Store, readonly cfg: ControllerConfig, readonly driver: ComputeTaskDriver, log?: TaskLogger) {
-    this.tasks = new TaskRunner(store, log);
+  constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.hosts = new HostRegistry(store, cfg);
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
-    this.servers = new ServerService(store, cfg, driver, this.tasks, this.quotas);
-    this.actions = new ServerActions(store, driver, this.tasks, this.quotas, this.hosts, this.images);
+    this.scheduler = new Scheduler(cfg.scheduler);
+    this.placement = new Placement(store, this.scheduler, this.hosts);
+    this.tasks = new TaskEngine(TASKS, {
+      store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
+      specs: new SpecBuilder(store, transport, cfg.networks),
+    }, { owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}) });
+    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
+    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions);
     this.keypairs = new KeypairService(store, this.quotas);
   }
 
-  /** call once at start, before serving: finish or fail what a previous controller process left running */
-  recover(): Promise<RecoveryReport> { return recoverUnfinishedTasks(this.store, this.driver, this.tasks); }
+  /**
+   * call once at start, before serving: take back this controller's tasks from before a restart (and any whose
+   * owner's lease ran out), finish or fail what a controller from before persisted tasks left, then keep the
+   * leases renewed and watch for orphaned tasks
+   */
+  async recover(): Promise<RecoveryReport> {
+    const report = await recoverTasks(this.store, this.tasks);
+    this.tasks.start();
+    return report;
+  }
 
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s) */
   startPeriodic(): void {
@@ -45,6 +74,6 @@ export class ComputeController {
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     this.reclaimTimer = null;
-    await this.tasks.idle();
+    await this.tasks.close();
   }
 }

@@ -7,14 +7,13 @@ import type { Store, Server, ServerQuery, ServerRevision, NewServer, RequestedNe
 import { isAdmin, type RequestContext } from '../context.js';
 import { badRequest, forbidden, instanceLocked, invalidState } from '../errors.js';
 import type { ControllerConfig } from '../config.js';
-import type { ComputeTaskDriver } from './driver.js';
-import { POWER } from './driver.js';
-import { RULES } from './states.js';
-import { gate } from './gate.js';
+import { POWER } from './power.js';
 import { serverFor } from './access.js';
-import type { TaskRunner } from './tasks.js';
+import { RULES } from './states.js';
 import type { QuotaService } from './quotas.js';
-import { snapshotOf } from './actions.js';
+import { snapshotOf, type ServerActions } from './actions.js';
+import type { TaskEngine } from '../tasks/engine.js';
+import { TASKS } from '../tasks/registry.js';
 
 export interface CreateRequest {
   name: string;
@@ -54,9 +53,9 @@ export class ServerService {
   constructor(
     private readonly store: Store,
     private readonly cfg: ControllerConfig,
-    private readonly driver: ComputeTaskDriver,
-    private readonly tasks: TaskRunner,
+    private readonly tasks: TaskEngine,
     private readonly quotas: QuotaService,
+    private readonly actions: ServerActions,
   ) {}
 
   get(ctx: RequestContext, id: string): Promise<Server> { return serverFor(this.store, ctx, id); }
@@ -113,6 +112,7 @@ export class ServerService {
         count--;
       }
     }
+    const requestedHost = r.host ?? r.hypervisorHostname ?? azHost;
     const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
     const adminPass = r.adminPass ?? genPassword();
     const t = new Date().toISOString();
@@ -131,17 +131,12 @@ export class ServerService {
         blockDeviceMapping: r.blockDeviceMapping ?? [], metadata: r.metadata ?? {}, tags: r.tags ?? [], fault: null,
         createdAt: t, launchedAt: null,
       };
-      const s = await this.store.createServer(ns);
-      servers.push(s);
-      const action = await this.tasks.record(ctx, s.id, 'create');
-      this.tasks.start({
-        server: s, action, event: 'compute__do_build_and_run_instance', task: 'scheduling',
-        work: async () => {
-          const res = await this.driver.spawn(s, ctx, { host: r.host ?? r.hypervisorHostname ?? azHost });
-          return { vmState: 'active', powerState: res.powerState, host: res.host, node: res.node, addresses: res.addresses, launchedAt: new Date().toISOString(), progress: 100 };
-        },
-        onError: { vmState: 'error', powerState: POWER.NOSTATE },
+      // the row, its instance action and the build task in one transaction; the task places it and builds it
+      await this.tasks.begin({
+        def: TASKS.create, serverId: ns.id, newServer: ns, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId,
+        params: { ...(requestedHost ? { requestedHost } : {}) },
       });
+      servers.push((await this.store.getServer(ns.id))!);
     }
     return { servers, adminPass, reservationId };
   }
@@ -183,50 +178,24 @@ export class ServerService {
     const s = await serverFor(this.store, ctx, id);
     if (s.locked && !isAdmin(ctx)) throw instanceLocked(id);
     const soft = this.cfg.reclaimIntervalSeconds > 0 && s.launchedAt !== null && s.vmState !== 'soft-delete';
-    const task = soft ? 'soft-deleting' : 'deleting';
-    const won = await this.store.updateServerIf(id, { taskStateNot: ['deleting', 'soft-deleting'], ...(isAdmin(ctx) ? {} : { locked: false }) }, { taskState: task });
-    if (!won) {
+    // the swap and the task's start are one transaction; delete is allowed during any task but another delete,
+    // and the running task is cancelled by the delete's first step
+    const row = await this.tasks.begin({
+      def: soft ? TASKS.soft_delete : TASKS.delete, serverId: id, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId,
+      eventHost: s.host, expect: { taskStateNot: ['deleting', 'soft-deleting'], ...(isAdmin(ctx) ? {} : { locked: false }) },
+      changes: { taskState: soft ? TASKS.soft_delete.taskState : TASKS.delete.taskState },
+    });
+    if (!row) {
       const now = await serverFor(this.store, ctx, id);
       if (now.taskState === 'deleting' || now.taskState === 'soft-deleting') return; // already on its way: idempotent
       if (now.locked && !isAdmin(ctx)) throw instanceLocked(id);
       throw invalidState('delete', id, 'task_state', now.taskState);
     }
-    const action = await this.tasks.record(ctx, id, 'delete');
-    if (soft) {
-      this.tasks.start({
-        server: s, action, event: 'compute_soft_delete_instance', task,
-        work: async () => {
-          const r = s.powerState === POWER.SHUTDOWN ? { powerState: POWER.SHUTDOWN } : await this.driver.stop(s, ctx);
-          return { vmState: 'soft-delete', powerState: r.powerState, deletedAt: new Date().toISOString() };
-        },
-      });
-    } else {
-      this.hardDelete(s, action, ctx);
-    }
   }
 
-  private hardDelete(s: Server, action: Awaited<ReturnType<TaskRunner['record']>>, ctx: { requestId: string }): void {
-    this.tasks.start({
-      server: s, action, event: 'compute_terminate_instance', task: 'deleting',
-      work: async () => { await this.driver.destroy(s, ctx); return { taskState: 'deleting' }; },
-      after: async () => { await this.store.markServerDeleted(s.id, new Date().toISOString()); },
-    });
-  }
+  async restore(ctx: RequestContext, id: string): Promise<void> { await this.actions.perform(ctx, id, TASKS.restore); }
 
-  async restore(ctx: RequestContext, id: string): Promise<void> {
-    const s = await gate(this.store, ctx, id, RULES.restore);
-    const action = await this.tasks.record(ctx, id, RULES.restore.instanceAction);
-    this.tasks.start({
-      server: s, action, event: RULES.restore.event, task: RULES.restore.task,
-      work: async () => { const r = await this.driver.start(s, ctx); return { vmState: 'active', powerState: r.powerState, deletedAt: null }; },
-    });
-  }
-
-  async forceDelete(ctx: RequestContext, id: string): Promise<void> {
-    const s = await gate(this.store, ctx, id, RULES.forceDelete);
-    const action = await this.tasks.record(ctx, id, RULES.forceDelete.instanceAction);
-    this.hardDelete(s, action, ctx);
-  }
+  async forceDelete(ctx: RequestContext, id: string): Promise<void> { await this.actions.perform(ctx, id, TASKS.delete, { rule: RULES.forceDelete }); }
 
   /** periodic: hard-delete servers that sat in the recycle bin longer than the reclaim interval */
   async reclaim(nowMs = Date.now()): Promise<number> {
@@ -234,11 +203,11 @@ export class ServerService {
     const due = await this.store.listReclaimable(new Date(nowMs - this.cfg.reclaimIntervalSeconds * 1000).toISOString());
     let n = 0;
     for (const s of due) {
-      if (!(await this.store.updateServerIf(s.id, { taskState: null, vmState: ['soft-delete'] }, { taskState: 'deleting' }))) continue;
-      const ctx = { requestId: `req-${randomUUID()}`, userId: s.userId, projectId: s.projectId } as RequestContext;
-      const action = await this.tasks.record(ctx, s.id, 'delete', 'reclaim');
-      this.hardDelete(s, action, ctx);
-      n++;
+      const row = await this.tasks.begin({
+        def: TASKS.delete, serverId: s.id, requestId: `req-${randomUUID()}`, userId: s.userId, projectId: s.projectId, message: 'reclaim',
+        eventHost: s.host, expect: { taskState: null, vmState: ['soft-delete'] }, changes: { taskState: 'deleting' },
+      });
+      if (row) n++;
     }
     return n;
   }

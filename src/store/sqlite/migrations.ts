@@ -135,4 +135,29 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER servers_revision AFTER UPDATE ON servers FOR EACH ROW WHEN NEW.revision = OLD.revision
   BEGIN UPDATE servers SET revision = OLD.revision + 1 WHERE rowid = NEW.rowid; END;
   `,
+  // 7: persisted tasks (controller/tasks/: step checkpoints, owner + lease) and claims as rows: an allocation per
+  // server and a usage row per host, changed together in one transaction (a claim never walks a host's servers)
+  `
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 0,
+    params TEXT NOT NULL DEFAULT '{}', data TEXT NOT NULL DEFAULT '{}', request_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    project_id TEXT NOT NULL, action_id INTEGER NOT NULL, event_id INTEGER NOT NULL, owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE INDEX tasks_server ON tasks(server_id);
+  CREATE INDEX tasks_lease ON tasks(lease_until);
+  CREATE INDEX tasks_owner ON tasks(owner);
+  CREATE TABLE allocations (
+    server_id TEXT PRIMARY KEY, host TEXT NOT NULL, vcpus INTEGER NOT NULL, memory_mb INTEGER NOT NULL,
+    disk_gb INTEGER NOT NULL, created_at TEXT NOT NULL);
+  CREATE INDEX allocations_host ON allocations(host);
+  CREATE TABLE host_usage (
+    host TEXT PRIMARY KEY, instances INTEGER NOT NULL DEFAULT 0, vcpus INTEGER NOT NULL DEFAULT 0,
+    memory_mb INTEGER NOT NULL DEFAULT 0, disk_gb INTEGER NOT NULL DEFAULT 0);
+  INSERT INTO allocations (server_id, host, vcpus, memory_mb, disk_gb, created_at)
+    SELECT id, host, vcpus, memory_mb, COALESCE(json_extract(flavor, '$.disk'), 0) + COALESCE(json_extract(flavor, '$.ephemeral'), 0), created_at
+    FROM servers WHERE host IS NOT NULL AND deleted = 0;
+  INSERT INTO host_usage (host, instances, vcpus, memory_mb, disk_gb)
+    SELECT host, COUNT(*), SUM(vcpus), SUM(memory_mb), SUM(disk_gb) FROM allocations GROUP BY host;
+  `,
 ];

@@ -5,23 +5,36 @@
 import type { Store } from '../store.js';
 import type {
   Domain, FixedIp, Flavor, Host, HostUsage, Image, InstanceAction, InstanceActionEvent, Keypair, NewServer, Project, QuotaLimits, QuotaUsage,
-  Role, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision, User,
+  Role, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision, User, BeginTask, FinishTask, TaskRow, Resources,
 } from '../types.js';
 import { serverStatus } from '../status.js';
+import { claimOf } from '../resources.js';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './open.js';
 import { METADATA_JSON, TAGS_JSON } from './migrations.js';
 import { rowReader, rowToServer, setClause, ipText, VIEW_COLUMNS, type Row } from './server-rows.js';
 import { afterMarker, buildWhere, sortSpec } from './server-query.js';
+import { SqliteClaims } from './claims.js';
+import { SqliteTasks } from './tasks.js';
 
 const b = (v: unknown) => v === 1;
 const now = () => new Date().toISOString();
 
+
 export class SqliteStore implements Store {
   readonly db: Db;
+  private readonly claims: SqliteClaims;
+  private readonly tasks: SqliteTasks;
 
   constructor(path: string) {
     this.db = openDatabase(path);
+    this.claims = new SqliteClaims(this.db);
+    this.tasks = new SqliteTasks(this.db, {
+      insert: (s) => this.insertServer(s),
+      updateIf: (id, e, c) => this.updateIfSync(id, e, c),
+      markDeleted: (id, at) => this.markDeletedSync(id, at),
+      releaseFixedIps: (id) => { this.db.prepare('DELETE FROM fixed_ips WHERE server_id = ?').run(id); },
+    }, this.claims);
   }
 
   async close(): Promise<void> { this.db.close(); }
@@ -225,6 +238,11 @@ export class SqliteStore implements Store {
 
   // ---- servers
   async createServer(s: NewServer): Promise<Server> {
+    this.insertServer(s);
+    return (await this.getServer(s.id))!;
+  }
+
+  private insertServer(s: NewServer): void {
     const t = now();
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO servers (id, name, project_id, user_id, image_ref, flavor_id, flavor, old_flavor, vm_state,
@@ -246,8 +264,9 @@ export class SqliteStore implements Store {
       const tg = this.db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
       for (const tag of s.tags) tg.run(s.id, tag);
       this.syncChildren(s.id);
+      // a server inserted already placed (imports, fixtures) holds its resources like a scheduled one
+      if (s.host) this.claims.claim(s.id, s.host, claimOf(s.flavor), null);
     })();
-    return (await this.getServer(s.id))!;
   }
 
   /**
@@ -315,6 +334,10 @@ export class SqliteStore implements Store {
   }
 
   async updateServerIf(id: string, e: ServerExpect, changes: ServerChanges): Promise<boolean> {
+    return this.updateIfSync(id, e, changes);
+  }
+
+  private updateIfSync(id: string, e: ServerExpect, changes: ServerChanges): boolean {
     return this.db.transaction(() => {
       const set = setClause(changes, now());
       const w: string[] = ['id = ?', 'deleted = 0']; const p: unknown[] = [id];
@@ -345,6 +368,11 @@ export class SqliteStore implements Store {
   }
 
   async markServerDeleted(id: string, at: string): Promise<void> {
+    this.markDeletedSync(id, at);
+  }
+
+  private markDeletedSync(id: string, at: string): void {
+    this.claims.release(id);
     this.db.prepare(`UPDATE servers SET deleted = 1, deleted_at = COALESCE(deleted_at, ?), terminated_at = ?, updated_at = ?,
       vm_state = 'deleted', task_state = NULL, status = 'DELETED', power_state = 0 WHERE id = ?`).run(at, at, at, id);
   }
@@ -465,19 +493,31 @@ export class SqliteStore implements Store {
     if (c.updatedAt === undefined) { sets.push('updated_at = ?'); params.push(now()); }
     return this.db.prepare(`UPDATE hosts SET ${sets.join(', ')} WHERE name = ?`).run(...params, name).changes === 1;
   }
-  async getHostUsage(name: string): Promise<HostUsage> {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(memory_mb), 0) AS m,
-      COALESCE(SUM(json_extract(flavor, '$.disk')), 0) AS d FROM servers WHERE host = ? AND deleted = 0`).get(name) as Row;
-    return { instances: r.n as number, vcpus: r.c as number, memoryMb: r.m as number, diskGb: r.d as number };
-  }
+  async getHostUsage(name: string): Promise<HostUsage> { return this.claims.usage(name); }
+  async listHostUsage(): Promise<Map<string, HostUsage>> { return this.claims.listUsage(); }
 
-  async listHostUsage(): Promise<Map<string, HostUsage>> {
-    const out = new Map<string, HostUsage>();
-    const rows = this.db.prepare(`SELECT host, COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(memory_mb), 0) AS m,
-      COALESCE(SUM(json_extract(flavor, '$.disk')), 0) AS d FROM servers WHERE host IS NOT NULL AND deleted = 0 GROUP BY host`).all() as Row[];
-    for (const r of rows) out.set(r.host as string, { instances: r.n as number, vcpus: r.c as number, memoryMb: r.m as number, diskGb: r.d as number });
-    return out;
+  // ---- claims (claims.ts)
+  async claimHost(serverId: string, host: string, r: Resources, limits: Resources | null): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!this.claims.claim(serverId, host, r, limits)) return false;
+      this.db.prepare('UPDATE servers SET host = ?, node = ? WHERE id = ? AND (host IS NOT ? OR node IS NOT ?)').run(host, host, serverId, host, host);
+      return true;
+    }).immediate();
   }
+  async resizeClaim(serverId: string, r: Resources, limits: Resources | null): Promise<boolean> { return this.claims.resize(serverId, r, limits); }
+  async releaseClaim(serverId: string): Promise<void> { this.claims.release(serverId); }
+  async getAllocation(serverId: string): Promise<(Resources & { host: string }) | null> { return this.claims.allocation(serverId); }
+
+  // ---- tasks (tasks.ts)
+  async beginTask(b: BeginTask): Promise<TaskRow | null> { return this.tasks.begin(b); }
+  async getTask(id: string): Promise<TaskRow | null> { return this.tasks.get(id); }
+  async checkpointTask(id: string, owner: string, step: number, data: Record<string, unknown>): Promise<boolean> { return this.tasks.checkpoint(id, owner, step, data); }
+  async finishTask(f: FinishTask, owner: string): Promise<{ owned: boolean; won: boolean }> { return this.tasks.finish(f, owner); }
+  async renewTaskLeases(owner: string, until: number): Promise<number> { return this.tasks.renew(owner, until); }
+  async takeOverTask(id: string, owner: string, until: number, now: number): Promise<TaskRow | null> { return this.tasks.takeOver(id, owner, until, now); }
+  async listAdoptableTasks(owner: string, now: number, limit: number): Promise<TaskRow[]> { return this.tasks.listAdoptable(owner, now, limit); }
+  async listServerTasks(serverId: string): Promise<TaskRow[]> { return this.tasks.listForServer(serverId); }
+  async cancelOtherTasks(serverId: string, exceptId: string): Promise<number> { return this.tasks.cancelOthers(serverId, exceptId); }
 
   // ---- fixed IPs
   async allocateFixedIp(networkId: string, serverId: string, mac: string, candidates: Iterable<string>): Promise<string | null> {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SqliteStore } from '../../../src/store/index.js';
-import { buildControllerApp } from '../../../src/controller/app.js';
+import { buildControllerApp } from '../../../src/api/app.js';
 import { defaultConfig, PREFIX } from '../../../src/controller/config.js';
-import { FakeComputeDriver } from '../../../src/controller/compute/fake-driver.js';
+import { FakeHosts } from '../../support/fake-hosts.js';
 import { bootstrapIdentity } from '../../../src/controller/identity/bootstrap.js';
 import { seedFlavors } from '../../../src/controller/compute/seed.js';
 import { startRealCloud } from './real-cloud.js';
@@ -43,7 +43,7 @@ export function startCloud(): Promise<Cloud> {
 
 /**
  * The controller as `novalet controller` wires it (README "Wiring"), on a SQLite file in a temporary directory,
- * with the fake driver (each host operation takes `driverDelayMs`, so BUILD and task states are visible).
+ * with fake hosts behind the real task engine and scheduler (each host operation takes `driverDelayMs`, so BUILD and task states are visible).
  */
 export async function startFakeCloud(driverDelayMs = 300): Promise<Cloud> {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-e2e-'));
@@ -51,7 +51,7 @@ export async function startFakeCloud(driverDelayMs = 300): Promise<Cloud> {
   const publicUrl = `http://127.0.0.1:${port}`;
   const store = new SqliteStore(join(dir, 'controller.db'));
   const cfg = defaultConfig({ publicUrl, imageDir: join(dir, 'images'), reclaimIntervalSeconds: 3600 });
-  const app = buildControllerApp(cfg, store, new FakeComputeDriver(driverDelayMs), { periodic: false });
+  const app = buildControllerApp(cfg, store, new FakeHosts(driverDelayMs, cfg.imageDir), { periodic: false });
   const passwords = { admin: 'admin-e2e-pw', demo: 'demo-e2e-pw' };
   await bootstrapIdentity(app.novalet.identity, passwords);
   await seedFlavors(store);
@@ -59,7 +59,10 @@ export async function startFakeCloud(driverDelayMs = 300): Promise<Cloud> {
   const img = await images.create(null, { name: GUEST_IMAGE, visibility: 'public', diskFormat: 'qcow2', containerFormat: 'bare' });
   await images.upload(null, img.id, Readable.from([Buffer.alloc(64 * 1024, 7)]));
   // the fake host reports in as an agent would, so it stays up (resize and os-services look at that)
-  const beat = () => app.novalet.compute.hosts.heartbeat('fake-host', { vcpus: 16, memoryMb: 32768, diskGb: 200, hostIp: '127.0.0.1' });
+  const beat = async () => {
+    await app.novalet.compute.hosts.heartbeat('fake-host', { vcpus: 16, memoryMb: 32768, diskGb: 200, hostIp: '127.0.0.1' });
+    await app.novalet.compute.placement.refresh();
+  };
   await beat();
   const heartbeat = setInterval(() => { void beat().catch(() => undefined); }, 10_000);
   await app.novalet.compute.recover();

@@ -1,18 +1,19 @@
 /**
- * A controller on an in-memory store with the fake driver, bootstrapped with users and reference data, for API
- * tests and benchmarks (no ports: use app.inject). Accounts: admin (admin on project admin), demo (member on
+ * A controller on an in-memory store with fake hosts (test/support/fake-hosts.ts) behind the real task engine,
+ * scheduler and IP allocation, bootstrapped with users and reference data, for API tests (no ports: use
+ * app.inject). Accounts: admin (admin on project admin), demo (member on
  * demo), other (member on project other), reader (reader on demo).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SqliteStore } from '../../store/index.js';
-import { buildControllerApp } from '../app.js';
-import { defaultConfig, type ControllerConfig } from '../config.js';
-import { FakeComputeDriver } from '../compute/fake-driver.js';
-import { bootstrapIdentity } from '../identity/bootstrap.js';
-import { seedFlavors } from '../compute/seed.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { buildControllerApp } from '../../src/api/app.js';
+import { defaultConfig, type ControllerConfig } from '../../src/controller/config.js';
+import { bootstrapIdentity } from '../../src/controller/identity/bootstrap.js';
+import { seedFlavors } from '../../src/controller/compute/seed.js';
+import { FakeHosts } from './fake-hosts.js';
 
 export const IMAGE_ID = '70a599e0-31e7-49b7-b260-868f441e862b';
 
@@ -21,7 +22,8 @@ export interface Response { statusCode: number; headers: Record<string, unknown>
 export interface Harness {
   app: FastifyInstance;
   store: SqliteStore;
-  driver: FakeComputeDriver;
+  /** the fake hosts' transport: calls made, failNext, on */
+  driver: FakeHosts;
   cfg: ControllerConfig;
   tokens: { admin: string; demo: string; other: string; reader: string };
   ids: { adminProject: string; demoProject: string; otherProject: string; demoUser: string };
@@ -46,7 +48,7 @@ export async function login(app: FastifyInstance, user: string, password: string
 export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2): Promise<Harness> {
   const store = new SqliteStore(':memory:');
   const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), ...over });
-  const driver = new FakeComputeDriver(driverDelayMs);
+  const driver = new FakeHosts(driverDelayMs, cfg.imageDir);
   const app = buildControllerApp(cfg, store, driver, { periodic: false });
   const identity = app.novalet.identity;
   const b = await bootstrapIdentity(identity, { admin: 'adminpw', demo: 'demopw' });
@@ -62,8 +64,9 @@ export async function createHarness(over: Partial<ControllerConfig> = {}, driver
     containerFormat: 'bare', size: 1024, checksum: null, osHashAlgo: null, osHashValue: null, minDisk: 0, minRam: 0,
     protected: false, properties: {}, tags: [], createdAt: t, updatedAt: t,
   });
-  // the fake driver's host reports in, as an agent would
+  // the fake host reports in, as an agent would, and the scheduler sees it
   await app.novalet.compute.hosts.heartbeat('fake-host', { vcpus: 8, memoryMb: 16384, diskGb: 100, hostIp: '127.0.0.1' });
+  await app.novalet.compute.placement.refresh();
   await app.ready();
   const tokens = {
     admin: await login(app, 'admin', 'adminpw', 'admin'),

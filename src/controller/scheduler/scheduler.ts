@@ -1,11 +1,12 @@
 /**
  * The scheduler: Nova's filter + weigh in one pass over an in-memory view of the hosts. Capacity comes from the
- * agents' heartbeats, usage from the store (refreshed after every heartbeat round) plus the claims this process
- * made since, so two creates racing for the last slot of a host never both get it. Filters: enabled, up,
+ * agents' heartbeats, usage from the store's claims (refreshed after every heartbeat round) plus the claims this
+ * process made since. The view only proposes: the claim itself is a conditional write in the database
+ * (placement.ts), so a stale view (another controller's claims) costs a retry, never an over-commit. Filters: enabled, up,
  * requested host, RAM / vCPU / disk with allocation ratios. Weigher: most free RAM (Nova's default RAMWeigher
  * spreads servers across hosts). Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
  */
-import type { FlavorSnapshot, Host, HostUsage } from '../../store/index.js';
+import type { FlavorSnapshot, Host, HostUsage, Resources } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
 
 export interface SchedulerConfig {
@@ -51,6 +52,25 @@ export class Scheduler {
   }
 
   knows(host: string): boolean { return this.hosts.has(host); }
+
+  /** the most a host may hold (capacity x allocation ratio, less reserved memory): what a database claim checks */
+  limits(host: string): Resources | null {
+    const h = this.hosts.get(host);
+    if (!h) return null;
+    return {
+      vcpus: h.vcpus * this.cfg.cpuAllocationRatio,
+      memoryMb: h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb,
+      diskGb: h.diskGb * this.cfg.diskAllocationRatio,
+    };
+  }
+
+  /** the store's usage of one host (after a claim found the view stale); the host's pending claims are in it */
+  setUsage(host: string, used: HostUsage): void {
+    const h = this.hosts.get(host);
+    if (!h) return;
+    h.used = used;
+    this.pending.delete(host);
+  }
 
   /**
    * Picks a host for `flavor` and claims its resources. `forcedHost` (admin create with host/AZ:host) skips the

@@ -1,27 +1,29 @@
 /**
- * buildControllerApp: the controller's HTTP application. One fastify instance serves every API under its prefix
+ * buildControllerApp: the controller's HTTP application, assembled here (the API layer) from the controller's
+ * services, so that dependencies point one way: cli -> api -> controller -> store/rpc. One fastify instance serves every API under its prefix
  * (devstack's layout): /identity (Keystone v3), /compute (Nova v2.1), /image (Glance v2), /network (a
  * read-only Neutron v2.0 subset), /volume (an empty Cinder v3 placeholder). The `novalet controller`
  * command (src/cli/) calls this, then listen(); tests call it and use inject().
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
-import { PREFIX, type ControllerConfig } from './config.js';
-import type { ComputeTaskDriver } from './compute/driver.js';
-import { ComputeController } from './compute/index.js';
-import { IdentityService } from './identity/service.js';
-import type { ImageService } from './images/service.js';
-import { installRequestId } from '../api/request-id.js';
-import { installJsonParser } from '../api/json-parser.js';
-import { installEncodedBodies } from '../api/encoded-body.js';
-import { sendKeystone } from '../api/errors.js';
-import { computePlugin } from '../api/compute/plugin.js';
-import { computeUrls } from '../api/compute/urls.js';
-import { identityPlugin, identityVersion } from '../api/identity/routes.js';
-import { imagePlugin } from '../api/image/routes.js';
-import { networkPlugin } from '../api/network/routes.js';
-import { volumePlugin } from '../api/volume/routes.js';
-import '../api/types.js';
+import { PREFIX, type ControllerConfig } from '../controller/config.js';
+import type { HostTransport } from '../controller/hosts/transport.js';
+import { ComputeController } from '../controller/compute/index.js';
+import { IdentityService } from '../controller/identity/service.js';
+import type { ImageService } from '../controller/images/service.js';
+import { installRequestId } from './request-id.js';
+import { installJsonParser } from './json-parser.js';
+import { installEncodedBodies } from './encoded-body.js';
+import { sendKeystone } from './errors.js';
+import { computePlugin } from './compute/plugin.js';
+import { computeUrls } from './compute/urls.js';
+import { identityPlugin, identityVersion } from './identity/routes.js';
+import { imagePlugin } from './image/routes.js';
+import { networkPlugin } from './network/routes.js';
+import { volumePlugin } from './volume/routes.js';
+import './types.js';
 
 export interface ControllerServices {
   identity: IdentityService;
@@ -36,8 +38,12 @@ declare module 'fastify' {
 export function buildControllerApp(
   config: ControllerConfig,
   store: Store,
-  driver: ComputeTaskDriver,
-  opts: { logger?: FastifyServerOptions['logger']; loggerInstance?: FastifyServerOptions['loggerInstance']; periodic?: boolean } = {},
+  hosts: HostTransport,
+  opts: {
+    logger?: FastifyServerOptions['logger']; loggerInstance?: FastifyServerOptions['loggerInstance']; periodic?: boolean;
+    /** this controller's id for task ownership (default: a new one, i.e. a controller that owns no earlier tasks) */
+    controllerId?: string;
+  } = {},
 ): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
@@ -48,7 +54,10 @@ export function buildControllerApp(
     return503OnClosing: true,
   });
   const identity = new IdentityService(store, config);
-  const compute = new ComputeController(store, config, driver, { error: (o, m) => app.log.error(o, m) });
+  const compute = new ComputeController(store, config, hosts, {
+    controllerId: opts.controllerId ?? `controller-${randomUUID()}`,
+    log: { error: (o, m) => app.log.error(o, m), info: (o, m) => app.log.info(o, m) },
+  });
   const images = compute.images;
   app.decorate('novalet', { identity, compute, images });
   app.decorateRequest('ctx', null as never);

@@ -1,0 +1,70 @@
+/**
+ * AgentTransport: the HostTransport over the agent RPC (novalet-agent/1). A call is one agent operation, submitted
+ * and waited for in one round trip, under a request id derived from the task's, so that re-driving a step finds
+ * the operation the agent already has. An unreachable agent is retried with the same id for a while (the agent
+ * dedupes); a server busy with another operation waits for it and goes again. Failures keep the agent's code.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RpcError } from '../../rpc/client.js';
+import { FINISHED_STATES, type OperationKind } from '../../rpc/protocol/operations.js';
+import { HostCallError, agentRequestId, type HostCall, type HostTransport } from '../hosts/transport.js';
+import type { AgentDirectory, AgentEntry } from './directory.js';
+
+export interface AgentTransportOptions {
+  agents: AgentDirectory;
+  /** the image store's file of an image (agents on the controller's host read it directly) */
+  imagePath: (imageId: string) => string;
+  /** signed download URL of an image for agents on other hosts */
+  imageUrl: (imageId: string) => string;
+  /** signed upload URL for a snapshot taken by an agent on another host */
+  imageUploadUrl: (imageId: string) => string;
+  /** longest wait for one agent operation (a spawn that copies a large image) */
+  operationTimeoutMs?: number;
+  /** how long to keep retrying an unreachable agent before failing the step */
+  unreachableRetryMs?: number;
+}
+
+export class AgentTransport implements HostTransport {
+  constructor(private readonly o: AgentTransportOptions) {}
+
+  async call<K extends OperationKind>(c: HostCall<K>): Promise<Record<string, unknown>> {
+    const e = this.entry(c.host);
+    const rid = agentRequestId(c.requestId, c.serverId, c.tag);
+    const timeout = this.o.operationTimeoutMs ?? 30 * 60_000;
+    const giveUpAt = Date.now() + (this.o.unreachableRetryMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const op = await e.client.run(c.kind, c.serverId, c.params, { requestId: rid, timeoutMs: timeout });
+        if (op.state === 'succeeded') return (op.result ?? {}) as Record<string, unknown>;
+        if (!FINISHED_STATES.includes(op.state)) throw new HostCallError('timeout', `${c.kind} did not finish within ${Math.round(timeout / 1000)} s`, true);
+        throw new HostCallError(op.error?.code ?? 'internal', op.error?.message ?? `${c.kind} ${op.state}`);
+      } catch (err) {
+        if (!(err instanceof RpcError)) throw err;
+        if (err.code === 'unavailable' && Date.now() < giveUpAt) { await sleep(Math.min(5000, 250 * 2 ** attempt)); continue; }
+        if (err.code === 'server_busy' && attempt < 100) { await this.waitIdle(e, c.serverId); continue; }
+        throw new HostCallError(err.code, err.message, err.code === 'unavailable');
+      }
+    }
+  }
+
+  imageSource(host: string, imageId: string): string {
+    return this.entry(host).endpoint.local ? this.o.imagePath(imageId) : this.o.imageUrl(imageId);
+  }
+
+  snapshotTarget(host: string, imageId: string): { outputPath: string } | { uploadUrl: string } {
+    // a local agent writes straight into the image store; a remote one keeps its copy cached and uploads it
+    return this.entry(host).endpoint.local ? { outputPath: this.o.imagePath(imageId) } : { uploadUrl: this.o.imageUploadUrl(imageId) };
+  }
+
+  private entry(host: string): AgentEntry {
+    const e = this.o.agents.forHost(host);
+    if (!e) throw new HostCallError('unavailable', `Compute host ${host} has no reachable agent.`, true);
+    return e;
+  }
+
+  private async waitIdle(e: AgentEntry, uuid: string): Promise<void> {
+    const { server } = await e.client.getServer(uuid);
+    if (server.operationId) await e.client.waitOperation(server.operationId, 10 * 60_000);
+    else await sleep(200);
+  }
+}

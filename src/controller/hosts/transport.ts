@@ -1,0 +1,45 @@
+/**
+ * HostTransport: the thin seam between the controller's tasks and the hosts. A task step asks one host for one
+ * agent operation (`call`) and gets the operation's result; everything else (placement, addresses, state
+ * transitions, retries of whole steps) is the task's. The real transport is agents/transport.ts (the agent RPC);
+ * tests use test/support/fake-hosts.ts.
+ *
+ * Every call carries the task's request id (and a tag when one task calls the same server more than once), from
+ * which the transport derives the agent's request id: a re-driven step sends the same id, and the agent answers
+ * with the operation it already ran instead of running it twice.
+ */
+import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
+
+export interface HostCall<K extends OperationKind = OperationKind> {
+  host: string;
+  kind: K;
+  serverId: string;
+  params: ParamsOf<K>;
+  /** the task's request id (also its instance action's) */
+  requestId: string;
+  /** distinguishes several calls for one server within one task (e.g. a migration's source and target) */
+  tag?: string;
+}
+
+export interface HostTransport {
+  /** runs the operation on the host and resolves with its result; rejects with HostCallError */
+  call<K extends OperationKind>(c: HostCall<K>): Promise<Record<string, unknown>>;
+  /** how `host` reads image `imageId` (a path on the controller's own host, else a signed URL) */
+  imageSource(host: string, imageId: string): string;
+  /** where `host` writes a snapshot of image `imageId` */
+  snapshotTarget(host: string, imageId: string): { outputPath: string } | { uploadUrl: string };
+}
+
+/** the agent's request id for one server's share of a task (a multi-create shares one API request id) */
+export const agentRequestId = (requestId: string, serverId: string, tag?: string) => `${requestId}.${serverId}${tag ? `.${tag}` : ''}`;
+
+/**
+ * A host call that failed: the agent's (or libvirt's, through the agent) stable error code, its message, and
+ * whether trying the same call again later could succeed (the host was unreachable).
+ */
+export class HostCallError extends Error {
+  constructor(readonly code: string, message: string, readonly retriable = false) {
+    super(message);
+    this.name = 'HostCallError';
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Delete (hard): first every other task of the server is cancelled and waited for — a build that has not reached
+ * its host yet then never will, and one that has is destroyed after it — then the guest is destroyed on its host,
+ * and the end marks the server deleted and gives back its claim and addresses in one transaction.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HostCallError } from '../../hosts/transport.js';
+import type { StepDef, TaskDef } from '../types.js';
+
+/** every other task of the server is cancelled and waited for (its row goes when it stops) */
+export const cancelOthers: StepDef<unknown> = {
+  name: 'cancel_others',
+  run: async (t) => {
+    const store = t.svc.store;
+    await store.cancelOtherTasks(t.task.serverId, t.task.id);
+    // a cancelled task stops at its next host call, or finishes the one it is in; either way its row goes
+    for (let wait = 5; (await store.listServerTasks(t.task.serverId)).some((o) => o.id !== t.task.id); wait = Math.min(wait * 2, 200)) await sleep(wait);
+  },
+};
+
+export const hardDelete: TaskDef = {
+  kind: 'delete', action: 'delete', event: 'compute_terminate_instance', taskState: 'deleting',
+  steps: [
+    cancelOthers,
+    {
+      name: 'destroy',
+      run: async (t) => {
+        const s = await t.server();
+        const host = s.host ?? (await t.svc.store.getAllocation(s.id))?.host;
+        if (!host) return; // never placed: nothing on any host
+        await t.save({ host, flavor: s.flavor });
+        try {
+          await t.call('destroy', {}, { host });
+        } catch (err) {
+          // the agent never heard of it (a build that failed before reaching the host): nothing to destroy
+          if (!(err instanceof HostCallError && err.code === 'unknown_server')) throw err;
+        }
+      },
+    },
+  ],
+  success: () => ({ taskState: 'deleting' }),
+  deletesServer: true,
+  finished: (t) => { if (t.data.host) t.svc.placement.freed(t.data.host as string, t.data.flavor as never); },
+};

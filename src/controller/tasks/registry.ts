@@ -1,0 +1,34 @@
+/**
+ * Every task the controller runs, by kind: the one place that knows an action's states, steps, host calls and
+ * transitions. The API's action routes, the engine (drive and re-drive) and recovery of pre-task databases read it.
+ */
+import type { AnyTaskDef } from './types.js';
+import { POWER_TASKS, softDelete } from './defs/power.js';
+import { build } from './defs/build.js';
+import { hardDelete } from './defs/delete.js';
+import { confirmResize, resize, revertResize } from './defs/resize.js';
+import { snapshot } from './defs/image.js';
+import { rebuild } from './defs/rebuild.js';
+
+export const TASKS = {
+  ...POWER_TASKS,
+  create: build,
+  delete: hardDelete,
+  soft_delete: softDelete,
+  resize,
+  confirm_resize: confirmResize,
+  revert_resize: revertResize,
+  snapshot,
+  rebuild,
+} satisfies Record<string, AnyTaskDef>;
+
+export type TaskKind = keyof typeof TASKS;
+
+/** the single-host actions the API starts by name alone (no parameters beyond the server) */
+export type SimpleTaskKind = keyof typeof POWER_TASKS;
+
+/** the task that runs under a task_state (recovery of servers from before persisted tasks) */
+export function taskForState(taskState: string, vmState: string): AnyTaskDef | undefined {
+  if (vmState === 'building') return TASKS.create;
+  return Object.values(TASKS).find((d: AnyTaskDef) => d.taskState === taskState && d.kind !== 'create');
+}

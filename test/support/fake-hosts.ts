@@ -1,0 +1,60 @@
+/**
+ * FakeHosts: a HostTransport for API tests and in-process benchmarks. Every host name answers; each operation
+ * "succeeds" after `delayMs` with the result a real agent reports (the power it left the guest in), and the fake
+ * keeps each guest's power so that, e.g., a rebuild of a stopped server reports it stopped. `failNext(op)` makes
+ * the next call of `op` fail as an agent would (a HostCallError with the agent's code); `on(op, fn)` replaces an
+ * operation's behaviour (e.g. a snapshot that writes bytes). Never used in integration tests.
+ */
+import { HostCallError, type HostCall, type HostTransport } from '../../src/controller/hosts/transport.js';
+import type { OperationKind } from '../../src/rpc/protocol/operations.js';
+
+type Result = Record<string, unknown>;
+
+export class FakeHosts implements HostTransport {
+  readonly calls: Array<{ op: OperationKind; serverId: string; requestId: string; host: string }> = [];
+  /** the guests each host runs, with their power */
+  readonly guests = new Map<string, { host: string; power: string }>();
+  private readonly failures = new Map<OperationKind, { code: string; message: string }>();
+  private readonly handlers = new Map<OperationKind, (c: HostCall) => Promise<Result>>();
+
+  constructor(private readonly delayMs = 2, private readonly imageDir = '/nonexistent') {}
+
+  failNext(op: OperationKind, message = `fake ${op} failure`, code = 'internal'): void { this.failures.set(op, { code, message }); }
+
+  on(op: OperationKind, fn: (c: HostCall) => Promise<Result>): void { this.handlers.set(op, fn); }
+
+  async call<K extends OperationKind>(c: HostCall<K>): Promise<Result> {
+    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host });
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    const f = this.failures.get(c.kind);
+    if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message); }
+    const h = this.handlers.get(c.kind);
+    if (h) return h(c as HostCall);
+    return this.apply(c as HostCall);
+  }
+
+  private apply(c: HostCall): Result {
+    const g = this.guests.get(c.serverId);
+    const set = (power: string) => { this.guests.set(c.serverId, { host: c.host, power }); return { power }; };
+    switch (c.kind) {
+      case 'spawn': return set('running');
+      case 'destroy': this.guests.delete(c.serverId); return {};
+      case 'snapshot': return { sizeBytes: 0 };
+      default: break;
+    }
+    if (!g) throw new HostCallError('unknown_server', 'no such server on this host');
+    switch (c.kind) {
+      case 'start': case 'unpause': case 'resume': return set('running');
+      case 'reboot': return set('running');
+      case 'stop': return set('shutdown');
+      case 'pause': return set('paused');
+      case 'suspend': return set('suspended');
+      case 'resize_confirm': return {};
+      default: return { power: g.power }; // rebuild, resize, resize_revert keep the guest's power
+    }
+  }
+
+  imageSource(_host: string, imageId: string): string { return `${this.imageDir}/${imageId}`; }
+
+  snapshotTarget(_host: string, imageId: string): { outputPath: string } { return { outputPath: `${this.imageDir}/${imageId}` }; }
+}
