@@ -43,6 +43,8 @@ export function buildControllerApp(
     logger?: FastifyServerOptions['logger']; loggerInstance?: FastifyServerOptions['loggerInstance']; periodic?: boolean;
     /** this controller's id for task ownership (default: a new one, i.e. a controller that owns no earlier tasks) */
     controllerId?: string;
+    /** crash-test fault injection (tasks/engine.ts) */
+    failpoints?: ReadonlyMap<string, 'before' | 'after'>;
   } = {},
 ): FastifyInstance {
   const app = Fastify({
@@ -56,6 +58,7 @@ export function buildControllerApp(
   const identity = new IdentityService(store, config);
   const compute = new ComputeController(store, config, hosts, {
     controllerId: opts.controllerId ?? `controller-${randomUUID()}`,
+    ...(opts.failpoints ? { failpoints: opts.failpoints } : {}),
     log: { error: (o, m) => app.log.error(o, m), info: (o, m) => app.log.info(o, m) },
   });
   const images = compute.images;

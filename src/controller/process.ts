@@ -17,6 +17,7 @@ import { bootstrapIdentity } from './identity/bootstrap.js';
 import { applyIdentityConfig } from './identity/config.js';
 import { seedFlavors } from './compute/seed.js';
 import type { RecoveryReport } from './tasks/recovery.js';
+import { parseFailpoints } from './tasks/engine.js';
 
 export interface ControllerProcessOptions {
   dataDir: string;
@@ -34,6 +35,8 @@ export interface ControllerProcessOptions {
   heartbeatIntervalMs?: number;
   /** this controller's id among controllers sharing a database (default: kept in <dataDir>/controller-id) */
   controllerId?: string;
+  /** the SQLite database (default <dataDir>/controller.db); several controllers may share one file on one machine */
+  databasePath?: string;
   log: Logger;
 }
 
@@ -61,7 +64,7 @@ export interface ControllerProcess {
 
 export async function startControllerProcess(o: ControllerProcessOptions): Promise<ControllerProcess> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(join(o.dataDir, 'controller.db'));
+  const store = new SqliteStore(o.databasePath ?? join(o.dataDir, 'controller.db'));
   const listenHost = o.listenHost;
   // the public URL must be known before the app is built (catalog): bind first when the port is 0
   const port = o.listenPort;
@@ -74,6 +77,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   });
   const app = buildControllerApp(cfg, store, cluster.transport, {
     loggerInstance: o.log.child({ component: 'api' }), controllerId: o.controllerId ?? controllerIdOf(o.dataDir),
+    failpoints: parseFailpoints(process.env.NOVALET_FAILPOINTS),
   });
   await bootstrapIdentity(app.novalet.identity, o.passwords);
   if (o.identity !== undefined) await applyIdentityConfig(app.novalet.identity, o.identity);

@@ -10,12 +10,15 @@ export class NovaletProcess {
   log = '';
   private child: ChildProcess | null = null;
 
-  constructor(private readonly args: string[], private readonly readyText: string) {}
+  /** `env`: extra environment for the next start (e.g. NOVALET_FAILPOINTS); change it between restarts */
+  constructor(private readonly args: string[], private readonly readyText: string, public env: Record<string, string> = {}) {}
 
   get running(): boolean { return this.child !== null && this.child.exitCode === null; }
 
   async start(timeoutMs = 90_000): Promise<void> {
-    const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/novalet.js'), ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/novalet.js'), ...this.args], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env },
+    });
     this.child = child;
     const from = this.log.length;
     await new Promise<void>((res, rej) => {

@@ -23,6 +23,7 @@ export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
   controllerId: string;
   log?: TaskLogger;
+  failpoints?: ReadonlyMap<string, 'before' | 'after'>;
 }
 
 export class ComputeController {
@@ -46,7 +47,9 @@ export class ComputeController {
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
       specs: new SpecBuilder(store, transport, cfg.networks),
-    }, { owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}) });
+    }, {
+      owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
+    });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions);
     this.keypairs = new KeypairService(store, this.quotas);

@@ -24,6 +24,23 @@ export interface EngineOptions {
   owner: string;
   leaseMs: number;
   log?: TaskLogger;
+  /**
+   * Fault injection for crash tests (NOVALET_FAILPOINTS="create.networks:before,create.spawn:after"): the drive
+   * of a task hangs right before (after the checkpoint) or right after the named step, so that a test can kill
+   * the process at exactly that point. Empty in production.
+   */
+  failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+}
+
+/** parses NOVALET_FAILPOINTS: comma-separated `<task kind>.<step name>:before|after` */
+export function parseFailpoints(spec: string | undefined): Map<string, 'before' | 'after'> {
+  const out = new Map<string, 'before' | 'after'>();
+  for (const item of (spec ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [name, when] = item.split(':');
+    if (!name || (when !== 'before' && when !== 'after')) throw new Error(`NOVALET_FAILPOINTS: expected <kind>.<step>:before|after, got ${item}`);
+    out.set(name, when);
+  }
+  return out;
 }
 
 export interface BeginOptions {
@@ -171,13 +188,21 @@ export class TaskEngine {
       for (; step < def.steps.length; step++) {
         // the step is recorded before it acts (step 0 was recorded by begin)
         if (step > row.step && !(await store.checkpointTask(row.id, this.owner, step, data))) throw new LostTask();
+        await this.failpoint(row, def.steps[step]!.name, 'before');
         await def.steps[step]!.run(x);
+        await this.failpoint(row, def.steps[step]!.name, 'after');
       }
       await this.end(row, x, def, null);
     } catch (err) {
       if (err instanceof LostTask) return;
       await this.end(row, x, def, err);
     }
+  }
+
+  private async failpoint(row: TaskRow, step: string, when: 'before' | 'after'): Promise<void> {
+    if (this.opts.failpoints?.get(`${row.kind}.${step}`) !== when) return;
+    this.opts.log?.info?.({ taskId: row.id, serverId: row.serverId, failpoint: `${row.kind}.${step}:${when}` }, 'failpoint reached: task hangs here');
+    await new Promise(() => {});
   }
 
   private async end(row: TaskRow, x: TaskCtx, def: AnyTaskDef | null, err: unknown): Promise<void> {
