@@ -27,8 +27,8 @@ export interface AgentConfig {
   /** periodic reconcile of unfinished operations (on start always) */
   reconcileIntervalSec: number;
   /**
-   * While an operation waits for the guest (stop, soft reboot): how often it re-reads the domain in case a
-   * lifecycle event was lost. The event settles the wait; this is only the safety net.
+   * While an operation waits for the guest to go off (stop, soft reboot, rebuild, resize): how often it
+   * re-reads the domain in case a lifecycle event was lost. The event settles the wait; this is only the safety net.
    */
   pollIntervalMs: number;
   /** finished operations (and deleted servers) older than this are pruned from the journal; 0 keeps them forever */
