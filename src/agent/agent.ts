@@ -14,6 +14,7 @@ import { Journal, type OperationRow, type ServerRow } from './journal/journal.js
 import { OperationRunner } from './ops/runner.js';
 import type { AgentDeps } from './ops/types.js';
 import { PowerSync } from './reconcile/power-sync.js';
+import { PowerWatch } from './reconcile/power-watch.js';
 import { reconcileOperations, type RecoveredOp } from './reconcile/reconciler.js';
 import { pruneDhcpEntries } from './network/dhcp-hosts.js';
 
@@ -53,7 +54,7 @@ export class Agent {
     const journal = Journal.open(paths.journal);
     const agent = new Agent({
       hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
-      events: new EventLog(), log: o.log, domainType: 'qemu',
+      events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu',
     });
     // libvirtd may be down while the agent starts (host boot order, a libvirtd restart): start anyway, with
     // every operation failing 'hypervisor_unavailable' until it is back, and learn the domain type then
@@ -118,8 +119,9 @@ export class Agent {
   async stop(opts: { waitForOperations?: boolean } = {}): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.power.stop();
+    // operations still running wait for the guest on power sync's events: stop listening after them
     if (opts.waitForOperations) await this.runner.idle();
+    this.power.stop();
     if (this.sweeping) await this.sweeping;
   }
 

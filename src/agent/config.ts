@@ -26,7 +26,10 @@ export interface AgentConfig {
   syncPowerStateIntervalSec: number;
   /** periodic reconcile of unfinished operations (on start always) */
   reconcileIntervalSec: number;
-  /** how often an operation polls domain state while waiting for the guest */
+  /**
+   * While an operation waits for the guest to go off (stop, soft reboot, rebuild, resize): how often it
+   * re-reads the domain in case a lifecycle event was lost. The event settles the wait; this is only the safety net.
+   */
   pollIntervalMs: number;
   /** finished operations (and deleted servers) older than this are pruned from the journal; 0 keeps them forever */
   journalRetentionDays: number;
@@ -47,7 +50,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
   softRebootTimeoutSec: 120,
   syncPowerStateIntervalSec: 600,
   reconcileIntervalSec: 60,
-  pollIntervalMs: 500,
+  pollIntervalMs: 5000,
   journalRetentionDays: 30,
   journalPruneIntervalSec: 3600,
   logLevel: 'info',

@@ -103,6 +103,11 @@ describe('FakeHypervisor', () => {
     await hv.managedSave(uuid);
     await hv.start(uuid);
     assert.equal((await hv.getDomain(uuid))?.power, 'paused');
+    await settle();
+    // every power change has its event; a restore of a paused image is started, then suspended (as libvirt's)
+    assert.deepEqual(events.filter((e) => e.type === 'power' && e.uuid === uuid).map((e) => e.type === 'power' && `${e.power}:${e.libvirtEvent}/${e.detail}`), [
+      'running:started/booted', 'shutdown:stopped/saved', 'running:started/restored', 'paused:suspended/paused',
+      'shutdown:stopped/saved', 'running:started/restored', 'paused:suspended/restored']);
   });
 
   test('reboots count as boots; a guest that ignores ACPI neither shuts down nor reboots softly', async () => {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DomainStatus, PowerState } from '../../virt/hypervisor.js';
 import { AgentError } from '../../rpc/errors.js';
 import type { ServerRow } from '../journal/journal.js';
@@ -45,14 +44,12 @@ export async function recordPower(x: OpExec<unknown>, desired?: PowerState): Pro
   return power;
 }
 
-/** Polls until the domain's power satisfies `ok` or the time is up. */
-export async function waitForPower(x: OpExec<unknown>, ok: (p: PowerState) => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (ok(await currentPower(x))) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(Math.min(x.deps.config.pollIntervalMs, Math.max(1, deadline - Date.now())));
-  }
+/**
+ * Waits until the domain's power satisfies `ok` (true) or the time is up (false). Settled by libvirt's lifecycle
+ * event as power sync re-reads it; the re-read every `pollIntervalMs` only catches an event that was lost.
+ */
+export function waitForPower(x: OpExec<unknown>, ok: (p: PowerState) => boolean, timeoutMs: number): Promise<boolean> {
+  return x.deps.powerWatch.wait(x.op.serverUuid, ok, { timeoutMs, rereadMs: x.deps.config.pollIntervalMs, read: () => currentPower(x) });
 }
 
 const off = (p: PowerState): boolean => p === 'shutdown' || p === 'nostate' || p === 'crashed';

@@ -5,6 +5,7 @@ import type { DiskTool } from '../disks/disk-tool.js';
 import type { EventLog } from '../events.js';
 import type { ImageCache } from '../images/image-cache.js';
 import type { Journal, OperationRow, ServerRow } from '../journal/journal.js';
+import type { PowerWatch } from '../reconcile/power-watch.js';
 import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
 
 /** Everything an operation may use. The hypervisor is reached only through `hv`. */
@@ -17,6 +18,8 @@ export interface AgentDeps {
   config: AgentConfig;
   events: EventLog;
   log: Logger;
+  /** where operations wait for a guest's power; PowerSync reports what it learns from libvirt's events there */
+  powerWatch: PowerWatch;
   /** kvm or qemu, from hostInfo() (at start, or at the first reconcile that reaches libvirt) */
   domainType: DomainType;
 }

@@ -1,4 +1,4 @@
-import type { DomainStatus, HypervisorEvent } from '../../virt/hypervisor.js';
+import type { DomainStatus, HypervisorEvent, PowerState } from '../../virt/hypervisor.js';
 import { powerOf } from '../ops/helpers.js';
 import type { AgentDeps } from '../ops/types.js';
 
@@ -8,10 +8,14 @@ import type { AgentDeps } from '../ops/types.js';
  * a guest that is off but should run is the controller's job (it owns intent). Domains the journal does not
  * know are reported as unknown and never touched — not even a managed-looking one (the journal may have
  * been lost; killing on suspicion is the failure KubeVirt #18763 describes).
+ * It is the one place that turns events into power: every read it makes is also reported to the PowerWatch,
+ * where operations wait for the guest (power-watch.ts).
  */
 export class PowerSync {
   private unsubscribe: (() => void) | undefined;
   private unknown = new Map<string, DomainStatus>();
+  /** server (lower case) -> ticket of its newest event re-read in flight: only that one may write the journal */
+  private readonly rereads = new Map<string, number>();
 
   constructor(private readonly deps: AgentDeps) {}
 
@@ -48,20 +52,35 @@ export class PowerSync {
       return;
     }
     events.emit({ type: 'power', uuid: e.uuid, message: `${e.libvirtEvent}/${e.detail} -> ${e.power}`, data: { power: e.power } });
-    if (e.power === 'shutdown') {
-      // a managed save also ends in 'stopped': re-read to tell suspended from shut off
-      void this.deps.hv.getDomain(e.uuid).then((d) => {
-        const cur = journal.getServer(e.uuid);
-        if (cur && cur.status !== 'deleted' && cur.power !== powerOf(d)) journal.updateServer(e.uuid, { power: powerOf(d) });
-      }).catch(() => { /* the sweep will catch up */ });
-      return;
+    // an event is a hint: a managed save also ends in 'stopped' (the re-read tells suspended from shut off), and
+    // an event may arrive after a newer change
+    void this.reread(e.uuid);
+  }
+
+  private async reread(uuid: string): Promise<void> {
+    const { journal, hv, powerWatch } = this.deps;
+    const key = uuid.toLowerCase();
+    const ticket = powerWatch.ticket();
+    this.rereads.set(key, ticket);
+    let power: PowerState;
+    try {
+      power = powerOf(await hv.getDomain(uuid));
+    } catch {
+      if (this.rereads.get(key) === ticket) this.rereads.delete(key);
+      return; // the sweep will catch up
     }
-    if (s.power !== e.power) journal.updateServer(e.uuid, { power: e.power });
+    powerWatch.observe(uuid, power, ticket);
+    // reads can complete out of order: an older one must not overwrite what a newer one will record
+    if (this.rereads.get(key) !== ticket) return;
+    this.rereads.delete(key);
+    const cur = journal.getServer(uuid);
+    if (cur && cur.status !== 'deleted' && cur.power !== power) journal.updateServer(uuid, { power });
   }
 
   /** One sweep: returns what changed and the unknown domains. */
   async sweep(): Promise<{ changed: string[]; unknown: DomainStatus[] }> {
-    const { journal, hv, events } = this.deps;
+    const { journal, hv, events, powerWatch } = this.deps;
+    const ticket = powerWatch.ticket();
     const doms = await hv.listDomains();
     const byUuid = new Map(doms.map((d) => [d.uuid.toLowerCase(), d]));
     const changed: string[] = [];
@@ -70,6 +89,7 @@ export class PowerSync {
       byUuid.delete(s.uuid.toLowerCase());
       // a building server has no domain until spawn defines it: not a vanished one
       const power = d ? powerOf(d) : s.status === 'building' ? s.power : 'nostate';
+      if (d || s.status !== 'building') powerWatch.observe(s.uuid, power, ticket);
       if (power !== s.power) {
         journal.updateServer(s.uuid, { power });
         changed.push(s.uuid);

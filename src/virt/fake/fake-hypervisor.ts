@@ -244,6 +244,8 @@ export class FakeHypervisor implements Hypervisor {
         d.state = d.savedPaused ? 'paused' : 'running';
         d.reason = d.savedPaused ? 'user' : 'restored';
         this.lifecycle(d, 'started', 'restored');
+        // libvirt announces an image saved while paused as started, then suspended (qemuSaveImageStartVM)
+        if (d.savedPaused) this.lifecycle(d, 'suspended', 'restored');
       } else {
         d.state = 'running';
         d.reason = 'booted';
