@@ -38,7 +38,8 @@ const REPOSITORIES = [
 export interface SqliteStore extends Composed<InstanceType<(typeof REPOSITORIES)[number]>> {}
 
 export class SqliteStore implements Store {
-  readonly db: Database;
+  /** private: callers see Store only, never a better-sqlite3 type */
+  private readonly db: Database;
 
   constructor(path: string) {
     this.db = openDatabase(path);
@@ -49,3 +50,10 @@ export class SqliteStore implements Store {
   async close(): Promise<void> { this.db.close(); }
 }
 
+/**
+ * The store's connection, for tests and benchmarks that work below the Store interface (a raw UPDATE, one
+ * transaction around many creates). Not exported by src/store/index.ts: callers see Store only.
+ */
+export function databaseOf(store: SqliteStore): Database {
+  return store['db'];
+}
