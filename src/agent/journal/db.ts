@@ -1,5 +1,5 @@
-import { migrate, openSqlite, tableLedger, type Database } from '../../sqlite/index.js';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { migrate, openSqlite, tableLedger, type Database, type Migration } from '../../sqlite/index.js';
+import { MIGRATIONS } from './migrations.js';
 
 /** The journal records its migrations in a table (names and times), as it always has. */
 const LEDGER = tableLedger('schema_migrations');
