@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteStore, type Flavor, type NewServer } from '../../src/store/index.js';
+import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 
 const STATES: Array<{ vmState: string; powerState: number; weight: number }> = [
   { vmState: 'active', powerState: 1, weight: 70 },
@@ -57,7 +58,7 @@ export async function populateServers(o: PopulateOptions): Promise<string[]> {
       const end = Math.min(o.from + o.count, start + batch);
       const pending: Promise<unknown>[] = [];
       // one transaction per batch: createServer's own transaction nests as a savepoint
-      store.db.transaction(() => {
+      databaseOf(store).transaction(() => {
         for (let i = start; i < end; i++) {
           const s = row(o, i, flavors);
           ids.push(s.id);
@@ -109,8 +110,8 @@ function row(o: PopulateOptions, i: number, flavors: Flavor[]): NewServer {
 export function serverToucher(dbFile: string): { touch(share: number): number; close(): Promise<void> } {
   const store = new SqliteStore(dbFile);
   const page = 'SELECT id FROM servers WHERE deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 1000';
-  const all = store.db.prepare(`UPDATE servers SET updated_at = ? WHERE id IN (${page})`);
-  const some = store.db.prepare(`UPDATE servers SET updated_at = ? WHERE id IN (${page}) AND abs(random()) % 1000 < ?`);
+  const all = databaseOf(store).prepare(`UPDATE servers SET updated_at = ? WHERE id IN (${page})`);
+  const some = databaseOf(store).prepare(`UPDATE servers SET updated_at = ? WHERE id IN (${page}) AND abs(random()) % 1000 < ?`);
   return {
     touch: (share) => {
       const now = new Date().toISOString();

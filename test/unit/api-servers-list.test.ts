@@ -6,6 +6,7 @@ import { createHarness, type Harness } from '../support/harness.js';
 import { ServerListRenders } from '../../src/api/compute/views/server-list-renders.js';
 import { computeUrls } from '../../src/api/compute/urls.js';
 import type { ServerQuery } from '../../src/store/index.js';
+import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 
 const S = '/compute/v2.1/servers';
 const names = (r: { json(): any }) => r.json().servers.map((s: { name: string }) => s.name);
@@ -137,7 +138,7 @@ test('detailed lists show every change since the last list (renders kept per ser
   await h.req(h.tokens.demo, 'POST', `${S}/${ids[2]}/action`, { lock: null });
   assert.equal(byId(await listMatchesShow('lock'), ids[2]!).locked, true);
   // a write that bypasses the API (another controller, an operator's SQL) is seen too
-  (h.store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): unknown } } }).db.prepare('UPDATE servers SET access_ipv4 = ? WHERE id = ?').run('192.0.2.9', ids[0]);
+  databaseOf(h.store).prepare('UPDATE servers SET access_ipv4 = ? WHERE id = ?').run('192.0.2.9', ids[0]);
   assert.equal(byId(await listMatchesShow('raw write'), ids[0]!).accessIPv4, '192.0.2.9');
   // host_status follows the host, not the server: forcing the host down shows without any server write
   const svc = (await h.req(h.tokens.admin, 'GET', '/compute/v2.1/os-services', undefined, '2.53')).json().services[0];

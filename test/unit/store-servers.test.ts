@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SqliteStore, type NewServer } from '../../src/store/index.js';
+import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 
 function newServer(over: Partial<NewServer> = {}): NewServer {
   const id = over.id ?? randomUUID();
@@ -94,7 +95,7 @@ test('soft delete / deleted listing / changes-since', async () => {
 
 test('migrations are versioned; quota usage sums flavor columns, changes with resize', async () => {
   const st = new SqliteStore(':memory:');
-  assert.equal(st.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  assert.equal(databaseOf(st).pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.ok(MIGRATIONS.length >= 4);
   const a = await st.createServer(newServer());
   await st.createServer(newServer({ flavor: { id: '2', name: 'm1.small', vcpus: 2, ram: 2048, disk: 1, ephemeral: 0, swap: 0, extraSpecs: {} } }));
@@ -112,7 +113,7 @@ test('a file database survives reopen (WAL) and does not re-run migrations', asy
   const { tmpdir } = await import('node:os');
   const path = join(mkdtempSync(join(tmpdir(), 'novalet-store-')), 'c.db');
   let st = new SqliteStore(path);
-  assert.equal(st.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(databaseOf(st).pragma('journal_mode', { simple: true }), 'wal');
   const s = await st.createServer(newServer({ name: 'keep' }));
   await st.close();
   st = new SqliteStore(path);
@@ -143,8 +144,8 @@ test('metadata and tags: every write shows in list pages and shows; a pre-5 data
   assert.deepEqual(await view(a.id), { md: { only: 'this' }, tags: ['t1'] });
   assert.deepEqual(await view(b.id), { md: {}, tags: [] });
   // a database written before migration 5 has the child rows only: the migration fills the row columns
-  st.db.prepare("UPDATE servers SET metadata = '{}', tags = '[]'").run();
-  st.db.exec(MIGRATIONS[4]!.replace(/ALTER TABLE[^;]+;/g, ''));
+  databaseOf(st).prepare("UPDATE servers SET metadata = '{}', tags = '[]'").run();
+  databaseOf(st).exec(MIGRATIONS[4]!.replace(/ALTER TABLE[^;]+;/g, ''));
   assert.deepEqual(await view(a.id), { md: { only: 'this' }, tags: ['t1'] });
   await st.close();
 });
@@ -188,7 +189,7 @@ test('revision: every write to a server raises it (every store write, metadata, 
     ['addServerTag', () => st.addServerTag(a.id, 't'), true],
     ['deleteServerTag', () => st.deleteServerTag(a.id, 't'), true],
     ['setServerTags', () => st.setServerTags(a.id, ['x']), true],
-    ['raw UPDATE', async () => st.db.prepare('UPDATE servers SET progress = 7 WHERE id = ?').run(a.id), true],
+    ['raw UPDATE', async () => databaseOf(st).prepare('UPDATE servers SET progress = 7 WHERE id = ?').run(a.id), true],
     ['markServerDeleted', () => st.markServerDeleted(a.id, new Date().toISOString()), true],
   ];
   for (const [what, write, raises] of steps) {

@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { statementCache, type Database, type StatementCache } from '../../sqlite/index.js';
 import { openDatabase, schemaVersion } from './db.js';
 import type { OperationRow, ServerRow, StepRow } from './types.js';
 import type { OperationKind, OperationState } from '../../rpc/protocol/operations.js';
@@ -50,22 +50,14 @@ const SERVER_COLS: Record<keyof Omit<ServerRow, 'uuid' | 'createdAt' | 'updatedA
  * transaction, so a row is durable (synchronous=FULL) before the caller goes on to touch the hypervisor.
  */
 export class Journal {
-  readonly db: Database.Database;
-
-  private readonly statements = new Map<string, Database.Statement>();
-
-  private constructor(db: Database.Database) {
-    this.db = db;
-  }
+  readonly db: Database;
 
   /** Prepared once per SQL text (preparing costs more than running these small statements). */
-  private q(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
-    }
-    return st;
+  private readonly q: StatementCache;
+
+  private constructor(db: Database) {
+    this.db = db;
+    this.q = statementCache(db);
   }
 
   static open(path: string): Journal {

@@ -2,11 +2,7 @@
  * Journal schema migrations, applied in order inside one transaction each. Never edit a shipped
  * migration: append a new one (an agent upgraded in place opens the old journal).
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '../../sqlite/index.js';
 
 export const MIGRATIONS: Migration[] = [
   {

@@ -122,7 +122,7 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX fixed_ips_server ON fixed_ips(server_id);
   `,
   // 5: each server's metadata and tags also as JSON on its row (kept by the store's writes, see
-  // SqliteStore.syncChildren), so a list page is one query; the tables stay for lookups and tag filters
+  // syncChildren in server-children.ts), so a list page is one query; the tables stay for lookups and tag filters
   `
   ALTER TABLE servers ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE servers ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';

@@ -1,19 +1,21 @@
-/** Opening a SQLite database: WAL, foreign keys, a REGEXP function, and the versioned migrations. */
-import Database from 'better-sqlite3';
+/** Opening the controller's database: the shared pragmas, a REGEXP function, and the versioned migrations. */
+import { migrate, numbered, openSqlite, userVersionLedger, type Database } from '../../sqlite/index.js';
 import { MIGRATIONS } from './migrations.js';
 
-export type Db = Database.Database;
+export function openDatabase(path: string): Database {
+  const db = openSqlite(path);
+  addRegexp(db);
+  // the version is PRAGMA user_version, as in every controller database so far
+  migrate(db, numbered(MIGRATIONS), { ledger: userVersionLedger });
+  return db;
+}
 
-export function openDatabase(path: string): Db {
-  const db = new Database(path);
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
-  // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last transactions
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+/**
+ * `x REGEXP y` calls regexp(y, x); Nova's name/ip filters are regex searches. An invalid pattern matches nothing
+ * (the API validates patterns first, so this is only a guard).
+ */
+function addRegexp(db: Database): void {
   const cache = new Map<string, RegExp | null>();
-  // `x REGEXP y` calls regexp(y, x); Nova's name/ip filters are regex searches. An invalid pattern matches nothing
-  // (the API validates patterns first, so this is only a guard).
   db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (typeof pattern !== 'string' || typeof value !== 'string') return 0;
     let re = cache.get(pattern);
@@ -24,17 +26,4 @@ export function openDatabase(path: string): Db {
     }
     return re !== null && re.test(value) ? 1 : 0;
   });
-  migrate(db);
-  return db;
-}
-
-export function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    const sql = MIGRATIONS[v]!;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
 }

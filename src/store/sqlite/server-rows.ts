@@ -1,8 +1,7 @@
 /** Mapping between the servers table and the Server record. */
 import { serverStatus } from '../status.js';
 import type { Server, ServerChanges } from '../types.js';
-
-export type Row = Record<string, unknown>;
+import type { Row } from './columns.js';
 
 const json = <T>(v: unknown, dflt: T): T => (typeof v === 'string' && v !== '' ? (JSON.parse(v) as T) : dflt);
 

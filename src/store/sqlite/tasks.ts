@@ -4,11 +4,12 @@
  * longer move it; begin and finish are one transaction each with the server, instance action and claim writes
  * they belong with.
  */
-import type { BeginTask, FinishTask, NewServer, ServerChanges, ServerExpect, TaskRow } from '../types.js';
-import type { Db } from './open.js';
-import type { SqliteClaims } from './claims.js';
-
-type Row = Record<string, unknown>;
+import type { TaskRepo } from '../repos/tasks.js';
+import type { BeginTask, FinishTask, TaskRow } from '../types.js';
+import { now, type Row } from './columns.js';
+import { SqliteRepository } from './repository.js';
+import { release } from './claims.js';
+import { insertServer, markServerDeleted, updateServerIf } from './servers.js';
 
 export function rowToTask(r: Row): TaskRow {
   return {
@@ -20,22 +21,12 @@ export function rowToTask(r: Row): TaskRow {
   };
 }
 
-/** what the tasks need of the server repository, synchronously, inside their transactions */
-export interface ServerWrites {
-  insert(s: NewServer): void;
-  updateIf(id: string, e: ServerExpect, changes: ServerChanges): boolean;
-  markDeleted(id: string, at: string): void;
-  releaseFixedIps(id: string): void;
-}
-
-export class SqliteTasks {
-  constructor(private readonly db: Db, private readonly servers: ServerWrites, private readonly claims: SqliteClaims) {}
-
-  begin(b: BeginTask): TaskRow | null {
+export class SqliteTasks extends SqliteRepository implements TaskRepo {
+  async beginTask(b: BeginTask): Promise<TaskRow | null> {
     return this.db.transaction(() => {
-      if (b.newServer) this.servers.insert(b.newServer);
-      else if (!this.servers.updateIf(b.serverId, b.expect ?? {}, b.changes ?? {})) return null;
-      const t = new Date().toISOString();
+      if (b.newServer) insertServer(this.conn, b.newServer);
+      else if (!updateServerIf(this.conn, b.serverId, b.expect ?? {}, b.changes ?? {})) return null;
+      const t = now();
       const actionId = b.actionId ?? Number(this.db.prepare(`INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id,
         start_time, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(b.serverId, b.action.action, b.action.requestId, b.action.userId,
         b.action.projectId, t, b.action.message, t).lastInsertRowid);
@@ -44,63 +35,57 @@ export class SqliteTasks {
       this.db.prepare(`INSERT INTO tasks (id, server_id, kind, step, params, data, request_id, user_id, project_id, action_id, event_id, owner,
         lease_until, created_at, updated_at) VALUES (?, ?, ?, 0, ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(b.task.id, b.serverId, b.task.kind,
         JSON.stringify(b.task.params), b.action.requestId, b.action.userId, b.action.projectId, actionId, eventId, b.task.owner, b.task.leaseUntil, t, t);
-      return this.get(b.task.id);
+      return this.#get(b.task.id);
     }).immediate();
   }
 
-  get(id: string): TaskRow | null {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as Row | undefined;
+  async getTask(id: string): Promise<TaskRow | null> { return this.#get(id); }
+
+  #get(id: string): TaskRow | null {
+    const r = this.cached('SELECT * FROM tasks WHERE id = ?').get(id) as Row | undefined;
     return r ? rowToTask(r) : null;
   }
 
-  /** records the step about to run and the data saved so far; false when `owner` no longer holds the task */
-  checkpoint(id: string, owner: string, step: number, data: Record<string, unknown>): boolean {
-    return this.db.prepare('UPDATE tasks SET step = ?, data = ?, updated_at = ? WHERE id = ? AND owner = ?')
-      .run(step, JSON.stringify(data), new Date().toISOString(), id, owner).changes === 1;
+  async checkpointTask(id: string, owner: string, step: number, data: Record<string, unknown>): Promise<boolean> {
+    return this.cached('UPDATE tasks SET step = ?, data = ?, updated_at = ? WHERE id = ? AND owner = ?')
+      .run(step, JSON.stringify(data), now(), id, owner).changes === 1;
   }
 
-  /**
-   * The task's end, in one transaction: server CAS, claim/IPs, event, action, task row gone. `owned` false: another
-   * controller holds the task now (nothing written); `won` false: the server moved on (a delete, reset-state).
-   */
-  finish(f: FinishTask, owner: string): { owned: boolean; won: boolean } {
+  async finishTask(f: FinishTask, owner: string): Promise<{ owned: boolean; won: boolean }> {
     return this.db.transaction(() => {
-      if (this.db.prepare('DELETE FROM tasks WHERE id = ? AND owner = ?').run(f.taskId, owner).changes !== 1) return { owned: false, won: false };
-      const t = new Date().toISOString();
-      const won = this.servers.updateIf(f.serverId, { taskState: f.expectTaskState }, f.changes);
+      if (this.cached('DELETE FROM tasks WHERE id = ? AND owner = ?').run(f.taskId, owner).changes !== 1) return { owned: false, won: false };
+      const t = now();
+      const won = updateServerIf(this.conn, f.serverId, { taskState: f.expectTaskState }, f.changes);
       if (won && f.deleteServer) {
-        this.servers.markDeleted(f.serverId, t);
-        this.servers.releaseFixedIps(f.serverId);
+        markServerDeleted(this.conn, f.serverId, t);
+        this.cached('DELETE FROM fixed_ips WHERE server_id = ?').run(f.serverId);
       }
-      if (won && f.releaseClaim) this.claims.release(f.serverId);
+      if (won && f.releaseClaim) release(this.conn, f.serverId);
       this.db.prepare('UPDATE instance_action_events SET finish_time = ?, result = ?, traceback = ? WHERE id = ?').run(t, f.result, f.detail, f.eventId);
       this.db.prepare('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?').run(t, t, f.message, f.actionId);
       return { owned: true, won };
     }).immediate();
   }
 
-  renew(owner: string, until: number): number {
-    return this.db.prepare('UPDATE tasks SET lease_until = ? WHERE owner = ?').run(until, owner).changes;
+  async renewTaskLeases(owner: string, until: number): Promise<number> {
+    return this.cached('UPDATE tasks SET lease_until = ? WHERE owner = ?').run(until, owner).changes;
   }
 
-  /** takes a task whose lease ran out (or that `owner` itself held before a restart); null when someone else has it */
-  takeOver(id: string, owner: string, until: number, now: number): TaskRow | null {
+  async takeOverTask(id: string, owner: string, until: number, at: number): Promise<TaskRow | null> {
     const ok = this.db.prepare(`UPDATE tasks SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-      WHERE id = ? AND (lease_until < ? OR owner = ?)`).run(owner, until, new Date(now).toISOString(), id, now, owner).changes === 1;
-    return ok ? this.get(id) : null;
+      WHERE id = ? AND (lease_until < ? OR owner = ?)`).run(owner, until, new Date(at).toISOString(), id, at, owner).changes === 1;
+    return ok ? this.#get(id) : null;
   }
 
-  /** tasks whose lease ran out, plus those `owner` holds (a restarted controller's own), oldest first */
-  listAdoptable(owner: string, now: number, limit: number): TaskRow[] {
-    return (this.db.prepare('SELECT * FROM tasks WHERE lease_until < ? OR owner = ? ORDER BY created_at, id LIMIT ?').all(now, owner, limit) as Row[]).map(rowToTask);
+  async listAdoptableTasks(owner: string, at: number, limit: number): Promise<TaskRow[]> {
+    return (this.cached('SELECT * FROM tasks WHERE lease_until < ? OR owner = ? ORDER BY created_at, id LIMIT ?').all(at, owner, limit) as Row[]).map(rowToTask);
   }
 
-  listForServer(serverId: string): TaskRow[] {
-    return (this.db.prepare('SELECT * FROM tasks WHERE server_id = ? ORDER BY created_at, id').all(serverId) as Row[]).map(rowToTask);
+  async listServerTasks(serverId: string): Promise<TaskRow[]> {
+    return (this.cached('SELECT * FROM tasks WHERE server_id = ? ORDER BY created_at, id').all(serverId) as Row[]).map(rowToTask);
   }
 
-  /** asks every other task of the server to stop before its next host call (a delete won) */
-  cancelOthers(serverId: string, exceptId: string): number {
-    return this.db.prepare('UPDATE tasks SET cancelled = 1 WHERE server_id = ? AND id != ?').run(serverId, exceptId).changes;
+  async cancelOtherTasks(serverId: string, exceptId: string): Promise<number> {
+    return this.cached('UPDATE tasks SET cancelled = 1 WHERE server_id = ? AND id != ?').run(serverId, exceptId).changes;
   }
 }

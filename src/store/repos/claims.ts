@@ -1,0 +1,18 @@
+/** Claims: one allocation per placed server, one usage row per host (store/sqlite/claims.ts). */
+import type { HostUsage, Resources } from '../types.js';
+
+export interface ClaimRepo {
+  /**
+   * Claims `r` on `host` for the server and records the host on the server, in one transaction, only if the host's
+   * usage stays within `limits` (null: unchecked). Idempotent for the same server and host.
+   */
+  claimHost(serverId: string, host: string, r: Resources, limits: Resources | null): Promise<boolean>;
+  /** changes the server's claim to `r` (resize); growth must fit `limits` */
+  resizeClaim(serverId: string, r: Resources, limits: Resources | null): Promise<boolean>;
+  releaseClaim(serverId: string): Promise<void>;
+  getAllocation(serverId: string): Promise<(Resources & { host: string }) | null>;
+  /** resources claimed on the host (the sum of its servers' allocations, kept as one row) */
+  getHostUsage(name: string): Promise<HostUsage>;
+  /** usage of every host that has claims, in one query (the scheduler's view) */
+  listHostUsage(): Promise<Map<string, HostUsage>>;
+}
