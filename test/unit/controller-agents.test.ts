@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { startSimHosts, type SimHosts } from '../../src/agent/sim/index.js';
+import { startSimHosts, type SimHosts } from '../../src/sim/index.js';
 import { startControllerProcess, type ControllerProcess } from '../../src/controller/process.js';
 import { login } from '../../src/controller/testing/harness.js';
 import { agentRequestId } from '../../src/controller/agents/index.js';
