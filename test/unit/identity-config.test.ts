@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createHarness, login } from '../../src/controller/testing/harness.js';
+import { createHarness } from '../../src/controller/testing/harness.js';
 import { applyIdentityConfig, parseIdentityConfig } from '../../src/controller/identity/config.js';
 import { identityCommand } from '../../src/cli/identity-command.js';
 import { SqliteStore } from '../../src/store/index.js';
