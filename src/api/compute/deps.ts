@@ -23,11 +23,7 @@ export interface ComputeInputs {
   urls: Urls;
 }
 
-export interface ComputeDeps {
-  cfg: ControllerConfig;
-  compute: ComputeController;
-  images: ImageService;
-  urls: Urls;
+export interface ComputeDeps extends Omit<ComputeInputs, 'store'> {
   flavors: FlavorService;
   serverMeta: ServerMetaService;
   serverLookup: ServerLookup;

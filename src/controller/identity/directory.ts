@@ -9,6 +9,12 @@ import { notFound } from '../errors.js';
 export interface RoleAssignment { role: Role; user: User; project: Project; }
 export interface RoleAssignmentFilter { userId?: string | undefined; projectId?: string | undefined; roleId?: string | undefined; }
 
+/** Keystone's 404 */
+function found<T>(v: T | null, what: string, id: string): T {
+  if (!v) throw notFound(`Could not find ${what}: ${id}.`);
+  return v;
+}
+
 const named = <T extends { name: string }>(name: string | undefined) => (x: T) => !name || x.name === name;
 
 export class IdentityDirectory {
@@ -18,19 +24,11 @@ export class IdentityDirectory {
 
   async projects(name?: string): Promise<Project[]> { return (await this.store.listProjects()).filter(named(name)); }
 
-  async project(id: string): Promise<Project> {
-    const p = await this.store.getProject(id);
-    if (!p) throw notFound(`Could not find project: ${id}.`);
-    return p;
-  }
+  async project(id: string): Promise<Project> { return found(await this.store.getProject(id), 'project', id); }
 
   async users(name?: string): Promise<User[]> { return (await this.store.listUsers()).filter(named(name)); }
 
-  async user(id: string): Promise<User> {
-    const u = await this.store.getUser(id);
-    if (!u) throw notFound(`Could not find user: ${id}.`);
-    return u;
-  }
+  async user(id: string): Promise<User> { return found(await this.store.getUser(id), 'user', id); }
 
   roles(): Promise<Role[]> { return this.store.listRoles(); }
 
