@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startControllerProcess } from '../src/controller/process.js';
+import { startControllerProcess } from '../src/cli/controller-process.js';
 import { BENCH_NETWORK, startSim } from './lib/cluster.js';
 import { freePort, memoryOf, runtimeBaselineMiB } from './lib/proc.js';
 import { runtime } from './lib/runtime.js';

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { LogLevel, readConfigFile } from '../common/config-file.js';
 
 /**
  * Agent configuration. Time-outs default to Nova's where Nova has one (rules of the house):
@@ -56,10 +58,37 @@ export const DEFAULT_CONFIG: AgentConfig = {
   logLevel: 'info',
 };
 
-/** Reads a JSON config file (keys as in AgentConfig) over the defaults, then explicit overrides. */
+const Seconds = Type.Number({ minimum: 0 });
+/** `novalet agent --config FILE`: any AgentConfig key, no other */
+export const AgentConfigFileSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1 }),
+  runDir: Type.String({ minLength: 1 }),
+  listenHost: Type.String({ minLength: 1 }),
+  listenPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  secretFile: Type.String({ minLength: 1 }),
+  secret: Type.String({ minLength: 16 }),
+  tls: Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  libvirtUri: Type.String({ minLength: 1 }),
+  shutdownTimeoutSec: Seconds,
+  shutdownRetryIntervalSec: Seconds,
+  softRebootTimeoutSec: Seconds,
+  syncPowerStateIntervalSec: Seconds,
+  reconcileIntervalSec: Seconds,
+  pollIntervalMs: Type.Number({ exclusiveMinimum: 0 }),
+  journalRetentionDays: Seconds,
+  journalPruneIntervalSec: Seconds,
+  logLevel: LogLevel,
+}, { additionalProperties: false });
+// the file's keys are exactly AgentConfig's and its values fit: a key added to one and not the other fails to compile
+type FileConfig = Static<typeof AgentConfigFileSchema>;
+const sameKeys: Record<Exclude<keyof AgentConfig, keyof FileConfig> | Exclude<keyof FileConfig, keyof AgentConfig>, never> = {};
+const fits: FileConfig extends AgentConfig ? typeof sameKeys : never = sameKeys;
+void fits;
+
+/** Reads a JSON config file (keys as in AgentConfig, checked) over the defaults, then explicit overrides. */
 export function loadConfig(file: string | undefined, overrides: Partial<AgentConfig> = {}): AgentConfig {
   let fromFile: Partial<AgentConfig> = {};
-  if (file) fromFile = JSON.parse(readFileSync(file, 'utf8')) as Partial<AgentConfig>;
+  if (file) fromFile = readConfigFile(Type.Partial(AgentConfigFileSchema), file);
   const cfg = { ...DEFAULT_CONFIG, ...fromFile };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (cfg as Record<string, unknown>)[k] = v;
   return cfg;

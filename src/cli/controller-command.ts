@@ -1,10 +1,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { Type, type Static } from '@sinclair/typebox';
 import type { AgentEndpoint } from '../controller/agents/index.js';
-import type { SchedulerConfig } from '../controller/scheduler/scheduler.js';
-import type { ControllerConfig } from '../controller/config.js';
-import { startControllerProcess } from '../controller/process.js';
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../controller/scheduler/scheduler.js';
+import type { ControllerConfig, NetworkDef } from '../controller/config.js';
+import { checkIdentityRules, IdentityConfigSchema } from '../controller/identity/config.js';
+import { LogLevel, readConfigFile } from '../common/config-file.js';
+import { startControllerProcess } from './controller-process.js';
 import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 import { fileSecret } from './up/secrets.js';
@@ -17,24 +20,56 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
-interface ControllerFile extends Partial<Pick<ControllerConfig, 'networks' | 'reclaimIntervalSeconds' | 'tokenTtlSeconds' | 'region' | 'serviceDownTimeSeconds'>> {
-  dataDir?: string; listen?: string; publicUrl?: string; secretFile?: string; agents?: AgentEndpoint[];
-  scheduler?: SchedulerConfig; heartbeatIntervalSeconds?: number; logLevel?: string;
+const Str = Type.String({ minLength: 1 });
+const Ratio = Type.Number({ exclusiveMinimum: 0 });
+const Seconds = Type.Number({ minimum: 0 });
+const AgentEndpointSchema = Type.Object({ url: Str, local: Type.Optional(Type.Boolean()), ca: Type.Optional(Str) }, { additionalProperties: false });
+const NetworkSchema = Type.Object({
+  id: Str, name: Str, cidr: Str, gateway: Str, subnetId: Str, bridge: Type.Optional(Str), libvirtNetwork: Type.Optional(Str),
+}, { additionalProperties: false });
+/** any subset; the rest from DEFAULT_SCHEDULER_CONFIG */
+const SchedulerSchema = Type.Object({
+  cpuAllocationRatio: Type.Optional(Ratio), ramAllocationRatio: Type.Optional(Ratio), diskAllocationRatio: Type.Optional(Ratio),
+  reservedHostMemoryMb: Type.Optional(Seconds),
+}, { additionalProperties: false });
+
+/** `novalet controller --config FILE` */
+export const ControllerFileSchema = Type.Object({
+  dataDir: Type.Optional(Str), listen: Type.Optional(Str), publicUrl: Type.Optional(Str), secretFile: Type.Optional(Str),
+  agents: Type.Optional(Type.Array(AgentEndpointSchema)),
+  networks: Type.Optional(Type.Array(NetworkSchema, { minItems: 1 })),
+  scheduler: Type.Optional(SchedulerSchema),
+  heartbeatIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  reclaimIntervalSeconds: Type.Optional(Seconds),
+  tokenTtlSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  serviceDownTimeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  region: Type.Optional(Str),
+  logLevel: Type.Optional(LogLevel),
+  identity: Type.Optional(IdentityConfigSchema),
   /** SQLite file shared by several controllers on one machine (default <dataDir>/controller.db) */
-  database?: string;
+  database: Type.Optional(Str),
   /** this controller's id among several (default: kept in <dataDir>/controller-id) */
-  controllerId?: string;
+  controllerId: Type.Optional(Str),
   /** a task whose owner stopped renewing its lease this long is taken over */
-  taskLeaseSeconds?: number;
-  /** { projects: [{name, description?}], users: [{name, password, project?, roles?, enabled?}] } */
-  identity?: unknown;
+  taskLeaseSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+}, { additionalProperties: false });
+export type ControllerFile = Static<typeof ControllerFileSchema>;
+// the file's sections fit the types they are handed to
+const fits: [AgentEndpoint[], NetworkDef[], Partial<SchedulerConfig>] = [[] as Static<typeof AgentEndpointSchema>[], [] as Static<typeof NetworkSchema>[], {} as Static<typeof SchedulerSchema>];
+void fits;
+
+/** reads and checks the controller's config file (identity section included) before anything starts */
+export function loadControllerFile(path: string): ControllerFile {
+  const file = readConfigFile(ControllerFileSchema, path);
+  if (file.identity) checkIdentityRules(file.identity, path, '/identity');
+  return file;
 }
 
 /** `novalet controller`: the API, scheduler and orchestration for a set of agents. */
 export async function controllerCommand(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv);
   if (flags['help']) { console.log(CONTROLLER_USAGE); return; }
-  const file: ControllerFile = str(flags, 'config') ? JSON.parse(readFileSync(str(flags, 'config')!, 'utf8')) as ControllerFile : {};
+  const file: ControllerFile = str(flags, 'config') ? loadControllerFile(str(flags, 'config')!) : {};
   const dataDir = str(flags, 'data-dir') ?? file.dataDir ?? '/var/lib/novalet/controller';
   const listen = parseListen(str(flags, 'listen') ?? file.listen ?? '0.0.0.0:8774');
   const secretFile = str(flags, 'secret-file') ?? file.secretFile ?? '/etc/novalet/cluster-secret';
@@ -49,7 +84,7 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   const c = await startControllerProcess({
     dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
-    ...(file.scheduler ? { scheduler: file.scheduler } : {}),
+    ...(file.scheduler ? { scheduler: { ...DEFAULT_SCHEDULER_CONFIG, ...file.scheduler } } : {}),
     ...(file.database ? { databasePath: file.database } : {}),
     ...(file.controllerId ? { controllerId: file.controllerId } : {}),
     ...(file.identity !== undefined ? { identity: file.identity } : {}),

@@ -1,5 +1,6 @@
 import { AGENT_USAGE, agentCommand } from './agent-command.js';
 import { CTL_USAGE, ctlCommand } from './ctl-command.js';
+import { ConfigError } from '../common/config-file.js';
 
 const USAGE = `usage: novalet <command>   (up | controller | agent | ctl | user | project | role | sim-hosts)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
 
@@ -29,5 +30,6 @@ async function main(argv: string[]): Promise<number | undefined> {
 
 main(process.argv.slice(2)).then(
   (code) => { if (code !== undefined) process.exitCode = code; },
-  (err: unknown) => { console.error(err instanceof Error ? err.stack ?? err.message : err); process.exit(1); },
+  // a bad config file is the operator's to fix: its message, no stack
+  (err: unknown) => { console.error(err instanceof ConfigError ? `novalet: ${err.message}` : err instanceof Error ? err.stack ?? err.message : err); process.exit(1); },
 );

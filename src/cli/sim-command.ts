@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { startSimHosts } from '../agent/sim/index.js';
+import { startSimHosts } from '../sim/index.js';
 import { parseArgs, str } from './args.js';
 import { exitOnSignals } from './shutdown.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG as AGENT_DEFAULTS, type AgentConfig } from '../agent/config.js';
 import { DEFAULT_NETWORK, PREFIX } from '../controller/config.js';
-import { startControllerProcess } from '../controller/process.js';
+import { startControllerProcess } from './controller-process.js';
 import { DEFAULT_SCHEDULER_CONFIG } from '../controller/scheduler/scheduler.js';
 import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, positiveNumber, str } from './args.js';

@@ -31,6 +31,8 @@ export const notFound = (m: string) => new ApiError('not_found', m);
 export const conflict = (m: string) => new ApiError('conflict', m);
 export const unauthorized = (m = 'The request you have made requires authentication.') => new ApiError('unauthorized', m);
 
+/** a paginated list's marker names nothing (Nova: 400) */
+export const markerNotFound = (marker: string) => badRequest(`marker [${marker}] not found`);
 export const instanceNotFound = (id: string) => notFound(`Instance ${id} could not be found.`);
 export const instanceLocked = (id: string) => new ApiError('locked', `Instance ${id} is locked`);
 /** Nova: "Cannot '<action>' instance <uuid> while it is in <attr> <state>" */

@@ -65,16 +65,6 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     return (await hv.getDomain(uuid))?.power;
   }
 
-  async function waitPower(u: string, want: PowerState, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const p = (await hv.getDomain(u))?.power;
-      if (p === want) return;
-      if (Date.now() > deadline) assert.fail(`domain ${u}: power ${p}, expected ${want}`);
-      await sleep(100);
-    }
-  }
-
   async function waitEvent(pred: (e: HypervisorEvent) => boolean, since: number, timeoutMs = 30_000): Promise<HypervisorEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

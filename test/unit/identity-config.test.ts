@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createHarness, login } from '../support/harness.js';
+import { createHarness } from '../support/harness.js';
 import { applyIdentityConfig, parseIdentityConfig } from '../../src/controller/identity/config.js';
 import { identityCommand } from '../../src/cli/identity-command.js';
 import { SqliteStore } from '../../src/store/index.js';
@@ -58,13 +58,15 @@ test('applyIdentityConfig: declared projects/users/roles can log in with those r
 test('parseIdentityConfig refuses bad shapes and names the entry', () => {
   assert.deepEqual(parseIdentityConfig(undefined), {});
   const bad: Array<[unknown, RegExp]> = [
-    [[], /expected an object/],
-    [{ people: [] }, /unknown key "people"/],
-    [{ projects: [{}] }, /projects\[0\]\.name/],
-    [{ users: [{ name: 'x' }] }, /users\[0\]\.password/],
-    [{ users: [{ name: 'x', password: 'p', project: 'web', roles: ['superuser'] }] }, /unknown role superuser/],
-    [{ users: [{ name: 'x', password: 'p', roles: ['member'] }] }, /roles need a "project"/],
-    [{ users: [{ name: 'x', password: 'p', enabled: 'yes' }] }, /enabled/],
+    [[], /ConfigError: identity: \/: expected object, got \[\]$/],
+    [{ people: [] }, /ConfigError: identity: \/people: unknown key$/],
+    [{ projects: [{}] }, /ConfigError: identity: \/projects\/0\/name: required key missing$/],
+    [{ projects: [{ name: ' ' }] }, /ConfigError: identity: \/projects\/0\/name: expected string to match/],
+    [{ users: [{ name: 'x' }] }, /ConfigError: identity: \/users\/0\/password: required key missing$/],
+    [{ users: [{ name: 'x', password: 'p', project: 'web', roles: ['superuser'] }] }, /ConfigError: identity: \/users\/0\/roles\/0: expected one of "admin", "member", "reader", got "superuser"$/],
+    [{ users: [{ name: 'x', password: 'p', roles: ['member'] }] }, /ConfigError: identity: \/users\/0\/roles: roles need a "project"$/],
+    [{ users: [{ name: 'x', password: 'p', enabled: 'yes' }] }, /ConfigError: identity: \/users\/0\/enabled: expected boolean, got "yes"$/],
+    [{ users: [{ name: 'x', password: 42 }] }, /ConfigError: identity: \/users\/0\/password: expected string, got 42$/],
   ];
   for (const [cfg, re] of bad) assert.throws(() => parseIdentityConfig(cfg), re, JSON.stringify(cfg));
 });

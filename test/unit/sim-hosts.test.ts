@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { startSimHosts, type SimHosts } from '../../src/agent/sim/index.js';
+import { startSimHosts, type SimHosts } from '../../src/sim/index.js';
 import { AgentClient, RpcError } from '../../src/rpc/client.js';
 
 const SECRET = 'sim-test-secret-0123456789';

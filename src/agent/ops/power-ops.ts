@@ -1,4 +1,4 @@
-import { gracefulStop, recordPower, requirePower, waitForPower, isOff, currentPower } from './helpers.js';
+import { gracefulStop, recordPower, requirePower, currentPower } from './helpers.js';
 import type { OperationDef } from './types.js';
 
 /** start: power on a stopped server (a managed-save image, if any, is restored by libvirt). */

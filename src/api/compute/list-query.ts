@@ -3,10 +3,10 @@
  * error messages. Only whitelisted parameters reach the store; SQL is built from this typed query only.
  */
 import type { FastifyRequest } from 'fastify';
-import { KNOWN_STATUSES, type ServerQuery, type ServerSortKey } from '../../store/index.js';
+import type { ServerQuery } from '../../store/index.js';
 import { isAdmin } from '../../controller/context.js';
 import { badRequest, forbidden } from '../../controller/errors.js';
-import { SERVER_SORT_COLUMNS as SORT_COLUMNS } from '../../store/index.js';
+import { isKnownStatus, isServerSortKey } from '../../controller/compute/server-query.js';
 import { atLeast } from './microversion.js';
 
 type Q = Record<string, string | string[] | undefined>;
@@ -69,7 +69,7 @@ export function parseListQuery(req: FastifyRequest, maxLimit: number): ParsedLis
 
   const statuses = all(q.status).map((s) => s.toUpperCase());
   if (statuses.length) {
-    const known = statuses.filter((s) => KNOWN_STATUSES.has(s));
+    const known = statuses.filter(isKnownStatus);
     if (known.length < statuses.length) {
       if (atLeast(req, '2.38')) throw badRequest(`Invalid status value`);
       empty = true; // before 2.38 an unknown status simply matches nothing
@@ -113,10 +113,10 @@ export function parseListQuery(req: FastifyRequest, maxLimit: number): ParsedLis
   if (keys.length || dirs.length) {
     const sort: NonNullable<ServerQuery['sort']> = [];
     keys.forEach((k, i) => {
-      if (!(k in SORT_COLUMNS)) throw badRequest(`Invalid input for query parameters sort_key. Value: ${k}.`);
+      if (!isServerSortKey(k)) throw badRequest(`Invalid input for query parameters sort_key. Value: ${k}.`);
       const d = (dirs[i] ?? dirs[0] ?? 'desc').toLowerCase();
       if (d !== 'asc' && d !== 'desc') throw badRequest(`Invalid input for query parameters sort_dir. Value: ${d}.`);
-      sort.push({ key: k as ServerSortKey, dir: d });
+      sort.push({ key: k, dir: d });
     });
     if (!keys.length) {
       const d = dirs[0]!.toLowerCase();

@@ -4,7 +4,7 @@
  * route files.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ComputeDeps } from './deps.js';
+import { computeDeps, type ComputeInputs } from './deps.js';
 import type { IdentityService } from '../../controller/identity/service.js';
 import { installMicroversion } from './microversion.js';
 import { installAuth } from '../auth.js';
@@ -29,7 +29,8 @@ import { registerAggregateRoutes } from './routes/aggregates.js';
 import { registerUsageRoutes } from './routes/usage.js';
 import './schemas/formats.js';
 
-export function computePlugin(d: ComputeDeps, identity: IdentityService) {
+export function computePlugin(inputs: ComputeInputs, identity: IdentityService) {
+  const d = computeDeps(inputs);
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler(novaErrorHandler);
     app.setNotFoundHandler(notFoundOrBadMethod(collectRoutes(app), sendNova));

@@ -1,14 +1,14 @@
 /**
  * Read-only Keystone listings for admins (`openstack project|user|role|domain list`, `project show`, `service|
- * endpoint|region list`, `role assignment list [--names]`): management itself goes through the config file and
- * `novalet user|project|role` (IdentityService), not this API.
+ * endpoint|region list`, `role assignment list [--names]`) over IdentityDirectory: management itself goes through
+ * the config file and `novalet user|project|role` (IdentityService), not this API.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
-import type { Store } from '../../store/index.js';
-import { forbidden, notFound, unauthorized } from '../../controller/errors.js';
+import type { IdentityDirectory } from '../../controller/identity/directory.js';
+import { forbidden, unauthorized } from '../../controller/errors.js';
 
-export function registerIdentityAdminRoutes(app: FastifyInstance, identity: IdentityService, store: Store, base: string): void {
+export function registerIdentityAdminRoutes(app: FastifyInstance, identity: IdentityService, directory: IdentityDirectory, base: string): void {
   const admin = async (req: FastifyRequest) => {
     const t = req.headers['x-auth-token'];
     if (typeof t !== 'string' || !t) throw unauthorized();
@@ -21,7 +21,7 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, identity: Iden
 
   app.get('/v3/domains', async (req) => {
     await admin(req);
-    const d = await store.getDomain('default');
+    const d = await directory.domain('default');
     return { domains: d ? [{ id: d.id, name: d.name, enabled: d.enabled, description: '', links: { self: `${base}/v3/domains/${d.id}` } }] : [], links: links('domains') };
   });
   const projectView = (p: { id: string; name: string; domainId: string; enabled: boolean; description: string }) => ({
@@ -31,13 +31,11 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, identity: Iden
   app.get('/v3/projects', async (req) => {
     await admin(req);
     const name = q(req).name;
-    return { projects: (await store.listProjects()).filter((p) => !name || p.name === name).map(projectView), links: links('projects') };
+    return { projects: (await directory.projects(name)).map(projectView), links: links('projects') };
   });
   app.get<{ Params: { id: string } }>('/v3/projects/:id', async (req) => {
     await admin(req);
-    const p = await store.getProject(req.params.id);
-    if (!p) throw notFound(`Could not find project: ${req.params.id}.`);
-    return { project: projectView(p) };
+    return { project: projectView(await directory.project(req.params.id)) };
   });
   const userView = (u: { id: string; name: string; domainId: string; enabled: boolean; defaultProjectId: string | null }) => ({
     id: u.id, name: u.name, domain_id: u.domainId, enabled: u.enabled, ...(u.defaultProjectId ? { default_project_id: u.defaultProjectId } : {}),
@@ -46,13 +44,11 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, identity: Iden
   app.get('/v3/users', async (req) => {
     await admin(req);
     const name = q(req).name;
-    return { users: (await store.listUsers()).filter((u) => !name || u.name === name).map(userView), links: links('users') };
+    return { users: (await directory.users(name)).map(userView), links: links('users') };
   });
   app.get<{ Params: { id: string } }>('/v3/users/:id', async (req) => {
     await admin(req);
-    const u = await store.getUser(req.params.id);
-    if (!u) throw notFound(`Could not find user: ${req.params.id}.`);
-    return { user: userView(u) };
+    return { user: userView(await directory.user(req.params.id)) };
   });
   // the catalog is fixed by the controller's configuration: one service per type, one public endpoint each
   const catalog = () => identity.catalog('$(project_id)s');
@@ -87,29 +83,22 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, identity: Iden
     const names = f.include_names !== undefined && !/^(0|false|no)$/i.test(f.include_names);
     const domains = new Map<string, { id: string; name: string }>();
     const domain = async (id: string) => {
-      if (!domains.has(id)) { const d = await store.getDomain(id); domains.set(id, { id, name: d?.name ?? id }); }
+      if (!domains.has(id)) { const d = await directory.domain(id); domains.set(id, { id, name: d?.name ?? id }); }
       return domains.get(id)!;
     };
-    const users = (await store.listUsers()).filter((u) => !f['user.id'] || u.id === f['user.id']);
-    const projects = (await store.listProjects()).filter((p) => !f['scope.project.id'] || p.id === f['scope.project.id']);
     const out = [];
-    for (const u of users) {
-      for (const p of projects) {
-        for (const r of await store.listUserProjectRoles(u.id, p.id)) {
-          if (f['role.id'] && r.id !== f['role.id']) continue;
-          out.push({
-            role: names ? { id: r.id, name: r.name } : { id: r.id },
-            user: names ? { id: u.id, name: u.name, domain: await domain(u.domainId) } : { id: u.id },
-            scope: { project: names ? { id: p.id, name: p.name, domain: await domain(p.domainId) } : { id: p.id } },
-            links: { assignment: `${base}/v3/projects/${p.id}/users/${u.id}/roles/${r.id}` },
-          });
-        }
-      }
+    for (const { role: r, user: u, project: p } of await directory.roleAssignments({ userId: f['user.id'], projectId: f['scope.project.id'], roleId: f['role.id'] })) {
+      out.push({
+        role: names ? { id: r.id, name: r.name } : { id: r.id },
+        user: names ? { id: u.id, name: u.name, domain: await domain(u.domainId) } : { id: u.id },
+        scope: { project: names ? { id: p.id, name: p.name, domain: await domain(p.domainId) } : { id: p.id } },
+        links: { assignment: `${base}/v3/projects/${p.id}/users/${u.id}/roles/${r.id}` },
+      });
     }
     return { role_assignments: out, links: links('role_assignments') };
   });
   app.get('/v3/roles', async (req) => {
     await admin(req);
-    return { roles: (await store.listRoles()).map((r) => ({ id: r.id, name: r.name, domain_id: null, description: null, options: {}, links: { self: `${base}/v3/roles/${r.id}` } })), links: links('roles') };
+    return { roles: (await directory.roles()).map((r) => ({ id: r.id, name: r.name, domain_id: null, description: null, options: {}, links: { self: `${base}/v3/roles/${r.id}` } })), links: links('roles') };
   });
 }

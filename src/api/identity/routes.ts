@@ -9,6 +9,7 @@ import { collectRoutes, notFoundOrBadMethod } from '../method-not-allowed.js';
 import { notFound, unauthorized, ApiError } from '../../controller/errors.js';
 import type { Store } from '../../store/index.js';
 import { registerIdentityAdminRoutes } from './admin-routes.js';
+import { IdentityDirectory } from '../../controller/identity/directory.js';
 
 export function identityVersion(base: string) {
   return {
@@ -18,7 +19,9 @@ export function identityVersion(base: string) {
   };
 }
 
+/** `store` is only handed to the directory built here (the routes never read it): see IdentityDirectory */
 export function identityPlugin(identity: IdentityService, store: Store, base: string) {
+  const directory = new IdentityDirectory(store);
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler(keystoneErrorHandler);
     app.setNotFoundHandler(notFoundOrBadMethod(collectRoutes(app), sendKeystone));
@@ -67,7 +70,7 @@ export function identityPlugin(identity: IdentityService, store: Store, base: st
       try { await identity.revoke(s); } catch { throw notFound('Could not find token.'); }
       return reply.code(204).send();
     });
-    registerIdentityAdminRoutes(app, identity, store, base);
+    registerIdentityAdminRoutes(app, identity, directory, base);
     app.get('/v3/auth/projects', async (req) => {
       const info = await caller(req.headers);
       return { projects: await identity.userProjects(info.user.id), links: { self: `${base}/v3/auth/projects`, next: null, previous: null } };

@@ -11,6 +11,8 @@ import { installAuth } from '../auth.js';
 import { isAdmin, type RequestContext } from '../../controller/context.js';
 import { toApiError } from '../errors.js';
 import { portIdFor } from '../../controller/network/ports.js';
+import { ServerLookup } from '../../controller/compute/access.js';
+import { IdentityDirectory } from '../../controller/identity/directory.js';
 import { defaultSecurityGroup } from './security-groups.js';
 
 function neutronError(reply: FastifyReply, status: number, type: string, message: string) {
@@ -18,7 +20,10 @@ function neutronError(reply: FastifyReply, status: number, type: string, message
 }
 
 
+/** `store` is only handed to the lookups built here (the routes never read it) */
 export function networkPlugin(identity: IdentityService, store: Store, networks: NetworkDef[], base: string) {
+  const servers = new ServerLookup(store);
+  const directory = new IdentityDirectory(store);
   const netView = (n: NetworkDef) => ({
     id: n.id, name: n.name, status: 'ACTIVE', admin_state_up: true, shared: true, subnets: [n.subnetId],
     tenant_id: '', project_id: '', 'router:external': false, mtu: 1500, availability_zones: ['nova'],
@@ -69,13 +74,13 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
     app.get('/v2.0/ports', async (req) => {
       const q = req.query as Record<string, string | undefined>;
       if (!q.device_id) return { ports: [] };
-      const s = await store.getServer(q.device_id);
-      if (!s || (!isAdmin(req.ctx) && s.projectId !== req.ctx.projectId)) return { ports: [] };
+      const s = await servers.find(req.ctx, q.device_id);
+      if (!s) return { ports: [] };
       return { ports: filterBy(portViews(s), q, ['id', 'network_id', 'mac_address']) };
     });
     // each project's default group (the caller's; an admin sees every project's)
     const groups = async (ctx: RequestContext) =>
-      (isAdmin(ctx) ? (await store.listProjects()).map((p) => p.id) : [ctx.projectId]).map(defaultSecurityGroup);
+      (isAdmin(ctx) ? (await directory.projects()).map((p) => p.id) : [ctx.projectId]).map(defaultSecurityGroup);
     app.get('/v2.0/security-groups', async (req) => ({
       security_groups: filterBy(await groups(req.ctx), req.query as Record<string, unknown>, ['id', 'name', 'project_id', 'tenant_id']),
     }));

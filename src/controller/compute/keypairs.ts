@@ -6,7 +6,7 @@ import { createHash, generateKeyPair, X509Certificate, type KeyObject } from 'no
 import { promisify } from 'node:util';
 import type { Store, Keypair } from '../../store/index.js';
 import type { RequestContext } from '../context.js';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { ApiError, badRequest, markerNotFound, notFound } from '../errors.js';
 import type { QuotaService } from './quotas.js';
 
 const generateAsync = promisify(generateKeyPair) as (type: 'rsa' | 'ed25519', opts?: { modulusLength: number }) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
@@ -57,6 +57,11 @@ export class KeypairService {
   list(ctx: RequestContext, userId: string, opts: { limit?: number; marker?: string }): Promise<Keypair[]> {
     void ctx;
     return this.store.listKeypairs(userId, opts);
+  }
+
+  /** a list's marker must name one of the user's key pairs */
+  async checkMarker(userId: string, marker: string | undefined): Promise<void> {
+    if (marker !== undefined && !(await this.store.getKeypair(userId, marker))) throw markerNotFound(marker);
   }
 
   async get(userId: string, name: string): Promise<Keypair> {

@@ -1,5 +1,5 @@
 /** Quota limits (project overrides over config defaults) and enforcement at create time. */
-import type { Store } from '../../store/index.js';
+import type { Store, QuotaUsage } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import { ApiError } from '../errors.js';
 
@@ -17,10 +17,13 @@ export class QuotaService {
     return this.limits(projectId);
   }
 
+  /** what the project (key pairs: the user) uses now */
+  usage(projectId: string, userId: string): Promise<QuotaUsage> { return this.store.getQuotaUsage(projectId, userId); }
+
   /** Nova: 403 "Quota exceeded for <res>: Requested N, but already used U of L <res>" (-1 = unlimited) */
   async checkServers(projectId: string, userId: string, count: number, vcpus: number, ram: number): Promise<void> {
     const lim = await this.limits(projectId);
-    const use = await this.store.getQuotaUsage(projectId, userId);
+    const use = await this.usage(projectId, userId);
     const checks: Array<[string, number, number, number]> = [
       ['instances', count, use.instances, lim.instances],
       ['cores', count * vcpus, use.cores, lim.cores],
@@ -37,7 +40,7 @@ export class QuotaService {
   async checkGrowth(projectId: string, userId: string, cores: number, ram: number): Promise<void> {
     if (cores <= 0 && ram <= 0) return;
     const lim = await this.limits(projectId);
-    const use = await this.store.getQuotaUsage(projectId, userId);
+    const use = await this.usage(projectId, userId);
     for (const [res, req, used, limit] of [['cores', cores, use.cores, lim.cores], ['ram', ram, use.ram, lim.ram]] as Array<[string, number, number, number]>) {
       if (req > 0 && limit >= 0 && used + req > limit) {
         throw new ApiError('over_quota', `Quota exceeded for ${res}: Requested ${req}, but already used ${used} of ${limit} ${res}`);
@@ -47,7 +50,7 @@ export class QuotaService {
 
   async checkKeypairs(projectId: string, userId: string): Promise<void> {
     const lim = await this.limits(projectId);
-    const use = await this.store.getQuotaUsage(projectId, userId);
+    const use = await this.usage(projectId, userId);
     if (lim.key_pairs >= 0 && use.keyPairs + 1 > lim.key_pairs) throw new ApiError('over_quota', 'Quota exceeded, too many key pairs.');
   }
 

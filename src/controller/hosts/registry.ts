@@ -4,7 +4,7 @@
  * refuses to move servers off a host that is up. The agent/RPC side calls `heartbeat()`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store, Host } from '../../store/index.js';
+import type { Store, Host, HostUsage } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 
@@ -72,6 +72,9 @@ export class HostRegistry {
     if (!h) throw notFound(`Hypervisor ${id} could not be found.`);
     return h;
   }
+
+  /** what the servers placed on the host use (os-hypervisors) */
+  usage(name: string): Promise<HostUsage> { return this.store.getHostUsage(name); }
 
   async update(name: string, c: { disabled?: boolean; disabledReason?: string | null; forcedDown?: boolean }): Promise<Host> {
     await this.store.updateHost(name, c);

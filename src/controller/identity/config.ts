@@ -11,55 +11,46 @@
  * project or user and never removes a grant that is not listed (the CLI may have added it). Names live in the
  * Default domain. A user without `roles` gets `member` on its project.
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { checkConfig, ConfigError } from '../../common/config-file.js';
 import type { IdentityService } from './service.js';
-
-export interface IdentityConfig {
-  projects?: Array<{ name: string; description?: string }>;
-  users?: Array<{ name: string; password: string; project?: string; roles?: string[]; enabled?: boolean }>;
-}
-
-export interface IdentityConfigResult { projects: string[]; users: string[]; }
 
 /** the roles the policy knows (bootstrap creates them); anything else would grant nothing */
 export const KNOWN_ROLES = ['admin', 'member', 'reader'];
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+const Name = Type.String({ pattern: '\\S' });
+/** the config file's `identity` section */
+export const IdentityConfigSchema = Type.Object({
+  projects: Type.Optional(Type.Array(Type.Object({
+    name: Name,
+    description: Type.Optional(Type.String()),
+  }, { additionalProperties: false }))),
+  users: Type.Optional(Type.Array(Type.Object({
+    name: Name,
+    password: Name,
+    project: Type.Optional(Name),
+    roles: Type.Optional(Type.Array(Type.Union(KNOWN_ROLES.map((r) => Type.Literal(r))))),
+    enabled: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false }))),
+}, { additionalProperties: false });
 
-/** Checks the shape of a config file's `identity` section; throws an Error naming the offending entry. */
-export function parseIdentityConfig(raw: unknown): IdentityConfig {
+export type IdentityConfig = Static<typeof IdentityConfigSchema>;
+
+export interface IdentityConfigResult { projects: string[]; users: string[]; }
+
+/** what the schema cannot say; `at` is the section's JSON pointer in its file */
+export function checkIdentityRules(c: IdentityConfig, source: string, at = ''): void {
+  c.users?.forEach((u, i) => {
+    if (u.roles?.length && u.project === undefined) throw new ConfigError(`${source}: ${at}/users/${i}/roles: roles need a "project"`);
+  });
+}
+
+/** Checks a config file's `identity` section; throws a ConfigError naming the key path (`source` first). */
+export function parseIdentityConfig(raw: unknown, source = 'identity'): IdentityConfig {
   if (raw === undefined || raw === null) return {};
-  if (!isObj(raw)) throw new Error('identity: expected an object with "projects" and/or "users"');
-  for (const k of Object.keys(raw)) if (k !== 'projects' && k !== 'users') throw new Error(`identity: unknown key "${k}"`);
-  const list = (key: 'projects' | 'users'): Record<string, unknown>[] => {
-    const v = raw[key];
-    if (v === undefined) return [];
-    if (!Array.isArray(v) || !v.every(isObj)) throw new Error(`identity.${key}: expected a list of objects`);
-    return v;
-  };
-  const projects = list('projects').map((p, i) => {
-    if (!nonEmpty(p.name)) throw new Error(`identity.projects[${i}].name: a non-empty string is required`);
-    if (p.description !== undefined && typeof p.description !== 'string') throw new Error(`identity.projects[${i}].description: expected a string`);
-    return { name: p.name, ...(p.description !== undefined ? { description: p.description as string } : {}) };
-  });
-  const users = list('users').map((u, i) => {
-    const at = `identity.users[${i}]`;
-    if (!nonEmpty(u.name)) throw new Error(`${at}.name: a non-empty string is required`);
-    if (!nonEmpty(u.password)) throw new Error(`${at}.password: a non-empty string is required (user ${u.name})`);
-    if (u.project !== undefined && !nonEmpty(u.project)) throw new Error(`${at}.project: expected a project name`);
-    if (u.roles !== undefined && (!Array.isArray(u.roles) || !u.roles.every(nonEmpty))) throw new Error(`${at}.roles: expected a list of role names`);
-    const unknown = Array.isArray(u.roles) ? (u.roles as string[]).filter((r) => !KNOWN_ROLES.includes(r)) : [];
-    if (unknown.length) throw new Error(`${at}.roles: unknown role ${unknown.join(', ')} (known: ${KNOWN_ROLES.join(', ')})`);
-    if (u.roles !== undefined && u.project === undefined && (u.roles as unknown[]).length) throw new Error(`${at}.roles: roles need a "project"`);
-    if (u.enabled !== undefined && typeof u.enabled !== 'boolean') throw new Error(`${at}.enabled: expected true or false`);
-    return {
-      name: u.name, password: u.password,
-      ...(u.project !== undefined ? { project: u.project as string } : {}),
-      ...(u.roles !== undefined ? { roles: u.roles as string[] } : {}),
-      ...(u.enabled !== undefined ? { enabled: u.enabled as boolean } : {}),
-    };
-  });
-  return { projects, users };
+  const c = checkConfig(IdentityConfigSchema, raw, source);
+  checkIdentityRules(c, source);
+  return c;
 }
 
 /** Make the store hold what `cfg` declares (see the module comment). Accepts the raw JSON section too. */

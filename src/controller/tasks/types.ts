@@ -71,4 +71,5 @@ export interface TaskDef<P = Record<string, unknown>> {
   finished?(t: TaskCtx<P>): void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one registry holds definitions of different params
 export type AnyTaskDef = TaskDef<any>;

@@ -39,8 +39,10 @@ const REPOSITORIES = [
 ] as const;
 
 /** The repositories' methods, which the constructor puts on the store; `implements Store` checks that none is missing. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- the methods are put on by bindMethods (compose.ts)
 export interface SqliteStore extends Composed<InstanceType<(typeof REPOSITORIES)[number]>> {}
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class SqliteStore implements Store {
   /** private: callers see Store only, never a better-sqlite3 type */
   private readonly db: Database;

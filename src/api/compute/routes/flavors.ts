@@ -4,17 +4,15 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { randomUUID } from 'node:crypto';
 import type { ComputeDeps } from '../deps.js';
 import { check } from '../../validate.js';
 import { atLeast, requireVersion } from '../microversion.js';
 import { flavorBasic, flavorDetail } from '../views/flavor.js';
 import { isAdmin } from '../../../controller/context.js';
-import { ApiError, badRequest, forbidden, notFound } from '../../../controller/errors.js';
-import type { Flavor } from '../../../store/index.js';
+import { badRequest, forbidden } from '../../../controller/errors.js';
+import { parseIsPublic as bool } from '../../../controller/compute/flavors.js';
 
 type P = { Params: { id: string; key: string } };
-const NAME_RE = /^(?! )[\S ]*(?<! )$/;
 const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimum: min, maximum: max }), Type.String({ pattern: '^[0-9]+$' })]);
 
 const FlavorCreate = Type.Object({
@@ -33,22 +31,10 @@ const FlavorUpdate = Type.Object({ flavor: Type.Object({ description: Type.Union
 const ExtraSpecs = Type.Object({ extra_specs: Type.Record(Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-_:. /]+$' }), Type.Union([Type.String({ maxLength: 255 }), Type.Number(), Type.Boolean()])) }, { additionalProperties: false });
 
 const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v) as string | undefined;
-const bool = (v: string | boolean | undefined, dflt: boolean) => {
-  if (v === undefined) return dflt;
-  if (typeof v === 'boolean') return v;
-  const s = v.toLowerCase();
-  if (['1', 't', 'true', 'on', 'y', 'yes'].includes(s)) return true;
-  if (['0', 'f', 'false', 'off', 'n', 'no'].includes(s)) return false;
-  throw badRequest(`Invalid is_public filter [${v}]`);
-};
 
 export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void {
   const adminOnly = (req: FastifyRequest, rule: string) => { if (!isAdmin(req.ctx)) throw forbidden(`Policy doesn't allow os_compute_api:${rule} to be performed.`); };
-  const find = async (id: string): Promise<Flavor> => {
-    const f = await d.store.getFlavor(id);
-    if (!f) throw notFound(`Flavor ${id} could not be found.`);
-    return f;
-  };
+  const find = (id: string) => d.flavors.get(id);
 
   const list = (detail: boolean) => async (req: FastifyRequest) => {
     const q = req.query as Record<string, unknown>;
@@ -65,9 +51,9 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     };
     const limit = num('limit');
     const marker = last(q.marker);
-    if (marker !== undefined && !(await d.store.getFlavor(marker))) throw badRequest(`marker [${marker}] not found`);
+    await d.flavors.checkMarker(marker);
     const sd = last(q.sort_dir);
-    const flavors = await d.store.listFlavors({
+    const flavors = await d.flavors.list({
       includePrivate, ...(num('minRam') !== undefined ? { minRam: num('minRam')! } : {}), ...(num('minDisk') !== undefined ? { minDisk: num('minDisk')! } : {}),
       ...(last(q.sort_key) ? { sortKey: last(q.sort_key)! } : {}), ...(sd === 'asc' || sd === 'desc' ? { sortDir: sd } : {}),
       limit: Math.min(limit ?? d.cfg.maxLimit, d.cfg.maxLimit), ...(marker !== undefined ? { marker } : {}),
@@ -86,18 +72,10 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     adminOnly(req, 'os-flavor-manage:create');
     const f = check(FlavorCreate, req.body).flavor;
     if (f.description !== undefined && !atLeast(req, '2.55')) throw badRequest("Invalid input for field/attribute flavor. Additional properties are not allowed ('description' was unexpected)");
-    if (!NAME_RE.test(f.name)) throw badRequest(`Invalid input for field/attribute name. Value: ${f.name}. '${f.name}' does not match '^(?! )[\\S ]*(?<! )$'`);
-    const id = f.id ?? randomUUID();
-    if (await d.store.getFlavor(id)) throw new ApiError('conflict', `Flavor with ID ${id} already exists.`);
-    if (await d.store.getFlavorByName(f.name)) throw new ApiError('conflict', `Flavor with name ${f.name} already exists.`);
-    const flavor: Flavor = {
-      id, name: f.name, ram: Number(f.ram), vcpus: Number(f.vcpus), disk: Number(f.disk),
-      ephemeral: Number(f['OS-FLV-EXT-DATA:ephemeral'] ?? 0), swap: f.swap === '' || f.swap === undefined ? 0 : Number(f.swap),
-      rxtxFactor: Number(f.rxtx_factor ?? 1), isPublic: bool(f['os-flavor-access:is_public'], true),
-      description: f.description ?? null, disabled: false, extraSpecs: {}, createdAt: new Date().toISOString(),
-    };
-    if (!Number.isFinite(flavor.rxtxFactor) || flavor.rxtxFactor <= 0) throw badRequest('Invalid input for field/attribute rxtx_factor.');
-    await d.store.createFlavor(flavor);
+    const flavor = await d.flavors.create({
+      id: f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, ephemeral: f['OS-FLV-EXT-DATA:ephemeral'], swap: f.swap,
+      rxtxFactor: f.rxtx_factor, isPublic: f['os-flavor-access:is_public'], description: f.description,
+    });
     return { flavor: flavorDetail(req, d.urls, flavor) };
   });
 
@@ -105,14 +83,12 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     requireVersion(req, '2.55');
     adminOnly(req, 'os-flavor-manage:update');
     const b = check(FlavorUpdate, req.body);
-    await find(req.params.id);
-    await d.store.updateFlavorDescription(req.params.id, b.flavor.description);
-    return { flavor: flavorDetail(req, d.urls, await find(req.params.id)) };
+    return { flavor: flavorDetail(req, d.urls, await d.flavors.updateDescription(req.params.id, b.flavor.description)) };
   });
 
   app.delete<P>('/v2.1/flavors/:id', async (req, reply) => {
     adminOnly(req, 'os-flavor-manage:delete');
-    if (!(await d.store.deleteFlavor(req.params.id))) throw notFound(`Flavor ${req.params.id} could not be found.`);
+    await d.flavors.delete(req.params.id);
     return reply.code(202).send();
   });
 
@@ -122,16 +98,12 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
   app.post<P>('/v2.1/flavors/:id/os-extra_specs', async (req) => {
     adminOnly(req, 'os-flavor-extra-specs:create');
     const b = check(ExtraSpecs, req.body);
-    await find(req.params.id);
     const specs = asStrings(b.extra_specs);
-    await d.store.setFlavorExtraSpecs(req.params.id, specs);
+    await d.flavors.setExtraSpecs(req.params.id, specs);
     return { extra_specs: specs };
   });
   app.get<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req) => {
-    const f = await find(req.params.id);
-    const v = f.extraSpecs[req.params.key];
-    if (v === undefined) throw notFound(`Flavor ${req.params.id} has no extra specs with key ${req.params.key}.`);
-    return { [req.params.key]: v };
+    return { [req.params.key]: await d.flavors.extraSpec(req.params.id, req.params.key) };
   });
   app.put<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req) => {
     adminOnly(req, 'os-flavor-extra-specs:update');
@@ -140,14 +112,12 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     if (keys.length !== 1) throw badRequest('Request body contains too many items');
     if (keys[0] !== req.params.key) throw badRequest('Request body and URI mismatch');
     const specs = asStrings(check(ExtraSpecs, { extra_specs: body }).extra_specs);
-    await find(req.params.id);
-    await d.store.setFlavorExtraSpecs(req.params.id, specs);
+    await d.flavors.setExtraSpecs(req.params.id, specs);
     return specs;
   });
   app.delete<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req, reply) => {
     adminOnly(req, 'os-flavor-extra-specs:delete');
-    await find(req.params.id);
-    if (!(await d.store.deleteFlavorExtraSpec(req.params.id, req.params.key))) throw notFound(`Flavor ${req.params.id} has no extra specs with key ${req.params.key}.`);
+    await d.flavors.deleteExtraSpec(req.params.id, req.params.key);
     return reply.code(202).send();
   });
 }

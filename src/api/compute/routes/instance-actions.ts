@@ -7,7 +7,7 @@ import type { ComputeDeps } from '../deps.js';
 import { isUuid } from '../../validate.js';
 import { atLeast } from '../microversion.js';
 import { isAdmin } from '../../../controller/context.js';
-import { instanceNotFound, notFound } from '../../../controller/errors.js';
+import { instanceNotFound } from '../../../controller/errors.js';
 import type { InstanceAction } from '../../../store/index.js';
 
 type P = { Params: { id: string; rid: string } };
@@ -17,9 +17,7 @@ export function registerInstanceActionRoutes(app: FastifyInstance, d: ComputeDep
   const server = async (req: FastifyRequest<P>) => {
     const id = req.params.id;
     if (!isUuid(id)) throw instanceNotFound(id);
-    const s = await d.store.getServer(id, { includeDeleted: atLeast(req, '2.21') });
-    if (!s || (!isAdmin(req.ctx) && s.projectId !== req.ctx.projectId)) throw instanceNotFound(id);
-    return s;
+    return d.instanceActions.server(req.ctx, id, atLeast(req, '2.21'));
   };
   const view = (req: FastifyRequest, a: InstanceAction) => ({
     action: a.action, instance_uuid: a.serverId, request_id: a.requestId, user_id: a.userId, project_id: a.projectId,
@@ -27,14 +25,13 @@ export function registerInstanceActionRoutes(app: FastifyInstance, d: ComputeDep
   });
   app.get<P>('/v2.1/servers/:id/os-instance-actions', async (req) => {
     const s = await server(req);
-    return { instanceActions: (await d.store.listInstanceActions(s.id)).map((a) => view(req, a)) };
+    return { instanceActions: (await d.instanceActions.list(s)).map((a) => view(req, a)) };
   });
   app.get<P>('/v2.1/servers/:id/os-instance-actions/:rid', async (req) => {
     const s = await server(req);
-    const a = await d.store.getInstanceActionByRequest(s.id, req.params.rid);
-    if (!a) throw notFound(`Action for request_id ${req.params.rid} on instance ${s.id} not found`);
+    const { action: a, events: recorded } = await d.instanceActions.get(s, req.params.rid);
     const admin = isAdmin(req.ctx);
-    const events = (await d.store.listActionEvents(a.id)).map((e) => ({
+    const events = recorded.map((e) => ({
       event: e.event, start_time: usec(e.startTime), finish_time: usec(e.finishTime), result: e.result,
       ...(admin ? { traceback: e.traceback } : {}),
       ...(atLeast(req, '2.62') ? { hostId: '', ...(admin ? { host: e.host ?? '' } : {}) } : {}),

@@ -47,7 +47,7 @@ export function registerKeypairRoutes(app: FastifyInstance, d: ComputeDeps): voi
       const l = last(q.limit);
       if (l !== undefined) { if (!/^\d+$/.test(l)) throw badRequest('limit param must be an integer'); limit = Number(l); }
       marker = last(q.marker);
-      if (marker !== undefined && !(await d.store.getKeypair(userId, marker))) throw badRequest(`marker [${marker}] not found`);
+      await d.compute.keypairs.checkMarker(userId, marker);
     }
     const list = await d.compute.keypairs.list(req.ctx, userId, { ...(limit !== undefined ? { limit } : {}), ...(marker !== undefined ? { marker } : {}) });
     const body: Record<string, unknown> = { keypairs: list.map((k) => ({ keypair: view(req, k, false) })) };

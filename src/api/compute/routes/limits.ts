@@ -25,7 +25,7 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     const q = req.query as Record<string, string | undefined>;
     const projectId = isAdmin(req.ctx) && q.tenant_id ? q.tenant_id : req.ctx.projectId;
     const lim = await d.compute.quotas.limits(projectId);
-    const use = await d.store.getQuotaUsage(projectId, req.ctx.userId);
+    const use = await d.compute.quotas.usage(projectId, req.ctx.userId);
     const absolute: Record<string, number> = {
       maxServerMeta: lim.metadata_items, maxTotalKeypairs: lim.key_pairs, maxImageMeta: lim.metadata_items,
       maxTotalInstances: lim.instances, maxTotalCores: lim.cores, maxTotalRAMSize: lim.ram,
@@ -54,7 +54,7 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
   app.get<P>('/v2.1/os-quota-sets/:pid/detail', async (req) => {
     mayRead(req);
     const l = await d.compute.quotas.limits(req.params.pid);
-    const use = await d.store.getQuotaUsage(req.params.pid, req.ctx.userId);
+    const use = await d.compute.quotas.usage(req.params.pid, req.ctx.userId);
     const used: Record<string, number> = { instances: use.instances, cores: use.cores, ram: use.ram, key_pairs: use.keyPairs };
     const out: Record<string, unknown> = { id: req.params.pid };
     for (const [k, v] of Object.entries(l)) out[k] = { limit: v, in_use: used[k] ?? 0, reserved: 0 };

@@ -5,11 +5,10 @@ import type { ComputeDeps } from '../deps.js';
 import { check } from '../../validate.js';
 import { serverId } from './servers.js';
 import { requireVersion } from '../microversion.js';
-import { badRequest, notFound } from '../../../controller/errors.js';
+import { MAX_TAGS, tagNotFound } from '../../../controller/compute/server-meta.js';
 
 const Tag = Type.String({ minLength: 1, maxLength: 60, pattern: '^[^,/]*$' });
-const Tags = Type.Object({ tags: Type.Array(Tag, { maxItems: 50 }) }, { additionalProperties: false });
-const MAX_TAGS = 50;
+const Tags = Type.Object({ tags: Type.Array(Tag, { maxItems: MAX_TAGS }) }, { additionalProperties: false });
 type P = { Params: { id: string; tag: string } };
 
 export function registerServerTagRoutes(app: FastifyInstance, d: ComputeDeps): void {
@@ -18,31 +17,28 @@ export function registerServerTagRoutes(app: FastifyInstance, d: ComputeDeps): v
   app.put<P>('/v2.1/servers/:id/tags', async (req) => {
     const s = await get(req);
     const b = check(Tags, req.body);
-    await d.store.setServerTags(s.id, [...new Set(b.tags)]);
-    return { tags: (await d.store.getServer(s.id))!.tags };
+    return { tags: await d.serverMeta.replaceTags(s, b.tags) };
   });
   app.delete<P>('/v2.1/servers/:id/tags', async (req, reply) => {
     const s = await get(req);
-    await d.store.setServerTags(s.id, []);
+    await d.serverMeta.clearTags(s);
     return reply.code(204).send();
   });
   app.get<P>('/v2.1/servers/:id/tags/:tag', async (req, reply) => {
     const s = await get(req);
-    if (!s.tags.includes(req.params.tag)) throw notFound(`Tag ${req.params.tag} could not be found.`);
+    if (!s.tags.includes(req.params.tag)) throw tagNotFound(req.params.tag);
     return reply.code(204).send();
   });
   app.put<P>('/v2.1/servers/:id/tags/:tag', async (req, reply) => {
     const s = await get(req);
     check(Tag, req.params.tag);
-    if (s.tags.includes(req.params.tag)) return reply.code(204).send();
-    if (s.tags.length >= MAX_TAGS) throw badRequest(`The number of tags exceeded the per-server limit ${MAX_TAGS}`);
-    await d.store.addServerTag(s.id, req.params.tag);
+    if (!(await d.serverMeta.addTag(s, req.params.tag))) return reply.code(204).send();
     reply.header('Location', `${d.urls.versioned}/servers/${s.id}/tags/${encodeURIComponent(req.params.tag)}`);
     return reply.code(201).send();
   });
   app.delete<P>('/v2.1/servers/:id/tags/:tag', async (req, reply) => {
     const s = await get(req);
-    if (!(await d.store.deleteServerTag(s.id, req.params.tag))) throw notFound(`Tag ${req.params.tag} could not be found.`);
+    await d.serverMeta.deleteTag(s, req.params.tag);
     return reply.code(204).send();
   });
 }

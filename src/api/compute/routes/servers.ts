@@ -39,9 +39,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
   const renders = new ServerListRenders(d.urls, d.compute.servers);
   const listQuery = async (req: FastifyRequest) => {
     const parsed = parseListQuery(req, d.cfg.maxLimit);
-    if (parsed.query.marker !== undefined && !(await d.store.getServer(parsed.query.marker, { includeDeleted: true }))) {
-      throw badRequest(`marker [${parsed.query.marker}] not found`);
-    }
+    await d.serverLookup.checkMarker(parsed.query.marker);
     return parsed;
   };
   const next = (req: FastifyRequest, path: string, limit: number, listed: number, lastId: string | undefined) =>

@@ -89,7 +89,7 @@ export function registerServiceRoutes(app: FastifyInstance, d: ComputeDeps): voi
       service: { id: atLeast(req, '2.53') ? h.serviceId : intId, host: h.name, disabled_reason: h.disabledReason },
     });
     if (!atLeast(req, '2.88')) {
-      const u = await d.store.getHostUsage(h.name);
+      const u = await reg.usage(h.name);
       Object.assign(v, {
         vcpus: h.vcpus, memory_mb: h.memoryMb, local_gb: h.diskGb, vcpus_used: u.vcpus, memory_mb_used: u.memoryMb,
         local_gb_used: u.diskGb, free_ram_mb: h.memoryMb - u.memoryMb, free_disk_gb: h.diskGb - u.diskGb, current_workload: 0,
@@ -112,7 +112,7 @@ export function registerServiceRoutes(app: FastifyInstance, d: ComputeDeps): voi
     requireVersion(req, '2.1', '2.87');
     const s = { count: 0, vcpus: 0, memory_mb: 0, local_gb: 0, vcpus_used: 0, memory_mb_used: 0, local_gb_used: 0, free_ram_mb: 0, free_disk_gb: 0, current_workload: 0, running_vms: 0, disk_available_least: 0 };
     for (const h of await reg.list()) {
-      const u = await d.store.getHostUsage(h.name);
+      const u = await reg.usage(h.name);
       s.count++; s.vcpus += h.vcpus; s.memory_mb += h.memoryMb; s.local_gb += h.diskGb; s.vcpus_used += u.vcpus;
       s.memory_mb_used += u.memoryMb; s.local_gb_used += u.diskGb; s.free_ram_mb += h.memoryMb - u.memoryMb;
       s.free_disk_gb += h.diskGb - u.diskGb; s.running_vms += u.instances; s.disk_available_least += h.diskGb - u.diskGb;

@@ -88,7 +88,7 @@ function usages(servers: Server[], p: Period, detailed: boolean) {
  * ordered by (project_id, id); from 2.40 one page after `marker`.
  */
 async function window(d: ComputeDeps, req: FastifyRequest, p: Period, projectId?: string): Promise<{ servers: Server[]; limit: number }> {
-  const all = (await d.store.listServers({ ...(projectId ? { projectId } : {}), deleted: 'include' })).filter((s) => {
+  const all = (await d.compute.servers.list({ ...(projectId ? { projectId } : {}), deleted: 'include' })).filter((s) => {
     const launched = s.launchedAt ? Date.parse(s.launchedAt) : null;
     const terminated = s.terminatedAt ? Date.parse(s.terminatedAt) : null;
     return launched !== null && launched < p.stop && (terminated === null || terminated > p.start);

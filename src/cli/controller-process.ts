@@ -10,14 +10,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SqliteStore } from '../store/index.js';
 import { buildControllerApp } from '../api/app.js';
-import { defaultConfig, type ControllerConfig } from './config.js';
-import { createAgentCluster, type AgentCluster, type AgentEndpoint } from './agents/index.js';
-import type { SchedulerConfig } from './scheduler/scheduler.js';
-import { bootstrapIdentity } from './identity/bootstrap.js';
-import { applyIdentityConfig } from './identity/config.js';
-import { seedFlavors } from './compute/seed.js';
-import type { RecoveryReport } from './tasks/recovery.js';
-import { parseFailpoints } from './tasks/engine.js';
+import { defaultConfig, type ControllerConfig } from '../controller/config.js';
+import { createAgentCluster, type AgentCluster, type AgentEndpoint } from '../controller/agents/index.js';
+import type { SchedulerConfig } from '../controller/scheduler/scheduler.js';
+import { bootstrapIdentity } from '../controller/identity/bootstrap.js';
+import { applyIdentityConfig } from '../controller/identity/config.js';
+import { seedFlavors } from '../controller/compute/seed.js';
+import type { RecoveryReport } from '../controller/tasks/recovery.js';
+import { parseFailpoints } from '../controller/tasks/engine.js';
 
 export interface ControllerProcessOptions {
   dataDir: string;

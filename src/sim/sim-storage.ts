@@ -5,10 +5,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ImageRef } from '../../rpc/protocol/server-spec.js';
-import type { DiskInfo, DiskTool } from '../disks/disk-tool.js';
-import { GiB } from '../disks/disk-tool.js';
-import { ImageCache, type CachedImage } from '../images/image-cache.js';
+import type { ImageRef } from '../rpc/protocol/server-spec.js';
+import type { DiskInfo, DiskTool } from '../agent/disks/disk-tool.js';
+import { GiB } from '../agent/disks/disk-tool.js';
+import { ImageCache, type CachedImage } from '../agent/images/image-cache.js';
 
 interface Descriptor { format: string; size: number; backing?: string; label?: string; files?: string[] }
 

@@ -20,14 +20,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import si from 'systeminformation';
-import { createRpcServer } from '../../rpc/server.js';
-import type { AgentBackend } from '../../rpc/backend.js';
-import { AgentError } from '../../rpc/errors.js';
-import type { HostInfo } from '../../virt/hypervisor.js';
-import { FakeHypervisor } from '../../virt/fake/index.js';
-import { Agent } from '../agent.js';
-import { agentPaths, DEFAULT_CONFIG, type AgentConfig } from '../config.js';
-import { agentBackend } from '../rpc-backend.js';
+import { createRpcServer } from '../rpc/server.js';
+import type { AgentBackend } from '../rpc/backend.js';
+import { AgentError } from '../rpc/errors.js';
+import type { HostInfo } from '../virt/hypervisor.js';
+import { FakeHypervisor } from '../virt/fake/index.js';
+import { Agent } from '../agent/agent.js';
+import { agentPaths, DEFAULT_CONFIG, type AgentConfig } from '../agent/config.js';
+import { agentBackend } from '../agent/rpc-backend.js';
 import { SimDiskTool, SimImageCache } from './sim-storage.js';
 
 export interface SimHostsOptions {

@@ -1,0 +1,6 @@
+/** The words of a server list query that the API checks a request against: Nova's statuses and the sort keys. */
+import { KNOWN_STATUSES, SERVER_SORT_COLUMNS, type ServerSortKey } from '../../store/index.js';
+
+export const isKnownStatus = (s: string): boolean => KNOWN_STATUSES.has(s);
+
+export const isServerSortKey = (k: string): k is ServerSortKey => k in SERVER_SORT_COLUMNS;
