@@ -45,8 +45,12 @@ export async function login(app: FastifyInstance, user: string, password: string
   return r.headers['x-subject-token'] as string;
 }
 
-export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2): Promise<Harness> {
-  const store = new SqliteStore(':memory:');
+/**
+ * `dbPath`: a SQLite file instead of memory; several harnesses on one file are several controllers sharing a
+ * database (each its own task owner, scheduler view and connection).
+ */
+export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: { dbPath?: string } = {}): Promise<Harness> {
+  const store = new SqliteStore(o.dbPath ?? ':memory:');
   const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), ...over });
   const driver = new FakeHosts(driverDelayMs, cfg.imageDir);
   const app = buildControllerApp(cfg, store, driver, { periodic: false });
@@ -59,7 +63,7 @@ export async function createHarness(over: Partial<ControllerConfig> = {}, driver
   await identity.grant(reader.id, b.demoProjectId, 'reader');
   await seedFlavors(store);
   const t = new Date().toISOString();
-  await store.createImage({
+  if (!(await store.getImage(IMAGE_ID))) await store.createImage({
     id: IMAGE_ID, name: 'cirros', status: 'active', visibility: 'public', owner: b.adminProjectId, diskFormat: 'qcow2',
     containerFormat: 'bare', size: 1024, checksum: null, osHashAlgo: null, osHashValue: null, minDisk: 0, minRam: 0,
     protected: false, properties: {}, tags: [], createdAt: t, updatedAt: t,

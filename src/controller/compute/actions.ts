@@ -41,14 +41,6 @@ export class ServerActions {
   /** a single-host action by its task kind (start, stop, pause, ...): one definition in tasks/defs/power.ts */
   async run(ctx: RequestContext, id: string, kind: SimpleTaskKind): Promise<void> { await this.perform(ctx, id, TASKS[kind]); }
 
-  start(ctx: RequestContext, id: string) { return this.run(ctx, id, 'start'); }
-  stop(ctx: RequestContext, id: string) { return this.run(ctx, id, 'stop'); }
-  pause(ctx: RequestContext, id: string) { return this.run(ctx, id, 'pause'); }
-  unpause(ctx: RequestContext, id: string) { return this.run(ctx, id, 'unpause'); }
-  suspend(ctx: RequestContext, id: string) { return this.run(ctx, id, 'suspend'); }
-  resume(ctx: RequestContext, id: string) { return this.run(ctx, id, 'resume'); }
-  reboot(ctx: RequestContext, id: string, hard: boolean) { return this.run(ctx, id, hard ? 'reboot_hard' : 'reboot_soft'); }
-
   async resize(ctx: RequestContext, id: string, flavorRef: string): Promise<void> {
     const cur = await precheck(this.store, ctx, id, RULES.resize);
     const f = await this.store.getFlavor(flavorRef);

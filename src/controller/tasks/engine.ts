@@ -119,13 +119,14 @@ export class TaskEngine {
 
   private async adoptAll(): Promise<number> {
     let n = 0;
-    const seen = new Set<string>();
+    let after: { createdAt: string; id: string } | undefined;
     for (;;) {
       const now = Date.now();
-      const batch = (await this.svc.store.listAdoptableTasks(this.owner, now, 200)).filter((t) => !this.running.has(t.id) && !seen.has(t.id));
-      if (batch.length === 0 || this.closed) return n;
-      for (const t of batch) {
-        seen.add(t.id);
+      const page = await this.svc.store.listAdoptableTasks(this.owner, now, 200, after);
+      if (page.length === 0 || this.closed) return n;
+      after = { createdAt: page[page.length - 1]!.createdAt, id: page[page.length - 1]!.id };
+      for (const t of page) {
+        if (this.running.has(t.id)) continue; // ours, being driven (its lease is renewed by this process)
         const mine = await this.svc.store.takeOverTask(t.id, this.owner, now + this.opts.leaseMs, now);
         if (!mine || this.running.has(t.id)) continue;
         this.opts.log?.info?.({ taskId: t.id, serverId: t.serverId, kind: t.kind, step: t.step, requestId: t.requestId, from: t.owner }, 'task taken over');

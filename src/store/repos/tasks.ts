@@ -16,8 +16,8 @@ export interface TaskRepo {
   renewTaskLeases(owner: string, until: number): Promise<number>;
   /** takes a task whose lease ran out (or that `owner` held before a restart); null when someone else has it */
   takeOverTask(id: string, owner: string, until: number, now: number): Promise<TaskRow | null>;
-  /** tasks whose lease ran out, plus those `owner` holds, oldest first */
-  listAdoptableTasks(owner: string, now: number, limit: number): Promise<TaskRow[]>;
+  /** tasks whose lease ran out, plus those `owner` holds, oldest first; keyset pages after `after` */
+  listAdoptableTasks(owner: string, now: number, limit: number, after?: { createdAt: string; id: string }): Promise<TaskRow[]>;
   listServerTasks(serverId: string): Promise<TaskRow[]>;
   /** asks every other task of the server to stop before its next host call (a delete won) */
   cancelOtherTasks(serverId: string, exceptId: string): Promise<number>;

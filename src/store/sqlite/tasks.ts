@@ -77,8 +77,10 @@ export class SqliteTasks extends SqliteRepository implements TaskRepo {
     return ok ? this.#get(id) : null;
   }
 
-  async listAdoptableTasks(owner: string, at: number, limit: number): Promise<TaskRow[]> {
-    return (this.cached('SELECT * FROM tasks WHERE lease_until < ? OR owner = ? ORDER BY created_at, id LIMIT ?').all(at, owner, limit) as Row[]).map(rowToTask);
+  async listAdoptableTasks(owner: string, at: number, limit: number, after?: { createdAt: string; id: string }): Promise<TaskRow[]> {
+    const page = after ? ' AND (created_at, id) > (?, ?)' : '';
+    return (this.cached(`SELECT * FROM tasks WHERE (lease_until < ? OR owner = ?)${page} ORDER BY created_at, id LIMIT ?`)
+      .all(at, owner, ...(after ? [after.createdAt, after.id] : []), limit) as Row[]).map(rowToTask);
   }
 
   async listServerTasks(serverId: string): Promise<TaskRow[]> {
