@@ -281,3 +281,23 @@ test('spawn from an http URL: the image is downloaded once into the cache, throu
     await h.cleanup();
   }
 });
+
+test('a server whose domain vanished (host lost its guests, journal kept): start and hard reboot define it again from the spec', async () => {
+  const h = await harness();
+  try {
+    for (const op of [{ kind: 'start', params: {} }, { kind: 'reboot', params: { hard: true } }]) {
+      const id = await spawned(h);
+      await h.hv.destroy(id);
+      await h.hv.undefine(id);
+      assert.equal(h.hv.has(id), false);
+      // the agent's power sync records what libvirt now says (events; the sweep catches up after a host crash)
+      for (let i = 0; i < 200 && h.agent.deps.journal.getServer(id)!.power !== 'nostate'; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(h.agent.deps.journal.getServer(id)!.power, 'nostate');
+      const done = await run(h, id, op.kind, op.params);
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
+      assert.equal(h.hv.inspect(id)?.power, 'running', op.kind);
+      assert.ok(h.agent.deps.journal.steps(done.id).some((r) => r.step === 'redefine'));
+      assert.equal(h.agent.deps.journal.getServer(id)!.power, 'running');
+    }
+  } finally { await h.cleanup(); }
+});

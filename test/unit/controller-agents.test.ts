@@ -137,6 +137,22 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     assert.equal(after['OS-EXT-STS:power_state'], 4);
   });
 
+  it('a host that lost a guest (domain gone, journal kept): SHUTOFF after the next heartbeat, and start brings it back', async () => {
+    const id = await create('lost');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    await host.hv.destroy(id);
+    await host.hv.undefine(id);
+    for (let i = 0; i < 100 && host.agent.getServer(id).server.power !== 'nostate'; i++) await sleep(10);
+    await c.cluster.heartbeats!.poll();
+    const off = await waitServer(id, (x) => x.status === 'SHUTOFF' && settled(x));
+    assert.equal(off['OS-EXT-STS:power_state'], 0);
+    assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { 'os-start': null })).status, 202);
+    const back = await waitServer(id, (x) => x.status === 'ACTIVE' && settled(x));
+    assert.equal(back['OS-EXT-STS:power_state'], 1);
+    assert.equal(host.hv.inspect(id)?.power, 'running');
+  });
+
   it('createImage of a server on another machine: the agent uploads the snapshot over a signed URL; the image is active with its bytes', async () => {
     const id = await create('snap');
     const s = await waitServer(id, settled);

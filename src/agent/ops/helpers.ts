@@ -2,6 +2,8 @@ import type { DomainStatus, PowerState } from '../../virt/hypervisor.js';
 import { AgentError } from '../../rpc/errors.js';
 import type { ServerRow } from '../journal/journal.js';
 import type { OpExec } from './types.js';
+import { buildDomainSpec } from './domain-spec.js';
+import { addDhcpEntries, dhcpEntries } from '../network/dhcp-hosts.js';
 
 /** Precondition helpers (submit-time, against the journal's last known power). */
 export function requireServer(server: ServerRow | undefined): ServerRow {
@@ -81,4 +83,21 @@ export async function gracefulStop(x: OpExec<unknown>, opts: { timeoutSec?: numb
 
 export function isOff(p: PowerState): boolean {
   return off(p);
+}
+
+/**
+ * A server whose domain vanished (the host lost its guests: a crash, a libvirtd state wipe) while its journal row
+ * and files remain: define it again from the journaled spec, as Nova's hard reboot recreates the domain from the
+ * instance. DHCP host entries are put back first (identical entries are a no-op).
+ */
+export async function ensureDefined(x: OpExec<unknown>): Promise<boolean> {
+  const { hv, paths, domainType } = x.deps;
+  if (await hv.getDomain(x.op.serverUuid)) return false;
+  const spec = x.server().spec;
+  x.step('redefine');
+  const dhcp = dhcpEntries(spec.nics);
+  if (dhcp.length) await addDhcpEntries(hv, dhcp);
+  await hv.define(buildDomainSpec(spec, paths, domainType));
+  x.deps.events.emit({ type: 'operation', uuid: x.op.serverUuid, requestId: x.op.requestId, message: 'domain was missing: defined again from the journaled spec' });
+  return true;
 }

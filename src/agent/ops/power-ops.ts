@@ -1,4 +1,4 @@
-import { gracefulStop, recordPower, requirePower, currentPower } from './helpers.js';
+import { gracefulStop, recordPower, requirePower, currentPower, ensureDefined } from './helpers.js';
 import type { OperationDef } from './types.js';
 
 /** start: power on a stopped server (a managed-save image, if any, is restored by libvirt). */
@@ -8,6 +8,7 @@ export const start: OperationDef<'start'> = {
   refusedWhenDrained: true,
   check: (s) => { requirePower(s, ['shutdown', 'crashed', 'nostate'], 'start'); },
   async run(x) {
+    await ensureDefined(x);
     x.step('start');
     if ((await currentPower(x)) !== 'running') await x.deps.hv.start(x.op.serverUuid);
     return { power: await recordPower(x, 'running') };
@@ -35,7 +36,8 @@ export const stop: OperationDef<'stop'> = {
 export const reboot: OperationDef<'reboot'> = {
   kind: 'reboot',
   refusedWhenDrained: false,
-  check: (s, p) => { requirePower(s, p.hard ? ['running', 'paused', 'shutdown', 'crashed'] : ['running'], p.hard ? 'hard reboot' : 'reboot'); },
+  // a hard reboot also brings back a server whose domain vanished (nostate), as Nova's does
+  check: (s, p) => { requirePower(s, p.hard ? ['running', 'paused', 'shutdown', 'crashed', 'nostate'] : ['running'], p.hard ? 'hard reboot' : 'reboot'); },
   async run(x) {
     const { hv, config } = x.deps;
     const uuid = x.op.serverUuid;
@@ -46,7 +48,7 @@ export const reboot: OperationDef<'reboot'> = {
       const how = await gracefulStop(x, { timeoutSec: x.params.timeoutSec ?? config.softRebootTimeoutSec, retryIntervalSec: x.params.retryIntervalSec });
       method = how === 'destroy' ? 'hard' : 'soft';
       fallback = how === 'destroy';
-    } else {
+    } else if (!(await ensureDefined(x))) {
       x.step('destroy');
       await hv.destroy(uuid);
     }
@@ -99,6 +101,7 @@ export const resume: OperationDef<'resume'> = {
   refusedWhenDrained: true,
   check: (s) => { requirePower(s, ['suspended'], 'resume'); },
   async run(x) {
+    await ensureDefined(x);
     x.step('start');
     if ((await currentPower(x)) !== 'running') await x.deps.hv.start(x.op.serverUuid);
     return { power: await recordPower(x, 'running') };

@@ -104,7 +104,10 @@ export class HeartbeatMonitor {
   /** true when the store now agrees with the agent */
   private async syncPower(s: Server, power: number): Promise<boolean> {
     if (s.taskState !== null) return false;
-    const stoppedItself = s.vmState === 'active' && (power === POWER.SHUTDOWN || power === POWER.CRASHED);
+    // a guest that shut itself down, crashed, or vanished with its host's libvirt state (the agent reports no
+    // domain): SHUTOFF, so that the user's start (or hard reboot) brings it back from its spec. Nova logs and
+    // ignores the vanished case; showing ACTIVE for a guest that is not there helps nobody.
+    const stoppedItself = s.vmState === 'active' && (power === POWER.SHUTDOWN || power === POWER.CRASHED || power === POWER.NOSTATE);
     if (s.powerState === power && !stoppedItself) return true;
     return this.store.updateServerIf(s.id, { taskState: null, vmState: [s.vmState] }, {
       powerState: power, ...(stoppedItself ? { vmState: 'stopped' } : {}),
