@@ -71,7 +71,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   const guessUrl = o.publicUrl ?? `http://${listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost}:${port}`;
   const cfg = defaultConfig({ imageDir: join(o.dataDir, 'images'), ...o.config, ...(o.scheduler ? { scheduler: o.scheduler } : {}), publicUrl: guessUrl });
   const cluster = createAgentCluster({
-    store, secret: o.secret, agents: o.agents, internalUrl: cfg.publicUrl,
+    store, secret: o.secret, agents: o.agents, internalUrl: cfg.publicUrl, runningDeletedTimeoutSeconds: cfg.runningDeletedTimeoutSeconds,
     ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     log: { warn: (obj, msg) => o.log.warn(obj, msg) },
   });

@@ -31,6 +31,11 @@ export interface ControllerConfig {
    * taken over by another controller (or by the same one when it restarts, at once).
    */
   taskLeaseSeconds: number;
+  /**
+   * A guest an agent still runs for a server deleted longer ago than this is destroyed by the heartbeat (Nova's
+   * running_deleted_instance_action = reap with running_deleted_instance_timeout); sooner, it is only reported.
+   */
+  runningDeletedTimeoutSeconds: number;
 }
 
 export interface NetworkDef {
@@ -60,6 +65,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     networks: [DEFAULT_NETWORK],
     scheduler: DEFAULT_SCHEDULER_CONFIG,
     taskLeaseSeconds: 30,
+    runningDeletedTimeoutSeconds: 60,
     ...over,
   };
 }

@@ -153,6 +153,18 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     assert.equal(host.hv.inspect(id)?.power, 'running');
   });
 
+  it('a guest of a server deleted behind the host\'s back is found by the heartbeat and destroyed after the grace period', async () => {
+    const id = await create('orphan');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    // deleted in the database two minutes ago, the host never told (a delete that lost its race, a restored backup)
+    await c.store.markServerDeleted(id, new Date(Date.now() - 120_000).toISOString());
+    assert.equal(host.hv.has(id), true);
+    for (let i = 0; i < 7 && host.hv.has(id); i++) await c.cluster.heartbeats!.poll();
+    assert.equal(host.hv.has(id), false, 'the orphaned guest was destroyed');
+    assert.equal(host.agent.getServer(id).server.status, 'deleted');
+  });
+
   it('createImage of a server on another machine: the agent uploads the snapshot over a signed URL; the image is active with its bytes', async () => {
     const id = await create('snap');
     const s = await waitServer(id, settled);

@@ -10,6 +10,10 @@ import type { Inventory } from '../../rpc/protocol/inventory.js';
 import type { HostRegistry } from '../hosts/registry.js';
 import { POWER, novaPower } from '../compute/power.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
+import type { OrphanReaper } from './orphans.js';
+
+/** every this many rounds, all of a host's guests are checked for orphans (in between, only new ones) */
+const FULL_ORPHAN_CHECK_ROUNDS = 6;
 
 export interface HeartbeatLogger { warn(obj: object, msg: string): void; }
 
@@ -27,6 +31,7 @@ export class HeartbeatMonitor {
    * inventory, so a server the agent no longer reports (deleted, migrated away) drops out.
    */
   private readonly lastPower = new Map<string, Map<string, string>>();
+  private rounds = 0;
 
   constructor(
     private readonly agents: AgentDirectory,
@@ -35,6 +40,7 @@ export class HeartbeatMonitor {
     private readonly refreshView: () => Promise<void>,
     private readonly store: Store,
     private readonly log: HeartbeatLogger = { warn: () => {} },
+    private readonly reaper: OrphanReaper | null = null,
     private readonly concurrency = 64,
   ) {}
 
@@ -57,6 +63,7 @@ export class HeartbeatMonitor {
 
   /** never rejects: a failing round (e.g. the database busy) is logged and the next one tries again */
   private async round(): Promise<void> {
+    this.rounds++;
     const queue = [...this.agents.all()];
     const worker = async () => {
       for (let e = queue.shift(); e; e = queue.shift()) {
@@ -99,6 +106,12 @@ export class HeartbeatMonitor {
       if (await this.syncPower(cur, novaPower(s.power))) now.set(s.uuid, s.power);
     }
     this.lastPower.set(inv.hostname, now);
+    if (this.reaper) {
+      // guests of deleted servers: new ones every round, all of them every few rounds
+      const full = this.rounds % FULL_ORPHAN_CHECK_ROUNDS === 1;
+      const idle = inv.servers.filter((s) => s.task === null && (full || !before?.has(s.uuid))).map((s) => s.uuid);
+      await this.reaper.check(inv.hostname, idle);
+    }
   }
 
   /** true when the store now agrees with the agent */

@@ -12,6 +12,7 @@ import { AgentDirectory, type AgentEndpoint } from './directory.js';
 import { HeartbeatMonitor, type HeartbeatLogger } from './heartbeats.js';
 import { registerImageExport, signedImageUrl } from './image-export.js';
 import { AgentTransport } from './transport.js';
+import { OrphanReaper } from './orphans.js';
 
 export { AgentDirectory, type AgentEndpoint } from './directory.js';
 export { AgentTransport } from './transport.js';
@@ -24,6 +25,8 @@ export interface AgentClusterOptions {
   /** the URL agents on other hosts reach this controller at (image downloads) */
   internalUrl: string;
   heartbeatIntervalMs?: number;
+  /** a guest of a server deleted longer ago than this is destroyed (Nova's running_deleted_instance_timeout) */
+  runningDeletedTimeoutSeconds?: number;
   rpcTimeoutMs?: number;
   log?: HeartbeatLogger;
 }
@@ -54,7 +57,8 @@ export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
     async attach(app, { compute, images: imageService }) {
       images = imageService;
       registerImageExport(app, imageService, o.secret);
-      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log);
+      const reaper = new OrphanReaper(o.store, transport, (o.runningDeletedTimeoutSeconds ?? 60) * 1000, o.log);
+      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper);
       await cluster.heartbeats.poll();
       cluster.heartbeats.start(o.heartbeatIntervalMs ?? 10_000);
     },
