@@ -171,10 +171,9 @@ export class TaskEngine {
         if (!s) throw instanceNotFound(row.serverId);
         return s;
       },
-      save: async (patch) => {
-        Object.assign(data, patch);
-        if (!(await store.checkpointTask(row.id, this.owner, step, data))) throw new LostTask();
-      },
+      // kept with the next step's checkpoint: a step re-driven after a crash recomputes what it had not saved yet
+      // (steps are idempotent: claims, addresses and host calls all are), so a save costs no write of its own
+      save: async (patch) => { Object.assign(data, patch); },
       call: async <K extends OperationKind>(kind: K, params: ParamsOf<K>, o: { host?: string; tag?: string } = {}) => {
         const cur = await store.getTask(row.id);
         if (!cur || cur.owner !== this.owner) throw new LostTask();

@@ -32,7 +32,10 @@ export interface TaskCtx<P = Record<string, unknown>> {
   readonly svc: TaskServices;
   /** the server as the store has it now */
   server(): Promise<Server>;
-  /** merges into the checkpoint data and persists it at once (a crash after this keeps it) */
+  /**
+   * merges into the checkpoint data, persisted with the next step's checkpoint (a step interrupted before that is
+   * re-driven and saves again: steps are idempotent)
+   */
   save(patch: Record<string, unknown>): Promise<void>;
   /**
    * Runs one agent operation for this server on `host` (default: the host recorded in the data, else the
