@@ -26,6 +26,8 @@ export interface ControllerConfig {
   networks: NetworkDef[];
   /** allocation ratios and reserved memory (Nova's scheduler/placement options) */
   scheduler: SchedulerConfig;
+  /** hosts a build is tried on before it fails (Nova's [scheduler] max_attempts) */
+  schedulerMaxAttempts: number;
   /**
    * A task's owner renews its lease every third of this; a task whose lease ran out (its controller died) is
    * taken over by another controller (or by the same one when it restarts, at once).
@@ -64,6 +66,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     serviceDownTimeSeconds: 60,
     networks: [DEFAULT_NETWORK],
     scheduler: DEFAULT_SCHEDULER_CONFIG,
+    schedulerMaxAttempts: 3,
     taskLeaseSeconds: 30,
     runningDeletedTimeoutSeconds: 60,
     ...over,

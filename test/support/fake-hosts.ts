@@ -14,12 +14,15 @@ export class FakeHosts implements HostTransport {
   readonly calls: Array<{ op: OperationKind; serverId: string; requestId: string; host: string }> = [];
   /** the guests each host runs, with their power */
   readonly guests = new Map<string, { host: string; power: string }>();
-  private readonly failures = new Map<OperationKind, { code: string; message: string }>();
+  private readonly failures = new Map<OperationKind, { code: string; message: string; rolledBack: boolean }>();
   private readonly handlers = new Map<OperationKind, (c: HostCall) => Promise<Result>>();
 
   constructor(private readonly delayMs = 2, private readonly imageDir = '/nonexistent') {}
 
-  failNext(op: OperationKind, message = `fake ${op} failure`, code = 'internal'): void { this.failures.set(op, { code, message }); }
+  /** the next call of `op` fails; a failed spawn is rolled back (nothing left on the host), as the agent does */
+  failNext(op: OperationKind, message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
+    this.failures.set(op, { code, message, rolledBack });
+  }
 
   on(op: OperationKind, fn: (c: HostCall) => Promise<Result>): void { this.handlers.set(op, fn); }
 
@@ -27,7 +30,7 @@ export class FakeHosts implements HostTransport {
     this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host });
     await new Promise((r) => setTimeout(r, this.delayMs));
     const f = this.failures.get(c.kind);
-    if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message); }
+    if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message, false, f.rolledBack); }
     const h = this.handlers.get(c.kind);
     if (h) return h(c as HostCall);
     return this.apply(c as HostCall);

@@ -50,3 +50,34 @@ test('a failed task keeps the host\'s error code in the fault; the event has cod
   assert.equal(ev.traceback, 'invalid_state: Requested operation is not valid: domain is not running');
   await h.close();
 });
+
+test('a build the host failed and rolled back is retried on another host (max_attempts), never on a requested host', async () => {
+  const h = await createHarness();
+  const hosts = h.app.novalet.compute.hosts;
+  for (const name of ['b-1', 'b-2']) await hosts.heartbeat(name, { vcpus: 8, memoryMb: 16384, diskGb: 100, hostIp: '127.0.0.1' });
+  await h.app.novalet.compute.placement.refresh();
+  // the first host it lands on fails the spawn (and rolls it back); the next one succeeds
+  h.driver.failNext('spawn', 'qemu-img: disk full');
+  const id = await h.boot(h.tokens.demo, 'retried');
+  const s = (await h.req(h.tokens.admin, 'GET', `${S}/${id}`)).json().server;
+  assert.equal(s.status, 'ACTIVE');
+  const spawns = h.driver.calls.filter((c) => c.op === 'spawn' && c.serverId === id);
+  assert.equal(spawns.length, 2);
+  assert.notEqual(spawns[0]!.host, spawns[1]!.host, 'retried on another host');
+  assert.equal(s['OS-EXT-SRV-ATTR:host'], spawns[1]!.host);
+  assert.equal((await h.store.getAllocation(id))?.host, spawns[1]!.host, 'the claim moved with it');
+  assert.equal((await h.store.getHostUsage(spawns[0]!.host)).instances, 0);
+  // an admin's requested host is not rescheduled; failures on every host end with the last host's error
+  h.driver.failNext('spawn', 'no disk on b-1');
+  const forced = await h.boot(h.tokens.admin, 'forced', { availability_zone: 'nova:b-1' });
+  const f = (await h.req(h.tokens.admin, 'GET', `${S}/${forced}`)).json().server;
+  assert.equal(f.status, 'ERROR');
+  assert.equal(f.fault.message, 'no disk on b-1');
+  assert.equal(h.driver.calls.filter((c) => c.op === 'spawn' && c.serverId === forced).length, 1);
+  // an unknown outcome (the host did not roll back) is never retried elsewhere: the guest might run there
+  h.driver.failNext('spawn', 'lost the agent', 'internal', false);
+  const unknown = await h.boot(h.tokens.demo, 'unknown');
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${S}/${unknown}`)).json().server.status, 'ERROR');
+  assert.equal(h.driver.calls.filter((c) => c.op === 'spawn' && c.serverId === unknown).length, 1);
+  await h.close();
+});

@@ -43,7 +43,7 @@ export class ComputeController {
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
-    this.placement = new Placement(store, this.scheduler, this.hosts);
+    this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
       specs: new SpecBuilder(store, transport, cfg.networks),

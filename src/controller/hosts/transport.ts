@@ -38,7 +38,12 @@ export const agentRequestId = (requestId: string, serverId: string, tag?: string
  * whether trying the same call again later could succeed (the host was unreachable).
  */
 export class HostCallError extends Error {
-  constructor(readonly code: string, message: string, readonly retriable = false) {
+  /**
+   * `rolledBack`: the host ran the operation, it failed and was undone (a spawn left nothing behind), so the same
+   * work may be tried on another host without ever running twice. False when the outcome is unknown (the host was
+   * unreachable, the wait timed out) or the undo itself failed.
+   */
+  constructor(readonly code: string, message: string, readonly retriable = false, readonly rolledBack = false) {
     super(message);
     this.name = 'HostCallError';
   }

@@ -14,13 +14,15 @@ export class Placement {
     private readonly store: Store,
     readonly scheduler: Scheduler,
     private readonly hosts: { list(): Promise<Host[]>; isUp(h: Host): boolean },
+    /** hosts a build is tried on before it fails (Nova's scheduler max_attempts) */
+    readonly maxAttempts = 3,
   ) {}
 
   /** claims a host for the server (an admin's requested host, or the best one); throws "No valid host was found." */
-  async place(s: Server, requestedHost?: string): Promise<string> {
+  async place(s: Server, requestedHost?: string, excluded: readonly string[] = []): Promise<string> {
     const held = await this.store.getAllocation(s.id);
-    if (held) return held.host; // a re-driven schedule step: the claim was made before the crash
-    const exclude: string[] = [];
+    if (held && !excluded.includes(held.host)) return held.host; // a re-driven schedule step: claimed before the crash
+    const exclude = [...excluded];
     for (let attempt = 0; attempt < 20; attempt++) {
       const host = this.scheduler.select(s.flavor, { ...(requestedHost ? { forcedHost: requestedHost } : {}), exclude });
       if (await this.store.claimHost(s.id, host, claimOf(s.flavor), this.scheduler.limits(host))) return host;
@@ -29,6 +31,12 @@ export class Placement {
       exclude.push(host);
     }
     throw noValidHost();
+  }
+
+  /** gives back the server's claim on `host` (a build that failed there) */
+  async unclaim(serverId: string, host: string, flavor: FlavorSnapshot): Promise<void> {
+    await this.store.releaseClaim(serverId);
+    this.freed(host, flavor);
   }
 
   /** a server left its host: the view counts the room at once, before the next refresh */

@@ -61,6 +61,11 @@ export interface BeginOptions {
 
 /** thrown inside a drive when this controller no longer owns the task: stop without writing anything */
 class LostTask extends Error {}
+/** thrown by a step to continue at another step of its task (a build retried on another host) */
+export class GoTo extends Error {
+  constructor(readonly step: string) { super(`go to step ${step}`); }
+}
+
 /** thrown by a host call of a task that a delete cancelled */
 export class TaskCancelled extends Error {}
 
@@ -185,12 +190,25 @@ export class TaskEngine {
     };
     if (!def) return this.end(row, x, null, new Error(`unknown task kind ${row.kind}`));
     try {
-      for (; step < def.steps.length; step++) {
-        // the step is recorded before it acts (step 0 was recorded by begin)
-        if (step > row.step && !(await store.checkpointTask(row.id, this.owner, step, data))) throw new LostTask();
-        await this.failpoint(row, def.steps[step]!.name, 'before');
-        await def.steps[step]!.run(x);
-        await this.failpoint(row, def.steps[step]!.name, 'after');
+      let recorded = row.step;
+      while (step < def.steps.length) {
+        // the step is recorded before it acts (the first one by begin, or by the drive that was interrupted)
+        if (step !== recorded) {
+          if (!(await store.checkpointTask(row.id, this.owner, step, data))) throw new LostTask();
+          recorded = step;
+        }
+        const s = def.steps[step]!;
+        await this.failpoint(row, s.name, 'before');
+        try {
+          await s.run(x);
+        } catch (err) {
+          if (!(err instanceof GoTo)) throw err;
+          step = def.steps.findIndex((d) => d.name === err.step);
+          if (step < 0) throw new Error(`task ${def.kind} has no step ${err.step}`);
+          continue;
+        }
+        await this.failpoint(row, s.name, 'after');
+        step++;
       }
       await this.end(row, x, def, null);
     } catch (err) {

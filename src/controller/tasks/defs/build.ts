@@ -2,11 +2,16 @@
  * Create: claim a host (in the database), allocate fixed IPs, spawn on the host. Each step is checkpointed, so a
  * controller that dies anywhere re-drives from that step: the claim and the addresses are found again (both are
  * idempotent per server), and the spawn goes to the same host under the same request id, which the agent dedupes.
- * A failed build gives its claim back and leaves the server in ERROR with the fault (Nova's "No valid host was
- * found." is a 400 fault).
+ * A spawn the host failed and rolled back is rescheduled to another host (Nova's max_attempts, the failed hosts
+ * excluded; never for an admin's requested host, and never when the outcome on the host is unknown, so that a
+ * server never runs on two hosts). A failed build gives its claim back and leaves the server in ERROR with the
+ * fault (Nova's "No valid host was found." is a 400 fault).
  */
 import { POWER, novaPower } from '../../compute/power.js';
 import type { NicRecord } from '../../compute/spec.js';
+import { HostCallError } from '../../hosts/transport.js';
+import { ApiError } from '../../errors.js';
+import { GoTo } from '../engine.js';
 import type { TaskDef } from '../types.js';
 
 export interface BuildParams { requestedHost?: string }
@@ -18,7 +23,17 @@ export const build: TaskDef<BuildParams> = {
       name: 'schedule',
       run: async (t) => {
         const s = await t.server();
-        await t.save({ host: await t.svc.placement.place(s, t.params.requestedHost ?? s.host ?? undefined) });
+        const tried = (t.data.tried as string[] | undefined) ?? [];
+        // a re-driven schedule after a reschedule has no host yet: the server's row still names the failed one
+        const requested = t.params.requestedHost ?? (tried.length ? undefined : s.host ?? undefined);
+        try {
+          await t.save({ host: await t.svc.placement.place(s, requested, tried) });
+        } catch (err) {
+          // no other host for a rescheduled build: it fails with what its last host said
+          const last = t.data.lastError as { code: string; message: string } | undefined;
+          if (last && err instanceof ApiError && err.code === 'no_valid_host') throw new HostCallError(last.code, last.message);
+          throw err;
+        }
       },
     },
     {
@@ -33,8 +48,17 @@ export const build: TaskDef<BuildParams> = {
       name: 'spawn',
       run: async (t) => {
         const host = t.data.host as string;
-        const spec = await t.svc.specs.spec(await t.server(), host, t.data.nics as NicRecord[]);
-        await t.save({ power: (await t.call('spawn', { spec })).power });
+        const s = await t.server();
+        const spec = await t.svc.specs.spec(s, host, t.data.nics as NicRecord[]);
+        try {
+          await t.save({ power: (await t.call('spawn', { spec })).power });
+        } catch (err) {
+          const tried = [...((t.data.tried as string[] | undefined) ?? []), host];
+          if (!(err instanceof HostCallError && err.rolledBack) || t.params.requestedHost || tried.length >= t.svc.placement.maxAttempts) throw err;
+          await t.svc.placement.unclaim(s.id, host, s.flavor);
+          await t.save({ tried, host: null, lastError: { code: err.code, message: err.message } });
+          throw new GoTo('schedule');
+        }
       },
     },
   ],
