@@ -15,6 +15,7 @@ import type { FixedIpRepo } from './repos/fixed-ips.js';
 import type { QuotaRepo } from './repos/quotas.js';
 import type { ClaimRepo } from './repos/claims.js';
 import type { TaskRepo } from './repos/tasks.js';
+import type { ServerGroupRepo } from './repos/server-groups.js';
 
 export interface Store extends
   SettingsRepo,
@@ -29,6 +30,7 @@ export interface Store extends
   FixedIpRepo,
   QuotaRepo,
   ClaimRepo,
-  TaskRepo {
+  TaskRepo,
+  ServerGroupRepo {
   close(): Promise<void>;
 }

@@ -322,3 +322,21 @@ export interface FinishTask {
   /** the action's message (Nova: 'Error' for a failed action) */
   message: string | null;
 }
+
+/** Nova's server group policies (affinity and anti-affinity; the soft ones from 2.15) */
+export type ServerGroupPolicy = 'affinity' | 'anti-affinity' | 'soft-affinity' | 'soft-anti-affinity';
+
+/** A server group (os-server-groups): members are placed by its policy. */
+export interface ServerGroup {
+  id: string;
+  name: string;
+  projectId: string;
+  userId: string;
+  policy: ServerGroupPolicy;
+  /** 2.64: { max_server_per_host } for anti-affinity */
+  rules: { max_server_per_host?: number };
+  createdAt: string;
+}
+
+/** Placement rule a claim checks inside its transaction, so that racing members never break their group's policy. */
+export interface GroupRule { groupId: string; policy: 'affinity' | 'anti-affinity'; maxPerHost: number; }

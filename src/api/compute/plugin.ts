@@ -20,6 +20,7 @@ import { registerServerTagRoutes } from './routes/server-tags.js';
 import { registerInstanceActionRoutes } from './routes/instance-actions.js';
 import { registerFlavorRoutes } from './routes/flavors.js';
 import { registerKeypairRoutes } from './routes/keypairs.js';
+import { registerServerGroupRoutes } from './routes/server-groups.js';
 import { registerAvailabilityZoneRoutes } from './routes/availability-zones.js';
 import { registerLimitRoutes } from './routes/limits.js';
 import { registerImageProxyRoutes } from './routes/images-proxy.js';
@@ -48,6 +49,7 @@ export function computePlugin(inputs: ComputeInputs, identity: IdentityService) 
     registerInstanceActionRoutes(app, d);
     registerFlavorRoutes(app, d);
     registerKeypairRoutes(app, d);
+    registerServerGroupRoutes(app, d);
     registerAvailabilityZoneRoutes(app, d);
     registerLimitRoutes(app, d);
     registerImageProxyRoutes(app, d);

@@ -10,6 +10,7 @@ import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
+import { ServerGroupService } from './server-groups.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
 import { IpAllocator } from '../network/ip-allocator.js';
@@ -36,6 +37,7 @@ export class ComputeController {
   readonly images: ImageService;
   readonly scheduler: Scheduler;
   readonly placement: Placement;
+  readonly serverGroups: ServerGroupService;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
@@ -51,7 +53,8 @@ export class ComputeController {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
-    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions);
+    this.serverGroups = new ServerGroupService(store, this.quotas);
+    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
   }
 

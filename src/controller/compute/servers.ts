@@ -14,6 +14,7 @@ import type { QuotaService } from './quotas.js';
 import { snapshotOf, type ServerActions } from './actions.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
+import type { ServerGroupService } from './server-groups.js';
 
 export interface CreateRequest {
   name: string;
@@ -37,6 +38,8 @@ export interface CreateRequest {
   host?: string;
   hypervisorHostname?: string;
   configDrive?: boolean;
+  /** Nova's scheduler hints: a server group to join, same_host / different_host server lists */
+  schedulerHints?: { group?: string; sameHost?: string[]; differentHost?: string[] };
 }
 
 export interface CreateResult { servers: Server[]; adminPass: string; reservationId: string; }
@@ -56,6 +59,7 @@ export class ServerService {
     private readonly tasks: TaskEngine,
     private readonly quotas: QuotaService,
     private readonly actions: ServerActions,
+    private readonly groups: ServerGroupService,
   ) {}
 
   get(ctx: RequestContext, id: string): Promise<Server> { return serverFor(this.store, ctx, id); }
@@ -113,6 +117,8 @@ export class ServerService {
       }
     }
     const requestedHost = r.host ?? r.hypervisorHostname ?? azHost;
+    const hints = r.schedulerHints ?? {};
+    const group = hints.group ? await this.groups.checkJoin(ctx, hints.group, count) : null;
     const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
     const adminPass = r.adminPass ?? genPassword();
     const t = new Date().toISOString();
@@ -131,10 +137,15 @@ export class ServerService {
         blockDeviceMapping: r.blockDeviceMapping ?? [], metadata: r.metadata ?? {}, tags: r.tags ?? [], fault: null,
         createdAt: t, launchedAt: null,
       };
+      // a member from the start (as Nova's API does), before the task can place it
+      if (group) await this.store.addServerGroupMember(group.id, ns.id);
       // the row, its instance action and the build task in one transaction; the task places it and builds it
       await this.tasks.begin({
         def: TASKS.create, serverId: ns.id, newServer: ns, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId,
-        params: { ...(requestedHost ? { requestedHost } : {}) },
+        params: {
+          ...(requestedHost ? { requestedHost } : {}), ...(group ? { group: group.id } : {}),
+          ...(hints.sameHost?.length ? { sameHost: hints.sameHost } : {}), ...(hints.differentHost?.length ? { differentHost: hints.differentHost } : {}),
+        },
       });
       servers.push((await this.store.getServer(ns.id))!);
     }

@@ -4,10 +4,20 @@
  * records the host in the same transaction); a refused claim means the view was stale (another controller, or a
  * claim this view has not seen), so that host's usage is re-read and the next best host is tried.
  */
-import type { FlavorSnapshot, Host, Server, Store } from '../../store/index.js';
+import type { FlavorSnapshot, GroupRule, Host, Server, Store } from '../../store/index.js';
 import { claimOf } from '../../store/index.js';
 import { noValidHost } from '../errors.js';
-import type { Scheduler } from './scheduler.js';
+import type { Scheduler, SelectOptions } from './scheduler.js';
+
+/** Nova's scheduler hints a create may carry */
+export interface PlacementHints {
+  /** a server group (os-server-groups) the server joins: its policy places it */
+  group?: string;
+  /** on the host of one of these servers */
+  sameHost?: string[];
+  /** on none of the hosts of these servers */
+  differentHost?: string[];
+}
 
 export class Placement {
   constructor(
@@ -19,18 +29,56 @@ export class Placement {
   ) {}
 
   /** claims a host for the server (an admin's requested host, or the best one); throws "No valid host was found." */
-  async place(s: Server, requestedHost?: string, excluded: readonly string[] = []): Promise<string> {
+  async place(s: Server, requestedHost?: string, excluded: readonly string[] = [], hints: PlacementHints = {}): Promise<string> {
     const held = await this.store.getAllocation(s.id);
     if (held && !excluded.includes(held.host)) return held.host; // a re-driven schedule step: claimed before the crash
     const exclude = [...excluded];
     for (let attempt = 0; attempt < 20; attempt++) {
-      const host = this.scheduler.select(s.flavor, { ...(requestedHost ? { forcedHost: requestedHost } : {}), exclude });
-      if (await this.store.claimHost(s.id, host, claimOf(s.flavor), this.scheduler.limits(host))) return host;
+      // the group's placement is read anew each try: a racing member may have landed since
+      const c = await this.constraints(s.id, hints);
+      const host = this.scheduler.select(s.flavor, {
+        ...(requestedHost ? { forcedHost: requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
+      });
+      if (await this.store.claimHost(s.id, host, claimOf(s.flavor), this.scheduler.limits(host), c.rule)) return host;
       this.scheduler.setUsage(host, await this.store.getHostUsage(host));
       if (requestedHost) break;
       exclude.push(host);
     }
     throw noValidHost();
+  }
+
+  /** the hints as scheduler filters and weights, and the group rule the claim re-checks in its transaction */
+  private async constraints(serverId: string, hints: PlacementHints): Promise<{ select: SelectOptions; rule?: GroupRule }> {
+    const select: SelectOptions = {};
+    const exclude: string[] = [];
+    let only: Set<string> | undefined;
+    let rule: GroupRule | undefined;
+    const hostsOf = async (ids: string[]) => new Set((await Promise.all(ids.map((id) => this.store.getServer(id)))).map((x) => x?.host).filter((h): h is string => !!h));
+    if (hints.group) {
+      const g = await this.store.getServerGroup(hints.group);
+      if (g) {
+        const placed = await this.store.serverGroupHosts(g.id, serverId);
+        if (g.policy === 'affinity') {
+          if (placed.size) only = new Set(placed.keys());
+          rule = { groupId: g.id, policy: 'affinity', maxPerHost: Infinity };
+        } else if (g.policy === 'anti-affinity') {
+          const max = g.rules.max_server_per_host ?? 1;
+          for (const [h, n] of placed) if (n >= max) exclude.push(h);
+          rule = { groupId: g.id, policy: 'anti-affinity', maxPerHost: max };
+        } else {
+          const sign = g.policy === 'soft-affinity' ? 1 : -1;
+          select.prefer = (h) => sign * (placed.get(h) ?? 0);
+        }
+      }
+    }
+    if (hints.sameHost?.length) {
+      const same = await hostsOf(hints.sameHost);
+      only = only ? new Set([...only].filter((h) => same.has(h))) : same;
+    }
+    if (hints.differentHost?.length) exclude.push(...(await hostsOf(hints.differentHost)));
+    if (only) select.only = only;
+    if (exclude.length) select.exclude = exclude;
+    return { select, ...(rule ? { rule } : {}) };
   }
 
   /** gives back the server's claim on `host` (a build that failed there) */

@@ -31,6 +31,17 @@ interface HostState {
   used: HostUsage;
 }
 
+export interface SelectOptions {
+  /** an admin's requested host: the fit is still checked, the weighing skipped */
+  forcedHost?: string;
+  /** hosts ruled out (failed builds, anti-affinity, different_host) */
+  exclude?: readonly string[];
+  /** only these hosts (affinity, same_host) */
+  only?: ReadonlySet<string>;
+  /** higher is better, weighed before free RAM (soft-affinity, soft-anti-affinity) */
+  prefer?: (host: string) => number;
+}
+
 export class Scheduler {
   private hosts = new Map<string, HostState>();
   /** claims made since the last refresh, per host (the store may not show them yet) */
@@ -76,19 +87,22 @@ export class Scheduler {
    * Picks a host for `flavor` and claims its resources. `forcedHost` (admin create with host/AZ:host) skips the
    * weighing but not the fit check, as Nova's requested_destination does.
    */
-  select(flavor: FlavorSnapshot, opts: { forcedHost?: string; exclude?: string[] } = {}): string {
+  select(flavor: FlavorSnapshot, opts: SelectOptions = {}): string {
     let best: HostState | null = null;
     let bestFree = -Infinity;
+    let bestPref = -Infinity;
     const candidates = opts.forcedHost ? [this.hosts.get(opts.forcedHost)].filter((h): h is HostState => !!h) : this.hosts.values();
     if (opts.forcedHost && !this.hosts.has(opts.forcedHost)) throw new ApiError('bad_request', `Compute host ${opts.forcedHost} could not be found.`);
     for (const h of candidates) {
-      if (!h.usable || opts.exclude?.includes(h.name)) continue;
+      if (!h.usable || opts.exclude?.includes(h.name) || (opts.only && !opts.only.has(h.name))) continue;
       const used = this.usedWithClaims(h);
       const freeRam = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb;
       if (freeRam < flavor.ram) continue;
       if (used.vcpus + flavor.vcpus > h.vcpus * this.cfg.cpuAllocationRatio) continue;
       if (used.diskGb + flavor.disk + flavor.ephemeral > h.diskGb * this.cfg.diskAllocationRatio) continue;
-      if (freeRam > bestFree) { best = h; bestFree = freeRam; }
+      // a preference (a soft group policy) first, then the RAM weigher
+      const pref = opts.prefer?.(h.name) ?? 0;
+      if (pref > bestPref || (pref === bestPref && freeRam > bestFree)) { best = h; bestFree = freeRam; bestPref = pref; }
     }
     if (!best) throw noValidHost();
     const claim = { instances: 1, vcpus: flavor.vcpus, memoryMb: flavor.ram, diskGb: flavor.disk + flavor.ephemeral };

@@ -1,12 +1,13 @@
 /** Claims: one allocation per placed server, one usage row per host (store/sqlite/claims.ts). */
-import type { HostUsage, Resources } from '../types.js';
+import type { GroupRule, HostUsage, Resources } from '../types.js';
 
 export interface ClaimRepo {
   /**
    * Claims `r` on `host` for the server and records the host on the server, in one transaction, only if the host's
-   * usage stays within `limits` (null: unchecked). Idempotent for the same server and host.
+   * usage stays within `limits` (null: unchecked) and the server's group `rule` still holds on that host (checked in
+   * the same transaction, so racing members of one group never break it). Idempotent for the same server and host.
    */
-  claimHost(serverId: string, host: string, r: Resources, limits: Resources | null): Promise<boolean>;
+  claimHost(serverId: string, host: string, r: Resources, limits: Resources | null, rule?: GroupRule): Promise<boolean>;
   /** changes the server's claim to `r` (resize); growth must fit `limits` */
   resizeClaim(serverId: string, r: Resources, limits: Resources | null): Promise<boolean>;
   releaseClaim(serverId: string): Promise<void>;

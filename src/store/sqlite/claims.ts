@@ -5,7 +5,8 @@
  * host, and its cost does not depend on how many servers the host has.
  */
 import type { ClaimRepo } from '../repos/claims.js';
-import type { HostUsage, Resources } from '../types.js';
+import type { GroupRule, HostUsage, Resources } from '../types.js';
+import { groupHosts } from './server-groups.js';
 import { now, type Row } from './columns.js';
 import { SqliteRepository, type Connection } from './repository.js';
 
@@ -47,9 +48,17 @@ export function release(c: Connection, serverId: string): void {
   })();
 }
 
+/** affinity: no member on another host; anti-affinity: fewer than maxPerHost members on this one */
+function groupAllows(cached: Connection['cached'], rule: GroupRule, serverId: string, host: string): boolean {
+  const where = groupHosts(cached, rule.groupId, serverId);
+  if (rule.policy === 'affinity') return [...where.keys()].every((h) => h === host);
+  return (where.get(host) ?? 0) < rule.maxPerHost;
+}
+
 export class SqliteClaims extends SqliteRepository implements ClaimRepo {
-  async claimHost(serverId: string, host: string, r: Resources, limits: Resources | null): Promise<boolean> {
+  async claimHost(serverId: string, host: string, r: Resources, limits: Resources | null, rule?: GroupRule): Promise<boolean> {
     return this.db.transaction(() => {
+      if (rule && !groupAllows(this.conn.cached, rule, serverId, host)) return false;
       if (!claim(this.conn, serverId, host, r, limits)) return false;
       this.cached('UPDATE servers SET host = ?, node = ? WHERE id = ? AND (host IS NOT ? OR node IS NOT ?)').run(host, host, serverId, host, host);
       return true;

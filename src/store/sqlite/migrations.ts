@@ -160,4 +160,14 @@ export const MIGRATIONS: string[] = [
   INSERT INTO host_usage (host, instances, vcpus, memory_mb, disk_gb)
     SELECT host, COUNT(*), SUM(vcpus), SUM(memory_mb), SUM(disk_gb) FROM allocations GROUP BY host;
   `,
+  // 8: server groups (os-server-groups) and their members; a claim checks the group's policy in its transaction
+  `
+  CREATE TABLE server_groups (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL, policy TEXT NOT NULL,
+    rules TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+  CREATE INDEX server_groups_project ON server_groups(project_id);
+  CREATE TABLE server_group_members (
+    group_id TEXT NOT NULL, server_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (group_id, server_id));
+  CREATE INDEX server_group_members_server ON server_group_members(server_id);
+  `,
 ];

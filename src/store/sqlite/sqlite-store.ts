@@ -20,6 +20,7 @@ import { SqliteFixedIps } from './fixed-ips.js';
 import { SqliteQuotas } from './quotas.js';
 import { SqliteClaims } from './claims.js';
 import { SqliteTasks } from './tasks.js';
+import { SqliteServerGroups } from './server-groups.js';
 
 /** Every repository; a new one is one entry here (and its interface one entry in Store's `extends`). */
 const REPOSITORIES = [
@@ -36,6 +37,7 @@ const REPOSITORIES = [
   SqliteQuotas,
   SqliteClaims,
   SqliteTasks,
+  SqliteServerGroups,
 ] as const;
 
 /** The repositories' methods, which the constructor puts on the store; `implements Store` checks that none is missing. */

@@ -61,7 +61,11 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     return utf8Join('{"servers":[', page.views, ',', `]${links ? `,"servers_links":${JSON.stringify(links)}` : ''}}`);
   });
 
-  app.get<P>('/v2.1/servers/:id', async (req) => ({ server: detailView(req, d.urls, await d.compute.servers.get(req.ctx, serverId(req)), { show: true, hostStatus }) }));
+  app.get<P>('/v2.1/servers/:id', async (req) => {
+    const server = await d.compute.servers.get(req.ctx, serverId(req));
+    const serverGroups = atLeast(req, '2.71') ? await d.compute.serverGroups.groupsOf(server.id) : [];
+    return { server: detailView(req, d.urls, server, { show: true, hostStatus, serverGroups }) };
+  });
 
   app.post('/v2.1/servers', async (req, reply) => {
     const body = check(ServerCreate, req.body);
@@ -79,7 +83,9 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
     const minCount = Number(s.min_count ?? 1); const maxCount = Number(s.max_count ?? minCount);
     if (minCount > maxCount) throw badRequest('min_count must be <= max_count');
     const imageRef = (s.imageRef ?? '').replace(/\/+$/, '').split('/').pop() ?? '';
+    const hints = schedulerHints(body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints']);
     const cr: CreateRequest = {
+      ...(hints ? { schedulerHints: hints } : {}),
       name: s.name, imageRef, flavorRef: String(s.flavorRef).replace(/\/+$/, '').split('/').pop()!, minCount, maxCount,
       networks: (s.networks ?? null) as CreateRequest['networks'],
       ...(s.accessIPv4 !== undefined ? { accessIPv4: s.accessIPv4 } : {}),
@@ -147,4 +153,21 @@ function ipsView(s: Parameters<typeof addressesView>[0]) {
   const out: Record<string, Array<{ version: number; addr: string }>> = {};
   for (const [net, list] of Object.entries(addressesView(s))) out[net] = list.map((a) => ({ version: a.version as number, addr: a.addr as string }));
   return out;
+}
+
+/** Nova's scheduler hints this cloud honours: group (a server group uuid), same_host / different_host (server uuids) */
+function schedulerHints(h: Record<string, unknown> | undefined): CreateRequest['schedulerHints'] | undefined {
+  if (!h) return undefined;
+  const uuids = (name: string): string[] | undefined => {
+    const v = h[name];
+    if (v === undefined) return undefined;
+    const list = Array.isArray(v) ? v : [v];
+    for (const x of list) if (typeof x !== 'string' || !isUuid(x)) throw badRequest(`Invalid input for field/attribute ${name}. Value: ${JSON.stringify(v)}. is not a 'uuid'`);
+    return list as string[];
+  };
+  const group = h.group;
+  if (group !== undefined && (typeof group !== 'string' || !isUuid(group))) throw badRequest(`Invalid input for field/attribute group. Value: ${JSON.stringify(group)}. is not a 'uuid'`);
+  const sameHost = uuids('same_host');
+  const differentHost = uuids('different_host');
+  return { ...(group !== undefined ? { group } : {}), ...(sameHost ? { sameHost } : {}), ...(differentHost ? { differentHost } : {}) };
 }

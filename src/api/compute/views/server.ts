@@ -56,7 +56,7 @@ export type HostStatus = (host: string) => string;
  * Every field comes from the server's row (so that its revision tells when a render is stale, see
  * server-list-renders.ts), the request's microversion and role, and the URLs; host_status only with `hostStatus`.
  */
-export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean; hostStatus?: HostStatus } = {}) {
+export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean; hostStatus?: HostStatus; serverGroups?: string[] } = {}) {
   const admin = isAdmin(req.ctx);
   const v: Record<string, unknown> = {
     id: s.id,
@@ -111,7 +111,7 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
   if (atLeast(req, '2.19')) v.description = s.description;
   if (atLeast(req, '2.26')) v.tags = s.tags;
   if (atLeast(req, '2.63')) v.trusted_image_certificates = null;
-  if (atLeast(req, '2.71') && opts.show) v.server_groups = [];
+  if (atLeast(req, '2.71') && opts.show) v.server_groups = opts.serverGroups ?? [];
   if (atLeast(req, '2.73')) v.locked_reason = s.lockedReason;
   if (s.fault && (s.status === 'ERROR' || s.status === 'DELETED')) {
     v.fault = { code: s.fault.code, created: isoZ(s.fault.created), message: s.fault.message, ...(admin && s.fault.details ? { details: s.fault.details } : {}) };

@@ -14,7 +14,11 @@ import { ApiError } from '../../errors.js';
 import { GoTo } from '../engine.js';
 import type { TaskDef } from '../types.js';
 
-export interface BuildParams { requestedHost?: string }
+export interface BuildParams {
+  requestedHost?: string;
+  /** scheduler hints: a server group, same_host / different_host servers */
+  group?: string; sameHost?: string[]; differentHost?: string[];
+}
 
 export const build: TaskDef<BuildParams> = {
   kind: 'create', action: 'create', event: 'compute__do_build_and_run_instance', taskState: 'scheduling',
@@ -27,7 +31,8 @@ export const build: TaskDef<BuildParams> = {
         // a re-driven schedule after a reschedule has no host yet: the server's row still names the failed one
         const requested = t.params.requestedHost ?? (tried.length ? undefined : s.host ?? undefined);
         try {
-          await t.save({ host: await t.svc.placement.place(s, requested, tried) });
+          const hints = { ...(t.params.group ? { group: t.params.group } : {}), ...(t.params.sameHost ? { sameHost: t.params.sameHost } : {}), ...(t.params.differentHost ? { differentHost: t.params.differentHost } : {}) };
+          await t.save({ host: await t.svc.placement.place(s, requested, tried, hints) });
         } catch (err) {
           // no other host for a rescheduled build: it fails with what its last host said
           const last = t.data.lastError as { code: string; message: string } | undefined;
