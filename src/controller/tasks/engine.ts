@@ -158,6 +158,8 @@ export class TaskEngine {
   }
 
   private launch(row: TaskRow): void {
+    // begin and a concurrent takeover round may both reach here for a task just created: one drive only
+    if (this.running.has(row.id)) return;
     const p = this.drive(row)
       .catch((err: unknown) => this.opts.log?.error({ err, taskId: row.id, serverId: row.serverId }, 'task bookkeeping failed'))
       .finally(() => this.running.delete(row.id));
