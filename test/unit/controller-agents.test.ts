@@ -151,6 +151,7 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     const back = await waitServer(id, (x) => x.status === 'ACTIVE' && settled(x));
     assert.equal(back['OS-EXT-STS:power_state'], 1);
     assert.equal(host.hv.inspect(id)?.power, 'running');
+    assert.equal((await api(demo, 'DELETE', `/servers/${id}`)).status, 204);
   });
 
   it('a guest of a server deleted behind the host\'s back is found by the heartbeat and destroyed after the grace period', async () => {
@@ -163,6 +164,28 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     for (let i = 0; i < 7 && host.hv.has(id); i++) await c.cluster.heartbeats!.poll();
     assert.equal(host.hv.has(id), false, 'the orphaned guest was destroyed');
     assert.equal(host.agent.getServer(id).server.status, 'deleted');
+  });
+
+  it('a drained host gets no new servers; undrained, it is schedulable again', async () => {
+    const drained = sim.hosts[0]!;
+    drained.agent.runner.drained = true;
+    const made: Array<[string, string]> = [];
+    try {
+      await c.cluster.heartbeats!.poll();
+      for (let i = 0; i < 3; i++) {
+        const s = await waitServer(await create(`drain-${i}`), settled);
+        made.push([demo, s.id]);
+        assert.equal(s.status, 'ACTIVE');
+        assert.notEqual(s['OS-EXT-SRV-ATTR:host'], drained.name);
+      }
+    } finally {
+      drained.agent.runner.drained = false;
+      await c.cluster.heartbeats!.poll();
+    }
+    const forced = await waitServer(await create('undrained', { host: drained.name }, admin), settled);
+    made.push([admin, forced.id]);
+    assert.equal(forced['OS-EXT-SRV-ATTR:host'], drained.name);
+    for (const [token, id] of made) assert.equal((await api(token, 'DELETE', `/servers/${id}`)).status, 204);
   });
 
   it('createImage of a server on another machine: the agent uploads the snapshot over a signed URL; the image is active with its bytes', async () => {

@@ -92,6 +92,7 @@ export class HeartbeatMonitor {
       vcpus: inv.hypervisor.cpus, memoryMb: Math.floor(inv.hypervisor.memoryMiB), diskGb: Math.floor(inv.disk.totalGiB),
       hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,
       hypervisorVersion: versionNumber(inv.hypervisor.hypervisorVersion), hostIp: new URL(e.endpoint.url).hostname,
+      drained: inv.drained,
     });
     const before = this.lastPower.get(inv.hostname);
     const now = new Map<string, string>();

@@ -8,7 +8,11 @@ import type { Store, Host, HostUsage } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 
-export interface HostInventory { vcpus: number; memoryMb: number; diskGb: number; hypervisorType?: string; hypervisorVersion?: number; hostIp?: string; }
+export interface HostInventory {
+  vcpus: number; memoryMb: number; diskGb: number; hypervisorType?: string; hypervisorVersion?: number; hostIp?: string;
+  /** the agent refuses new guests (an operator drained it before maintenance): not schedulable */
+  drained?: boolean;
+}
 
 /** Nova's host_status of a server's host (2.16) */
 export type HostStatus = 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN';
@@ -16,6 +20,8 @@ export type HostStatus = 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN';
 export class HostRegistry {
   /** last known row per host, so that server views can show host_status without a query per server */
   private readonly known = new Map<string, Host>();
+  /** hosts whose agent said it is drained in its last heartbeat (a fact of the agent, not stored) */
+  private readonly drained = new Set<string>();
 
   constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {}
 
@@ -34,6 +40,7 @@ export class HostRegistry {
 
   async heartbeat(name: string, inv: HostInventory, at = new Date()): Promise<Host> {
     const t = at.toISOString();
+    if (inv.drained) this.drained.add(name); else this.drained.delete(name);
     const existing = await this.store.getHost(name);
     await this.store.upsertHost({
       name, serviceId: existing?.serviceId ?? randomUUID(), hypervisorId: existing?.hypervisorId ?? randomUUID(),
@@ -42,6 +49,11 @@ export class HostRegistry {
       hypervisorVersion: inv.hypervisorVersion ?? 0, hostIp: inv.hostIp ?? '', createdAt: existing?.createdAt ?? t, updatedAt: t,
     });
     return this.remember((await this.store.getHost(name))!);
+  }
+
+  /** new servers may be placed here: up, enabled, not drained */
+  isSchedulable(h: Host, nowMs = Date.now()): boolean {
+    return !h.disabled && !this.drained.has(h.name) && this.isUp(h, nowMs);
   }
 
   isUp(h: Host, nowMs = Date.now()): boolean {

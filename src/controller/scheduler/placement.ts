@@ -23,7 +23,7 @@ export class Placement {
   constructor(
     private readonly store: Store,
     readonly scheduler: Scheduler,
-    private readonly hosts: { list(): Promise<Host[]>; isUp(h: Host): boolean },
+    private readonly hosts: { list(): Promise<Host[]>; isSchedulable(h: Host): boolean },
     /** hosts a build is tried on before it fails (Nova's scheduler max_attempts) */
     readonly maxAttempts = 3,
   ) {}
@@ -93,6 +93,6 @@ export class Placement {
   /** rebuilds the view from the host registry and the claims in the store (after every heartbeat round) */
   async refresh(): Promise<void> {
     const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage()]);
-    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isUp(h));
+    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h));
   }
 }
