@@ -23,7 +23,7 @@ export class SqliteImages extends SqliteRepository implements ImageRepo {
       i.diskFormat, i.containerFormat, i.size, i.checksum, i.osHashAlgo, i.osHashValue, i.minDisk, i.minRam,
       i.protected ? 1 : 0, JSON.stringify(i.properties), JSON.stringify(i.tags), i.createdAt, i.updatedAt);
   }
-  async getImage(id: string): Promise<Image | null> { return image(this.db.prepare("SELECT * FROM images WHERE id = ? AND status != 'deleted'").get(id)); }
+  async getImage(id: string): Promise<Image | null> { return image(this.cached("SELECT * FROM images WHERE id = ? AND status != 'deleted'").get(id)); }
   async listImages(o: { projectId: string | null; isAdmin: boolean; name?: string; status?: string; visibility?: string; limit?: number; marker?: string }): Promise<Image[]> {
     const w: string[] = ["status != 'deleted'"]; const p: unknown[] = [];
     if (!o.isAdmin) { w.push("(visibility IN ('public', 'community') OR owner = ?)"); p.push(o.projectId); }

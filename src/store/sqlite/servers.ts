@@ -22,7 +22,7 @@ export function insertServer(c: Connection, s: NewServer): void {
   const { db, cached } = c;
   const t = now();
   db.transaction(() => {
-    db.prepare(`INSERT INTO servers (id, name, project_id, user_id, image_ref, flavor_id, flavor, old_flavor, vm_state,
+    cached(`INSERT INTO servers (id, name, project_id, user_id, image_ref, flavor_id, flavor, old_flavor, vm_state,
         task_state, power_state, status, host, node, availability_zone, key_name, key_data, user_data, access_ipv4, access_ipv6,
         config_drive, disk_config, description, locked, locked_reason, locked_by, reservation_id, launch_index, hostname,
         kernel_id, ramdisk_id, root_device_name, progress, addresses, ips4, ips6, requested_networks, security_groups, bdm,
@@ -36,9 +36,9 @@ export function insertServer(c: Connection, s: NewServer): void {
         ipText(s.addresses, 6), s.requestedNetworks === undefined ? null : JSON.stringify(s.requestedNetworks),
         JSON.stringify(s.securityGroups), JSON.stringify(s.blockDeviceMapping), s.fault ? JSON.stringify(s.fault) : null,
         s.createdAt, t, s.launchedAt, s.flavor.vcpus, s.flavor.ram);
-      const md = db.prepare('INSERT INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
+      const md = cached('INSERT INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
       for (const [k, v] of Object.entries(s.metadata)) md.run(s.id, k, v);
-      const tg = db.prepare('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
+      const tg = cached('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');
       for (const tag of s.tags) tg.run(s.id, tag);
     syncChildren(cached, s.id);
     // a server inserted already placed (imports, fixtures) holds its resources like a scheduled one
@@ -47,7 +47,7 @@ export function insertServer(c: Connection, s: NewServer): void {
 }
 
 export function updateServerIf(c: Connection, id: string, e: ServerExpect, changes: ServerChanges): boolean {
-  const { db } = c;
+  const { db, cached } = c;
   return db.transaction(() => {
     const set = setClause(changes, now());
     const w: string[] = ['id = ?', 'deleted = 0']; const p: unknown[] = [id];
@@ -65,7 +65,7 @@ export function updateServerIf(c: Connection, id: string, e: ServerExpect, chang
     }
     if (e.vmState) { w.push(`vm_state IN (${e.vmState.map(() => '?').join(',')})`); p.push(...e.vmState); }
     if (e.locked !== undefined) { w.push('locked = ?'); p.push(e.locked ? 1 : 0); }
-    const ok = db.prepare(`UPDATE servers SET ${set.sql} WHERE ${w.join(' AND ')}`).run(...set.params, ...p).changes === 1;
+    const ok = cached(`UPDATE servers SET ${set.sql} WHERE ${w.join(' AND ')}`).run(...set.params, ...p).changes === 1;
     if (ok && set.touchesState) refreshStatus(c, id);
     return ok;
   })();
@@ -73,15 +73,15 @@ export function updateServerIf(c: Connection, id: string, e: ServerExpect, chang
 
 /** status is derived; recomputed inside the same transaction as the write that changed its inputs */
 function refreshStatus(c: Connection, id: string): void {
-  const r = c.db.prepare('SELECT vm_state, task_state FROM servers WHERE id = ?').get(id) as Row;
-  c.db.prepare('UPDATE servers SET status = ? WHERE id = ?').run(serverStatus(r.vm_state as string, (r.task_state as string | null) ?? null), id);
+  const r = c.cached('SELECT vm_state, task_state FROM servers WHERE id = ?').get(id) as Row;
+  c.cached('UPDATE servers SET status = ? WHERE id = ?').run(serverStatus(r.vm_state as string, (r.task_state as string | null) ?? null), id);
 }
 
 /** marks the server deleted (the row stays, Nova-style) and gives back its claim */
 export function markServerDeleted(c: Connection, id: string, at: string): void {
   c.db.transaction(() => {
     release(c, id);
-    c.db.prepare(`UPDATE servers SET deleted = 1, deleted_at = COALESCE(deleted_at, ?), terminated_at = ?, updated_at = ?,
+    c.cached(`UPDATE servers SET deleted = 1, deleted_at = COALESCE(deleted_at, ?), terminated_at = ?, updated_at = ?,
       vm_state = 'deleted', task_state = NULL, status = 'DELETED', power_state = 0 WHERE id = ?`).run(at, at, at, id);
   })();
 }
@@ -93,7 +93,7 @@ export class SqliteServers extends SqliteRepository implements ServerRepo {
   }
 
   async getServer(id: string, o: { includeDeleted?: boolean } = {}): Promise<Server | null> {
-    const r = this.db.prepare(`SELECT * FROM servers WHERE id = ?${o.includeDeleted ? '' : ' AND deleted = 0'}`).get(id) as Row | undefined;
+    const r = this.cached(`SELECT * FROM servers WHERE id = ?${o.includeDeleted ? '' : ' AND deleted = 0'}`).get(id) as Row | undefined;
     return r ? rowToServer(r) : null;
   }
 

@@ -27,12 +27,12 @@ export class SqliteTasks extends SqliteRepository implements TaskRepo {
       if (b.newServer) insertServer(this.conn, b.newServer);
       else if (!updateServerIf(this.conn, b.serverId, b.expect ?? {}, b.changes ?? {})) return null;
       const t = now();
-      const actionId = b.actionId ?? Number(this.db.prepare(`INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id,
+      const actionId = b.actionId ?? Number(this.cached(`INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id,
         start_time, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(b.serverId, b.action.action, b.action.requestId, b.action.userId,
         b.action.projectId, t, b.action.message, t).lastInsertRowid);
-      const eventId = Number(this.db.prepare('INSERT INTO instance_action_events (action_id, event, start_time, host) VALUES (?, ?, ?, ?)')
+      const eventId = Number(this.cached('INSERT INTO instance_action_events (action_id, event, start_time, host) VALUES (?, ?, ?, ?)')
         .run(actionId, b.event, t, b.eventHost).lastInsertRowid);
-      this.db.prepare(`INSERT INTO tasks (id, server_id, kind, step, params, data, request_id, user_id, project_id, action_id, event_id, owner,
+      this.cached(`INSERT INTO tasks (id, server_id, kind, step, params, data, request_id, user_id, project_id, action_id, event_id, owner,
         lease_until, created_at, updated_at) VALUES (?, ?, ?, 0, ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(b.task.id, b.serverId, b.task.kind,
         JSON.stringify(b.task.params), b.action.requestId, b.action.userId, b.action.projectId, actionId, eventId, b.task.owner, b.task.leaseUntil, t, t);
       return this.#get(b.task.id);
@@ -61,8 +61,8 @@ export class SqliteTasks extends SqliteRepository implements TaskRepo {
         this.cached('DELETE FROM fixed_ips WHERE server_id = ?').run(f.serverId);
       }
       if (won && f.releaseClaim) release(this.conn, f.serverId);
-      this.db.prepare('UPDATE instance_action_events SET finish_time = ?, result = ?, traceback = ? WHERE id = ?').run(t, f.result, f.detail, f.eventId);
-      this.db.prepare('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?').run(t, t, f.message, f.actionId);
+      this.cached('UPDATE instance_action_events SET finish_time = ?, result = ?, traceback = ? WHERE id = ?').run(t, f.result, f.detail, f.eventId);
+      this.cached('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?').run(t, t, f.message, f.actionId);
       return { owned: true, won };
     }).immediate();
   }
@@ -72,7 +72,7 @@ export class SqliteTasks extends SqliteRepository implements TaskRepo {
   }
 
   async takeOverTask(id: string, owner: string, until: number, at: number): Promise<TaskRow | null> {
-    const ok = this.db.prepare(`UPDATE tasks SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+    const ok = this.cached(`UPDATE tasks SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
       WHERE id = ? AND (lease_until < ? OR owner = ?)`).run(owner, until, new Date(at).toISOString(), id, at, owner).changes === 1;
     return ok ? this.#get(id) : null;
   }
