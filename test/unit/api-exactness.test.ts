@@ -1,0 +1,70 @@
+/** Compute API exactness (issue 18, "Defects"): response shapes and input rules as Nova has them. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHarness, IMAGE_ID } from '../support/harness.js';
+
+const S = '/compute/v2.1/servers';
+
+/** the keys Nova's update (and rebuild) response leaves out below 2.75 (views/servers.py show() flags) */
+const EXTENDED = [
+  'OS-EXT-AZ:availability_zone', 'config_drive', 'key_name', 'OS-SRV-USG:launched_at', 'OS-SRV-USG:terminated_at',
+  'OS-EXT-STS:task_state', 'OS-EXT-STS:vm_state', 'OS-EXT-STS:power_state', 'os-extended-volumes:volumes_attached',
+  'security_groups',
+];
+const ADMIN_EXTENDED = ['OS-EXT-SRV-ATTR:host', 'OS-EXT-SRV-ATTR:instance_name', 'OS-EXT-SRV-ATTR:hypervisor_hostname', 'host_status'];
+const minor = (v: string): number => Number(v.split('.')[1]);
+const addressKeys = (s: Record<string, any>) => [...new Set(Object.values(s.addresses as Record<string, Array<Record<string, unknown>>>).flat().flatMap((a) => Object.keys(a)))].sort();
+
+test('PUT /servers/{id} below 2.75 answers the restricted view, from 2.75 the full one', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  for (const v of ['2.1', '2.9', '2.19', '2.26', '2.47', '2.71', '2.73', '2.74']) {
+    const r = await h.req(h.tokens.admin, 'PUT', `${S}/${id}`, { server: { name: `n${v}` } }, v);
+    assert.equal(r.statusCode, 200, r.body);
+    const s = r.json().server;
+    for (const k of [...EXTENDED, ...ADMIN_EXTENDED, 'OS-EXT-SRV-ATTR:user_data', 'user_data']) assert.ok(!(k in s), `${v}: ${k} must not be in the update response`);
+    assert.deepEqual(addressKeys(s), ['addr', 'version'], `${v}: addresses without OS-EXT-IPS`);
+    assert.equal('locked' in s, v !== '2.1', `${v}: locked from 2.9`);
+    assert.equal('description' in s, ['2.19', '2.26', '2.47', '2.71', '2.73', '2.74'].includes(v), `${v}: description from 2.19`);
+    assert.equal('tags' in s, ['2.26', '2.47', '2.71', '2.73', '2.74'].includes(v), `${v}: tags from 2.26`);
+    assert.equal('original_name' in s.flavor, ['2.47', '2.71', '2.73', '2.74'].includes(v), `${v}: embedded flavor from 2.47`);
+    assert.equal('server_groups' in s, ['2.71', '2.73', '2.74'].includes(v), `${v}: server_groups from 2.71`);
+    assert.equal('locked_reason' in s, ['2.73', '2.74'].includes(v), `${v}: locked_reason from 2.73`);
+  }
+  const full = (await h.req(h.tokens.admin, 'PUT', `${S}/${id}`, { server: { name: 'n275' } }, '2.75')).json().server;
+  for (const k of [...EXTENDED, ...ADMIN_EXTENDED, 'OS-EXT-SRV-ATTR:user_data']) assert.ok(k in full, `2.75: ${k} in the update response`);
+  assert.deepEqual(addressKeys(full), ['OS-EXT-IPS-MAC:mac_addr', 'OS-EXT-IPS:type', 'addr', 'version']);
+  const member = (await h.req(h.tokens.demo, 'PUT', `${S}/${id}`, { server: { name: 'm275' } }, '2.75')).json().server;
+  for (const k of EXTENDED) assert.ok(k in member, `2.75 member: ${k}`);
+  for (const k of ADMIN_EXTENDED) assert.ok(!(k in member), `2.75 member: no ${k}`);
+  await h.close();
+});
+
+test('rebuild below 2.75 answers the restricted view (key_name from 2.54, user_data from 2.57), from 2.75 the full one', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const rebuild = async (v: string, token = h.tokens.admin) => {
+    const r = await h.req(token, 'POST', `${S}/${id}/action`, { rebuild: { imageRef: IMAGE_ID, ...(minor(v) >= 57 ? { user_data: 'aGVsbG8=' } : {}) } }, v);
+    assert.equal(r.statusCode, 202, `${v}: ${r.body}`);
+    await h.idle();
+    return r.json().server as Record<string, any>;
+  };
+  for (const v of ['2.1', '2.19', '2.26', '2.47', '2.54', '2.57', '2.71', '2.73', '2.74']) {
+    const s = await rebuild(v);
+    assert.ok(s.adminPass, `${v}: adminPass`);
+    for (const k of [...EXTENDED.filter((k) => k !== 'key_name'), ...ADMIN_EXTENDED, 'OS-EXT-SRV-ATTR:user_data']) assert.ok(!(k in s), `${v}: ${k} must not be in the rebuild response`);
+    assert.deepEqual(addressKeys(s), ['addr', 'version'], `${v}: addresses without OS-EXT-IPS`);
+    assert.equal('key_name' in s, ['2.54', '2.57', '2.71', '2.73', '2.74'].includes(v), `${v}: key_name from 2.54`);
+    assert.equal('user_data' in s, ['2.57', '2.71', '2.73', '2.74'].includes(v), `${v}: user_data from 2.57`);
+    assert.equal('server_groups' in s, ['2.71', '2.73', '2.74'].includes(v), `${v}: server_groups from 2.71`);
+  }
+  const full = await rebuild('2.75');
+  for (const k of [...EXTENDED, ...ADMIN_EXTENDED, 'user_data']) assert.ok(k in full, `2.75: ${k} in the rebuild response`);
+  assert.equal(full.user_data, 'aGVsbG8=');
+  assert.ok(!('OS-EXT-SRV-ATTR:user_data' in full), 'user_data is shown once, as user_data');
+  assert.deepEqual(addressKeys(full), ['OS-EXT-IPS-MAC:mac_addr', 'OS-EXT-IPS:type', 'addr', 'version']);
+  const member = await rebuild('2.93', h.tokens.demo);
+  assert.equal(member.user_data, 'aGVsbG8=', 'user_data kept when the rebuild does not name it');
+  for (const k of ADMIN_EXTENDED) assert.ok(!(k in member), `member: no ${k}`);
+  await h.close();
+});
