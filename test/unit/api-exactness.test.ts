@@ -68,3 +68,19 @@ test('rebuild below 2.75 answers the restricted view (key_name from 2.54, user_d
   for (const k of ADMIN_EXTENDED) assert.ok(!(k in member), `member: no ${k}`);
   await h.close();
 });
+
+test('POST /flavors accepts a number as id and stores its string form', async () => {
+  const h = await createHarness();
+  const body = (id: unknown) => ({ flavor: { name: `f-${String(id)}`, ram: 512, vcpus: 1, disk: 1, id } });
+  let r = await h.req(h.tokens.admin, 'POST', '/compute/v2.1/flavors', body(4242));
+  assert.equal(r.statusCode, 200, r.body);
+  assert.equal(r.json().flavor.id, '4242');
+  assert.equal((await h.req(h.tokens.admin, 'GET', '/compute/v2.1/flavors/4242')).statusCode, 200);
+  r = await h.req(h.tokens.admin, 'POST', '/compute/v2.1/flavors', body(null));
+  assert.equal(r.statusCode, 200, r.body);
+  assert.match(r.json().flavor.id, /^[0-9a-f-]{36}$/);
+  for (const bad of [true, '', ' x', {}, []]) {
+    assert.equal((await h.req(h.tokens.admin, 'POST', '/compute/v2.1/flavors', body(bad))).statusCode, 400, JSON.stringify(bad));
+  }
+  await h.close();
+});

@@ -18,7 +18,8 @@ const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimu
 const FlavorCreate = Type.Object({
   flavor: Type.Object({
     name: Type.String({ minLength: 1, maxLength: 255 }),
-    id: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' }), Type.Null()])),
+    // Nova: string, number or null; a number becomes its string form (nova/compute/flavors.py create)
+    id: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' }), Type.Number(), Type.Null()])),
     ram: Int(1), vcpus: Int(1), disk: Int(0),
     'OS-FLV-EXT-DATA:ephemeral': Type.Optional(Int(0)),
     swap: Type.Optional(Type.Union([Int(0), Type.Literal('')])),
@@ -73,7 +74,7 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     const f = check(FlavorCreate, req.body).flavor;
     if (f.description !== undefined && !atLeast(req, '2.55')) throw badRequest("Invalid input for field/attribute flavor. Additional properties are not allowed ('description' was unexpected)");
     const flavor = await d.flavors.create({
-      id: f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, ephemeral: f['OS-FLV-EXT-DATA:ephemeral'], swap: f.swap,
+      id: typeof f.id === 'number' ? String(f.id) : f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, ephemeral: f['OS-FLV-EXT-DATA:ephemeral'], swap: f.swap,
       rxtxFactor: f.rxtx_factor, isPublic: f['os-flavor-access:is_public'], description: f.description,
     });
     return { flavor: flavorDetail(req, d.urls, flavor) };
