@@ -72,7 +72,8 @@ export class ServerActions {
       id: imageId, name, status: 'queued', visibility: 'private', owner: s.projectId,
       diskFormat: base?.diskFormat ?? 'qcow2', containerFormat: base?.containerFormat ?? 'bare', size: null, checksum: null,
       osHashAlgo: null, osHashValue: null, minDisk: s.flavor.disk, minRam: base?.minRam ?? 0, protected: false,
-      properties: { ...(base ? pickInherited(base.properties) : {}), ...metadata, image_type: 'snapshot', instance_uuid: s.id, base_image_ref: s.imageRef, user_id: ctx.userId },
+      // Nova: the properties the user sent take precedence (compute/api.py _create_image)
+      properties: { ...(base ? pickInherited(base.properties) : {}), image_type: 'snapshot', instance_uuid: s.id, base_image_ref: s.imageRef, user_id: ctx.userId, ...metadata },
       tags: [], createdAt: t, updatedAt: t,
     };
     await this.store.createImage(img);
