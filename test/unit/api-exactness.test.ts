@@ -97,3 +97,23 @@ test('createImage keeps the metadata the user set, image_type included', async (
   assert.equal(img.instance_uuid, id);
   await h.close();
 });
+
+test('metadata keys: empty or outside Nova\'s pattern are 400 in every metadata-like body', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  for (const md of [{ '': '' }, { 'a/b': 'x' }, { ['k'.repeat(256)]: 'x' }]) {
+    const what = JSON.stringify(md).slice(0, 30);
+    assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { createImage: { name: 'x', metadata: md } })).statusCode, 400, `createImage ${what}`);
+    assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { rebuild: { imageRef: IMAGE_ID, metadata: md } })).statusCode, 400, `rebuild ${what}`);
+    assert.equal((await h.req(h.tokens.demo, 'POST', S, { server: { name: 'x', imageRef: IMAGE_ID, flavorRef: '1', metadata: md } })).statusCode, 400, `create ${what}`);
+    assert.equal((await h.req(h.tokens.demo, 'PUT', `${S}/${id}/metadata`, { metadata: md })).statusCode, 400, `metadata ${what}`);
+    assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${id}/metadata`, { metadata: md })).statusCode, 400, `metadata ${what}`);
+  }
+  for (const specs of [{ '': 'x' }, { 'bad key!': 'x' }, { 'a/b': 'x' }, { a: true }]) {
+    const r = await h.req(h.tokens.admin, 'POST', '/compute/v2.1/flavors/1/os-extra_specs', { extra_specs: specs });
+    assert.equal(r.statusCode, 400, `extra_specs ${JSON.stringify(specs)}`);
+  }
+  assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${id}/metadata`, { metadata: { 'a-b_c:d. e': 'ok' } })).statusCode, 200);
+  assert.equal((await h.req(h.tokens.admin, 'POST', '/compute/v2.1/flavors/1/os-extra_specs', { extra_specs: { 'hw:cpu_policy': 'dedicated' } })).statusCode, 200);
+  await h.close();
+});

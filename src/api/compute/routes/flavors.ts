@@ -11,6 +11,7 @@ import { flavorBasic, flavorDetail } from '../views/flavor.js';
 import { isAdmin } from '../../../controller/context.js';
 import { badRequest, forbidden } from '../../../controller/errors.js';
 import { parseIsPublic as bool } from '../../../controller/compute/flavors.js';
+import { metadataOf } from '../schemas/server-create.js';
 
 type P = { Params: { id: string; key: string } };
 const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimum: min, maximum: max }), Type.String({ pattern: '^[0-9]+$' })]);
@@ -29,7 +30,8 @@ const FlavorCreate = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 const FlavorUpdate = Type.Object({ flavor: Type.Object({ description: Type.Union([Type.String({ maxLength: 65535 }), Type.Null()]) }, { additionalProperties: false }) }, { additionalProperties: false });
-const ExtraSpecs = Type.Object({ extra_specs: Type.Record(Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-_:. /]+$' }), Type.Union([Type.String({ maxLength: 255 }), Type.Number(), Type.Boolean()])) }, { additionalProperties: false });
+// Nova's flavors_extraspecs schema: metadata whose values may also be numbers
+const ExtraSpecs = Type.Object({ extra_specs: metadataOf(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])) }, { additionalProperties: false });
 
 const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v) as string | undefined;
 
@@ -95,7 +97,7 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
 
   // extra specs
   app.get<P>('/v2.1/flavors/:id/os-extra_specs', async (req) => ({ extra_specs: (await find(req.params.id)).extraSpecs }));
-  const asStrings = (o: Record<string, string | number | boolean>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+  const asStrings = (o: Record<string, string | number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
   app.post<P>('/v2.1/flavors/:id/os-extra_specs', async (req) => {
     adminOnly(req, 'os-flavor-extra-specs:create');
     const b = check(ExtraSpecs, req.body);
