@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, IMAGE_ID } from '../support/harness.js';
+import { canonicalIPv6 } from '../../src/common/ipv6.js';
 
 const S = '/compute/v2.1/servers';
 
@@ -116,4 +117,25 @@ test('metadata keys: empty or outside Nova\'s pattern are 400 in every metadata-
   assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${id}/metadata`, { metadata: { 'a-b_c:d. e': 'ok' } })).statusCode, 200);
   assert.equal((await h.req(h.tokens.admin, 'POST', '/compute/v2.1/flavors/1/os-extra_specs', { extra_specs: { 'hw:cpu_policy': 'dedicated' } })).statusCode, 200);
   await h.close();
+});
+
+test('accessIPv6 is stored and returned in its canonical form', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo, 's1', { accessIPv6: '2001:0DB8:0000:0000:0000:0000:0000:0001' });
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${id}`)).json().server.accessIPv6, '2001:db8::1');
+  const u = await h.req(h.tokens.demo, 'PUT', `${S}/${id}`, { server: { accessIPv6: '0000:0000:0000:0000:0000:babe:220.12.22.2' } });
+  assert.equal(u.json().server.accessIPv6, '::babe:dc0c:1602');
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${id}`)).json().server.accessIPv6, '::babe:dc0c:1602');
+  const r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { rebuild: { imageRef: IMAGE_ID, accessIPv6: 'FE80:0:0:0:0:0:0:1' } });
+  assert.equal(r.json().server.accessIPv6, 'fe80::1');
+  await h.close();
+});
+
+test('canonicalIPv6: inet_ntop\'s text (longest zero run, dotted tail only for ::a.b.c.d and ::ffff:a.b.c.d)', () => {
+  const cases: Array<[string, string]> = [
+    ['::', '::'], ['0:0:0:0:0:0:0:1', '::1'], ['1:0:0:0:0:0:0:0', '1::'], ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['1:0:2:0:3:0:4:0', '1:0:2:0:3:0:4:0'], ['::FFFF:1.2.3.4', '::ffff:1.2.3.4'],
+    ['::1.2.3.4', '::1.2.3.4'], ['::babe:1.2.3.4', '::babe:102:304'], ['not an address', 'not an address'],
+  ];
+  for (const [a, want] of cases) assert.equal(canonicalIPv6(a), want, a);
 });

@@ -9,6 +9,7 @@ import { ApiError, badRequest, forbidden, noValidHost } from '../errors.js';
 import { RULES, type ActionRule } from './states.js';
 import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
+import { canonicalIPv6 } from '../../common/ipv6.js';
 import type { QuotaService } from './quotas.js';
 import type { HostRegistry } from '../hosts/registry.js';
 import type { TaskEngine } from '../tasks/engine.js';
@@ -106,7 +107,7 @@ export class ServerActions {
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.description !== undefined ? { description: args.description } : {}),
       ...(args.accessIPv4 !== undefined ? { accessIPv4: args.accessIPv4 } : {}),
-      ...(args.accessIPv6 !== undefined ? { accessIPv6: args.accessIPv6 } : {}),
+      ...(args.accessIPv6 !== undefined ? { accessIPv6: canonicalIPv6(args.accessIPv6) } : {}),
       ...(args.keyName !== undefined ? { keyName: args.keyName, keyData: keyData ?? null } : {}),
       ...(args.userData !== undefined ? { userData: args.userData } : {}),
       ...(args.diskConfig !== undefined ? { diskConfig: args.diskConfig } : {}),
