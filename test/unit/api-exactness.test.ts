@@ -139,3 +139,21 @@ test('canonicalIPv6: inet_ntop\'s text (longest zero run, dotted tail only for :
   ];
   for (const [a, want] of cases) assert.equal(canonicalIPv6(a), want, a);
 });
+
+test('changes-since and changes-before accept ISO 8601 only', async () => {
+  const h = await createHarness();
+  await h.boot(h.tokens.demo);
+  for (const bad of ['2011/01/01', 'Jan 1 2011', '2011-01-01T00:00:00 GMT', '2011-13-01', '2011-02-30', '1293840000', '2011-01-01T25:00:00Z']) {
+    const q = encodeURIComponent(bad);
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?changes-since=${q}`)).statusCode, 400, `changes-since=${bad}`);
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/detail?changes-before=${q}`, undefined, '2.66')).statusCode, 400, `changes-before=${bad}`);
+  }
+  for (const good of ['2011-01-01', '2011-01-01T00:00:00Z', '2011-01-01T00:00:00', '2011-01-01 00:00:00', '2011-01-01T00:00:00.123456+02:00', '20110101T000000Z', '2011']) {
+    const q = encodeURIComponent(good);
+    const r = await h.req(h.tokens.demo, 'GET', `${S}?changes-since=${q}`);
+    assert.equal(r.statusCode, 200, `changes-since=${good}: ${r.body}`);
+    assert.equal(r.json().servers.length, 1, good);
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${S}?changes-before=${q}`, undefined, '2.66')).json().servers.length, 0, `changes-before=${good}`);
+  }
+  await h.close();
+});

@@ -8,6 +8,7 @@ import { isAdmin } from '../../controller/context.js';
 import { badRequest, forbidden } from '../../controller/errors.js';
 import { isKnownStatus, isServerSortKey } from '../../controller/compute/server-query.js';
 import { atLeast } from './microversion.js';
+import { parseIso8601 } from '../../common/iso8601.js';
 
 type Q = Record<string, string | string[] | undefined>;
 const last = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
@@ -37,9 +38,10 @@ function regex(name: string, v: string): string {
   return v;
 }
 
+/** Nova's date-time filters (changes-since, changes-before): ISO 8601 only */
 function isoTime(name: string, v: string): string {
-  const t = Date.parse(v.includes('T') || v.includes(' ') ? v.replace(' ', 'T') : v);
-  if (Number.isNaN(t)) throw badRequest(`Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
+  const t = parseIso8601(v);
+  if (t === undefined) throw badRequest(`Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
   return new Date(t).toISOString();
 }
 
