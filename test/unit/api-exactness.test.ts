@@ -157,3 +157,13 @@ test('changes-since and changes-before accept ISO 8601 only', async () => {
   }
   await h.close();
 });
+
+test('reservation ids are Nova\'s: r- and 8 of [0-9a-z]', async () => {
+  const h = await createHarness();
+  for (let i = 0; i < 5; i++) {
+    const r = await h.req(h.tokens.demo, 'POST', S, { server: { name: `r${i}`, imageRef: IMAGE_ID, flavorRef: '1', return_reservation_id: true } });
+    assert.match(r.json().reservation_id, /^r-[0-9a-z]{8}$/);
+  }
+  await h.idle();
+  await h.close();
+});

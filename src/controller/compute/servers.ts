@@ -16,6 +16,8 @@ import { snapshotOf, type ServerActions } from './actions.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 
+const RESERVATION_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
+
 export interface CreateRequest {
   name: string;
   imageRef: string;
@@ -114,7 +116,8 @@ export class ServerService {
       }
     }
     const requestedHost = r.host ?? r.hypervisorHostname ?? azHost;
-    const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
+    // Nova's utils.generate_uid('r'): 'r-' and 8 of [0-9a-z]
+    const reservationId = `r-${[...randomBytes(8)].map((b) => RESERVATION_CHARS[b % RESERVATION_CHARS.length]).join('')}`;
     const adminPass = r.adminPass ?? genPassword();
     const t = new Date().toISOString();
     const servers: Server[] = [];
