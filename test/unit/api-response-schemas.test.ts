@@ -1,0 +1,70 @@
+/**
+ * Compute response bodies against Nova's response schemas (test/support/nova-response-schemas.ts) at every
+ * microversion where they change, as admin and as a project member.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TSchema } from '@sinclair/typebox';
+import { createHarness, IMAGE_ID, type Response } from '../support/harness.js';
+import { bodies, violations } from '../support/nova-response-schemas.js';
+
+const S = '/compute/v2.1/servers';
+const F = '/compute/v2.1/flavors';
+/** the boundaries of the server views, then the newest */
+const SERVER_VERSIONS = ['2.1', '2.3', '2.9', '2.16', '2.19', '2.26', '2.47', '2.54', '2.57', '2.63', '2.71', '2.73', '2.74', '2.75', '2.90', 'latest'];
+const FLAVOR_VERSIONS = ['2.1', '2.55', '2.61', '2.74', '2.75', 'latest'];
+
+function conforms(r: Response, status: number, schema: TSchema, what: string): void {
+  assert.equal(r.statusCode, status, `${what}: ${r.body}`);
+  const bad = violations(schema, r.json());
+  assert.deepEqual(bad, [], `${what} does not match Nova's schema:\n${bad.join('\n')}\n${r.body.slice(0, 2000)}`);
+}
+
+test('server show, list, detail, update and rebuild bodies match Nova\'s schemas at every boundary', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo, 'web', { metadata: { role: 'web' }, accessIPv4: '192.0.2.7', accessIPv6: '2001:db8::7' });
+  for (const version of SERVER_VERSIONS) {
+    const v = version === 'latest' ? '2.93' : version;
+    for (const [who, token, admin] of [['admin', h.tokens.admin, true], ['member', h.tokens.demo, false]] as const) {
+      const at = `${who} ${version}`;
+      conforms(await h.req(token, 'GET', `${S}/${id}`, undefined, version), 200, bodies.serverShow(v, admin), `show ${at}`);
+      conforms(await h.req(token, 'GET', `${S}?all_tenants=${admin ? 1 : 0}`, undefined, version), 200, bodies.serverList(), `list ${at}`);
+      conforms(await h.req(token, 'GET', `${S}/detail`, undefined, version), 200, bodies.serverDetailList(v, admin), `detail ${at}`);
+      conforms(await h.req(token, 'PUT', `${S}/${id}`, { server: { name: `web-${who}` } }, version), 200, bodies.serverUpdate(v, admin), `update ${at}`);
+      const r = await h.req(token, 'POST', `${S}/${id}/action`, { rebuild: { imageRef: IMAGE_ID } }, version);
+      conforms(r, 202, bodies.serverRebuild(v, admin), `rebuild ${at}`);
+      await h.idle();
+    }
+  }
+  await h.close();
+});
+
+test('server create and createImage bodies match Nova\'s schemas', async () => {
+  const h = await createHarness();
+  const body = { server: { name: 'c', imageRef: IMAGE_ID, flavorRef: '1', networks: 'auto' } };
+  conforms(await h.req(h.tokens.demo, 'POST', S, { server: { name: 'c', imageRef: IMAGE_ID, flavorRef: '1' } }), 202, bodies.serverCreate(), 'create 2.1');
+  const r = await h.req(h.tokens.demo, 'POST', S, body, 'latest');
+  conforms(r, 202, bodies.serverCreate(), 'create latest');
+  conforms(await h.req(h.tokens.demo, 'POST', S, { server: { ...body.server, return_reservation_id: true } }, 'latest'), 202, bodies.serverCreateReservation(), 'create with reservation id');
+  await h.idle();
+  conforms(await h.req(h.tokens.demo, 'POST', `${S}/${r.json().server.id}/action`, { createImage: { name: 'snap' } }, '2.45'), 202, bodies.createImage(), 'createImage 2.45');
+  await h.idle();
+  await h.close();
+});
+
+test('flavor list, detail, show, create and update bodies match Nova\'s schemas at every boundary', async () => {
+  const h = await createHarness();
+  let i = 0;
+  for (const version of FLAVOR_VERSIONS) {
+    const v = version === 'latest' ? '2.93' : version;
+    conforms(await h.req(h.tokens.demo, 'GET', F, undefined, version), 200, bodies.flavorList(v), `list ${version}`);
+    conforms(await h.req(h.tokens.demo, 'GET', `${F}/detail`, undefined, version), 200, bodies.flavorDetailList(v), `detail ${version}`);
+    conforms(await h.req(h.tokens.demo, 'GET', `${F}/1`, undefined, version), 200, bodies.flavor(v), `show ${version}`);
+    const c = await h.req(h.tokens.admin, 'POST', F, { flavor: { name: `f${i++}`, ram: 256, vcpus: 1, disk: 1, swap: 128 } }, version);
+    conforms(c, 200, bodies.flavor(v), `create ${version}`);
+    if (Number(v.split('.')[1]) >= 55) {
+      conforms(await h.req(h.tokens.admin, 'PUT', `${F}/${c.json().flavor.id}`, { flavor: { description: 'd' } }, version), 200, bodies.flavor(v), `update ${version}`);
+    }
+  }
+  await h.close();
+});
