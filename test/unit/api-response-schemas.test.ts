@@ -39,6 +39,22 @@ test('server show, list, detail, update and rebuild bodies match Nova\'s schemas
   await h.close();
 });
 
+test('a server in ERROR (with its fault) matches Nova\'s schemas', async () => {
+  const h = await createHarness();
+  h.driver.failNext('spawn', 'no disk');
+  const id = await h.boot(h.tokens.demo, 'bad');
+  for (const version of ['2.1', '2.75', 'latest']) {
+    const v = version === 'latest' ? '2.93' : version;
+    for (const [who, token, admin] of [['admin', h.tokens.admin, true], ['member', h.tokens.demo, false]] as const) {
+      const r = await h.req(token, 'GET', `${S}/${id}`, undefined, version);
+      conforms(r, 200, bodies.serverShow(v, admin), `show ERROR ${who} ${version}`);
+      assert.equal(r.json().server.fault.message, 'no disk');
+      conforms(await h.req(token, 'GET', `${S}/detail`, undefined, version), 200, bodies.serverDetailList(v, admin), `detail ERROR ${who} ${version}`);
+    }
+  }
+  await h.close();
+});
+
 test('server create and createImage bodies match Nova\'s schemas', async () => {
   const h = await createHarness();
   const body = { server: { name: 'c', imageRef: IMAGE_ID, flavorRef: '1', networks: 'auto' } };
