@@ -86,19 +86,6 @@ test('POST /flavors accepts a number as id and stores its string form', async ()
   await h.close();
 });
 
-test('createImage keeps the metadata the user set, image_type included', async () => {
-  const h = await createHarness();
-  const id = await h.boot(h.tokens.demo);
-  const r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { createImage: { name: 'b1', metadata: { image_type: 'backup', k: 'v' } } }, '2.45');
-  assert.equal(r.statusCode, 202, r.body);
-  await h.idle();
-  const img = (await h.req(h.tokens.demo, 'GET', `/image/v2/images/${r.json().image_id}`)).json();
-  assert.equal(img.image_type, 'backup');
-  assert.equal(img.k, 'v');
-  assert.equal(img.instance_uuid, id);
-  await h.close();
-});
-
 test('metadata keys: empty or outside Nova\'s pattern are 400 in every metadata-like body', async () => {
   const h = await createHarness();
   const id = await h.boot(h.tokens.demo);
