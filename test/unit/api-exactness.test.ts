@@ -154,3 +154,24 @@ test('reservation ids are Nova\'s: r- and 8 of [0-9a-z]', async () => {
   await h.idle();
   await h.close();
 });
+
+test('instance actions: changes-since (2.58) and changes-before (2.66) are ISO 8601 filters on updated_at', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const A = `${S}/${id}/os-instance-actions`;
+  const count = async (q: string, v = '2.66') => {
+    const r = await h.req(h.tokens.demo, 'GET', `${A}?${q}`, undefined, v);
+    assert.equal(r.statusCode, 200, `${q}: ${r.body}`);
+    return r.json().instanceActions.length as number;
+  };
+  assert.equal(await count('changes-since=2011-01-01T00:00:00Z'), 1);
+  assert.equal(await count('changes-since=2999-01-01'), 0);
+  assert.equal(await count('changes-before=2011-01-01'), 0);
+  assert.equal(await count('changes-before=2999-01-01T00:00:00Z'), 1);
+  assert.equal(await count('changes-since=2999-01-01', '2.57'), 1, 'no filters before 2.58');
+  for (const [q, v] of [['changes-since=2011/01/01', '2.58'], ['changes-before=yesterday', '2.66']]) {
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${A}?${q}`, undefined, v)).statusCode, 400, q);
+  }
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${A}?changes-since=2020-01-02&changes-before=2020-01-01`, undefined, '2.66')).statusCode, 400);
+  await h.close();
+});

@@ -45,6 +45,22 @@ function isoTime(name: string, v: string): string {
   return new Date(t).toISOString();
 }
 
+/**
+ * changes-since (from `sinceFrom` on) and changes-before (2.66): ISO 8601 times, the first not after the second.
+ * Servers have both filters at every version, instance actions from 2.58.
+ */
+export function changesWindow(req: FastifyRequest, sinceFrom: string): { changesSince?: string; changesBefore?: string } {
+  const q = req.query as Q;
+  const cs = last(q['changes-since']);
+  const changesSince = cs !== undefined && atLeast(req, sinceFrom) ? isoTime('changes-since', cs) : undefined;
+  const cb = last(q['changes-before']);
+  const changesBefore = cb !== undefined && atLeast(req, '2.66') ? isoTime('changes-before', cb) : undefined;
+  if (changesSince !== undefined && changesBefore !== undefined && changesBefore < changesSince) {
+    throw badRequest('The value of changes-since must be less than or equal to changes-before.');
+  }
+  return { ...(changesSince !== undefined ? { changesSince } : {}), ...(changesBefore !== undefined ? { changesBefore } : {}) };
+}
+
 export interface ParsedList { query: ServerQuery; limit: number; empty: boolean; }
 
 export function parseListQuery(req: FastifyRequest, maxLimit: number): ParsedList {
@@ -88,13 +104,9 @@ export function parseListQuery(req: FastifyRequest, maxLimit: number): ParsedLis
   const ip6 = last(q.ip6); if (ip6 && (admin || atLeast(req, '2.5'))) out.ip6Regex = regex('ip6', ip6);
   const az = last(q.availability_zone); if (az) out.availabilityZone = az;
   const kn = last(q.key_name); if (kn && admin) out.keyName = kn;
-  const cs = last(q['changes-since']);
-  if (cs !== undefined) { out.changesSince = isoTime('changes-since', cs); out.deleted ??= 'include'; }
-  const cb = last(q['changes-before']);
-  if (cb !== undefined && atLeast(req, '2.66')) {
-    out.changesBefore = isoTime('changes-before', cb); out.deleted ??= 'include';
-    if (out.changesSince && out.changesBefore < out.changesSince) throw badRequest('The value of changes-since must be less than or equal to changes-before.');
-  }
+  const { changesSince, changesBefore } = changesWindow(req, '2.1');
+  if (changesSince !== undefined) { out.changesSince = changesSince; out.deleted ??= 'include'; }
+  if (changesBefore !== undefined) { out.changesBefore = changesBefore; out.deleted ??= 'include'; }
   if (admin) {
     const host = last(q.host); if (host) out.host = host;
     const node = last(q.node); if (node) out.node = node;

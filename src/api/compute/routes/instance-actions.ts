@@ -1,11 +1,13 @@
 /**
  * /servers/{id}/os-instance-actions: list and show with events. Events' traceback is admin-only (Nova policy);
- * from 2.21 deleted servers' actions stay visible; from 2.58 updated_at appears; 2.51 shows event results to all.
+ * from 2.21 deleted servers' actions stay visible; from 2.58 updated_at appears and changes-since filters (2.66
+ * changes-before); 2.51 shows event results to all.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
 import { isUuid } from '../../validate.js';
 import { atLeast } from '../microversion.js';
+import { changesWindow } from '../list-query.js';
 import { isAdmin } from '../../../controller/context.js';
 import { instanceNotFound } from '../../../controller/errors.js';
 import type { InstanceAction } from '../../../store/index.js';
@@ -25,7 +27,7 @@ export function registerInstanceActionRoutes(app: FastifyInstance, d: ComputeDep
   });
   app.get<P>('/v2.1/servers/:id/os-instance-actions', async (req) => {
     const s = await server(req);
-    return { instanceActions: (await d.instanceActions.list(s)).map((a) => view(req, a)) };
+    return { instanceActions: (await d.instanceActions.list(s, changesWindow(req, '2.58'))).map((a) => view(req, a)) };
   });
   app.get<P>('/v2.1/servers/:id/os-instance-actions/:rid', async (req) => {
     const s = await server(req);
