@@ -1,5 +1,6 @@
 /** Compute API exactness (issue 18, "Defects"): response shapes and input rules as Nova has them. */
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { createHarness, IMAGE_ID } from '../support/harness.js';
 import { canonicalIPv6 } from '../../src/common/ipv6.js';
@@ -173,5 +174,22 @@ test('instance actions: changes-since (2.58) and changes-before (2.66) are ISO 8
     assert.equal((await h.req(h.tokens.demo, 'GET', `${A}?${q}`, undefined, v)).statusCode, 400, q);
   }
   assert.equal((await h.req(h.tokens.demo, 'GET', `${A}?changes-since=2020-01-02&changes-before=2020-01-01`, undefined, '2.66')).statusCode, 400);
+  await h.close();
+});
+
+test('instance action events: not shown to members below 2.51; hostId is the hashed host from 2.62', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo);
+  const A = `${S}/${id}/os-instance-actions`;
+  const rid = (await h.req(h.tokens.demo, 'GET', A)).json().instanceActions[0].request_id;
+  const show = async (token: string, v: string) => (await h.req(token, 'GET', `${A}/${rid}`, undefined, v)).json().instanceAction;
+  assert.ok(!('events' in await show(h.tokens.demo, '2.50')), 'member below 2.51: no events');
+  assert.ok('events' in await show(h.tokens.admin, '2.1'), 'admin: events at every version');
+  // an event that ran on a host (Nova's generate_hostid: sha224 of project and host; '' without a host)
+  const action = (await h.store.getInstanceActionByRequest(id, rid))!;
+  await h.store.startActionEvent(action.id, 'compute_on_host', new Date().toISOString(), 'fake-host');
+  const events = (await show(h.tokens.demo, '2.62')).events as Array<Record<string, unknown>>;
+  for (const e of events) assert.ok(!('traceback' in e) && !('host' in e), 'member: no traceback, no host');
+  assert.deepEqual(events.map((e) => e.hostId).sort(), ['', createHash('sha224').update(h.ids.demoProject + 'fake-host').digest('hex')].sort());
   await h.close();
 });
