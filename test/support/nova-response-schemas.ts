@@ -9,7 +9,7 @@
  * 2.19 description; 2.26 tags; 2.47 embedded flavor; 2.54 rebuild's key_name; 2.57 rebuild's user_data; 2.63
  * trusted_image_certificates; 2.71 server_groups (show, update, rebuild); 2.73 locked_reason; 2.75 update and
  * rebuild as detailed as show (rebuild without OS-EXT-SRV-ATTR:user_data); 2.90 OS-EXT-SRV-ATTR:hostname for all.
- * Flavors: 2.55 description, 2.61 extra_specs, 2.75 swap 0 instead of "".
+ * Flavors: 2.55 description, 2.61 extra_specs, 2.75 swap 0 instead of "". Limits: 2.36, 2.39, 2.57 drop fields.
  */
 import { FormatRegistry, Type, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -133,7 +133,19 @@ export const bodies = {
   flavorList: (version: string) => list('flavors', flavorBasic(version)),
   flavorDetailList: (version: string) => list('flavors', flavorDetail(version)),
   flavor: (version: string) => envelope('flavor', flavorDetail(version)),
+  limits: (version: string) => envelope('limits', closed({ rate: Type.Array(Type.Unknown(), { maxItems: 0 }), absolute: absoluteLimits(version) })),
 };
+
+/** GET /limits: views/limits.py; 2.36 drops the network proxies, 2.39 maxImageMeta, 2.57 the personality limits */
+function absoluteLimits(version: string) {
+  const at = (v: string) => n(version) >= n(v);
+  const keys = ['maxServerMeta', 'maxTotalKeypairs', 'maxTotalInstances', 'maxTotalCores', 'maxTotalRAMSize', 'maxServerGroups', 'maxServerGroupMembers',
+    'totalCoresUsed', 'totalInstancesUsed', 'totalRAMUsed', 'totalServerGroupsUsed'];
+  if (!at('2.36')) keys.push('maxSecurityGroups', 'maxSecurityGroupRules', 'maxTotalFloatingIps', 'totalFloatingIpsUsed', 'totalSecurityGroupsUsed');
+  if (!at('2.39')) keys.push('maxImageMeta');
+  if (!at('2.57')) keys.push('maxPersonality', 'maxPersonalitySize');
+  return closed(Object.fromEntries(keys.map((k) => [k, Int])));
+}
 
 function flavorBasic(version: string) {
   return closed({ id: Str, name: Str, links: Links, ...(n(version) >= n('2.55') ? { description: Nullable(Type.String({ maxLength: 65535 })) } : {}) });

@@ -84,3 +84,13 @@ test('flavor list, detail, show, create and update bodies match Nova\'s schemas 
   }
   await h.close();
 });
+
+test('limits bodies match Nova\'s schemas at every boundary', async () => {
+  const h = await createHarness();
+  await h.boot(h.tokens.demo);
+  for (const version of ['2.1', '2.35', '2.36', '2.38', '2.39', '2.56', '2.57', 'latest']) {
+    const v = version === 'latest' ? '2.93' : version;
+    conforms(await h.req(h.tokens.demo, 'GET', '/compute/v2.1/limits', undefined, version), 200, bodies.limits(v), `limits ${version}`);
+  }
+  await h.close();
+});

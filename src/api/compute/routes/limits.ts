@@ -1,6 +1,6 @@
 /**
- * /limits and /os-quota-sets. Limits: absolute quota + usage (network-proxy fields before 2.36, personality
- * fields before 2.57). Quota sets: show (own project, or any for admins), detail, defaults, admin update.
+ * /limits and /os-quota-sets. Limits: absolute quota + usage (network-proxy fields before 2.36, maxImageMeta
+ * before 2.39, personality fields before 2.57). Quota sets: show (own project, or any for admins), detail, defaults, admin update.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -27,11 +27,12 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     const lim = await d.compute.quotas.limits(projectId);
     const use = await d.compute.quotas.usage(projectId, req.ctx.userId);
     const absolute: Record<string, number> = {
-      maxServerMeta: lim.metadata_items, maxTotalKeypairs: lim.key_pairs, maxImageMeta: lim.metadata_items,
+      maxServerMeta: lim.metadata_items, maxTotalKeypairs: lim.key_pairs,
       maxTotalInstances: lim.instances, maxTotalCores: lim.cores, maxTotalRAMSize: lim.ram,
       maxServerGroups: lim.server_groups, maxServerGroupMembers: lim.server_group_members,
       totalCoresUsed: use.cores, totalInstancesUsed: use.instances, totalRAMUsed: use.ram, totalServerGroupsUsed: 0,
     };
+    if (!atLeast(req, '2.39')) absolute.maxImageMeta = lim.metadata_items;
     if (!atLeast(req, '2.57')) Object.assign(absolute, { maxPersonality: 5, maxPersonalitySize: 10240 });
     if (!atLeast(req, '2.36')) {
       Object.assign(absolute, { maxSecurityGroups: 10, maxSecurityGroupRules: 20, maxTotalFloatingIps: 10, totalFloatingIpsUsed: 0, totalSecurityGroupsUsed: 1 });
