@@ -10,6 +10,7 @@
  * trusted_image_certificates; 2.71 server_groups (show, update, rebuild); 2.73 locked_reason; 2.75 update and
  * rebuild as detailed as show (rebuild without OS-EXT-SRV-ATTR:user_data); 2.90 OS-EXT-SRV-ATTR:hostname for all.
  * Flavors: 2.55 description, 2.61 extra_specs, 2.75 swap 0 instead of "". Limits: 2.36, 2.39, 2.57 drop fields.
+ * Keypairs: 2.2 type. Instance actions: 2.51 events for members, 2.58 updated_at, 2.62 hostId/host, 2.84 details.
  */
 import { FormatRegistry, Type, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -101,7 +102,7 @@ export function serverSchema(view: ServerView, version: string, admin: boolean):
   }
   if (at('2.9')) p.locked = Type.Boolean();
   if (at('2.19')) p.description = Nullable(Str);
-  if (at('2.26')) p.tags = Type.Array(Type.String({ maxLength: 60, pattern: '^[^,/]*$' }), { maxItems: 50 });
+  if (at('2.26')) p.tags = Tags;
   if (at('2.63')) p.trusted_image_certificates = Nullable(Type.Array(Str));
   if (at('2.71') && view !== 'detail') p.server_groups = Type.Array(Type.String({ format: 'uuid' }), { maxItems: 1 });
   if (at('2.73')) p.locked_reason = Nullable(Str);
@@ -133,8 +134,49 @@ export const bodies = {
   flavorList: (version: string) => list('flavors', flavorBasic(version)),
   flavorDetailList: (version: string) => list('flavors', flavorDetail(version)),
   flavor: (version: string) => envelope('flavor', flavorDetail(version)),
+  ips: () => closed({ addresses: addresses(false) }),
+  ipsOfNetwork: () => addresses(false),
+  metadata: () => closed({ metadata: Metadata }),
+  metadataItem: () => closed({ meta: Type.Record(Type.String({ pattern: '^[a-zA-Z0-9-_:. ]{1,255}$' }), Str, { additionalProperties: false, minProperties: 1, maxProperties: 1 }) }),
+  tags: () => closed({ tags: Tags }),
+  /** POST /os-keypairs (views/keypairs.py create): private_key when generated, type from 2.2 */
+  keypairCreate: (version: string, generated: boolean) => envelope('keypair', closed({
+    ...keypairBase(version), user_id: Str, ...(generated ? { private_key: Type.String({ pattern: '^-----BEGIN' }) } : {}),
+  })),
+  keypairList: (version: string) => list('keypairs', closed({ keypair: closed(keypairBase(version)) })),
+  keypairShow: (version: string) => envelope('keypair', closed({
+    ...keypairBase(version), user_id: Str, created_at: Naive, deleted: Type.Boolean(), deleted_at: Nullable(Naive), updated_at: Nullable(Naive), id: Int,
+  })),
+  instanceActionList: (version: string) => closed({ instanceActions: Type.Array(instanceAction(version)), links: Links }, ['links']),
+  /** events for admins, and for members from 2.51 */
+  instanceActionShow: (version: string, admin: boolean) => {
+    const at = (v: string) => n(version) >= n(v);
+    const event = closed({
+      event: Str, start_time: Naive, finish_time: Nullable(Naive), result: Nullable(Str),
+      ...(admin ? { traceback: Nullable(Str) } : {}),
+      ...(at('2.62') ? { hostId: Str, ...(admin ? { host: Str } : {}) } : {}),
+      // 2.84 (admins): tempest has it optional; Nova always sends it to admins (see the tests)
+      ...(at('2.84') && admin ? { details: Nullable(Str) } : {}),
+    }, ['details']);
+    const base = instanceAction(version);
+    return envelope('instanceAction', closed({ ...base.properties, events: Type.Array(event) }, admin || at('2.51') ? [] : ['events']));
+  },
   limits: (version: string) => envelope('limits', closed({ rate: Type.Array(Type.Unknown(), { maxItems: 0 }), absolute: absoluteLimits(version) })),
 };
+
+const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 60, pattern: '^[^,/]*$' }), { maxItems: 50 });
+
+function keypairBase(version: string): TProperties {
+  return { name: Str, public_key: Str, fingerprint: Type.String({ pattern: '^([0-9a-f]{2}:){15}[0-9a-f]{2}$' }), ...(n(version) >= n('2.2') ? { type: Type.Union([Type.Literal('ssh'), Type.Literal('x509')]) } : {}) };
+}
+
+/** an instance action (instance_actions.py ACTION_KEYS; updated_at from 2.58) */
+function instanceAction(version: string) {
+  return closed({
+    action: Str, instance_uuid: Type.String({ format: 'uuid' }), request_id: Type.String({ pattern: '^req-[0-9a-f-]{36}$' }), user_id: Str, project_id: Str,
+    start_time: Naive, message: Nullable(Str), ...(n(version) >= n('2.58') ? { updated_at: Nullable(Naive) } : {}),
+  });
+}
 
 /** GET /limits: views/limits.py; 2.36 drops the network proxies, 2.39 maxImageMeta, 2.57 the personality limits */
 function absoluteLimits(version: string) {

@@ -94,3 +94,56 @@ test('limits bodies match Nova\'s schemas at every boundary', async () => {
   }
   await h.close();
 });
+
+test('ips, metadata and tags bodies match Nova\'s schemas', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo, 's', { metadata: { a: '1' } });
+  const t = h.tokens.demo;
+  conforms(await h.req(t, 'GET', `${S}/${id}/ips`), 200, bodies.ips(), 'ips');
+  conforms(await h.req(t, 'GET', `${S}/${id}/ips/private`), 200, bodies.ipsOfNetwork(), 'ips/private');
+  conforms(await h.req(t, 'GET', `${S}/${id}/metadata`), 200, bodies.metadata(), 'metadata');
+  conforms(await h.req(t, 'POST', `${S}/${id}/metadata`, { metadata: { b: '2' } }), 200, bodies.metadata(), 'metadata merge');
+  conforms(await h.req(t, 'PUT', `${S}/${id}/metadata`, { metadata: { c: '3' } }), 200, bodies.metadata(), 'metadata replace');
+  conforms(await h.req(t, 'GET', `${S}/${id}/metadata/c`), 200, bodies.metadataItem(), 'metadata item');
+  conforms(await h.req(t, 'PUT', `${S}/${id}/metadata/d`, { meta: { d: '4' } }), 200, bodies.metadataItem(), 'metadata item set');
+  conforms(await h.req(t, 'PUT', `${S}/${id}/tags`, { tags: ['x', 'y'] }, '2.26'), 200, bodies.tags(), 'tags replace');
+  conforms(await h.req(t, 'GET', `${S}/${id}/tags`, undefined, '2.26'), 200, bodies.tags(), 'tags');
+  await h.close();
+});
+
+test('keypair bodies match Nova\'s schemas at every boundary', async () => {
+  const h = await createHarness();
+  const pub = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGw1i4nKJ1T4yq9vBC7oZVzKZ+fqBtw2mQjv3f0g1n4W x';
+  let i = 0;
+  for (const version of ['2.1', '2.2', '2.10', '2.35', '2.92', 'latest']) {
+    const v = version === 'latest' ? '2.93' : version;
+    const created = Number(v.split('.')[1]) >= 2 ? 201 : 200;
+    if (Number(v.split('.')[1]) < 92) {
+      conforms(await h.req(h.tokens.demo, 'POST', '/compute/v2.1/os-keypairs', { keypair: { name: `g${i}` } }, version), created, bodies.keypairCreate(v, true), `generate ${version}`);
+    }
+    const name = `k${i++}`;
+    conforms(await h.req(h.tokens.demo, 'POST', '/compute/v2.1/os-keypairs', { keypair: { name, public_key: pub } }, version), created, bodies.keypairCreate(v, false), `import ${version}`);
+    conforms(await h.req(h.tokens.demo, 'GET', '/compute/v2.1/os-keypairs', undefined, version), 200, bodies.keypairList(v), `list ${version}`);
+    conforms(await h.req(h.tokens.demo, 'GET', `/compute/v2.1/os-keypairs/${name}`, undefined, version), 200, bodies.keypairShow(v), `show ${version}`);
+  }
+  await h.close();
+});
+
+test('instance action bodies match Nova\'s schemas at every boundary', async () => {
+  const h = await createHarness();
+  h.driver.failNext('pause', 'qemu said no');
+  const id = await h.boot(h.tokens.demo);
+  await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { pause: null });
+  await h.idle();
+  for (const version of ['2.1', '2.21', '2.51', '2.58', '2.62', '2.84', 'latest']) {
+    const v = version === 'latest' ? '2.93' : version;
+    for (const [who, token, admin] of [['admin', h.tokens.admin, true], ['member', h.tokens.demo, false]] as const) {
+      const l = await h.req(token, 'GET', `${S}/${id}/os-instance-actions`, undefined, version);
+      conforms(l, 200, bodies.instanceActionList(v), `list ${who} ${version}`);
+      for (const a of l.json().instanceActions as Array<{ request_id: string }>) {
+        conforms(await h.req(token, 'GET', `${S}/${id}/os-instance-actions/${a.request_id}`, undefined, version), 200, bodies.instanceActionShow(v, admin), `show ${who} ${version}`);
+      }
+    }
+  }
+  await h.close();
+});
