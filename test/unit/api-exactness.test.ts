@@ -193,3 +193,15 @@ test('instance action events: not shown to members below 2.51; hostId is the has
   assert.deepEqual(events.map((e) => e.hostId).sort(), ['', createHash('sha224').update(h.ids.demoProject + 'fake-host').digest('hex')].sort());
   await h.close();
 });
+
+test('os-extra_specs create and update echo the body as sent; numbers are stored as strings', async () => {
+  const h = await createHarness();
+  const E = '/compute/v2.1/flavors/1/os-extra_specs';
+  const c = await h.req(h.tokens.admin, 'POST', E, { extra_specs: { 'hw:numa_nodes': 1, 'hw:cpu_policy': 'dedicated' } });
+  assert.equal(c.statusCode, 200, c.body);
+  assert.deepEqual(c.json(), { extra_specs: { 'hw:numa_nodes': 1, 'hw:cpu_policy': 'dedicated' } });
+  const u = await h.req(h.tokens.admin, 'PUT', `${E}/hw:numa_nodes`, { 'hw:numa_nodes': 2 });
+  assert.deepEqual(u.json(), { 'hw:numa_nodes': 2 });
+  assert.deepEqual((await h.req(h.tokens.admin, 'GET', E)).json(), { extra_specs: { 'hw:numa_nodes': '2', 'hw:cpu_policy': 'dedicated' } });
+  await h.close();
+});

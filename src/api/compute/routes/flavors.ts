@@ -101,9 +101,9 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
   app.post<P>('/v2.1/flavors/:id/os-extra_specs', async (req) => {
     adminOnly(req, 'os-flavor-extra-specs:create');
     const b = check(ExtraSpecs, req.body);
-    const specs = asStrings(b.extra_specs);
-    await d.flavors.setExtraSpecs(req.params.id, specs);
-    return { extra_specs: specs };
+    await d.flavors.setExtraSpecs(req.params.id, asStrings(b.extra_specs));
+    // Nova answers the body as sent (numbers stay numbers), stores strings
+    return b;
   });
   app.get<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req) => {
     return { [req.params.key]: await d.flavors.extraSpec(req.params.id, req.params.key) };
@@ -114,8 +114,8 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     const keys = body && typeof body === 'object' ? Object.keys(body) : [];
     if (keys.length !== 1) throw badRequest('Request body contains too many items');
     if (keys[0] !== req.params.key) throw badRequest('Request body and URI mismatch');
-    const specs = asStrings(check(ExtraSpecs, { extra_specs: body }).extra_specs);
-    await d.flavors.setExtraSpecs(req.params.id, specs);
+    const specs = check(ExtraSpecs, { extra_specs: body }).extra_specs;
+    await d.flavors.setExtraSpecs(req.params.id, asStrings(specs));
     return specs;
   });
   app.delete<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req, reply) => {
