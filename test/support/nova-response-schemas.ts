@@ -161,6 +161,11 @@ export const bodies = {
     const base = instanceAction(version);
     return envelope('instanceAction', closed({ ...base.properties, events: Type.Array(event) }, admin || at('2.51') ? [] : ['events']));
   },
+  /** os-quota-sets show/defaults (with id), update (without), detail ({limit, in_use, reserved} each) */
+  quotaSet: (version: string, form: 'show' | 'update' | 'detail') => {
+    const item = form === 'detail' ? closed({ limit: Int, in_use: Int, reserved: Int }) : Int;
+    return envelope('quota_set', closed({ ...(form === 'update' ? {} : { id: Str }), ...Object.fromEntries(quotaKeys(version).map((k) => [k, item])) }));
+  },
   limits: (version: string) => envelope('limits', closed({ rate: Type.Array(Type.Unknown(), { maxItems: 0 }), absolute: absoluteLimits(version) })),
 };
 
@@ -176,6 +181,14 @@ function instanceAction(version: string) {
     action: Str, instance_uuid: Type.String({ format: 'uuid' }), request_id: Type.String({ pattern: '^req-[0-9a-f-]{36}$' }), user_id: Str, project_id: Str,
     start_time: Naive, message: Nullable(Str), ...(n(version) >= n('2.58') ? { updated_at: Nullable(Naive) } : {}),
   });
+}
+
+/** views/quota_sets: 2.36 drops the network quotas, 2.57 the injected-file ones */
+function quotaKeys(version: string): string[] {
+  const keys = ['cores', 'instances', 'key_pairs', 'metadata_items', 'ram', 'server_groups', 'server_group_members'];
+  if (n(version) < n('2.36')) keys.push('fixed_ips', 'floating_ips', 'security_group_rules', 'security_groups');
+  if (n(version) < n('2.57')) keys.push('injected_file_content_bytes', 'injected_file_path_bytes', 'injected_files');
+  return keys;
 }
 
 /** GET /limits: views/limits.py; 2.36 drops the network proxies, 2.39 maxImageMeta, 2.57 the personality limits */

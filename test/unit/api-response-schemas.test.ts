@@ -147,3 +147,16 @@ test('instance action bodies match Nova\'s schemas at every boundary', async () 
   }
   await h.close();
 });
+
+test('quota set bodies match Nova\'s schemas at every boundary', async () => {
+  const h = await createHarness();
+  const Q = `/compute/v2.1/os-quota-sets/${h.ids.demoProject}`;
+  for (const version of ['2.1', '2.35', '2.36', '2.56', '2.57', 'latest']) {
+    const v = version === 'latest' ? '2.93' : version;
+    conforms(await h.req(h.tokens.demo, 'GET', Q, undefined, version), 200, bodies.quotaSet(v, 'show'), `show ${version}`);
+    conforms(await h.req(h.tokens.demo, 'GET', `${Q}/defaults`, undefined, version), 200, bodies.quotaSet(v, 'show'), `defaults ${version}`);
+    conforms(await h.req(h.tokens.demo, 'GET', `${Q}/detail`, undefined, version), 200, bodies.quotaSet(v, 'detail'), `detail ${version}`);
+    conforms(await h.req(h.tokens.admin, 'PUT', Q, { quota_set: { instances: 20 } }, version), 200, bodies.quotaSet(v, 'update'), `update ${version}`);
+  }
+  await h.close();
+});

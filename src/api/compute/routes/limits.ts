@@ -40,12 +40,12 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     return { limits: { rate: [], absolute } };
   });
 
-  const view = (req: FastifyRequest, id: string, l: QuotaSet) => {
-    const v: Record<string, unknown> = { id, ...l };
-    if (!atLeast(req, '2.57')) Object.assign(v, { injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255 });
-    if (!atLeast(req, '2.36')) Object.assign(v, { fixed_ips: -1, floating_ips: -1, security_group_rules: -1, security_groups: -1 });
-    return v;
-  };
+  /** the quotas Nova still shows at the request's version beside novalet's own, at fixed values */
+  const legacy = (req: FastifyRequest): Record<string, number> => ({
+    ...(!atLeast(req, '2.57') ? { injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255 } : {}),
+    ...(!atLeast(req, '2.36') ? { fixed_ips: -1, floating_ips: -1, security_group_rules: -1, security_groups: -1 } : {}),
+  });
+  const view = (req: FastifyRequest, id: string, l: QuotaSet): Record<string, unknown> => ({ id, ...l, ...legacy(req) });
   const mayRead = (req: FastifyRequest<{ Params: { pid: string } }>) => {
     if (!isAdmin(req.ctx) && req.params.pid !== req.ctx.projectId) throw forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.");
   };
@@ -58,7 +58,7 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     const use = await d.compute.quotas.usage(req.params.pid, req.ctx.userId);
     const used: Record<string, number> = { instances: use.instances, cores: use.cores, ram: use.ram, key_pairs: use.keyPairs };
     const out: Record<string, unknown> = { id: req.params.pid };
-    for (const [k, v] of Object.entries(l)) out[k] = { limit: v, in_use: used[k] ?? 0, reserved: 0 };
+    for (const [k, v] of Object.entries({ ...l, ...legacy(req) })) out[k] = { limit: v, in_use: used[k] ?? 0, reserved: 0 };
     return { quota_set: out };
   });
   app.put<P>('/v2.1/os-quota-sets/:pid', async (req) => {
