@@ -205,3 +205,13 @@ test('os-extra_specs create and update echo the body as sent; numbers are stored
   assert.deepEqual((await h.req(h.tokens.admin, 'GET', E)).json(), { extra_specs: { 'hw:numa_nodes': '2', 'hw:cpu_policy': 'dedicated' } });
   await h.close();
 });
+
+test('os-migrations: changes-since (2.59) and changes-before (2.66) are ISO 8601 only', async () => {
+  const h = await createHarness();
+  const M = '/compute/v2.1/os-migrations';
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${M}?changes-since=2011-01-01T00:00:00Z`, undefined, '2.59')).statusCode, 200);
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${M}?changes-since=2011/01/01`, undefined, '2.59')).statusCode, 400);
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${M}?changes-before=yesterday`, undefined, '2.66')).statusCode, 400);
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${M}?changes-since=2020-01-02&changes-before=2020-01-01`, undefined, '2.66')).statusCode, 400);
+  await h.close();
+});
