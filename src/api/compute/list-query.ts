@@ -8,6 +8,7 @@ import { isAdmin } from '../../controller/context.js';
 import { badRequest, forbidden } from '../../controller/errors.js';
 import { isKnownStatus, isServerSortKey } from '../../controller/compute/server-query.js';
 import { atLeast } from './microversion.js';
+import { parseIso8601 } from '../../common/iso8601.js';
 
 type Q = Record<string, string | string[] | undefined>;
 const last = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
@@ -37,10 +38,27 @@ function regex(name: string, v: string): string {
   return v;
 }
 
+/** Nova's date-time filters (changes-since, changes-before): ISO 8601 only */
 function isoTime(name: string, v: string): string {
-  const t = Date.parse(v.includes('T') || v.includes(' ') ? v.replace(' ', 'T') : v);
-  if (Number.isNaN(t)) throw badRequest(`Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
+  const t = parseIso8601(v);
+  if (t === undefined) throw badRequest(`Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
   return new Date(t).toISOString();
+}
+
+/**
+ * changes-since (from `sinceFrom` on) and changes-before (2.66): ISO 8601 times, the first not after the second.
+ * Servers have both filters at every version, instance actions from 2.58.
+ */
+export function changesWindow(req: FastifyRequest, sinceFrom: string): { changesSince?: string; changesBefore?: string } {
+  const q = req.query as Q;
+  const cs = last(q['changes-since']);
+  const changesSince = cs !== undefined && atLeast(req, sinceFrom) ? isoTime('changes-since', cs) : undefined;
+  const cb = last(q['changes-before']);
+  const changesBefore = cb !== undefined && atLeast(req, '2.66') ? isoTime('changes-before', cb) : undefined;
+  if (changesSince !== undefined && changesBefore !== undefined && changesBefore < changesSince) {
+    throw badRequest('The value of changes-since must be less than or equal to changes-before.');
+  }
+  return { ...(changesSince !== undefined ? { changesSince } : {}), ...(changesBefore !== undefined ? { changesBefore } : {}) };
 }
 
 export interface ParsedList { query: ServerQuery; limit: number; empty: boolean; }
@@ -86,13 +104,9 @@ export function parseListQuery(req: FastifyRequest, maxLimit: number): ParsedLis
   const ip6 = last(q.ip6); if (ip6 && (admin || atLeast(req, '2.5'))) out.ip6Regex = regex('ip6', ip6);
   const az = last(q.availability_zone); if (az) out.availabilityZone = az;
   const kn = last(q.key_name); if (kn && admin) out.keyName = kn;
-  const cs = last(q['changes-since']);
-  if (cs !== undefined) { out.changesSince = isoTime('changes-since', cs); out.deleted ??= 'include'; }
-  const cb = last(q['changes-before']);
-  if (cb !== undefined && atLeast(req, '2.66')) {
-    out.changesBefore = isoTime('changes-before', cb); out.deleted ??= 'include';
-    if (out.changesSince && out.changesBefore < out.changesSince) throw badRequest('The value of changes-since must be less than or equal to changes-before.');
-  }
+  const { changesSince, changesBefore } = changesWindow(req, '2.1');
+  if (changesSince !== undefined) { out.changesSince = changesSince; out.deleted ??= 'include'; }
+  if (changesBefore !== undefined) { out.changesBefore = changesBefore; out.deleted ??= 'include'; }
   if (admin) {
     const host = last(q.host); if (host) out.host = host;
     const node = last(q.node); if (node) out.node = node;

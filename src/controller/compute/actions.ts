@@ -9,6 +9,7 @@ import { ApiError, badRequest, forbidden, noValidHost } from '../errors.js';
 import { RULES, type ActionRule } from './states.js';
 import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
+import { canonicalIPv6 } from '../../common/ipv6.js';
 import type { QuotaService } from './quotas.js';
 import type { HostRegistry } from '../hosts/registry.js';
 import type { TaskEngine } from '../tasks/engine.js';
@@ -64,7 +65,8 @@ export class ServerActions {
       id: imageId, name, status: 'queued', visibility: 'private', owner: s.projectId,
       diskFormat: base?.diskFormat ?? 'qcow2', containerFormat: base?.containerFormat ?? 'bare', size: null, checksum: null,
       osHashAlgo: null, osHashValue: null, minDisk: s.flavor.disk, minRam: base?.minRam ?? 0, protected: false,
-      properties: { ...(base ? pickInherited(base.properties) : {}), ...metadata, image_type: 'snapshot', instance_uuid: s.id, base_image_ref: s.imageRef, user_id: ctx.userId },
+      // Nova: the properties the user sent take precedence (compute/api.py _create_image)
+      properties: { ...(base ? pickInherited(base.properties) : {}), image_type: 'snapshot', instance_uuid: s.id, base_image_ref: s.imageRef, user_id: ctx.userId, ...metadata },
       tags: [], createdAt: t, updatedAt: t,
     };
     await this.store.createImage(img);
@@ -97,7 +99,7 @@ export class ServerActions {
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.description !== undefined ? { description: args.description } : {}),
       ...(args.accessIPv4 !== undefined ? { accessIPv4: args.accessIPv4 } : {}),
-      ...(args.accessIPv6 !== undefined ? { accessIPv6: args.accessIPv6 } : {}),
+      ...(args.accessIPv6 !== undefined ? { accessIPv6: canonicalIPv6(args.accessIPv6) } : {}),
       ...(args.keyName !== undefined ? { keyName: args.keyName, keyData: keyData ?? null } : {}),
       ...(args.userData !== undefined ? { userData: args.userData } : {}),
       ...(args.diskConfig !== undefined ? { diskConfig: args.diskConfig } : {}),

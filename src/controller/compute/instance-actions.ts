@@ -14,7 +14,12 @@ export class InstanceActionService {
     return s;
   }
 
-  list(s: Server): Promise<InstanceAction[]> { return this.store.listInstanceActions(s.id); }
+  /** the server's actions; with changes-since / changes-before (ISO times) those updated in that window (Nova 2.58, 2.66) */
+  async list(s: Server, window: { changesSince?: string; changesBefore?: string } = {}): Promise<InstanceAction[]> {
+    const all = await this.store.listInstanceActions(s.id);
+    const { changesSince: since, changesBefore: before } = window;
+    return all.filter((a) => (since === undefined || a.updatedAt >= since) && (before === undefined || a.updatedAt <= before));
+  }
 
   async get(s: Server, requestId: string): Promise<{ action: InstanceAction; events: InstanceActionEvent[] }> {
     const action = await this.store.getInstanceActionByRequest(s.id, requestId);

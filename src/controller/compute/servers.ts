@@ -10,11 +10,14 @@ import type { ControllerConfig } from '../config.js';
 import { POWER } from './power.js';
 import { serverFor } from './access.js';
 import { RULES } from './states.js';
+import { canonicalIPv6 } from '../../common/ipv6.js';
 import type { QuotaService } from './quotas.js';
 import { snapshotOf, type ServerActions } from './actions.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import type { ServerGroupService } from './server-groups.js';
+
+const RESERVATION_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 export interface CreateRequest {
   name: string;
@@ -119,7 +122,8 @@ export class ServerService {
     const requestedHost = r.host ?? r.hypervisorHostname ?? azHost;
     const hints = r.schedulerHints ?? {};
     const group = hints.group ? await this.groups.checkJoin(ctx, hints.group, count) : null;
-    const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
+    // Nova's utils.generate_uid('r'): 'r-' and 8 of [0-9a-z]
+    const reservationId = `r-${[...randomBytes(8)].map((b) => RESERVATION_CHARS[b % RESERVATION_CHARS.length]).join('')}`;
     const adminPass = r.adminPass ?? genPassword();
     const t = new Date().toISOString();
     const servers: Server[] = [];
@@ -129,7 +133,7 @@ export class ServerService {
         id: randomUUID(), name, projectId: ctx.projectId, userId: ctx.userId, imageRef: image.id, flavor: snapshotOf(flavor),
         oldFlavor: null, vmState: 'building', taskState: 'scheduling', powerState: POWER.NOSTATE,
         host: null, node: null, availabilityZone: az, keyName: r.keyName ?? null, keyData, userData: r.userData ?? null,
-        accessIPv4: r.accessIPv4 ?? '', accessIPv6: r.accessIPv6 ?? '', configDrive: r.configDrive ? 'True' : '',
+        accessIPv4: r.accessIPv4 ?? '', accessIPv6: canonicalIPv6(r.accessIPv6 ?? ''), configDrive: r.configDrive ? 'True' : '',
         diskConfig: r.diskConfig ?? 'MANUAL', description: r.description ?? null, locked: false, lockedReason: null, lockedBy: null,
         reservationId, launchIndex: i, hostname: sanitizeHostname(name), kernelId: image.properties.kernel_id ?? '',
         ramdiskId: image.properties.ramdisk_id ?? '', rootDeviceName: '/dev/vda', progress: 0, addresses: [],
@@ -174,7 +178,7 @@ export class ServerService {
       ...(c.hostname !== undefined ? { hostname: sanitizeHostname(c.hostname) } : {}),
       ...(c.description !== undefined ? { description: c.description } : {}),
       ...(c.accessIPv4 !== undefined ? { accessIPv4: c.accessIPv4 } : {}),
-      ...(c.accessIPv6 !== undefined ? { accessIPv6: c.accessIPv6 } : {}),
+      ...(c.accessIPv6 !== undefined ? { accessIPv6: canonicalIPv6(c.accessIPv6) } : {}),
       ...(c.diskConfig !== undefined ? { diskConfig: c.diskConfig } : {}),
     });
     return (await this.store.getServer(id))!;

@@ -1,9 +1,9 @@
-/** rebuild: 202 with the server view plus adminPass. Fields by version: description 2.19, key_name 2.54, user_data 2.57, hostname 2.90. */
+/** rebuild: 202 with the server view (views/server.ts rebuildView) plus adminPass. Fields by version: description 2.19, key_name 2.54, user_data 2.57, hostname 2.90. */
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
 import { Metadata } from '../schemas/server-create.js';
-import { detailView } from '../views/server.js';
+import { rebuildView } from '../views/server.js';
 import { badRequest } from '../../../controller/errors.js';
 import type { ActionTable } from './types.js';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,6 @@ export const rebuildActions: ActionTable = {
       ...(b['OS-DCF:diskConfig'] !== undefined ? { diskConfig: b['OS-DCF:diskConfig'] } : {}),
     });
     reply.code(202);
-    return { server: { ...detailView(req, d.urls, s, { show: true, hostStatus: (h) => d.compute.hosts.statusOf(h) }), adminPass: b.adminPass ?? randomBytes(9).toString('base64url') } };
+    return { server: { ...rebuildView(req, d.urls, s, (h) => d.compute.hosts.statusOf(h), atLeast(req, '2.71') ? await d.compute.serverGroups.groupsOf(s.id) : []), adminPass: b.adminPass ?? randomBytes(9).toString('base64url') } };
   },
 };

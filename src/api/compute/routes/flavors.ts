@@ -11,6 +11,7 @@ import { flavorBasic, flavorDetail } from '../views/flavor.js';
 import { isAdmin } from '../../../controller/context.js';
 import { badRequest, forbidden } from '../../../controller/errors.js';
 import { parseIsPublic as bool } from '../../../controller/compute/flavors.js';
+import { metadataOf } from '../schemas/server-create.js';
 
 type P = { Params: { id: string; key: string } };
 const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimum: min, maximum: max }), Type.String({ pattern: '^[0-9]+$' })]);
@@ -18,7 +19,8 @@ const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimu
 const FlavorCreate = Type.Object({
   flavor: Type.Object({
     name: Type.String({ minLength: 1, maxLength: 255 }),
-    id: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' }), Type.Null()])),
+    // Nova: string, number or null; a number becomes its string form (nova/compute/flavors.py create)
+    id: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' }), Type.Number(), Type.Null()])),
     ram: Int(1), vcpus: Int(1), disk: Int(0),
     'OS-FLV-EXT-DATA:ephemeral': Type.Optional(Int(0)),
     swap: Type.Optional(Type.Union([Int(0), Type.Literal('')])),
@@ -28,7 +30,8 @@ const FlavorCreate = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 const FlavorUpdate = Type.Object({ flavor: Type.Object({ description: Type.Union([Type.String({ maxLength: 65535 }), Type.Null()]) }, { additionalProperties: false }) }, { additionalProperties: false });
-const ExtraSpecs = Type.Object({ extra_specs: Type.Record(Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-_:. /]+$' }), Type.Union([Type.String({ maxLength: 255 }), Type.Number(), Type.Boolean()])) }, { additionalProperties: false });
+// Nova's flavors_extraspecs schema: metadata whose values may also be numbers
+const ExtraSpecs = Type.Object({ extra_specs: metadataOf(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])) }, { additionalProperties: false });
 
 const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v) as string | undefined;
 
@@ -73,7 +76,7 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     const f = check(FlavorCreate, req.body).flavor;
     if (f.description !== undefined && !atLeast(req, '2.55')) throw badRequest("Invalid input for field/attribute flavor. Additional properties are not allowed ('description' was unexpected)");
     const flavor = await d.flavors.create({
-      id: f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, ephemeral: f['OS-FLV-EXT-DATA:ephemeral'], swap: f.swap,
+      id: typeof f.id === 'number' ? String(f.id) : f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, ephemeral: f['OS-FLV-EXT-DATA:ephemeral'], swap: f.swap,
       rxtxFactor: f.rxtx_factor, isPublic: f['os-flavor-access:is_public'], description: f.description,
     });
     return { flavor: flavorDetail(req, d.urls, flavor) };
@@ -94,13 +97,13 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
 
   // extra specs
   app.get<P>('/v2.1/flavors/:id/os-extra_specs', async (req) => ({ extra_specs: (await find(req.params.id)).extraSpecs }));
-  const asStrings = (o: Record<string, string | number | boolean>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+  const asStrings = (o: Record<string, string | number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
   app.post<P>('/v2.1/flavors/:id/os-extra_specs', async (req) => {
     adminOnly(req, 'os-flavor-extra-specs:create');
     const b = check(ExtraSpecs, req.body);
-    const specs = asStrings(b.extra_specs);
-    await d.flavors.setExtraSpecs(req.params.id, specs);
-    return { extra_specs: specs };
+    await d.flavors.setExtraSpecs(req.params.id, asStrings(b.extra_specs));
+    // Nova answers the body as sent (numbers stay numbers), stores strings
+    return b;
   });
   app.get<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req) => {
     return { [req.params.key]: await d.flavors.extraSpec(req.params.id, req.params.key) };
@@ -111,8 +114,8 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
     const keys = body && typeof body === 'object' ? Object.keys(body) : [];
     if (keys.length !== 1) throw badRequest('Request body contains too many items');
     if (keys[0] !== req.params.key) throw badRequest('Request body and URI mismatch');
-    const specs = asStrings(check(ExtraSpecs, { extra_specs: body }).extra_specs);
-    await d.flavors.setExtraSpecs(req.params.id, specs);
+    const specs = check(ExtraSpecs, { extra_specs: body }).extra_specs;
+    await d.flavors.setExtraSpecs(req.params.id, asStrings(specs));
     return specs;
   });
   app.delete<P>('/v2.1/flavors/:id/os-extra_specs/:key', async (req, reply) => {

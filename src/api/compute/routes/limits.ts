@@ -1,6 +1,6 @@
 /**
- * /limits and /os-quota-sets. Limits: absolute quota + usage (network-proxy fields before 2.36, personality
- * fields before 2.57). Quota sets: show (own project, or any for admins), detail, defaults, admin update.
+ * /limits and /os-quota-sets. Limits: absolute quota + usage (network-proxy fields before 2.36, maxImageMeta
+ * before 2.39, personality fields before 2.57). Quota sets: show (own project, or any for admins), detail, defaults, admin update.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -27,11 +27,12 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     const lim = await d.compute.quotas.limits(projectId);
     const use = await d.compute.quotas.usage(projectId, req.ctx.userId);
     const absolute: Record<string, number> = {
-      maxServerMeta: lim.metadata_items, maxTotalKeypairs: lim.key_pairs, maxImageMeta: lim.metadata_items,
+      maxServerMeta: lim.metadata_items, maxTotalKeypairs: lim.key_pairs,
       maxTotalInstances: lim.instances, maxTotalCores: lim.cores, maxTotalRAMSize: lim.ram,
       maxServerGroups: lim.server_groups, maxServerGroupMembers: lim.server_group_members,
       totalCoresUsed: use.cores, totalInstancesUsed: use.instances, totalRAMUsed: use.ram, totalServerGroupsUsed: 0,
     };
+    if (!atLeast(req, '2.39')) absolute.maxImageMeta = lim.metadata_items;
     if (!atLeast(req, '2.57')) Object.assign(absolute, { maxPersonality: 5, maxPersonalitySize: 10240 });
     if (!atLeast(req, '2.36')) {
       Object.assign(absolute, { maxSecurityGroups: 10, maxSecurityGroupRules: 20, maxTotalFloatingIps: 10, totalFloatingIpsUsed: 0, totalSecurityGroupsUsed: 1 });
@@ -39,12 +40,12 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     return { limits: { rate: [], absolute } };
   });
 
-  const view = (req: FastifyRequest, id: string, l: QuotaSet) => {
-    const v: Record<string, unknown> = { id, ...l };
-    if (!atLeast(req, '2.57')) Object.assign(v, { injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255 });
-    if (!atLeast(req, '2.36')) Object.assign(v, { fixed_ips: -1, floating_ips: -1, security_group_rules: -1, security_groups: -1 });
-    return v;
-  };
+  /** the quotas Nova still shows at the request's version beside novalet's own, at fixed values */
+  const legacy = (req: FastifyRequest): Record<string, number> => ({
+    ...(!atLeast(req, '2.57') ? { injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255 } : {}),
+    ...(!atLeast(req, '2.36') ? { fixed_ips: -1, floating_ips: -1, security_group_rules: -1, security_groups: -1 } : {}),
+  });
+  const view = (req: FastifyRequest, id: string, l: QuotaSet): Record<string, unknown> => ({ id, ...l, ...legacy(req) });
   const mayRead = (req: FastifyRequest<{ Params: { pid: string } }>) => {
     if (!isAdmin(req.ctx) && req.params.pid !== req.ctx.projectId) throw forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.");
   };
@@ -57,7 +58,7 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     const use = await d.compute.quotas.usage(req.params.pid, req.ctx.userId);
     const used: Record<string, number> = { instances: use.instances, cores: use.cores, ram: use.ram, key_pairs: use.keyPairs };
     const out: Record<string, unknown> = { id: req.params.pid };
-    for (const [k, v] of Object.entries(l)) out[k] = { limit: v, in_use: used[k] ?? 0, reserved: 0 };
+    for (const [k, v] of Object.entries({ ...l, ...legacy(req) })) out[k] = { limit: v, in_use: used[k] ?? 0, reserved: 0 };
     return { quota_set: out };
   });
   app.put<P>('/v2.1/os-quota-sets/:pid', async (req) => {

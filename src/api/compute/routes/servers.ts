@@ -7,7 +7,7 @@ import type { ComputeDeps } from '../deps.js';
 import { check, isUuid } from '../../validate.js';
 import { ServerCreate, ServerUpdate, versionedFields } from '../schemas/server-create.js';
 import { atLeast, encode } from '../microversion.js';
-import { basicView, detailView, addressesView } from '../views/server.js';
+import { basicView, detailView, addressesView, updateView } from '../views/server.js';
 import { ServerListRenders } from '../views/server-list-renders.js';
 import { utf8Join } from '../../encoded-body.js';
 import { parseListQuery, nextLink } from '../list-query.js';
@@ -132,7 +132,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
       ...(s.accessIPv6 !== undefined ? { accessIPv6: s.accessIPv6 } : {}),
       ...(s['OS-DCF:diskConfig'] !== undefined ? { diskConfig: s['OS-DCF:diskConfig'] } : {}),
     });
-    return { server: detailView(req, d.urls, updated, { show: true, hostStatus }) };
+    return { server: updateView(req, d.urls, updated, hostStatus, atLeast(req, '2.71') ? await d.compute.serverGroups.groupsOf(updated.id) : []) };
   });
 
   app.delete<P>('/v2.1/servers/:id', async (req, reply) => {
@@ -149,11 +149,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
   });
 }
 
-function ipsView(s: Parameters<typeof addressesView>[0]) {
-  const out: Record<string, Array<{ version: number; addr: string }>> = {};
-  for (const [net, list] of Object.entries(addressesView(s))) out[net] = list.map((a) => ({ version: a.version as number, addr: a.addr as string }));
-  return out;
-}
+const ipsView = (s: Parameters<typeof addressesView>[0]) => addressesView(s, false);
 
 /** Nova's scheduler hints this cloud honours: group (a server group uuid), same_host / different_host (server uuids) */
 function schedulerHints(h: Record<string, unknown> | undefined): CreateRequest['schedulerHints'] | undefined {

@@ -3,7 +3,7 @@
  * microversion on (description 2.19, networks auto/none 2.37, tags 2.52, host + hypervisor_hostname 2.74) are in
  * the schema and refused below that version by `versionedFields`.
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
 const Str255 = Type.String({ minLength: 1, maxLength: 255 });
 const PositiveInt = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]*[1-9][0-9]*$' })]);
@@ -31,7 +31,12 @@ export const BdmV2 = Type.Object({
   volume_type: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 }, { additionalProperties: false });
 
-export const Metadata = Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ maxLength: 255 }));
+/**
+ * Nova's metadata (parameter_types.metadata): keys of 1 to 255 of `[a-zA-Z0-9-_:. ]`, nothing else. A pattern, not
+ * a key schema's minLength/maxLength (TypeBox's Record drops those), and other keys refused.
+ */
+export const metadataOf = <V extends TSchema>(value: V) => Type.Record(Type.String({ pattern: '^[a-zA-Z0-9-_:. ]{1,255}$' }), value, { additionalProperties: false });
+export const Metadata = metadataOf(Type.String({ maxLength: 255 }));
 
 export const ServerCreate = Type.Object({
   server: Type.Object({

@@ -3,6 +3,7 @@
  * attributes. Microversion gates: 2.3 extended OS-EXT-SRV-ATTR fields, 2.9 locked, 2.16 host_status, 2.19
  * description, 2.26 tags, 2.47 embedded flavor, 2.63 trusted_image_certificates, 2.71 server_groups (show only),
  * 2.73 locked_reason, 2.90 OS-EXT-SRV-ATTR:hostname for everyone. OS-EXT-SRV-ATTR:* and host_status are admin-only.
+ * Update and rebuild answer without the extension attributes below 2.75 (updateView, rebuildView).
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
@@ -40,10 +41,11 @@ export function basicView(u: Urls, s: Server) {
   return { id: s.id, name: s.name, links: links(u, 'servers', s.id) };
 }
 
-export function addressesView(s: Server) {
+/** addresses by network; `extended`: with OS-EXT-IPS:type and OS-EXT-IPS-MAC:mac_addr */
+export function addressesView(s: Server, extended = true) {
   const out: Record<string, Array<Record<string, unknown>>> = {};
   for (const a of s.addresses) {
-    (out[a.network] ??= []).push({ version: a.version, addr: a.addr, 'OS-EXT-IPS:type': a.type, 'OS-EXT-IPS-MAC:mac_addr': a.mac });
+    (out[a.network] ??= []).push(extended ? { version: a.version, addr: a.addr, 'OS-EXT-IPS:type': a.type, 'OS-EXT-IPS-MAC:mac_addr': a.mac } : { version: a.version, addr: a.addr });
   }
   return out;
 }
@@ -52,12 +54,32 @@ const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERI
 
 export type HostStatus = (host: string) => string;
 
+export interface DetailOptions {
+  /** one server (show, update, rebuild): server_groups from 2.71 */
+  show?: boolean;
+  /** host_status (2.16, admin) */
+  hostStatus?: HostStatus;
+  /** the server's groups (2.71, with `show`) */
+  serverGroups?: string[];
+  /**
+   * false: Nova's update and rebuild responses below 2.75 (servers.py), without availability zone, config drive,
+   * key name, usage times, security groups, task/vm/power states, attached volumes, OS-EXT-SRV-ATTR:*,
+   * host_status, and with addresses of version and addr only. Default true.
+   */
+  extended?: boolean;
+  /** key_name in a view that is not extended (rebuild from 2.54) */
+  keyName?: boolean;
+  /** OS-EXT-SRV-ATTR:user_data among the admin's attributes (rebuild shows user_data under its own key). Default true. */
+  srvUserData?: boolean;
+}
+
 /**
  * Every field comes from the server's row (so that its revision tells when a render is stale, see
  * server-list-renders.ts), the request's microversion and role, and the URLs; host_status only with `hostStatus`.
  */
-export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show?: boolean; hostStatus?: HostStatus; serverGroups?: string[] } = {}) {
+export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: DetailOptions = {}) {
   const admin = isAdmin(req.ctx);
+  const extended = opts.extended ?? true;
   const v: Record<string, unknown> = {
     id: s.id,
     name: s.name,
@@ -72,26 +94,30 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
       : { id: s.flavor.id, links: [{ rel: 'bookmark', href: `${u.bookmark}/flavors/${s.flavor.id}` }] },
     created: isoZ(s.createdAt),
     updated: isoZ(s.updatedAt),
-    addresses: addressesView(s),
+    addresses: addressesView(s, extended),
     accessIPv4: s.accessIPv4,
     accessIPv6: s.accessIPv6,
     links: links(u, 'servers', s.id),
     'OS-DCF:diskConfig': s.diskConfig,
-    'OS-EXT-AZ:availability_zone': s.availabilityZone ?? '',
-    config_drive: s.configDrive,
-    key_name: s.keyName,
-    'OS-SRV-USG:launched_at': usg(s.launchedAt),
-    'OS-SRV-USG:terminated_at': usg(s.terminatedAt),
-    'OS-EXT-STS:task_state': s.taskState,
-    'OS-EXT-STS:vm_state': s.vmState,
-    'OS-EXT-STS:power_state': s.powerState,
+  };
+  if (extended) {
+    v['OS-EXT-AZ:availability_zone'] = s.availabilityZone ?? '';
+    v.config_drive = s.configDrive;
+  }
+  if (extended || opts.keyName) v.key_name = s.keyName;
+  if (extended) {
+    v['OS-SRV-USG:launched_at'] = usg(s.launchedAt);
+    v['OS-SRV-USG:terminated_at'] = usg(s.terminatedAt);
+    v['OS-EXT-STS:task_state'] = s.taskState;
+    v['OS-EXT-STS:vm_state'] = s.vmState;
+    v['OS-EXT-STS:power_state'] = s.powerState;
     // when attachments are served from their own table, attaching or detaching must raise the server's revision,
     // or lists keep showing the old render (server-list-renders.ts)
-    'os-extended-volumes:volumes_attached': [],
-    security_groups: s.securityGroups.map((name) => ({ name })),
-  };
+    v['os-extended-volumes:volumes_attached'] = [];
+    v.security_groups = s.securityGroups.map((name) => ({ name }));
+  }
   if (PROGRESS_STATUSES.has(s.status)) v.progress = s.progress;
-  if (admin) {
+  if (admin && extended) {
     v['OS-EXT-SRV-ATTR:host'] = s.host;
     v['OS-EXT-SRV-ATTR:instance_name'] = instanceName(s);
     v['OS-EXT-SRV-ATTR:hypervisor_hostname'] = s.node;
@@ -102,7 +128,7 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
       v['OS-EXT-SRV-ATTR:kernel_id'] = s.kernelId;
       v['OS-EXT-SRV-ATTR:ramdisk_id'] = s.ramdiskId;
       v['OS-EXT-SRV-ATTR:root_device_name'] = s.rootDeviceName;
-      v['OS-EXT-SRV-ATTR:user_data'] = s.userData;
+      if (opts.srvUserData ?? true) v['OS-EXT-SRV-ATTR:user_data'] = s.userData;
     }
   } else if (atLeast(req, '2.90')) {
     v['OS-EXT-SRV-ATTR:hostname'] = s.hostname;
@@ -116,10 +142,25 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: { show
   if (s.fault && (s.status === 'ERROR' || s.status === 'DELETED')) {
     v.fault = { code: s.fault.code, created: isoZ(s.fault.created), message: s.fault.message, ...(admin && s.fault.details ? { details: s.fault.details } : {}) };
   }
-  if (opts.hostStatus) {
+  if (opts.hostStatus && extended) {
     const hs = hostStatusOf(req, s.host, opts.hostStatus);
     if (hs !== undefined) v.host_status = hs;
   }
+  return v;
+}
+
+/** PUT /servers/{id}: the view without the extended attributes below 2.75 (Nova's servers.py update()) */
+export function updateView(req: FastifyRequest, u: Urls, s: Server, hostStatus: HostStatus, serverGroups: string[] = []) {
+  return detailView(req, u, s, { show: true, hostStatus, extended: atLeast(req, '2.75'), serverGroups });
+}
+
+/**
+ * rebuild: as update, but key_name from 2.54 and user_data from 2.57 (under its own key, so never as
+ * OS-EXT-SRV-ATTR:user_data); the caller adds adminPass
+ */
+export function rebuildView(req: FastifyRequest, u: Urls, s: Server, hostStatus: HostStatus, serverGroups: string[] = []) {
+  const v = detailView(req, u, s, { show: true, hostStatus, extended: atLeast(req, '2.75'), keyName: atLeast(req, '2.54'), srvUserData: false, serverGroups });
+  if (atLeast(req, '2.57')) v.user_data = s.userData;
   return v;
 }
 
