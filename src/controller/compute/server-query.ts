@@ -3,4 +3,5 @@ import { KNOWN_STATUSES, SERVER_SORT_COLUMNS, type ServerSortKey } from '../../s
 
 export const isKnownStatus = (s: string): boolean => KNOWN_STATUSES.has(s);
 
-export const isServerSortKey = (k: string): k is ServerSortKey => k in SERVER_SORT_COLUMNS;
+/** own keys only: `constructor` or `__proto__` are no sort keys */
+export const isServerSortKey = (k: string): k is ServerSortKey => Object.hasOwn(SERVER_SORT_COLUMNS, k);
