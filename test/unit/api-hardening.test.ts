@@ -24,3 +24,22 @@ test('sort_key naming an Object.prototype member -> 400 (servers and flavors)', 
   assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/flavors?sort_key=name&sort_dir=desc`)).statusCode, 200);
   assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/servers?sort_key=display_name`)).statusCode, 200);
 });
+
+test('limit: not a non-negative integer -> 400 (image proxy, Glance, os-keypairs >= 2.35); a huge integer is clamped as in Nova/Glance', async () => {
+  const bad = ['abc', '1.5', '%00', '-1', '', '1e3', '0x10'];
+  for (const l of bad) {
+    for (const path of ['images', 'images/detail']) assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/${path}?limit=${l}`), `${path} limit=${l}`);
+    assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/os-keypairs?limit=${l}`, undefined, '2.35'), `os-keypairs limit=${l}`);
+    const g = await h.req(h.tokens.demo, 'GET', `/image/v2/images?limit=${l}`);
+    assert.equal(g.statusCode, 400, `glance limit=${l}: ${g.body}`);
+    assert.equal(g.json().error?.code, 400, g.body);
+  }
+  const huge = '99999999999999999999';
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/images?limit=${huge}`)).statusCode, 200);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/os-keypairs?limit=${huge}`, undefined, '2.35')).statusCode, 200);
+  const g = await h.req(h.tokens.demo, 'GET', `/image/v2/images?limit=${huge}`);
+  assert.equal(g.statusCode, 200, g.body);
+  assert.equal(g.json().images.length, 1);
+  // repeated parameters: the last one counts
+  assert.equal((await h.req(h.tokens.demo, 'GET', `/image/v2/images?limit=abc&limit=1`)).statusCode, 200);
+});

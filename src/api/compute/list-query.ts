@@ -8,6 +8,7 @@ import { isAdmin } from '../../controller/context.js';
 import { badRequest, forbidden } from '../../controller/errors.js';
 import { isKnownStatus, isServerSortKey } from '../../controller/compute/server-query.js';
 import { atLeast } from './microversion.js';
+import { parseLimit } from '../query.js';
 
 type Q = Record<string, string | string[] | undefined>;
 const last = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
@@ -126,14 +127,7 @@ export function parseListQuery(req: FastifyRequest, maxLimit: number): ParsedLis
     out.sort = sort;
   }
 
-  let limit = maxLimit;
-  const l = last(q.limit);
-  if (l !== undefined) {
-    if (!/^-?\d+$/.test(l)) throw badRequest('limit param must be an integer');
-    const n = Number(l);
-    if (n < 0) throw badRequest('limit param must be positive');
-    limit = Math.min(n, maxLimit);
-  }
+  const limit = parseLimit(q.limit, maxLimit) ?? maxLimit;
   out.limit = limit;
   const marker = last(q.marker);
   if (marker !== undefined) out.marker = marker;

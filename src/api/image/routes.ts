@@ -13,11 +13,14 @@ import { keystoneErrorHandler, sendKeystone } from '../errors.js';
 import { collectRoutes, notFoundOrBadMethod } from '../method-not-allowed.js';
 import { badRequest, conflict, forbidden } from '../../controller/errors.js';
 import { canWrite } from '../../controller/context.js';
+import { lastParam, parseLimit } from '../query.js';
 
 const CORE = new Set(['id', 'name', 'visibility', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'protected', 'tags',
   'status', 'owner', 'size', 'checksum', 'created_at', 'updated_at', 'self', 'file', 'schema', 'os_hash_algo', 'os_hash_value',
   'virtual_size', 'direct_url', 'locations', 'os_hidden']);
 const READONLY = new Set(['id', 'status', 'owner', 'size', 'checksum', 'created_at', 'updated_at', 'self', 'file', 'schema', 'os_hash_algo', 'os_hash_value', 'virtual_size', 'direct_url', 'locations']);
+/** Glance's api_limit_max */
+const API_LIMIT_MAX = 1000;
 const VIS = new Set(['public', 'private', 'shared', 'community']);
 const secs = (t: string) => t.replace(/\.\d{3}Z$/, 'Z');
 
@@ -74,9 +77,8 @@ export function imagePlugin(identity: IdentityService, images: ImageService, bas
 
     type P = { Params: { id: string } };
     app.get('/v2/images', async (req) => {
-      const q = req.query as Record<string, string | undefined>;
-      const limit = q.limit !== undefined ? Number(q.limit) : 25;
-      if (!Number.isInteger(limit) || limit < 0) throw badRequest('limit param must be an integer');
+      const q = Object.fromEntries(Object.entries(req.query as Record<string, unknown>).map(([k, v]) => [k, lastParam(v)]));
+      const limit = parseLimit(q.limit, API_LIMIT_MAX) ?? 25;
       const list = await images.list(req.ctx, {
         ...(q.name !== undefined ? { name: q.name } : {}), ...(q.status !== undefined ? { status: q.status } : {}),
         ...(q.visibility !== undefined && q.visibility !== 'all' ? { visibility: q.visibility } : {}),
