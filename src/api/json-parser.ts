@@ -1,9 +1,27 @@
 /**
  * JSON bodies: parse ourselves so that malformed JSON is always Nova's 400 "Malformed request body", and an empty
- * body on a route that expects none is simply no body.
+ * body on a route that expects none is simply no body. Nesting is bounded: a body nested thousands deep would
+ * otherwise overflow the stack of the recursive validation after it (no API body nests more than a few levels).
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../controller/errors.js';
+
+export const MAX_JSON_DEPTH = 64;
+
+/** the deepest nesting of arrays and objects in JSON text (brackets inside strings do not count); stops past `limit` */
+export function jsonDepth(s: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0; let max = 0; let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > max) { max = depth; if (max > limit) return max; } }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
 
 export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
@@ -12,6 +30,8 @@ export function installJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser(['application/json', 'application/openstack-images-v2.1-json-patch'], { parseAs: 'string' }, (_req, body, done) => {
     const s = (body as string).trim();
     if (s === '') return done(null, undefined);
-    try { done(null, JSON.parse(s)); } catch { done(new ApiError('malformed_body', 'Malformed request body'), undefined); }
+    const malformed = () => done(new ApiError('malformed_body', 'Malformed request body'), undefined);
+    if (jsonDepth(s) > MAX_JSON_DEPTH) return malformed();
+    try { done(null, JSON.parse(s)); } catch { malformed(); }
   });
 }

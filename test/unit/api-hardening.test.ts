@@ -43,3 +43,19 @@ test('limit: not a non-negative integer -> 400 (image proxy, Glance, os-keypairs
   // repeated parameters: the last one counts
   assert.equal((await h.req(h.tokens.demo, 'GET', `/image/v2/images?limit=abc&limit=1`)).statusCode, 200);
 });
+
+test('a JSON body nested 5,000 deep -> 400 Malformed request body, not a stack overflow', async () => {
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const bodies = [deep(5000), `{"server": {"name": "x", "metadata": ${deep(5000)}}}`, `{"a": ${'{"a": '.repeat(5000)}1${'}'.repeat(5000)}}`];
+  const id = await h.boot(h.tokens.demo, 'deep');
+  for (const [method, url] of [['POST', `${C}/servers`], ['PUT', `${C}/servers/${id}`], ['POST', `${C}/servers/${id}/action`],
+    ['POST', `${C}/servers/${id}/metadata`], ['PUT', `${C}/servers/${id}/metadata`], ['POST', `${C}/os-keypairs`]] as const) {
+    for (const payload of bodies) {
+      const r = await h.app.inject({ method, url, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/json' }, payload });
+      assertNova400(r, `${method} ${url}`);
+    }
+  }
+  // ordinary nesting (and brackets inside strings) still parse
+  const r = await h.app.inject({ method: 'PUT', url: `${C}/servers/${id}/metadata`, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/json' }, payload: `{"metadata": {"k": "${'[{'.repeat(120)}"}}` });
+  assert.equal(r.statusCode, 200, r.body);
+});
