@@ -59,3 +59,29 @@ test('a JSON body nested 5,000 deep -> 400 Malformed request body, not a stack o
   const r = await h.app.inject({ method: 'PUT', url: `${C}/servers/${id}/metadata`, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/json' }, payload: `{"metadata": {"k": "${'[{'.repeat(120)}"}}` });
   assert.equal(r.statusCode, 200, r.body);
 });
+
+test('an action named like an Object.prototype member -> 400 "There is no such action", nothing runs', async () => {
+  const id = await h.boot(h.tokens.demo, 'proto-actions');
+  for (const name of ['constructor', '__defineGetter__', 'toString', 'valueOf', 'hasOwnProperty', '__proto__', 'isPrototypeOf']) {
+    const r = await h.app.inject({ method: 'POST', url: `${C}/servers/${id}/action`, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/json' }, payload: `{"${name}": null}` });
+    assertNova400(r, name);
+    assert.match(r.json().badRequest.message, /There is no such action/);
+  }
+  const r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { 'os-stop': null });
+  assert.equal(r.statusCode, 202, r.body);
+});
+
+test('path keys naming Object.prototype members are not found (metadata, ips, extra specs, image properties)', async () => {
+  const id = await h.boot(h.tokens.demo, 'proto-keys');
+  for (const key of ['constructor', 'toString', '__proto__']) {
+    const m = await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}/metadata/${key}`);
+    assert.equal(m.statusCode, 404, `metadata ${key}: ${m.body}`);
+    assert.equal(m.json().itemNotFound.code, 404);
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}/ips/${key}`)).statusCode, 404, `ips ${key}`);
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/flavors/1/os-extra_specs/${key}`)).statusCode, 404, `extra spec ${key}`);
+  }
+  const img = await h.req(h.tokens.demo, 'POST', '/image/v2/images', { name: 'proto', disk_format: 'qcow2', container_format: 'bare' });
+  assert.equal(img.statusCode, 201, img.body);
+  const r = await h.app.inject({ method: 'PATCH', url: `/image/v2/images/${img.json().id}`, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/openstack-images-v2.1-json-patch' }, payload: [{ op: 'remove', path: '/constructor' }] });
+  assert.equal(r.statusCode, 409, r.body);
+});

@@ -128,7 +128,7 @@ export function imagePlugin(identity: IdentityService, images: ImageService, bas
         if (op.op === 'add' || op.op === 'replace') applyField(changes, path, op.value);
         else if (op.op === 'remove') {
           if (CORE.has(path)) throw forbidden(`Attribute '${path}' cannot be removed.`);
-          if (!(path in changes.properties)) throw conflict(`Property ${path} does not exist.`);
+          if (!Object.hasOwn(changes.properties, path)) throw conflict(`Property ${path} does not exist.`);
           delete changes.properties[path];
         } else throw badRequest(`Unsupported patch operation: ${String(op.op)}`);
       }

@@ -81,7 +81,8 @@ export class FlavorService {
   }
 
   async extraSpec(id: string, key: string): Promise<string> {
-    const v = (await this.get(id)).extraSpecs[key];
+    const specs = (await this.get(id)).extraSpecs;
+    const v = Object.hasOwn(specs, key) ? specs[key] : undefined;
     if (v === undefined) throw extraSpecNotFound(id, key);
     return v;
   }

@@ -18,7 +18,7 @@ export function registerServerMetadataRoutes(app: FastifyInstance, d: ComputeDep
   app.post<P>('/v2.1/servers/:id/metadata', async (req) => ({ metadata: await write(req, check(MetaBody, req.body).metadata, false) }));
   app.get<P>('/v2.1/servers/:id/metadata/:key', async (req) => {
     const s = await d.compute.servers.get(req.ctx, serverId(req));
-    const v = s.metadata[req.params.key];
+    const v = Object.hasOwn(s.metadata, req.params.key) ? s.metadata[req.params.key] : undefined;
     if (v === undefined) throw notFound('Metadata item was not found');
     return { meta: { [req.params.key]: v } };
   });
