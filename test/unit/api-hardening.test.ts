@@ -85,3 +85,32 @@ test('path keys naming Object.prototype members are not found (metadata, ips, ex
   const r = await h.app.inject({ method: 'PATCH', url: `/image/v2/images/${img.json().id}`, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/openstack-images-v2.1-json-patch' }, payload: [{ op: 'remove', path: '/constructor' }] });
   assert.equal(r.statusCode, 409, r.body);
 });
+
+/** a Glance request with a JSON (or JSON-patch) body */
+const glance = (method: 'POST' | 'PATCH', url: string, payload: unknown) => h.app.inject({
+  method, url: `/image/v2/images${url}`, payload: JSON.stringify(payload),
+  headers: { 'x-auth-token': h.tokens.demo, 'content-type': method === 'PATCH' ? 'application/openstack-images-v2.1-json-patch' : 'application/json' },
+});
+
+test('Glance: PATCH with operations that are not objects -> 400; disk_format/container_format must be a string from the allowed lists', async () => {
+  const img = await glance('POST', '', { name: 'formats', disk_format: 'qcow2', container_format: 'bare' });
+  assert.equal(img.statusCode, 201, img.body);
+  const id = img.json().id as string;
+  for (const ops of [[null], [1], ['x'], [[]], [{ op: 'replace', path: '/name', value: 'a' }, null], [{ op: 'add', path: { toString: null } }], [{ op: { toString: null }, path: '/name' }]]) {
+    const r = await glance('PATCH', `/${id}`, ops);
+    assert.equal(r.statusCode, 400, `${JSON.stringify(ops)}: ${r.body}`);
+    assert.equal(r.json().error.code, 400);
+  }
+  for (const key of ['disk_format', 'container_format']) {
+    for (const value of [1, true, {}, [], 'qcow3', '']) {
+      const c = await glance('POST', '', { name: 'bad', [key]: value });
+      assert.equal(c.statusCode, 400, `create ${key}=${JSON.stringify(value)}: ${c.body}`);
+      const p = await glance('PATCH', `/${id}`, [{ op: 'replace', path: `/${key}`, value }]);
+      assert.equal(p.statusCode, 400, `patch ${key}=${JSON.stringify(value)}: ${p.body}`);
+    }
+  }
+  const ok = await glance('PATCH', `/${id}`, [{ op: 'replace', path: '/disk_format', value: 'raw' }, { op: 'replace', path: '/container_format', value: 'ova' }]);
+  assert.equal(ok.statusCode, 200, ok.body);
+  assert.equal(ok.json().disk_format, 'raw');
+  assert.equal((await glance('POST', '', { name: 'none', disk_format: null })).statusCode, 201);
+});
