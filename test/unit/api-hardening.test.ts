@@ -114,3 +114,28 @@ test('Glance: PATCH with operations that are not objects -> 400; disk_format/con
   assert.equal(ok.json().disk_format, 'raw');
   assert.equal((await glance('POST', '', { name: 'none', disk_format: null })).statusCode, 201);
 });
+
+test('name filter: a catastrophic-backtracking pattern finishes in milliseconds; patterns RE2 cannot run are 400', async () => {
+  await h.boot(h.tokens.demo, `${'a'.repeat(28)}!`);
+  await h.boot(h.tokens.demo, `${'a'.repeat(250)}!`);
+  await h.boot(h.tokens.demo, 'vm-12');
+  for (const pattern of ['^(a|a)+$', '(a+)+$', '^(a|aa)*$', '(.*a){12}$']) {
+    const t0 = performance.now();
+    const r = await h.req(h.tokens.demo, 'GET', `${C}/servers?name=${encodeURIComponent(pattern)}`);
+    const ms = performance.now() - t0;
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json().servers, [], pattern);
+    assert.ok(ms < 500, `${pattern}: ${ms.toFixed(0)} ms`);
+  }
+  // Python re.search semantics for ordinary patterns
+  const names = async (p: string) => (await h.req(h.tokens.demo, 'GET', `${C}/servers?name=${encodeURIComponent(p)}`)).json().servers.map((s: any) => s.name).sort();
+  assert.deepEqual(await names('^vm-\\d{2}$'), ['vm-12']);
+  assert.deepEqual(await names('m-1'), ['vm-12']);
+  assert.deepEqual(await names('^(vm|xx)-[0-9]+\\Z'), ['vm-12']);
+  assert.deepEqual(await names('(?i)^VM'), ['vm-12']);
+  assert.equal((await names('a{250}!$')).length, 1);
+  for (const pattern of ['(a)\\1', '(?=a)', '(?<=a)b', '(?!x)', '[', 'a{1001}']) {
+    assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/servers/detail?name=${encodeURIComponent(pattern)}`), pattern);
+    assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/servers?ip=${encodeURIComponent(pattern)}`), `ip ${pattern}`);
+  }
+});
