@@ -1,7 +1,7 @@
 /** Issue 17's defects: hostile input gets the service's own 4xx (never a 500, a stack or a stalled controller). */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, login, type Harness } from '../support/harness.js';
 
 const C = '/compute/v2.1';
 let h: Harness;
@@ -138,4 +138,25 @@ test('name filter: a catastrophic-backtracking pattern finishes in milliseconds;
     assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/servers/detail?name=${encodeURIComponent(pattern)}`), pattern);
     assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/servers?ip=${encodeURIComponent(pattern)}`), `ip ${pattern}`);
   }
+});
+
+test("Keystone: only the token's owner or an admin may validate, check or revoke it (403 otherwise)", async () => {
+  const tokens = (caller: string, subject: string) => ({ 'x-auth-token': caller, 'x-subject-token': subject });
+  const other = await login(h.app, 'other', 'otherpw', 'other');
+  for (const method of ['GET', 'HEAD', 'DELETE'] as const) {
+    const r = await h.app.inject({ method, url: '/identity/v3/auth/tokens', headers: tokens(h.tokens.demo, other) });
+    assert.equal(r.statusCode, 403, `${method}: ${r.body}`);
+    if (method !== 'HEAD') assert.equal(r.json().error.code, 403);
+  }
+  // the token still works: the refused DELETE revoked nothing
+  assert.equal((await h.req(other, 'GET', `${C}/servers`)).statusCode, 200);
+  // a reader of the same project is no owner either
+  assert.equal((await h.app.inject({ method: 'GET', url: '/identity/v3/auth/tokens', headers: tokens(h.tokens.reader, h.tokens.demo) })).statusCode, 403);
+  // the owner may, and so may an admin
+  assert.equal((await h.app.inject({ method: 'GET', url: '/identity/v3/auth/tokens', headers: tokens(other, other) })).statusCode, 200);
+  assert.equal((await h.app.inject({ method: 'GET', url: '/identity/v3/auth/tokens', headers: tokens(h.tokens.admin, other) })).statusCode, 200);
+  const mine = await login(h.app, 'other', 'otherpw', 'other');
+  assert.equal((await h.app.inject({ method: 'DELETE', url: '/identity/v3/auth/tokens', headers: tokens(other, mine) })).statusCode, 204);
+  assert.equal((await h.app.inject({ method: 'DELETE', url: '/identity/v3/auth/tokens', headers: tokens(h.tokens.admin, other) })).statusCode, 204);
+  assert.equal((await h.req(other, 'GET', `${C}/servers`)).statusCode, 401);
 });
