@@ -160,3 +160,25 @@ test("Keystone: only the token's owner or an admin may validate, check or revoke
   assert.equal((await h.app.inject({ method: 'DELETE', url: '/identity/v3/auth/tokens', headers: tokens(h.tokens.admin, other) })).statusCode, 204);
   assert.equal((await h.req(other, 'GET', `${C}/servers`)).statusCode, 401);
 });
+
+test('Cinder and Neutron: the project in the URL is checked against the token', async () => {
+  const { demoProject, otherProject } = h.ids;
+  for (const path of ['volumes', 'volumes/detail', 'snapshots', 'types', 'limits', `os-quota-sets/${otherProject}`]) {
+    const r = await h.req(h.tokens.demo, 'GET', `/volume/v3/${otherProject}/${path}`);
+    assertNova400(r, `volume ${path}`);
+    assert.equal(r.json().badRequest.message, 'Malformed request url');
+    assert.equal((await h.req(h.tokens.demo, 'GET', `/volume/v3/${demoProject}/${path.replace(otherProject, demoProject)}`)).statusCode, 200, path);
+  }
+  // another project's quotas: admin only (Cinder's and Neutron's admin_or_owner rule)
+  const q = await h.req(h.tokens.demo, 'GET', `/volume/v3/${demoProject}/os-quota-sets/${otherProject}`);
+  assert.equal(q.statusCode, 403, q.body);
+  assert.equal(q.json().forbidden.code, 403);
+  assert.equal((await h.req(h.tokens.admin, 'GET', `/volume/v3/${h.ids.adminProject}/os-quota-sets/${otherProject}`)).statusCode, 200);
+  for (const path of [`quotas/${otherProject}`, `quotas/${otherProject}/details.json`]) {
+    const n = await h.req(h.tokens.demo, 'GET', `/network/v2.0/${path}`);
+    assert.equal(n.statusCode, 403, `${path}: ${n.body}`);
+    assert.equal(n.json().NeutronError.type, 'PolicyNotAuthorized');
+    assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/${path.replace(otherProject, demoProject)}`)).statusCode, 200);
+    assert.equal((await h.req(h.tokens.admin, 'GET', `/network/v2.0/${path}`)).statusCode, 200);
+  }
+});

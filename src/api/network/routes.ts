@@ -3,12 +3,13 @@
  * configured networks and their subnets, and the ports of servers (derived from their addresses), so that
  * `openstack server create --network NAME` resolves names and `server list` can show addresses.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
 import type { NetworkDef } from '../../controller/config.js';
 import type { Store, Server } from '../../store/index.js';
 import { installAuth } from '../auth.js';
-import { isAdmin, type RequestContext } from '../../controller/context.js';
+import { isAdmin, isAdminOrOwner, type RequestContext } from '../../controller/context.js';
+import { forbidden } from '../../controller/errors.js';
 import { toApiError } from '../errors.js';
 import { portIdFor } from '../../controller/network/ports.js';
 import { ServerLookup } from '../../controller/compute/access.js';
@@ -47,7 +48,7 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler((err, req, reply) => {
       const e = toApiError(err, req);
-      return neutronError(reply, e.status, e.status === 401 ? 'Unauthorized' : e.status === 404 ? 'NotFound' : e.status === 500 ? 'InternalError' : 'BadRequest', e.message);
+      return neutronError(reply, e.status, e.status === 401 ? 'Unauthorized' : e.status === 403 ? 'PolicyNotAuthorized' : e.status === 404 ? 'NotFound' : e.status === 500 ? 'InternalError' : 'BadRequest', e.message);
     });
     app.setNotFoundHandler((_req, reply) => { neutronError(reply, 404, 'HTTPNotFound', 'The resource could not be found.'); });
     installAuth(app, identity);
@@ -91,8 +92,13 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
     });
     app.get('/v2.0/security-group-rules', async () => ({ security_group_rules: [] }));
     app.get('/v2.0/floatingips', async () => ({ floatingips: [] }));
-    app.get('/v2.0/quotas/:p', async () => ({ quota: { network: -1, subnet: -1, port: -1, router: 0, floatingip: 0, security_group: -1, security_group_rule: -1, rbac_policy: -1 } }));
-    app.get('/v2.0/quotas/:p/details.json', async () => {
+    // another project's quotas: admin only (Neutron's get_quota rule)
+    const quotaOf = (req: FastifyRequest<{ Params: { p: string } }>) => {
+      if (!isAdminOrOwner(req.ctx, req.params.p)) throw forbidden('rule:get_quota is disallowed by policy');
+    };
+    app.get<{ Params: { p: string } }>('/v2.0/quotas/:p', async (req) => { quotaOf(req); return { quota: { network: -1, subnet: -1, port: -1, router: 0, floatingip: 0, security_group: -1, security_group_rule: -1, rbac_policy: -1 } }; });
+    app.get<{ Params: { p: string } }>('/v2.0/quotas/:p/details.json', async (req) => {
+      quotaOf(req);
       const q = (limit: number) => ({ limit, used: 0, reserved: 0 });
       return { quota: { network: q(-1), subnet: q(-1), port: q(-1), router: q(0), floatingip: q(0), security_group: q(-1), security_group_rule: q(-1), rbac_policy: q(-1) } };
     });
