@@ -1,7 +1,7 @@
 /** Issue 17's defects: hostile input gets the service's own 4xx (never a 500, a stack or a stalled controller). */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, login, type Harness } from '../support/harness.js';
+import { createHarness, IMAGE_ID, login, type Harness } from '../support/harness.js';
 
 const C = '/compute/v2.1';
 let h: Harness;
@@ -181,4 +181,64 @@ test('Cinder and Neutron: the project in the URL is checked against the token', 
     assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/${path.replace(otherProject, demoProject)}`)).statusCode, 200);
     assert.equal((await h.req(h.tokens.admin, 'GET', `/network/v2.0/${path}`)).statusCode, 200);
   }
+});
+
+test('metadata and extra-spec keys over 255 characters -> 400 (a 64 KB key is not stored, nor echoed back)', async () => {
+  const id = await h.boot(h.tokens.demo, 'long-keys');
+  for (const key of ['k'.repeat(256), 'k'.repeat(65536)]) {
+    for (const method of ['POST', 'PUT'] as const) {
+      const r = await h.req(h.tokens.demo, method, `${C}/servers/${id}/metadata`, { metadata: { [key]: 'v' } });
+      assertNova400(r, `${method} metadata key ${key.length}`);
+      assert.ok(r.body.length < 1000, `${r.body.length} bytes`);
+    }
+    assertNova400(await h.req(h.tokens.demo, 'POST', `${C}/servers`, { server: { name: 'x', imageRef: IMAGE_ID, flavorRef: '1', metadata: { [key]: 'v' } } }), 'create');
+    assertNova400(await h.req(h.tokens.admin, 'POST', `${C}/flavors/1/os-extra_specs`, { extra_specs: { [key]: 'v' } }), `extra spec ${key.length}`);
+  }
+  assert.deepEqual((await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}/metadata`)).json().metadata, {});
+  assert.equal((await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/metadata`, { metadata: { ['k'.repeat(255)]: 'v'.repeat(255) } })).statusCode, 200);
+  assert.equal((await h.req(h.tokens.admin, 'POST', `${C}/flavors/1/os-extra_specs`, { extra_specs: { ['k'.repeat(255)]: 'v' } })).statusCode, 200);
+  assert.equal((await h.req(h.tokens.admin, 'GET', `${C}/flavors/1/os-extra_specs`)).json().extra_specs['k'.repeat(255)], 'v');
+});
+
+test('NUL and other control characters, lone surrogates and invalid UTF-8 in names, metadata, tags and lock reasons -> 400', async () => {
+  const id = await h.boot(h.tokens.demo, 'printable');
+  const raw = (method: 'POST' | 'PUT', url: string, payload: string | Buffer) => h.app.inject({ method, url, payload, headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'application/json', 'openstack-api-version': 'compute 2.73' } });
+  // [method, url, body, printable only?]: metadata values refuse NUL only (Nova takes any other text there)
+  const bodies: Array<['POST' | 'PUT', string, (s: string) => unknown, boolean]> = [
+    ['POST', `${C}/servers`, (s) => ({ server: { name: s, imageRef: IMAGE_ID, flavorRef: '1' } }), true],
+    ['PUT', `${C}/servers/${id}`, (s) => ({ server: { name: s } }), true],
+    ['POST', `${C}/servers/${id}/action`, (s) => ({ rebuild: { imageRef: IMAGE_ID, name: s } }), true],
+    ['POST', `${C}/servers/${id}/action`, (s) => ({ createImage: { name: s } }), true],
+    ['POST', `${C}/servers/${id}/metadata`, (s) => ({ metadata: { k: s } }), false],
+    ['POST', `${C}/servers/${id}/metadata`, (s) => ({ metadata: { [s]: 'v' } }), true],
+    ['PUT', `${C}/servers/${id}/tags`, (s) => ({ tags: [s] }), true],
+    ['POST', `${C}/servers/${id}/action`, (s) => ({ lock: { locked_reason: s } }), true],
+  ];
+  for (const [method, url, body, printable] of bodies) {
+    for (const bad of printable ? ['a\u0000b', 'a\u0007b', 'a\u2028b', 'a\u200bb'] : ['a\u0000b']) {
+      assertNova400(await raw(method, url, JSON.stringify(body(bad))), `${method} ${url} ${JSON.stringify(body(bad))}`);
+    }
+    // a lone surrogate (as a JSON escape) and invalid UTF-8 bytes
+    assertNova400(await raw(method, url, JSON.stringify(body('a\ud800b'))), `${method} ${url} lone surrogate`);
+    const text = JSON.stringify(body('aXb'));
+    const i = text.indexOf('aXb') + 1;
+    assertNova400(await raw(method, url, Buffer.concat([Buffer.from(text.slice(0, i)), Buffer.from([0xff, 0xfe]), Buffer.from(text.slice(i + 1))])), `${method} ${url} invalid UTF-8`);
+  }
+  assertNova400(await h.req(h.tokens.demo, 'PUT', `${C}/servers/${id}/tags/a%00b`, undefined, '2.26'), 'tag in the path');
+  // printable text of any script is fine
+  const ok = await h.req(h.tokens.demo, 'PUT', `${C}/servers/${id}`, { server: { name: 'café 👍 ключ' } });
+  assert.equal(ok.statusCode, 200, ok.body);
+  assert.equal(ok.json().server.name, 'café 👍 ключ');
+  assert.equal((await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/metadata`, { metadata: { k: 'line1\nline2' } })).statusCode, 200);
+});
+
+test('microversion: the major number counts (1.1093 is not 2.93) -> 406', async () => {
+  for (const v of ['1.1093', '2.1000', '3.0', '1.1', '0.2093']) {
+    for (const headers of [{ 'openstack-api-version': `compute ${v}` }, { 'x-openstack-nova-api-version': v }]) {
+      const r = await h.app.inject({ method: 'GET', url: `${C}/servers`, headers: { 'x-auth-token': h.tokens.demo, ...headers } });
+      assert.ok(r.statusCode === 406 || r.statusCode === 400, `${v}: ${r.statusCode}`);
+      if (v !== '0.2093') assert.equal(r.statusCode, 406, `${v}: ${r.body}`);
+    }
+  }
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/servers`, undefined, '2.93')).statusCode, 200);
 });

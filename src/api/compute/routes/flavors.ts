@@ -29,7 +29,10 @@ const FlavorCreate = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 const FlavorUpdate = Type.Object({ flavor: Type.Object({ description: Type.Union([Type.String({ maxLength: 65535 }), Type.Null()]) }, { additionalProperties: false }) }, { additionalProperties: false });
-const ExtraSpecs = Type.Object({ extra_specs: Type.Record(Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-_:. /]+$' }), Type.Union([Type.String({ maxLength: 255 }), Type.Number(), Type.Boolean()])) }, { additionalProperties: false });
+// TypeBox checks a record's keys by their pattern only (not minLength/maxLength), and only with additionalProperties: false
+const ExtraSpecs = Type.Object({
+  extra_specs: Type.Record(Type.String({ pattern: '^[a-zA-Z0-9-_:. /]{1,255}$' }), Type.Union([Type.String({ maxLength: 255 }), Type.Number(), Type.Boolean()]), { additionalProperties: false }),
+}, { additionalProperties: false });
 
 
 export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void {

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { ComputeDeps } from '../deps.js';
 import { check } from '../../validate.js';
 import { serverId } from './servers.js';
-import { Metadata } from '../schemas/server-create.js';
+import { Metadata } from '../schemas/strings.js';
 import { badRequest, notFound } from '../../../controller/errors.js';
 
 const MetaBody = Type.Object({ metadata: Metadata }, { additionalProperties: false });

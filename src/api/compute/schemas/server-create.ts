@@ -4,8 +4,9 @@
  * the schema and refused below that version by `versionedFields`.
  */
 import { Type } from '@sinclair/typebox';
+import { Metadata, Name, Tag } from './strings.js';
 
-const Str255 = Type.String({ minLength: 1, maxLength: 255 });
+const Str255 = Name;
 const PositiveInt = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]*[1-9][0-9]*$' })]);
 
 export const NetworkItem = Type.Object({
@@ -31,7 +32,6 @@ export const BdmV2 = Type.Object({
   volume_type: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 }, { additionalProperties: false });
 
-export const Metadata = Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ maxLength: 255 }));
 
 export const ServerCreate = Type.Object({
   server: Type.Object({
@@ -51,7 +51,7 @@ export const ServerCreate = Type.Object({
     security_groups: Type.Optional(Type.Array(Type.Object({ name: Str255 }, { additionalProperties: false }))),
     user_data: Type.Optional(Type.String({ maxLength: 65535 })),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
-    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 60, pattern: '^[^,/]*$' }), { maxItems: 50 })),
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
     host: Type.Optional(Str255),
     hypervisor_hostname: Type.Optional(Str255),
     min_count: Type.Optional(PositiveInt),
