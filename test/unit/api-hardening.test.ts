@@ -30,6 +30,8 @@ test('limit: not a non-negative integer -> 400 (image proxy, Glance, os-keypairs
   for (const l of bad) {
     for (const path of ['images', 'images/detail']) assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/${path}?limit=${l}`), `${path} limit=${l}`);
     assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/os-keypairs?limit=${l}`, undefined, '2.35'), `os-keypairs limit=${l}`);
+    assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/flavors?limit=${l}`), `flavors limit=${l}`);
+    assertNova400(await h.req(h.tokens.demo, 'GET', `${C}/os-simple-tenant-usage/${h.ids.demoProject}?limit=${l}`, undefined, '2.40'), `usage limit=${l}`);
     const g = await h.req(h.tokens.demo, 'GET', `/image/v2/images?limit=${l}`);
     assert.equal(g.statusCode, 400, `glance limit=${l}: ${g.body}`);
     assert.equal(g.json().error?.code, 400, g.body);
@@ -37,6 +39,8 @@ test('limit: not a non-negative integer -> 400 (image proxy, Glance, os-keypairs
   const huge = '99999999999999999999';
   assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/images?limit=${huge}`)).statusCode, 200);
   assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/os-keypairs?limit=${huge}`, undefined, '2.35')).statusCode, 200);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/flavors/detail?limit=${huge}`)).json().flavors.length > 0, true);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/os-simple-tenant-usage/${h.ids.demoProject}?limit=${huge}`, undefined, '2.40')).statusCode, 200);
   const g = await h.req(h.tokens.demo, 'GET', `/image/v2/images?limit=${huge}`);
   assert.equal(g.statusCode, 200, g.body);
   assert.equal(g.json().images.length, 1);

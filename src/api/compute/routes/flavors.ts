@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ComputeDeps } from '../deps.js';
-import { lastParam } from '../../query.js';
+import { lastParam, parseLimit } from '../../query.js';
 import { check } from '../../validate.js';
 import { atLeast, requireVersion } from '../microversion.js';
 import { flavorBasic, flavorDetail } from '../views/flavor.js';
@@ -52,14 +52,14 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
       if (!/^\d+$/.test(v)) throw badRequest(`Invalid ${k} filter [${v}]`);
       return Number(v);
     };
-    const limit = num('limit');
+    const limit = parseLimit(q.limit, d.cfg.maxLimit);
     const marker = lastParam(q.marker);
     await d.flavors.checkMarker(marker);
     const sd = lastParam(q.sort_dir);
     const flavors = await d.flavors.list({
       includePrivate, ...(num('minRam') !== undefined ? { minRam: num('minRam')! } : {}), ...(num('minDisk') !== undefined ? { minDisk: num('minDisk')! } : {}),
       ...(lastParam(q.sort_key) ? { sortKey: lastParam(q.sort_key)! } : {}), ...(sd === 'asc' || sd === 'desc' ? { sortDir: sd } : {}),
-      limit: Math.min(limit ?? d.cfg.maxLimit, d.cfg.maxLimit), ...(marker !== undefined ? { marker } : {}),
+      limit: limit ?? d.cfg.maxLimit, ...(marker !== undefined ? { marker } : {}),
     });
     const body: Record<string, unknown> = { flavors: flavors.map((f) => (detail ? flavorDetail(req, d.urls, f) : flavorBasic(req, d.urls, f))) };
     if (limit !== undefined && flavors.length === limit && limit > 0) {
