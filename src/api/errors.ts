@@ -15,7 +15,8 @@ const NOVA_NAMES: Record<number, string> = {
 
 const KEYSTONE_TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error',
+  408: 'Request Timeout', 409: 'Conflict', 413: 'Request Entity Too Large', 414: 'Request-URI Too Long', 415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
 };
 
 export const UNEXPECTED = 'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class \'novalet.exception.InternalError\'>';
@@ -60,7 +61,7 @@ export const neutronBody = (status: number, message: string, type = NEUTRON_TYPE
 
 /** which service's error shape a path gets: by its prefix (/compute, /volume: Nova's; /network: Neutron's; else Keystone's) */
 export function errorBodyFor(path: string): (status: number, message: string) => Record<string, unknown> {
-  const first = `/${path.split('/')[1] ?? ''}`;
+  const first = `/${path.split(/[/?#]/)[1] ?? ''}`;
   if (first === PREFIX.compute || first === PREFIX.volume) return novaBody;
   if (first === PREFIX.network) return neutronBody;
   return keystoneBody;

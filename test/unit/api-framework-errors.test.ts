@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { createHarness, type Harness } from '../support/harness.js';
+import { errorBodyFor } from '../../src/api/errors.js';
 
 let h: Harness;
 let port = 0;
@@ -100,4 +101,12 @@ test('unknown routes and bodies too large -> the service shape', async () => {
   const big = JSON.stringify({ server: { name: 'x'.repeat(2 * 1024 * 1024) } });
   // (the request's closing CRLF follows the body: the connection closes before it is read)
   assertShape(await raw(request('POST', '/compute/v2.1/servers', `Content-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n${big}`)), 'nova', 413);
+});
+
+test('errorBodyFor: the service by the first path segment, query and fragment aside', () => {
+  assert.deepEqual(errorBodyFor('/compute?x=1')(400, 'm'), { badRequest: { code: 400, message: 'm' } });
+  assert.deepEqual(errorBodyFor('/volume/v3/p')(404, 'm'), { itemNotFound: { code: 404, message: 'm' } });
+  assert.deepEqual(errorBodyFor('/network#f')(414, 'm'), { NeutronError: { type: 'HTTPRequestURITooLong', message: 'm', detail: '' } });
+  assert.deepEqual(errorBodyFor('/image/v2')(431, 'm'), { error: { code: 431, message: 'm', title: 'Request Header Fields Too Large' } });
+  assert.deepEqual(errorBodyFor('/computer')(400, 'm'), { error: { code: 400, message: 'm', title: 'Bad Request' } });
 });
