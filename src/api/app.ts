@@ -5,7 +5,7 @@
  * read-only Neutron v2.0 subset), /volume (an empty Cinder v3 placeholder). The `novalet controller`
  * command (src/cli/) calls this, then listen(); tests call it and use inject().
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import { PREFIX, type ControllerConfig } from '../controller/config.js';
@@ -16,7 +16,8 @@ import type { ImageService } from '../controller/images/service.js';
 import { installRequestId } from './request-id.js';
 import { installJsonParser } from './json-parser.js';
 import { installEncodedBodies } from './encoded-body.js';
-import { sendKeystone } from './errors.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
+import { errorBodyFor, sendKeystone, toApiError } from './errors.js';
 import { computePlugin } from './compute/plugin.js';
 import { computeUrls } from './compute/urls.js';
 import { identityPlugin, identityVersion } from './identity/routes.js';
@@ -54,6 +55,11 @@ export function buildControllerApp(
     // request ids are ours (req-<uuid>), not fastify's counters
     genReqId: () => '',
     return503OnClosing: true,
+    // key pair names are up to 255 characters (fastify's default of 100 made longer ones unreachable)
+    routerOptions: { maxParamLength: 1024 },
+    // errors answered before any route runs, in the service's own shape too
+    frameworkErrors: (err, req, reply) => frameworkErrors(err, req, reply as FastifyReply),
+    clientErrorHandler,
   });
   const identity = new IdentityService(store, config);
   const compute = new ComputeController(store, config, hosts, {
@@ -79,6 +85,11 @@ export function buildControllerApp(
   // an auth URL without a path discovers identity here
   app.get('/', async (_req, reply) => reply.code(300).send({ versions: { values: [identityVersion(`${base}${PREFIX.identity}`)] } }));
   app.setNotFoundHandler((_req, reply) => { sendKeystone(reply, 404, 'The resource could not be found.'); });
+  // outside every plugin (a body that fails to parse on an unknown path): the shape the path's prefix names
+  app.setErrorHandler((err, req, reply) => {
+    const e = toApiError(err, req);
+    return reply.code(e.status).type('application/json').send(errorBodyFor(req.url)(e.status, e.message));
+  });
 
   if (opts.periodic !== false) compute.startPeriodic();
   app.addHook('onClose', async () => { await compute.close(); });

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../controller/errors.js';
+import { PREFIX } from '../controller/config.js';
 
 const NOVA_NAMES: Record<number, string> = {
   400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'badMethod',
@@ -14,7 +15,8 @@ const NOVA_NAMES: Record<number, string> = {
 
 const KEYSTONE_TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error',
+  408: 'Request Timeout', 409: 'Conflict', 413: 'Request Entity Too Large', 414: 'Request-URI Too Long', 415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
 };
 
 export const UNEXPECTED = 'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class \'novalet.exception.InternalError\'>';
@@ -41,15 +43,40 @@ export function toApiError(err: unknown, req: FastifyRequest): { status: number;
   return { status: 500, message: UNEXPECTED };
 }
 
-export function sendNova(reply: FastifyReply, status: number, message: string): FastifyReply {
-  const name = NOVA_NAMES[status] ?? 'computeFault';
+const NEUTRON_TYPES: Record<number, string> = {
+  400: 'BadRequest', 401: 'Unauthorized', 403: 'PolicyNotAuthorized', 404: 'NotFound', 413: 'HTTPRequestEntityTooLarge',
+  414: 'HTTPRequestURITooLong', 431: 'HTTPRequestHeaderFieldsTooLarge', 500: 'InternalError',
+};
+
+/** Nova's (and Cinder's) fault body */
+export function novaBody(status: number, message: string): Record<string, unknown> {
   const inner: Record<string, unknown> = { code: status, message };
   if (status === 413 || status === 429) inner.retryAfter = '0';
-  return reply.code(status).type('application/json').send({ [name]: inner });
+  return { [NOVA_NAMES[status] ?? 'computeFault']: inner };
+}
+/** Keystone's error body (Glance's too, here) */
+export const keystoneBody = (status: number, message: string) => ({ error: { code: status, message, title: KEYSTONE_TITLES[status] ?? 'Error' } });
+/** Neutron's error body; `type` names the exception (default: by status) */
+export const neutronBody = (status: number, message: string, type = NEUTRON_TYPES[status] ?? 'BadRequest') => ({ NeutronError: { type, message, detail: '' } });
+
+/** which service's error shape a path gets: by its prefix (/compute, /volume: Nova's; /network: Neutron's; else Keystone's) */
+export function errorBodyFor(path: string): (status: number, message: string) => Record<string, unknown> {
+  const first = `/${path.split(/[/?#]/)[1] ?? ''}`;
+  if (first === PREFIX.compute || first === PREFIX.volume) return novaBody;
+  if (first === PREFIX.network) return neutronBody;
+  return keystoneBody;
+}
+
+export function sendNova(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('application/json').send(novaBody(status, message));
 }
 
 export function sendKeystone(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: { code: status, message, title: KEYSTONE_TITLES[status] ?? 'Error' } });
+  return reply.code(status).type('application/json').send(keystoneBody(status, message));
+}
+
+export function sendNeutron(reply: FastifyReply, status: number, message: string, type?: string): FastifyReply {
+  return reply.code(status).type('application/json').send(neutronBody(status, message, type));
 }
 
 export function novaErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -2,10 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 
+export const newRequestId = (): string => `req-${randomUUID()}`;
+
 export function installRequestId(app: FastifyInstance): void {
   app.decorateRequest('requestId', '');
   app.addHook('onRequest', async (req, reply) => {
-    req.requestId = `req-${randomUUID()}`;
+    req.requestId = newRequestId();
     reply.header('X-OpenStack-Request-Id', req.requestId);
     reply.header('X-Compute-Request-Id', req.requestId);
   });

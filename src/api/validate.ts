@@ -23,7 +23,8 @@ export function check<T extends TSchema>(schema: T, value: unknown): Static<T> {
   errors.sort((a, b) => b.path.length - a.path.length);
   const e = errors[0]!;
   const segs = e.path.split('/').filter(Boolean);
-  const field = segs.length ? segs[segs.length - 1] : 'body';
+  let field = segs.length ? segs[segs.length - 1]! : 'body';
+  if (field.length > 255) field = `${field.slice(0, 255)}...`;
   let shown: string;
   try { shown = JSON.stringify(e.value) ?? 'None'; } catch { shown = String(e.value); }
   if (shown.length > 200) shown = `${shown.slice(0, 200)}...`;

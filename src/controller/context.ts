@@ -12,5 +12,7 @@ export interface RequestContext {
 }
 
 export const isAdmin = (ctx: RequestContext): boolean => ctx.roles.includes('admin');
+/** OpenStack's admin_or_owner rule for a project's own records (quotas of another project, ...) */
+export const isAdminOrOwner = (ctx: RequestContext, projectId: string): boolean => isAdmin(ctx) || ctx.projectId === projectId;
 /** reader-only callers may look but not touch (Nova's default "project_reader" vs "project_member" rules) */
 export const canWrite = (ctx: RequestContext): boolean => ctx.roles.includes('admin') || ctx.roles.includes('member');

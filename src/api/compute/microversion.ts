@@ -39,8 +39,10 @@ export function parseVersion(req: FastifyRequest): number {
   if (raw.toLowerCase() === 'latest') return MAX;
   const m = /^([1-9]\d*)\.(0|[1-9]\d*)$/.exec(raw);
   if (!m) throw new ApiError('invalid_microversion', `API Version String ${raw} is of invalid format. Must be of format MajorNum.MinorNum.`);
-  const n = Number(m[1]) * 1000 + Number(m[2]);
-  if (n < MIN || n > MAX) throw new ApiError('not_acceptable_version', `Version ${raw} is not supported by the API. Minimum is ${MIN_VERSION} and maximum is ${MAX_VERSION}.`);
+  // compared as (major, minor): 1.1093 is not 2.93, whatever the encoding of a supported version
+  const major = Number(m[1]); const minor = Number(m[2]);
+  const n = major * 1000 + minor;
+  if (minor >= 1000 || n < MIN || n > MAX) throw new ApiError('not_acceptable_version', `Version ${raw} is not supported by the API. Minimum is ${MIN_VERSION} and maximum is ${MAX_VERSION}.`);
   return n;
 }
 

@@ -44,30 +44,29 @@ export function identityPlugin(identity: IdentityService, store: Store, base: st
       if (typeof t !== 'string' || !t) throw unauthorized();
       return identity.validate(t);
     };
-    const subject = async (headers: Record<string, unknown>) => {
+    /** the X-Subject-Token, if the caller may see it: its owner or an admin (403), and if it is valid (404) */
+    const subject = async (headers: Record<string, unknown>, action: 'validate_token' | 'check_token' | 'revoke_token') => {
+      const me = await caller(headers);
       const s = headers['x-subject-token'];
       if (typeof s !== 'string' || !s) throw new ApiError('bad_request', 'X-Subject-Token is required.');
-      try { return await identity.validate(s); } catch { throw notFound(`Could not find token: ${s.slice(0, 16)}...`); }
+      let info;
+      try { info = await identity.validate(s); } catch { throw notFound(`Could not find token: ${s.slice(0, 16)}...`); }
+      identity.authorizeTokenAccess(me, info, action);
+      return info;
     };
 
     // HEAD first: fastify would otherwise derive one from GET (which validates differently)
     app.head('/v3/auth/tokens', async (req, reply) => {
-      await caller(req.headers);
-      await subject(req.headers);
+      await subject(req.headers, 'check_token');
       return reply.code(200).send();
     });
     app.get('/v3/auth/tokens', async (req) => {
-      await caller(req.headers);
-      const info = await subject(req.headers);
-      const body = identity.tokenBody(info);
+      const body = identity.tokenBody(await subject(req.headers, 'validate_token'));
       if ((req.query as Record<string, unknown>).nocatalog !== undefined) delete body.token.catalog;
       return body;
     });
     app.delete('/v3/auth/tokens', async (req, reply) => {
-      await caller(req.headers);
-      const s = req.headers['x-subject-token'];
-      if (typeof s !== 'string' || !s) throw new ApiError('bad_request', 'X-Subject-Token is required.');
-      try { await identity.revoke(s); } catch { throw notFound('Could not find token.'); }
+      await identity.revoke(await subject(req.headers, 'revoke_token'));
       return reply.code(204).send();
     });
     registerIdentityAdminRoutes(app, identity, directory, base);

@@ -13,11 +13,24 @@ import { keystoneErrorHandler, sendKeystone } from '../errors.js';
 import { collectRoutes, notFoundOrBadMethod } from '../method-not-allowed.js';
 import { badRequest, conflict, forbidden } from '../../controller/errors.js';
 import { canWrite } from '../../controller/context.js';
+import { lastParam, parseLimit } from '../query.js';
 
 const CORE = new Set(['id', 'name', 'visibility', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'protected', 'tags',
   'status', 'owner', 'size', 'checksum', 'created_at', 'updated_at', 'self', 'file', 'schema', 'os_hash_algo', 'os_hash_value',
   'virtual_size', 'direct_url', 'locations', 'os_hidden']);
 const READONLY = new Set(['id', 'status', 'owner', 'size', 'checksum', 'created_at', 'updated_at', 'self', 'file', 'schema', 'os_hash_algo', 'os_hash_value', 'virtual_size', 'direct_url', 'locations']);
+/** Glance's api_limit_max */
+const API_LIMIT_MAX = 1000;
+/** Glance's default disk_formats and container_formats */
+const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
+const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
+/** null, or a string of `allowed` (Glance's schema: {"enum": [null, ...]}) */
+function format(key: string, value: unknown, allowed: string[]): string | null {
+  if (value === null || (typeof value === 'string' && allowed.includes(value))) return value;
+  throw badRequest(`Invalid value ${show(value)} for '${key}': must be one of ${allowed.join(', ')}`);
+}
+/** a client's JSON value in a message (String() throws on {"toString": null}) */
+const show = (v: unknown): string => (JSON.stringify(v) ?? 'null').slice(0, 100);
 const VIS = new Set(['public', 'private', 'shared', 'community']);
 const secs = (t: string) => t.replace(/\.\d{3}Z$/, 'Z');
 
@@ -37,9 +50,9 @@ function applyField(changes: Partial<Image> & { properties: Record<string, strin
   if (READONLY.has(key)) throw forbidden(`Attribute '${key}' is read-only.`);
   switch (key) {
     case 'name': if (value !== null && (typeof value !== 'string' || value.length > 255)) throw badRequest("Invalid value for 'name'"); changes.name = value as string | null; return;
-    case 'visibility': if (typeof value !== 'string' || !VIS.has(value)) throw badRequest(`Invalid visibility value: ${String(value)}`); changes.visibility = value as Image['visibility']; return;
-    case 'disk_format': changes.diskFormat = value === null ? null : String(value); return;
-    case 'container_format': changes.containerFormat = value === null ? null : String(value); return;
+    case 'visibility': if (typeof value !== 'string' || !VIS.has(value)) throw badRequest(`Invalid visibility value: ${show(value)}`); changes.visibility = value as Image['visibility']; return;
+    case 'disk_format': changes.diskFormat = format(key, value, DISK_FORMATS); return;
+    case 'container_format': changes.containerFormat = format(key, value, CONTAINER_FORMATS); return;
     case 'min_disk': case 'min_ram':
       if (!Number.isInteger(value) || (value as number) < 0) throw badRequest(`Invalid value for '${key}'`);
       if (key === 'min_disk') changes.minDisk = value as number; else changes.minRam = value as number; return;
@@ -74,9 +87,8 @@ export function imagePlugin(identity: IdentityService, images: ImageService, bas
 
     type P = { Params: { id: string } };
     app.get('/v2/images', async (req) => {
-      const q = req.query as Record<string, string | undefined>;
-      const limit = q.limit !== undefined ? Number(q.limit) : 25;
-      if (!Number.isInteger(limit) || limit < 0) throw badRequest('limit param must be an integer');
+      const q = Object.fromEntries(Object.entries(req.query as Record<string, unknown>).map(([k, v]) => [k, lastParam(v)]));
+      const limit = parseLimit(q.limit, API_LIMIT_MAX) ?? 25;
       const list = await images.list(req.ctx, {
         ...(q.name !== undefined ? { name: q.name } : {}), ...(q.status !== undefined ? { status: q.status } : {}),
         ...(q.visibility !== undefined && q.visibility !== 'all' ? { visibility: q.visibility } : {}),
@@ -120,15 +132,17 @@ export function imagePlugin(identity: IdentityService, images: ImageService, bas
       const ops = req.body;
       if (!Array.isArray(ops)) throw badRequest('Malformed request body');
       const changes = { properties: { ...cur.properties } } as Partial<Image> & { properties: Record<string, string> };
-      for (const op of ops as Array<Record<string, unknown>>) {
+      for (const raw of ops as unknown[]) {
+        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest('Operations must be JSON objects.');
+        const op = raw as Record<string, unknown>;
         const path = typeof op.path === 'string' ? op.path.replace(/^\//, '') : '';
-        if (!path || path.includes('/')) throw badRequest(`Invalid JSON pointer for this resource: '${String(op.path)}'`);
+        if (!path || path.includes('/')) throw badRequest(`Invalid JSON pointer for this resource: '${show(op.path)}'`);
         if (op.op === 'add' || op.op === 'replace') applyField(changes, path, op.value);
         else if (op.op === 'remove') {
           if (CORE.has(path)) throw forbidden(`Attribute '${path}' cannot be removed.`);
-          if (!(path in changes.properties)) throw conflict(`Property ${path} does not exist.`);
+          if (!Object.hasOwn(changes.properties, path)) throw conflict(`Property ${path} does not exist.`);
           delete changes.properties[path];
-        } else throw badRequest(`Unsupported patch operation: ${String(op.op)}`);
+        } else throw badRequest(`Unsupported patch operation: ${show(op.op)}`);
       }
       return imageView(await images.update(req.ctx, req.params.id, changes));
     });

@@ -3,21 +3,19 @@
  * configured networks and their subnets, and the ports of servers (derived from their addresses), so that
  * `openstack server create --network NAME` resolves names and `server list` can show addresses.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IdentityService } from '../../controller/identity/service.js';
 import type { NetworkDef } from '../../controller/config.js';
 import type { Store, Server } from '../../store/index.js';
 import { installAuth } from '../auth.js';
-import { isAdmin, type RequestContext } from '../../controller/context.js';
-import { toApiError } from '../errors.js';
+import { isAdmin, isAdminOrOwner, type RequestContext } from '../../controller/context.js';
+import { forbidden } from '../../controller/errors.js';
+import { sendNeutron, toApiError } from '../errors.js';
 import { portIdFor } from '../../controller/network/ports.js';
 import { ServerLookup } from '../../controller/compute/access.js';
 import { IdentityDirectory } from '../../controller/identity/directory.js';
 import { defaultSecurityGroup } from './security-groups.js';
 
-function neutronError(reply: FastifyReply, status: number, type: string, message: string) {
-  return reply.code(status).type('application/json').send({ NeutronError: { type, message, detail: '' } });
-}
 
 
 /** `store` is only handed to the lookups built here (the routes never read it) */
@@ -47,9 +45,9 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
   return async (app: FastifyInstance): Promise<void> => {
     app.setErrorHandler((err, req, reply) => {
       const e = toApiError(err, req);
-      return neutronError(reply, e.status, e.status === 401 ? 'Unauthorized' : e.status === 404 ? 'NotFound' : e.status === 500 ? 'InternalError' : 'BadRequest', e.message);
+      return sendNeutron(reply, e.status, e.message);
     });
-    app.setNotFoundHandler((_req, reply) => { neutronError(reply, 404, 'HTTPNotFound', 'The resource could not be found.'); });
+    app.setNotFoundHandler((_req, reply) => { sendNeutron(reply, 404, 'The resource could not be found.', 'HTTPNotFound'); });
     installAuth(app, identity);
     app.get('/', { config: { public: true } }, async () => ({ versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base}/v2.0/`, rel: 'self' }] }] }));
     app.get('/v2.0', async () => ({ resources: [{ name: 'network', collection: 'networks', links: [{ href: `${base}/v2.0/networks`, rel: 'self' }] }] }));
@@ -61,13 +59,13 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
     app.get('/v2.0/networks', async (req) => ({ networks: filterBy(networks.map(netView), req.query as Record<string, unknown>, ['id', 'name', 'status', 'shared']) }));
     app.get<{ Params: { id: string } }>('/v2.0/networks/:id', async (req, reply) => {
       const n = networks.find((x) => x.id === req.params.id);
-      if (!n) return neutronError(reply, 404, 'NetworkNotFound', `Network ${req.params.id} could not be found.`);
+      if (!n) return sendNeutron(reply, 404, `Network ${req.params.id} could not be found.`, 'NetworkNotFound');
       return { network: netView(n) };
     });
     app.get('/v2.0/subnets', async (req) => ({ subnets: filterBy(networks.map(subnetView), req.query as Record<string, unknown>, ['id', 'name', 'network_id']) }));
     app.get<{ Params: { id: string } }>('/v2.0/subnets/:id', async (req, reply) => {
       const n = networks.find((x) => x.subnetId === req.params.id);
-      if (!n) return neutronError(reply, 404, 'SubnetNotFound', `Subnet ${req.params.id} could not be found.`);
+      if (!n) return sendNeutron(reply, 404, `Subnet ${req.params.id} could not be found.`, 'SubnetNotFound');
       return { subnet: subnetView(n) };
     });
     // ports: by device_id (a server), scoped to the caller's project unless admin
@@ -86,13 +84,18 @@ export function networkPlugin(identity: IdentityService, store: Store, networks:
     }));
     app.get<{ Params: { id: string } }>('/v2.0/security-groups/:id', async (req, reply) => {
       const g = (await groups(req.ctx)).find((x) => x.id === req.params.id);
-      if (!g) return neutronError(reply, 404, 'SecurityGroupNotFound', `Security group ${req.params.id} does not exist`);
+      if (!g) return sendNeutron(reply, 404, `Security group ${req.params.id} does not exist`, 'SecurityGroupNotFound');
       return { security_group: g };
     });
     app.get('/v2.0/security-group-rules', async () => ({ security_group_rules: [] }));
     app.get('/v2.0/floatingips', async () => ({ floatingips: [] }));
-    app.get('/v2.0/quotas/:p', async () => ({ quota: { network: -1, subnet: -1, port: -1, router: 0, floatingip: 0, security_group: -1, security_group_rule: -1, rbac_policy: -1 } }));
-    app.get('/v2.0/quotas/:p/details.json', async () => {
+    // another project's quotas: admin only (Neutron's get_quota rule)
+    const quotaOf = (req: FastifyRequest<{ Params: { p: string } }>) => {
+      if (!isAdminOrOwner(req.ctx, req.params.p)) throw forbidden('rule:get_quota is disallowed by policy');
+    };
+    app.get<{ Params: { p: string } }>('/v2.0/quotas/:p', async (req) => { quotaOf(req); return { quota: { network: -1, subnet: -1, port: -1, router: 0, floatingip: 0, security_group: -1, security_group_rule: -1, rbac_policy: -1 } }; });
+    app.get<{ Params: { p: string } }>('/v2.0/quotas/:p/details.json', async (req) => {
+      quotaOf(req);
       const q = (limit: number) => ({ limit, used: 0, reserved: 0 });
       return { quota: { network: q(-1), subnet: q(-1), port: q(-1), router: q(0), floatingip: q(0), security_group: q(-1), security_group_rule: q(-1), rbac_policy: q(-1) } };
     });

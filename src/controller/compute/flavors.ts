@@ -4,7 +4,7 @@
  * and every store access are here.
  */
 import { randomUUID } from 'node:crypto';
-import type { Flavor, Store } from '../../store/index.js';
+import { FLAVOR_SORT_COLUMNS, type Flavor, type Store } from '../../store/index.js';
 import { badRequest, conflict, markerNotFound, notFound } from '../errors.js';
 
 const NAME_RE = /^(?! )[\S ]*(?<! )$/;
@@ -49,7 +49,10 @@ export class FlavorService {
     if (marker !== undefined && !(await this.store.getFlavor(marker))) throw markerNotFound(marker);
   }
 
-  list(opts: FlavorListOptions): Promise<Flavor[]> { return this.store.listFlavors(opts); }
+  async list(opts: FlavorListOptions): Promise<Flavor[]> {
+    if (opts.sortKey !== undefined && !FLAVOR_SORT_COLUMNS.has(opts.sortKey)) throw badRequest(`Invalid input for query parameters sort_key. Value: ${opts.sortKey}.`);
+    return this.store.listFlavors(opts);
+  }
 
   async create(f: FlavorInput): Promise<Flavor> {
     if (!NAME_RE.test(f.name)) throw badRequest(`Invalid input for field/attribute name. Value: ${f.name}. '${f.name}' does not match '^(?! )[\\S ]*(?<! )$'`);
@@ -78,7 +81,8 @@ export class FlavorService {
   }
 
   async extraSpec(id: string, key: string): Promise<string> {
-    const v = (await this.get(id)).extraSpecs[key];
+    const specs = (await this.get(id)).extraSpecs;
+    const v = Object.hasOwn(specs, key) ? specs[key] : undefined;
     if (v === undefined) throw extraSpecNotFound(id, key);
     return v;
   }

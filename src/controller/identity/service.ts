@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Store, User, Project, Domain } from '../../store/index.js';
-import { ApiError, badRequest, unauthorized, notFound } from '../errors.js';
+import { ApiError, badRequest, forbidden, unauthorized, notFound } from '../errors.js';
 import type { ControllerConfig } from '../config.js';
 import type { RequestContext } from '../context.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -203,9 +203,17 @@ export class IdentityService {
 
   get region(): string { return this.cfg.region; }
 
-  /** DELETE /v3/auth/tokens: a revocation record that lives until the token would have expired anyway */
-  async revoke(token: string): Promise<void> {
-    const info = await this.validate(token);
+  /**
+   * Keystone's identity:validate_token / check_token / revoke_token rule: the subject token's own user, or an admin;
+   * anyone else is 403 (seeing another user's token would show their roles and catalog, revoking it logs them out).
+   */
+  authorizeTokenAccess(caller: TokenInfo, subject: TokenInfo, action: 'validate_token' | 'check_token' | 'revoke_token'): void {
+    if (caller.user.id === subject.user.id || caller.roles.some((r) => r.name === 'admin')) return;
+    throw forbidden(`You are not authorized to perform the requested action: identity:${action}.`);
+  }
+
+  /** DELETE /v3/auth/tokens (after validate and authorizeTokenAccess): a revocation record that lives until the token would have expired anyway */
+  async revoke(info: TokenInfo): Promise<void> {
     await this.store.revokeToken(info.payload.jti, new Date(info.payload.exp).toISOString());
   }
 

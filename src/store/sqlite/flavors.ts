@@ -4,6 +4,13 @@ import type { Flavor } from '../types.js';
 import { bool, type Row } from './columns.js';
 import { SqliteRepository } from './repository.js';
 
+/** Nova's flavor sort keys (and the store's own ram/disk) -> column; a Map, so that no prototype name is a key */
+export const FLAVOR_SORT_COLUMNS: ReadonlyMap<string, string> = new Map([
+  ['flavorid', 'id'], ['id', 'id'], ['name', 'name'], ['memory_mb', 'ram'], ['ram', 'ram'], ['vcpus', 'vcpus'], ['root_gb', 'disk'],
+  ['disk', 'disk'], ['ephemeral_gb', 'ephemeral'], ['swap', 'swap'], ['rxtx_factor', 'rxtx_factor'], ['is_public', 'is_public'],
+  ['description', 'description'], ['disabled', 'disabled'], ['created_at', 'created_at'], ['updated_at', 'created_at'],
+]);
+
 export class SqliteFlavors extends SqliteRepository implements FlavorRepo {
   async createFlavor(f: Flavor): Promise<void> {
     this.db.transaction(() => {
@@ -39,8 +46,7 @@ export class SqliteFlavors extends SqliteRepository implements FlavorRepo {
     if (!o.includePrivate) w.push('is_public = 1');
     if (o.minRam !== undefined) { w.push('ram >= ?'); p.push(o.minRam); }
     if (o.minDisk !== undefined) { w.push('disk >= ?'); p.push(o.minDisk); }
-    const cols: Record<string, string> = { flavorid: 'id', id: 'id', name: 'name', memory_mb: 'ram', ram: 'ram', vcpus: 'vcpus', root_gb: 'disk', disk: 'disk', created_at: 'created_at' };
-    const col = cols[o.sortKey ?? 'flavorid'] ?? 'id';
+    const col = FLAVOR_SORT_COLUMNS.get(o.sortKey ?? 'flavorid') ?? 'id';
     const dir = o.sortDir === 'desc' ? 'DESC' : 'ASC';
     // Nova sorts flavor ids as strings; numeric-looking ids are compared numerically first so that 2 < 10
     const order = col === 'id' ? `CAST(id AS INTEGER) ${dir}, id ${dir}` : `${col} ${dir}, id ${dir}`;

@@ -1,6 +1,7 @@
 /** Opening the controller's database: the shared pragmas, a REGEXP function, and the versioned migrations. */
 import { migrate, numbered, openSqlite, userVersionLedger, type Database } from '../../sqlite/index.js';
 import { MIGRATIONS } from './migrations.js';
+import { compileSearchPattern, type SearchPattern } from '../search-pattern.js';
 
 export function openDatabase(path: string): Database {
   const db = openSqlite(path);
@@ -11,16 +12,16 @@ export function openDatabase(path: string): Database {
 }
 
 /**
- * `x REGEXP y` calls regexp(y, x); Nova's name/ip filters are regex searches. An invalid pattern matches nothing
- * (the API validates patterns first, so this is only a guard).
+ * `x REGEXP y` calls regexp(y, x); Nova's name/ip filters are regex searches, run by RE2 in linear time
+ * (search-pattern.ts). An invalid pattern matches nothing (the API validates patterns first, so this is only a guard).
  */
 function addRegexp(db: Database): void {
-  const cache = new Map<string, RegExp | null>();
+  const cache = new Map<string, SearchPattern | null>();
   db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (typeof pattern !== 'string' || typeof value !== 'string') return 0;
     let re = cache.get(pattern);
     if (re === undefined) {
-      try { re = new RegExp(pattern); } catch { re = null; }
+      re = compileSearchPattern(pattern);
       if (cache.size > 1000) cache.clear();
       cache.set(pattern, re);
     }

@@ -2,11 +2,11 @@
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
-import { Metadata } from '../schemas/server-create.js';
+import { Metadata, Name } from '../schemas/strings.js';
 import type { ActionTable } from './types.js';
 
 const CreateImage = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 255 }),
+  name: Name,
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });
 

@@ -3,8 +3,9 @@ import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
 import type { ActionTable } from './types.js';
 import { Empty } from './bodies.js';
+import { printable } from '../schemas/strings.js';
 
-const Lock = Type.Union([Type.Null(), Type.Object({ locked_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }, { additionalProperties: false })]);
+const Lock = Type.Union([Type.Null(), Type.Object({ locked_reason: Type.Optional(printable({ minLength: 1, maxLength: 255 })) }, { additionalProperties: false })]);
 
 export const lockActions: ActionTable = {
   lock: async ({ req, reply, id, body, d }) => {

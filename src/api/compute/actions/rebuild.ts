@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
-import { Metadata } from '../schemas/server-create.js';
+import { Metadata, Name } from '../schemas/strings.js';
 import { rebuildView } from '../views/server.js';
 import { badRequest } from '../../../controller/errors.js';
 import type { ActionTable } from './types.js';
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 
 const Rebuild = Type.Object({
   imageRef: Type.String({ minLength: 1 }),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  name: Type.Optional(Name),
   adminPass: Type.Optional(Type.String()),
   metadata: Type.Optional(Metadata),
   preserve_ephemeral: Type.Optional(Type.Boolean()),

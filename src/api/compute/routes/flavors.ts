@@ -5,13 +5,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ComputeDeps } from '../deps.js';
+import { lastParam, parseLimit } from '../../query.js';
 import { check } from '../../validate.js';
 import { atLeast, requireVersion } from '../microversion.js';
 import { flavorBasic, flavorDetail } from '../views/flavor.js';
 import { isAdmin } from '../../../controller/context.js';
 import { badRequest, forbidden } from '../../../controller/errors.js';
 import { parseIsPublic as bool } from '../../../controller/compute/flavors.js';
-import { metadataOf } from '../schemas/server-create.js';
+import { metadataOf } from '../schemas/strings.js';
 
 type P = { Params: { id: string; key: string } };
 const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimum: min, maximum: max }), Type.String({ pattern: '^[0-9]+$' })]);
@@ -33,7 +34,6 @@ const FlavorUpdate = Type.Object({ flavor: Type.Object({ description: Type.Union
 // Nova's flavors_extraspecs schema: metadata whose values may also be numbers
 const ExtraSpecs = Type.Object({ extra_specs: metadataOf(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])) }, { additionalProperties: false });
 
-const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v) as string | undefined;
 
 export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void {
   const adminOnly = (req: FastifyRequest, rule: string) => { if (!isAdmin(req.ctx)) throw forbidden(`Policy doesn't allow os_compute_api:${rule} to be performed.`); };
@@ -42,24 +42,24 @@ export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void
   const list = (detail: boolean) => async (req: FastifyRequest) => {
     const q = req.query as Record<string, unknown>;
     // is_public: non-admins only see public flavors; admins see public by default, all with is_public=None
-    const ip = last(q.is_public);
+    const ip = lastParam(q.is_public);
     let includePrivate = false;
     if (isAdmin(req.ctx)) includePrivate = ip !== undefined && (ip.toLowerCase() === 'none' || !bool(ip, true));
     else if (ip !== undefined && ip.toLowerCase() !== 'none') bool(ip, true);
     const num = (k: string) => {
-      const v = last(q[k]);
+      const v = lastParam(q[k]);
       if (v === undefined) return undefined;
       if (!/^\d+$/.test(v)) throw badRequest(`Invalid ${k} filter [${v}]`);
       return Number(v);
     };
-    const limit = num('limit');
-    const marker = last(q.marker);
+    const limit = parseLimit(q.limit, d.cfg.maxLimit);
+    const marker = lastParam(q.marker);
     await d.flavors.checkMarker(marker);
-    const sd = last(q.sort_dir);
+    const sd = lastParam(q.sort_dir);
     const flavors = await d.flavors.list({
       includePrivate, ...(num('minRam') !== undefined ? { minRam: num('minRam')! } : {}), ...(num('minDisk') !== undefined ? { minDisk: num('minDisk')! } : {}),
-      ...(last(q.sort_key) ? { sortKey: last(q.sort_key)! } : {}), ...(sd === 'asc' || sd === 'desc' ? { sortDir: sd } : {}),
-      limit: Math.min(limit ?? d.cfg.maxLimit, d.cfg.maxLimit), ...(marker !== undefined ? { marker } : {}),
+      ...(lastParam(q.sort_key) ? { sortKey: lastParam(q.sort_key)! } : {}), ...(sd === 'asc' || sd === 'desc' ? { sortDir: sd } : {}),
+      limit: limit ?? d.cfg.maxLimit, ...(marker !== undefined ? { marker } : {}),
     });
     const body: Record<string, unknown> = { flavors: flavors.map((f) => (detail ? flavorDetail(req, d.urls, f) : flavorBasic(req, d.urls, f))) };
     if (limit !== undefined && flavors.length === limit && limit > 0) {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
 import { requireVersion } from '../microversion.js';
 import { links } from '../urls.js';
+import { lastParam, parseLimit } from '../../query.js';
 import { notFound } from '../../../controller/errors.js';
 import type { Image } from '../../../store/index.js';
 
@@ -19,8 +20,10 @@ export function registerImageProxyRoutes(app: FastifyInstance, d: ComputeDeps): 
   });
   const list = (full: boolean) => async (req: FastifyRequest) => {
     requireVersion(req, '2.1', '2.35');
-    const q = req.query as Record<string, string | undefined>;
-    const imgs = await d.images.list(req.ctx, { ...(q.name ? { name: q.name } : {}), ...(q.limit ? { limit: Number(q.limit) } : {}), ...(q.marker ? { marker: q.marker } : {}) });
+    const q = req.query as Record<string, unknown>;
+    const limit = parseLimit(q.limit, d.cfg.maxLimit);
+    const name = lastParam(q.name); const marker = lastParam(q.marker);
+    const imgs = await d.images.list(req.ctx, { ...(name ? { name } : {}), ...(limit !== undefined ? { limit } : {}), ...(marker ? { marker } : {}) });
     return { images: imgs.map((i) => (full ? detail(i) : { id: i.id, name: i.name, links: links(d.urls, 'images', i.id) })) };
   };
   app.get('/v2.1/images', list(false));

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ComputeDeps } from '../deps.js';
+import { lastParam, parseLimit } from '../../query.js';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
 import { isAdmin } from '../../../controller/context.js';
@@ -22,7 +23,6 @@ const KeypairCreate = Type.Object({
 }, { additionalProperties: false });
 
 type P = { Params: { name: string } };
-const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v) as string | undefined;
 
 export function registerKeypairRoutes(app: FastifyInstance, d: ComputeDeps): void {
   /** user_id query/body: from 2.10, admins act for other users */
@@ -41,12 +41,11 @@ export function registerKeypairRoutes(app: FastifyInstance, d: ComputeDeps): voi
 
   app.get('/v2.1/os-keypairs', async (req) => {
     const q = req.query as Record<string, unknown>;
-    const userId = userFor(req, last(q.user_id));
+    const userId = userFor(req, lastParam(q.user_id));
     let limit: number | undefined; let marker: string | undefined;
     if (atLeast(req, '2.35')) {
-      const l = last(q.limit);
-      if (l !== undefined) { if (!/^\d+$/.test(l)) throw badRequest('limit param must be an integer'); limit = Number(l); }
-      marker = last(q.marker);
+      limit = parseLimit(q.limit, d.cfg.maxLimit);
+      marker = lastParam(q.marker);
       await d.compute.keypairs.checkMarker(userId, marker);
     }
     const list = await d.compute.keypairs.list(req.ctx, userId, { ...(limit !== undefined ? { limit } : {}), ...(marker !== undefined ? { marker } : {}) });
@@ -74,12 +73,12 @@ export function registerKeypairRoutes(app: FastifyInstance, d: ComputeDeps): voi
   });
 
   app.get<P>('/v2.1/os-keypairs/:name', async (req) => {
-    const userId = userFor(req, last((req.query as Record<string, unknown>).user_id));
+    const userId = userFor(req, lastParam((req.query as Record<string, unknown>).user_id));
     return { keypair: view(req, await d.compute.keypairs.get(userId, req.params.name), true) };
   });
 
   app.delete<P>('/v2.1/os-keypairs/:name', async (req, reply) => {
-    const userId = userFor(req, last((req.query as Record<string, unknown>).user_id));
+    const userId = userFor(req, lastParam((req.query as Record<string, unknown>).user_id));
     await d.compute.keypairs.delete(userId, req.params.name);
     return reply.code(atLeast(req, '2.2') ? 204 : 202).send();
   });

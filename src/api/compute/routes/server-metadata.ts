@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { ComputeDeps } from '../deps.js';
 import { check } from '../../validate.js';
 import { serverId } from './servers.js';
-import { Metadata } from '../schemas/server-create.js';
+import { Metadata } from '../schemas/strings.js';
 import { badRequest, notFound } from '../../../controller/errors.js';
 
 const MetaBody = Type.Object({ metadata: Metadata }, { additionalProperties: false });
@@ -18,7 +18,7 @@ export function registerServerMetadataRoutes(app: FastifyInstance, d: ComputeDep
   app.post<P>('/v2.1/servers/:id/metadata', async (req) => ({ metadata: await write(req, check(MetaBody, req.body).metadata, false) }));
   app.get<P>('/v2.1/servers/:id/metadata/:key', async (req) => {
     const s = await d.compute.servers.get(req.ctx, serverId(req));
-    const v = s.metadata[req.params.key];
+    const v = Object.hasOwn(s.metadata, req.params.key) ? s.metadata[req.params.key] : undefined;
     if (v === undefined) throw notFound('Metadata item was not found');
     return { meta: { [req.params.key]: v } };
   });

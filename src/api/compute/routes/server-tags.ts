@@ -3,11 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ComputeDeps } from '../deps.js';
 import { check } from '../../validate.js';
+import { Tag } from '../schemas/strings.js';
 import { serverId } from './servers.js';
 import { requireVersion } from '../microversion.js';
 import { MAX_TAGS, tagNotFound } from '../../../controller/compute/server-meta.js';
 
-const Tag = Type.String({ minLength: 1, maxLength: 60, pattern: '^[^,/]*$' });
 const Tags = Type.Object({ tags: Type.Array(Tag, { maxItems: MAX_TAGS }) }, { additionalProperties: false });
 type P = { Params: { id: string; tag: string } };
 

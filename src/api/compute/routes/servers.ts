@@ -143,7 +143,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
   app.get<P>('/v2.1/servers/:id/ips', async (req) => ({ addresses: ipsView(await d.compute.servers.get(req.ctx, serverId(req))) }));
   app.get<{ Params: { id: string; network: string } }>('/v2.1/servers/:id/ips/:network', async (req) => {
     const ips = ipsView(await d.compute.servers.get(req.ctx, serverId(req)));
-    const n = ips[req.params.network];
+    const n = Object.hasOwn(ips, req.params.network) ? ips[req.params.network] : undefined;
     if (!n) throw notFound('Instance is not a member of specified network');
     return { [req.params.network]: n };
   });

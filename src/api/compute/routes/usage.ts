@@ -5,6 +5,7 @@
  * From 2.40 the servers are paged (limit, marker = last instance_id, ordered by project and id): novaclient's
  * `nova usage` asks for the next page until one comes back empty.
  */
+import { parseLimit } from '../../query.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
 import type { Server } from '../../../store/index.js';
@@ -95,11 +96,7 @@ async function window(d: ComputeDeps, req: FastifyRequest, p: Period, projectId?
   }).sort((a, b) => (a.projectId === b.projectId ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.projectId < b.projectId ? -1 : 1));
   if (!atLeast(req, '2.40')) return { servers: all, limit: Infinity };
   const q = req.query as Record<string, string | undefined>;
-  let limit = d.cfg.maxLimit;
-  if (q.limit !== undefined) {
-    if (!/^\d+$/.test(q.limit)) throw badRequest('limit param must be an integer');
-    limit = Math.min(Number(q.limit), d.cfg.maxLimit);
-  }
+  const limit = parseLimit(q.limit, d.cfg.maxLimit) ?? d.cfg.maxLimit;
   let from = 0;
   if (q.marker !== undefined) {
     const i = all.findIndex((s) => s.id === q.marker);

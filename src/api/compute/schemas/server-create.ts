@@ -3,9 +3,10 @@
  * microversion on (description 2.19, networks auto/none 2.37, tags 2.52, host + hypervisor_hostname 2.74) are in
  * the schema and refused below that version by `versionedFields`.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { Metadata, Name, Tag } from './strings.js';
 
-const Str255 = Type.String({ minLength: 1, maxLength: 255 });
+const Str255 = Name;
 const PositiveInt = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]*[1-9][0-9]*$' })]);
 
 export const NetworkItem = Type.Object({
@@ -31,12 +32,6 @@ export const BdmV2 = Type.Object({
   volume_type: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 }, { additionalProperties: false });
 
-/**
- * Nova's metadata (parameter_types.metadata): keys of 1 to 255 of `[a-zA-Z0-9-_:. ]`, nothing else. A pattern, not
- * a key schema's minLength/maxLength (TypeBox's Record drops those), and other keys refused.
- */
-export const metadataOf = <V extends TSchema>(value: V) => Type.Record(Type.String({ pattern: '^[a-zA-Z0-9-_:. ]{1,255}$' }), value, { additionalProperties: false });
-export const Metadata = metadataOf(Type.String({ maxLength: 255 }));
 
 export const ServerCreate = Type.Object({
   server: Type.Object({
@@ -56,7 +51,7 @@ export const ServerCreate = Type.Object({
     security_groups: Type.Optional(Type.Array(Type.Object({ name: Str255 }, { additionalProperties: false }))),
     user_data: Type.Optional(Type.String({ maxLength: 65535 })),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
-    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 60, pattern: '^[^,/]*$' }), { maxItems: 50 })),
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
     host: Type.Optional(Str255),
     hypervisor_hostname: Type.Optional(Str255),
     min_count: Type.Optional(PositiveInt),
