@@ -24,6 +24,7 @@ import { identityPlugin, identityVersion } from './identity/routes.js';
 import { imagePlugin } from './image/routes.js';
 import { networkPlugin } from './network/routes.js';
 import { volumePlugin } from './volume/routes.js';
+import { ControllerMetrics } from './metrics.js';
 import './types.js';
 
 export interface ControllerServices {
@@ -31,6 +32,19 @@ export interface ControllerServices {
   compute: ComputeController;
   images: ImageService;
 }
+
+/**
+ * Kept out of every log line: tokens and passwords in headers (fastify's request serializer logs no headers and no
+ * body today; these paths keep it so if a serializer or a log call adds them), and request bodies' secrets.
+ */
+export const LOG_REDACT = {
+  paths: [
+    'req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', 'req.headers.authorization', 'req.headers.cookie',
+    'res.headers["x-subject-token"]', 'headers["x-auth-token"]', 'headers["x-subject-token"]', 'headers.authorization',
+    'req.body', 'body', '*.password', '*.adminPass', '*.user_data', '*.userData',
+  ],
+  censor: '[redacted]',
+};
 
 declare module 'fastify' {
   interface FastifyInstance { novalet: ControllerServices; }
@@ -46,10 +60,14 @@ export function buildControllerApp(
     controllerId?: string;
     /** crash-test fault injection (tasks/engine.ts) */
     failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+    /** prom-client's process metrics (CPU, memory, GC, event-loop lag) in /metrics too (the CLI; tests leave them off) */
+    processMetrics?: boolean;
   } = {},
 ): FastifyInstance {
+  const metrics = new ControllerMetrics({ defaultMetrics: opts.processMetrics ?? false });
+  const logger = opts.logger ? { ...(typeof opts.logger === 'object' ? opts.logger : {}), redact: LOG_REDACT } : false;
   const app = Fastify({
-    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance.child({}, { redact: LOG_REDACT }) } : { logger }),
     // user_data is at most 64 KiB base64; image uploads stream and are not subject to this limit
     bodyLimit: 1024 * 1024,
     // request ids are ours (req-<uuid>), not fastify's counters
@@ -66,6 +84,7 @@ export function buildControllerApp(
     controllerId: opts.controllerId ?? `controller-${randomUUID()}`,
     ...(opts.failpoints ? { failpoints: opts.failpoints } : {}),
     log: { error: (o, m) => app.log.error(o, m), info: (o, m) => app.log.info(o, m) },
+    observe: { taskFinished: metrics.taskFinished, placement: metrics.placement },
   });
   const images = compute.images;
   app.decorate('novalet', { identity, compute, images });
@@ -74,6 +93,9 @@ export function buildControllerApp(
   installRequestId(app);
   installJsonParser(app);
   installEncodedBodies(app);
+  // /metrics, /healthz, /readyz: unauthenticated, outside every service prefix; ready once listening and the
+  // store answers a trivial query
+  metrics.install(app, compute.hosts, async () => app.server.listening && (await store.getSetting('readyz'), true));
 
   const base = config.publicUrl.replace(/\/+$/, '');
   app.register(identityPlugin(identity, store, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });

@@ -77,7 +77,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   });
   const app = buildControllerApp(cfg, store, cluster.transport, {
     loggerInstance: o.log.child({ component: 'api' }), controllerId: o.controllerId ?? controllerIdOf(o.dataDir),
-    failpoints: parseFailpoints(process.env.NOVALET_FAILPOINTS),
+    failpoints: parseFailpoints(process.env.NOVALET_FAILPOINTS), processMetrics: true,
   });
   await bootstrapIdentity(app.novalet.identity, o.passwords);
   if (o.identity !== undefined) await applyIdentityConfig(app.novalet.identity, o.identity);

@@ -15,8 +15,8 @@ import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
 import { IpAllocator } from '../network/ip-allocator.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { Placement } from '../scheduler/placement.js';
-import { TaskEngine, type TaskLogger } from '../tasks/engine.js';
+import { Placement, type PlacementDecision } from '../scheduler/placement.js';
+import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
 
@@ -25,6 +25,8 @@ export interface ComputeOptions {
   controllerId: string;
   log?: TaskLogger;
   failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+  /** observers for metrics (src/api/metrics.ts): ended task drives and scheduler decisions */
+  observe?: { taskFinished?: EngineOptions['onFinished']; placement?: (decision: PlacementDecision) => void };
 }
 
 export class ComputeController {
@@ -45,12 +47,13 @@ export class ComputeController {
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
-    this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts);
+    this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
       specs: new SpecBuilder(store, transport, cfg.networks),
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
+      ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
     this.serverGroups = new ServerGroupService(store, this.quotas);

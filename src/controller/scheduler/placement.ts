@@ -6,8 +6,11 @@
  */
 import type { FlavorSnapshot, GroupRule, Host, Server, Store } from '../../store/index.js';
 import { claimOf } from '../../store/index.js';
-import { noValidHost } from '../errors.js';
+import { ApiError, noValidHost } from '../errors.js';
 import type { Scheduler, SelectOptions } from './scheduler.js';
+
+/** what a placement decided (metrics): a host claimed, or "No valid host was found." */
+export type PlacementDecision = 'placed' | 'no_valid_host';
 
 /** Nova's scheduler hints a create may carry */
 export interface PlacementHints {
@@ -26,12 +29,25 @@ export class Placement {
     private readonly hosts: { list(): Promise<Host[]>; isSchedulable(h: Host): boolean },
     /** hosts a build is tried on before it fails (Nova's scheduler max_attempts) */
     readonly maxAttempts = 3,
+    /** told of every decision (not of a re-driven step that finds its claim) */
+    private readonly observe?: (decision: PlacementDecision) => void,
   ) {}
 
   /** claims a host for the server (an admin's requested host, or the best one); throws "No valid host was found." */
   async place(s: Server, requestedHost?: string, excluded: readonly string[] = [], hints: PlacementHints = {}): Promise<string> {
     const held = await this.store.getAllocation(s.id);
     if (held && !excluded.includes(held.host)) return held.host; // a re-driven schedule step: claimed before the crash
+    try {
+      const host = await this.decide(s, requestedHost, excluded, hints);
+      this.observe?.('placed');
+      return host;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'no_valid_host') this.observe?.('no_valid_host');
+      throw err;
+    }
+  }
+
+  private async decide(s: Server, requestedHost: string | undefined, excluded: readonly string[], hints: PlacementHints): Promise<string> {
     const exclude = [...excluded];
     for (let attempt = 0; attempt < 20; attempt++) {
       // the group's placement is read anew each try: a racing member may have landed since

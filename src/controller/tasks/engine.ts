@@ -30,6 +30,11 @@ export interface EngineOptions {
    * the process at exactly that point. Empty in production.
    */
   failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+  /**
+   * Observer of every drive that ended (metrics): the task's kind, whether it succeeded, and how long this
+   * controller drove it (a task taken over counts from the takeover). Not called for a drive that lost its task.
+   */
+  onFinished?: (kind: string, result: 'success' | 'error', ms: number) => void;
 }
 
 /** parses NOVALET_FAILPOINTS: comma-separated `<task kind>.<step name>:before|after` */
@@ -167,6 +172,7 @@ export class TaskEngine {
   }
 
   private async drive(row: TaskRow): Promise<void> {
+    const t0 = performance.now();
     const def = this.registry[row.kind];
     const store = this.svc.store;
     const data: Record<string, unknown> = { ...row.data };
@@ -190,7 +196,7 @@ export class TaskEngine {
         return this.svc.hosts.call({ host, kind, serverId: row.serverId, params, requestId: row.requestId, ...(o.tag ? { tag: o.tag } : {}) });
       },
     };
-    if (!def) return this.end(row, x, null, new Error(`unknown task kind ${row.kind}`));
+    if (!def) return this.end(row, x, null, new Error(`unknown task kind ${row.kind}`), t0);
     try {
       let recorded = row.step;
       while (step < def.steps.length) {
@@ -212,10 +218,10 @@ export class TaskEngine {
         await this.failpoint(row, s.name, 'after');
         step++;
       }
-      await this.end(row, x, def, null);
+      await this.end(row, x, def, null, t0);
     } catch (err) {
       if (err instanceof LostTask) return;
-      await this.end(row, x, def, err);
+      await this.end(row, x, def, err, t0);
     }
   }
 
@@ -225,7 +231,15 @@ export class TaskEngine {
     await new Promise(() => {});
   }
 
-  private async end(row: TaskRow, x: TaskCtx, def: AnyTaskDef | null, err: unknown): Promise<void> {
+  private async end(row: TaskRow, x: TaskCtx, def: AnyTaskDef | null, err: unknown, t0: number): Promise<void> {
+    await this.settle(row, x, def, err);
+    const result = err === null && def ? 'success' : 'error';
+    try { this.opts.onFinished?.(row.kind, result, performance.now() - t0); } catch (e) {
+      this.opts.log?.error({ err: e, taskId: row.id }, 'task observer failed');
+    }
+  }
+
+  private async settle(row: TaskRow, x: TaskCtx, def: AnyTaskDef | null, err: unknown): Promise<void> {
     const store = this.svc.store;
     const base = { taskId: row.id, serverId: row.serverId, expectTaskState: def?.taskState ?? '', eventId: row.eventId, actionId: row.actionId };
     if (err === null && def) {
