@@ -39,15 +39,18 @@ export class ControllerMetrics {
       name: `${PREFIX}scheduler_decisions_total`, help: 'Scheduler decisions: placed or no valid host', labelNames: ['decision'], registers,
     });
     for (const decision of ['placed', 'no_valid_host']) this.decisions.inc({ decision }, 0);
-    const self = this;
+    const count = async (): Promise<{ up: number; down: number }> => {
+      const all = this.hosts ? await this.hosts.list() : [];
+      const now = Date.now();
+      const up = all.filter((h) => this.hosts!.isUp(h, now)).length;
+      return { up, down: all.length - up };
+    };
     new Gauge({
       name: `${PREFIX}hosts`, help: 'Compute hosts by state (heartbeat fresh and not forced down = up)', labelNames: ['state'], registers,
       async collect() {
-        const all = self.hosts ? await self.hosts.list() : [];
-        const now = Date.now();
-        const up = all.filter((h) => self.hosts!.isUp(h, now)).length;
-        this.set({ state: 'up' }, up);
-        this.set({ state: 'down' }, all.length - up);
+        const n = await count();
+        this.set({ state: 'up' }, n.up);
+        this.set({ state: 'down' }, n.down);
       },
     });
   }
