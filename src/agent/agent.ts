@@ -23,6 +23,8 @@ export interface AgentOptions {
   config: AgentConfig;
   log: Logger;
   disks?: DiskTool;
+  /** metrics: told of every finished operation (AgentMetrics.operationFinished) */
+  onOperationFinished?: AgentDeps['onOperationFinished'];
 }
 
 /**
@@ -55,6 +57,7 @@ export class Agent {
     const agent = new Agent({
       hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
       events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu',
+      ...(o.onOperationFinished ? { onOperationFinished: o.onOperationFinished } : {}),
     });
     // libvirtd may be down while the agent starts (host boot order, a libvirtd restart): start anyway, with
     // every operation failing 'hypervisor_unavailable' until it is back, and learn the domain type then

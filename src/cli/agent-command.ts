@@ -4,6 +4,7 @@ import { Agent } from '../agent/agent.js';
 import { loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
 import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
 import { agentBackend } from '../agent/rpc-backend.js';
+import { AgentMetrics } from '../agent/metrics.js';
 import { createRpcServer } from '../rpc/server.js';
 import { LibvirtHypervisor } from '../virt/libvirt-hypervisor/index.js';
 import { exitOnSignals } from './shutdown.js';
@@ -41,12 +42,16 @@ export interface AgentProcess { agent: Agent; url: string; close(): Promise<void
 
 /** libvirt connection + agent (reconciled) + RPC server + ctl socket; `novalet up` runs the same in its process */
 export async function startAgentProcess(config: AgentConfig, secret: string, log: Logger): Promise<AgentProcess> {
-  const hv = new LibvirtHypervisor({ uri: config.libvirtUri });
-  const agent = await Agent.create({ hv, config, log });
+  const libvirt = new LibvirtHypervisor({ uri: config.libvirtUri });
+  const metrics = new AgentMetrics({ defaultMetrics: true });
+  // every libvirt call timed (src/virt stays free of metrics); readiness asks libvirt directly, untimed
+  const hv = metrics.instrument(libvirt);
+  const agent = await Agent.create({ hv, config, log, onOperationFinished: metrics.operationFinished });
   const recovered = await agent.start();
   if (recovered.length) log.info({ recovered }, `reconciled ${recovered.length} interrupted operation(s)`);
 
-  const rpc = createRpcServer({ backend: agentBackend(agent), secret, log, tls: config.tls });
+  const probes = { ready: () => libvirt.hostInfo().then(() => true), metrics: () => metrics.text() };
+  const rpc = createRpcServer({ backend: agentBackend(agent), secret, log, tls: config.tls, probes });
   await rpc.listen({ host: config.listenHost, port: config.listenPort });
   const addr = rpc.server.address() as { address: string; port: number };
   let ctl: Server | undefined;
@@ -67,6 +72,7 @@ export async function startAgentProcess(config: AgentConfig, secret: string, log
       await Promise.race([agent.runner.idle(), new Promise((r) => setTimeout(r, 5000))]);
       await hv.close().catch(() => undefined);
       agent.close();
+      metrics.close();
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { installProbes, PROBE_PATHS, type Probes } from '../common/probes.js';
 import { bearer, secretMatches } from './auth.js';
 import type { AgentBackend } from './backend.js';
 import { AgentError, ERROR_STATUS, type ErrorCode } from './errors.js';
@@ -18,6 +19,11 @@ export interface RpcServerOptions {
   secret: string;
   log: Logger;
   tls?: { cert: string; key: string } | undefined;
+  /**
+   * GET /healthz, /readyz and /metrics (src/common/probes.ts), answered without the secret and the protocol
+   * header: they reveal no secret. Absent (the simulated hosts): not served.
+   */
+  probes?: Probes | undefined;
 }
 
 // The response schemas document the protocol (and type the client); they are not compiled into serializers
@@ -55,6 +61,8 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header(HEADER_REQUEST_ID, req.id);
+    // the probe routes exist only when `probes` was given (an unknown path still needs the secret)
+    if (o.probes && req.routeOptions.url !== undefined && PROBE_PATHS.has(req.routeOptions.url)) return;
     if (!secretMatches(bearer(req.headers.authorization), o.secret)) return fail(reply, 'unauthorized', 'missing or wrong cluster secret');
     const proto = req.headers[HEADER_PROTOCOL];
     if (typeof proto !== 'string' || !SUPPORTED_PROTOCOLS.includes(proto)) {
@@ -77,6 +85,7 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => fail(reply, 'bad_request', `no endpoint ${req.method} ${req.url}`));
 
+  if (o.probes) installProbes(app, o.probes);
   const b = o.backend;
   app.post('/v1/operations', { schema: { body: SubmitOperationRequest, querystring: GetOperationQuery, response: { '2xx': OperationResponse, ...errorResponses } } },
     async (req, reply) => {

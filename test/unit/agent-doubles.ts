@@ -12,6 +12,7 @@ import { domainNameFor } from '../../src/virt/hypervisor.js';
 import { FakeHost, FakeHypervisor, type FakeMethod } from '../../src/virt/fake/index.js';
 import type { DiskInfo, DiskTool } from '../../src/agent/disks/disk-tool.js';
 import { Agent } from '../../src/agent/agent.js';
+import type { AgentMetrics } from '../../src/agent/metrics.js';
 import { DEFAULT_CONFIG, type AgentConfig } from '../../src/agent/config.js';
 
 /** The calls the agent made, as `method:uuid` (`method` for host-wide calls); a hard reboot shows as `reset`. */
@@ -99,17 +100,21 @@ export interface Harness {
 }
 
 /** A started agent on a temp data dir with the fake hypervisor; restart() reopens on the same state. */
-export async function harness(over: Partial<AgentConfig> = {}, shared?: { dir: string; host: FakeHost; disks: FakeDiskTool; cleanupDir: () => void }): Promise<Harness> {
+/** `o.metrics`: the agent's hypervisor calls and operations are measured there (the harness's `hv` stays the raw fake) */
+export async function harness(over: Partial<AgentConfig> = {}, shared?: { dir: string; host: FakeHost; disks: FakeDiskTool; cleanupDir: () => void }, o: { metrics?: AgentMetrics } = {}): Promise<Harness> {
   const t = shared ?? (() => { const d = tmpDir(); return { dir: d.dir, host: new FakeHost(), disks: new FakeDiskTool(), cleanupDir: d.cleanup }; })();
   const imageFile = join(t.dir, 'source-image.qcow2');
   if (!existsSync(imageFile)) writeFileSync(imageFile, JSON.stringify({ format: 'qcow2', size: GiB }));
   const hv = new HarnessHypervisor({ host: t.host, acpiDelayMs: 5 });
-  const agent = await Agent.create({ hv, config: testConfig(t.dir, over), log: silentLog, disks: t.disks });
+  const agent = await Agent.create({
+    hv: o.metrics ? o.metrics.instrument(hv) : hv, config: testConfig(t.dir, over), log: silentLog, disks: t.disks,
+    ...(o.metrics ? { onOperationFinished: o.metrics.operationFinished } : {}),
+  });
   await agent.start();
   return {
     agent, hv, disks: t.disks, dir: t.dir, imageFile,
     // the old hypervisor connection is not closed: a dead process's hung calls never return
-    restart: async () => { await agent.stop(); agent.close(); return harness(over, t); },
+    restart: async () => { await agent.stop(); agent.close(); return harness(over, t, o); },
     cleanup: async () => { await agent.stop(); await hv.close(); try { agent.close(); } catch { /* closed */ } t.cleanupDir(); },
   };
 }

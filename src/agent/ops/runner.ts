@@ -137,6 +137,7 @@ export class OperationRunner {
     const { journal, events } = this.deps;
     await Promise.resolve(); // let submit() return the pending row first
     const log = this.deps.log.child({ requestId: op.requestId, opId: op.id, server: op.serverUuid, kind: op.kind });
+    const t0 = performance.now();
     const started = journal.markRunning(op.id);
     const srv = journal.getServer(op.serverUuid);
     if (srv && srv.opId !== op.id) journal.updateServer(op.serverUuid, { task: op.kind, opId: op.id });
@@ -154,6 +155,7 @@ export class OperationRunner {
     const done = journal.finishOperation(op.id, outcome.state as Exclude<OperationState, 'pending' | 'running'>,
       outcome.state === 'succeeded' ? { result: outcome.result ?? null } : { error: outcome.error });
     log.info({ state: done.state, error: done.error ?? undefined }, `${op.kind} ${done.state}`);
+    this.deps.onOperationFinished?.(op.kind, done.state, performance.now() - t0);
     events.emit({ type: 'operation', uuid: op.serverUuid, requestId: op.requestId, message: `${op.kind} ${done.state}${done.error ? `: ${done.error.message}` : ''} (${op.id})` });
     return done;
   }

@@ -22,6 +22,8 @@ export interface AgentDeps {
   powerWatch: PowerWatch;
   /** kvm or qemu, from hostInfo() (at start, or at the first reconcile that reaches libvirt) */
   domainType: DomainType;
+  /** observer of every finished operation (metrics, src/agent/metrics.ts): kind, final state, run time */
+  onOperationFinished?: (kind: string, state: string, ms: number) => void;
 }
 
 /** The handle an operation runs with: journaling helpers bound to its row. */
