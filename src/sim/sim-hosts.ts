@@ -12,6 +12,9 @@
  * local port the request came in on. Fastify runs a synchronous hook and then the route handler in the same
  * tick, and every route calls the backend first thing, so the host chosen by the hook is the one the call
  * goes to; the dispatcher takes it exactly once and refuses a call without one rather than guess.
+ *
+ * Sim hosts serve no /healthz, /readyz or /metrics (createRpcServer without `probes`): the server is shared, and
+ * per-host agent metrics would measure the simulation (src/agent/metrics.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
