@@ -13,10 +13,20 @@ import { AgentClient, RpcError } from '../../src/rpc/client.js';
 import { agentBackend } from '../../src/agent/rpc-backend.js';
 import { serverFiles } from '../../src/agent/ops/domain-spec.js';
 import { harness, silentLog, spawnParams, uuid } from './agent-doubles.js';
-import { createHarness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/harness.js';
 import { FAKE_CONSOLE } from '../support/fake-hosts.js';
 
 const S = '/compute/v2.1/servers';
+
+/** a harness with one booted server of demo's, closed afterwards */
+async function withServer(fn: (h: Harness, id: string) => Promise<void>): Promise<void> {
+  const h = await createHarness();
+  try {
+    await fn(h, await h.boot(h.tokens.demo));
+  } finally {
+    await h.close();
+  }
+}
 
 test('tailConsoleLog: Nova _tail_log line semantics, missing file, UTF-8', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-console-'));
@@ -92,83 +102,65 @@ test('agent RPC: GET /v1/servers/:uuid/console tails the server\'s console.log; 
   }
 });
 
-test('os-getConsoleOutput: 200 {output}; length: lines, -1/null/absent = all, numeric strings; invalid -> 400', async () => {
-  const h = await createHarness();
-  try {
-    const id = await h.boot(h.tokens.demo);
-    const get = (body: unknown, token = h.tokens.demo) => h.req(token, 'POST', `${S}/${id}/action`, { 'os-getConsoleOutput': body });
-    let r = await get({});
-    assert.equal(r.statusCode, 200);
-    assert.deepEqual(r.json(), { output: FAKE_CONSOLE });
-    for (const all of [-1, '-1', null]) assert.equal((await get({ length: all })).json().output, FAKE_CONSOLE, `length ${String(all)}`);
-    assert.equal((await get({ length: 1 })).json().output, 'LAST LINE');
-    assert.equal((await get({ length: '2' })).json().output, 'ANOTHER\nLAST LINE');
-    assert.equal((await get({ length: 0 })).json().output, '');
-    assert.equal((await get({ length: 1e12 })).json().output, FAKE_CONSOLE);
-    for (const bad of [-2, '-2', 2.5, '2.5', 'ten', '', true, [1], { n: 1 }]) {
-      r = await get({ length: bad });
-      assert.equal(r.statusCode, 400, `length ${JSON.stringify(bad)}: ${r.body}`);
-      assert.ok(r.json().badRequest.message, r.body);
-    }
-    assert.equal((await get({ length: 1, lines: 2 })).statusCode, 400, 'additional properties');
-    assert.equal((await get(null)).statusCode, 400, 'the action body must be an object');
-    // reader: no POST (Nova's PROJECT_MEMBER_OR_ADMIN); another project: 404; a missing server: 404
-    assert.equal((await get({}, h.tokens.reader)).statusCode, 403);
-    assert.equal((await get({}, h.tokens.other)).statusCode, 404);
-    assert.equal((await get({}, h.tokens.admin)).statusCode, 200);
-    r = await h.req(h.tokens.demo, 'POST', `${S}/${crypto.randomUUID()}/action`, { 'os-getConsoleOutput': {} });
-    assert.equal(r.statusCode, 404);
-    assert.match(r.json().itemNotFound.message, /could not be found/);
-    // a read: no instance action, no task
-    const acts = (await h.req(h.tokens.demo, 'GET', `${S}/${id}/os-instance-actions`)).json().instanceActions;
-    assert.deepEqual(acts.map((a: { action: string }) => a.action), ['create']);
-  } finally {
-    await h.close();
+test('os-getConsoleOutput: 200 {output}; length: lines, -1/null/absent = all, numeric strings; invalid -> 400', () => withServer(async (h, id) => {
+  const get = (body: unknown, token = h.tokens.demo) => h.req(token, 'POST', `${S}/${id}/action`, { 'os-getConsoleOutput': body });
+  let r = await get({});
+  assert.equal(r.statusCode, 200);
+  assert.deepEqual(r.json(), { output: FAKE_CONSOLE });
+  for (const all of [-1, '-1', null]) assert.equal((await get({ length: all })).json().output, FAKE_CONSOLE, `length ${String(all)}`);
+  assert.equal((await get({ length: 1 })).json().output, 'LAST LINE');
+  assert.equal((await get({ length: '2' })).json().output, 'ANOTHER\nLAST LINE');
+  assert.equal((await get({ length: 0 })).json().output, '');
+  assert.equal((await get({ length: 1e12 })).json().output, FAKE_CONSOLE);
+  for (const bad of [-2, '-2', 2.5, '2.5', 'ten', '', true, [1], { n: 1 }]) {
+    r = await get({ length: bad });
+    assert.equal(r.statusCode, 400, `length ${JSON.stringify(bad)}: ${r.body}`);
+    assert.ok(r.json().badRequest.message, r.body);
   }
-});
+  assert.equal((await get({ length: 1, lines: 2 })).statusCode, 400, 'additional properties');
+  assert.equal((await get(null)).statusCode, 400, 'the action body must be an object');
+  // reader: no POST (Nova's PROJECT_MEMBER_OR_ADMIN); another project: 404; a missing server: 404
+  assert.equal((await get({}, h.tokens.reader)).statusCode, 403);
+  assert.equal((await get({}, h.tokens.other)).statusCode, 404);
+  assert.equal((await get({}, h.tokens.admin)).statusCode, 200);
+  r = await h.req(h.tokens.demo, 'POST', `${S}/${crypto.randomUUID()}/action`, { 'os-getConsoleOutput': {} });
+  assert.equal(r.statusCode, 404);
+  assert.match(r.json().itemNotFound.message, /could not be found/);
+  // a read: no instance action, no task
+  const acts = (await h.req(h.tokens.demo, 'GET', `${S}/${id}/os-instance-actions`)).json().instanceActions;
+  assert.deepEqual(acts.map((a: { action: string }) => a.action), ['create']);
+}));
 
-test('os-getConsoleOutput: control characters stripped as Nova does (\\t and \\n kept)', async () => {
-  const h = await createHarness();
-  try {
-    const id = await h.boot(h.tokens.demo);
-    h.driver.consoleLogs.set(id, 'a\x00b\x07\x08c\td\r\ne\x0b\x0c\x1b[0mf\x1f\x7fg ü');
-    const r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { 'os-getConsoleOutput': { length: -1 } });
-    assert.equal(r.statusCode, 200);
-    assert.equal(r.json().output, 'abc\td\ne[0mf\x7fg ü');
-  } finally {
-    await h.close();
-  }
-});
+test('os-getConsoleOutput: control characters stripped as Nova does (\\t and \\n kept)', () => withServer(async (h, id) => {
+  h.driver.consoleLogs.set(id, 'a\x00b\x07\x08c\td\r\ne\x0b\x0c\x1b[0mf\x1f\x7fg ü');
+  const r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { 'os-getConsoleOutput': { length: -1 } });
+  assert.equal(r.statusCode, 200);
+  assert.equal(r.json().output, 'abc\td\ne[0mf\x7fg ü');
+}));
 
-test('os-getConsoleOutput: 409 without a host, while deleting or migrating, or when the host is unreachable; 404 when the host has no console', async () => {
-  const h = await createHarness();
-  try {
-    const id = await h.boot(h.tokens.demo);
-    const get = () => h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { 'os-getConsoleOutput': {} });
-    // stopped, paused, locked: still readable (Nova checks no vm_state)
-    await h.store.updateServer(id, { vmState: 'stopped', locked: true, lockedBy: 'admin' });
-    assert.equal((await get()).statusCode, 200);
-    await h.store.updateServer(id, { vmState: 'active', locked: false, lockedBy: null });
-    for (const t of ['deleting', 'migrating']) {
-      await h.store.updateServer(id, { taskState: t });
-      const r = await get();
-      assert.equal(r.statusCode, 409, t);
-      assert.equal(r.json().conflictingRequest.message, `Cannot 'get_console_output' instance ${id} while it is in task_state ${t}`);
-    }
-    await h.store.updateServer(id, { taskState: null });
-    h.driver.failNext('console', 'agent fake-host unreachable', 'unavailable');
-    let r = await get();
-    assert.equal(r.statusCode, 409);
-    assert.match(r.json().conflictingRequest.message, /is not ready/);
-    h.driver.failNext('console', 'no server', 'unknown_server');
-    r = await get();
-    assert.equal(r.statusCode, 404);
-    assert.equal(r.json().itemNotFound.message, 'Guest does not have a console available.');
-    await h.store.updateServer(id, { host: null });
-    r = await get();
-    assert.equal(r.statusCode, 409);
-    assert.equal(r.json().conflictingRequest.message, `Instance ${id} is not ready`);
-  } finally {
-    await h.close();
+test('os-getConsoleOutput: 409 without a host, while deleting or migrating, or when the host is unreachable; 404 when the host has no console', () => withServer(async (h, id) => {
+  const get = () => h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { 'os-getConsoleOutput': {} });
+  // stopped, paused, locked: still readable (Nova checks no vm_state)
+  await h.store.updateServer(id, { vmState: 'stopped', locked: true, lockedBy: 'admin' });
+  assert.equal((await get()).statusCode, 200);
+  await h.store.updateServer(id, { vmState: 'active', locked: false, lockedBy: null });
+  for (const t of ['deleting', 'migrating']) {
+    await h.store.updateServer(id, { taskState: t });
+    const r = await get();
+    assert.equal(r.statusCode, 409, t);
+    assert.equal(r.json().conflictingRequest.message, `Cannot 'get_console_output' instance ${id} while it is in task_state ${t}`);
   }
-});
+  await h.store.updateServer(id, { taskState: null });
+  h.driver.failNext('console', 'agent fake-host unreachable', 'unavailable');
+  let r = await get();
+  assert.equal(r.statusCode, 409);
+  assert.match(r.json().conflictingRequest.message, /is not ready/);
+  h.driver.failNext('console', 'no server', 'unknown_server');
+  r = await get();
+  assert.equal(r.statusCode, 404);
+  assert.equal(r.json().itemNotFound.message, 'Guest does not have a console available.');
+  await h.store.updateServer(id, { host: null });
+  r = await get();
+  assert.equal(r.statusCode, 409);
+  assert.equal(r.json().conflictingRequest.message, `Instance ${id} is not ready`);
+}));
