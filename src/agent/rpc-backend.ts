@@ -2,6 +2,8 @@ import { AgentError } from '../rpc/errors.js';
 import type { AgentBackend } from '../rpc/backend.js';
 import type { OperationView } from '../rpc/protocol/operations.js';
 import { operationView, type Agent } from './agent.js';
+import { tailConsoleLog } from './console-log.js';
+import { serverFiles } from './ops/domain-spec.js';
 
 /** Serves the RPC protocol from an Agent (long-polls wait on the runner, never longer than asked). */
 export function agentBackend(agent: Agent): AgentBackend {
@@ -27,6 +29,13 @@ export function agentBackend(agent: Agent): AgentBackend {
     },
     listServers: () => agent.listServers(),
     getServer: (uuid) => agent.getServer(uuid.toLowerCase()),
+    // read-only: no operation, no lock (the guest keeps writing while we read); only a server the journal knows,
+    // so the uuid names an instance dir of ours
+    consoleOutput: async (uuid, lines) => {
+      const s = agent.deps.journal.getServer(uuid.toLowerCase());
+      if (!s || s.status === 'deleted') throw new AgentError('unknown_server', `no server ${uuid} on this host`);
+      return tailConsoleLog(serverFiles(agent.deps.paths, s.uuid).consoleLog, lines);
+    },
     inventory: () => agent.inventory.collect(),
     events: async (since, waitMs) => {
       const events = await agent.deps.events.wait(since, waitMs);

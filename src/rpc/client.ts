@@ -4,7 +4,7 @@ import https from 'node:https';
 import { isErrorCode, type ErrorCode } from './errors.js';
 import type { EventsResponse, Inventory } from './protocol/inventory.js';
 import { FINISHED_STATES, type OperationKind, type OperationResponse, type OperationView, type ParamsOf } from './protocol/operations.js';
-import type { ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
 export interface AgentClientOptions {
@@ -80,6 +80,11 @@ export class AgentClient {
 
   getServer(uuid: string): Promise<ServerResponse> {
     return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}`);
+  }
+
+  /** the last `lines` lines of the server's console log (null = all the agent returns; it caps the bytes) */
+  consoleOutput(uuid: string, lines: number | null = null): Promise<ConsoleResponse> {
+    return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/console${lines === null ? '' : `?lines=${lines}`}`);
   }
 
   /** The heartbeat. */

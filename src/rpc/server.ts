@@ -11,7 +11,7 @@ import { EventsQuery, EventsResponse, Inventory } from './protocol/inventory.js'
 import {
   ByRequestParams, FINISHED_STATES, GetOperationQuery, OperationIdParams, OperationResponse, SubmitOperationRequest,
 } from './protocol/operations.js';
-import { ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import { ConsoleQuery, ConsoleResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL, SUPPORTED_PROTOCOLS } from './protocol/version.js';
 
 export interface RpcServerOptions {
@@ -112,6 +112,8 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.get('/v1/servers', { schema: { response: { 200: ListServersResponse, ...errorResponses } } }, async () => b.listServers());
   app.get('/v1/servers/:uuid', { schema: { params: ServerUuidParams, response: { 200: ServerResponse, ...errorResponses } } },
     async (req) => b.getServer((req.params as { uuid: string }).uuid));
+  app.get('/v1/servers/:uuid/console', { schema: { params: ServerUuidParams, querystring: ConsoleQuery, response: { 200: ConsoleResponse, ...errorResponses } } },
+    async (req) => b.consoleOutput((req.params as { uuid: string }).uuid, (req.query as ConsoleQuery).lines ?? null));
   // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
   app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
   app.get('/v1/events', { schema: { querystring: EventsQuery, response: { 200: EventsResponse, ...errorResponses } } },

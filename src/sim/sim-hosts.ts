@@ -169,6 +169,7 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       getOperationByRequestId: (rid, waitMs) => take().getOperationByRequestId(rid, waitMs),
       listServers: () => take().listServers(),
       getServer: (uuid) => take().getServer(uuid),
+      consoleOutput: (uuid, lines) => take().consoleOutput(uuid, lines),
       inventory: () => take().inventory(),
       events: (since, waitMs) => take().events(since, waitMs),
     };

@@ -2,8 +2,8 @@
  * End to end on real QEMU: `novalet up` (controller + agent + NAT network) driven with Debian's openstack, nova and
  * openstacksdk clients through the clouds.yaml it writes. Every single-host server operation is checked twice:
  * the status the API reports, and what the guest and libvirt show (console heartbeats, boot ids, DHCP address,
- * domain state, managed save). Also: kill -9 of the whole all-in-one mid-operation, and a restart never touching
- * a running guest.
+ * domain state, managed save; the console log also through `openstack console log show`). Also: kill -9 of the
+ * whole all-in-one mid-operation, and a restart never touching a running guest.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,6 +59,17 @@ describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 },
     assert.equal(cd[2], '#hello-from-user-data');
     const list = await aio.openstack<Array<{ Name: string; Status: string; Networks: unknown }>>(['server', 'list']);
     assert.ok(list.some((x) => x.Name === 'vm1' && x.Status === 'ACTIVE' && JSON.stringify(x.Networks).includes(ip)));
+  });
+
+  it('console log show (os-getConsoleOutput): the guest\'s serial console through the API, --lines tails it', async () => {
+    const text = await aio.clients().osRaw('console', 'log', 'show', 'vm1');
+    assert.match(text, new RegExp(`NOVALET-READY boot=${boot}`), text.slice(-2000));
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f]/, 'control characters stripped (\\t and \\n kept)');
+    const tail = await aio.clients().osRaw('console', 'log', 'show', '--lines', '3', 'vm1');
+    assert.ok(tail.trimEnd().split('\n').length <= 3, tail);
+    const missing = await aio.clients().osFails('console', 'log', 'show', 'no-such-server');
+    assert.notEqual(missing.code, 0);
   });
 
   it('pause / unpause: the guest freezes (no heartbeat) and continues in the same boot', async () => {

@@ -2,7 +2,7 @@
  * FakeHosts: a HostTransport for API tests and in-process benchmarks. Every host name answers; each operation
  * "succeeds" after `delayMs` with the result a real agent reports (the power it left the guest in), and the fake
  * keeps each guest's power so that, e.g., a rebuild of a stopped server reports it stopped. `failNext(op)` makes
- * the next call of `op` fail as an agent would (a HostCallError with the agent's code); `on(op, fn)` replaces an
+ * the next call of `op` (or of consoleOutput: 'console') fail as an agent would (a HostCallError with the agent's code); `on(op, fn)` replaces an
  * operation's behaviour (e.g. a snapshot that writes bytes). Never used in integration tests.
  */
 import { HostCallError, type HostCall, type HostTransport } from '../../src/controller/hosts/transport.js';
@@ -10,19 +10,25 @@ import type { OperationKind } from '../../src/rpc/protocol/operations.js';
 
 type Result = Record<string, unknown>;
 
+/** what a fake guest's console shows unless a test sets consoleLogs */
+export const FAKE_CONSOLE = 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE';
+
 export class FakeHosts implements HostTransport {
-  readonly calls: Array<{ op: OperationKind; serverId: string; requestId: string; host: string }> = [];
+  readonly calls: Array<{ op: OperationKind | 'console'; serverId: string; requestId: string; host: string }> = [];
   /** the guests each host runs, with their power */
   readonly guests = new Map<string, { host: string; power: string }>();
-  private readonly failures = new Map<OperationKind, { code: string; message: string; rolledBack: boolean }>();
+  private readonly failures = new Map<OperationKind | 'console', { code: string; message: string; rolledBack: boolean }>();
   private readonly handlers = new Map<OperationKind, (c: HostCall) => Promise<Result>>();
 
   constructor(private readonly delayMs = 2, private readonly imageDir = '/nonexistent') {}
 
   /** the next call of `op` fails; a failed spawn is rolled back (nothing left on the host), as the agent does */
-  failNext(op: OperationKind, message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
+  failNext(op: OperationKind | 'console', message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
     this.failures.set(op, { code, message, rolledBack });
   }
+
+  /** each guest's console log (consoleOutput tails it as the agent does); a guest without one has FAKE_CONSOLE */
+  readonly consoleLogs = new Map<string, string>();
 
   on(op: OperationKind, fn: (c: HostCall) => Promise<Result>): void { this.handlers.set(op, fn); }
 
@@ -55,6 +61,16 @@ export class FakeHosts implements HostTransport {
       case 'resize_confirm': return {};
       default: return { power: g.power }; // rebuild, resize, resize_revert keep the guest's power
     }
+  }
+
+  async consoleOutput(_host: string, serverId: string, lines: number | null): Promise<string> {
+    this.calls.push({ op: 'console', serverId, requestId: '', host: _host });
+    const f = this.failures.get('console');
+    if (f) { this.failures.delete('console'); throw new HostCallError(f.code, f.message, f.code === 'unavailable'); }
+    if (!this.guests.has(serverId)) throw new HostCallError('unknown_server', 'no such server on this host');
+    const log = this.consoleLogs.get(serverId) ?? FAKE_CONSOLE;
+    if (lines === null) return log;
+    return lines === 0 ? '' : log.split('\n').slice(-lines).join('\n');
   }
 
   imageSource(_host: string, imageId: string): string { return `${this.imageDir}/${imageId}`; }

@@ -56,6 +56,15 @@ export class AgentTransport implements HostTransport {
     return this.entry(host).endpoint.local ? { outputPath: this.o.imagePath(imageId) } : { uploadUrl: this.o.imageUploadUrl(imageId) };
   }
 
+  async consoleOutput(host: string, serverId: string, lines: number | null): Promise<string> {
+    try {
+      return (await this.entry(host).client.consoleOutput(serverId, lines)).output;
+    } catch (err) {
+      if (err instanceof RpcError) throw new HostCallError(err.code, err.message, err.code === 'unavailable');
+      throw err;
+    }
+  }
+
   private entry(host: string): AgentEntry {
     const e = this.o.agents.forHost(host);
     if (!e) throw new HostCallError('unavailable', `Compute host ${host} has no reachable agent.`, true);

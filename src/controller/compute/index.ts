@@ -8,6 +8,7 @@ import type { HostTransport } from '../hosts/transport.js';
 import { QuotaService } from './quotas.js';
 import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
+import { ConsoleService } from './console.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
@@ -34,6 +35,7 @@ export class ComputeController {
   readonly quotas: QuotaService;
   readonly servers: ServerService;
   readonly actions: ServerActions;
+  readonly console: ConsoleService;
   readonly keypairs: KeypairService;
   readonly hosts: HostRegistry;
   readonly images: ImageService;
@@ -56,6 +58,7 @@ export class ComputeController {
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
+    this.console = new ConsoleService(store, transport);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);

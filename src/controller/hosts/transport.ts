@@ -28,6 +28,12 @@ export interface HostTransport {
   imageSource(host: string, imageId: string): string;
   /** where `host` writes a snapshot of image `imageId` */
   snapshotTarget(host: string, imageId: string): { outputPath: string } | { uploadUrl: string };
+  /**
+   * read-only, no task: the last `lines` lines (null = all) of the server's serial console log on `host`, raw
+   * (the host caps the bytes); rejects with HostCallError ('unavailable' when the host cannot be reached,
+   * 'unknown_server' when it has no such server)
+   */
+  consoleOutput(host: string, serverId: string, lines: number | null): Promise<string>;
 }
 
 /** the agent's request id for one server's share of a task (a multi-create shares one API request id) */

@@ -49,3 +49,19 @@ export const ServerResponse = Type.Object({
 });
 export type ServerResponse = Static<typeof ServerResponse>;
 export const ServerUuidParams = Type.Object({ uuid: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** the most console bytes one answer carries (Nova's libvirt driver: MAX_CONSOLE_BYTES = 100 KiB) */
+export const MAX_CONSOLE_BYTES = 100 * 1024;
+
+/** GET /v1/servers/:uuid/console?lines=N (absent = every line within the last MAX_CONSOLE_BYTES) */
+export const ConsoleQuery = Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })) });
+export type ConsoleQuery = Static<typeof ConsoleQuery>;
+
+/**
+ * The tail of the server's serial console log: at most `lines` lines (split on \n, as Nova's _tail_log) of its
+ * last MAX_CONSOLE_BYTES bytes, decoded as UTF-8 (invalid bytes become U+FFFD); raw otherwise (control characters
+ * are the controller's to strip). `truncated`: the file holds more than was read. A server whose guest never
+ * wrote anything answers "".
+ */
+export const ConsoleResponse = Type.Object({ output: Type.String(), truncated: Type.Boolean() });
+export type ConsoleResponse = Static<typeof ConsoleResponse>;
