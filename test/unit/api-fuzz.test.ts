@@ -62,6 +62,9 @@ function fingerprint(): string {
   return JSON.stringify([changes, rows]);
 }
 
+/** a JSON body over the 1 MiB body limit (413 in the service's shape) */
+const HUGE = JSON.stringify({ server: { name: 'x'.repeat(1024 * 1024 + 10) } });
+
 const PROTO_NAMES = ['constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
 
 /** a raw path segment: encoded random text, long text, unicode, %-escapes (valid and broken), prototype names, real ids */
@@ -240,7 +243,7 @@ test('fuzz: every controller route (no 5xx, service error shapes, refused reques
       // now and then another method or one more path segment: the 404/405 answers need the service's shape too
       method: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS') }),
       suffix: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: segment() }),
-      rawBody: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', '[1,2', 'null', '"x"', '\u0000', '{"server":{"name":"\\ud800"}}') }),
+      rawBody: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', '[1,2', 'null', '"x"', '\u0000', '{"server":{"name":"\\ud800"}}', HUGE) }),
     });
     const prop = fc.asyncProperty(arb, async (c) => {
       let url = r.url;
@@ -307,6 +310,9 @@ test('fuzz: agent RPC (typed error codes, no 5xx)', { timeout: 120_000 }, async 
     const target = uuid();
     const boot = await rpc.inject({ method: 'POST', url: '/v1/operations?wait=10', headers: auth, payload: { requestId: 'req-fuzz-spawn', serverUuid: target, kind: 'spawn', params: spawnParams(target, ah.imageFile) } });
     assert.equal(boot.statusCode, 202, boot.body);
+    const journal = ah.agent.deps.journal;
+    /** the agent journal's operation rows: a refused request must not add one */
+    const opsCount = () => (journal.db.prepare('SELECT COUNT(*) AS n FROM operations').get() as { n: number }).n;
     const routes = routeTable(rpc);
     assert.ok(routes.length >= 6, `rpc routes: ${routes.length}`);
     const rpcCounts: Record<string, number> = {};
@@ -318,12 +324,22 @@ test('fuzz: agent RPC (typed error codes, no 5xx)', { timeout: 120_000 }, async 
       kind: fc.oneof(fc.constantFrom(...OPERATION_KINDS), fc.constantFrom(...PROTO_NAMES), fc.string({ maxLength: 12 })),
       params: fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.constant({}), fc.dictionary(fc.constantFrom('hard', 'timeoutSec', 'spec', 'disk', 'nic', 'target', 'portId', 'image', 'vcpus', 'memoryMiB', 'imageId', ...PROTO_NAMES), fc.jsonValue({ maxDepth: 2 }))),
     }, { requiredKeys: [] });
+    // well-formed submissions per kind, mutated, so that generated requests also get past the schema
+    const fresh = uuid();
+    const paramTemplates: Record<string, unknown> = {
+      spawn: spawnParams(fresh, ah.imageFile), stop: { timeoutSec: 0 }, reboot: { hard: true }, attach_disk: { disk: { target: 'vdb', sizeGiB: 1 } },
+      detach_disk: { target: 'vdb' }, attach_nic: { nic: { portId: 'p1', mac: 'fa:16:3e:00:00:01', attachment: { type: 'network', network: 'default' } } },
+      detach_nic: { portId: 'p1' }, rebuild: { image: { id: 'img-test', source: ah.imageFile, format: 'qcow2' } },
+      resize: { vcpus: 2, memoryMiB: 256 }, snapshot: { imageId: 'snap-1' },
+    };
+    const wellFormed = fc.tuple(fc.constantFrom(...OPERATION_KINDS), fc.uuid(), fc.constantFrom(target, fresh)).chain(([kind, rid, server]) =>
+      mutated([{ requestId: `req-${rid}`, serverUuid: kind === 'spawn' ? fresh : server, kind, params: paramTemplates[kind] ?? {} }]));
     for (const [i, r] of routes.entries()) {
       const names = [...r.url.matchAll(/:[A-Za-z_]+/g)].map((m) => m[0]);
       const arb = fc.record({
         segs: fc.tuple(...names.map(() => param)),
         query: queryString().map((q) => q.replace(/(^|&)wait=[^&]*/g, '')),
-        body: fc.oneof(submit, fc.jsonValue({ maxDepth: 4 })),
+        body: fc.oneof(wellFormed, submit, fc.jsonValue({ maxDepth: 4 })),
         auth: fc.constantFrom('good', 'good', 'good', 'none', 'wrong', 'oldproto'),
       });
       const out = await fc.check(fc.asyncProperty(arb, async (c) => {
@@ -332,6 +348,7 @@ test('fuzz: agent RPC (typed error codes, no 5xx)', { timeout: 120_000 }, async 
         if (c.query) url += `?${c.query}`;
         const headers: Record<string, string> = c.auth === 'none' ? {} : c.auth === 'wrong' ? { ...auth, authorization: 'Bearer nope-nope-nope' }
           : c.auth === 'oldproto' ? { ...auth, [HEADER_PROTOCOL]: 'novalet-agent/0' } : { ...auth };
+        const ops = opsCount();
         const res = await rpc!.inject({ method: r.method as 'GET', url, headers, ...(r.method === 'POST' ? { payload: JSON.stringify(c.body), headers: { ...headers, 'content-type': 'application/json' } } : {}) });
         const cls = `${Math.floor(res.statusCode / 100)}xx`;
         rpcCounts[cls] = (rpcCounts[cls] ?? 0) + 1;
@@ -341,6 +358,7 @@ test('fuzz: agent RPC (typed error codes, no 5xx)', { timeout: 120_000 }, async 
           if (!e || typeof e.message !== 'string' || !(e.code! in ERROR_STATUS) || ERROR_STATUS[e.code as keyof typeof ERROR_STATUS] !== res.statusCode) {
             throw new Error(`${res.statusCode}: untyped error ${res.body.slice(0, 300)}`);
           }
+          if (opsCount() !== ops) throw new Error(`${res.statusCode}: a refused request recorded an operation: ${res.body.slice(0, 300)}`);
         }
       }), { seed: SEED + 1000 + i, numRuns: RUNS * 2, endOnFailure: false });
       if (out.failed) problems.push(`${r.method} ${r.url}: ${String((out.errorInstance as Error | undefined)?.message ?? out.errorInstance).slice(0, 400)}\n  ${fc.stringify(out.counterexample).slice(0, 600)}`);
