@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
@@ -54,12 +55,13 @@ function count(service: string, status: number): void {
 const TABLES = ['servers', 'images', 'keypairs', 'flavors', 'flavor_extra_specs', 'tasks', 'instance_actions', 'users', 'projects',
   'server_groups', 'server_metadata', 'server_tags', 'quota_limits', 'role_assignments', 'revoked_tokens', 'fixed_ips', 'allocations'];
 
-/** cheap database fingerprint: rows changed on the connection so far, plus row counts */
+/** cheap database fingerprint: rows changed on the connection so far, plus row counts and image files */
 function fingerprint(): string {
   const db = databaseOf(h.store);
   const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
   const rows = TABLES.map((t) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n);
-  return JSON.stringify([changes, rows]);
+  // and the image store's files: a refused upload leaves none behind
+  return JSON.stringify([changes, rows, readdirSync(h.cfg.imageDir).length]);
 }
 
 /** a JSON body over the 1 MiB body limit (413 in the service's shape) */
@@ -78,7 +80,23 @@ function segment(): fc.Arbitrary<string> {
     fc.constantFrom(IMAGE_ID, '1', 'fake-host', 'default', 'a-key', 'private', 'admin', 'demo'),
     fc.constant('').map(() => serverId),
     fc.constant('').map(() => h.ids.demoProject),
+    fc.nat().map((i) => encodeURIComponent(seen[i % Math.max(seen.length, 1)] ?? serverId)),
   );
+}
+
+/** ids and names from accepted answers (a queued image, a new key pair or group...): later path parameters */
+const seen: string[] = [];
+function remember(body: string): void {
+  let v: unknown;
+  try { v = JSON.parse(body); } catch { return; }
+  const visit = (o: unknown, depth: number): void => {
+    if (o === null || typeof o !== 'object' || depth > 2) return;
+    for (const [k, x] of Object.entries(o)) {
+      if ((k === 'id' || k === 'name') && typeof x === 'string' && !seen.includes(x)) { seen.push(x); if (seen.length > 64) seen.shift(); }
+      visit(x, depth + 1);
+    }
+  };
+  visit(v, 0);
 }
 
 const QUERY_KEYS = ['limit', 'marker', 'sort_key', 'sort_dir', 'changes-since', 'changes-before', 'name', 'status', 'all_tenants', 'deleted',
@@ -279,6 +297,7 @@ test('fuzz: every controller route (no 5xx, service error shapes, refused reques
         const after = fingerprint();
         if (after !== fp) throw new Error(`${res.statusCode} changed the database: ${fp} -> ${after}: ${res.body.slice(0, 200)}`);
       } else if (method !== 'GET') {
+        if (res.statusCode < 300) remember(res.body);
         await h.idle();
       }
     });
