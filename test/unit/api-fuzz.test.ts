@@ -258,6 +258,9 @@ test('fuzz: every controller route (no 5xx, service error shapes, refused reques
       token: fc.constantFrom<'admin' | 'demo' | 'reader' | 'other' | 'none' | 'bogus'>('admin', 'demo', 'demo', 'reader', 'other', 'none', 'bogus'),
       contentType: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/json; charset=latin1', 'application/JSON', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/json-patch+json', '', 'application/openstack-images-v2.1-json-patch') }),
       headers: versionHeaders,
+      bogus: fc.oneof(fc.constantFrom('gAAAAAbogus', '', ' ', 'x'.repeat(9000), '__proto__', 'null'), fc.string({ maxLength: 40 }).map((x) => x.replace(/[^\x20-\x7e]/g, '')), fc.constant('').map(() => `${h.tokens.demo}x`)),
+      // a subject token for /auth/tokens: never a real one (revoking the fuzzer's own tokens would end the run)
+      subject: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('', 'gAAAA', 'x'.repeat(5000)), fc.constant('').map(() => `${h.tokens.demo.slice(0, -2)}zz`)) }),
       // now and then another method or one more path segment: the 404/405 answers need the service's shape too
       method: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS') }),
       suffix: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: segment() }),
@@ -274,7 +277,8 @@ test('fuzz: every controller route (no 5xx, service error shapes, refused reques
       if (c.token === 'demo') headers['x-auth-token'] = h.tokens.demo;
       if (c.token === 'reader') headers['x-auth-token'] = h.tokens.reader;
       if (c.token === 'other') headers['x-auth-token'] = h.tokens.other;
-      if (c.token === 'bogus') headers['x-auth-token'] = 'gAAAAAbogus';
+      if (c.token === 'bogus') headers['x-auth-token'] = c.bogus;
+      if (c.subject !== null) headers['x-subject-token'] = c.subject;
       const sendsBody = method !== 'GET' && method !== 'DELETE' && method !== 'OPTIONS';
       let payload: string | undefined;
       if (sendsBody && c.rawBody !== null) payload = c.rawBody;
