@@ -46,6 +46,12 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => `req-${randomUUID()}`,
     bodyLimit: 1024 * 1024,
+    // what the router refuses before any hook runs (a malformed %-escape, an over-long path parameter) is a
+    // typed bad_request too, not fastify's own {error, code: FST_*} body
+    frameworkErrors: (err, req, reply) => {
+      void (reply as FastifyReply).code(ERROR_STATUS.bad_request).header(HEADER_REQUEST_ID, req.id)
+        .send({ error: { code: 'bad_request', message: err.message, requestId: String(req.id) } });
+    },
     // one access-log line per request, written when it is answered (see onResponse), instead of two
     disableRequestLogging: true,
     ...(https ? { https } : {}),

@@ -141,3 +141,12 @@ test('rpc: an unreachable agent is a typed unavailable error', async () => {
   const c = new AgentClient({ url: 'http://127.0.0.1:1', secret: SECRET, timeoutMs: 2000 });
   await assert.rejects(c.listServers(), (e: unknown) => e instanceof RpcError && e.code === 'unavailable');
 });
+
+test('rpc: a malformed %-escape or an over-long path parameter -> typed 400 bad_request (issue 17 fuzz)', async () => {
+  for (const path of ['/v1/servers/%zz', `/v1/operations/${'a'.repeat(500)}`, `/v1/operations/by-request/${'%20'.repeat(300)}`]) {
+    const r = await client.raw('GET', path);
+    assert.equal(r.status, 400, path);
+    assert.equal((r.body as { error: { code: string } }).error.code, 'bad_request', path);
+    assert.equal(typeof (r.body as { error: { requestId: string } }).error.requestId, 'string');
+  }
+});
