@@ -1,5 +1,5 @@
 /**
- * End to end through the real processes: `novalet controller` (agent RPC driver, heartbeats, scheduler) with
+ * End to end through the real processes: `novalet controller` (persisted tasks over the agent RPC, heartbeats, scheduler) with
  * `novalet sim-hosts` (1,000 simulated hosts by default), driven over HTTP as a user's client would:
  *   - POST /servers latency, sequential and 50 in flight, and time until a batch of 100 is ACTIVE
  *   - actions stop/start/pause/unpause: API answer and time until the state is reached

@@ -1,7 +1,7 @@
 /**
  * Cost versus hosts: for 1, 100, 300 and 1,000 simulated hosts (a `novalet sim-hosts` child each time) and a
  * controller built in-process exactly as `novalet controller` builds it (startControllerProcess), measures
- *   - scheduling: the RPC driver's Scheduler.select() over the view the heartbeats filled (what every spawn runs)
+ *   - scheduling: Scheduler.select() over the view the heartbeats filled (what every create's schedule step proposes)
  *   - one heartbeat round over every host (inventory over RPC, host registry, scheduler refresh)
  *   - the simulated-host process's RSS (per host, and one host alone ~ one agent process)
  */
