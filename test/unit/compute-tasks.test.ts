@@ -81,3 +81,18 @@ test('a build the host failed and rolled back is retried on another host (max_at
   assert.equal(h.driver.calls.filter((c) => c.op === 'spawn' && c.serverId === unknown).length, 1);
   await h.close();
 });
+
+test('controller restart: a build that was being deleted (bare task_state from before persisted tasks) is finished as a delete', async () => {
+  const h = await createHarness();
+  const id = await h.boot(h.tokens.demo, 'doomed');
+  // as a controller from before persisted tasks left it: still building, delete under way, no open action
+  await h.store.updateServer(id, { vmState: 'building', taskState: 'deleting' });
+  h.driver.calls.length = 0;
+  const rep = await h.app.novalet.compute.recover();
+  assert.deepEqual(rep.redrivenDeletes, [id]);
+  assert.deepEqual(rep.redriven, []);
+  await h.idle();
+  assert.deepEqual(h.driver.calls.filter((c) => c.serverId === id).map((c) => c.op), ['destroy']);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${id}`)).statusCode, 404);
+  await h.close();
+});

@@ -35,19 +35,14 @@ export async function recoverTasks(store: Store, engine: TaskEngine): Promise<Re
       const task = s.taskState!;
       const def = taskForState(task, s.vmState);
       const open = (await store.listInstanceActions(s.id)).find((a) => a.finishTime === null) ?? null;
-      if (def && open && REDRIVABLE.has(def.kind)) {
+      // a delete needs no request of its own to be finished; the others go on under their open action's request id
+      if (def && REDRIVABLE.has(def.kind) && (open || def.kind === 'delete')) {
         const row = await engine.begin({
-          def, serverId: s.id, requestId: open.requestId, userId: s.userId, projectId: s.projectId, actionId: open.id, eventHost: s.host,
-          expect: { taskState: task }, ...(def.kind === 'create' && s.host ? { params: { requestedHost: s.host } } : {}),
+          def, serverId: s.id, requestId: open?.requestId ?? `req-${randomUUID()}`, userId: s.userId, projectId: s.projectId,
+          eventHost: s.host, expect: { taskState: task }, ...(open ? { actionId: open.id } : { message: 'recovered' }),
+          ...(def.kind === 'create' && s.host ? { params: { requestedHost: s.host } } : {}),
         });
         if (row) (def.kind === 'delete' ? report.redrivenDeletes : report.redriven).push(s.id);
-      } else if (task === 'deleting') {
-        // a delete needs no request of its own to be finished
-        const row = await engine.begin({
-          def: taskForState(task, s.vmState)!, serverId: s.id, requestId: `req-${randomUUID()}`, userId: s.userId, projectId: s.projectId,
-          eventHost: s.host, expect: { taskState: task }, message: 'recovered',
-        });
-        if (row) report.redrivenDeletes.push(s.id);
       } else if (s.vmState === 'building') {
         await store.failOpenActions(s.id, at(), 'Error: controller restarted while the task was running');
         await store.updateServerIf(s.id, { taskState: task }, { vmState: 'error', taskState: null, powerState: POWER.NOSTATE, fault: { code: 500, message: 'Build interrupted by a controller restart', created: at() } });

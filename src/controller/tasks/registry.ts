@@ -27,8 +27,11 @@ export type TaskKind = keyof typeof TASKS;
 /** the single-host actions the API starts by name alone (no parameters beyond the server) */
 export type SimpleTaskKind = keyof typeof POWER_TASKS;
 
-/** the task that runs under a task_state (recovery of servers from before persisted tasks) */
+/**
+ * the task that runs under a task_state (recovery of servers from before persisted tasks); a build's task_states
+ * are its own, so a build being deleted is a delete
+ */
 export function taskForState(taskState: string, vmState: string): AnyTaskDef | undefined {
-  if (vmState === 'building') return TASKS.create;
-  return Object.values(TASKS).find((d: AnyTaskDef) => d.taskState === taskState && d.kind !== 'create');
+  const own = Object.values(TASKS).find((d: AnyTaskDef) => d.taskState === taskState && d.kind !== 'create');
+  return own ?? (vmState === 'building' ? TASKS.create : undefined);
 }
