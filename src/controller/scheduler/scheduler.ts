@@ -7,6 +7,7 @@
  * spreads servers across hosts). Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
  */
 import type { FlavorSnapshot, Host, HostUsage, Resources } from '../../store/index.js';
+import { claimOf } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
 
 export interface SchedulerConfig {
@@ -105,7 +106,7 @@ export class Scheduler {
       if (pref > bestPref || (pref === bestPref && freeRam > bestFree)) { best = h; bestFree = freeRam; bestPref = pref; }
     }
     if (!best) throw noValidHost();
-    const claim = { instances: 1, vcpus: flavor.vcpus, memoryMb: flavor.ram, diskGb: flavor.disk + flavor.ephemeral };
+    const claim = { instances: 1, ...claimOf(flavor) };
     this.pending.set(best.name, [...(this.pending.get(best.name) ?? []), claim]);
     return best.name;
   }
@@ -124,9 +125,10 @@ export class Scheduler {
     const h = this.hosts.get(host);
     if (!h) return;
     const u = h.used;
+    const c = claimOf(flavor);
     h.used = {
-      instances: Math.max(0, u.instances - 1), vcpus: Math.max(0, u.vcpus - flavor.vcpus),
-      memoryMb: Math.max(0, u.memoryMb - flavor.ram), diskGb: Math.max(0, u.diskGb - flavor.disk - flavor.ephemeral),
+      instances: Math.max(0, u.instances - 1), vcpus: Math.max(0, u.vcpus - c.vcpus),
+      memoryMb: Math.max(0, u.memoryMb - c.memoryMb), diskGb: Math.max(0, u.diskGb - c.diskGb),
     };
   }
 

@@ -13,12 +13,10 @@ import { HostCallError } from '../../hosts/transport.js';
 import { ApiError } from '../../errors.js';
 import { GoTo } from '../engine.js';
 import type { TaskDef } from '../types.js';
+import type { PlacementHints } from '../../scheduler/placement.js';
 
-export interface BuildParams {
-  requestedHost?: string;
-  /** scheduler hints: a server group, same_host / different_host servers */
-  group?: string; sameHost?: string[]; differentHost?: string[];
-}
+/** an admin's requested host, and the scheduler hints (a server group, same_host / different_host servers) */
+export interface BuildParams extends PlacementHints { requestedHost?: string }
 
 export const build: TaskDef<BuildParams> = {
   kind: 'create', action: 'create', event: 'compute__do_build_and_run_instance', taskState: 'scheduling',
@@ -31,8 +29,7 @@ export const build: TaskDef<BuildParams> = {
         // a re-driven schedule after a reschedule has no host yet: the server's row still names the failed one
         const requested = t.params.requestedHost ?? (tried.length ? undefined : s.host ?? undefined);
         try {
-          const hints = { ...(t.params.group ? { group: t.params.group } : {}), ...(t.params.sameHost ? { sameHost: t.params.sameHost } : {}), ...(t.params.differentHost ? { differentHost: t.params.differentHost } : {}) };
-          await t.save({ host: await t.svc.placement.place(s, requested, tried, hints) });
+          await t.save({ host: await t.svc.placement.place(s, requested, tried, t.params) });
         } catch (err) {
           // no other host for a rescheduled build: it fails with what its last host said
           const last = t.data.lastError as { code: string; message: string } | undefined;
