@@ -146,8 +146,6 @@ export class TaskEngine {
     }
   }
 
-  isRunning(taskId: string): boolean { return this.running.has(taskId); }
-
   /** resolves when every task this process drives has settled (tests, graceful shutdown) */
   async idle(): Promise<void> {
     while (this.running.size) await Promise.allSettled([...this.running.values()]);
