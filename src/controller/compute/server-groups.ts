@@ -25,9 +25,15 @@ export class ServerGroupService {
 
   /** another project's group is not found (admins see every project's) */
   async get(ctx: RequestContext, id: string): Promise<ServerGroup> {
-    const g = await this.store.getServerGroup(id);
-    if (!g || (g.projectId !== ctx.projectId && !isAdmin(ctx))) throw groupNotFound(id);
+    const g = await this.visible(ctx, id);
+    if (!g) throw groupNotFound(id);
     return g;
+  }
+
+  /** the group if the caller may see it: its own project's, or any for an admin */
+  private async visible(ctx: RequestContext, id: string): Promise<ServerGroup | null> {
+    const g = await this.store.getServerGroup(id);
+    return g && (g.projectId === ctx.projectId || isAdmin(ctx)) ? g : null;
   }
 
   list(ctx: RequestContext, allProjects: boolean): Promise<ServerGroup[]> {
@@ -46,8 +52,8 @@ export class ServerGroupService {
 
   /** the `group` hint of a create of `count` servers: the group must be the caller's, with room for them */
   async checkJoin(ctx: RequestContext, id: string, count: number): Promise<ServerGroup> {
-    const g = await this.store.getServerGroup(id);
-    if (!g || (g.projectId !== ctx.projectId && !isAdmin(ctx))) throw badRequest(`Invalid input for field/attribute group. Value: ${id}. Group ${id} could not be found.`);
+    const g = await this.visible(ctx, id);
+    if (!g) throw badRequest(`Invalid input for field/attribute group. Value: ${id}. Group ${id} could not be found.`);
     const limit = (await this.quotas.limits(g.projectId)).server_group_members;
     if (limit >= 0 && (await this.store.listServerGroupMembers(g.id)).length + count > limit) throw new ApiError('over_quota', 'Quota exceeded, too many servers in group');
     return g;
