@@ -44,6 +44,8 @@ export const ControllerFileSchema = Type.Object({
   reclaimIntervalSeconds: Type.Optional(Seconds),
   tokenTtlSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   serviceDownTimeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** a guest still running for a server deleted longer ago than this is destroyed (Nova's running_deleted_instance_timeout; 60) */
+  runningDeletedTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   region: Type.Optional(Str),
   logLevel: Type.Optional(LogLevel),
   identity: Type.Optional(IdentityConfigSchema),
@@ -82,8 +84,8 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit } = file;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit }).filter(([, v]) => v !== undefined));
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds } = file;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({
