@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseArgs, str } from './args.js';
+import { parseArgs, str, type ParsedArgs } from './args.js';
 import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL]
@@ -21,6 +21,16 @@ export async function testbedCommand(argv: string[]): Promise<number> {
   const [sub, name] = positional;
   if (flags['help'] || sub === undefined || sub === 'help') { console.log(TESTBED_USAGE); return sub === undefined && !flags['help'] ? 2 : 0; }
   const dir = resolve(str(flags, 'data-dir') ?? DEFAULT_TESTBED_DIR);
+  try {
+    return await run(sub, name, flags, dir);
+  } catch (err) {
+    // the operator's to act on (no testbed there, no such host, a daemon that did not start): the message, no stack
+    console.error(`novalet testbed ${sub}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+async function run(sub: string, name: string | undefined, flags: ParsedArgs['flags'], dir: string): Promise<number> {
   const logLevel = str(flags, 'log-level') ?? 'info';
   const say = (line: string) => console.log(line);
   switch (sub) {

@@ -11,7 +11,7 @@ import type { NovaletState } from './state.js';
 
 export const BRIDGE_IP = '10.77.0.254';
 
-const toInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+export const toInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
 /** IPv4 prefixes (a.b.c.d/len) the root namespace already routes or owns, the default route excepted */
@@ -35,17 +35,26 @@ const overlaps = (a: number, alen: number, b: number, blen: number) => {
   return Math.floor(a / d) === Math.floor(b / d);
 };
 
-/** a free /30 for the link; record it in the state before createLink (teardown finds it there) */
-export async function pickLink(prefix: string): Promise<NovaletState['link']> {
-  const used = await usedPrefixes();
+/**
+ * The first /30 of 10.78.0.0/16, starting at a place derived from the prefix, that overlaps none of `used`
+ * (network, prefix length); undefined when all are taken.
+ */
+export function freeLinkSubnet(prefix: string, used: Array<[number, number]>): string | undefined {
   const base = toInt('10.78.0.0');
   const start = createHash('sha256').update(prefix).digest().readUInt16BE(0) % 16384;
   for (let i = 0; i < 16384; i++) {
     const net = base + ((start + i) % 16384) * 4;
-    if (used.some(([a, len]) => overlaps(a, len, net, 30))) continue;
-    return { rootIf: `${prefix}-c`, rootIp: toIp(net + 1), bridgeIp: toIp(net + 2) };
+    if (!used.some(([a, len]) => overlaps(a, len, net, 30))) return toIp(net);
   }
-  throw new Error('no free /30 in 10.78.0.0/16 for the testbed controller link');
+  return undefined;
+}
+
+/** a free /30 for the link; record it in the state before createLink (teardown finds it there) */
+export async function pickLink(prefix: string): Promise<NovaletState['link']> {
+  const net = freeLinkSubnet(prefix, await usedPrefixes());
+  if (!net) throw new Error('no free /30 in 10.78.0.0/16 for the testbed controller link');
+  const n = toInt(net);
+  return { rootIf: `${prefix}-c`, rootIp: toIp(n + 1), bridgeIp: toIp(n + 2) };
 }
 
 /** the veth, its addresses, br0's address and each host's route to the controller */
