@@ -87,4 +87,7 @@ elif [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json package-lock.json -newe
 else
   log "compiled build up to date (dist/)"
 fi
+
+# `novalet` on PATH (the README's commands use it): the checkout's launcher (tsx, no build needed)
+ln -sfn "$PWD/bin/novalet.js" /usr/local/bin/novalet
 log "done"

@@ -1,8 +1,10 @@
 import { AGENT_USAGE, agentCommand } from './agent-command.js';
 import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 import { ConfigError } from '../common/config-file.js';
+import { novaletVersion } from '../common/version.js';
+import { PROTOCOL } from '../rpc/protocol/version.js';
 
-const USAGE = `usage: novalet <command>   (up | testbed | controller | agent | ctl | user | project | role | sim-hosts)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
+const USAGE = `usage: novalet <command>   (up | testbed | controller | agent | ctl | user | project | role | sim-hosts | version)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
 
 /** Entry point of `novalet` (bin/novalet.js). Nothing imports this module. */
 async function main(argv: string[]): Promise<number | undefined> {
@@ -18,6 +20,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'testbed': return (await import('./testbed-command.js')).testbedCommand(rest);
     case 'user': case 'project': case 'role': return (await import('./identity-command.js')).identityCommand([cmd, ...rest]);
     case 'sim-hosts': await (await import('./sim-command.js')).simCommand(rest); return undefined; // keeps running
+    case 'version':
+    case '--version':
+      console.log(`novalet ${novaletVersion()} (agent protocol ${PROTOCOL}, node ${process.version})`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':

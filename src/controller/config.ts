@@ -38,6 +38,8 @@ export interface ControllerConfig {
    * running_deleted_instance_action = reap with running_deleted_instance_timeout); sooner, it is only reported.
    */
   runningDeletedTimeoutSeconds: number;
+  /** tokens a user may be issued at once and per minute (perMinute 0 = no limit); more answer 429 with Retry-After */
+  tokenIssueLimit: { burst: number; perMinute: number };
 }
 
 export interface NetworkDef {
@@ -69,6 +71,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     schedulerMaxAttempts: 3,
     taskLeaseSeconds: 30,
     runningDeletedTimeoutSeconds: 60,
+    tokenIssueLimit: { burst: 50, perMinute: 300 },
     ...over,
   };
 }

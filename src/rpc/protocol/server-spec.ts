@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Uuid } from './common.js';
+import { PortSecurity } from './networks.js';
 
 /** Where the agent gets an image: a local path or an http(s) URL (the controller's image service later). */
 export const ImageRef = Type.Object({
@@ -25,6 +26,11 @@ export const NicSpec = Type.Object({
    * that libvirt network (live + config) while the NIC exists, so the guest gets exactly this address.
    */
   ip: Type.Optional(Type.String({ pattern: IPV4 })),
+  /** tenant attachment: every fixed IP of the port (v4 and v6) */
+  ips: Type.Optional(Type.Array(Type.Object({ subnetId: Type.String(), address: Type.String() }))),
+  /** tenant attachment: the port's filter (absent = as null: no filtering) */
+  security: Type.Optional(PortSecurity),
+  mtu: Type.Optional(Type.Integer({ minimum: 68, maximum: 9000 })),
 });
 export type NicSpec = Static<typeof NicSpec>;
 
