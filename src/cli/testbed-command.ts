@@ -42,11 +42,11 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       return 0;
     }
     case 'status': {
-      const s = testbedStatus(dir);
+      const s = await testbedStatus(dir);
       if (flags['json']) { console.log(JSON.stringify(s, null, 2)); return 0; }
       say(`testbed ${s.prefix} in ${s.dir}`);
       say(`  controller ${s.controller ? 'running' : 'DOWN'}  ${s.apiUrl ?? ''}`);
-      for (const h of s.hosts) say(`  ${h.name}  ${h.ip}  libvirtd ${h.libvirtd ? 'running' : 'DOWN'}  agent ${h.agent ? 'running' : 'DOWN'}  ${h.migrationUri}`);
+      for (const h of s.hosts) say(`  ${h.name}  ${h.ip}  libvirtd ${h.libvirtd ? 'running' : 'DOWN'}  agent ${h.agent ? 'running' : 'DOWN'}  ${h.migrationUri}  ${h.domains.length} domain(s)`);
       say(`  shared storage ${s.sharedDir}`);
       if (s.cloudsYaml) say(`  OS_CLIENT_CONFIG_FILE=${s.cloudsYaml} (clouds novalet, novalet-admin)`);
       return 0;

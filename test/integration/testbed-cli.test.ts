@@ -94,11 +94,13 @@ describe('novalet testbed up --hosts 2 / kill-host / revive-host / down', { skip
     vm = s.id;
     host = (await admin.os<any>('server', 'show', vm))['OS-EXT-SRV-ATTR:host'];
     assert.ok(host === 'h0' || host === 'h1', `host ${host}`);
+    const st = await status();
+    assert.deepEqual(st.hosts.map((h: any) => [h.name, h.domains.length]), [['h0', host === 'h0' ? 1 : 0], ['h1', host === 'h1' ? 1 : 0]], 'the guest is on its host only');
     const con = new ConsoleLog(join(dir, host, 'agent', 'instances', vm, 'console.log'));
     const hb = await con.waitForHeartbeat((h) => (h.ips['eth0'] ?? []).length > 0, { timeoutMs: 90_000 });
     const addr = Object.values(s.addresses ?? {}).flat().map(String)[0] ?? JSON.stringify(s.addresses);
     assert.ok(String(JSON.stringify(s.addresses)).includes(hb.ips['eth0']![0]!), `guest ${hb.ips['eth0']} vs API ${addr}`);
-    await collectPids(await status());
+    await collectPids(st);
   });
 
   it('kill-host: agent, libvirtd and the guest die at once; the host goes down, the other stays up', async () => {
@@ -110,7 +112,7 @@ describe('novalet testbed up --hosts 2 / kill-host / revive-host / down', { skip
     for (const p of before) assert.ok(!existsSync(`/proc/${p}`), `process ${p} of ${host} survived the power loss`);
     const s = await status();
     const h = s.hosts.find((x: any) => x.name === host);
-    assert.deepEqual([h.libvirtd, h.agent], [false, false]);
+    assert.deepEqual([h.libvirtd, h.agent, h.domains], [false, false, []]);
     const other = host === 'h0' ? 'h1' : 'h0';
     const states = await waitFor(`${host} down`, async () => { const st = await serviceStates(); return st[host] === 'down' && st; }, 60_000);
     assert.equal(states[other], 'up');

@@ -24,7 +24,7 @@ import { startControllerProcess } from '../controller-process.js';
 import { createLink, pickLink } from './control-link.js';
 import { daemonPid, hostUri, nsenterArgs, startDaemon } from './libvirt-host.js';
 import { startNovalet, stopNovalet } from './processes.js';
-import { powerOffNetns, sameProcess } from './sys.js';
+import { listDomains, powerOffNetns, sameProcess } from './sys.js';
 import { readState, stateFile, TESTBED_BASE, writeState, type HostState, type TestbedState } from './state.js';
 import { createTestbed, teardown } from './testbed.js';
 
@@ -169,10 +169,11 @@ export interface TestbedStatus {
   apiUrl: string | null;
   cloudsYaml: string | null;
   controller: boolean;
-  hosts: Array<{ name: string; ip: string; netns: string; libvirtd: boolean; agent: boolean; libvirtUri: string; migrationUri: string }>;
+  /** `domains`: the libvirt domains of the host (guests, running or not), empty while its libvirtd is down */
+  hosts: Array<{ name: string; ip: string; netns: string; libvirtd: boolean; agent: boolean; libvirtUri: string; migrationUri: string; domains: string[] }>;
 }
 
-export function testbedStatus(dir: string): TestbedStatus {
+export async function testbedStatus(dir: string): Promise<TestbedStatus> {
   const state = openState(dir);
   const n = state.novalet;
   return {
@@ -180,9 +181,13 @@ export function testbedStatus(dir: string): TestbedStatus {
     apiUrl: n?.apiUrl ?? null,
     cloudsYaml: existsSync(paths(state.dir).clouds) ? paths(state.dir).clouds : null,
     controller: sameProcess(n?.controller),
-    hosts: state.hosts.map((h) => ({
-      name: h.name, ip: h.ip, netns: h.netns, libvirtd: daemonPid(h.dir) !== undefined, agent: sameProcess(n?.agents[h.name]),
-      libvirtUri: hostUri(h.dir), migrationUri: `qemu+tcp://${h.ip}/system`,
+    hosts: await Promise.all(state.hosts.map(async (h) => {
+      const libvirtd = daemonPid(h.dir) !== undefined;
+      return {
+        name: h.name, ip: h.ip, netns: h.netns, libvirtd, agent: sameProcess(n?.agents[h.name]),
+        libvirtUri: hostUri(h.dir), migrationUri: `qemu+tcp://${h.ip}/system`,
+        domains: libvirtd ? await listDomains(hostUri(h.dir)).catch(() => []) : [],
+      };
     })),
   };
 }
