@@ -19,7 +19,8 @@ export interface AgentConfig {
   secretFile: string;
   /** secret given directly (tests); wins over secretFile */
   secret?: string;
-  tls?: { cert: string; key: string };
+  /** HTTPS; `clientCa`: mutual TLS, only clients with a certificate from that CA (the controller) are served */
+  tls?: { cert: string; key: string; clientCa?: string };
   libvirtUri: string;
   shutdownTimeoutSec: number;
   shutdownRetryIntervalSec: number;
@@ -67,7 +68,7 @@ export const AgentConfigFileSchema = Type.Object({
   listenPort: Type.Integer({ minimum: 0, maximum: 65535 }),
   secretFile: Type.String({ minLength: 1 }),
   secret: Type.String({ minLength: 16 }),
-  tls: Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  tls: Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }), clientCa: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
   libvirtUri: Type.String({ minLength: 1 }),
   shutdownTimeoutSec: Seconds,
   shutdownRetryIntervalSec: Seconds,

@@ -11,7 +11,7 @@ import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 
 export const AGENT_USAGE = `usage: novalet agent [--config FILE] [--data-dir DIR] [--run-dir DIR] [--listen ADDR:PORT]
-                     [--secret-file FILE] [--libvirt-uri URI] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]`;
+                     [--secret-file FILE] [--libvirt-uri URI] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--log-level LEVEL]`;
 
 /**
  * `novalet agent`: the host agent process. Start order matters: recover interrupted operations against
@@ -29,7 +29,9 @@ export async function agentCommand(argv: string[]): Promise<void> {
   if (str(flags, 'libvirt-uri')) over.libvirtUri = str(flags, 'libvirt-uri')!;
   if (str(flags, 'log-level')) over.logLevel = str(flags, 'log-level')!;
   if (str(flags, 'listen')) { const l = parseListen(str(flags, 'listen')!); over.listenHost = l.host; over.listenPort = l.port; }
-  if (str(flags, 'tls-cert') && str(flags, 'tls-key')) over.tls = { cert: str(flags, 'tls-cert')!, key: str(flags, 'tls-key')! };
+  if (str(flags, 'tls-cert') && str(flags, 'tls-key')) {
+    over.tls = { cert: str(flags, 'tls-cert')!, key: str(flags, 'tls-key')!, ...(str(flags, 'tls-client-ca') ? { clientCa: str(flags, 'tls-client-ca')! } : {}) };
+  }
   const config = loadConfig(str(flags, 'config'), over);
   const secret = readSecret(config);
   const log = pino({ level: config.logLevel, base: { svc: 'novalet-agent', pid: process.pid } });

@@ -17,7 +17,7 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
                  database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
-                 tokenIssueLimit: {burst (50), perMinute (300)},
+                 tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki),
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
@@ -53,6 +53,8 @@ export const ControllerFileSchema = Type.Object({
   controllerId: Type.Optional(Str),
   /** a task whose owner stopped renewing its lease this long is taken over */
   taskLeaseSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** PEM files for the agent RPC: the agents' CA, and this controller's client certificate + key (mutual TLS, `novalet pki`) */
+  agentTls: Type.Optional(Type.Object({ ca: Type.Optional(Str), cert: Type.Optional(Str), key: Type.Optional(Str) }, { additionalProperties: false })),
   /** tokens per user: at once and per minute (default 50 and 300; perMinute 0 = no limit) */
   tokenIssueLimit: Type.Optional(Type.Object({ burst: Type.Integer({ minimum: 1 }), perMinute: Type.Number({ minimum: 0 }) }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -89,6 +91,7 @@ export async function controllerCommand(argv: string[]): Promise<void> {
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
     ...(file.scheduler ? { scheduler: { ...DEFAULT_SCHEDULER_CONFIG, ...file.scheduler } } : {}),
     ...(file.database ? { databasePath: file.database } : {}),
+    ...(file.agentTls ? { agentTls: file.agentTls } : {}),
     ...(file.controllerId ? { controllerId: file.controllerId } : {}),
     ...(file.identity !== undefined ? { identity: file.identity } : {}),
     ...(file.heartbeatIntervalSeconds ? { heartbeatIntervalMs: file.heartbeatIntervalSeconds * 1000 } : {}),

@@ -27,6 +27,8 @@ export interface ControllerProcessOptions {
   publicUrl?: string;
   secret: string;
   agents: AgentEndpoint[];
+  /** PEM files: the CA of the agents' certificates, and this controller's client certificate + key (mutual TLS) */
+  agentTls?: { ca?: string; cert?: string; key?: string };
   passwords: { admin: string; demo: string };
   /** projects, users and roles declared in the config file (applied after the bootstrap, idempotently) */
   identity?: unknown;
@@ -73,6 +75,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   const cluster = createAgentCluster({
     store, secret: o.secret, agents: o.agents, internalUrl: cfg.publicUrl, runningDeletedTimeoutSeconds: cfg.runningDeletedTimeoutSeconds,
     ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+    ...(o.agentTls ? { clientTls: Object.fromEntries(Object.entries(o.agentTls).map(([k, f]) => [k, readFileSync(f)])) } : {}),
     log: { warn: (obj, msg) => o.log.warn(obj, msg) },
   });
   const app = buildControllerApp(cfg, store, cluster.transport, {

@@ -13,6 +13,9 @@ export interface AgentClientOptions {
   secret: string;
   /** PEM CA for an agent with a private certificate */
   ca?: string | Buffer;
+  /** PEM client certificate and key: mutual TLS with an agent that requires it (`novalet pki`) */
+  cert?: string | Buffer;
+  key?: string | Buffer;
   /** per request (long polls add their wait to it); default 30 s */
   timeoutMs?: number;
 }
@@ -111,6 +114,7 @@ export class AgentClient {
       const req = mod.request(new URL(path, this.base), {
         method, headers: h, timeout: (this.o.timeoutMs ?? 30_000) + waitSec * 1000,
         ...(this.o.ca ? { ca: this.o.ca } : {}),
+        ...(this.o.cert && this.o.key ? { cert: this.o.cert, key: this.o.key } : {}),
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

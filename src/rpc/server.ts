@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { installProbes, PROBE_PATHS, type Probes } from '../common/probes.js';
@@ -18,7 +19,12 @@ export interface RpcServerOptions {
   backend: AgentBackend;
   secret: string;
   log: Logger;
-  tls?: { cert: string; key: string } | undefined;
+  /**
+   * HTTPS with this certificate. `clientCa`: mutual TLS — every request but the probes must come with a client
+   * certificate signed by that CA (the controller's, made by `novalet pki`); it then authenticates the caller and
+   * the cluster secret is not needed. Without `clientCa` the bearer secret is the authentication.
+   */
+  tls?: { cert: string; key: string; clientCa?: string | undefined } | undefined;
   /**
    * GET /healthz, /readyz and /metrics (src/common/probes.ts), answered without the secret and the protocol
    * header: they reveal no secret. Absent (the simulated hosts): not served.
@@ -38,7 +44,13 @@ const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody };
  * Errors are {error: {code, message, requestId}} with a stable code (src/rpc/errors.ts).
  */
 export function createRpcServer(o: RpcServerOptions): FastifyInstance {
-  const https = o.tls ? { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) } : null;
+  const mutual = !!o.tls?.clientCa;
+  // requestCert without rejectUnauthorized: the handshake completes for probes (no certificate needed); every
+  // other request is refused below unless the certificate verified against clientCa
+  const https = o.tls ? {
+    cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key),
+    ...(o.tls.clientCa ? { ca: readFileSync(o.tls.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
+  } : null;
   const app = Fastify({
     loggerInstance: o.log.child({ component: 'rpc' }),
     requestIdHeader: HEADER_REQUEST_ID,
@@ -69,7 +81,9 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     reply.header(HEADER_REQUEST_ID, req.id);
     // the probe routes exist only when `probes` was given (an unknown path still needs the secret)
     if (o.probes && req.routeOptions.url !== undefined && PROBE_PATHS.has(req.routeOptions.url)) return;
-    if (!secretMatches(bearer(req.headers.authorization), o.secret)) return fail(reply, 'unauthorized', 'missing or wrong cluster secret');
+    if (mutual) {
+      if (!(req.raw.socket as TLSSocket).authorized) return fail(reply, 'unauthorized', 'a client certificate signed by the cluster CA is required');
+    } else if (!secretMatches(bearer(req.headers.authorization), o.secret)) return fail(reply, 'unauthorized', 'missing or wrong cluster secret');
     const proto = req.headers[HEADER_PROTOCOL];
     if (typeof proto !== 'string' || !SUPPORTED_PROTOCOLS.includes(proto)) {
       return fail(reply, 'unsupported_version', `protocol ${String(proto ?? '(none)')} not supported; this agent speaks ${SUPPORTED_PROTOCOLS.join(', ')}`);
