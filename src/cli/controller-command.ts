@@ -6,7 +6,9 @@ import type { AgentEndpoint } from '../controller/agents/index.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../controller/scheduler/scheduler.js';
 import type { ControllerConfig, NetworkDef } from '../controller/config.js';
 import { checkIdentityRules, IdentityConfigSchema } from '../controller/identity/config.js';
-import { LogLevel, readConfigFile } from '../common/config-file.js';
+import { ConfigError, LogLevel, readConfigFile } from '../common/config-file.js';
+import { loadPolicyFile } from '../controller/policy/file.js';
+import type { Policy } from '../controller/policy/policy.js';
 import { startControllerProcess } from './controller-process.js';
 import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
@@ -17,7 +19,7 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
                  database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
-                 tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki),
+                 tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
@@ -57,6 +59,8 @@ export const ControllerFileSchema = Type.Object({
   taskLeaseSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   /** PEM files for the agent RPC: the agents' CA, and this controller's client certificate + key (mutual TLS, `novalet pki`) */
   agentTls: Type.Optional(Type.Object({ ca: Type.Optional(Str), cert: Type.Optional(Str), key: Type.Optional(Str) }, { additionalProperties: false })),
+  /** a policy file (Nova's policy.yaml form, or JSON) over Nova's default rules */
+  policyFile: Type.Optional(Str),
   /** tokens per user: at once and per minute (default 50 and 300; perMinute 0 = no limit) */
   tokenIssueLimit: Type.Optional(Type.Object({ burst: Type.Integer({ minimum: 1 }), perMinute: Type.Number({ minimum: 0 }) }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -85,7 +89,8 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
   const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds } = file;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds }).filter(([, v]) => v !== undefined));
+  const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, policy }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({
@@ -101,4 +106,13 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   });
   log.info({ url: c.url, agents: agents.length, recovered: c.recovered }, 'controller ready');
   exitOnSignals(log, 'controller', () => c.close());
+}
+
+/** the policy file, or a ConfigError naming the bad rule or line (the process does not start) */
+function loadPolicy(file: string): Policy {
+  try {
+    return loadPolicyFile(file);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

@@ -1,4 +1,5 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
+import type { Policy } from './policy/policy.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
 
 export interface ControllerConfig {
@@ -40,6 +41,8 @@ export interface ControllerConfig {
   runningDeletedTimeoutSeconds: number;
   /** tokens a user may be issued at once and per minute (perMinute 0 = no limit); more answer 429 with Retry-After */
   tokenIssueLimit: { burst: number; perMinute: number };
+  /** the policy file's rules over Nova's defaults (controller/policy/); absent: the defaults */
+  policy?: Policy;
 }
 
 export interface NetworkDef {

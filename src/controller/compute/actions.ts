@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store, Server, FlavorSnapshot, Image, ServerChanges } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { ApiError, badRequest, forbidden, noValidHost } from '../errors.js';
+import { ApiError, badRequest, noValidHost } from '../errors.js';
 import { RULES, type ActionRule } from './states.js';
 import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
@@ -15,6 +15,7 @@ import type { HostRegistry } from '../hosts/registry.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS, type SimpleTaskKind } from '../tasks/registry.js';
 import type { AnyTaskDef } from '../tasks/types.js';
+import { enforce } from '../policy/policy.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
   return { id: f.id, name: f.name, vcpus: f.vcpus, ram: f.ram, disk: f.disk, ephemeral: f.ephemeral, swap: f.swap, extraSpecs: { ...f.extraSpecs } };
@@ -141,7 +142,7 @@ export class ServerActions {
   async unlock(ctx: RequestContext, id: string): Promise<void> {
     const s = await serverFor(this.store, ctx, id);
     // Nova's unlock_override: only an admin may lift an admin's lock
-    if (s.locked && s.lockedBy === 'admin' && !isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.");
+    if (s.locked && s.lockedBy === 'admin') enforce(ctx, 'os_compute_api:os-lock-server:unlock:unlock_override');
     await this.store.updateServer(s.id, { locked: false, lockedBy: null, lockedReason: null });
     await this.recordDone(ctx, id, 'unlock');
   }
@@ -155,7 +156,7 @@ export class ServerActions {
 
   /** admin: force vm_state to active or error and clear the task (recovering stuck servers) */
   async resetState(ctx: RequestContext, id: string, state: 'active' | 'error'): Promise<void> {
-    if (!isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.");
+    enforce(ctx, 'os_compute_api:os-admin-actions:reset_state');
     const s = await serverFor(this.store, ctx, id);
     await this.store.updateServer(s.id, { vmState: state, taskState: null });
     await this.recordDone(ctx, id, 'resetState');

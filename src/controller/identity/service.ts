@@ -243,6 +243,7 @@ export class IdentityService {
     return {
       requestId, userId: i.user.id, userName: i.user.name, projectId: i.project?.id ?? '', projectName: i.project?.name ?? '',
       domainId: i.user.domainId, roles: i.roles.map((r) => r.name), tokenId: i.payload.jti,
+      ...(this.cfg.policy ? { policy: this.cfg.policy } : {}),
     };
   }
 

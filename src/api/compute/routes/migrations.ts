@@ -4,14 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
-import { isAdmin } from '../../../controller/context.js';
-import { forbidden } from '../../../controller/errors.js';
 import { changesWindow } from '../list-query.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 export function registerMigrationRoutes(app: FastifyInstance, d: ComputeDeps): void {
   void d;
   app.get('/v2.1/os-migrations', async (req) => {
-    if (!isAdmin(req.ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-migrations:index to be performed.");
+    enforce(req.ctx, 'os_compute_api:os-migrations:index');
     changesWindow(req, '2.59'); // Nova's date filters (2.59, changes-before 2.66): ISO 8601 or 400
     return { migrations: [] };
   });
