@@ -93,3 +93,12 @@ export type PortSecurity = Static<typeof PortSecurity>;
 
 export const PutPortSecurityRequest = Type.Object({ requestId: RequestId, security: PortSecurity }, { additionalProperties: false });
 export type PutPortSecurityRequest = Static<typeof PutPortSecurityRequest>;
+
+// --- route schemas of the agent RPC (src/rpc/server.ts) -----------------------------------------------------------
+
+export const NetworkIdParams = Type.Object({ networkId: NetworkId });
+export const PortIdParams = Type.Object({ portId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) });
+export const NetworkResponse = Type.Object({ network: HostNetworkView });
+export type NetworkResponse = Static<typeof NetworkResponse>;
+export const ListNetworksResponse = Type.Object({ networks: Type.Array(HostNetworkView) });
+export type ListNetworksResponse = Static<typeof ListNetworksResponse>;
