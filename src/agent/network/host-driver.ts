@@ -12,7 +12,7 @@ import { dnsmasqConf, dnsmasqHosts, dnsmasqOpts, dhcpSubnets, type DnsmasqFiles 
 import { diffPeers, FLOOD_MAC, parseFloodPeers } from './fdb.js';
 import type { HostExec } from './host-exec.js';
 import { BRIDGE_PREFIX, bridgeName, VXLAN_PREFIX, vxlanName } from './names.js';
-import { baseScript, networkScript, portScript, removeNetworkScript, removePortScript, type PortNft } from './nft-rules.js';
+import { baseScript, dropAllScript, networkScript, portScript, removeNetworkScript, removePortScript, type PortNft } from './nft-rules.js';
 
 export const VXLAN_PORT = 4789;
 
@@ -140,12 +140,15 @@ export class HostNetworkDriver {
     const conf = dnsmasqConf(input);
     const changed = async (file: string, text: string): Promise<boolean> => {
       if ((await readFile(file, 'utf8').catch(() => null)) === text) return false;
-      await writeFile(`${file}.tmp`, text);
+      await writeFile(`${file}.tmp`, text, { mode: 0o644 });
       await rename(`${file}.tmp`, file);
       return true;
     };
     const confChanged = await changed(files.conf, conf);
-    const reload = (await changed(files.hosts, dnsmasqHosts(input))) || (await changed(files.opts, dnsmasqOpts(input)));
+    // both files written whatever the first one did (dnsmasq reads them as `nobody`: the state dir must be traversable)
+    const hostsChanged = await changed(files.hosts, dnsmasqHosts(input));
+    const optsChanged = await changed(files.opts, dnsmasqOpts(input));
+    const reload = hostsChanged || optsChanged;
     if (pid && confChanged) await this.stopDnsmasq(files, pid);
     if (!pid || confChanged) {
       await this.o.exec.daemon('dnsmasq', [`--conf-file=${files.conf}`]);
@@ -183,6 +186,11 @@ export class HostNetworkDriver {
     await this.nft(removeNetworkScript({ bridge: br, vxlan: vx, dhcpAddresses }));
     if (await this.link(vx)) await this.ip('link', 'del', vx);
     if (await this.link(br)) await this.ip('link', 'del', br);
+  }
+
+  async dropAll(): Promise<void> {
+    await this.nft(dropAllScript());
+    this.baseDone = false;
   }
 
   async installPort(p: PortNft): Promise<void> {

@@ -30,6 +30,8 @@ export interface NetworkDriver {
   presentLinks(): Promise<string[]>;
   filteredTaps(): Promise<Map<string, number>>;
   pruneStateDirs(keep: Set<string>): Promise<string[]>;
+  /** drops the nftables tables (no network and no filtered port left on this host) */
+  dropAll(): Promise<void>;
 }
 
 /** Simulated hosts (src/sim): networks are journaled and reported, nothing is realised. */
@@ -42,6 +44,7 @@ export class JournalOnlyDriver implements NetworkDriver {
   async presentLinks(): Promise<string[]> { return []; }
   async filteredTaps(): Promise<Map<string, number>> { return new Map(); }
   async pruneStateDirs(): Promise<string[]> { return []; }
+  async dropAll(): Promise<void> {}
 }
 
 export const tenantNetworkOf = (n: NicSpec): string | undefined => (n.attachment.type === 'tenant' ? n.attachment.network : undefined);
@@ -116,6 +119,8 @@ export class TenantNetworks {
       if (users.length) throw new AgentError('network_in_use', `network ${id} has ports on this host: ${users.join(', ')}`);
       await this.o.driver.remove(id, this.journal.get(id)?.spec);
       this.journal.delete(id);
+      // the last one gone: nothing of ours stays in the host's ruleset
+      if (this.journal.list().length === 0 && this.journal.marks().size === 0) await this.o.driver.dropAll();
     });
   }
 
