@@ -102,7 +102,7 @@ export class TenantNetworks {
     if (clash) throw new AgentError('invalid_state', `network ${id}: its device names would clash with network ${clash.id}'s`);
   }
 
-  put(id: string, spec: NetworkSpec): Promise<HostNetworkView> {
+  async put(id: string, spec: NetworkSpec): Promise<HostNetworkView> {
     this.validate(id, spec);
     return this.serial(`net:${id}`, async () => {
       const local = this.tunnelIp();
