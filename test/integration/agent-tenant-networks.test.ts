@@ -4,8 +4,9 @@
  * in its namespace): bridge, VXLAN with head-end replication to the other host, per-host dnsmasq, nftables.
  * The "guests" are namespaces whose eth0 is the far end of a veth named like the tap libvirt would create for the
  * port (nvt…), enslaved to the bridge as libvirt does; they ask for their address with busybox udhcpc and ping
- * with busybox ping. (Real QEMU guests would prove nothing more about the host side and cost a minute each:
- * the tiny guest has no command channel to ping from.)
+ * with busybox ping. One real QEMU guest (the tiny test guest, on the root libvirtd; its tap moved into host 1)
+ * gets its address by DHCP from host 1 and is pinged from a guest on host 2: the tiny guest has no command
+ * channel to ping from itself.
  *
  * Shows: DHCP from each host's own dnsmasq (exact address, router, MTU 1450) and no answer for an unknown MAC;
  * ping across hosts over VXLAN; a second network with the same CIDR is isolated; a security group without an
@@ -28,6 +29,8 @@ import { bridgeName, tapName, vxlanName } from '../../src/agent/network/names.js
 import { TenantNetworks } from '../../src/agent/network/tenant-networks.js';
 import type { FilterRule, NetworkSpec, PortSecurity } from '../../src/rpc/protocol/networks.js';
 import type { NicSpec } from '../../src/rpc/protocol/server-spec.js';
+import { ConsoleLog, detectDomainType, guestDomainXml } from '../support/guest.js';
+import { defineXml, destroyAndUndefine, ensureGuestBuilt, ROOT_URI, uniqueName, virsh } from '../support/virsh.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveTools = ['nft', 'dnsmasq', 'busybox'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
@@ -54,7 +57,8 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
   const dir = mkdtempSync(join(tmpdir(), 'nv-tenant-'));
   const log = pino({ level: 'silent' });
   const mac = (i: number): string => `52:54:00:${tag.slice(0, 2)}:${tag.slice(2, 4)}:${(i + 16).toString(16)}`;
-  const port = { a1: randomUUID(), a2: randomUUID(), b2: randomUUID(), x1: randomUUID() };
+  const port = { a1: randomUUID(), a2: randomUUID(), b2: randomUUID(), x1: randomUUID(), q1: randomUUID() };
+  const qemuGuest = uniqueName('tenant');
   const hosts: { nets: TenantNetworks; journal: Journal }[] = [];
 
   const subnet = (id: string): NetworkSpec['subnets'][number] => ({
@@ -62,7 +66,7 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
   });
   const specA = (host: 0 | 1): NetworkSpec => ({
     requestId: `req-${randomUUID()}`, type: 'vxlan', vni, mtu: 1450, subnets: [subnet('sa')], peers: [under[1 - host]!],
-    dhcpHosts: host === 0 ? [{ portId: port.a1, mac: mac(1), ips: [{ subnetId: 'sa', address: ip(11) }] }]
+    dhcpHosts: host === 0 ? [{ portId: port.a1, mac: mac(1), ips: [{ subnetId: 'sa', address: ip(11) }] }, { portId: port.q1, mac: mac(4), ips: [{ subnetId: 'sa', address: ip(14) }] }]
       : [{ portId: port.a2, mac: mac(2), ips: [{ subnetId: 'sa', address: ip(12) }] }],
   });
   const specB = (host: 0 | 1): NetworkSpec => ({
@@ -116,8 +120,9 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
     }
   });
 
-  after(() => {
+  after(async () => {
     if (process.env['NV_KEEP']) return;
+    await destroyAndUndefine(ROOT_URI, qemuGuest).catch(() => undefined);
     for (const n of [...Object.values(g), ...h]) spawnSync('ip', ['netns', 'del', n]);
     // a dnsmasq left by a failed test: ours are the ones reading a config under our temp dir
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -156,6 +161,22 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
     assert.ok(ping(g.a2, ip(11)), 'a2 -> a1 over VXLAN');
   });
 
+  it('a real QEMU guest on host 1 gets its address from host 1 and is reached from host 2 across the tunnel', async () => {
+    await ensureGuestBuilt();
+    const domainType = detectDomainType(await virsh(ROOT_URI, ['capabilities']));
+    const consoleLog = join(dir, `${qemuGuest}.log`);
+    const tap = tapName(port.q1);
+    await defineXml(ROOT_URI, guestDomainXml({ name: qemuGuest, consoleLog, domainType, nics: [{ type: 'ethernet', targetDev: tap, mac: mac(4) }] }));
+    await virsh(ROOT_URI, ['start', qemuGuest]);
+    // libvirt made the tap in its own namespace: move it into host 1 and onto the network's bridge, as an agent
+    // running in that namespace would have had libvirt do with <interface type='bridge'>
+    sh(['ip', 'link', 'set', tap, 'netns', h[0]!]);
+    ns(h[0]!, 'ip', 'link', 'set', tap, 'mtu', '1450', 'master', bridgeName(netA), 'up');
+    const hb = await new ConsoleLog(consoleLog).waitForHeartbeat((b) => (b.ips['eth0'] ?? []).length > 0, { timeoutMs: 120_000 });
+    assert.deepEqual(hb.ips['eth0'], [ip(14)]);
+    assert.ok(ping(g.a2, ip(14)), 'guest on host 2 cannot reach the QEMU guest on host 1');
+  });
+
   it('a second network with the same CIDR is isolated from the first', async () => {
     await hosts[0]!.nets.put(netB, specB(0));
     await hosts[1]!.nets.put(netB, specB(1));
@@ -190,6 +211,7 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
   });
 
   it('teardown leaves no bridge, VXLAN device, filter, nftables table or dnsmasq', async () => {
+    await destroyAndUndefine(ROOT_URI, qemuGuest);
     const nics = [[0, port.a1, mac(1), netA], [1, port.a2, mac(2), netA], [1, port.b2, mac(3), netB]] as const;
     // a network with a NIC on it: 409 network_in_use needs a server in the journal; the port filters go first here
     for (const [i, p, m, n] of nics) await hosts[i]!.nets.removePortFilter(nic(p, m, n));
