@@ -4,8 +4,8 @@
  * and the nftables elements; port filters by tap name. Every method converges ("make it so") and is safe to
  * repeat; what it creates is named by names.ts so that `presentLinks()` finds it again after a restart.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NetworkSpec } from '../../rpc/protocol/networks.js';
 import { dnsmasqConf, dnsmasqHosts, dnsmasqOpts, dhcpSubnets, type DnsmasqFiles } from './dnsmasq-config.js';
@@ -151,6 +151,7 @@ export class HostNetworkDriver {
     const reload = hostsChanged || optsChanged;
     if (pid && confChanged) await this.stopDnsmasq(files, pid);
     if (!pid || confChanged) {
+      await checkTraversable(files.dir);
       await this.o.exec.daemon('dnsmasq', [`--conf-file=${files.conf}`]);
     } else if (reload) {
       process.kill(pid, 'SIGHUP');
@@ -224,5 +225,17 @@ export class HostNetworkDriver {
       await rm(files.dir, { recursive: true, force: true });
     }
     return gone;
+  }
+}
+
+/**
+ * dnsmasq drops to `nobody` and reads its hosts and options files after that (at start and on every SIGHUP): a
+ * directory on the way that others cannot search would leave DHCP silently answering no one. Refuse clearly instead.
+ */
+async function checkTraversable(dir: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    const st = await stat(d);
+    if ((st.mode & 0o001) === 0) throw new Error(`dnsmasq (user nobody) cannot reach ${dir}: ${d} is not searchable by others (chmod o+x ${d})`);
+    if (dirname(d) === d) return;
   }
 }
