@@ -14,7 +14,7 @@ import { RpcError } from '../../src/rpc/client.js';
 import type { NetworkSpec } from '../../src/rpc/protocol/networks.js';
 import { ConsoleLog } from '../support/guest.js';
 import { isRoot } from '../support/virsh.js';
-import { randomUUID, suiteAgent } from './agent-process.js';
+import { randomUUID, suiteAgent, until } from './agent-process.js';
 
 const haveTools = ['nft', 'dnsmasq'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
 const linkExists = (name: string): boolean => spawnSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' }).status === 0;
@@ -66,6 +66,26 @@ describe('agent on real libvirt: a NIC on a tenant network', { skip: (!isRoot() 
     const hb = await new ConsoleLog(agent.consoleLog(uuid)).waitForHeartbeat((h) => (h.ips['eth0'] ?? []).length > 0, { timeoutMs: 120_000 });
     assert.deepEqual(hb.ips['eth0'], [ip]);
     assert.deepEqual((await agent.client.listNetworks()).networks.map((n) => n.ports), [[port]]);
+  });
+
+  it('attach_nic hot-plugs a second tenant port (tap, filter, DHCP in the guest); detach_nic removes tap and filter', async () => {
+    const port2 = randomUUID();
+    const mac2 = `fa:16:3e:${tag.slice(0, 2)}:${tag.slice(2, 4)}:${((parseInt(tag.slice(4, 6), 16) + 1) % 256).toString(16).padStart(2, '0')}`;
+    const ip2 = `10.79.${o3}.21`;
+    await agent.client.putNetwork(net, { ...spec, requestId: 'req-net-it-2', dhcpHosts: [...spec.dhcpHosts, { portId: port2, mac: mac2, ips: [{ subnetId: 'sub', address: ip2 }] }] });
+    const con = new ConsoleLog(agent.consoleLog(uuid));
+    const since = await con.mark();
+    const nic2 = { ...nic, portId: port2, mac: mac2, ips: [{ subnetId: 'sub', address: ip2 }], security: { ...nic.security, allowedAddresses: [ip2] } };
+    const op = await agent.waitOp((await agent.client.submit('attach_nic', uuid, { nic: nic2 })).operation);
+    assert.equal(op.state, 'succeeded', JSON.stringify(op.error));
+    assert.ok(linkExists(tapName(port2)), 'no tap for the hot-plugged port');
+    assert.ok(nftHas(['chain', 'bridge', 'novalet', `spoof_${tapName(port2)}`]), 'no anti-spoofing chain for the hot-plugged port');
+    const hb = await con.waitForHeartbeat((h) => (h.ips['eth1'] ?? []).length > 0, { since, timeoutMs: 120_000 });
+    assert.deepEqual(hb.ips['eth1'], [ip2]);
+    const det = await agent.waitOp((await agent.client.submit('detach_nic', uuid, { portId: port2 })).operation);
+    assert.equal(det.state, 'succeeded', JSON.stringify(det.error));
+    await until('tap gone', async () => !linkExists(tapName(port2)));
+    assert.equal(nftHas(['chain', 'bridge', 'novalet', `spoof_${tapName(port2)}`]), false);
   });
 
   it('the network cannot be deleted while the NIC is on it; port security off removes the filter', async () => {

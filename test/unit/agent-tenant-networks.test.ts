@@ -5,7 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../../src/agent/config.js';
 import { agentBackend } from '../../src/agent/rpc-backend.js';
 import { Journal } from '../../src/agent/journal/journal.js';
 import { dnsmasqConf, dnsmasqHosts, dnsmasqOpts, type DnsmasqFiles } from '../../src/agent/network/dnsmasq-config.js';
@@ -30,6 +32,26 @@ const spec = (over: Partial<NetworkSpec> = {}): NetworkSpec => ({
 });
 const rule = (over: Partial<FilterRule>): FilterRule => ({
   direction: 'ingress', ethertype: 'IPv4', protocol: null, portRangeMin: null, portRangeMax: null, remotePrefixes: [], ...over,
+});
+
+describe('agent config: tunnelIp and physicalNetworks are checked', () => {
+  it('accepts an IPv4 tunnel address and a bridge map; refuses anything else', () => {
+    const t = tmpDir();
+    try {
+      const file = `${t.dir}/agent.json`;
+      writeFileSync(file, JSON.stringify({ tunnelIp: '192.0.2.7', physicalNetworks: { physnet1: 'br-ex' } }));
+      const c = loadConfig(file);
+      assert.equal(c.tunnelIp, '192.0.2.7');
+      assert.deepEqual(c.physicalNetworks, { physnet1: 'br-ex' });
+      assert.deepEqual(loadConfig(undefined).physicalNetworks, {});
+      writeFileSync(file, JSON.stringify({ tunnelIp: '192.0.2.300' }));
+      assert.throws(() => loadConfig(file), /tunnelIp/);
+      writeFileSync(file, JSON.stringify({ physicalNetworks: { physnet1: 'a-bridge-name-too-long' } }));
+      assert.throws(() => loadConfig(file), /physicalNetworks/);
+    } finally {
+      t.cleanup();
+    }
+  });
 });
 
 describe('tenant network names', () => {
@@ -247,6 +269,8 @@ describe('agent RPC: networks, tenant NICs, port security (fake hypervisor)', ()
   it('after destroy the network can be deleted (204) and is gone', async () => {
     const d = await call('POST', '/v1/operations?wait=20', { requestId: 'req-destroy-1', serverUuid: srv, kind: 'destroy', params: {} });
     assert.equal((d.body?.['operation'] as { state: string }).state, 'succeeded');
+    // the filter's mark id went with the port
+    assert.equal(h.agent.deps.networks.journal.marks().size, 0);
     assert.equal((await call('DELETE', `/v1/networks/${NET}`)).status, 204);
     assert.deepEqual((await call('GET', '/v1/networks')).body?.['networks'], []);
     assert.equal((await call('DELETE', `/v1/networks/${NET}`)).status, 204);
