@@ -210,6 +210,23 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
     assert.doesNotMatch(ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB)), /00:00:00:00:00:00 dst/);
   });
 
+  it('reconcile (as after a restart): a bridge, VXLAN device and filter of ours that are not journaled are removed', async () => {
+    ns(h[0]!, 'ip', 'link', 'add', 'nvbdeadbeef0001', 'type', 'bridge');
+    ns(h[0]!, 'ip', 'link', 'add', 'nvxdeadbeef0001', 'type', 'vxlan', 'id', '77', 'dstport', '4789', 'local', under[0]!, 'nolearning');
+    const driver = new HostNetworkDriver({ exec: hostExec(h[0]!), stateDir: join(dir, 'host0', 'networks'), log });
+    await driver.installPort({ tap: 'nvt0000deadbeef', mac: mac(7), markId: 4000, security: { rules: [], allowedAddresses: [] } });
+    assert.ok((await driver.filteredTaps()).has('nvt0000deadbeef'));
+    // a fresh agent on the same journal: the journaled networks are ensured again, the rest removed
+    const config: AgentConfig = { ...DEFAULT_CONFIG, dataDir: join(dir, 'host0'), tunnelIp: under[0]!, physicalNetworks: {} };
+    const fresh = new TenantNetworks({ journal: hosts[0]!.journal, config, log, driver });
+    await fresh.reconcile(() => false);
+    const links = ns(h[0]!, 'ip', '-o', 'link', 'show');
+    assert.doesNotMatch(links, /deadbeef/);
+    assert.match(links, new RegExp(bridgeName(netA)));
+    assert.equal((await driver.filteredTaps()).has('nvt0000deadbeef'), false);
+    assert.ok(ping(g.a1, ip(12)), 'network A broken by the reconcile');
+  });
+
   it('teardown leaves no bridge, VXLAN device, filter, nftables table or dnsmasq', async () => {
     await destroyAndUndefine(ROOT_URI, qemuGuest);
     const nics = [[0, port.a1, mac(1), netA], [1, port.a2, mac(2), netA], [1, port.b2, mac(3), netB]] as const;
