@@ -209,6 +209,15 @@ describe('TenantNetworks: journal first, then the host; reconcile after a restar
     assert.deepEqual(driver.calls, [`ensure ${NET} vni=4242 local=192.0.2.1`, 'removeLinks nvbdeadbeef0000', 'removePort nvt000000000001']);
   });
 
+  it('a flat network attaches to the operator bridge of its physical network', async () => {
+    const flat = new TenantNetworks({ journal, config: testConfig(t.dir, { physicalNetworks: { physnet1: 'br-ex' } }), log: silentLog, driver });
+    const v = await flat.put('flat-1', spec({ type: 'flat', vni: undefined, physicalNetwork: 'physnet1', peers: [], dhcpHosts: [] }));
+    assert.equal(v.bridge, 'br-ex');
+    const n = flat.resolveNic({ portId: PORT, mac: 'fa:16:3e:00:00:01', attachment: { type: 'tenant', network: 'flat-1' } });
+    assert.deepEqual(n, { portId: PORT, mac: 'fa:16:3e:00:00:01', attachment: { type: 'bridge', bridge: 'br-ex' }, tap: tapName(PORT), mtu: 1450 });
+    await flat.delete('flat-1');
+  });
+
   it('delete removes it from the host and the journal; the last one drops the tables', async () => {
     driver.calls = [];
     await nets.delete(NET);

@@ -46,6 +46,15 @@ export class HostNetworkDriver {
 
   async ensureBase(): Promise<void> {
     if (this.baseDone) return;
+    // security groups live in the inet family and see bridged traffic only through br_netfilter: with it off
+    // every port would be open, so it is switched on (it is on by default on these kernels)
+    for (const key of ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables']) {
+      const v = (await this.o.exec.run('sysctl', ['-n', key])).trim();
+      if (v !== '1') {
+        this.o.log.warn({ key, was: v }, 'br_netfilter was off: switching it on for tenant port filters');
+        await this.o.exec.run('sysctl', ['-qw', `${key}=1`]);
+      }
+    }
     await this.nft(baseScript());
     this.baseDone = true;
   }
