@@ -15,10 +15,11 @@ need_root
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
       qemu-system-x86 qemu-utils dnsmasq-base iptables busybox-static iproute2 cpio
       ca-certificates util-linux mount coreutils procps psmisc gzip xz-utils python3 make g++
-      python3-openstackclient python3-novaclient python3-openstacksdk genisoimage)
+      python3-openstackclient python3-novaclient python3-openstacksdk genisoimage nftables)
 # python3-openstack*/novaclient: the stock clients the end-to-end tests (test/e2e/) drive.
 # util-linux: unshare/nsenter/flock; mount: losetup (testbed shared block storage);
 # python3/make/g++: node-gyp for the native binding; qemu-utils: qemu-img; genisoimage: config drives (+ isoinfo)
+# nftables (nft): tenant networks' port filters; dnsmasq-base: their per-network DHCP (src/agent/network/)
 
 missing=()
 for p in "${PKGS[@]}"; do

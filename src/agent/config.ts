@@ -39,6 +39,13 @@ export interface AgentConfig {
   /** how often the pruning runs (also once at start) */
   journalPruneIntervalSec: number;
   logLevel: string;
+  /**
+   * Tenant networks (issue 12): this host's VXLAN tunnel (underlay) address. Absent: the address the controller
+   * reaches the agent on (learned from its requests; reported in the inventory as `tunnelIp`).
+   */
+  tunnelIp?: string;
+  /** flat (provider) networks: Neutron's physical_network name -> an existing bridge on this host */
+  physicalNetworks: Record<string, string>;
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
@@ -57,6 +64,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
   journalRetentionDays: 30,
   journalPruneIntervalSec: 3600,
   logLevel: 'info',
+  physicalNetworks: {},
 };
 
 const Seconds = Type.Number({ minimum: 0 });
@@ -79,6 +87,8 @@ export const AgentConfigFileSchema = Type.Object({
   journalRetentionDays: Seconds,
   journalPruneIntervalSec: Seconds,
   logLevel: LogLevel,
+  tunnelIp: Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' }),
+  physicalNetworks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$' })),
 }, { additionalProperties: false });
 // the file's keys are exactly AgentConfig's and its values fit: a key added to one and not the other fails to compile
 type FileConfig = Static<typeof AgentConfigFileSchema>;
@@ -106,6 +116,8 @@ export interface AgentPaths {
   journal: string;
   instances: string;
   images: string;
+  /** per tenant network: its dnsmasq's config, hosts and options files and pid file */
+  networks: string;
   instanceDir(uuid: string): string;
 }
 
@@ -114,6 +126,7 @@ export function agentPaths(dataDir: string): AgentPaths {
     journal: join(dataDir, 'journal.sqlite'),
     instances: join(dataDir, 'instances'),
     images: join(dataDir, 'images'),
+    networks: join(dataDir, 'networks'),
     instanceDir: (uuid) => join(dataDir, 'instances', uuid),
   };
 }

@@ -1,9 +1,11 @@
 import type { Server } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
+import { agentPaths, loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
 import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
 import { agentBackend } from '../agent/rpc-backend.js';
+import { HostNetworkDriver } from '../agent/network/host-driver.js';
+import { hostExec } from '../agent/network/host-exec.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { createRpcServer } from '../rpc/server.js';
 import { LibvirtHypervisor } from '../virt/libvirt-hypervisor/index.js';
@@ -48,7 +50,9 @@ export async function startAgentProcess(config: AgentConfig, secret: string, log
   const metrics = new AgentMetrics({ defaultMetrics: true });
   // every libvirt call timed (src/virt stays free of metrics); readiness asks libvirt directly, untimed
   const hv = metrics.instrument(libvirt);
-  const agent = await Agent.create({ hv, config, log, onOperationFinished: metrics.operationFinished });
+  // tenant networks are realised in the agent's own network namespace (a testbed host's, or the machine's)
+  const networkDriver = new HostNetworkDriver({ exec: hostExec(), stateDir: agentPaths(config.dataDir).networks, log });
+  const agent = await Agent.create({ hv, config, log, onOperationFinished: metrics.operationFinished, networkDriver });
   const recovered = await agent.start();
   if (recovered.length) log.info({ recovered }, `reconciled ${recovered.length} interrupted operation(s)`);
 

@@ -1,6 +1,7 @@
 import type { Inventory, EventsResponse } from './protocol/inventory.js';
 import type { OperationResponse, OperationView, SubmitOperationRequest } from './protocol/operations.js';
 import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
 
 /**
  * What the RPC server serves. The agent implements it (src/agent/rpc-backend.ts); keeping it here means
@@ -14,6 +15,12 @@ export interface AgentBackend {
   getServer(uuid: string): ServerResponse;
   /** read-only: the tail of a server's console log (`lines` null = all within the byte cap) */
   consoleOutput(uuid: string, lines: number | null): Promise<ConsoleResponse>;
-  inventory(): Promise<Inventory>;
+  /** `localAddress`: this host's address the controller reached it on (the default VXLAN tunnel address) */
+  inventory(localAddress?: string): Promise<Inventory>;
+  /** tenant networks (issue 12; src/rpc/protocol/networks.ts) */
+  putNetwork(networkId: string, spec: NetworkSpec, localAddress?: string): Promise<NetworkResponse>;
+  deleteNetwork(networkId: string): Promise<void>;
+  listNetworks(): ListNetworksResponse;
+  putPortSecurity(portId: string, security: PortSecurity): Promise<void>;
   events(since: number, waitMs: number): Promise<EventsResponse>;
 }

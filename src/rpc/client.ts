@@ -5,6 +5,7 @@ import { isErrorCode, type ErrorCode } from './errors.js';
 import type { EventsResponse, Inventory } from './protocol/inventory.js';
 import { FINISHED_STATES, type OperationKind, type OperationResponse, type OperationView, type ParamsOf } from './protocol/operations.js';
 import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
 export interface AgentClientOptions {
@@ -93,6 +94,25 @@ export class AgentClient {
   /** The heartbeat. */
   inventory(): Promise<Inventory> {
     return this.call('GET', '/v1/inventory');
+  }
+
+  /** Tenant networks (issue 12): make this host carry the network as given (idempotent). */
+  putNetwork(networkId: string, spec: NetworkSpec): Promise<NetworkResponse> {
+    return this.call('PUT', `/v1/networks/${encodeURIComponent(networkId)}`, spec, spec.requestId);
+  }
+
+  /** 409 network_in_use while a NIC of this host is on it; an unknown network is already gone (204). */
+  async deleteNetwork(networkId: string): Promise<void> {
+    await this.call('DELETE', `/v1/networks/${encodeURIComponent(networkId)}`);
+  }
+
+  listNetworks(): Promise<ListNetworksResponse> {
+    return this.call('GET', '/v1/networks');
+  }
+
+  /** A live port's filter (null = port security off); 404 unknown_port when no NIC of this host has it. */
+  async putPortSecurity(portId: string, security: PortSecurity, requestId: string = `req-${randomUUID()}`): Promise<void> {
+    await this.call('PUT', `/v1/ports/${encodeURIComponent(portId)}/security`, { requestId, security }, requestId);
   }
 
   events(since = 0, waitSec = 0): Promise<EventsResponse> {

@@ -13,6 +13,9 @@ import {
   ByRequestParams, FINISHED_STATES, GetOperationQuery, OperationIdParams, OperationResponse, SubmitOperationRequest,
 } from './protocol/operations.js';
 import { ConsoleQuery, ConsoleResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import {
+  ListNetworksResponse, NetworkIdParams, NetworkResponse, NetworkSpec, PortIdParams, PutPortSecurityRequest,
+} from './protocol/networks.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL, SUPPORTED_PROTOCOLS } from './protocol/version.js';
 
 export interface RpcServerOptions {
@@ -135,7 +138,21 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.get('/v1/servers/:uuid/console', { schema: { params: ServerUuidParams, querystring: ConsoleQuery, response: { 200: ConsoleResponse, ...errorResponses } } },
     async (req) => b.consoleOutput((req.params as { uuid: string }).uuid, (req.query as ConsoleQuery).lines ?? null));
   // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
-  app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
+  app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async (req) => b.inventory(req.socket.localAddress));
+  // tenant networks (issue 12): idempotent "make it so"
+  app.put('/v1/networks/:networkId', { schema: { params: NetworkIdParams, body: NetworkSpec, response: { 200: NetworkResponse, ...errorResponses } } },
+    async (req) => b.putNetwork((req.params as { networkId: string }).networkId, req.body as NetworkSpec, req.socket.localAddress));
+  app.delete('/v1/networks/:networkId', { schema: { params: NetworkIdParams, response: { ...errorResponses } } },
+    async (req, reply) => {
+      await b.deleteNetwork((req.params as { networkId: string }).networkId);
+      return reply.code(204).send();
+    });
+  app.get('/v1/networks', { schema: { response: { 200: ListNetworksResponse, ...errorResponses } } }, async () => b.listNetworks());
+  app.put('/v1/ports/:portId/security', { schema: { params: PortIdParams, body: PutPortSecurityRequest, response: { ...errorResponses } } },
+    async (req) => {
+      await b.putPortSecurity((req.params as { portId: string }).portId, (req.body as PutPortSecurityRequest).security);
+      return { portId: (req.params as { portId: string }).portId };
+    });
   app.get('/v1/events', { schema: { querystring: EventsQuery, response: { 200: EventsResponse, ...errorResponses } } },
     async (req) => {
       const q = req.query as { since?: number; wait?: number };

@@ -170,7 +170,11 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       listServers: () => take().listServers(),
       getServer: (uuid) => take().getServer(uuid),
       consoleOutput: (uuid, lines) => take().consoleOutput(uuid, lines),
-      inventory: () => take().inventory(),
+      inventory: (addr) => take().inventory(addr),
+      putNetwork: (id, spec, addr) => take().putNetwork(id, spec, addr),
+      deleteNetwork: (id) => take().deleteNetwork(id),
+      listNetworks: () => take().listNetworks(),
+      putPortSecurity: (portId, security) => take().putPortSecurity(portId, security),
       events: (since, waitMs) => take().events(since, waitMs),
     };
     rpc = createRpcServer({ backend: dispatch, secret: o.secret, log: log.child({ svc: 'novalet-sim-rpc' }) });

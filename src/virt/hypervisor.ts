@@ -41,6 +41,10 @@ export interface NicSpec {
   /** how the NIC attaches on this host */
   attachment: { type: 'network'; network: string } | { type: 'bridge'; bridge: string } | { type: 'ethernet'; tap: string };
   model?: 'virtio' | 'e1000';
+  /** bridge attachment: the tap's name (`<target dev>`), so the host can filter the port by name */
+  tap?: string;
+  /** the guest NIC's MTU (`<mtu size>`), e.g. 1450 on a VXLAN network */
+  mtu?: number;
 }
 
 export type BootSpec =

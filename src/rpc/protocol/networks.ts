@@ -22,7 +22,7 @@ export const SubnetSpec = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64 }),
   cidr: Type.String({ minLength: 1, maxLength: 64 }),
   ipVersion: Type.Union([Type.Literal(4), Type.Literal(6)]),
-  gatewayIp: Type.Union([Type.String(), Type.Null()]),
+  gatewayIp: Type.Union([Type.Null(), Type.String()]),
   enableDhcp: Type.Boolean(),
   dnsNameservers: Type.Array(Type.String()),
   hostRoutes: Type.Array(Type.Object({ destination: Type.String(), nexthop: Type.String() })),
@@ -68,13 +68,17 @@ export const HostNetworkView = Type.Object({
 });
 export type HostNetworkView = Static<typeof HostNetworkView>;
 
-/** A security group rule as the agent applies it (the controller expands remote groups to prefixes). */
+/**
+ * A security group rule as the agent applies it (the controller expands remote groups to prefixes).
+ * Null comes first in every union: the RPC server's validator coerces types, and would turn a null into the 0 or ""
+ * of a first branch (`icmp` with a null type would become echo-reply only).
+ */
 export const FilterRule = Type.Object({
   direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')]),
   ethertype: Type.Union([Type.Literal('IPv4'), Type.Literal('IPv6')]),
-  protocol: Type.Union([Type.String({ maxLength: 16 }), Type.Null()]),
-  portRangeMin: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()]),
-  portRangeMax: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()]),
+  protocol: Type.Union([Type.Null(), Type.String({ maxLength: 16 })]),
+  portRangeMin: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })]),
+  portRangeMax: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })]),
   /** CIDRs; empty = any */
   remotePrefixes: Type.Array(Type.String()),
 });
@@ -93,3 +97,12 @@ export type PortSecurity = Static<typeof PortSecurity>;
 
 export const PutPortSecurityRequest = Type.Object({ requestId: RequestId, security: PortSecurity }, { additionalProperties: false });
 export type PutPortSecurityRequest = Static<typeof PutPortSecurityRequest>;
+
+// --- route schemas of the agent RPC (src/rpc/server.ts) -----------------------------------------------------------
+
+export const NetworkIdParams = Type.Object({ networkId: NetworkId });
+export const PortIdParams = Type.Object({ portId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) });
+export const NetworkResponse = Type.Object({ network: HostNetworkView });
+export type NetworkResponse = Static<typeof NetworkResponse>;
+export const ListNetworksResponse = Type.Object({ networks: Type.Array(HostNetworkView) });
+export type ListNetworksResponse = Static<typeof ListNetworksResponse>;

@@ -19,6 +19,8 @@ export const NicSpec = Type.Object({
     Type.Object({ type: Type.Literal('network'), network: Type.String({ minLength: 1 }) }),
     Type.Object({ type: Type.Literal('bridge'), bridge: Type.String({ minLength: 1 }) }),
     Type.Object({ type: Type.Literal('ethernet'), tap: Type.String({ minLength: 1 }) }),
+    /** a tenant network given to the agent by PUT /v1/networks/:networkId (networks.ts) */
+    Type.Object({ type: Type.Literal('tenant'), network: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }),
   ]),
   model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000')])),
   /**
