@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { SqliteStore, PostgresStore, openStore, type NewServer, type Store, type BeginTask } from '../../src/store/index.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 import { pgDatabaseOf } from '../../src/store/postgres/postgres-store.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { PG_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 interface Fixture { store: Store; raw(sql: string, ...params: unknown[]): Promise<void>; close(): Promise<void>; }
@@ -521,3 +523,29 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('store contract: both schemas', () => {
+  test('PostgreSQL has a migration for every SQLite migration (same numbers)', () => {
+    assert.equal(PG_MIGRATIONS.length, MIGRATIONS.length, 'add the PostgreSQL version of each new SQLite migration (src/store/README.md)');
+  });
+
+  test('every table and column of the SQLite schema is in the PostgreSQL schema', { skip: 'skip' in pgBase ? pgBase.skip : false }, async () => {
+    const lite = new SqliteStore(':memory:');
+    const pgDb = await freshPostgresDatabase((pgBase as { url: string }).url);
+    const pgStore = await PostgresStore.open(pgDb.url);
+    try {
+      const sqlite = new Set<string>();
+      const db = databaseOf(lite);
+      for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>) {
+        for (const c of db.prepare(`PRAGMA table_info(${t.name})`).all() as Array<{ name: string }>) sqlite.add(`${t.name}.${c.name}`);
+      }
+      const rows = (await pgDatabaseOf(pgStore).q.query("SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name != 'schema_migrations'")).rows;
+      const postgres = new Set(rows.map((r) => `${r.t as string}.${r.c as string}`));
+      assert.deepEqual([...sqlite].sort(), [...postgres].sort());
+    } finally {
+      await lite.close();
+      await pgStore.close();
+      await pgDb.drop();
+    }
+  });
+});
