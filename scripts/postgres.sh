@@ -22,6 +22,8 @@ start() {
   [ -n "$BIN" ] && [ -x "$BIN/pg_ctl" ] || die "PostgreSQL is not installed (scripts/install.sh installs Debian's postgresql)"
   getent passwd postgres >/dev/null || die "no postgres user (Debian's postgresql package creates it)"
   mkdir -p "$DIR"; chown postgres: "$DIR"; chmod 700 "$DIR"
+  # test files starting it at once (or two sessions) must not both run initdb / pg_ctl start
+  exec 9>"$DIR.lock"; flock 9
   if [ ! -f "$DATA/PG_VERSION" ]; then
     log "initdb $DATA"
     as_pg "$BIN/initdb" -D "$DATA" --auth=trust --username=postgres --locale=C --encoding=UTF8 >/dev/null
