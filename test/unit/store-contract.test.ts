@@ -467,6 +467,23 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await st.serverGroupsOf(members[1]!), []);
     });
 
+    it('cluster leases: of racing controllers one holds it; renew, run out, release', async (_, st) => {
+      const t = 1_000_000;
+      const got = await Promise.all(['c1', 'c2', 'c3', 'c4', 'c5'].map((c) => st.takeClusterLease('reclaim', c, t + 3000, t)));
+      assert.equal(got.filter(Boolean).length, 1);
+      const holder = ['c1', 'c2', 'c3', 'c4', 'c5'][got.indexOf(true)]!;
+      const other = holder === 'c1' ? 'c2' : 'c1';
+      assert.equal(await st.takeClusterLease('reclaim', holder, t + 5000, t + 2000), true, 'the holder renews');
+      assert.equal(await st.takeClusterLease('reclaim', other, t + 9000, t + 4000), false, 'renewed: still held at t+4000');
+      assert.equal(await st.takeClusterLease('other-duty', other, t + 3000, t), true, 'leases are per name');
+      assert.equal(await st.takeClusterLease('reclaim', other, t + 9000, t + 5001), true, 'ran out: taken over');
+      assert.equal(await st.takeClusterLease('reclaim', holder, t + 9000, t + 5002), false);
+      await st.releaseClusterLease('reclaim', holder);
+      assert.equal(await st.takeClusterLease('reclaim', holder, t + 9000, t + 5003), false, 'only the holder releases');
+      await st.releaseClusterLease('reclaim', other);
+      assert.equal(await st.takeClusterLease('reclaim', holder, t + 9000, t + 5004), true, 'released: free at once');
+    });
+
     it('tasks: begin is one transaction with the CAS, checkpoints and finish need the owner, one takeover wins', async (_, st) => {
       const s = await st.createServer(newServer());
       const b = begin(s.id);

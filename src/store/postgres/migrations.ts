@@ -173,4 +173,12 @@ export const PG_MIGRATIONS: string[] = [
     group_id TEXT NOT NULL, server_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (group_id, server_id));
   CREATE INDEX server_group_members_server ON server_group_members(server_id);
   `,
+  // 9..11: placeholders for SQLite's 9..11 of other branches (the lead writes their PostgreSQL versions at merge)
+  'SELECT 1',
+  'SELECT 1',
+  'SELECT 1',
+  // 12: cluster leases (periodic work once per cluster)
+  `
+  CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until BIGINT NOT NULL);
+  `,
 ];
