@@ -13,12 +13,14 @@ import { startControllerProcess } from './controller-process.js';
 import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 import { fileSecret } from './up/secrets.js';
+import { checkStoreLocation, redactStoreLocation } from '../store/index.js';
 
 export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
-                          [--secret-file FILE] [--agent URL[,URL...]] [--log-level LEVEL]
+                          [--secret-file FILE] [--agent URL[,URL...]] [--store PATH|postgres://...] [--log-level LEVEL]
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
-                 database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
+                 database (SQLite file, or postgres://user:password@host:port/db shared by several controllers;
+                 --store overrides it), controllerId, taskLeaseSeconds (30),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
@@ -51,7 +53,10 @@ export const ControllerFileSchema = Type.Object({
   region: Type.Optional(Str),
   logLevel: Type.Optional(LogLevel),
   identity: Type.Optional(IdentityConfigSchema),
-  /** SQLite file shared by several controllers on one machine (default <dataDir>/controller.db) */
+  /**
+   * the store: a SQLite file (default <dataDir>/controller.db; shared by controllers on one machine) or a
+   * postgres:// URL (shared by controllers anywhere)
+   */
   database: Type.Optional(Str),
   /** this controller's id among several (default: kept in <dataDir>/controller-id) */
   controllerId: Type.Optional(Str),
@@ -73,6 +78,8 @@ void fits;
 export function loadControllerFile(path: string): ControllerFile {
   const file = readConfigFile(ControllerFileSchema, path);
   if (file.identity) checkIdentityRules(file.identity, path, '/identity');
+  const bad = file.database !== undefined ? checkStoreLocation(file.database) : null;
+  if (bad) throw new ConfigError(`${path}: /database: ${bad}`);
   return file;
 }
 
@@ -81,6 +88,9 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv);
   if (flags['help']) { console.log(CONTROLLER_USAGE); return; }
   const file: ControllerFile = str(flags, 'config') ? loadControllerFile(str(flags, 'config')!) : {};
+  const database = str(flags, 'store') ?? file.database;
+  const badStore = database !== undefined ? checkStoreLocation(database) : null;
+  if (badStore) throw new ConfigError(`--store: ${badStore}`);
   const dataDir = str(flags, 'data-dir') ?? file.dataDir ?? '/var/lib/novalet/controller';
   const listen = parseListen(str(flags, 'listen') ?? file.listen ?? '0.0.0.0:8774');
   const secretFile = str(flags, 'secret-file') ?? file.secretFile ?? '/etc/novalet/cluster-secret';
@@ -97,14 +107,14 @@ export async function controllerCommand(argv: string[]): Promise<void> {
     dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
     ...(file.scheduler ? { scheduler: { ...DEFAULT_SCHEDULER_CONFIG, ...file.scheduler } } : {}),
-    ...(file.database ? { databasePath: file.database } : {}),
+    ...(database ? { databasePath: database } : {}),
     ...(file.agentTls ? { agentTls: file.agentTls } : {}),
     ...(file.controllerId ? { controllerId: file.controllerId } : {}),
     ...(file.identity !== undefined ? { identity: file.identity } : {}),
     ...(file.heartbeatIntervalSeconds ? { heartbeatIntervalMs: file.heartbeatIntervalSeconds * 1000 } : {}),
     passwords: { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) },
   });
-  log.info({ url: c.url, agents: agents.length, recovered: c.recovered }, 'controller ready');
+  log.info({ url: c.url, agents: agents.length, store: redactStoreLocation(database ?? join(dataDir, 'controller.db')), recovered: c.recovered }, 'controller ready');
   exitOnSignals(log, 'controller', () => c.close());
 }
 

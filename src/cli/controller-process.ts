@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SqliteStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { buildControllerApp } from '../api/app.js';
 import { defaultConfig, type ControllerConfig } from '../controller/config.js';
 import { createAgentCluster, type AgentCluster, type AgentEndpoint } from '../controller/agents/index.js';
@@ -37,7 +37,10 @@ export interface ControllerProcessOptions {
   heartbeatIntervalMs?: number;
   /** this controller's id among controllers sharing a database (default: kept in <dataDir>/controller-id) */
   controllerId?: string;
-  /** the SQLite database (default <dataDir>/controller.db); several controllers may share one file on one machine */
+  /**
+   * the store: a SQLite file (default <dataDir>/controller.db; controllers on one machine may share it) or a
+   * `postgres://` URL (controllers on any machines share the PostgreSQL database)
+   */
   databasePath?: string;
   log: Logger;
 }
@@ -56,7 +59,7 @@ export function controllerIdOf(dataDir: string): string {
 
 export interface ControllerProcess {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: Store;
   cluster: AgentCluster;
   cfg: ControllerConfig;
   url: string;
@@ -66,7 +69,7 @@ export interface ControllerProcess {
 
 export async function startControllerProcess(o: ControllerProcessOptions): Promise<ControllerProcess> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(o.databasePath ?? join(o.dataDir, 'controller.db'));
+  const store = await openStore(o.databasePath ?? join(o.dataDir, 'controller.db'));
   const listenHost = o.listenHost;
   // the public URL must be known before the app is built (catalog): bind first when the port is 0
   const port = o.listenPort;

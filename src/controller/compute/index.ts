@@ -20,6 +20,7 @@ import { Placement, type PlacementDecision } from '../scheduler/placement.js';
 import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
+import { ClusterDuty } from '../cluster-duty.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -43,8 +44,11 @@ export class ComputeController {
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
   private reclaimTimer: NodeJS.Timeout | null = null;
+  /** the recycle bin's reclaim runs on one controller of those sharing the database */
+  readonly reclaimDuty: ClusterDuty;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
+    this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
     this.hosts = new HostRegistry(store, cfg);
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
@@ -75,17 +79,25 @@ export class ComputeController {
     return report;
   }
 
-  /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s) */
+  private reclaimEveryMs(): number { return Math.max(1, Math.min(this.cfg.reclaimIntervalSeconds, 60)) * 1000; }
+
+  /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s), once per cluster */
   startPeriodic(): void {
     if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
-    const every = Math.min(this.cfg.reclaimIntervalSeconds, 60) * 1000;
-    this.reclaimTimer = setInterval(() => { void this.servers.reclaim().catch(() => {}); }, every);
+    this.reclaimTimer = setInterval(() => { void this.reclaimRound().catch(() => {}); }, this.reclaimEveryMs());
     this.reclaimTimer.unref();
+  }
+
+  /** one reclaim round: by this controller only while it holds the reclaim duty; how many deletes it started */
+  async reclaimRound(nowMs = Date.now()): Promise<number> {
+    if (this.cfg.reclaimIntervalSeconds <= 0 || !(await this.reclaimDuty.held(nowMs))) return 0;
+    return this.servers.reclaim(nowMs);
   }
 
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     this.reclaimTimer = null;
+    await this.reclaimDuty.release();
     await this.tasks.close();
   }
 }

@@ -170,4 +170,13 @@ export const MIGRATIONS: string[] = [
     group_id TEXT NOT NULL, server_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (group_id, server_id));
   CREATE INDEX server_group_members_server ON server_group_members(server_id);
   `,
+  // 9..11: placeholders for the migrations other branches add (migrations, networks, volumes); the lead renumbers
+  // at merge so that cluster_leases comes after them
+  'SELECT 1',
+  'SELECT 1',
+  'SELECT 1',
+  // 12: cluster leases: periodic work (the recycle bin's reclaim) done by one controller of those sharing a database
+  `
+  CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
+  `,
 ];
