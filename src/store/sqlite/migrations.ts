@@ -170,4 +170,18 @@ export const MIGRATIONS: string[] = [
     group_id TEXT NOT NULL, server_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (group_id, server_id));
   CREATE INDEX server_group_members_server ON server_group_members(server_id);
   `,
+  // 9: migration records (Nova's migrations table: cold/live migration, resize, evacuation), with the live
+  // migration monitor's progress; while a resize awaits confirm, the record's uuid holds the source's claim
+  `
+  CREATE TABLE migrations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, server_id TEXT NOT NULL,
+    source_compute TEXT, source_node TEXT, dest_compute TEXT, dest_node TEXT, dest_host TEXT,
+    old_flavor_id TEXT, new_flavor_id TEXT, status TEXT NOT NULL, migration_type TEXT NOT NULL,
+    project_id TEXT NOT NULL, user_id TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    memory_total INTEGER, memory_processed INTEGER, memory_remaining INTEGER,
+    disk_total INTEGER, disk_processed INTEGER, disk_remaining INTEGER);
+  CREATE INDEX migrations_server ON migrations(server_id);
+  CREATE INDEX migrations_status ON migrations(status, updated_at);
+  CREATE INDEX migrations_created ON migrations(created_at, id);
+  `,
 ];
