@@ -4,6 +4,7 @@ import type { OperationView } from '../rpc/protocol/operations.js';
 import { operationView, type Agent } from './agent.js';
 import { tailConsoleLog } from './console-log.js';
 import { serverFiles } from './ops/domain-spec.js';
+import { instanceFiles, openInstanceFile } from './ops/migrate-files.js';
 
 /** Serves the RPC protocol from an Agent (long-polls wait on the runner, never longer than asked). */
 export function agentBackend(agent: Agent): AgentBackend {
@@ -15,7 +16,7 @@ export function agentBackend(agent: Agent): AgentBackend {
   return {
     submit: (req) => {
       const serverUuid = req.serverUuid.toLowerCase();
-      const params = req.kind === 'spawn' && typeof (req.params as { spec?: { uuid?: unknown } }).spec?.uuid === 'string'
+      const params = (req.kind === 'spawn' || req.kind === 'migrate_receive') && typeof (req.params as { spec?: { uuid?: unknown } }).spec?.uuid === 'string'
         ? { ...req.params, spec: { ...(req.params as { spec: object }).spec, uuid: String((req.params as { spec: { uuid: string } }).spec.uuid).toLowerCase() } }
         : req.params;
       const r = agent.runner.submit({ requestId: req.requestId, serverUuid, kind: req.kind, params });
@@ -36,6 +37,8 @@ export function agentBackend(agent: Agent): AgentBackend {
       if (!s || s.status === 'deleted') throw new AgentError('unknown_server', `no server ${uuid} on this host`);
       return tailConsoleLog(serverFiles(agent.deps.paths, s.uuid).consoleLog, lines);
     },
+    instanceFiles: async (uuid) => ({ files: await instanceFiles(agent.deps, uuid.toLowerCase()) }),
+    openInstanceFile: (uuid, name) => openInstanceFile(agent.deps, uuid.toLowerCase(), name),
     inventory: () => agent.inventory.collect(),
     events: async (since, waitMs) => {
       const events = await agent.deps.events.wait(since, waitMs);

@@ -17,6 +17,7 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
                  database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
+                 allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
@@ -52,6 +53,10 @@ export const ControllerFileSchema = Type.Object({
   controllerId: Type.Optional(Str),
   /** a task whose owner stopped renewing its lease this long is taken over */
   taskLeaseSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** Nova's allow_resize_to_same_host (false) */
+  allowResizeToSameHost: Type.Optional(Type.Boolean()),
+  /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed automatically after this (0 = never, the default) */
+  resizeConfirmWindowSeconds: Type.Optional(Seconds),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
 // the file's sections fit the types they are handed to
@@ -77,8 +82,10 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds } = file;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds }).filter(([, v]) => v !== undefined));
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds } = file;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
+    networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds,
+  }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({

@@ -38,6 +38,13 @@ export interface ControllerConfig {
    * running_deleted_instance_action = reap with running_deleted_instance_timeout); sooner, it is only reported.
    */
   runningDeletedTimeoutSeconds: number;
+  /** a resize may stay on the server's own host (Nova's allow_resize_to_same_host, default false) */
+  allowResizeToSameHost: boolean;
+  /**
+   * a resize or cold migration left in VERIFY_RESIZE longer than this is confirmed automatically (Nova's
+   * resize_confirm_window; 0 = never, Nova's default)
+   */
+  resizeConfirmWindowSeconds: number;
 }
 
 export interface NetworkDef {
@@ -69,6 +76,8 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     schedulerMaxAttempts: 3,
     taskLeaseSeconds: 30,
     runningDeletedTimeoutSeconds: 60,
+    allowResizeToSameHost: false,
+    resizeConfirmWindowSeconds: 0,
     ...over,
   };
 }

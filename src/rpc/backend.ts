@@ -1,6 +1,7 @@
 import type { Inventory, EventsResponse } from './protocol/inventory.js';
 import type { OperationResponse, OperationView, SubmitOperationRequest } from './protocol/operations.js';
-import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { Readable } from 'node:stream';
+import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
 
 /**
  * What the RPC server serves. The agent implements it (src/agent/rpc-backend.ts); keeping it here means
@@ -14,6 +15,10 @@ export interface AgentBackend {
   getServer(uuid: string): ServerResponse;
   /** read-only: the tail of a server's console log (`lines` null = all within the byte cap) */
   consoleOutput(uuid: string, lines: number | null): Promise<ConsoleResponse>;
+  /** read-only: the instance files a migration's target pulls (the guest must be shut off) */
+  instanceFiles(uuid: string): Promise<InstanceFilesResponse>;
+  /** read-only: one of those files as a stream */
+  openInstanceFile(uuid: string, name: string): Promise<{ stream: Readable; sizeBytes: number }>;
   inventory(): Promise<Inventory>;
   events(since: number, waitMs: number): Promise<EventsResponse>;
 }

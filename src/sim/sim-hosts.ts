@@ -170,6 +170,8 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       listServers: () => take().listServers(),
       getServer: (uuid) => take().getServer(uuid),
       consoleOutput: (uuid, lines) => take().consoleOutput(uuid, lines),
+      instanceFiles: (uuid) => take().instanceFiles(uuid),
+      openInstanceFile: (uuid, name) => take().openInstanceFile(uuid, name),
       inventory: () => take().inventory(),
       events: (since, waitMs) => take().events(since, waitMs),
     };
