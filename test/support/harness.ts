@@ -51,7 +51,8 @@ export async function login(app: FastifyInstance, user: string, password: string
  */
 export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: { dbPath?: string } = {}): Promise<Harness> {
   const store = new SqliteStore(o.dbPath ?? ':memory:');
-  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), ...over });
+  // one fake host (as `novalet up`): a resize stays on it unless a test turns this off and adds hosts
+  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), allowResizeToSameHost: true, ...over });
   const driver = new FakeHosts(driverDelayMs, cfg.imageDir);
   const app = buildControllerApp(cfg, store, driver, { periodic: false });
   const identity = app.novalet.identity;

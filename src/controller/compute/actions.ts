@@ -16,6 +16,7 @@ import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS, type SimpleTaskKind } from '../tasks/registry.js';
 import type { AnyTaskDef } from '../tasks/types.js';
 import type { MigrateParams } from '../tasks/defs/migration.js';
+import type { Placement } from '../scheduler/placement.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
   return { id: f.id, name: f.name, vcpus: f.vcpus, ram: f.ram, disk: f.disk, ephemeral: f.ephemeral, swap: f.swap, extraSpecs: { ...f.extraSpecs } };
@@ -26,6 +27,8 @@ export class ServerActions {
     private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry,
     /** Nova's allow_resize_to_same_host (default false): a resize may stay on the server's host */
     private readonly opts: { allowResizeToSameHost: boolean } = { allowResizeToSameHost: false },
+    /** the API's synchronous check that a resize or migration has somewhere to go */
+    private readonly placement?: Placement,
   ) {}
 
   /**
@@ -54,6 +57,7 @@ export class ServerActions {
     if (f.id === cur.flavor.id) throw badRequest('When resizing, instances must change flavor!');
     await this.quotas.checkGrowth(cur.projectId, cur.userId, f.vcpus - cur.flavor.vcpus, f.ram - cur.flavor.ram);
     const params: MigrateParams = { flavor: snapshotOf(f), migrationId: randomUUID(), migrationType: 'resize', allowSameHost: this.opts.allowResizeToSameHost };
+    await this.requireTarget(cur, params, 'resize');
     await this.perform(ctx, id, TASKS.resize, { params: { ...params } });
   }
 
@@ -68,7 +72,15 @@ export class ServerActions {
       if (host === cur.host) throw badRequest('Cannot migrate to the host where the server exists.');
     }
     const params: MigrateParams = { flavor: cur.flavor, migrationId: randomUUID(), migrationType: 'migration', allowSameHost: false, ...(host ? { requestedHost: host } : {}) };
+    await this.requireTarget(cur, params, 'cold migrate');
     await this.perform(ctx, id, TASKS.migrate, { params: { ...params } });
+  }
+
+  /** Nova schedules a resize or migration before answering: no host now is a 400, nothing started */
+  private async requireTarget(s: Server, p: MigrateParams, what: string): Promise<void> {
+    if (!this.placement) return;
+    const ok = await this.placement.hasMigrationTarget(s, p.flavor, { allowSource: p.allowSameHost, ...(p.requestedHost ? { requestedHost: p.requestedHost } : {}) });
+    if (!ok) throw new ApiError('no_valid_host', `No valid host was found. No valid host found for ${what}`);
   }
 
   async confirmResize(ctx: RequestContext, id: string): Promise<void> { await this.perform(ctx, id, TASKS.confirm_resize); }

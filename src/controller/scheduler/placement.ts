@@ -134,6 +134,26 @@ export class Placement {
     throw noValidHost();
   }
 
+  /**
+   * The API's answer before a resize or cold migration starts (Nova schedules those synchronously): true when the
+   * scheduler's view has a host for it now. Claims nothing: the task's placeMigration decides.
+   */
+  async hasMigrationTarget(s: Server, flavor: FlavorSnapshot, o: { requestedHost?: string; allowSource: boolean }): Promise<boolean> {
+    if (!s.host) return false;
+    const group = (await this.store.serverGroupsOf(s.id))[0];
+    const c = await this.constraints(s.id, group ? { group } : {});
+    try {
+      const host = this.scheduler.select(flavor, {
+        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
+      });
+      this.scheduler.release(host, flavor);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'no_valid_host') return false;
+      throw err;
+    }
+  }
+
   /** gives back the server's claim on `host` (a build that failed there) */
   async unclaim(serverId: string, host: string, flavor: FlavorSnapshot): Promise<void> {
     await this.store.releaseClaim(serverId);
