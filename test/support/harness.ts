@@ -49,12 +49,18 @@ export async function login(app: FastifyInstance, user: string, password: string
  * `dbPath`: a SQLite file instead of memory; several harnesses on one file are several controllers sharing a
  * database (each its own task owner, scheduler view and connection).
  */
-export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: { dbPath?: string } = {}): Promise<Harness> {
+export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: {
+  dbPath?: string;
+  /** the fake hosts another harness uses (two controllers in front of the same hosts) */
+  driver?: FakeHosts;
+  /** crash tests: a drive hangs at these steps (tasks/engine.ts) */
+  failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+} = {}): Promise<Harness> {
   const store = new SqliteStore(o.dbPath ?? ':memory:');
   // one fake host (as `novalet up`): a resize stays on it unless a test turns this off and adds hosts
   const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), allowResizeToSameHost: true, ...over });
-  const driver = new FakeHosts(driverDelayMs, cfg.imageDir);
-  const app = buildControllerApp(cfg, store, driver, { periodic: false });
+  const driver = o.driver ?? new FakeHosts(driverDelayMs, cfg.imageDir);
+  const app = buildControllerApp(cfg, store, driver, { periodic: false, ...(o.failpoints ? { failpoints: o.failpoints } : {}) });
   const identity = app.novalet.identity;
   const b = await bootstrapIdentity(identity, { admin: 'adminpw', demo: 'demopw' });
   const otherProject = await identity.ensureProject('other');
