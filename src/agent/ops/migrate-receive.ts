@@ -29,7 +29,9 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
   createsServer: true,
   refusedWhenDrained: true,
   check(server) {
-    if (server && server.status !== 'deleted') throw new AgentError('invalid_state', 'server already exists on this host');
+    // a move that failed here before and was rolled back (status error, nothing owned) may be tried again
+    const leftover = server?.status === 'error' && server.files.length === 0;
+    if (server && server.status !== 'deleted' && !leftover) throw new AgentError('invalid_state', 'server already exists on this host');
   },
   async run(x) {
     const { hv, images, disks, journal, paths, domainType } = x.deps;
