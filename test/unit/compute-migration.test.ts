@@ -178,6 +178,13 @@ test('cold migrate: admin only, host from 2.56, 400 for its own or an unknown ho
   assert.equal(r.json().badRequest.message, 'No valid host was found. No valid host found for cold migrate');
   r = await act(h, id, { resize: { flavorRef: '2' } });
   assert.equal(r.json().badRequest.message, 'No valid host was found. No valid host found for resize');
+  // the server's own host down: Nova's 409
+  await h.store.updateHost(source, { forcedDown: false });
+  await h.store.updateHost(target, { forcedDown: true });
+  r = await act(h, id, { migrate: null }, undefined, h.tokens.admin);
+  assert.equal(r.statusCode, 409);
+  assert.equal(r.json().conflictingRequest.message, 'Service is unavailable at this time.');
+  assert.equal((await show(h, id)).status, 'ACTIVE');
   await h.close();
 });
 

@@ -78,8 +78,11 @@ export class ServerActions {
 
   /** Nova schedules a resize or migration before answering: no host now is a 400, nothing started */
   private async requireTarget(s: Server, p: MigrateParams, what: string): Promise<void> {
+    // Nova's check_instance_host(check_is_up=True): the source's compute service must be up (409)
+    const source = s.host ? await this.store.getHost(s.host) : null;
+    if (!source || !this.hosts.isUp(source)) throw new ApiError('conflict', 'Service is unavailable at this time.');
     if (!this.placement) return;
-    const ok = await this.placement.hasMigrationTarget(s, p.flavor, { allowSource: p.allowSameHost, ...(p.requestedHost ? { requestedHost: p.requestedHost } : {}) });
+    const ok = await this.placement.hasMigrationTarget(s, p.flavor, { allowSource: p.allowSameHost ?? false, ...(p.requestedHost ? { requestedHost: p.requestedHost } : {}) });
     if (!ok) throw new ApiError('no_valid_host', `No valid host was found. No valid host found for ${what}`);
   }
 

@@ -95,7 +95,7 @@ function parseQuery(req: FastifyRequest, maxLimit: number): { q: MigrationQuery;
   let limit: number | undefined;
   if (atLeast(req, '2.59')) {
     limit = parseLimit(raw.limit, maxLimit);
-    if (limit !== undefined) q.limit = limit;
+    q.limit = limit ?? maxLimit; // pages of max_limit at most, as Nova's
     const marker = last(raw.marker); if (marker) q.marker = marker;
   }
   if (atLeast(req, '2.80')) {

@@ -23,12 +23,12 @@ export interface MigrateParams {
   /** the flavor after the move (a cold migration keeps the server's) */
   flavor: FlavorSnapshot;
   /** the migration record's uuid, chosen by the API (the record is created idempotently by the first step) */
-  migrationId: string;
-  migrationType: Extract<MigrationType, 'resize' | 'migration'>;
+  migrationId?: string;
+  migrationType?: Extract<MigrationType, 'resize' | 'migration'>;
   /** an admin's target (migrate from 2.56) */
   requestedHost?: string;
-  /** the source host may be the target (resize with allowResizeToSameHost) */
-  allowSameHost: boolean;
+  /** the source host may be the target (resize with allowResizeToSameHost); absent: a task from before (same host) */
+  allowSameHost?: boolean;
 }
 
 /** the statuses of a cold migration on its way to VERIFY_RESIZE */
@@ -43,6 +43,12 @@ async function tolerate(p: Promise<Record<string, unknown>>, ...codes: string[])
 
 const crossHost = (t: TaskCtx<unknown>) => t.data.sameHost === false;
 
+/**
+ * the record's uuid: the API's, or for a resize task persisted before migration records existed (a controller
+ * upgraded mid-resize: params {flavor} only, always on its own host) the task's id
+ */
+const mid = (t: TaskCtx<MigrateParams>) => t.params.migrationId ?? t.task.id;
+
 function moveSteps(): StepDef<MigrateParams>[] {
   return [
     {
@@ -51,18 +57,19 @@ function moveSteps(): StepDef<MigrateParams>[] {
         const s = await t.server();
         if (!s.host) throw new Error(`Instance ${s.id} is not on any host.`);
         const source = (t.data.source as string | undefined) ?? s.host;
-        await t.save({ oldFlavor: t.data.oldFlavor ?? s.flavor, source, wasRunning: t.data.wasRunning ?? s.powerState === POWER.RUNNING, migrationId: t.params.migrationId });
+        await t.save({ oldFlavor: t.data.oldFlavor ?? s.flavor, source, wasRunning: t.data.wasRunning ?? s.powerState === POWER.RUNNING, migrationId: mid(t) });
         await t.svc.store.createMigration({
-          uuid: t.params.migrationId, serverId: s.id, sourceCompute: source, sourceNode: s.node ?? source, destCompute: null,
+          uuid: mid(t), serverId: s.id, sourceCompute: source, sourceNode: s.node ?? source, destCompute: null,
           destNode: null, destHost: null, oldFlavorId: s.flavor.id, newFlavorId: t.params.flavor.id, status: 'pre-migrating',
-          migrationType: t.params.migrationType, projectId: t.task.projectId, userId: t.task.userId,
+          migrationType: t.params.migrationType ?? 'resize', projectId: t.task.projectId, userId: t.task.userId,
         });
-        const target = await t.svc.placement.placeMigration({ ...s, host: source }, t.params.flavor, t.params.migrationId, {
-          ...(t.params.requestedHost ? { requestedHost: t.params.requestedHost } : {}), allowSource: t.params.allowSameHost,
+        const target = await t.svc.placement.placeMigration({ ...s, host: source }, t.params.flavor, mid(t), {
+          ...(t.params.requestedHost ? { requestedHost: t.params.requestedHost } : {}), allowSource: t.params.allowSameHost ?? true,
         });
-        const h = await t.svc.store.getHost(target);
-        await t.svc.store.updateMigration(t.params.migrationId, { destCompute: target, destNode: target, destHost: h?.hostIp ?? null, status: 'migrating' }, MOVING);
+        // at once: a failure from here on must know what to give back
         await t.save({ target, sameHost: target === source });
+        const h = await t.svc.store.getHost(target);
+        await t.svc.store.updateMigration(mid(t), { destCompute: target, destNode: target, destHost: h?.hostIp ?? null, status: 'migrating' }, MOVING);
       },
     },
     {
@@ -79,7 +86,7 @@ function moveSteps(): StepDef<MigrateParams>[] {
         const s = await t.server();
         const target = t.data.target as string;
         const spec = await t.svc.specs.spec({ ...s, flavor: t.params.flavor }, target, t.svc.specs.nicsOf(s));
-        await t.svc.store.updateMigration(t.params.migrationId, { status: 'post-migrating' }, MOVING);
+        await t.svc.store.updateMigration(mid(t), { status: 'post-migrating' }, MOVING);
         const r = await t.call('migrate_receive', { spec, sourceUrl: t.svc.hosts.agentUrl(t.data.source as string), start: t.data.wasRunning === true }, { host: target, tag: 'target' });
         await t.save({ power: r.power });
       },
@@ -94,7 +101,7 @@ function moveSteps(): StepDef<MigrateParams>[] {
     },
     {
       name: 'finish',
-      run: async (t) => { await t.svc.store.updateMigration(t.params.migrationId, { status: 'finished' }, MOVING); },
+      run: async (t) => { await t.svc.store.updateMigration(mid(t), { status: 'finished' }, MOVING); },
     },
   ];
 }
@@ -102,10 +109,11 @@ function moveSteps(): StepDef<MigrateParams>[] {
 /** a failed move: the target's copy and claim go, the source's guest runs again as before */
 async function undoMove(t: TaskCtx<MigrateParams>): Promise<void> {
   const store = t.svc.store;
-  await store.updateMigration(t.params.migrationId, { status: 'error' }, MOVING);
+  await store.updateMigration(mid(t), { status: 'error' }, MOVING);
   const source = t.data.source as string | undefined;
   const target = t.data.target as string | undefined;
-  if (t.data.sameHost === true) {
+  // on its own host, or nothing placed yet (a same-host grow is given back; otherwise this changes nothing)
+  if (t.data.sameHost !== false) {
     const old = t.data.oldFlavor as FlavorSnapshot | undefined;
     if (old) await store.resizeClaim(t.task.serverId, claimOf(old), null);
     return;
@@ -113,7 +121,7 @@ async function undoMove(t: TaskCtx<MigrateParams>): Promise<void> {
   // host calls are best effort (a delete may have cancelled the task: it destroys what is left)
   const attempt = async (p: () => Promise<unknown>) => { try { await p(); } catch { /* reported by the task's fault */ } };
   if (target) await attempt(() => t.call('destroy', {}, { host: target, tag: 'target-undo' }));
-  await store.revertMigrationClaim(t.task.serverId, t.params.migrationId);
+  await store.revertMigrationClaim(t.task.serverId, mid(t));
   if (source && t.data.wasRunning === true) {
     await attempt(async () => {
       const r = await tolerate(t.call('start', {}, { host: source, tag: 'source-undo' }), 'invalid_state');
