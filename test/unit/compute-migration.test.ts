@@ -403,3 +403,23 @@ test('deleting a server in VERIFY_RESIZE removes it from both hosts and frees bo
   assert.equal((await migrations(h)).migrations[0].status, 'confirmed');
   await h.close();
 });
+
+test('claimMigration: a target without room changes nothing; idempotent; revertMigrationClaim undoes it once', async () => {
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  const target = other(source);
+  const r = { vcpus: 1, memoryMb: 256, diskGb: 2 };
+  assert.equal(await h.store.claimMigration(id, 'mig-1', target, r, { vcpus: 8, memoryMb: 100, diskGb: 100 }), false);
+  assert.deepEqual(await h.store.getAllocation(id), { host: source, vcpus: 1, memoryMb: 128, diskGb: 1 }, 'rolled back: still the server\'s');
+  assert.equal(await h.store.getAllocation('mig-1'), null);
+  assert.deepEqual(await h.store.getHostUsage(target), { instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0 });
+  for (let i = 0; i < 2; i++) assert.equal(await h.store.claimMigration(id, 'mig-1', target, r, null), true);
+  assert.equal((await h.store.getHostUsage(target)).memoryMb, 256, 'claimed once');
+  assert.equal((await h.store.getAllocation('mig-1'))!.host, source);
+  for (let i = 0; i < 2; i++) await h.store.revertMigrationClaim(id, 'mig-1');
+  assert.deepEqual(await h.store.getAllocation(id), { host: source, vcpus: 1, memoryMb: 128, diskGb: 1 });
+  assert.deepEqual(await h.store.getHostUsage(target), { instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0 });
+  assert.equal((await h.store.getHostUsage(source)).instances, 1);
+  await h.close();
+});
