@@ -5,6 +5,7 @@ import type { NicSpec } from '../rpc/protocol/server-spec.js';
 import { operationView, type Agent } from './agent.js';
 import { tailConsoleLog } from './console-log.js';
 import { serverFiles } from './ops/domain-spec.js';
+import { instanceFiles, openInstanceFile } from './ops/migrate-files.js';
 
 /** Serves the RPC protocol from an Agent (long-polls wait on the runner, never longer than asked). */
 export function agentBackend(agent: Agent): AgentBackend {
@@ -16,7 +17,7 @@ export function agentBackend(agent: Agent): AgentBackend {
   return {
     submit: (req) => {
       const serverUuid = req.serverUuid.toLowerCase();
-      const params = req.kind === 'spawn' && typeof (req.params as { spec?: { uuid?: unknown } }).spec?.uuid === 'string'
+      const params = (req.kind === 'spawn' || req.kind === 'migrate_receive') && typeof (req.params as { spec?: { uuid?: unknown } }).spec?.uuid === 'string'
         ? { ...req.params, spec: { ...(req.params as { spec: object }).spec, uuid: String((req.params as { spec: { uuid: string } }).spec.uuid).toLowerCase() } }
         : req.params;
       // a NIC on a network this host was not given: 409 at once (a known request id answers its recorded operation)
@@ -53,6 +54,8 @@ export function agentBackend(agent: Agent): AgentBackend {
     deleteNetwork: (networkId) => agent.deps.networks.delete(networkId),
     listNetworks: () => ({ networks: agent.deps.networks.list() }),
     putPortSecurity: (portId, security) => agent.deps.networks.setPortSecurity(portId, security),
+    instanceFiles: async (uuid) => ({ files: await instanceFiles(agent.deps, uuid.toLowerCase()) }),
+    openInstanceFile: (uuid, name) => openInstanceFile(agent.deps, uuid.toLowerCase(), name),
     events: async (since, waitMs) => {
       const events = await agent.deps.events.wait(since, waitMs);
       return { events, next: events.at(-1)?.seq ?? Math.max(since, 0) };

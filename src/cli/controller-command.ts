@@ -22,6 +22,7 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
                  database (SQLite file, or postgres://user:password@host:port/db shared by several controllers;
                  --store overrides it), controllerId, taskLeaseSeconds (30),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
+                 allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
@@ -68,6 +69,10 @@ export const ControllerFileSchema = Type.Object({
   policyFile: Type.Optional(Str),
   /** tokens per user: at once and per minute (default 50 and 300; perMinute 0 = no limit) */
   tokenIssueLimit: Type.Optional(Type.Object({ burst: Type.Integer({ minimum: 1 }), perMinute: Type.Number({ minimum: 0 }) }, { additionalProperties: false })),
+  /** Nova's allow_resize_to_same_host (false) */
+  allowResizeToSameHost: Type.Optional(Type.Boolean()),
+  /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed automatically after this (0 = never, the default) */
+  resizeConfirmWindowSeconds: Type.Optional(Seconds),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
 // the file's sections fit the types they are handed to
@@ -98,9 +103,12 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds } = file;
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds } = file;
   const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, policy }).filter(([, v]) => v !== undefined));
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
+    networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, policy,
+  }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({

@@ -43,6 +43,13 @@ export interface ControllerConfig {
   tokenIssueLimit: { burst: number; perMinute: number };
   /** the policy file's rules over Nova's defaults (controller/policy/); absent: the defaults */
   policy?: Policy;
+  /** a resize may stay on the server's own host (Nova's allow_resize_to_same_host, default false) */
+  allowResizeToSameHost: boolean;
+  /**
+   * a resize or cold migration left in VERIFY_RESIZE longer than this is confirmed automatically (Nova's
+   * resize_confirm_window; 0 = never, Nova's default)
+   */
+  resizeConfirmWindowSeconds: number;
 }
 
 export interface NetworkDef {
@@ -75,6 +82,8 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     taskLeaseSeconds: 30,
     runningDeletedTimeoutSeconds: 60,
     tokenIssueLimit: { burst: 50, perMinute: 300 },
+    allowResizeToSameHost: false,
+    resizeConfirmWindowSeconds: 0,
     ...over,
   };
 }

@@ -1,6 +1,7 @@
 import type { Inventory, EventsResponse } from './protocol/inventory.js';
 import type { OperationResponse, OperationView, SubmitOperationRequest } from './protocol/operations.js';
-import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { Readable } from 'node:stream';
+import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
 import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
 
 /**
@@ -22,5 +23,9 @@ export interface AgentBackend {
   deleteNetwork(networkId: string): Promise<void>;
   listNetworks(): ListNetworksResponse;
   putPortSecurity(portId: string, security: PortSecurity): Promise<void>;
+  /** read-only: the instance files a migration's target pulls (the guest must be shut off) */
+  instanceFiles(uuid: string): Promise<InstanceFilesResponse>;
+  /** read-only: one of those files as a stream */
+  openInstanceFile(uuid: string, name: string): Promise<{ stream: Readable; sizeBytes: number }>;
   events(since: number, waitMs: number): Promise<EventsResponse>;
 }

@@ -4,7 +4,9 @@ import https from 'node:https';
 import { isErrorCode, type ErrorCode } from './errors.js';
 import type { EventsResponse, Inventory } from './protocol/inventory.js';
 import { FINISHED_STATES, type OperationKind, type OperationResponse, type OperationView, type ParamsOf } from './protocol/operations.js';
-import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
@@ -89,6 +91,48 @@ export class AgentClient {
   /** the last `lines` lines of the server's console log (null = all the agent returns; it caps the bytes) */
   consoleOutput(uuid: string, lines: number | null = null): Promise<ConsoleResponse> {
     return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/console${lines === null ? '' : `?lines=${lines}`}`);
+  }
+
+  /** the instance files of a shut-off server (a migration's target asks its source) */
+  instanceFiles(uuid: string): Promise<InstanceFilesResponse> {
+    return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/files`);
+  }
+
+  /**
+   * Streams one instance file into `dest` (the caller writes a temp file and renames it); returns the bytes
+   * written. Fails with RpcError (the agent's code, or 'unavailable' when the transfer broke off).
+   */
+  downloadInstanceFile(uuid: string, name: string, dest: string): Promise<number> {
+    const mod = this.base.protocol === 'https:' ? https : http;
+    const rid = `req-${randomUUID()}`;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(new URL(`/v1/servers/${encodeURIComponent(uuid)}/files/${encodeURIComponent(name)}`, this.base), {
+        method: 'GET', timeout: this.o.timeoutMs ?? 30_000,
+        headers: { authorization: `Bearer ${this.o.secret}`, [HEADER_PROTOCOL]: PROTOCOL, [HEADER_REQUEST_ID]: rid },
+        ...(this.o.ca ? { ca: this.o.ca } : {}),
+      }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let e: { code?: unknown; message?: unknown } | undefined;
+            try { e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: typeof e }).error; } catch { /* not JSON */ }
+            reject(new RpcError(isErrorCode(e?.code) ? e.code : 'internal', typeof e?.message === 'string' ? e.message : `HTTP ${res.statusCode}`, res.statusCode ?? 0, rid));
+          });
+          return;
+        }
+        const expected = Number(res.headers['content-length'] ?? -1);
+        let n = 0;
+        res.on('data', (c: Buffer) => { n += c.length; });
+        pipeline(res, createWriteStream(dest)).then(() => {
+          if (expected >= 0 && n !== expected) reject(new RpcError('unavailable', `${name}: got ${n} of ${expected} bytes`, 200, rid));
+          else resolve(n);
+        }, (err: Error) => reject(new RpcError('unavailable', `${name}: ${err.message}`, 200, rid)));
+      });
+      req.on('timeout', () => req.destroy(new Error('request timed out')));
+      req.on('error', (err) => reject(new RpcError('unavailable', `agent ${this.base.host} unreachable: ${err.message}`, 0, rid)));
+      req.end();
+    });
   }
 
   /** The heartbeat. */

@@ -12,7 +12,7 @@ import { EventsQuery, EventsResponse, Inventory } from './protocol/inventory.js'
 import {
   ByRequestParams, FINISHED_STATES, GetOperationQuery, OperationIdParams, OperationResponse, SubmitOperationRequest,
 } from './protocol/operations.js';
-import { ConsoleQuery, ConsoleResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import { ConsoleQuery, ConsoleResponse, InstanceFileParams, InstanceFilesResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
 import {
   ListNetworksResponse, NetworkIdParams, NetworkResponse, NetworkSpec, PortIdParams, PutPortSecurityRequest,
 } from './protocol/networks.js';
@@ -137,6 +137,15 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     async (req) => b.getServer((req.params as { uuid: string }).uuid));
   app.get('/v1/servers/:uuid/console', { schema: { params: ServerUuidParams, querystring: ConsoleQuery, response: { 200: ConsoleResponse, ...errorResponses } } },
     async (req) => b.consoleOutput((req.params as { uuid: string }).uuid, (req.query as ConsoleQuery).lines ?? null));
+
+  // a migration's target pulls the source's instance files (read-only; the guest is shut off)
+  app.get('/v1/servers/:uuid/files', { schema: { params: ServerUuidParams, response: { 200: InstanceFilesResponse, ...errorResponses } } },
+    async (req) => b.instanceFiles((req.params as { uuid: string }).uuid));
+  app.get('/v1/servers/:uuid/files/:name', { schema: { params: InstanceFileParams } }, async (req, reply) => {
+    const p = req.params as { uuid: string; name: string };
+    const f = await b.openInstanceFile(p.uuid, p.name);
+    return reply.type('application/octet-stream').header('content-length', f.sizeBytes).send(f.stream);
+  });
   // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
   app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async (req) => b.inventory(req.socket.localAddress));
   // tenant networks (issue 12): idempotent "make it so"

@@ -185,6 +185,8 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       deleteNetwork: (id) => take().deleteNetwork(id),
       listNetworks: () => take().listNetworks(),
       putPortSecurity: (portId, security) => take().putPortSecurity(portId, security),
+      instanceFiles: (uuid) => take().instanceFiles(uuid),
+      openInstanceFile: (uuid, name) => take().openInstanceFile(uuid, name),
       events: (since, waitMs) => take().events(since, waitMs),
     };
     rpc = createRpcServer({ backend: dispatch, secret: o.secret, log: log.child({ svc: 'novalet-sim-rpc' }) });

@@ -8,3 +8,4 @@ export { compileSearchPattern } from './search-pattern.js';
 export { claimOf } from './resources.js';
 export { PostgresStore } from './postgres/postgres-store.js';
 export { openStore, checkStoreLocation, isPostgresUrl, redactStoreLocation } from './open-store.js';
+export { MigrationMarkerNotFound } from './repos/migrations.js';

@@ -14,7 +14,7 @@ type Result = Record<string, unknown>;
 export const FAKE_CONSOLE = 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE';
 
 export class FakeHosts implements HostTransport {
-  readonly calls: Array<{ op: OperationKind | 'console'; serverId: string; requestId: string; host: string }> = [];
+  readonly calls: Array<{ op: OperationKind | 'console'; serverId: string; requestId: string; host: string; tag?: string }> = [];
   /** the guests each host runs, with their power */
   readonly guests = new Map<string, { host: string; power: string }>();
   private readonly failures = new Map<OperationKind | 'console', { code: string; message: string; rolledBack: boolean }>();
@@ -33,7 +33,7 @@ export class FakeHosts implements HostTransport {
   on(op: OperationKind, fn: (c: HostCall) => Promise<Result>): void { this.handlers.set(op, fn); }
 
   async call<K extends OperationKind>(c: HostCall<K>): Promise<Result> {
-    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host });
+    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host, ...(c.tag ? { tag: c.tag } : {}) });
     await new Promise((r) => setTimeout(r, this.delayMs));
     const f = this.failures.get(c.kind);
     if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message, false, f.rolledBack); }
@@ -42,15 +42,36 @@ export class FakeHosts implements HostTransport {
     return this.apply(c as HostCall);
   }
 
+  /**
+   * every guest by host (`<host>/<server>`): a resize or cold migration has one on its source and one on its
+   * target; `guests` shows the one touched last
+   */
+  readonly placed = new Map<string, string>();
+
+  /** the power of the server's guest on `host` (undefined: none there) */
+  guestOn(host: string, serverId: string): string | undefined { return this.placed.get(`${host}/${serverId}`); }
+
   private apply(c: HostCall): Result {
-    const g = this.guests.get(c.serverId);
-    const set = (power: string) => { this.guests.set(c.serverId, { host: c.host, power }); return { power }; };
+    const key = `${c.host}/${c.serverId}`;
+    const seen = this.guests.get(c.serverId);
+    // a test's handler may have put the guest in `guests` directly
+    if (!this.placed.has(key) && seen?.host === c.host) this.placed.set(key, seen.power);
+    const power0 = this.placed.get(key);
+    const set = (power: string) => { this.placed.set(key, power); this.guests.set(c.serverId, { host: c.host, power }); return { power }; };
     switch (c.kind) {
       case 'spawn': return set('running');
-      case 'destroy': this.guests.delete(c.serverId); return {};
+      case 'migrate_receive': return set((c.params as { start: boolean }).start ? 'running' : 'shutdown');
+      case 'destroy': {
+        this.placed.delete(key);
+        const other = [...this.placed.entries()].find(([k]) => k.endsWith(`/${c.serverId}`));
+        if (other) this.guests.set(c.serverId, { host: other[0].slice(0, -c.serverId.length - 1), power: other[1] });
+        else this.guests.delete(c.serverId);
+        return {};
+      }
       case 'snapshot': return { sizeBytes: 0 };
       default: break;
     }
+    const g = power0 === undefined ? undefined : { host: c.host, power: power0 };
     if (!g) throw new HostCallError('unknown_server', 'no such server on this host');
     switch (c.kind) {
       case 'start': case 'unpause': case 'resume': return set('running');
@@ -74,6 +95,8 @@ export class FakeHosts implements HostTransport {
   }
 
   imageSource(_host: string, imageId: string): string { return `${this.imageDir}/${imageId}`; }
+
+  agentUrl(host: string): string { return `http://${host}.fake:8775`; }
 
   snapshotTarget(_host: string, imageId: string): { outputPath: string } { return { outputPath: `${this.imageDir}/${imageId}` }; }
 }

@@ -50,13 +50,21 @@ export async function login(app: FastifyInstance, user: string, password: string
  * database (each its own task owner, scheduler view and connection). `storeUrl`: any store location instead
  * (a postgres:// URL: controllers sharing a PostgreSQL database).
  */
-export async function createHarness(over?: Partial<ControllerConfig>, driverDelayMs?: number, o?: { dbPath?: string }): Promise<Harness>;
-export async function createHarness(over: Partial<ControllerConfig>, driverDelayMs: number, o: { storeUrl: string }): Promise<Harness<Store>>;
-export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: { dbPath?: string; storeUrl?: string } = {}): Promise<Harness<Store>> {
+export interface HarnessOptions {
+  /** the fake hosts another harness uses (two controllers in front of the same hosts) */
+  driver?: FakeHosts;
+  /** crash tests: a drive hangs at these steps (tasks/engine.ts) */
+  failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+}
+
+export async function createHarness(over?: Partial<ControllerConfig>, driverDelayMs?: number, o?: HarnessOptions & { dbPath?: string }): Promise<Harness>;
+export async function createHarness(over: Partial<ControllerConfig>, driverDelayMs: number, o: HarnessOptions & { storeUrl: string }): Promise<Harness<Store>>;
+export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: HarnessOptions & { dbPath?: string; storeUrl?: string } = {}): Promise<Harness<Store>> {
   const store = o.storeUrl ? await openStore(o.storeUrl) : new SqliteStore(o.dbPath ?? ':memory:');
-  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), ...over });
-  const driver = new FakeHosts(driverDelayMs, cfg.imageDir);
-  const app = buildControllerApp(cfg, store, driver, { periodic: false });
+  // one fake host (as `novalet up`): a resize stays on it unless a test turns this off and adds hosts
+  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), allowResizeToSameHost: true, ...over });
+  const driver = o.driver ?? new FakeHosts(driverDelayMs, cfg.imageDir);
+  const app = buildControllerApp(cfg, store, driver, { periodic: false, ...(o.failpoints ? { failpoints: o.failpoints } : {}) });
   const identity = app.novalet.identity;
   const b = await bootstrapIdentity(identity, { admin: 'adminpw', demo: 'demopw' });
   const otherProject = await identity.ensureProject('other');

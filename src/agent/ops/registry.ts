@@ -5,6 +5,7 @@ import { pause, reboot, resume, start, stop, suspend, unpause } from './power-op
 import { rebuild } from './rebuild.js';
 import { resize, resizeConfirm, resizeRevert } from './resize.js';
 import { snapshot } from './snapshot.js';
+import { migrateReceive } from './migrate-receive.js';
 import { spawn } from './spawn.js';
 import type { OperationDef } from './types.js';
 
@@ -12,7 +13,7 @@ import type { OperationDef } from './types.js';
 export const OPERATIONS: { [K in OperationKind]: OperationDef<K> } = {
   spawn, start, stop, reboot, pause, unpause, suspend, resume, destroy,
   attach_disk: attachDisk, detach_disk: detachDisk, attach_nic: attachNic, detach_nic: detachNic,
-  rebuild, resize, resize_confirm: resizeConfirm, resize_revert: resizeRevert, snapshot,
+  rebuild, resize, migrate_receive: migrateReceive, resize_confirm: resizeConfirm, resize_revert: resizeRevert, snapshot,
 };
 
 export function operationDef(kind: OperationKind): OperationDef {

@@ -38,6 +38,8 @@ import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
  * | resize                | before 'define'                           | roll back: saved XML + root disk back, start if it was running |
  * |                       | at 'start' and running                    | succeeded, awaits confirm (no second reboot)     |
  * |                       | 'define' or later                         | re-drive to finish (grow is idempotent), awaits confirm |
+ * | migrate_receive       | before 'define' (no domain)               | roll back: DHCP entries, copied files; rolled_back (the source keeps the server) |
+ * |                       | 'define' or later                         | re-drive (define again, start if asked)          |
  * | resize_confirm/revert | anything                                  | re-drive                                         |
  * | snapshot              | image complete (renamed into place)       | commit overlays back, succeeded                  |
  * |                       | otherwise                                 | roll back: commit overlays back, drop the partial image |
@@ -56,6 +58,7 @@ async function finishedRunning(x: OpExec<unknown>): Promise<Outcome> {
 }
 
 const SPAWN_STEPS = ['accepted', 'image', 'disks', 'network', 'define', 'start'];
+const MIGRATE_RECEIVE_STEPS = ['accepted', 'image', 'list_files', 'copy_files', 'disks', 'network', 'define', 'start'];
 const RESIZE_STEPS = ['accepted', 'save_definition', 'stop', 'acpi_shutdown', 'destroy', 'backup_root', 'grow_root', 'define', 'start'];
 
 export const RECOVERY: Record<OperationKind, Recovery> = {
@@ -95,6 +98,14 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
     if (stepIndex(op, RESIZE_STEPS) >= RESIZE_STEPS.indexOf('define')) return rerun();
     await restoreSaved(x, op.data['wasRunning'] === true);
     return { state: 'rolled_back', error: interrupted('resize before the new definition') };
+  },
+  // like spawn: before the domain was defined nothing ran here (the source still has the server): roll back
+  async migrate_receive(x, op, dom, rerun) {
+    if (stepIndex(op, MIGRATE_RECEIVE_STEPS) >= MIGRATE_RECEIVE_STEPS.indexOf('define') || dom) return rerun();
+    await removeDhcpEntries(x.deps.hv, dhcpEntries(x.server().spec.nics));
+    await removeAll(x.server().files);
+    x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
+    return { state: 'rolled_back', error: interrupted('migrate_receive before the domain was defined') };
   },
   resize_confirm: (_x, _op, _dom, rerun) => rerun(),
   resize_revert: (_x, _op, _dom, rerun) => rerun(),

@@ -65,6 +65,8 @@ export class AgentTransport implements HostTransport {
     }
   }
 
+  agentUrl(host: string): string { return this.entry(host).endpoint.url; }
+
   private entry(host: string): AgentEntry {
     const e = this.o.agents.forHost(host);
     if (!e) throw new HostCallError('unavailable', `Compute host ${host} has no reachable agent.`, true);

@@ -12,6 +12,8 @@ import { ConsoleService } from './console.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
+import { MigrationService } from './migrations.js';
+import { ResizeConfirmSweep } from './resize-confirm.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
 import { IpAllocator } from '../network/ip-allocator.js';
@@ -43,6 +45,9 @@ export class ComputeController {
   readonly scheduler: Scheduler;
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
+  readonly migrations: MigrationService;
+  readonly resizeConfirm: ResizeConfirmSweep;
+  private confirmTimer: NodeJS.Timeout | null = null;
   private reclaimTimer: NodeJS.Timeout | null = null;
   /** the recycle bin's reclaim runs on one controller of those sharing the database */
   readonly reclaimDuty: ClusterDuty;
@@ -61,11 +66,13 @@ export class ComputeController {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
-    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
+    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost }, this.placement);
     this.console = new ConsoleService(store, transport);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
+    this.migrations = new MigrationService(store);
+    this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
   }
 
   /**
@@ -83,6 +90,11 @@ export class ComputeController {
 
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s), once per cluster */
   startPeriodic(): void {
+    // automatic confirm of VERIFY_RESIZE (Nova's resize_confirm_window), every min(window, 60 s)
+    if (this.cfg.resizeConfirmWindowSeconds > 0 && !this.confirmTimer) {
+      this.confirmTimer = setInterval(() => { void this.resizeConfirm.sweep().catch(() => {}); }, Math.min(this.cfg.resizeConfirmWindowSeconds, 60) * 1000);
+      this.confirmTimer.unref();
+    }
     if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
     this.reclaimTimer = setInterval(() => { void this.reclaimRound().catch(() => {}); }, this.reclaimEveryMs());
     this.reclaimTimer.unref();
@@ -96,7 +108,8 @@ export class ComputeController {
 
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
-    this.reclaimTimer = null;
+    if (this.confirmTimer) clearInterval(this.confirmTimer);
+    this.reclaimTimer = this.confirmTimer = null;
     await this.reclaimDuty.release();
     await this.tasks.close();
   }

@@ -34,6 +34,8 @@ export interface HostTransport {
    * 'unknown_server' when it has no such server)
    */
   consoleOutput(host: string, serverId: string, lines: number | null): Promise<string>;
+  /** the RPC base URL of `host`'s agent as other agents reach it (a migration's target pulls the files from there) */
+  agentUrl(host: string): string;
 }
 
 /** the agent's request id for one server's share of a task (a multi-create shares one API request id) */

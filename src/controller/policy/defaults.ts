@@ -32,7 +32,8 @@ export const API_RULES: Record<string, string> = {
     'os_compute_api:os-flavor-access:remove_tenant_access', 'os_compute_api:os-flavor-access',
     'os_compute_api:os-hypervisors:list', 'os_compute_api:os-hypervisors:list-detail', 'os_compute_api:os-hypervisors:show',
     'os_compute_api:os-hypervisors:statistics', 'os_compute_api:os-hypervisors:search', 'os_compute_api:os-hypervisors:servers',
-    'os_compute_api:os-hypervisors:uptime', 'os_compute_api:os-shelve:shelve_offload',
+    'os_compute_api:os-hypervisors:uptime', 'os_compute_api:os-shelve:shelve_offload', 'os_compute_api:servers:migrations:index',
+    'os_compute_api:servers:migrations:show', 'os_compute_api:servers:migrations:delete', 'os_compute_api:servers:migrations:force_complete',
   ], ADMIN),
   ...p(['os_compute_api:os-quota-sets:show', 'os_compute_api:os-simple-tenant-usage:show'], READER),
   ...p([

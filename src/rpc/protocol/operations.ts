@@ -33,6 +33,19 @@ export const OperationParams = {
     rootGiB: Type.Optional(Type.Number({ minimum: 0 })),
     ...Timeouts,
   }, { additionalProperties: false }),
+  /**
+   * The target's side of a resize or cold migration to another host: pull the server's instance files from the
+   * source agent (GET /v1/servers/:uuid/files, the cluster secret), put the root disk on this host's cached base
+   * image, grow it to the spec, define, and start if it ran on the source. The source keeps its files until the
+   * resize is confirmed (destroy there) or reverted (destroy here, start there).
+   */
+  migrate_receive: Type.Object({
+    spec: ServerSpec,
+    /** the source agent's RPC base URL */
+    sourceUrl: Type.String({ pattern: '^https?://' }),
+    /** start the guest once defined (it was running on the source) */
+    start: Type.Boolean(),
+  }, { additionalProperties: false }),
   resize_confirm: Empty,
   resize_revert: Empty,
   snapshot: Type.Object({

@@ -50,6 +50,9 @@ export async function release(q: Queryable, serverId: string): Promise<void> {
   if (a) await add(q, a.host as string, { vcpus: -(a.vcpus as number), memoryMb: -(a.memory_mb as number), diskGb: -(a.disk_gb as number) }, -1, null);
 }
 
+/** thrown inside a claim's transaction to roll it back when the target has no room */
+class Refused extends Error {}
+
 /** affinity: no member on another host; anti-affinity: fewer than maxPerHost members on this one */
 async function groupAllows(q: Queryable, rule: GroupRule, serverId: string, host: string): Promise<boolean> {
   await q.query('SELECT 1 FROM server_groups WHERE id = ? FOR UPDATE', [rule.groupId]);
@@ -83,6 +86,38 @@ export class PgClaims extends PgRepository implements ClaimRepo {
 
   async releaseClaim(serverId: string): Promise<void> {
     await this.db.tx((q) => release(q, serverId));
+  }
+
+  /** as sqlite/claims.ts: the source's claim becomes the migration's, the target's is the server's; all or nothing */
+  async claimMigration(serverId: string, migrationId: string, target: string, r: Resources, limits: Resources | null, rule?: GroupRule): Promise<boolean> {
+    try {
+      return await this.db.tx(async (q) => {
+        await lockServerClaim(q, serverId);
+        const held = (await q.query('SELECT host FROM allocations WHERE server_id = ?', [migrationId])).rows[0];
+        const mine = (await q.query('SELECT host FROM allocations WHERE server_id = ?', [serverId])).rows[0];
+        if (held && mine?.host === target) return true; // claimed before (a re-driven step)
+        if (!held && mine) await q.query('UPDATE allocations SET server_id = ? WHERE server_id = ?', [migrationId, serverId]);
+        else if (held && mine) await release(q, serverId); // a claim on another target from an earlier try
+        if (rule && !(await groupAllows(q, rule, serverId, target))) throw new Refused();
+        if (!(await add(q, target, r, 1, limits))) throw new Refused();
+        await q.query('INSERT INTO allocations (server_id, host, vcpus, memory_mb, disk_gb, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          [serverId, target, r.vcpus, r.memoryMb, r.diskGb, now()]);
+        return true;
+      });
+    } catch (err) {
+      if (err instanceof Refused) return false; // rolled back: the source's claim is the server's again
+      throw err;
+    }
+  }
+
+  async revertMigrationClaim(serverId: string, migrationId: string): Promise<void> {
+    await this.db.tx(async (q) => {
+      await lockServerClaim(q, serverId);
+      const held = (await q.query('SELECT host FROM allocations WHERE server_id = ?', [migrationId])).rows[0];
+      if (!held) return;
+      await release(q, serverId);
+      await q.query('UPDATE allocations SET server_id = ? WHERE server_id = ?', [serverId, migrationId]);
+    });
   }
 
   async getAllocation(serverId: string): Promise<(Resources & { host: string }) | null> {

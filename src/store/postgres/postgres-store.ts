@@ -21,6 +21,7 @@ import { PgQuotas } from './quotas.js';
 import { PgClaims } from './claims.js';
 import { PgTasks } from './tasks.js';
 import { PgServerGroups } from './server-groups.js';
+import { PgMigrations } from './migrations-repo.js';
 import { PgClusterLeases } from './leases.js';
 
 /** Every repository; a new one is one entry here (and in sqlite-store.ts, and its interface in Store's `extends`). */
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   PgTasks,
   PgServerGroups,
   PgClusterLeases,
+  PgMigrations,
 ] as const;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- the methods are put on by bindMethods (compose.ts)

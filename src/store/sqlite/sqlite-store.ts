@@ -22,6 +22,7 @@ import { SqliteClaims } from './claims.js';
 import { SqliteTasks } from './tasks.js';
 import { SqliteServerGroups } from './server-groups.js';
 import { SqliteClusterLeases } from './leases.js';
+import { SqliteMigrations } from './migrations-repo.js';
 
 /** Every repository; a new one is one entry here (and its interface one entry in Store's `extends`). */
 const REPOSITORIES = [
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   SqliteTasks,
   SqliteServerGroups,
   SqliteClusterLeases,
+  SqliteMigrations,
 ] as const;
 
 /** The repositories' methods, which the constructor puts on the store; `implements Store` checks that none is missing. */

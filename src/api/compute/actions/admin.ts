@@ -1,6 +1,6 @@
 /**
- * Admin actions: os-resetState, migrate, os-migrateLive, evacuate. Until several hosts exist, the migrations
- * answer Nova's "no valid host" (after policy, lock and state checks, which are real).
+ * Admin actions: os-resetState, migrate (cold, tasks/defs/migration.ts), os-migrateLive, evacuate. Live migration
+ * and evacuation answer Nova's "no valid host" (after policy, lock and state checks, which are real) until they land.
  */
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
@@ -33,11 +33,12 @@ export const adminActions: ActionTable = {
     await d.compute.actions.resetState(req.ctx, id, b.state);
     reply.code(202);
   },
-  migrate: async ({ req, id, body, d }) => {
+  migrate: async ({ req, reply, id, body, d }) => {
     enforce(req.ctx, 'os_compute_api:os-migrate-server:migrate');
     const b = check(Migrate, body);
     if (b && b.host !== undefined && !atLeast(req, '2.56')) throw badRequest("Invalid input for field/attribute migrate. Additional properties are not allowed ('host' was unexpected)");
-    return d.compute.actions.migrate(req.ctx, id);
+    await d.compute.actions.migrate(req.ctx, id, b?.host ?? undefined);
+    reply.code(202);
   },
   'os-migrateLive': async ({ req, id, body, d }) => {
     enforce(req.ctx, 'os_compute_api:os-migrate-server:migrate_live');
