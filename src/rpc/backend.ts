@@ -1,6 +1,7 @@
 import type { Inventory, EventsResponse } from './protocol/inventory.js';
 import type { OperationResponse, OperationView, SubmitOperationRequest } from './protocol/operations.js';
 import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 
 /**
  * What the RPC server serves. The agent implements it (src/agent/rpc-backend.ts); keeping it here means
@@ -16,4 +17,12 @@ export interface AgentBackend {
   consoleOutput(uuid: string, lines: number | null): Promise<ConsoleResponse>;
   inventory(): Promise<Inventory>;
   events(since: number, waitMs: number): Promise<EventsResponse>;
+  /** source host: the running (or last) live migration's progress */
+  liveMigration(uuid: string): LiveMigrationResponse;
+  /** source host: abort or force-complete the running live migration (invalid_state when none runs) */
+  liveMigrationAction(uuid: string, action: 'abort' | 'force-complete'): Promise<LiveMigrationActionResponse>;
+  /** shared instance storage check: a marker file in the instances dir (create on one host, look on the other) */
+  createStorageMarker(): Promise<StorageMarker>;
+  checkStorageMarker(marker: string): StorageMarkerCheck;
+  removeStorageMarker(marker: string): Promise<StorageMarker>;
 }

@@ -5,6 +5,7 @@ import { isErrorCode, type ErrorCode } from './errors.js';
 import type { EventsResponse, Inventory } from './protocol/inventory.js';
 import { FINISHED_STATES, type OperationKind, type OperationResponse, type OperationView, type ParamsOf } from './protocol/operations.js';
 import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
 export interface AgentClientOptions {
@@ -94,6 +95,28 @@ export class AgentClient {
 
   events(since = 0, waitSec = 0): Promise<EventsResponse> {
     return this.call('GET', `/v1/events?since=${since}&wait=${waitSec}`, undefined, undefined, waitSec);
+  }
+
+  /** source host: the running (or last) live migration of the server, null when it has none */
+  liveMigration(uuid: string): Promise<LiveMigrationResponse> {
+    return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/live-migration`);
+  }
+
+  /** source host: abort (the guest stays) or force-complete (post-copy if permitted, else pause) the running live migration */
+  liveMigrationAction(uuid: string, action: 'abort' | 'force-complete'): Promise<LiveMigrationActionResponse> {
+    return this.call('POST', `/v1/servers/${encodeURIComponent(uuid)}/live-migration/${action}`);
+  }
+
+  createStorageMarker(): Promise<StorageMarker> {
+    return this.call('POST', '/v1/storage/markers');
+  }
+
+  checkStorageMarker(marker: string): Promise<StorageMarkerCheck> {
+    return this.call('GET', `/v1/storage/markers/${encodeURIComponent(marker)}`);
+  }
+
+  removeStorageMarker(marker: string): Promise<StorageMarker> {
+    return this.call('DELETE', `/v1/storage/markers/${encodeURIComponent(marker)}`);
   }
 
   /** Low level (tests use it to send malformed input). */

@@ -12,6 +12,9 @@ import {
   ByRequestParams, FINISHED_STATES, GetOperationQuery, OperationIdParams, OperationResponse, SubmitOperationRequest,
 } from './protocol/operations.js';
 import { ConsoleQuery, ConsoleResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import {
+  LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck, StorageMarkerParams,
+} from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL, SUPPORTED_PROTOCOLS } from './protocol/version.js';
 
 export interface RpcServerOptions {
@@ -120,6 +123,19 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     async (req) => b.getServer((req.params as { uuid: string }).uuid));
   app.get('/v1/servers/:uuid/console', { schema: { params: ServerUuidParams, querystring: ConsoleQuery, response: { 200: ConsoleResponse, ...errorResponses } } },
     async (req) => b.consoleOutput((req.params as { uuid: string }).uuid, (req.query as ConsoleQuery).lines ?? null));
+  // live migration (source host): progress while it runs, abort, force-complete
+  app.get('/v1/servers/:uuid/live-migration', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationResponse, ...errorResponses } } },
+    async (req) => b.liveMigration((req.params as { uuid: string }).uuid));
+  app.post('/v1/servers/:uuid/live-migration/abort', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationActionResponse, ...errorResponses } } },
+    async (req) => b.liveMigrationAction((req.params as { uuid: string }).uuid, 'abort'));
+  app.post('/v1/servers/:uuid/live-migration/force-complete', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationActionResponse, ...errorResponses } } },
+    async (req) => b.liveMigrationAction((req.params as { uuid: string }).uuid, 'force-complete'));
+  // shared instance storage check (Nova's check_can_live_migrate): marker on one host, looked for on the other
+  app.post('/v1/storage/markers', { schema: { response: { 200: StorageMarker, ...errorResponses } } }, async () => b.createStorageMarker());
+  app.get('/v1/storage/markers/:marker', { schema: { params: StorageMarkerParams, response: { 200: StorageMarkerCheck, ...errorResponses } } },
+    async (req) => b.checkStorageMarker((req.params as { marker: string }).marker));
+  app.delete('/v1/storage/markers/:marker', { schema: { params: StorageMarkerParams, response: { 200: StorageMarker, ...errorResponses } } },
+    async (req) => b.removeStorageMarker((req.params as { marker: string }).marker));
   // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
   app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
   app.get('/v1/events', { schema: { querystring: EventsQuery, response: { 200: EventsResponse, ...errorResponses } } },

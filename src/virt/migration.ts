@@ -19,6 +19,8 @@ export interface MigrateRequest {
   copyDisks?: string[];
   /** QEMU throttles the vCPUs when the guest dirties memory faster than it is sent (VIR_MIGRATE_AUTO_CONVERGE) */
   autoConverge?: boolean;
+  /** encrypt the QEMU data stream too (VIR_MIGRATE_TLS: QEMU uses the host's libvirt TLS certificates) */
+  tls?: boolean;
   /** allow a switch to post-copy later (VIR_MIGRATE_POSTCOPY; the switch is migrationStartPostCopy) */
   postCopy?: boolean;
   /**

@@ -4,3 +4,4 @@ export * from './server-spec.js';
 export * from './operations.js';
 export * from './servers.js';
 export * from './inventory.js';
+export * from './live-migration.js';
