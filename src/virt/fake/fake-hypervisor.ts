@@ -190,12 +190,12 @@ export class FakeHypervisor implements Hypervisor {
       if (this.host.migrations.has(uuid)) throw new VirtError('operation_failed', `domain ${uuid} already has a migration job`);
       const dest = this.host.peers.get(req.destUri);
       if (dest?.domains.has(uuid)) throw new VirtError('operation_failed', `domain ${d.name} already exists on ${req.destUri}`);
-      const m = new FakeMigration(uuid, structuredClone(req), this.host.nextPlan ?? {});
+      const m = new FakeMigration(uuid, structuredClone(req), this.host.nextPlan ?? {}, d.state === 'paused');
       this.host.nextPlan = undefined;
       this.host.migrations.set(uuid, m);
       m.onDone = (ok) => {
         this.host.migrations.delete(uuid);
-        if (ok) this.landOn(d, dest, req);
+        if (ok) this.landOn(d, dest, req, m.startedPaused);
       };
       const done = new Promise<void>((resolve, reject) => { m.settle = { resolve, reject }; });
       if (!m.plan.hold && !(m.plan.script?.length)) setImmediate(() => m.complete());
@@ -520,16 +520,19 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   /** UNDEFINE_SOURCE + PERSIST_DEST: the domain leaves this host and appears on the destination (if registered). */
-  private landOn(d: FakeDomain, dest: FakeHost | undefined, req: MigrateRequest): void {
+  private landOn(d: FakeDomain, dest: FakeHost | undefined, req: MigrateRequest, paused: boolean): void {
     const move = <T>(v: T): T => (v === null ? v : JSON.parse(rewritePaths(JSON.stringify(v), (req.pathRewrites ?? []).map(([a, b]) => [a, b]))) as T);
     this.clearTimers(d);
     this.domains.delete(d.uuid);
     this.emitLater({ type: 'power', uuid: d.uuid, power: 'shutdown', libvirtEvent: 'stopped', detail: 'migrated' });
     if (!dest) return;
-    const arrived: FakeDomain = { ...d, config: move(d.config), live: move(d.live), timers: new Set(), reason: 'migrated', guest: { ...d.guest } };
+    const arrived: FakeDomain = {
+      ...d, config: move(d.config), live: move(d.live), timers: new Set(), reason: 'migrated', guest: { ...d.guest },
+      state: paused ? 'paused' : 'running',
+    };
     dest.domains.set(d.uuid, arrived);
     setImmediate(() => {
-      const power = d.state === 'paused' ? 'paused' : 'running';
+      const power = paused ? 'paused' : 'running';
       if (dest.muted === 0) dest.events.emit('event', { type: 'power', uuid: d.uuid, power, libvirtEvent: power === 'paused' ? 'suspended' : 'resumed', detail: 'migrated' });
     });
   }

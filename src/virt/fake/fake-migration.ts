@@ -28,7 +28,11 @@ export class FakeMigration {
   onDone: (ok: boolean) => void = () => undefined;
   private ended = false;
 
-  constructor(readonly uuid: string, readonly req: MigrateRequest, readonly plan: FakeMigrationPlan) {}
+  /**
+   * @param startedPaused the guest was paused when the migration began: it arrives paused (libvirt adds
+   * VIR_MIGRATE_PAUSED); a guest paused later (force complete) is resumed on the destination
+   */
+  constructor(readonly uuid: string, readonly req: MigrateRequest, readonly plan: FakeMigrationPlan, readonly startedPaused = false) {}
 
   get finished(): boolean { return this.ended; }
 
