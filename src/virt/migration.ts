@@ -19,6 +19,12 @@ export interface MigrateRequest {
   copyDisks?: string[];
   /** QEMU throttles the vCPUs when the guest dirties memory faster than it is sent (VIR_MIGRATE_AUTO_CONVERGE) */
   autoConverge?: boolean;
+  /**
+   * The disks not copied are on storage the caller proved shared (the storage marker check): libvirt cannot tell
+   * that from the file system type for every shared file system (it knows NFS, CephFS, GlusterFS, GPFS, OCFS2 ...)
+   * and refuses the rest as "unsafe" (VIR_MIGRATE_UNSAFE then overrides it).
+   */
+  sharedStorage?: boolean;
   /** encrypt the QEMU data stream too (VIR_MIGRATE_TLS: QEMU uses the host's libvirt TLS certificates) */
   tls?: boolean;
   /** allow a switch to post-copy later (VIR_MIGRATE_POSTCOPY; the switch is migrationStartPostCopy) */

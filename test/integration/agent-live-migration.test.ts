@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -32,9 +32,14 @@ const log = pino({ level: process.env['NOVALET_TEST_LOG'] ?? 'silent' });
 
 interface HostAgent { name: string; agent: Agent; hv: LibvirtHypervisor; rpc: FastifyInstance; dataDir: string }
 
-async function startAgent(tb: Testbed, h: TestbedHost, secret: string): Promise<HostAgent> {
-  const dataDir = join(tb.dir, `agent-${h.name}`);
+/** `sharedInstances`: the agent's instances dir is (a link to) a directory both hosts see, like an NFS mount */
+async function startAgent(tb: Testbed, h: TestbedHost, secret: string, name = h.name, sharedInstances?: string): Promise<HostAgent> {
+  const dataDir = join(tb.dir, `agent-${name}`);
   mkdirSync(dataDir, { recursive: true });
+  if (sharedInstances) {
+    mkdirSync(sharedInstances, { recursive: true });
+    symlinkSync(sharedInstances, join(dataDir, 'instances'));
+  }
   const hv = new LibvirtHypervisor({ uri: h.uri });
   const agent = await Agent.create({
     hv, log,
@@ -46,7 +51,7 @@ async function startAgent(tb: Testbed, h: TestbedHost, secret: string): Promise<
   await agent.start();
   const rpc = createRpcServer({ backend: agentBackend(agent), secret, log });
   await rpc.listen({ host: '127.0.0.1', port: 0 });
-  return { name: h.name, agent, hv, rpc, dataDir };
+  return { name, agent, hv, rpc, dataDir };
 }
 
 describe('live migration between two hosts through the agents', { skip: !isRoot() && 'needs root (namespaces, libvirtd + QEMU)' }, () => {
@@ -54,7 +59,13 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
   const secret = randomBytes(24).toString('hex');
   const hosts: HostAgent[] = [];
   let transport: AgentTransport;
+  const entries = new Map<string, { endpoint: { url: string; local: boolean }; client: AgentClient; host: string }>();
+  const register = (h: HostAgent): void => {
+    const url = `http://127.0.0.1:${(h.rpc.server.address() as { port: number }).port}`;
+    entries.set(h.name, { endpoint: { url, local: true }, client: new AgentClient({ url, secret }), host: h.name });
+  };
   const id = randomUUID();
+  const id2 = randomUUID();
   const requestId = `req-${randomUUID()}`;
   let imageFile = '';
   let bootId = '';
@@ -63,25 +74,28 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
   const a = () => hosts[0]!;
   const b = () => hosts[1]!;
 
+  let lun = '';
   const hostCall = <K extends 'spawn' | 'pause' | 'unpause' | 'destroy' | 'live_migrate_prepare' | 'live_migrate' | 'live_migrate_finish' | 'live_migrate_rollback'>(
-    host: HostAgent, kind: K, params: Record<string, unknown>) =>
-    transport.call({ host: host.name, kind, serverId: id, params: params as never, requestId, tag: `${kind}-${++call}` });
+    host: HostAgent, kind: K, params: Record<string, unknown>, serverId = id) =>
+    transport.call({ host: host.name, kind, serverId, params: params as never, requestId, tag: `${kind}-${++call}` });
 
-  const spec = () => {
+  /** the test guest: root overlay on the cached image (local), plus a volume on a shared block device (the testbed's LUN) */
+  const spec = (uuid = id, withLun = true) => {
     const g = guestArtifacts();
     return {
-      uuid: id, displayName: 'lm-it', vcpus: 1, memoryMiB: 128, image: { id: 'lm-image', source: imageFile, format: 'raw' as const }, rootGiB: 0,
+      uuid, displayName: 'lm-it', vcpus: 1, memoryMiB: 128, image: { id: 'lm-image', source: imageFile, format: 'raw' as const }, rootGiB: 0,
       boot: { kind: 'kernel' as const, kernel: g.kernel, ramdisk: g.initrd, cmdline: g.cmdline },
+      ...(withLun ? { disks: [{ target: 'vdb', path: lun, format: 'raw' as const, sourceType: 'block' as const, volumeId: 'vol-lm' }] } : {}),
     };
   };
 
-  /** prepare on `to`, live_migrate on `from` with its answer; returns the live_migrate promise and the prepare result */
-  async function migrate(from: HostAgent, to: HostAgent, extra: Record<string, unknown> = {}) {
+  /** sharedInstancePath, prepare on `to`, live_migrate on `from` with its answer; returns the running live_migrate */
+  async function migrate(from: HostAgent, to: HostAgent, extra: Record<string, unknown> = {}, uuid = id, withLun = true) {
     const shared = await transport.sharedInstancePath(from.name, to.name);
-    const prep = await hostCall(to, 'live_migrate_prepare', { spec: spec(), blockMigration: !shared, sharedInstancePath: shared });
+    const prep = await hostCall(to, 'live_migrate_prepare', { spec: spec(uuid, withLun), blockMigration: !shared, sharedInstancePath: shared }, uuid);
     const job = hostCall(from, 'live_migrate', {
       destUri: prep['destUri'], migrateUri: prep['migrateUri'], destPaths: prep['paths'], blockMigration: !shared, sharedInstancePath: shared, ...extra,
-    });
+    }, uuid);
     return { job, shared };
   }
 
@@ -104,19 +118,20 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
     tb = await createTestbed({ hosts: 2 });
     imageFile = join(tb.sharedDir, 'lm-image.raw');
     await qemuImg.create(imageFile, { format: 'raw', sizeBytes: 32 * 1024 * 1024 });
+    lun = (await tb.createSharedDisk({ name: 'lm-lun', sizeMiB: 16 })).device;
     for (const h of tb.hosts) hosts.push(await startAgent(tb, h, secret));
-    const entries = new Map(hosts.map((h) => {
-      const url = `http://127.0.0.1:${(h.rpc.server.address() as { port: number }).port}`;
-      return [h.name, { endpoint: { url, local: true }, client: new AgentClient({ url, secret }), host: h.name }];
-    }));
+    hosts.forEach(register);
     const agents = { forHost: (name: string) => entries.get(name) } as unknown as AgentDirectory;
     transport = new AgentTransport({ agents, imagePath: (i) => i, imageUrl: (i) => i, imageUploadUrl: (i) => i, operationTimeoutMs: 300_000 });
   });
 
   after(async () => {
+    if (process.env['KEEP_TB']) return;
     for (const h of hosts) {
-      await h.hv.destroy(id).catch(() => undefined);
-      await h.hv.undefine(id).catch(() => undefined);
+      for (const u of [id, id2]) {
+        await h.hv.destroy(u).catch(() => undefined);
+        await h.hv.undefine(u).catch(() => undefined);
+      }
       await h.agent.stop();
       await h.rpc.close();
       await h.hv.close();
@@ -130,7 +145,8 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
     assert.equal(r['power'], 'running');
     const con = new ConsoleLog(consoleOf(a()));
     bootId = (await con.waitForReady({ timeoutMs: 120_000 })).boot;
-    await con.waitForHeartbeat((h) => h.boot === bootId && h.seq >= 2, { timeoutMs: 30_000 });
+    const hb = await con.waitForHeartbeat((h) => h.boot === bootId && h.seq >= 2, { timeoutMs: 30_000 });
+    assert.deepEqual(hb.disks, ['vda', 'vdb']);
   });
 
   it('live-migrates h0 -> h1 (block migration): progress recorded, the heartbeat continues on h1 with the same boot id', async () => {
@@ -165,6 +181,7 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
     const conB = new ConsoleLog(consoleOf(b()));
     const hb = await conB.waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 30_000 });
     assert.equal(hb.boot, bootId, 'no reboot: the same boot continues on h1');
+    assert.deepEqual(hb.disks, ['vda', 'vdb'], 'the shared volume came along (not copied: only vda is local)');
     assert.equal((await b().agent.power.sweep()).unknown.length, 0, 'h1 never saw an unknown domain');
   });
 
@@ -210,5 +227,33 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
     const hb = await conA.waitForHeartbeat(() => true, { timeoutMs: 30_000 });
     assert.equal(hb.boot, bootId);
     await hostCall(a(), 'destroy', {});
+  });
+
+  it('instances dir on shared storage (seen by both hosts, as NFS would be): detected, migrated without copying the disks', async () => {
+    const shared = join(tb.sharedDir, 'instances');
+    const c = await startAgent(tb, tb.hosts[0]!, secret, 'h0-shared', shared);
+    const d = await startAgent(tb, tb.hosts[1]!, secret, 'h1-shared', shared);
+    hosts.push(c, d);
+    register(c);
+    register(d);
+    await hostCall(c, 'spawn', { spec: spec(id2, false) }, id2);
+    const con = new ConsoleLog(join(shared, id2, 'console.log'));
+    const boot = (await con.waitForReady({ timeoutMs: 120_000 })).boot;
+    await con.waitForHeartbeat((h) => h.boot === boot && h.seq >= 1, { timeoutMs: 30_000 });
+    const disk = join(shared, id2, 'disk');
+    const ino = statSync(disk).ino;
+
+    const { job, shared: detected } = await migrate(c, d, {}, id2, false);
+    assert.equal(detected, true, 'the storage marker written on h1 was seen on h0');
+    const result = await job;
+    assert.equal(result['blockMigration'], false);
+    assert.equal(result['deletedFiles'], 0, 'h0 deleted nothing: the files are h1\'s now');
+    assert.equal((await hostCall(d, 'live_migrate_finish', {}, id2))['power'], 'running');
+    assert.equal(statSync(disk).ino, ino, 'the same disk file, neither copied nor recreated');
+    assert.equal(await c.hv.getDomain(id2), null);
+    const mark = await con.mark();
+    const hb = await con.waitForHeartbeat(() => true, { since: mark, timeoutMs: 30_000 });
+    assert.equal(hb.boot, boot, 'the same boot continues on h1');
+    await hostCall(d, 'destroy', {}, id2);
   });
 });

@@ -6,13 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OperationRow } from '../../src/agent/journal/journal.js';
 import { downtimeSteps, dataGiB, NOVA_POLICY, completionTimeoutMs } from '../../src/agent/migration/policy.js';
 import { agentBackend } from '../../src/agent/rpc-backend.js';
 import { AgentError } from '../../src/rpc/errors.js';
-import { calls, harness, spawnParams, uuid, type Harness } from './agent-doubles.js';
+import { AgentClient } from '../../src/rpc/client.js';
+import { createRpcServer } from '../../src/rpc/server.js';
+import { AgentTransport } from '../../src/controller/agents/transport.js';
+import type { AgentDirectory } from '../../src/controller/agents/directory.js';
+import { HostCallError } from '../../src/controller/hosts/transport.js';
+import { calls, harness, silentLog, spawnParams, uuid, type Harness } from './agent-doubles.js';
 
 const DEST_URI = 'qemu+tcp://host-b/system';
 
@@ -335,4 +340,44 @@ test('source agent dies and the migration had failed: rolled_back, the guest sta
     assert.equal(a2.agent.deps.journal.getServer(p.id)!.status, 'active');
     assert.equal(a2.hv.inspect(p.id)?.power, 'running');
   } finally { await p.cleanup(); }
+});
+
+test('over the RPC, through the controller\'s host-call API: shared storage check, progress, abort, errors', async () => {
+  const p = await pair();
+  const secret = 'test-secret-0123456789abcdef';
+  const servers = [createRpcServer({ backend: agentBackend(p.a.agent), secret, log: silentLog }), createRpcServer({ backend: agentBackend(p.b.agent), secret, log: silentLog })];
+  try {
+    const entries = new Map<string, unknown>();
+    for (const [i, name] of ['a', 'b'].entries()) {
+      const url = await servers[i]!.listen({ host: '127.0.0.1', port: 0 });
+      entries.set(name, { endpoint: { url, local: true }, client: new AgentClient({ url, secret }), host: name });
+    }
+    const t = new AgentTransport({ agents: { forHost: (h: string) => entries.get(h) } as unknown as AgentDirectory, imagePath: (i) => i, imageUrl: (i) => i, imageUploadUrl: (i) => i });
+    assert.equal(await t.sharedInstancePath('a', 'b'), false);
+    assert.equal(await t.sharedInstancePath('b', 'b'), true, 'a host shares its instances dir with itself');
+    assert.deepEqual(readdirSync(p.b.agent.deps.paths.instances).filter((f) => f.startsWith('.novalet-shared-')), [], 'markers removed');
+    assert.equal(await t.liveMigrationProgress('a', p.id), null);
+    await assert.rejects(t.liveMigrationAction('a', p.id, 'abort'), (e: unknown) => e instanceof HostCallError && e.code === 'invalid_state');
+    await assert.rejects(t.liveMigrationProgress('a', uuid()), (e: unknown) => e instanceof HostCallError && e.code === 'unknown_server');
+
+    p.a.hv.nextMigration({ script: [{ dataTotal: 1000, dataRemaining: 700, memoryTotal: 1000, memoryProcessed: 300, memoryRemaining: 700, iterations: 1 }], hold: true });
+    const prep = await t.call({ host: 'b', kind: 'live_migrate_prepare', serverId: p.id, params: { spec: p.spec, blockMigration: true }, requestId: 'req-lm', tag: 'prepare' });
+    assert.equal(prep['destUri'], DEST_URI);
+    const job = t.call({ host: 'a', kind: 'live_migrate', serverId: p.id, requestId: 'req-lm', tag: 'source',
+      params: { destUri: String(prep['destUri']), blockMigration: true, destPaths: prep['paths'] as { instances: string; images: string }, progressTimeoutSec: 0 } });
+    const outcome = job.then(() => null, (e: unknown) => e);
+    await until('progress over RPC', () => p.a.agent.deps.migrations.get(p.id)?.monitor.stats.memoryProcessed === 300);
+    const seen = await t.liveMigrationProgress('a', p.id);
+    assert.equal(seen?.phase, 'running');
+    assert.equal(seen?.memoryRemaining, 700);
+    assert.equal(await t.liveMigrationAction('a', p.id, 'abort'), 'abort');
+    const err = await outcome;
+    assert.ok(err instanceof HostCallError && err.rolledBack, String(err));
+    assert.equal((await t.liveMigrationProgress('a', p.id))?.phase, 'rolled_back');
+    const rb = await t.call({ host: 'b', kind: 'live_migrate_rollback', serverId: p.id, params: {}, requestId: 'req-lm', tag: 'rollback' });
+    assert.ok(Number(rb['deletedFiles']) > 0);
+  } finally {
+    for (const s of servers) await s.close();
+    await p.cleanup();
+  }
 });

@@ -58,6 +58,7 @@ export const liveMigrate: OperationDef<'live_migrate'> = {
     if (p.migrateUri) req.migrateUri = p.migrateUri;
     if (p.bandwidthMiBs) req.bandwidthMiBs = p.bandwidthMiBs;
     if (p.nativeTls) req.tls = true;
+    if (p.sharedInstancePath) req.sharedStorage = true;
     if (p.destPaths) req.pathRewrites = [[paths.instances, p.destPaths.instances], [paths.images, p.destPaths.images]];
 
     migrations.add(uuid, entry);

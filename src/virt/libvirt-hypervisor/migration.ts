@@ -34,6 +34,7 @@ export async function migrate(dom: LibvirtDomain, req: MigrateRequest): Promise<
   if (req.autoConverge) flags |= DomainMigrateFlags.AUTO_CONVERGE;
   if (req.postCopy) flags |= DomainMigrateFlags.POSTCOPY;
   if (req.tls) flags |= DomainMigrateFlags.TLS;
+  if (req.sharedStorage) flags |= DomainMigrateFlags.UNSAFE;
   if (req.pathRewrites?.length) {
     params.destXml = rewritePaths(live, req.pathRewrites);
     params.persistXml = rewritePaths(await dom.getXMLDesc(migratable | DomainXMLFlags.INACTIVE), req.pathRewrites);
