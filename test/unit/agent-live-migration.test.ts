@@ -381,3 +381,31 @@ test('over the RPC, through the controller\'s host-call API: shared storage chec
     await p.cleanup();
   }
 });
+
+test('FakeHosts (the controller tests\' double) plays the same host calls: prepare, held migration with progress, abort, completion', async () => {
+  const { FakeHosts } = await import('../support/fake-hosts.js');
+  const hosts = new FakeHosts(1);
+  const id = uuid();
+  const call = <K extends 'spawn' | 'live_migrate_prepare' | 'live_migrate' | 'live_migrate_finish'>(host: string, kind: K, params: unknown) =>
+    hosts.call({ host, kind, serverId: id, params: params as never, requestId: 'req-x', tag: kind });
+  await call('a', 'spawn', {});
+  assert.equal(await hosts.sharedInstancePath(), false);
+  const prep = await call('b', 'live_migrate_prepare', { spec: {}, blockMigration: true });
+  assert.equal(prep['destUri'], 'qemu+tls://b/system');
+  hosts.holdLiveMigrations = true;
+  const first = call('a', 'live_migrate', { destUri: prep['destUri'], blockMigration: true }).then(() => null, (e: unknown) => e);
+  await until('held', () => hosts.calls.some((c) => c.op === 'live_migrate'));
+  await sleep(5);
+  assert.equal((await hosts.liveMigrationProgress('a', id))?.phase, 'running');
+  assert.equal(await hosts.liveMigrationAction('a', id, 'abort'), 'abort');
+  const err = await first;
+  assert.ok(err instanceof HostCallError && err.rolledBack);
+  assert.equal(hosts.guests.get(id)?.host, 'a');
+  const second = call('a', 'live_migrate', { destUri: prep['destUri'], blockMigration: true });
+  await sleep(5);
+  hosts.completeLiveMigration(id);
+  await second;
+  assert.equal(hosts.guests.get(id)?.host, 'b');
+  assert.deepEqual(await call('b', 'live_migrate_finish', {}), { power: 'running' });
+  assert.equal((await hosts.liveMigrationProgress('a', id))?.phase, 'succeeded');
+});
