@@ -126,7 +126,6 @@ describe('live migration between two hosts through the agents', { skip: !isRoot(
   });
 
   after(async () => {
-    if (process.env['KEEP_TB']) return;
     for (const h of hosts) {
       for (const u of [id, id2]) {
         await h.hv.destroy(u).catch(() => undefined);
