@@ -59,7 +59,9 @@ export const liveMigrate: OperationDef<'live_migrate'> = {
     if (p.bandwidthMiBs) req.bandwidthMiBs = p.bandwidthMiBs;
     if (p.nativeTls) req.tls = true;
     if (p.sharedInstancePath) req.sharedStorage = true;
-    if (p.destPaths) req.pathRewrites = [[paths.instances, p.destPaths.instances], [paths.images, p.destPaths.images]];
+    // hosts normally share one layout (then the definition goes as it is); a destination with other dirs gets its own paths
+    const rewrites = p.destPaths ? ([[paths.instances, p.destPaths.instances], [paths.images, p.destPaths.images]] as [string, string][]).filter(([f, t]) => f !== t) : [];
+    if (rewrites.length) req.pathRewrites = rewrites;
 
     migrations.add(uuid, entry);
     const job = hv.migrate(uuid, req);
