@@ -15,6 +15,7 @@ import { OperationRunner } from './ops/runner.js';
 import type { AgentDeps } from './ops/types.js';
 import { PowerSync } from './reconcile/power-sync.js';
 import { PowerWatch } from './reconcile/power-watch.js';
+import { LiveMigrations } from './migration/registry.js';
 import { reconcileOperations, type RecoveredOp } from './reconcile/reconciler.js';
 import { pruneDhcpEntries } from './network/dhcp-hosts.js';
 import { JournalOnlyDriver, TenantNetworks, type NetworkDriver } from './network/tenant-networks.js';
@@ -64,6 +65,7 @@ export class Agent {
     const agent = new Agent({
       hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
       events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu', networks,
+      migrations: new LiveMigrations(),
       ...(o.onOperationFinished ? { onOperationFinished: o.onOperationFinished } : {}),
     });
     // libvirtd may be down while the agent starts (host boot order, a libvirtd restart): start anyway, with

@@ -38,6 +38,15 @@ export interface AgentConfig {
   journalRetentionDays: number;
   /** how often the pruning runs (also once at start) */
   journalPruneIntervalSec: number;
+  /** how often the live migration monitor reads the job (Nova: 0.5 s) */
+  liveMigrationMonitorIntervalMs: number;
+  /**
+   * How other hosts' libvirtds reach this one for live migration (Nova's live_migration_scheme and
+   * live_migration_inbound_addr): `qemu+<scheme>://<inbound addr>/system`; 'tls' is libvirt TLS with the cluster's CA
+   * (src/agent/README.md, "Live migration between hosts"). The address defaults to the host name.
+   */
+  liveMigrationScheme: 'tls' | 'tcp';
+  liveMigrationInboundAddr?: string;
   logLevel: string;
   /**
    * Tenant networks (issue 12): this host's VXLAN tunnel (underlay) address. Absent: the address the controller
@@ -63,6 +72,8 @@ export const DEFAULT_CONFIG: AgentConfig = {
   pollIntervalMs: 5000,
   journalRetentionDays: 30,
   journalPruneIntervalSec: 3600,
+  liveMigrationMonitorIntervalMs: 500,
+  liveMigrationScheme: 'tls',
   logLevel: 'info',
   physicalNetworks: {},
 };
@@ -86,6 +97,9 @@ export const AgentConfigFileSchema = Type.Object({
   pollIntervalMs: Type.Number({ exclusiveMinimum: 0 }),
   journalRetentionDays: Seconds,
   journalPruneIntervalSec: Seconds,
+  liveMigrationMonitorIntervalMs: Type.Number({ exclusiveMinimum: 0 }),
+  liveMigrationScheme: Type.Union([Type.Literal('tls'), Type.Literal('tcp')]),
+  liveMigrationInboundAddr: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
   logLevel: LogLevel,
   tunnelIp: Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' }),
   physicalNetworks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$' })),

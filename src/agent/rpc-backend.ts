@@ -6,6 +6,8 @@ import { operationView, type Agent } from './agent.js';
 import { tailConsoleLog } from './console-log.js';
 import { serverFiles } from './ops/domain-spec.js';
 import { instanceFiles, openInstanceFile } from './ops/migrate-files.js';
+import { liveMigrationAction, liveMigrationOf } from './migration/rpc.js';
+import { createMarker, markerExists, removeMarker } from './migration/shared-storage.js';
 
 /** Serves the RPC protocol from an Agent (long-polls wait on the runner, never longer than asked). */
 export function agentBackend(agent: Agent): AgentBackend {
@@ -59,6 +61,14 @@ export function agentBackend(agent: Agent): AgentBackend {
     events: async (since, waitMs) => {
       const events = await agent.deps.events.wait(since, waitMs);
       return { events, next: events.at(-1)?.seq ?? Math.max(since, 0) };
+    },
+    liveMigration: (uuid) => liveMigrationOf(agent.deps, uuid.toLowerCase()),
+    liveMigrationAction: (uuid, action) => liveMigrationAction(agent.deps, uuid.toLowerCase(), action),
+    createStorageMarker: async () => ({ marker: await createMarker(agent.deps.paths) }),
+    checkStorageMarker: (marker) => ({ exists: markerExists(agent.deps.paths, marker) }),
+    removeStorageMarker: async (marker) => {
+      await removeMarker(agent.deps.paths, marker);
+      return { marker };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { OperationResponse, OperationView, SubmitOperationRequest } from '.
 import type { Readable } from 'node:stream';
 import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
 import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
+import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 
 /**
  * What the RPC server serves. The agent implements it (src/agent/rpc-backend.ts); keeping it here means
@@ -28,4 +29,12 @@ export interface AgentBackend {
   /** read-only: one of those files as a stream */
   openInstanceFile(uuid: string, name: string): Promise<{ stream: Readable; sizeBytes: number }>;
   events(since: number, waitMs: number): Promise<EventsResponse>;
+  /** source host: the running (or last) live migration's progress */
+  liveMigration(uuid: string): LiveMigrationResponse;
+  /** source host: abort or force-complete the running live migration (invalid_state when none runs) */
+  liveMigrationAction(uuid: string, action: 'abort' | 'force-complete'): Promise<LiveMigrationActionResponse>;
+  /** shared instance storage check: a marker file in the instances dir (create on one host, look on the other) */
+  createStorageMarker(): Promise<StorageMarker>;
+  checkStorageMarker(marker: string): StorageMarkerCheck;
+  removeStorageMarker(marker: string): Promise<StorageMarker>;
 }

@@ -8,6 +8,7 @@ import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, Serve
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
+import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
 export interface AgentClientOptions {
@@ -161,6 +162,28 @@ export class AgentClient {
 
   events(since = 0, waitSec = 0): Promise<EventsResponse> {
     return this.call('GET', `/v1/events?since=${since}&wait=${waitSec}`, undefined, undefined, waitSec);
+  }
+
+  /** source host: the running (or last) live migration of the server, null when it has none */
+  liveMigration(uuid: string): Promise<LiveMigrationResponse> {
+    return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/live-migration`);
+  }
+
+  /** source host: abort (the guest stays) or force-complete (post-copy if permitted, else pause) the running live migration */
+  liveMigrationAction(uuid: string, action: 'abort' | 'force-complete'): Promise<LiveMigrationActionResponse> {
+    return this.call('POST', `/v1/servers/${encodeURIComponent(uuid)}/live-migration/${action}`);
+  }
+
+  createStorageMarker(): Promise<StorageMarker> {
+    return this.call('POST', '/v1/storage/markers');
+  }
+
+  checkStorageMarker(marker: string): Promise<StorageMarkerCheck> {
+    return this.call('GET', `/v1/storage/markers/${encodeURIComponent(marker)}`);
+  }
+
+  removeStorageMarker(marker: string): Promise<StorageMarker> {
+    return this.call('DELETE', `/v1/storage/markers/${encodeURIComponent(marker)}`);
   }
 
   /** Low level (tests use it to send malformed input). */

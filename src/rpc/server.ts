@@ -16,6 +16,9 @@ import { ConsoleQuery, ConsoleResponse, InstanceFileParams, InstanceFilesRespons
 import {
   ListNetworksResponse, NetworkIdParams, NetworkResponse, NetworkSpec, PortIdParams, PutPortSecurityRequest,
 } from './protocol/networks.js';
+import {
+  LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck, StorageMarkerParams,
+} from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL, SUPPORTED_PROTOCOLS } from './protocol/version.js';
 
 export interface RpcServerOptions {
@@ -146,6 +149,19 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     const f = await b.openInstanceFile(p.uuid, p.name);
     return reply.type('application/octet-stream').header('content-length', f.sizeBytes).send(f.stream);
   });
+  // live migration (source host): progress while it runs, abort, force-complete
+  app.get('/v1/servers/:uuid/live-migration', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationResponse, ...errorResponses } } },
+    async (req) => b.liveMigration((req.params as { uuid: string }).uuid));
+  app.post('/v1/servers/:uuid/live-migration/abort', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationActionResponse, ...errorResponses } } },
+    async (req) => b.liveMigrationAction((req.params as { uuid: string }).uuid, 'abort'));
+  app.post('/v1/servers/:uuid/live-migration/force-complete', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationActionResponse, ...errorResponses } } },
+    async (req) => b.liveMigrationAction((req.params as { uuid: string }).uuid, 'force-complete'));
+  // shared instance storage check (Nova's check_can_live_migrate): marker on one host, looked for on the other
+  app.post('/v1/storage/markers', { schema: { response: { 200: StorageMarker, ...errorResponses } } }, async () => b.createStorageMarker());
+  app.get('/v1/storage/markers/:marker', { schema: { params: StorageMarkerParams, response: { 200: StorageMarkerCheck, ...errorResponses } } },
+    async (req) => b.checkStorageMarker((req.params as { marker: string }).marker));
+  app.delete('/v1/storage/markers/:marker', { schema: { params: StorageMarkerParams, response: { 200: StorageMarker, ...errorResponses } } },
+    async (req) => b.removeStorageMarker((req.params as { marker: string }).marker));
   // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
   app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async (req) => b.inventory(req.socket.localAddress));
   // tenant networks (issue 12): idempotent "make it so"

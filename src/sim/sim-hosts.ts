@@ -188,6 +188,11 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       instanceFiles: (uuid) => take().instanceFiles(uuid),
       openInstanceFile: (uuid, name) => take().openInstanceFile(uuid, name),
       events: (since, waitMs) => take().events(since, waitMs),
+      liveMigration: (uuid) => take().liveMigration(uuid),
+      liveMigrationAction: (uuid, action) => take().liveMigrationAction(uuid, action),
+      createStorageMarker: () => take().createStorageMarker(),
+      checkStorageMarker: (marker) => take().checkStorageMarker(marker),
+      removeStorageMarker: (marker) => take().removeStorageMarker(marker),
     };
     rpc = createRpcServer({ backend: dispatch, secret: o.secret, log: log.child({ svc: 'novalet-sim-rpc' }) });
     // synchronous on purpose: fastify calls the route handler in the same tick (see the header comment)

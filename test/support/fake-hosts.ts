@@ -4,8 +4,12 @@
  * keeps each guest's power so that, e.g., a rebuild of a stopped server reports it stopped. `failNext(op)` makes
  * the next call of `op` (or of consoleOutput: 'console') fail as an agent would (a HostCallError with the agent's code); `on(op, fn)` replaces an
  * operation's behaviour (e.g. a snapshot that writes bytes). Never used in integration tests.
+ * Live migration: live_migrate_prepare answers like an agent (destUri qemu+tls://<dest>/system), live_migrate moves
+ * the guest to the host named in destUri at once, or, with `holdLiveMigrations`, stays running (progress readable
+ * with liveMigrationProgress) until `completeLiveMigration(id)`, an abort (the call fails rolled_back) or a
+ * force-complete; `sharedStorage` is what sharedInstancePath answers.
  */
-import { HostCallError, type HostCall, type HostTransport } from '../../src/controller/hosts/transport.js';
+import { HostCallError, type HostCall, type HostTransport, type LiveMigrationProgress } from '../../src/controller/hosts/transport.js';
 import type { OperationKind } from '../../src/rpc/protocol/operations.js';
 
 type Result = Record<string, unknown>;
@@ -20,7 +24,19 @@ export class FakeHosts implements HostTransport {
   private readonly failures = new Map<OperationKind | 'console', { code: string; message: string; rolledBack: boolean }>();
   private readonly handlers = new Map<OperationKind, (c: HostCall) => Promise<Result>>();
 
+  /** live_migrate calls stay running until completeLiveMigration / abort / force-complete */
+  holdLiveMigrations = false;
+  /** what sharedInstancePath answers */
+  sharedStorage = false;
+  private readonly liveMigrations = new Map<string, { progress: LiveMigrationProgress; settle: (error?: HostCallError) => void }>();
+  private readonly lastLiveMigration = new Map<string, LiveMigrationProgress>();
+
   constructor(private readonly delayMs = 2, private readonly imageDir = '/nonexistent') {}
+
+  /** a held live migration arrives on its destination */
+  completeLiveMigration(serverId: string): void {
+    this.liveMigrations.get(serverId)?.settle();
+  }
 
   /** the next call of `op` fails; a failed spawn is rolled back (nothing left on the host), as the agent does */
   failNext(op: OperationKind | 'console', message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
@@ -39,6 +55,7 @@ export class FakeHosts implements HostTransport {
     if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message, false, f.rolledBack); }
     const h = this.handlers.get(c.kind);
     if (h) return h(c as HostCall);
+    if (c.kind === 'live_migrate') return this.liveMigrate(c as HostCall<'live_migrate'>);
     return this.apply(c as HostCall);
   }
 
@@ -50,6 +67,49 @@ export class FakeHosts implements HostTransport {
 
   /** the power of the server's guest on `host` (undefined: none there) */
   guestOn(host: string, serverId: string): string | undefined { return this.placed.get(`${host}/${serverId}`); }
+
+  private async liveMigrate(c: HostCall<'live_migrate'>): Promise<Result> {
+    const g = this.guests.get(c.serverId);
+    if (!g || g.host !== c.host) throw new HostCallError('unknown_server', 'no such server on this host');
+    const dest = /^[a-z0-9+]+:\/\/([^/]+)\//.exec(c.params.destUri)?.[1] ?? '';
+    const progress: LiveMigrationProgress = {
+      operationId: `op-${c.requestId}`, requestId: c.requestId, serverUuid: c.serverId, phase: 'running', destUri: c.params.destUri,
+      blockMigration: c.params.blockMigration, autoConverge: false, postCopy: false, maxDowntimeMs: 50, elapsedMs: 0,
+      memoryTotal: 128 << 20, memoryProcessed: 64 << 20, memoryRemaining: 64 << 20, diskTotal: 0, diskProcessed: 0, diskRemaining: 0,
+      dataTotal: 128 << 20, dataProcessed: 64 << 20, dataRemaining: 64 << 20, iterations: 1, events: [], updatedAt: new Date().toISOString(),
+    };
+    const outcome = new Promise<HostCallError | undefined>((resolve) => {
+      this.liveMigrations.set(c.serverId, { progress, settle: resolve });
+      if (!this.holdLiveMigrations) resolve(undefined);
+    });
+    const error = await outcome;
+    this.liveMigrations.delete(c.serverId);
+    this.lastLiveMigration.set(c.serverId, { ...progress, phase: error ? 'rolled_back' : 'succeeded' });
+    if (error) throw error;
+    this.guests.set(c.serverId, { host: dest, power: g.power });
+    return { destUri: c.params.destUri, blockMigration: c.params.blockMigration, postCopy: progress.postCopy, iterations: 1 };
+  }
+
+  async liveMigrationProgress(_host: string, serverId: string): Promise<LiveMigrationProgress | null> {
+    const running = this.liveMigrations.get(serverId);
+    return running ? { ...running.progress } : this.lastLiveMigration.get(serverId) ?? null;
+  }
+
+  async liveMigrationAction(_host: string, serverId: string, action: 'abort' | 'force-complete'): Promise<'abort' | 'postcopy' | 'pause'> {
+    const running = this.liveMigrations.get(serverId);
+    if (!running) throw new HostCallError('invalid_state', `no live migration of server ${serverId} runs on this host`);
+    if (action === 'abort') {
+      running.settle(new HostCallError('internal', 'live migration aborted: aborted on request', false, true));
+      return 'abort';
+    }
+    running.progress.phase = 'paused';
+    running.settle();
+    return 'pause';
+  }
+
+  async sharedInstancePath(): Promise<boolean> {
+    return this.sharedStorage;
+  }
 
   private apply(c: HostCall): Result {
     const key = `${c.host}/${c.serverId}`;
@@ -69,6 +129,11 @@ export class FakeHosts implements HostTransport {
         return {};
       }
       case 'snapshot': return { sizeBytes: 0 };
+      case 'live_migrate_prepare': {
+        const p = c.params as { sharedInstancePath?: boolean };
+        return { destUri: `qemu+tls://${c.host}/system`, paths: { instances: '/var/lib/novalet/agent/instances', images: '/var/lib/novalet/agent/images' }, sharedInstancePath: p.sharedInstancePath ?? false };
+      }
+      case 'live_migrate_rollback': return { deletedFiles: 0 };
       default: break;
     }
     const g = power0 === undefined ? undefined : { host: c.host, power: power0 };
@@ -80,6 +145,7 @@ export class FakeHosts implements HostTransport {
       case 'pause': return set('paused');
       case 'suspend': return set('suspended');
       case 'resize_confirm': return {};
+      case 'live_migrate_finish': return { power: g.power };
       default: return { power: g.power }; // rebuild, resize, resize_revert keep the guest's power
     }
   }

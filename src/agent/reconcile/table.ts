@@ -11,6 +11,7 @@ import { commitOverlays } from '../ops/snapshot.js';
 import type { OpExec } from '../ops/types.js';
 import type { Outcome } from '../ops/runner.js';
 import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import { recoverLiveMigrate } from '../migration/recovery.js';
 
 /**
  * What to do with an operation the journal says was unfinished when the agent died. The hypervisor is
@@ -43,6 +44,11 @@ import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
  * | resize_confirm/revert | anything                                  | re-drive                                         |
  * | snapshot              | image complete (renamed into place)       | commit overlays back, succeeded                  |
  * |                       | otherwise                                 | roll back: commit overlays back, drop the partial image |
+ * | live_migrate (source) | domain gone from this host                | it completed: forget the server here (files unless shared, DHCP), succeeded |
+ * |                       | a migration job still runs                | wait for it to end (libvirtd drives it), then decide as here |
+ * |                       | domain here, no job                       | unpause if force-complete paused it; rolled_back (guest stays here) |
+ * | live_migrate_prepare  | anything                                  | re-drive (images, createOnce disks, DHCP are idempotent) |
+ * | live_migrate_finish / _rollback (destination) | anything          | re-drive (both ask libvirt whether the guest runs here first) |
  * | any                   | server row gone from the journal          | failed                                           |
  */
 export type Recovery = (x: OpExec<unknown>, op: OperationRow, dom: DomainStatus | null, rerun: () => Promise<Outcome>) => Promise<Outcome>;
@@ -109,6 +115,10 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
   },
   resize_confirm: (_x, _op, _dom, rerun) => rerun(),
   resize_revert: (_x, _op, _dom, rerun) => rerun(),
+  live_migrate: (x) => recoverLiveMigrate(x),
+  live_migrate_prepare: (_x, _op, _dom, rerun) => rerun(),
+  live_migrate_finish: (_x, _op, _dom, rerun) => rerun(),
+  live_migrate_rollback: (_x, _op, _dom, rerun) => rerun(),
   async snapshot(x, op, dom) {
     const out = (op.data['output'] as string | undefined) ?? null;
     if (out && existsSync(out)) {

@@ -5,3 +5,4 @@ export * from './operations.js';
 export * from './servers.js';
 export * from './inventory.js';
 export * from './networks.js';
+export * from './live-migration.js';

@@ -7,6 +7,8 @@ import { ServerSpec } from './server-spec.js';
 export const ServerStatus = Type.Union([
   Type.Literal('building'), Type.Literal('active'), Type.Literal('resized'),
   Type.Literal('error'), Type.Literal('deleted'),
+  /** live migration destination between live_migrate_prepare and live_migrate_finish / _rollback */
+  Type.Literal('migrating'),
 ]);
 export type ServerStatus = Static<typeof ServerStatus>;
 
