@@ -260,7 +260,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await st.listReclaimable('2026-01-02T00:00:00.000Z')).map((s) => s.id), [c.id]);
       assert.deepEqual(await st.listReclaimable('2025-01-01T00:00:00.000Z'), []);
       assert.deepEqual((await st.listServers({ withTask: true })).map((s) => s.id), [b.id]);
+      // changes-since compares millisecond timestamps: keep t0 apart from the writes before and after it
+      await new Promise((r) => setTimeout(r, 5));
       const t0 = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 5));
       assert.equal((await st.getAllocation(a.id))!.host, 'h1');
       await st.markServerDeleted(a.id, new Date().toISOString());
       assert.equal(await st.getAllocation(a.id), null, 'a deleted server gives its claim back');
