@@ -15,7 +15,7 @@ import { fileSecret } from './up/secrets.js';
 export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
                           [--secret-file FILE] [--agent URL[,URL...]] [--log-level LEVEL]
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
-                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
+                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, shelvedOffloadTime (0), tokenTtlSeconds, logLevel,
                  database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
                  identity: { projects: [{name}], users: [{name, password, project, roles}] } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
@@ -41,6 +41,8 @@ export const ControllerFileSchema = Type.Object({
   scheduler: Type.Optional(SchedulerSchema),
   heartbeatIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   reclaimIntervalSeconds: Type.Optional(Seconds),
+  /** Nova's shelved_offload_time: 0 = offload a shelved server at once, -1 = never */
+  shelvedOffloadTime: Type.Optional(Type.Integer({ minimum: -1 })),
   tokenTtlSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   serviceDownTimeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   region: Type.Optional(Str),
@@ -77,8 +79,8 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds } = file;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds }).filter(([, v]) => v !== undefined));
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, shelvedOffloadTime } = file;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, shelvedOffloadTime }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({

@@ -38,6 +38,11 @@ export interface ControllerConfig {
    * running_deleted_instance_action = reap with running_deleted_instance_timeout); sooner, it is only reported.
    */
   runningDeletedTimeoutSeconds: number;
+  /**
+   * Nova's shelved_offload_time: a shelved server is offloaded from its host (SHELVED_OFFLOADED, the host's
+   * resources freed) at once when 0, after this many seconds when positive, never when -1.
+   */
+  shelvedOffloadTime: number;
 }
 
 export interface NetworkDef {
@@ -69,6 +74,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     schedulerMaxAttempts: 3,
     taskLeaseSeconds: 30,
     runningDeletedTimeoutSeconds: 60,
+    shelvedOffloadTime: 0,
     ...over,
   };
 }

@@ -9,6 +9,7 @@ import { QuotaService } from './quotas.js';
 import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
 import { ConsoleService } from './console.js';
+import { ShelveService } from './shelving.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
@@ -36,6 +37,7 @@ export class ComputeController {
   readonly servers: ServerService;
   readonly actions: ServerActions;
   readonly console: ConsoleService;
+  readonly shelving: ShelveService;
   readonly keypairs: KeypairService;
   readonly hosts: HostRegistry;
   readonly images: ImageService;
@@ -43,6 +45,7 @@ export class ComputeController {
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
   private reclaimTimer: NodeJS.Timeout | null = null;
+  private offloadTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.hosts = new HostRegistry(store, cfg);
@@ -59,6 +62,7 @@ export class ComputeController {
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
     this.console = new ConsoleService(store, transport);
+    this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
@@ -77,6 +81,11 @@ export class ComputeController {
 
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s) */
   startPeriodic(): void {
+    // shelved servers past shelved_offload_time are offloaded (Nova's _poll_shelved_instances), every min(time, 60 s)
+    if (this.cfg.shelvedOffloadTime > 0 && !this.offloadTimer) {
+      this.offloadTimer = setInterval(() => { void this.shelving.offloadExpired().catch(() => {}); }, Math.min(this.cfg.shelvedOffloadTime, 60) * 1000);
+      this.offloadTimer.unref();
+    }
     if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
     const every = Math.min(this.cfg.reclaimIntervalSeconds, 60) * 1000;
     this.reclaimTimer = setInterval(() => { void this.servers.reclaim().catch(() => {}); }, every);
@@ -85,7 +94,8 @@ export class ComputeController {
 
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
-    this.reclaimTimer = null;
+    if (this.offloadTimer) clearInterval(this.offloadTimer);
+    this.reclaimTimer = this.offloadTimer = null;
     await this.tasks.close();
   }
 }

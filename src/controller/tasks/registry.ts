@@ -9,6 +9,8 @@ import { hardDelete } from './defs/delete.js';
 import { confirmResize, resize, revertResize } from './defs/resize.js';
 import { snapshot } from './defs/image.js';
 import { rebuild } from './defs/rebuild.js';
+import { backup } from './defs/backup.js';
+import { shelve, shelveOffload, unshelve } from './defs/shelve.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -20,6 +22,10 @@ export const TASKS = {
   revert_resize: revertResize,
   snapshot,
   rebuild,
+  backup,
+  shelve,
+  shelve_offload: shelveOffload,
+  unshelve,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;

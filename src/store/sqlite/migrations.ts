@@ -170,4 +170,14 @@ export const MIGRATIONS: string[] = [
     group_id TEXT NOT NULL, server_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (group_id, server_id));
   CREATE INDEX server_group_members_server ON server_group_members(server_id);
   `,
+  // 9-11: numbers given to other branches (filled in at merge); no-ops here
+  `SELECT 1;`,
+  `SELECT 1;`,
+  `SELECT 1;`,
+  // 12: shelve: the snapshot a shelved server is unshelved from and when it was shelved (Nova's system metadata
+  // shelved_image_id / shelved_at; shelved_offload_time counts from it)
+  `
+  ALTER TABLE servers ADD COLUMN shelved_image_id TEXT;
+  ALTER TABLE servers ADD COLUMN shelved_at TEXT;
+  `,
 ];
