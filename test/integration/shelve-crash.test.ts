@@ -94,6 +94,13 @@ describe('controller killed mid-shelve and mid-unshelve (persisted tasks)', () =
     await settled(url, id, 'ACTIVE');
     return id;
   };
+  /** runs a case against a controller held at `failpoint`, which is killed whatever happens */
+  const withController = async (failpoint: string, fn: (c: ReturnType<typeof controller>) => Promise<void>) => {
+    const c = controller(await freePort());
+    c.proc.env = { NOVALET_FAILPOINTS: failpoint };
+    await c.proc.start();
+    try { await fn(c); } finally { await c.proc.kill(); }
+  };
   const killAt = async (c: ReturnType<typeof controller>, failpoint: string, id: string) => {
     await waitFor(failpoint, () => c.proc.log.includes(`"failpoint":"${failpoint}"`) && c.proc.log.includes(id));
     await c.proc.kill();
@@ -127,10 +134,7 @@ describe('controller killed mid-shelve and mid-unshelve (persisted tasks)', () =
   });
 
   for (const failpoint of ['shelve.power_off:after', 'shelve.snapshot:before', 'shelve.snapshot:after', 'shelve.shelved:after', 'shelve.destroy:after']) {
-    it(`kill -9 at ${failpoint}: after the restart the shelve finishes exactly once`, async () => {
-      const c = controller(await freePort());
-      c.proc.env = { NOVALET_FAILPOINTS: failpoint };
-      await c.proc.start();
+    it(`kill -9 at ${failpoint}: after the restart the shelve finishes exactly once`, () => withController(failpoint, async (c) => {
       const id = await boot(c.url, `shelve-${failpoint.replace(/[.:]/g, '-')}`);
       assert.equal((await api(c.url, 'POST', `/servers/${id}/action`, { shelve: null })).status, 202);
       await killAt(c, failpoint, id);
@@ -141,15 +145,11 @@ describe('controller killed mid-shelve and mid-unshelve (persisted tasks)', () =
       assert.deepEqual([ops.stop, ops.snapshot, ops.destroy], [1, 1, 1], JSON.stringify(ops));
       const images = (await api(c.url, 'GET', '/v2/images', undefined, '/image')).body.images as Array<{ name: string; status: string }>;
       assert.deepEqual(images.filter((i) => i.name === `${s.name}-shelved`).map((i) => i.status), ['active']);
-      await c.proc.stop();
-    });
+    }));
   }
 
   for (const failpoint of ['unshelve.schedule:after', 'unshelve.spawn:before', 'unshelve.spawn:after', 'unshelve.delete_image:after']) {
-    it(`kill -9 at ${failpoint}: after the restart the unshelve finishes exactly once`, async () => {
-      const c = controller(await freePort());
-      c.proc.env = { NOVALET_FAILPOINTS: failpoint };
-      await c.proc.start();
+    it(`kill -9 at ${failpoint}: after the restart the unshelve finishes exactly once`, () => withController(failpoint, async (c) => {
       const id = await boot(c.url, `unshelve-${failpoint.replace(/[.:]/g, '-')}`);
       assert.equal((await api(c.url, 'POST', `/servers/${id}/action`, { shelve: null })).status, 202);
       const shelved = await settled(c.url, id, 'SHELVED_OFFLOADED');
@@ -164,7 +164,6 @@ describe('controller killed mid-shelve and mid-unshelve (persisted tasks)', () =
       assert.deepEqual(images.filter((i) => i.name === `${s.name}-shelved`), [], 'the shelved image is gone');
       const actions = (await api(c.url, 'GET', `/servers/${id}/os-instance-actions`)).body.instanceActions as Array<{ action: string; message: string | null }>;
       assert.deepEqual(actions.map((a) => [a.action, a.message]), [['unshelve', null], ['shelve', null], ['create', null]]);
-      await c.proc.stop();
-    });
+    }));
   }
 });
