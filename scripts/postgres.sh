@@ -33,7 +33,8 @@ start() {
   else
     log "starting on 127.0.0.1:$PORT"
     as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/postgres.log" -w -t 60 start \
-      -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$DIR -c max_connections=200 -c fsync=off" >/dev/null
+      -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$DIR -c max_connections=200 -c fsync=off" >/dev/null 9>&-
+    # (9>&-: the server must not inherit the lock's descriptor, or it holds the lock for its whole life)
   fi
   as_pg "$BIN/psql" -h "$DIR" -p "$PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
     as_pg "$BIN/createdb" -h "$DIR" -p "$PORT" -U postgres --locale=C --template=template0 "$DB"

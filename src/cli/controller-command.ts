@@ -18,7 +18,7 @@ import { checkStoreLocation, redactStoreLocation } from '../store/index.js';
 export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
                           [--secret-file FILE] [--agent URL[,URL...]] [--store PATH|postgres://...] [--log-level LEVEL]
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
-                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
+                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, shelvedOffloadTime (0), tokenTtlSeconds, logLevel,
                  database (SQLite file, or postgres://user:password@host:port/db shared by several controllers;
                  --store overrides it), controllerId, taskLeaseSeconds (30),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
@@ -47,6 +47,8 @@ export const ControllerFileSchema = Type.Object({
   scheduler: Type.Optional(SchedulerSchema),
   heartbeatIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   reclaimIntervalSeconds: Type.Optional(Seconds),
+  /** Nova's shelved_offload_time: 0 = offload a shelved server at once, -1 = never */
+  shelvedOffloadTime: Type.Optional(Type.Integer({ minimum: -1 })),
   tokenTtlSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   serviceDownTimeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   /** a guest still running for a server deleted longer ago than this is destroyed (Nova's running_deleted_instance_timeout; 60) */
@@ -103,11 +105,11 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds } = file;
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime } = file;
   const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
   const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
     networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
-    allowResizeToSameHost, resizeConfirmWindowSeconds, policy,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy,
   }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -50,6 +50,11 @@ export interface ControllerConfig {
    * resize_confirm_window; 0 = never, Nova's default)
    */
   resizeConfirmWindowSeconds: number;
+  /**
+   * Nova's shelved_offload_time: a shelved server is offloaded from its host (SHELVED_OFFLOADED, the host's
+   * resources freed) at once when 0, after this many seconds when positive, never when -1.
+   */
+  shelvedOffloadTime: number;
 }
 
 export interface NetworkDef {
@@ -84,6 +89,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     tokenIssueLimit: { burst: 50, perMinute: 300 },
     allowResizeToSameHost: false,
     resizeConfirmWindowSeconds: 0,
+    shelvedOffloadTime: 0,
     ...over,
   };
 }

@@ -138,6 +138,9 @@ export interface Server {
   deleted: boolean;
   /** incremented by every write to the server (its row, metadata or tags): equal revisions, equal server */
   revision: number;
+  /** shelve (migration 12): the snapshot a shelved server is unshelved from, and when it was shelved (Nova's system metadata) */
+  shelvedImageId?: string | null;
+  shelvedAt?: string | null;
 }
 
 export interface ServerRevision { id: string; revision: number }
@@ -307,8 +310,8 @@ export interface BeginTask {
 export interface FinishTask {
   taskId: string;
   serverId: string;
-  /** the server changes apply only while task_state is still this (a delete or reset-state since wins) */
-  expectTaskState: string;
+  /** the server changes apply only while task_state is still this, or one of these (a delete or reset-state since wins) */
+  expectTaskState: string | ReadonlyArray<string>;
   changes: ServerChanges;
   /** mark the server deleted (after the changes) and give back its claim and fixed IPs */
   deleteServer?: boolean;

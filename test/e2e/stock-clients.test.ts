@@ -206,6 +206,41 @@ test('rebuild (client waits) keeps the server, its name and its address', async 
   assert.equal(power(after), POWER.RUNNING);
 });
 
+test('server backup create --rotate 2, three times, leaves the two newest backups', async () => {
+  for (const n of [1, 2, 3]) {
+    const img = await demo.os('server', 'backup', 'create', '--name', `e2e-backup-${n}`, '--type', 'daily', '--rotate', '2', '--wait', 't1');
+    assert.equal(img.name, `e2e-backup-${n}`);
+    // the rotation runs after the snapshot, in the same action: done once the server has no task
+    await waitStatus('t1', 'ACTIVE');
+  }
+  const names = (await demo.os<Array<{ Name: string }>>('image', 'list')).map((i) => i.Name).filter((n) => n.startsWith('e2e-backup-'));
+  assert.deepEqual(names.sort(), ['e2e-backup-2', 'e2e-backup-3']);
+  const shown = await demo.os('image', 'show', 'e2e-backup-3');
+  assert.equal(shown.status, 'active');
+  assert.equal(shown.properties.image_type, 'backup');
+  assert.equal(shown.properties.backup_type, 'daily');
+  assert.equal(shown.properties.instance_uuid, ids.t1);
+});
+
+test('server shelve (offloaded at once) and unshelve: the guest boots again with the same address; the snapshot goes', async () => {
+  await demo.osRaw('server', 'shelve', 't1');
+  await waitStatus('t1', 'SHELVED_OFFLOADED');
+  const off = await admin.os('server', 'show', ids.t1);
+  assert.equal(off['OS-EXT-SRV-ATTR:host'], null, 'offloaded: no host');
+  assert.equal((await demo.os('image', 'show', 't1-shelved')).status, 'active');
+  // the server's address stays while it is shelved
+  assert.deepEqual(ipsOf((await demo.os('server', 'show', 't1')).addresses, cloud.network), [ids.t1ip]);
+  // openstack skips servers already shelved; nova asks, and gets Nova's 409
+  await assert.rejects(demo.nova('shelve', 't1'), new RegExp(`Cannot 'shelve' instance ${ids.t1} while it is in vm_state shelved_offloaded`));
+  await demo.osRaw('server', 'unshelve', 't1');
+  const s = await waitStatus('t1', 'ACTIVE');
+  assert.equal(power(s), POWER.RUNNING);
+  assert.deepEqual(ipsOf(s.addresses, cloud.network), [ids.t1ip]);
+  assert.ok((await admin.os('server', 'show', ids.t1))['OS-EXT-SRV-ATTR:host'], 'scheduled onto a host again');
+  const gone = await demo.osFails('image', 'show', 't1-shelved');
+  assert.match(gone.stderr, /No Image found|Could not find resource|No image/i);
+});
+
 test('nova: list, show, lock, and (admin) reset-state', async () => {
   const rows = parseTable(await demo.nova('list'));
   const row = rows.find((r) => r.Name === 't1')!;
@@ -235,7 +270,7 @@ test('server event list: one record per action, with its request id', async () =
   const events = await demo.os<Array<{ Action: string; 'Request ID': string }>>('server', 'event', 'list', 't1');
   const actions = events.map((e) => e.Action);
   for (const a of ['create', 'stop', 'start', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'resize', 'confirmResize',
-    'revertResize', 'createImage', 'lock', 'unlock', 'rebuild', 'resetState']) {
+    'revertResize', 'createImage', 'lock', 'unlock', 'rebuild', 'resetState', 'createBackup', 'shelve', 'unshelve']) {
     assert.ok(actions.includes(a), `${a} missing from ${actions.join(',')}`);
   }
   // the refused stop (locked) left no record: exactly one stop

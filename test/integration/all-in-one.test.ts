@@ -2,7 +2,7 @@
  * End to end on real QEMU: `novalet up` (controller + agent + NAT network) driven with Debian's openstack, nova and
  * openstacksdk clients through the clouds.yaml it writes. Every single-host server operation is checked twice:
  * the status the API reports, and what the guest and libvirt show (console heartbeats, boot ids, DHCP address,
- * domain state, managed save; the console log also through `openstack console log show`). Also: kill -9 of the
+ * domain state, managed save; the console log also through `openstack console log show`); shelve and unshelve. Also: kill -9 of the
  * whole all-in-one mid-operation, and a restart never touching a running guest.
  */
 import { after, before, describe, it } from 'node:test';
@@ -196,6 +196,30 @@ describe('all-in-one with the stock clients on real QEMU', { timeout: 900_000 },
     assert.notEqual(r.boot, boot);
     boot = r.boot;
     assert.deepEqual((await aio.openstack<ServerView>(['server', 'show', 'vm1'])).addresses, before.addresses);
+  });
+
+  it('shelve / unshelve: offloaded (domain gone, snapshot image active), then booted from the snapshot with the same address', async () => {
+    const before = await aio.openstack<ServerView>(['server', 'show', 'vm1']);
+    const ip = JSON.stringify(before.addresses).match(/10\.0\.9\.\d+/)?.[0];
+    assert.ok(ip, JSON.stringify(before.addresses));
+    await aio.openstack(['server', 'shelve', 'vm1']);
+    await waitStatus('vm1', 'SHELVED_OFFLOADED', 180_000);
+    assert.ok(!(await execa('virsh', ['list', '--all', '--name'])).stdout.includes(domainNameFor(vm1)), 'the domain is gone from the host');
+    const img = await aio.openstack<{ status: string; size: number }>(['image', 'show', 'vm1-shelved']);
+    assert.equal(img.status, 'active');
+    assert.ok(img.size > 0);
+    // the guest's console from here on (the log may be a new file after the offload)
+    con = new ConsoleLog(aio.consoleLogPath(vm1), { fromEnd: true });
+    await aio.openstack(['server', 'unshelve', 'vm1']);
+    const after = await waitStatus('vm1', 'ACTIVE', 180_000);
+    assert.deepEqual(after.addresses, before.addresses);
+    const r = await con.waitForReady({ timeoutMs: 90_000 });
+    assert.notEqual(r.boot, boot, 'a new boot, from the shelved snapshot');
+    boot = r.boot;
+    await con.waitForHeartbeat((h) => (h.ips['eth0'] ?? []).includes(ip), { timeoutMs: 60_000 });
+    assert.equal(await domstate(vm1), 'running');
+    const images = await aio.openstack<Array<{ Name: string }>>(['image', 'list']);
+    assert.ok(!images.some((i) => i.Name === 'vm1-shelved'), 'the shelved image is deleted after the unshelve');
   });
 
   it('openstacksdk: create_server(wait=True) and list; a restart (kill -9) mid-stop finishes the stop; a running guest is untouched', async () => {

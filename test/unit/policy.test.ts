@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { createHarness } from '../support/harness.js';
 import { Policy, PolicyError } from '../../src/controller/policy/policy.js';
 import { loadPolicyFile, parsePolicyText } from '../../src/controller/policy/file.js';
+import { ACTION_POLICY } from '../../src/controller/policy/defaults.js';
+import { RULES } from '../../src/controller/compute/states.js';
 
 const member = { roles: ['member', 'reader'], projectId: 'p1', userId: 'u1' };
 const reader = { roles: ['reader'], projectId: 'p1', userId: 'u2' };
@@ -67,5 +69,14 @@ test('a policy file changes what the API allows: a member may list migrations, n
     assert.equal((await h.req(h.tokens.demo, 'POST', `/compute/v2.1/servers/${id}/action`, { 'os-resetState': { state: 'error' } })).statusCode, 403);
   } finally {
     await h.close();
+  }
+});
+
+test('every action of the server state machine has a registered policy rule (an unknown one would refuse everybody)', () => {
+  const p = new Policy();
+  for (const rule of Object.values(RULES)) {
+    const name = ACTION_POLICY[rule.name];
+    assert.ok(name, `action ${rule.name} has no policy rule`);
+    assert.equal(p.allowed(admin, name, 'p1'), true, `${name}: admin refused`);
   }
 });

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { rename, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentError } from '../../rpc/errors.js';
 import { serverFiles } from './domain-spec.js';
 import { requirePower } from './helpers.js';
@@ -51,13 +52,31 @@ export const snapshot: OperationDef<'snapshot'> = {
   },
 };
 
-/** streams the image to the controller's image store (a signed URL: no other credentials needed) */
+/** how long an upload keeps trying to reach the controller (a controller restarting re-drives its tasks before it listens) */
+const UPLOAD_RETRY_MS = 60_000;
+
+/**
+ * streams the image to the controller's image store (a signed URL: no other credentials needed); a controller that
+ * cannot be reached (restarting) is tried again, every second, for a minute
+ */
 async function uploadImage(url: string, file: string, size: number): Promise<void> {
-  const res = await fetch(url, {
-    method: 'PUT', body: Readable.toWeb(createReadStream(file)) as ReadableStream, duplex: 'half',
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-  } as RequestInit);
-  if (!res.ok) throw new AgentError('internal', `image upload to the controller failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  const deadline = Date.now() + UPLOAD_RETRY_MS;
+  for (;;) {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'PUT', body: Readable.toWeb(createReadStream(file)) as ReadableStream, duplex: 'half',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      } as RequestInit);
+    } catch (err) {
+      // fetch rejects only when no HTTP answer came (refused, reset): nothing was stored, try again
+      if (Date.now() > deadline) throw new AgentError('internal', `image upload to the controller failed: ${(err as Error).message}`);
+      await sleep(1000);
+      continue;
+    }
+    if (!res.ok) throw new AgentError('internal', `image upload to the controller failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    return;
+  }
 }
 
 function outputPath(x: OpExec<{ imageId: string; outputPath?: string | undefined }>): string {

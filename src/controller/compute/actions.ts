@@ -3,13 +3,14 @@
  * in the same transaction; the task's definition holds its steps and transitions (Nova's compute manager).
  */
 import { randomUUID } from 'node:crypto';
-import type { Store, Server, FlavorSnapshot, Image, ServerChanges } from '../../store/index.js';
+import type { Store, Server, FlavorSnapshot, ServerChanges } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { ApiError, badRequest, noValidHost } from '../errors.js';
 import { RULES, type ActionRule } from './states.js';
 import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
 import { canonicalIPv6 } from '../../common/ipv6.js';
+import { createSnapshotImage } from './snapshot-image.js';
 import type { QuotaService } from './quotas.js';
 import type { HostRegistry } from '../hosts/registry.js';
 import type { TaskEngine } from '../tasks/engine.js';
@@ -94,25 +95,31 @@ export class ServerActions {
   /** returns the new image's id; the image is 'queued' until the snapshot finishes */
   async createImage(ctx: RequestContext, id: string, name: string, metadata: Record<string, string>): Promise<string> {
     const s = await precheck(this.store, ctx, id, RULES.createImage);
-    const imageId = randomUUID();
-    const t = new Date().toISOString();
-    const base = s.imageRef ? await this.store.getImage(s.imageRef) : null;
-    const img: Image = {
-      id: imageId, name, status: 'queued', visibility: 'private', owner: s.projectId,
-      diskFormat: base?.diskFormat ?? 'qcow2', containerFormat: base?.containerFormat ?? 'bare', size: null, checksum: null,
-      osHashAlgo: null, osHashValue: null, minDisk: s.flavor.disk, minRam: base?.minRam ?? 0, protected: false,
-      // Nova: the properties the user sent take precedence (compute/api.py _create_image)
-      properties: { ...(base ? pickInherited(base.properties) : {}), image_type: 'snapshot', instance_uuid: s.id, base_image_ref: s.imageRef, user_id: ctx.userId, ...metadata },
-      tags: [], createdAt: t, updatedAt: t,
-    };
-    await this.store.createImage(img);
+    // Nova: the properties the user sent take precedence (compute/api.py _create_image)
+    const img = await createSnapshotImage(this.store, ctx, s, name, 'snapshot', metadata);
+    await this.startWithImage(ctx, id, img.id, TASKS.snapshot, { imageId: img.id });
+    return img.id;
+  }
+
+  /**
+   * createBackup: a snapshot with image_type=backup and backup_type, then the server's backups of that type
+   * beyond the newest `rotation` are deleted (rotation 0 deletes them all, the new one too, as Nova)
+   */
+  async createBackup(ctx: RequestContext, id: string, a: { name: string; backupType: string; rotation: number; metadata: Record<string, string> }): Promise<string> {
+    const s = await precheck(this.store, ctx, id, RULES.createBackup);
+    const img = await createSnapshotImage(this.store, ctx, s, a.name, 'backup', { ...a.metadata, backup_type: a.backupType });
+    await this.startWithImage(ctx, id, img.id, TASKS.backup, { imageId: img.id, backupType: a.backupType, rotation: a.rotation });
+    return img.id;
+  }
+
+  /** starts a task that fills image `imageId`; a lost swap removes the image (no task will ever fill it) */
+  async startWithImage(ctx: RequestContext, id: string, imageId: string, def: AnyTaskDef, params: Record<string, unknown>): Promise<void> {
     try {
-      await this.perform(ctx, id, TASKS.snapshot, { params: { imageId } });
+      await this.perform(ctx, id, def, { params });
     } catch (err) {
-      await this.store.deleteImage(imageId); // the swap lost: no task will ever fill this image
+      await this.store.deleteImage(imageId);
       throw err;
     }
-    return imageId;
   }
 
   async rebuild(ctx: RequestContext, id: string, args: {
@@ -190,11 +197,4 @@ export class ServerActions {
     await this.store.updateServer(s.id, { vmState: state, taskState: null });
     await this.recordDone(ctx, id, 'resetState');
   }
-}
-
-/** properties a snapshot inherits from its base image (Nova copies the non-reserved ones) */
-function pickInherited(p: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p)) if (!['image_type', 'instance_uuid', 'base_image_ref', 'image_location', 'user_id'].includes(k)) out[k] = v;
-  return out;
 }

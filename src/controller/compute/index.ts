@@ -9,6 +9,7 @@ import { QuotaService } from './quotas.js';
 import { ServerService } from './servers.js';
 import { ServerActions } from './actions.js';
 import { ConsoleService } from './console.js';
+import { ShelveService } from './shelving.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
@@ -39,6 +40,7 @@ export class ComputeController {
   readonly servers: ServerService;
   readonly actions: ServerActions;
   readonly console: ConsoleService;
+  readonly shelving: ShelveService;
   readonly keypairs: KeypairService;
   readonly hosts: HostRegistry;
   readonly images: ImageService;
@@ -51,6 +53,7 @@ export class ComputeController {
   private reclaimTimer: NodeJS.Timeout | null = null;
   /** the recycle bin's reclaim runs on one controller of those sharing the database */
   readonly reclaimDuty: ClusterDuty;
+  private offloadTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
@@ -68,6 +71,7 @@ export class ComputeController {
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost }, this.placement);
     this.console = new ConsoleService(store, transport);
+    this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
@@ -95,6 +99,11 @@ export class ComputeController {
       this.confirmTimer = setInterval(() => { void this.resizeConfirm.sweep().catch(() => {}); }, Math.min(this.cfg.resizeConfirmWindowSeconds, 60) * 1000);
       this.confirmTimer.unref();
     }
+    // shelved servers past shelved_offload_time are offloaded (Nova's _poll_shelved_instances), every min(time, 60 s)
+    if (this.cfg.shelvedOffloadTime > 0 && !this.offloadTimer) {
+      this.offloadTimer = setInterval(() => { void this.shelving.offloadExpired().catch(() => {}); }, Math.min(this.cfg.shelvedOffloadTime, 60) * 1000);
+      this.offloadTimer.unref();
+    }
     if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
     this.reclaimTimer = setInterval(() => { void this.reclaimRound().catch(() => {}); }, this.reclaimEveryMs());
     this.reclaimTimer.unref();
@@ -109,7 +118,8 @@ export class ComputeController {
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     if (this.confirmTimer) clearInterval(this.confirmTimer);
-    this.reclaimTimer = this.confirmTimer = null;
+    if (this.offloadTimer) clearInterval(this.offloadTimer);
+    this.reclaimTimer = this.confirmTimer = this.offloadTimer = null;
     await this.reclaimDuty.release();
     await this.tasks.close();
   }

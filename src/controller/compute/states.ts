@@ -39,6 +39,10 @@ export const RULES = {
   liveMigrate: { name: 'os-migrateLive', instanceAction: 'live-migration', vmStates: ['active', 'paused'], taskStates: NONE, lock: true, task: 'migrating', event: 'compute_live_migration', admin: true },
   evacuate: { name: 'evacuate', instanceAction: 'evacuate', vmStates: ['active', 'stopped', 'error'], taskStates: NONE, lock: false, task: 'rebuilding', event: 'compute_rebuild_instance', admin: true },
   restore: { name: 'restore', instanceAction: 'restore', vmStates: ['soft-delete'], taskStates: NONE, lock: true, task: 'restoring', event: 'compute_restore_instance' },
+  createBackup: { name: 'createBackup', instanceAction: 'createBackup', vmStates: ['active', 'stopped', 'paused', 'suspended'], taskStates: NONE, lock: false, task: 'image_backup', event: 'compute_backup_instance' },
+  shelve: { name: 'shelve', instanceAction: 'shelve', vmStates: ['active', 'stopped', 'paused', 'suspended'], taskStates: NONE, lock: true, task: 'shelving', event: 'compute_shelve_instance' },
+  shelveOffload: { name: 'shelveOffload', instanceAction: 'shelveOffload', vmStates: ['shelved'], taskStates: NONE, lock: true, task: 'shelving_offloading', event: 'compute_shelve_offload_instance', admin: true },
+  unshelve: { name: 'unshelve', instanceAction: 'unshelve', vmStates: ['shelved', 'shelved_offloaded'], taskStates: NONE, lock: true, task: 'unshelving', event: 'compute_unshelve_instance' },
   forceDelete: { name: 'forceDelete', instanceAction: 'delete', vmStates: null, taskStates: NONE, lock: true, task: 'deleting', event: 'compute_terminate_instance' },
 } satisfies Record<string, ActionRule>;
 

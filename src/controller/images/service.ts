@@ -132,5 +132,14 @@ export class ImageService {
     await rm(this.path(id), { force: true });
   }
 
+  /**
+   * Removes an image the compute service made and owns the lifecycle of (a rotated-out backup, an unshelved
+   * server's snapshot): row and bytes, no policy check. Idempotent (a re-driven task step calls it again).
+   */
+  async remove(id: string): Promise<void> {
+    await this.store.deleteImage(id);
+    await rm(this.path(id), { force: true });
+  }
+
   validateName(n: unknown): void { if (n !== null && typeof n === 'string' && n.length > 255) throw badRequest('Name too long'); }
 }

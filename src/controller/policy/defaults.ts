@@ -57,4 +57,6 @@ export const ACTION_POLICY: Record<string, string> = {
   rebuild: 'os_compute_api:servers:rebuild', migrate: 'os_compute_api:os-migrate-server:migrate',
   'os-migrateLive': 'os_compute_api:os-migrate-server:migrate_live', evacuate: 'os_compute_api:os-evacuate',
   restore: 'os_compute_api:os-deferred-delete:restore', forceDelete: 'os_compute_api:os-deferred-delete:force',
+  createBackup: 'os_compute_api:os-create-backup', shelve: 'os_compute_api:os-shelve:shelve',
+  shelveOffload: 'os_compute_api:os-shelve:shelve_offload', unshelve: 'os_compute_api:os-shelve:unshelve',
 };

@@ -239,12 +239,13 @@ export class TaskEngine {
 
   private async settle(row: TaskRow, x: TaskCtx, def: AnyTaskDef | null, err: unknown): Promise<void> {
     const store = this.svc.store;
-    const base = { taskId: row.id, serverId: row.serverId, expectTaskState: def?.taskState ?? '', eventId: row.eventId, actionId: row.actionId };
+    const base = { taskId: row.id, serverId: row.serverId, expectTaskState: def?.taskStates ?? def?.taskState ?? '', eventId: row.eventId, actionId: row.actionId };
     if (err === null && def) {
       const changes = await def.success(x);
       const r = await store.finishTask({
         ...base, changes: { ...changes, taskState: changes.taskState ?? null }, result: 'Success', detail: null, message: null,
         ...(def.deletesServer ? { deleteServer: true } : {}),
+        ...(def.releasesClaimOnSuccess?.(x) ? { releaseClaim: true } : {}),
       }, this.owner);
       if (r.owned && r.won) def.finished?.(x);
       return;

@@ -9,6 +9,8 @@ import { hardDelete } from './defs/delete.js';
 import { confirmResize, migrate, resize, revertResize } from './defs/migration.js';
 import { snapshot } from './defs/image.js';
 import { rebuild } from './defs/rebuild.js';
+import { backup } from './defs/backup.js';
+import { shelve, shelveOffload, unshelve } from './defs/shelve.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -21,6 +23,10 @@ export const TASKS = {
   revert_resize: revertResize,
   snapshot,
   rebuild,
+  backup,
+  shelve,
+  shelve_offload: shelveOffload,
+  unshelve,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;

@@ -57,6 +57,11 @@ export interface TaskDef<P = Record<string, unknown>> {
   event: string;
   /** task_state while it runs; success and failure compare-and-swap from it */
   taskState: string;
+  /**
+   * every task_state a multi-phase task moves the server through (shelve: shelving -> shelving_image_uploading ->
+   * ...; a step moves it with a CAS); success and failure swap from any of them. Default: [taskState].
+   */
+  taskStates?: readonly string[];
   /** the API's gate: allowed states, lock, admin (actions started by the API) */
   rule?: ActionRule;
   steps: ReadonlyArray<StepDef<P>>;
@@ -70,6 +75,8 @@ export interface TaskDef<P = Record<string, unknown>> {
   deletesServer?: boolean;
   /** failure gives back the server's claim (a build that never ran) */
   releasesClaimOnFailure?: boolean;
+  /** success gives back the server's claim in the same transaction (a shelved server offloaded from its host) */
+  releasesClaimOnSuccess?(t: TaskCtx<P>): boolean;
   /** after a successful finish (in-memory follow-ups, e.g. the scheduler's view) */
   finished?(t: TaskCtx<P>): void;
 }

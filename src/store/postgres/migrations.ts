@@ -193,4 +193,9 @@ export const PG_MIGRATIONS: string[] = [
   `
   CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until BIGINT NOT NULL);
   `,
+  // 13: shelve: the snapshot a shelved server is unshelved from and when it was shelved
+  `
+  ALTER TABLE servers ADD COLUMN shelved_image_id TEXT;
+  ALTER TABLE servers ADD COLUMN shelved_at TEXT;
+  `,
 ];

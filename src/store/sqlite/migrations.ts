@@ -191,4 +191,10 @@ export const MIGRATIONS: string[] = [
   `
   CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
   `,
+  // 13: shelve: the snapshot a shelved server is unshelved from and when it was shelved (Nova's system metadata
+  // shelved_image_id / shelved_at; shelved_offload_time counts from it)
+  `
+  ALTER TABLE servers ADD COLUMN shelved_image_id TEXT;
+  ALTER TABLE servers ADD COLUMN shelved_at TEXT;
+  `,
 ];

@@ -61,6 +61,8 @@ export function rowToServer(r: Row): Server {
     deletedAt: (r.deleted_at as string | null) ?? null,
     deleted: r.deleted === 1,
     revision: r.revision as number,
+    shelvedImageId: (r.shelved_image_id as string | null | undefined) ?? null,
+    shelvedAt: (r.shelved_at as string | null | undefined) ?? null,
   };
 }
 
@@ -102,6 +104,8 @@ const COLUMNS: Record<string, [string, (v: never) => unknown]> = {
   deletedAt: ['deleted_at', (v: string | null) => v],
   deleted: ['deleted', (v: boolean) => (v ? 1 : 0)],
   updatedAt: ['updated_at', (v: string) => v],
+  shelvedImageId: ['shelved_image_id', (v: string | null) => v],
+  shelvedAt: ['shelved_at', (v: string | null) => v],
 };
 
 /**

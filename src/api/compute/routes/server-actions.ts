@@ -16,11 +16,13 @@ import { adminActions } from '../actions/admin.js';
 import { lockActions } from '../actions/lock.js';
 import { deferredDeleteActions } from '../actions/deferred-delete.js';
 import { consoleActions } from '../actions/console.js';
+import { backupActions } from '../actions/backup.js';
+import { shelveActions } from '../actions/shelve.js';
 
 /** a Map, not a plain object: a body key such as `constructor` or `toString` must name no action */
 const ACTIONS: ReadonlyMap<string, ActionHandler> = new Map(Object.entries<ActionHandler>({
   ...powerActions, ...resizeActions, ...imageActions, ...rebuildActions, ...adminActions, ...lockActions, ...deferredDeleteActions,
-  ...consoleActions,
+  ...consoleActions, ...backupActions, ...shelveActions,
 }));
 
 export function registerServerActionRoutes(app: FastifyInstance, d: ComputeDeps): void {

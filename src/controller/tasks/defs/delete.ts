@@ -26,6 +26,8 @@ export const hardDelete: TaskDef = {
       name: 'destroy',
       run: async (t) => {
         const s = await t.server();
+        // a shelved server's snapshot goes with it (Nova's _delete of a SHELVED / SHELVED_OFFLOADED instance)
+        if (s.shelvedImageId) await t.svc.images.remove(s.shelvedImageId);
         const host = s.host ?? (await t.svc.store.getAllocation(s.id))?.host;
         if (!host) return; // never placed: nothing on any host
         await t.save({ host, flavor: s.flavor });
