@@ -6,3 +6,4 @@ export { SORT_COLUMNS as SERVER_SORT_COLUMNS } from './sqlite/server-query.js';
 export { FLAVOR_SORT_COLUMNS } from './sqlite/flavors.js';
 export { compileSearchPattern } from './search-pattern.js';
 export { claimOf } from './resources.js';
+export type { NetworkChanges, SubnetChanges, PortChanges, SecurityGroupChanges, PortQuery, PortsResult } from './repos/networks.js';
