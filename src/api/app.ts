@@ -101,7 +101,7 @@ export function buildControllerApp(
   app.register(identityPlugin(identity, store, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });
   app.register(computePlugin({ store, cfg: config, compute, images, urls: computeUrls(config) }, identity), { prefix: PREFIX.compute });
   app.register(imagePlugin(identity, images, `${base}${PREFIX.image}`), { prefix: PREFIX.image });
-  app.register(networkPlugin(identity, store, config.networks, `${base}${PREFIX.network}`), { prefix: PREFIX.network });
+  app.register(networkPlugin(identity, compute.network, `${base}${PREFIX.network}`), { prefix: PREFIX.network });
   app.register(volumePlugin(identity, `${base}${PREFIX.volume}`), { prefix: PREFIX.volume });
 
   // an auth URL without a path discovers identity here

@@ -5,6 +5,7 @@ import { isErrorCode, type ErrorCode } from './errors.js';
 import type { EventsResponse, Inventory } from './protocol/inventory.js';
 import { FINISHED_STATES, type OperationKind, type OperationResponse, type OperationView, type ParamsOf } from './protocol/operations.js';
 import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { HostNetworkView, NetworkSpec, PutPortSecurityRequest } from './protocol/networks.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
 export interface AgentClientOptions {
@@ -85,6 +86,23 @@ export class AgentClient {
   /** the last `lines` lines of the server's console log (null = all the agent returns; it caps the bytes) */
   consoleOutput(uuid: string, lines: number | null = null): Promise<ConsoleResponse> {
     return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/console${lines === null ? '' : `?lines=${lines}`}`);
+  }
+
+  /** a tenant network on this host, made so (networks.ts) */
+  putNetwork(networkId: string, spec: NetworkSpec): Promise<{ network: HostNetworkView }> {
+    return this.call('PUT', `/v1/networks/${encodeURIComponent(networkId)}`, spec, spec.requestId);
+  }
+
+  deleteNetwork(networkId: string): Promise<void> {
+    return this.call('DELETE', `/v1/networks/${encodeURIComponent(networkId)}`);
+  }
+
+  listNetworks(): Promise<{ networks: HostNetworkView[] }> {
+    return this.call('GET', '/v1/networks');
+  }
+
+  putPortSecurity(portId: string, req: PutPortSecurityRequest): Promise<void> {
+    return this.call('PUT', `/v1/ports/${encodeURIComponent(portId)}/security`, req, req.requestId);
   }
 
   /** The heartbeat. */

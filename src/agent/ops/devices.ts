@@ -5,6 +5,7 @@ import { createOnce, xmlHasAlias, xmlHasDiskTarget } from './files.js';
 import { requireStatus } from './helpers.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
+import { refuseTenantNics, virtNics } from '../network/tenant-nics.js';
 
 /**
  * attach/detach disk and NIC: live (if running) and persistent through the hypervisor; the server spec
@@ -66,6 +67,7 @@ export const attachNic: OperationDef<'attach_nic'> = {
   check(s, p) {
     const srv = requireStatus(s, ['active'], 'attach a NIC to');
     if ((srv.spec.nics ?? []).some((n) => n.portId === p.nic.portId)) throw new AgentError('invalid_state', `port ${p.nic.portId} is already attached`);
+    refuseTenantNics([p.nic]);
   },
   async run(x) {
     const { hv } = x.deps;
@@ -77,7 +79,7 @@ export const attachNic: OperationDef<'attach_nic'> = {
     }
     x.step('attach');
     try {
-      if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, x.params.nic);
+      if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, virtNics([x.params.nic])[0]!);
     } catch (err) {
       // the port is not attached: its address is not reserved either (the operation still fails)
       await removeDhcpEntries(hv, dhcp).catch((e: unknown) => x.log.warn({ err: e }, 'dhcp entry cleanup failed'));

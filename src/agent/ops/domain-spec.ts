@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { BootSpec as VirtBootSpec, DiskSpec, DomainSpec, DomainType } from '../../virt/hypervisor.js';
 import type { ExtraDisk, ImageRef, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { AgentPaths } from '../config.js';
+import { virtNics } from '../network/tenant-nics.js';
 
 /** Host-side file layout of one server (all under its instance dir, so destroy can remove the dir). */
 export function serverFiles(paths: AgentPaths, uuid: string) {
@@ -84,7 +85,7 @@ export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainT
     domainType: spec.domainType ?? hostDomainType,
     boot: bootOf(spec, paths),
     disks,
-    nics: spec.nics ?? [],
+    nics: virtNics(spec.nics),
     consoleLog: f.consoleLog,
     metadata: { ...(spec.metadata ?? {}), image: spec.image.id, flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
   };

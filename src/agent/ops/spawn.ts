@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
+import { refuseTenantNics } from '../network/tenant-nics.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
 import { CONFIG_DRIVE_LABEL, configDriveFiles, decodeUserData, makeIso } from '../config-drive/config-drive.js';
 import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET, extraDiskPath, serverFiles } from './domain-spec.js';
@@ -19,6 +20,7 @@ export const spawn: OperationDef<'spawn'> = {
   refusedWhenDrained: true,
   check(server, params) {
     if (server && server.status !== 'deleted') throw new AgentError('invalid_state', 'server already exists on this host');
+    refuseTenantNics(params.spec.nics);
     for (const d of params.spec.disks ?? []) {
       if (!d.path && !d.sizeGiB) throw new AgentError('bad_request', `disk ${d.target}: give a path or a sizeGiB`);
       if (params.spec.configDrive && d.target === CONFIG_DRIVE_TARGET) throw new AgentError('bad_request', `target ${d.target} is the config drive's`);

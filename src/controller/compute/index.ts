@@ -14,7 +14,7 @@ import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
-import { IpAllocator } from '../network/ip-allocator.js';
+import { NetworkController } from '../network/index.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { Placement, type PlacementDecision } from '../scheduler/placement.js';
 import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine.js';
@@ -42,17 +42,19 @@ export class ComputeController {
   readonly scheduler: Scheduler;
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
+  readonly network: NetworkController;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.hosts = new HostRegistry(store, cfg);
+    this.network = new NetworkController(store, cfg, transport);
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
     this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
-      store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
-      specs: new SpecBuilder(store, transport, cfg.networks),
+      store, hosts: transport, placement: this.placement, net: this.network.servers, images: this.images,
+      specs: new SpecBuilder(store, transport),
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
@@ -60,7 +62,7 @@ export class ComputeController {
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
     this.console = new ConsoleService(store, transport);
     this.serverGroups = new ServerGroupService(store, this.quotas);
-    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
+    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers);
     this.keypairs = new KeypairService(store, this.quotas);
   }
 

@@ -9,6 +9,7 @@
  * with the operation it already ran instead of running it twice.
  */
 import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
+import type { NetworkSpec, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
 
 export interface HostCall<K extends OperationKind = OperationKind> {
   host: string;
@@ -34,6 +35,12 @@ export interface HostTransport {
    * 'unknown_server' when it has no such server)
    */
   consoleOutput(host: string, serverId: string, lines: number | null): Promise<string>;
+  /** make `host` carry tenant network `networkId` as `spec` says (idempotent; rpc/protocol/networks.ts) */
+  ensureNetwork(host: string, networkId: string, spec: NetworkSpec): Promise<void>;
+  /** the network is no longer needed on `host` (no-op when it is not there; refused while a local NIC uses it) */
+  removeNetwork(host: string, networkId: string): Promise<void>;
+  /** new filter rules for a live port on `host` */
+  setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void>;
 }
 
 /** the agent's request id for one server's share of a task (a multi-create shares one API request id) */

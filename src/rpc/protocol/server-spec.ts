@@ -19,6 +19,8 @@ export const NicSpec = Type.Object({
     Type.Object({ type: Type.Literal('network'), network: Type.String({ minLength: 1 }) }),
     Type.Object({ type: Type.Literal('bridge'), bridge: Type.String({ minLength: 1 }) }),
     Type.Object({ type: Type.Literal('ethernet'), tap: Type.String({ minLength: 1 }) }),
+    /** a tenant network the controller gave the host (networks.ts, issue 12) */
+    Type.Object({ type: Type.Literal('tenant'), network: Type.String({ minLength: 1, maxLength: 64 }) }),
   ]),
   model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000')])),
   /**

@@ -18,8 +18,11 @@ export interface NetworkRepo {
    * unique index decides between concurrent creates). Returns the network as stored.
    */
   createNetwork(n: Omit<Network, 'vni' | 'revision'>, allocateVni: boolean): Promise<Network>;
-  /** a seeded network and its subnet: inserted when missing, left as they are otherwise */
-  seedNetwork(n: Omit<Network, 'revision'>, s: Omit<Subnet, 'revision'>): Promise<void>;
+  /**
+   * a seeded network and its subnet: inserted when missing, left as they are otherwise; the fixed IPs servers got
+   * on it before ports were stored become their ports (id `legacyPortId(server, mac)`, deleted with the server)
+   */
+  seedNetwork(n: Omit<Network, 'revision'>, s: Omit<Subnet, 'revision'>, legacyPortId: (serverId: string, mac: string) => string): Promise<void>;
   getNetwork(id: string): Promise<Network | null>;
   listNetworks(): Promise<Network[]>;
   updateNetwork(id: string, c: NetworkChanges): Promise<Network | null>;

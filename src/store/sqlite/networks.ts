@@ -158,10 +158,21 @@ export class SqliteNetworks extends SqliteRepository implements NetworkRepo {
         JSON.stringify(s.dnsNameservers), JSON.stringify(s.hostRoutes), s.ipv6AddressMode, s.ipv6RaMode, s.createdAt, s.updatedAt);
   }
 
-  async seedNetwork(n: Omit<Network, 'revision'>, s: Omit<Subnet, 'revision'>): Promise<void> {
+  async seedNetwork(n: Omit<Network, 'revision'>, s: Omit<Subnet, 'revision'>, legacyPortId: (serverId: string, mac: string) => string): Promise<void> {
     this.db.transaction(() => {
       if (!this.db.prepare('SELECT 1 FROM networks WHERE id = ?').get(n.id)) this.#insertNetwork(n);
       if (!this.db.prepare('SELECT 1 FROM subnets WHERE id = ?').get(s.id)) this.#insertSubnet(s);
+      const legacy = this.db.prepare(`SELECT f.server_id, f.mac, f.address, v.project_id, v.host, f.created_at FROM fixed_ips f
+        JOIN servers v ON v.id = f.server_id WHERE f.network_id = ? AND v.deleted = 0
+        AND NOT EXISTS (SELECT 1 FROM ports p WHERE p.network_id = f.network_id AND p.mac_address = f.mac)`).all(n.id) as Row[];
+      for (const r of legacy) {
+        insertPort(this.conn, {
+          id: legacyPortId(r.server_id as string, r.mac as string), networkId: n.id, projectId: r.project_id as string, name: '', description: '',
+          macAddress: r.mac as string, deviceId: r.server_id as string, deviceOwner: 'compute:nova', hostId: (r.host as string | null) ?? '',
+          adminStateUp: true, portSecurityEnabled: false, securityGroups: [], deleteWithDevice: true, createdAt: r.created_at as string,
+          updatedAt: r.created_at as string, ips: [{ subnetId: s.id, address: r.address as string }],
+        });
+      }
     }).immediate();
   }
 
