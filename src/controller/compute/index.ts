@@ -12,6 +12,7 @@ import { ConsoleService } from './console.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
+import { InterfaceService } from './interfaces.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
 import { NetworkController } from '../network/index.js';
@@ -43,6 +44,7 @@ export class ComputeController {
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
   readonly network: NetworkController;
+  readonly interfaces: InterfaceService;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
@@ -64,6 +66,7 @@ export class ComputeController {
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers);
     this.keypairs = new KeypairService(store, this.quotas);
+    this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
   }
 
   /**
