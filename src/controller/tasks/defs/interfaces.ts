@@ -5,7 +5,7 @@
  * unbound when passed in). Detach unplugs the NIC, then deletes or unbinds the port. Both raise the server's
  * revision (its addresses change with the ports).
  */
-import { RULES, type ActionRule } from '../../compute/states.js';
+import type { ActionRule } from '../../compute/states.js';
 import { HostCallError } from '../../hosts/transport.js';
 import type { Port } from '../../../store/index.js';
 import type { TaskCtx, TaskDef } from '../types.js';
