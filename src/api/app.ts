@@ -113,6 +113,8 @@ export function buildControllerApp(
     return reply.code(e.status).type('application/json').send(errorBodyFor(req.url)(e.status, e.message));
   });
 
+  // the config file's networks are in the store before the first request (network/networks.ts)
+  app.addHook('onReady', async () => { await compute.network.networks.ready(); });
   if (opts.periodic !== false) compute.startPeriodic();
   app.addHook('onClose', async () => { await compute.close(); });
   return app;

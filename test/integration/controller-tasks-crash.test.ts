@@ -65,7 +65,7 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
       return {
         tasks: one('SELECT COUNT(*) AS n FROM tasks WHERE server_id = ?'),
         allocations: one('SELECT COUNT(*) AS n FROM allocations WHERE server_id = ?'),
-        ips: one('SELECT COUNT(*) AS n FROM fixed_ips WHERE server_id = ?'),
+        ips: one('SELECT COUNT(*) AS n FROM port_ips i JOIN ports p ON p.id = i.port_id WHERE p.device_id = ?'),
         openActions: one('SELECT COUNT(*) AS n FROM instance_actions WHERE server_id = ? AND finish_time IS NULL'),
         owner: (d.prepare('SELECT owner FROM tasks WHERE server_id = ?').get(id) as { owner: string } | undefined)?.owner ?? null,
       };
