@@ -2,6 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../support/harness.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
+import { NetworkController } from '../../src/controller/network/index.js';
+import { DEFAULT_NETWORK } from '../../src/controller/config.js';
+import { portIdFor } from '../../src/controller/network/legacy.js';
 
 const N = '/network/v2.0';
 
@@ -232,4 +237,32 @@ test('quotas: Neutron defaults with usage, admin update, enforcement, other proj
   const q = (await h.req(h.tokens.demo, 'GET', `/compute/v2.1/os-quota-sets/${h.ids.demoProject}`)).json().quota_set;
   assert.ok(!Object.keys(q).some((k) => k.includes(':')));
   await h.close();
+});
+
+test('seeding: the config networks become shared networks; fixed IPs of servers from before become their ports', async () => {
+  const store = new SqliteStore(':memory:');
+  const t = new Date().toISOString();
+  const db = databaseOf(store);
+  db.prepare(`INSERT INTO servers (id, name, project_id, user_id, image_ref, flavor_id, flavor, vm_state, power_state, status, reservation_id,
+    hostname, host, created_at, updated_at) VALUES ('s-old', 'old', 'p1', 'u1', 'img', '1', '{}', 'active', 1, 'ACTIVE', 'r-1', 'old', 'h1', ?, ?)`).run(t, t);
+  db.prepare("INSERT INTO fixed_ips (network_id, address, server_id, mac, created_at) VALUES (?, '10.0.0.7', 's-old', 'fa:16:3e:00:00:07', ?)").run(DEFAULT_NETWORK.id, t);
+  const net = new NetworkController(store, { networks: [DEFAULT_NETWORK] });
+  await net.networks.ready();
+  const n = (await store.getNetwork(DEFAULT_NETWORK.id))!;
+  assert.equal(n.shared, true);
+  assert.equal(n.isDefault, true);
+  assert.equal(n.legacyLibvirtNetwork, 'private');
+  const [p] = await store.listPorts({ deviceId: 's-old' });
+  assert.equal(p!.id, portIdFor('s-old', 'fa:16:3e:00:00:07'), 'the id the agent knows the NIC by');
+  assert.deepEqual(p!.fixedIps, [{ subnetId: DEFAULT_NETWORK.subnetId, address: '10.0.0.7' }]);
+  assert.equal(p!.hostId, 'h1');
+  assert.equal(p!.deleteWithDevice, true);
+  // a new port never takes the old address; seeding again changes nothing
+  await new NetworkController(store, { networks: [DEFAULT_NETWORK] }).networks.ready();
+  assert.equal((await store.listPorts()).length, 1);
+  const r = await store.createPorts([{ id: 'p2', networkId: n.id, projectId: 'p1', name: '', description: '', macAddress: 'fa:16:3e:00:00:08', deviceId: '', deviceOwner: '',
+    hostId: '', adminStateUp: true, portSecurityEnabled: false, securityGroups: [], deleteWithDevice: false, createdAt: t, updatedAt: t,
+    ips: [{ subnetId: DEFAULT_NETWORK.subnetId, address: '10.0.0.7' }] }]);
+  assert.deepEqual(r, { conflict: { kind: 'ip_in_use', subnetId: DEFAULT_NETWORK.subnetId, address: '10.0.0.7' } });
+  await store.close();
 });
