@@ -193,3 +193,28 @@ test('a failed attach gives the port back', async () => {
   assert.equal((await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}`)).json().server.status, 'ACTIVE');
   await h.close();
 });
+
+test('addSecurityGroup / removeSecurityGroup and os-security-groups of a server', async () => {
+  const h = await createHarness();
+  recordNics(h);
+  const { net } = await tenantNet(h);
+  const web = (await h.req(h.tokens.demo, 'POST', `${N}/security-groups`, { security_group: { name: 'web' } })).json().security_group;
+  const id = await h.boot(h.tokens.demo, 'g1', { networks: [{ uuid: net.id }] });
+  let r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { addSecurityGroup: { name: 'web' } });
+  assert.equal(r.statusCode, 202, r.body);
+  assert.deepEqual((await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}`)).json().server.security_groups, [{ name: 'default' }, { name: 'web' }]);
+  const [p] = await ports(h, `device_id=${id}`);
+  assert.ok(p!.security_groups.includes(web.id));
+  assert.ok(h.driver.portSecurity.has(p!.id as string), 'the live port got its new filter');
+  r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { addSecurityGroup: { name: 'web' } });
+  assert.equal(r.statusCode, 400);
+  r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { addSecurityGroup: { name: 'nope' } });
+  assert.equal(r.statusCode, 404);
+  r = await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}/os-security-groups`);
+  assert.deepEqual(r.json().security_groups.map((g: { name: string }) => g.name), ['default', 'web']);
+  r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { removeSecurityGroup: { name: 'web' } });
+  assert.equal(r.statusCode, 202);
+  assert.ok(!(await ports(h, `device_id=${id}`))[0]!.security_groups.includes(web.id));
+  assert.equal((await h.req(h.tokens.demo, 'POST', `${C}/servers/${id}/action`, { removeSecurityGroup: { name: 'web' } })).statusCode, 400);
+  await h.close();
+});

@@ -7,10 +7,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { HostTransport } from '../hosts/transport.js';
-import type { Network, NewPort, Port, RequestedNetwork, Server, ServerAddress, Store } from '../../store/index.js';
+import type { Network, NewPort, Port, RequestedNetwork, SecurityGroup, Server, ServerAddress, Store } from '../../store/index.js';
 import type { NicSpec } from '../../rpc/protocol/server-spec.js';
 import type { NetworkSpec, PortSecurity, FilterRule } from '../../rpc/protocol/networks.js';
-import { badRequest, conflict } from '../errors.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { ipVersion, parseCidr, randomMac, usable } from './ip-math.js';
 import { candidates, conflictError, type PortService } from './ports.js';
@@ -214,6 +214,34 @@ export class ServerPorts {
       if (g && !ids.includes(g.id)) ids.push(g.id);
     }
     return ids;
+  }
+
+  /** the server's groups (os-security-groups of a server): by the names it records, in its project */
+  async serverGroups(s: Server): Promise<SecurityGroup[]> {
+    const ctx = { projectId: s.projectId, roles: [] } as unknown as RequestContext;
+    const out: SecurityGroup[] = [];
+    for (const name of s.securityGroups) { const g = await this.groups.resolve(ctx, s.projectId, name); if (g) out.push(g); }
+    return out;
+  }
+
+  /**
+   * addSecurityGroup / removeSecurityGroup (Nova through Neutron): the server records the group's name and every
+   * port of it with port security gets or loses the group; live ports get their new filter.
+   */
+  async changeServerGroup(ctx: RequestContext, s: Server, nameOrId: string, add: boolean): Promise<void> {
+    const g = await this.groups.resolve(ctx, s.projectId, nameOrId);
+    if (!g) throw notFound(`Security group ${nameOrId} not found for project ${s.projectId}.`);
+    const has = s.securityGroups.includes(g.name);
+    if (add && has) throw badRequest(`Security group ${g.name} is already associated with the instance ${s.id}`);
+    if (!add && !has) throw badRequest(`Security group ${g.name} not associated with the instance ${s.id}`);
+    const ports = await this.portsOf(s.id);
+    for (const p of ports) {
+      if (!p.portSecurityEnabled) continue;
+      const groups = add ? [...new Set([...p.securityGroups, g.id])] : p.securityGroups.filter((x) => x !== g.id);
+      await this.store.updatePort(p.id, { securityGroups: groups });
+    }
+    await this.store.updateServer(s.id, { securityGroups: add ? [...s.securityGroups, g.name] : s.securityGroups.filter((x) => x !== g.name) });
+    await this.pushSecurity(await this.portsOf(s.id));
   }
 
   /** the server view's addresses, one per fixed IP of each port, by network name */

@@ -1,4 +1,4 @@
-/** /servers/{id}/os-interface: list, show, attach (port_id, net_id, fixed_ips), detach. */
+/** /servers/{id}/os-interface: list, show, attach (port_id, net_id, fixed_ips), detach; /servers/{id}/os-security-groups. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
 import { serverId } from './servers.js';
@@ -43,6 +43,22 @@ export function registerInterfaceRoutes(app: FastifyInstance, d: ComputeDeps): v
   app.post<P>('/v2.1/servers/:id/os-interface', async (req) => ({
     interfaceAttachment: view(req, await d.compute.interfaces.attach(req.ctx, serverId(req), attachBody(req.body))),
   }));
+  // the server's security groups in Nova's (proxy) shape
+  app.get<P>('/v2.1/servers/:id/os-security-groups', async (req) => {
+    const s = await d.compute.servers.get(req.ctx, serverId(req));
+    const groups = await d.compute.network.servers.serverGroups(s);
+    const rules = await d.compute.network.groups.rules(groups.map((g) => g.id));
+    return {
+      security_groups: groups.map((g) => ({
+        id: g.id, name: g.name, description: g.description, tenant_id: g.projectId,
+        rules: rules.filter((r) => r.securityGroupId === g.id && r.direction === 'ingress').map((r) => ({
+          id: r.id, parent_group_id: g.id, ip_protocol: r.protocol, from_port: r.portRangeMin, to_port: r.portRangeMax,
+          group: r.remoteGroupId ? { name: groups.find((x) => x.id === r.remoteGroupId)?.name ?? null, tenant_id: g.projectId } : {},
+          ip_range: r.remoteIpPrefix ? { cidr: r.remoteIpPrefix } : {},
+        })),
+      })),
+    };
+  });
   app.delete<P>('/v2.1/servers/:id/os-interface/:port', async (req, reply) => {
     await d.compute.interfaces.detach(req.ctx, serverId(req), req.params.port);
     return reply.code(202).send();

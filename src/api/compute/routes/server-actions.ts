@@ -16,10 +16,11 @@ import { adminActions } from '../actions/admin.js';
 import { lockActions } from '../actions/lock.js';
 import { deferredDeleteActions } from '../actions/deferred-delete.js';
 import { consoleActions } from '../actions/console.js';
+import { securityGroupActions } from '../actions/security-groups.js';
 
 /** a Map, not a plain object: a body key such as `constructor` or `toString` must name no action */
 const ACTIONS: ReadonlyMap<string, ActionHandler> = new Map(Object.entries<ActionHandler>({
-  ...powerActions, ...resizeActions, ...imageActions, ...rebuildActions, ...adminActions, ...lockActions, ...deferredDeleteActions,
+  ...powerActions, ...resizeActions, ...imageActions, ...rebuildActions, ...adminActions, ...lockActions, ...deferredDeleteActions, ...securityGroupActions,
   ...consoleActions,
 }));
 
