@@ -132,6 +132,13 @@ test('two hosts on one network: each gets the other as VXLAN peer', async () => 
   await h.boot(h.tokens.admin, 'b', { networks: [{ uuid: net.id }], availability_zone: 'nova:host-b' });
   assert.deepEqual(h.driver.networks.get('host-b')!.get(net.id)!.peers, ['127.0.0.1']);
   assert.deepEqual(h.driver.networks.get('fake-host')!.get(net.id)!.peers, ['192.0.2.2'], 'the first host was refreshed');
+  // the second server goes: its host drops the network, the first host its peer
+  const b = (await h.req(h.tokens.admin, 'GET', `${C}/servers?name=^b$&all_tenants=1`)).json().servers[0].id;
+  await h.req(h.tokens.admin, 'DELETE', `${C}/servers/${b}`);
+  await h.idle();
+  assert.equal(h.driver.networks.get('host-b')!.has(net.id), false);
+  assert.deepEqual(h.driver.networks.get('fake-host')!.get(net.id)!.peers, []);
+  assert.equal(h.driver.networks.get('fake-host')!.get(net.id)!.dhcpHosts.length, 1);
   await h.close();
 });
 

@@ -43,6 +43,8 @@ export class ServerPorts {
     if (p.deviceId && p.deviceOwner.startsWith('compute:')) await this.syncAddresses(p.deviceId);
     const now = await this.store.getPort(p.id);
     if (now) await this.pushSecurity([now]);
+    // its host's DHCP entries follow its addresses (or its removal)
+    if (p.hostId) await this.portsLeft([p.networkId], p.hostId, `req-${randomUUID()}`);
   }
 
   /** a group's rules changed: every live port in it (or whose rules name it as remote group) gets its filter again */
@@ -299,10 +301,11 @@ export class ServerPorts {
    * What `host` must carry for a tenant network: its subnets, the tunnel addresses of the other hosts with ports
    * on it, and the DHCP entries of this host's ports. null for a seeded network (the host has it already).
    */
-  async hostSpec(networkId: string, host: string, requestId: string): Promise<NetworkSpec | null> {
+  async hostSpec(networkId: string, host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<NetworkSpec | null> {
     const net = await this.store.getNetwork(networkId);
     if (!net || isLegacy(net)) return null;
-    const ports = await this.store.listPorts({ networkId });
+    // a server being deleted: its ports are still stored until the delete's last transaction
+    const ports = (await this.store.listPorts({ networkId })).filter((p) => !o.withoutDevice || p.deviceId !== o.withoutDevice);
     const hosts = await this.store.listHosts();
     const ipOf = new Map(hosts.map((h) => [h.name, h.hostIp]));
     const peers = [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host).map((h) => ipOf.get(h)).filter((ip): ip is string => !!ip))].sort();
@@ -320,8 +323,27 @@ export class ServerPorts {
   }
 
   /** the hosts (other than `host`) that carry the network: their peers change when a host joins or leaves */
-  async otherHosts(networkId: string, host: string): Promise<string[]> {
-    return [...new Set((await this.store.listPorts({ networkId })).map((p) => p.hostId).filter((h) => h && h !== host))];
+  async otherHosts(networkId: string, host: string, o: { withoutDevice?: string } = {}): Promise<string[]> {
+    const ports = (await this.store.listPorts({ networkId })).filter((p) => !o.withoutDevice || p.deviceId !== o.withoutDevice);
+    return [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host))];
+  }
+
+  /**
+   * The hosts' view after ports left `host` (a server deleted, an interface detached): the network is removed from
+   * `host` when none of its ports is left there, else its DHCP entries are renewed; the other hosts' peers follow.
+   * Best effort: a host that cannot be told now is told again by the next spec of that network.
+   */
+  async portsLeft(networkIds: string[], host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<void> {
+    if (!this.hosts) return;
+    for (const id of [...new Set(networkIds)]) {
+      const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`, o);
+      if (!spec) continue;
+      await (spec.dhcpHosts.length ? this.hosts.ensureNetwork(host, id, spec) : this.hosts.removeNetwork(host, id)).catch(() => undefined);
+      for (const other of await this.otherHosts(id, host, o)) {
+        const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
+        if (os) await this.hosts.ensureNetwork(other, id, os).catch(() => undefined);
+      }
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import type { ActionRule } from '../../compute/states.js';
 import { HostCallError } from '../../hosts/transport.js';
 import type { Port } from '../../../store/index.js';
 import type { TaskCtx, TaskDef } from '../types.js';
-import { ensureHostNetworks, refreshPeers } from './host-networks.js';
+import { ensureHostNetworks } from './host-networks.js';
 
 /** Nova: attach/detach interface is allowed when active, paused or stopped (refused while locked) */
 export const ATTACH_RULE: ActionRule = {
@@ -76,15 +76,8 @@ export const detachInterface: TaskDef<{ portId: string }> = {
         const port = (await t.svc.net.portsOf(s.id)).find((p) => p.id === t.params.portId);
         if (!port) return;
         await t.svc.net.detach(port.id);
-        if (s.host) {
-          // the host's DHCP entry for the port goes; the other hosts' peers may too
-          const spec = await t.svc.net.hostSpec(port.networkId, s.host, `${t.task.requestId}.net.${port.networkId}.${s.host}`);
-          if (spec) {
-            if (spec.dhcpHosts.length) await t.svc.hosts.ensureNetwork(s.host, port.networkId, spec);
-            else await t.svc.hosts.removeNetwork(s.host, port.networkId).catch(() => undefined); // refused while another NIC uses it
-            await refreshPeers(t, port.networkId, s.host);
-          }
-        }
+        // the host's DHCP entry for the port goes (the network too when it was the last); the other hosts' peers follow
+        if (s.host) await t.svc.net.portsLeft([port.networkId], s.host, t.task.requestId);
       },
     },
   ],
