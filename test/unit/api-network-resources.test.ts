@@ -187,8 +187,8 @@ test('security groups: default group with Neutron\'s rules, create, rules with v
   assert.equal(def.project_id, h.ids.demoProject);
   const rules = def.security_group_rules as Array<Record<string, unknown>>;
   assert.equal(rules.length, 4);
-  assert.deepEqual(rules.filter((x) => x.direction === 'ingress').map((x) => [x.ethertype, x.remote_group_id]), [['IPv4', def.id], ['IPv6', def.id]]);
-  assert.deepEqual(rules.filter((x) => x.direction === 'egress').map((x) => [x.ethertype, x.remote_ip_prefix]), [['IPv4', null], ['IPv6', null]]);
+  assert.deepEqual(rules.filter((x) => x.direction === 'ingress').map((x) => [x.ethertype, x.remote_group_id]).sort(), [['IPv4', def.id], ['IPv6', def.id]]);
+  assert.deepEqual(rules.filter((x) => x.direction === 'egress').map((x) => [x.ethertype, x.remote_ip_prefix]).sort(), [['IPv4', null], ['IPv6', null]]);
   assert.equal((await h.req(h.tokens.demo, 'DELETE', `${N}/security-groups/${def.id}`)).json().NeutronError.type, 'SecurityGroupCannotRemoveDefault');
   r = await h.req(h.tokens.demo, 'POST', `${N}/security-groups`, { security_group: { name: 'web', description: 'w' } });
   assert.equal(r.statusCode, 201);
@@ -265,4 +265,14 @@ test('seeding: the config networks become shared networks; fixed IPs of servers 
     ips: [{ subnetId: DEFAULT_NETWORK.subnetId, address: '10.0.0.7' }] }]);
   assert.deepEqual(r, { conflict: { kind: 'ip_in_use', subnetId: DEFAULT_NETWORK.subnetId, address: '10.0.0.7' } });
   await store.close();
+});
+
+test('IPv6 SLAAC: a port holds the EUI-64 address its guest takes', async () => {
+  const h = await createHarness();
+  const net = (await h.req(h.tokens.demo, 'POST', `${N}/networks`, { network: { name: 'v6' } })).json().network;
+  const r = await h.req(h.tokens.demo, 'POST', `${N}/subnets`, { subnet: { network_id: net.id, ip_version: 6, cidr: 'fd00:2::/64', ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' } });
+  assert.equal(r.statusCode, 201, r.body);
+  const p = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, mac_address: 'fa:16:3e:12:34:56' } })).json().port;
+  assert.deepEqual(p.fixed_ips.map((f: { ip_address: string }) => f.ip_address), ['fd00:2::f816:3eff:fe12:3456']);
+  await h.close();
 });

@@ -86,3 +86,10 @@ export function randomMac(): string {
 }
 
 export const isMac = (m: string) => /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(m);
+
+/** the SLAAC (EUI-64) address a guest with `mac` takes in an IPv6 /64 */
+export function eui64(c: Cidr, mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const iid = [b[0]! ^ 0x02, b[1]!, b[2]!, 0xff, 0xfe, b[3]!, b[4]!, b[5]!].reduce((n, x) => n * 256n + BigInt(x), 0n);
+  return fromBig(c.base + iid, 6);
+}

@@ -10,7 +10,7 @@ import {
   NeutronError, invalidInput, invalidIpForSubnet, ipInUse, macInUse, noMoreIps, policy, portInUse, portNotFound, securityGroupNotFound, subnetNotFound,
 } from './errors.js';
 import { bool, list, str, type Body } from './input.js';
-import { isMac, parseCidr, poolAddresses, randomMac, usable, ipVersion } from './ip-math.js';
+import { eui64, isMac, parseCidr, poolAddresses, randomMac, usable, ipVersion } from './ip-math.js';
 import type { NetworkService } from './networks.js';
 import type { NetworkQuotas } from './quotas.js';
 import type { SecurityGroupService } from './security-groups.js';
@@ -25,6 +25,9 @@ export function conflictError(c: PortConflict, networkId: string): Error {
     case 'not_found': return portNotFound(c.portId);
   }
 }
+
+/** IPv6 subnets whose guests address themselves (SLAAC, DHCPv6-stateless) */
+export const isAutoAddressed = (s: Subnet) => s.ipVersion === 6 && (s.ipv6AddressMode === 'slaac' || s.ipv6AddressMode === 'dhcpv6-stateless');
 
 /** free addresses of a subnet, in order: its pools without the gateway */
 export function candidates(s: Subnet): () => Iterable<string> {
@@ -62,11 +65,16 @@ export class PortService {
    * The addresses a port asks for: `fixed_ips` entries ({subnet_id}, {ip_address}, or both), else one from the
    * network's first IPv4 subnet and one from its first IPv6 subnet (Neutron's default).
    */
-  async ipRequests(n: Network, fixed: unknown[] | undefined): Promise<IpRequest[]> {
+  async ipRequests(n: Network, fixed: unknown[] | undefined, mac?: string): Promise<IpRequest[]> {
     const subnets = await this.store.listSubnets(n.id);
     if (fixed === undefined) {
       const out: IpRequest[] = [];
-      for (const v of [4, 6] as const) { const s = subnets.find((x) => x.ipVersion === v); if (s) out.push({ subnetId: s.id, candidates: candidates(s) }); }
+      for (const v of [4, 6] as const) {
+        const s = subnets.find((x) => x.ipVersion === v);
+        // SLAAC: the guest takes its EUI-64 address itself; the port holds exactly that one
+        if (s && mac && isAutoAddressed(s)) out.push({ subnetId: s.id, address: eui64(parseCidr(s.cidr)!, mac) });
+        else if (s) out.push({ subnetId: s.id, candidates: candidates(s) });
+      }
       return out;
     }
     return fixed.map((f) => {
@@ -102,7 +110,10 @@ export class PortService {
     return ids;
   }
 
-  /** creates ports (all or nothing), drawing MACs again while one collides */
+  /**
+   * creates ports (all or nothing), drawing MACs again while one collides (a SLAAC address derived from the first
+   * MAC is then refused by the store as taken or kept as given: a collision in 2^24 MACs per network is left at that)
+   */
   async createMany(ports: NewPort[], binds: Parameters<Store['createPorts']>[1] = [], fixedMac = false): Promise<PortsResult> {
     for (let attempt = 0; ; attempt++) {
       const r = await this.store.createPorts(ports, binds);
@@ -129,11 +140,12 @@ export class PortService {
     const groups = await this.groupIds(ctx, projectId, list(b, 'security_groups'), portSecurity, owner);
     await this.quotas.check(projectId, 'port', (await this.store.listPorts({ projectId })).length);
     const t = new Date().toISOString();
+    const macAddress = (mac ?? randomMac()).toLowerCase();
     const r = await this.createMany([{
-      id: randomUUID(), networkId, projectId, name: str(b, 'name') ?? '', description: str(b, 'description') ?? '', macAddress: (mac ?? randomMac()).toLowerCase(),
+      id: randomUUID(), networkId, projectId, name: str(b, 'name') ?? '', description: str(b, 'description') ?? '', macAddress,
       deviceId: str(b, 'device_id') ?? '', deviceOwner: owner, hostId: hostId ?? '', adminStateUp: bool(b, 'admin_state_up') ?? true,
       portSecurityEnabled: portSecurity, securityGroups: groups, deleteWithDevice: false, createdAt: t, updatedAt: t,
-      ips: await this.ipRequests(n, fixed),
+      ips: await this.ipRequests(n, fixed, macAddress),
     }], [], mac !== undefined);
     if ('conflict' in r) throw conflictError(r.conflict, networkId);
     return r.ports[0]!;

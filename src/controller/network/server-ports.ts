@@ -143,11 +143,12 @@ export class ServerPorts {
       const net = await this.store.getNetwork(r.uuid);
       if (!net) throw badRequest(`Network ${r.uuid} could not be found.`);
       const subnets = await this.store.listSubnets(net.id);
+      const macAddress = randomMac();
       const ips = r.fixed_ip
         ? [{ subnetId: subnets.find((k) => usable(parseCidr(k.cidr)!, r.fixed_ip!))?.id ?? '', address: r.fixed_ip }]
-        : await this.ports.ipRequests(net, undefined);
+        : await this.ports.ipRequests(net, undefined, macAddress);
       create.push({
-        id: ids[i]!, networkId: net.id, projectId: s.projectId, name: '', description: '', macAddress: randomMac(), deviceId: s.id,
+        id: ids[i]!, networkId: net.id, projectId: s.projectId, name: '', description: '', macAddress, deviceId: s.id,
         deviceOwner: NOVA_OWNER, hostId: host, adminStateUp: true, portSecurityEnabled: net.portSecurityEnabled,
         securityGroups: net.portSecurityEnabled ? groupIds : [], deleteWithDevice: true, createdAt: t, updatedAt: t, ips,
       });
@@ -172,12 +173,13 @@ export class ServerPorts {
     }
     const net = (await this.store.getNetwork(o.networkId!))!;
     const subnets = await this.store.listSubnets(net.id);
+    const macAddress = randomMac();
     const ips = o.fixedIps?.length
       ? o.fixedIps.map((a) => ({ subnetId: subnets.find((k) => usable(parseCidr(k.cidr)!, a))?.id ?? '', address: a }))
-      : await this.ports.ipRequests(net, undefined);
+      : await this.ports.ipRequests(net, undefined, macAddress);
     const t = new Date().toISOString();
     const r = await this.ports.createMany([{
-      id: newId, networkId: net.id, projectId: s.projectId, name: '', description: '', macAddress: randomMac(), deviceId: s.id,
+      id: newId, networkId: net.id, projectId: s.projectId, name: '', description: '', macAddress, deviceId: s.id,
       deviceOwner: NOVA_OWNER, hostId: host, adminStateUp: true, portSecurityEnabled: net.portSecurityEnabled,
       securityGroups: net.portSecurityEnabled ? await this.groupIdsOf(s) : [], deleteWithDevice: true, createdAt: t, updatedAt: t, ips,
     }]);
