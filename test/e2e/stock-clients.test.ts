@@ -287,7 +287,7 @@ emit({'gone': conn.compute.find_server('sdk1') is None})
   assert.deepEqual(out[3], { gone: true });
 });
 
-test('tenant networks: network create, subnet create, port create --fixed-ip, security group rule create; a server on the port, port list --server, server add/remove port', async (t) => {
+test('tenant networks: network create, subnet create, port create --fixed-ip, security group rule create; a server on the port, port list --server, server add/remove port, add network, add fixed ip', async (t) => {
   const net = await demo.os('network', 'create', 'e2e-net');
   assert.equal(net.name, 'e2e-net');
   assert.equal(net.mtu, 1450);
@@ -316,6 +316,12 @@ test('tenant networks: network create, subnet create, port create --fixed-ip, se
   await demo.osRaw('server', 'remove', 'port', 'n1', 'e2e-port2');
   for (let i = 0; i < 100 && (await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1')).length !== 1; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1')).length, 1);
+  // server add network / add fixed ip: compute makes the ports (deleted with the server)
+  await demo.osRaw('server', 'add', 'network', 'n1', 'e2e-net');
+  await demo.osRaw('server', 'add', 'fixed', 'ip', '--fixed-ip-address', '192.168.77.60', 'n1', 'e2e-net');
+  const nics = await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1');
+  assert.equal(nics.length, 3);
+  assert.ok(ipsOf((await demo.os('server', 'show', 'n1')).addresses, 'e2e-net').includes('192.168.77.60'));
   const busy = await demo.osFails('network', 'delete', 'e2e-net');
   assert.match(busy.stderr, /ports still in use|NetworkInUse|409/);
   await demo.osRaw('server', 'delete', '--force', '--wait', 'n1');
