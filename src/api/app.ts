@@ -101,7 +101,7 @@ export function buildControllerApp(
   app.register(identityPlugin(identity, store, `${base}${PREFIX.identity}`), { prefix: PREFIX.identity });
   app.register(computePlugin({ store, cfg: config, compute, images, urls: computeUrls(config) }, identity), { prefix: PREFIX.compute });
   app.register(imagePlugin(identity, images, `${base}${PREFIX.image}`), { prefix: PREFIX.image });
-  app.register(networkPlugin(identity, store, config.networks, `${base}${PREFIX.network}`), { prefix: PREFIX.network });
+  app.register(networkPlugin(identity, compute.network, `${base}${PREFIX.network}`), { prefix: PREFIX.network });
   app.register(volumePlugin(identity, `${base}${PREFIX.volume}`), { prefix: PREFIX.volume });
 
   // an auth URL without a path discovers identity here
@@ -113,6 +113,8 @@ export function buildControllerApp(
     return reply.code(e.status).type('application/json').send(errorBodyFor(req.url)(e.status, e.message));
   });
 
+  // the config file's networks are in the store before the first request (network/networks.ts)
+  app.addHook('onReady', async () => { await compute.network.networks.ready(); });
   if (opts.periodic !== false) compute.startPeriodic();
   app.addHook('onClose', async () => { await compute.close(); });
   return app;

@@ -9,3 +9,4 @@ export { claimOf } from './resources.js';
 export { PostgresStore } from './postgres/postgres-store.js';
 export { openStore, checkStoreLocation, isPostgresUrl, redactStoreLocation } from './open-store.js';
 export { MigrationMarkerNotFound } from './repos/migrations.js';
+export type { NetworkChanges, SubnetChanges, PortChanges, SecurityGroupChanges, PortQuery, PortsResult } from './repos/networks.js';

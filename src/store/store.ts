@@ -18,6 +18,7 @@ import type { TaskRepo } from './repos/tasks.js';
 import type { ServerGroupRepo } from './repos/server-groups.js';
 import type { ClusterLeaseRepo } from './repos/leases.js';
 import type { MigrationRepo } from './repos/migrations.js';
+import type { NetworkRepo } from './repos/networks.js';
 
 export interface Store extends
   SettingsRepo,
@@ -35,6 +36,7 @@ export interface Store extends
   TaskRepo,
   ServerGroupRepo,
   ClusterLeaseRepo,
-  MigrationRepo {
+  MigrationRepo,
+  NetworkRepo {
   close(): Promise<void>;
 }

@@ -404,3 +404,116 @@ export interface MigrationQuery {
   marker?: string;
   limit?: number;
 }
+
+/** A Neutron network (migration 10). `vni` is the VXLAN id of a tenant network, unique in the cloud. */
+export interface Network {
+  id: string;
+  name: string;
+  projectId: string;
+  description: string;
+  shared: boolean;
+  adminStateUp: boolean;
+  mtu: number;
+  /** 'vxlan' (tenant), 'flat' (provider network on a host bridge) or 'local' (a seeded network of the config file) */
+  networkType: 'vxlan' | 'flat' | 'local';
+  physicalNetwork: string | null;
+  vni: number | null;
+  routerExternal: boolean;
+  portSecurityEnabled: boolean;
+  /** seeded config networks: the host bridge or libvirt network NICs plug into (today's attachments) */
+  legacyBridge: string | null;
+  legacyLibvirtNetwork: string | null;
+  isDefault: boolean;
+  createdAt: string;
+  updatedAt: string;
+  revision: number;
+}
+
+export interface AllocationPool { start: string; end: string; }
+export interface HostRoute { destination: string; nexthop: string; }
+
+export interface Subnet {
+  id: string;
+  networkId: string;
+  projectId: string;
+  name: string;
+  description: string;
+  cidr: string;
+  ipVersion: 4 | 6;
+  gatewayIp: string | null;
+  enableDhcp: boolean;
+  allocationPools: AllocationPool[];
+  dnsNameservers: string[];
+  hostRoutes: HostRoute[];
+  ipv6AddressMode: string | null;
+  ipv6RaMode: string | null;
+  createdAt: string;
+  updatedAt: string;
+  revision: number;
+}
+
+export interface PortIp { subnetId: string; address: string; }
+
+export interface Port {
+  id: string;
+  networkId: string;
+  projectId: string;
+  name: string;
+  description: string;
+  macAddress: string;
+  fixedIps: PortIp[];
+  deviceId: string;
+  deviceOwner: string;
+  hostId: string;
+  adminStateUp: boolean;
+  portSecurityEnabled: boolean;
+  securityGroups: string[];
+  /** created by compute for a server (deleted with it); a port the user passed in is only unbound */
+  deleteWithDevice: boolean;
+  createdAt: string;
+  updatedAt: string;
+  revision: number;
+}
+
+/** One address a new port asks for: a given address, or the first free one of `candidates` (the subnet's pools). */
+export type IpRequest = { subnetId: string; address: string } | { subnetId: string; candidates: () => Iterable<string> };
+
+/** Why a port's addresses or MAC could not be taken (the controller maps these to Neutron's errors). */
+export type PortConflict =
+  | { kind: 'ip_in_use'; subnetId: string; address: string }
+  | { kind: 'exhausted'; subnetId: string }
+  | { kind: 'mac_in_use'; mac: string }
+  | { kind: 'port_in_use'; portId: string; deviceId: string }
+  | { kind: 'not_found'; portId: string };
+
+/** A port to create: its addresses are taken in the same transaction (`ips`). */
+export interface NewPort extends Omit<Port, 'fixedIps' | 'revision'> { ips: IpRequest[]; }
+
+/** Binding a port the user created to a server (compute), compare-and-swap on an empty device_id. */
+export interface PortBind { portId: string; deviceId: string; deviceOwner: string; hostId: string; }
+
+export interface SecurityGroup {
+  id: string;
+  projectId: string;
+  name: string;
+  description: string;
+  stateful: boolean;
+  createdAt: string;
+  updatedAt: string;
+  revision: number;
+}
+
+export interface SecurityGroupRule {
+  id: string;
+  securityGroupId: string;
+  projectId: string;
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  protocol: string | null;
+  portRangeMin: number | null;
+  portRangeMax: number | null;
+  remoteIpPrefix: string | null;
+  remoteGroupId: string | null;
+  description: string;
+  createdAt: string;
+}

@@ -322,6 +322,50 @@ emit({'gone': conn.compute.find_server('sdk1') is None})
   assert.deepEqual(out[3], { gone: true });
 });
 
+test('tenant networks: network create, subnet create, port create --fixed-ip, security group rule create; a server on the port, port list --server, server add/remove port, add network, add fixed ip', async (t) => {
+  const net = await demo.os('network', 'create', 'e2e-net');
+  assert.equal(net.name, 'e2e-net');
+  assert.equal(net.mtu, 1450);
+  const sub = await demo.os('subnet', 'create', '--network', 'e2e-net', '--subnet-range', '192.168.77.0/24', '--dns-nameserver', '192.168.77.1', 'e2e-sub');
+  assert.equal(sub.cidr, '192.168.77.0/24');
+  assert.equal(sub.gateway_ip, '192.168.77.1');
+  const port = await demo.os('port', 'create', '--network', 'e2e-net', '--fixed-ip', 'subnet=e2e-sub,ip-address=192.168.77.50', 'e2e-port');
+  assert.match(JSON.stringify(port.fixed_ips), /192\.168\.77\.50/);
+  const dup = await demo.osFails('port', 'create', '--network', 'e2e-net', '--fixed-ip', 'subnet=e2e-sub,ip-address=192.168.77.50', 'e2e-dup');
+  assert.match(dup.stderr, /already allocated/);
+  const rule = await demo.os('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', '--ingress', 'default');
+  assert.equal(rule.port_range_min, 22);
+  assert.equal(rule.direction, 'ingress');
+  const rules = await demo.os<Array<Record<string, unknown>>>('security', 'group', 'rule', 'list', 'default');
+  assert.ok(rules.some((r) => r['Port Range'] === '22:22'), JSON.stringify(rules));
+  // a server on the tenant network needs the agent side of tenant networks: the fake hosts have it, the all-in-one not yet
+  if (cloud.kind === 'real') { t.diagnostic('server on a tenant network: fake cloud only until the agent carries tenant networks'); return; }
+  const n1 = await demo.os<Shown>('server', 'create', '--image', cloud.image, '--flavor', 'm1.tiny', '--port', 'e2e-port', '--wait', 'n1');
+  assert.deepEqual(ipsOf(n1.addresses, 'e2e-net'), ['192.168.77.50']);
+  const ports = await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1');
+  assert.deepEqual(ports.map((p) => p.Name), ['e2e-port']);
+  await demo.os('port', 'create', '--network', 'e2e-net', 'e2e-port2');
+  await demo.osRaw('server', 'add', 'port', 'n1', 'e2e-port2');
+  assert.equal((await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1')).length, 2);
+  assert.equal(ipsOf((await demo.os('server', 'show', 'n1')).addresses, 'e2e-net').length, 2);
+  await demo.osRaw('server', 'remove', 'port', 'n1', 'e2e-port2');
+  for (let i = 0; i < 100 && (await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1')).length !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1')).length, 1);
+  // server add network / add fixed ip: compute makes the ports (deleted with the server)
+  await demo.osRaw('server', 'add', 'network', 'n1', 'e2e-net');
+  await demo.osRaw('server', 'add', 'fixed', 'ip', '--fixed-ip-address', '192.168.77.60', 'n1', 'e2e-net');
+  const nics = await demo.os<Array<Record<string, unknown>>>('port', 'list', '--server', 'n1');
+  assert.equal(nics.length, 3);
+  assert.ok(ipsOf((await demo.os('server', 'show', 'n1')).addresses, 'e2e-net').includes('192.168.77.60'));
+  const busy = await demo.osFails('network', 'delete', 'e2e-net');
+  assert.match(busy.stderr, /ports still in use|NetworkInUse|409/);
+  await demo.osRaw('server', 'delete', '--force', '--wait', 'n1');
+  // the port passed in is kept, unbound
+  assert.equal((await demo.os('port', 'show', 'e2e-port')).device_id, '');
+  await demo.osRaw('port', 'delete', 'e2e-port', 'e2e-port2');
+  await demo.osRaw('network', 'delete', 'e2e-net');
+});
+
 test('clients see Nova\'s refusals: admin actions 403, unknown server', async () => {
   const r = await demo.osFails('server', 'migrate', 't1');
   assert.match(r.stderr, /HTTP 403/);

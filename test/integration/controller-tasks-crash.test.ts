@@ -78,7 +78,7 @@ for (const backend of ['sqlite', 'postgres'] as const) describe(`controller kill
     return {
       tasks: await one('SELECT COUNT(*) AS n FROM tasks WHERE server_id = ?'),
       allocations: await one('SELECT COUNT(*) AS n FROM allocations WHERE server_id = ?'),
-      ips: await one('SELECT COUNT(*) AS n FROM fixed_ips WHERE server_id = ?'),
+      ips: await one('SELECT COUNT(*) AS n FROM port_ips i JOIN ports p ON p.id = i.port_id WHERE p.device_id = ?'),
       openActions: await one('SELECT COUNT(*) AS n FROM instance_actions WHERE server_id = ? AND finish_time IS NULL'),
       owner: ((await row('SELECT owner FROM tasks WHERE server_id = ?', id))?.owner as string | undefined) ?? null,
     };

@@ -11,17 +11,21 @@
  */
 import { HostCallError, type HostCall, type HostTransport, type LiveMigrationProgress } from '../../src/controller/hosts/transport.js';
 import type { OperationKind } from '../../src/rpc/protocol/operations.js';
+import type { NetworkSpec, PutPortSecurityRequest } from '../../src/rpc/protocol/networks.js';
 
 type Result = Record<string, unknown>;
+
+/** what the fake records: agent operations, console reads and the network calls */
+export type FakeOp = OperationKind | 'console' | 'ensure_network' | 'remove_network' | 'port_security';
 
 /** what a fake guest's console shows unless a test sets consoleLogs */
 export const FAKE_CONSOLE = 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE';
 
 export class FakeHosts implements HostTransport {
-  readonly calls: Array<{ op: OperationKind | 'console'; serverId: string; requestId: string; host: string; tag?: string }> = [];
+  readonly calls: Array<{ op: FakeOp; serverId: string; requestId: string; host: string; tag?: string }> = [];
   /** the guests each host runs, with their power */
   readonly guests = new Map<string, { host: string; power: string }>();
-  private readonly failures = new Map<OperationKind | 'console', { code: string; message: string; rolledBack: boolean }>();
+  private readonly failures = new Map<FakeOp, { code: string; message: string; rolledBack: boolean }>();
   private readonly handlers = new Map<OperationKind, (c: HostCall) => Promise<Result>>();
 
   /** live_migrate calls stay running until completeLiveMigration / abort / force-complete */
@@ -39,7 +43,7 @@ export class FakeHosts implements HostTransport {
   }
 
   /** the next call of `op` fails; a failed spawn is rolled back (nothing left on the host), as the agent does */
-  failNext(op: OperationKind | 'console', message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
+  failNext(op: FakeOp, message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
     this.failures.set(op, { code, message, rolledBack });
   }
 
@@ -158,6 +162,30 @@ export class FakeHosts implements HostTransport {
     const log = this.consoleLogs.get(serverId) ?? FAKE_CONSOLE;
     if (lines === null) return log;
     return lines === 0 ? '' : log.split('\n').slice(-lines).join('\n');
+  }
+
+  /** host -> network id -> the last spec the controller sent (what the fake host carries) */
+  readonly networks = new Map<string, Map<string, NetworkSpec>>();
+  /** port id -> the last filter sent for it */
+  readonly portSecurity = new Map<string, PutPortSecurityRequest>();
+
+  async ensureNetwork(host: string, networkId: string, spec: NetworkSpec): Promise<void> {
+    this.calls.push({ op: 'ensure_network', serverId: networkId, requestId: spec.requestId, host });
+    const f = this.failures.get('ensure_network');
+    if (f) { this.failures.delete('ensure_network'); throw new HostCallError(f.code, f.message, f.code === 'unavailable'); }
+    const nets = this.networks.get(host) ?? new Map<string, NetworkSpec>();
+    nets.set(networkId, structuredClone(spec));
+    this.networks.set(host, nets);
+  }
+
+  async removeNetwork(host: string, networkId: string): Promise<void> {
+    this.calls.push({ op: 'remove_network', serverId: networkId, requestId: '', host });
+    this.networks.get(host)?.delete(networkId);
+  }
+
+  async setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void> {
+    this.calls.push({ op: 'port_security', serverId: portId, requestId: req.requestId, host });
+    this.portSecurity.set(portId, structuredClone(req));
   }
 
   imageSource(_host: string, imageId: string): string { return `${this.imageDir}/${imageId}`; }

@@ -53,7 +53,8 @@ function count(service: string, status: number): void {
 }
 
 const TABLES = ['servers', 'images', 'keypairs', 'flavors', 'flavor_extra_specs', 'tasks', 'instance_actions', 'users', 'projects',
-  'server_groups', 'server_metadata', 'server_tags', 'quota_limits', 'role_assignments', 'revoked_tokens', 'fixed_ips', 'allocations'];
+  'server_groups', 'server_metadata', 'server_tags', 'quota_limits', 'role_assignments', 'revoked_tokens', 'fixed_ips', 'allocations',
+  'networks', 'subnets', 'ports', 'port_ips', 'security_groups', 'security_group_rules'];
 
 /** cheap database fingerprint: rows changed on the connection so far, plus row counts and image files */
 function fingerprint(): string {

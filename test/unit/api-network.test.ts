@@ -47,7 +47,7 @@ test('placeholders: volume discovery/limits/quotas, network quotas, os-migration
   assert.equal((await h.req(null, 'GET', '/volume/')).statusCode, 300);
   assert.equal((await h.req(h.tokens.demo, 'GET', `/volume/v3/${h.ids.demoProject}/limits`)).json().limits.absolute.maxTotalVolumes, 0);
   assert.equal((await h.req(h.tokens.demo, 'GET', `/volume/v3/${h.ids.demoProject}/volumes/detail`)).json().volumes.length, 0);
-  assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/quotas/${h.ids.demoProject}`)).json().quota.network, -1);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/quotas/${h.ids.demoProject}`)).json().quota.network, 100, "Neutron's default");
   assert.equal((await h.req(h.tokens.demo, 'GET', '/compute/v2.1/os-migrations')).statusCode, 403);
   assert.deepEqual((await h.req(h.tokens.admin, 'GET', '/compute/v2.1/os-migrations')).json(), { migrations: [] });
   const r = await h.app.inject({ method: 'POST', url: '/compute/v2.1/servers', headers: { 'x-auth-token': h.tokens.demo, 'content-type': 'text/plain' }, payload: 'x' });

@@ -212,7 +212,7 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     assert.equal(forged.status, 403);
   });
 
-  it('delete destroys on the agent and frees the fixed IP', async () => {
+  it('delete destroys on the agent and frees the port and its fixed IP', async () => {
     const id = await create('gone');
     const s = await waitServer(id, settled);
     const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
@@ -220,7 +220,7 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     for (let i = 0; i < 100 && (await api(demo, 'GET', `/servers/${id}`)).status !== 404; i++) await sleep(50);
     assert.equal((await api(demo, 'GET', `/servers/${id}`)).status, 404);
     assert.equal(host.hv.has(id), false);
-    assert.deepEqual(await c.store.listFixedIps(id), []);
+    assert.deepEqual(await c.store.listPorts({ deviceId: id }), [], 'its port and address are given back');
   });
 
   it('controller restart mid-build: the agent already ran the spawn; recovery finds it by request id instead of spawning twice', async () => {

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scheduler } from '../../src/controller/scheduler/scheduler.js';
 import { signedImageUrl, verifyImageSignature } from '../../src/controller/agents/image-export.js';
-import { IpAllocator, hostAddresses } from '../../src/controller/network/ip-allocator.js';
-import { SqliteStore, type Host, type FlavorSnapshot } from '../../src/store/index.js';
+import { type Host, type FlavorSnapshot } from '../../src/store/index.js';
 import { ApiError } from '../../src/controller/errors.js';
 
 const host = (name: string, o: Partial<Host> = {}): Host => ({
@@ -36,25 +35,6 @@ test('scheduler: a deleted server frees its host at once, before the next refres
   assert.throws(() => s.select(flavor(1024)), /No valid host/);
   s.free('a', flavor(1024));
   assert.equal(s.select(flavor(1024)), 'a');
-});
-
-test('fixed IPs: first free address, idempotent per server and MAC, requested address checked, exhaustion is a conflict', async () => {
-  const store = new SqliteStore(':memory:');
-  const net = { id: 'n1', name: 'private', cidr: '10.1.2.0/29', gateway: '10.1.2.1', subnetId: 'sn' };
-  assert.deepEqual([...hostAddresses(net.cidr, net.gateway)], ['10.1.2.2', '10.1.2.3', '10.1.2.4', '10.1.2.5', '10.1.2.6']);
-  const ipam = new IpAllocator(store, [net]);
-  const a = await ipam.allocate('s1', [{ uuid: 'n1', name: 'private' }]);
-  assert.equal(a[0]!.address, '10.1.2.2');
-  assert.match(a[0]!.mac, /^fa:16:3e(:[0-9a-f]{2}){3}$/);
-  assert.deepEqual(await ipam.allocate('s1', [{ uuid: 'n1', name: 'private' }]), a, 're-driven spawn gets the same NIC');
-  await assert.rejects(ipam.allocate('s2', [{ uuid: 'n1', name: 'private', fixed_ip: '10.1.2.2' }]), /already in use/);
-  await assert.rejects(ipam.allocate('s2', [{ uuid: 'n1', name: 'private', fixed_ip: '10.9.9.9' }]), /not valid/);
-  assert.equal((await ipam.allocate('s2', [{ uuid: 'n1', name: 'private', fixed_ip: '10.1.2.6' }]))[0]!.address, '10.1.2.6');
-  for (const id of ['s3', 's4', 's5']) await ipam.allocate(id, [{ uuid: 'n1', name: 'private' }]);
-  await assert.rejects(ipam.allocate('s6', [{ uuid: 'n1', name: 'private' }]), (e: unknown) => e instanceof ApiError && e.status === 409);
-  await ipam.release('s3');
-  assert.equal((await ipam.allocate('s6', [{ uuid: 'n1', name: 'private' }]))[0]!.address, '10.1.2.3');
-  await store.close();
 });
 
 test('image download URLs for agents: valid while unexpired and only for the signed image', () => {

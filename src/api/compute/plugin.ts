@@ -17,6 +17,7 @@ import { registerServerRoutes } from './routes/servers.js';
 import { registerServerActionRoutes } from './routes/server-actions.js';
 import { registerServerMetadataRoutes } from './routes/server-metadata.js';
 import { registerServerTagRoutes } from './routes/server-tags.js';
+import { registerInterfaceRoutes } from './routes/interfaces.js';
 import { registerInstanceActionRoutes } from './routes/instance-actions.js';
 import { registerFlavorRoutes } from './routes/flavors.js';
 import { registerKeypairRoutes } from './routes/keypairs.js';
@@ -46,6 +47,7 @@ export function computePlugin(inputs: ComputeInputs, identity: IdentityService) 
     registerServerActionRoutes(app, d);
     registerServerMetadataRoutes(app, d);
     registerServerTagRoutes(app, d);
+    registerInterfaceRoutes(app, d);
     registerInstanceActionRoutes(app, d);
     registerFlavorRoutes(app, d);
     registerKeypairRoutes(app, d);

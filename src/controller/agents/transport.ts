@@ -9,6 +9,7 @@ import { RpcError } from '../../rpc/client.js';
 import { FINISHED_STATES, type OperationKind } from '../../rpc/protocol/operations.js';
 import { HostCallError, agentRequestId, type HostCall, type HostTransport, type LiveMigrationProgress } from '../hosts/transport.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
+import type { NetworkSpec, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
 
 export interface AgentTransportOptions {
   agents: AgentDirectory;
@@ -94,6 +95,36 @@ export class AgentTransport implements HostTransport {
     } catch (err) {
       if (err instanceof RpcError) throw new HostCallError(err.code, err.message, err.code === 'unavailable');
       throw err;
+    }
+  }
+
+  async ensureNetwork(host: string, networkId: string, spec: NetworkSpec): Promise<void> {
+    await this.agentCall(host, (c) => c.putNetwork(networkId, spec));
+  }
+
+  async removeNetwork(host: string, networkId: string): Promise<void> {
+    try {
+      await this.agentCall(host, (c) => c.deleteNetwork(networkId));
+    } catch (err) {
+      if (!(err instanceof HostCallError && err.code === 'not_found')) throw err;
+    }
+  }
+
+  async setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void> {
+    await this.agentCall(host, (c) => c.putPortSecurity(portId, req.security, req.requestId));
+  }
+
+  /** one idempotent agent request, retried while the agent is unreachable (as operations are) */
+  private async agentCall<T>(host: string, fn: (c: AgentEntry['client']) => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + (this.o.unreachableRetryMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn(this.entry(host).client);
+      } catch (err) {
+        if (!(err instanceof RpcError)) throw err;
+        if (err.code === 'unavailable' && Date.now() < giveUpAt) { await sleep(Math.min(5000, 250 * 2 ** attempt)); continue; }
+        throw new HostCallError(err.code, err.message, err.code === 'unavailable');
+      }
     }
   }
 

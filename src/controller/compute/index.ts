@@ -15,9 +15,10 @@ import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
 import { MigrationService } from './migrations.js';
 import { ResizeConfirmSweep } from './resize-confirm.js';
+import { InterfaceService } from './interfaces.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
-import { IpAllocator } from '../network/ip-allocator.js';
+import { NetworkController } from '../network/index.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { Placement, type PlacementDecision } from '../scheduler/placement.js';
 import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine.js';
@@ -50,6 +51,8 @@ export class ComputeController {
   readonly migrations: MigrationService;
   readonly resizeConfirm: ResizeConfirmSweep;
   private confirmTimer: NodeJS.Timeout | null = null;
+  readonly network: NetworkController;
+  readonly interfaces: InterfaceService;
   private reclaimTimer: NodeJS.Timeout | null = null;
   /** the recycle bin's reclaim runs on one controller of those sharing the database */
   readonly reclaimDuty: ClusterDuty;
@@ -58,13 +61,14 @@ export class ComputeController {
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
     this.hosts = new HostRegistry(store, cfg);
+    this.network = new NetworkController(store, cfg, transport);
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
     this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
-      store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
-      specs: new SpecBuilder(store, transport, cfg.networks),
+      store, hosts: transport, placement: this.placement, net: this.network.servers, images: this.images,
+      specs: new SpecBuilder(store, transport),
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
@@ -73,10 +77,11 @@ export class ComputeController {
     this.console = new ConsoleService(store, transport);
     this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
-    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
+    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers);
     this.keypairs = new KeypairService(store, this.quotas);
     this.migrations = new MigrationService(store);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
+    this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
   }
 
   /**

@@ -9,7 +9,9 @@ export class QuotaService {
   constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {}
 
   async limits(projectId: string): Promise<QuotaSet> {
-    return { ...this.cfg.quotaDefaults, ...(await this.store.getQuotaLimits(projectId)) } as QuotaSet;
+    // other services' limits share the table under `<service>:<resource>` (network/quotas.ts)
+    const own = Object.entries(await this.store.getQuotaLimits(projectId)).filter(([k]) => !k.includes(':'));
+    return { ...this.cfg.quotaDefaults, ...Object.fromEntries(own) } as QuotaSet;
   }
 
   async update(projectId: string, changes: Partial<QuotaSet>): Promise<QuotaSet> {

@@ -3,7 +3,7 @@
  * update, delete with the soft-delete recycle bin, restore, forceDelete and the periodic reclaim.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Store, Server, ServerQuery, ServerRevision, NewServer, RequestedNetwork } from '../../store/index.js';
+import type { Store, Server, ServerQuery, ServerRevision, NewServer } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { badRequest, forbidden, instanceLocked, invalidState } from '../errors.js';
 import type { ControllerConfig } from '../config.js';
@@ -17,6 +17,7 @@ import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import type { ServerGroupService } from './server-groups.js';
 import { enforce } from '../policy/policy.js';
+import type { ServerPorts } from '../network/server-ports.js';
 
 const RESERVATION_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -64,6 +65,7 @@ export class ServerService {
     private readonly quotas: QuotaService,
     private readonly actions: ServerActions,
     private readonly groups: ServerGroupService,
+    private readonly net: ServerPorts,
   ) {}
 
   get(ctx: RequestContext, id: string): Promise<Server> { return serverFor(this.store, ctx, id); }
@@ -110,7 +112,9 @@ export class ServerService {
       az = zone || az;
     }
     if (r.minCount > r.maxCount) throw badRequest('min_count must be <= max_count');
-    const requestedNetworks = this.resolveNetworks(r.networks);
+    const requestedNetworks = await this.net.resolve(ctx, r.networks, r.maxCount);
+    // Nova: a group that is not the project's is 400 (a name or, from openstackclient, an id)
+    const securityGroups = await this.net.resolveGroups(ctx, r.securityGroups ?? ['default']);
     if (r.metadata) await this.quotas.checkMetadata(ctx.projectId, Object.keys(r.metadata).length);
     // Nova builds as many as quota allows between min_count and max_count
     let count = r.maxCount;
@@ -138,7 +142,7 @@ export class ServerService {
         diskConfig: r.diskConfig ?? 'MANUAL', description: r.description ?? null, locked: false, lockedReason: null, lockedBy: null,
         reservationId, launchIndex: i, hostname: sanitizeHostname(name), kernelId: image.properties.kernel_id ?? '',
         ramdiskId: image.properties.ramdisk_id ?? '', rootDeviceName: '/dev/vda', progress: 0, addresses: [],
-        requestedNetworks, securityGroups: r.securityGroups ?? ['default'],
+        requestedNetworks, securityGroups,
         blockDeviceMapping: r.blockDeviceMapping ?? [], metadata: r.metadata ?? {}, tags: r.tags ?? [], fault: null,
         createdAt: t, launchedAt: null,
       };
@@ -155,20 +159,6 @@ export class ServerService {
       servers.push((await this.store.getServer(ns.id))!);
     }
     return { servers, adminPass, reservationId };
-  }
-
-  /** Nova: unknown network -> 400; 'auto' or nothing -> the default network; 'none' -> no NIC; ports need Neutron */
-  private resolveNetworks(n: CreateRequest['networks']): RequestedNetwork[] {
-    const nets = this.cfg.networks;
-    if (n === 'none') return [];
-    if (n === null || n === 'auto' || n.length === 0) return nets[0] ? [{ uuid: nets[0].id, name: nets[0].name }] : [];
-    return n.map((x) => {
-      if (typeof x.port === 'string' && x.port) throw badRequest(`Port ${x.port} could not be found.`);
-      const uuid = typeof x.uuid === 'string' ? x.uuid : '';
-      const net = nets.find((k) => k.id === uuid || k.id.replace(/-/g, '') === uuid.replace(/-/g, ''));
-      if (!net) throw badRequest(`Network ${uuid} could not be found.`);
-      return { uuid: net.id, name: net.name, ...(typeof x.fixed_ip === 'string' ? { fixed_ip: x.fixed_ip } : {}), ...(typeof x.tag === 'string' ? { tag: x.tag } : {}) };
-    });
   }
 
   async update(ctx: RequestContext, id: string, c: { name?: string; hostname?: string; description?: string | null; accessIPv4?: string; accessIPv6?: string; diskConfig?: 'AUTO' | 'MANUAL' }): Promise<Server> {

@@ -6,25 +6,14 @@
 import type { Server, Store } from '../../store/index.js';
 import type { ImageRef, NicSpec, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { HostTransport } from '../hosts/transport.js';
-import type { NetworkDef } from '../config.js';
-import { portIdFor } from '../network/ports.js';
-
-/** a NIC as the create task records it (checkpoint data: plain JSON) */
-export interface NicRecord { networkId: string; mac: string; address: string; }
 
 export class SpecBuilder {
-  constructor(private readonly store: Store, private readonly hosts: HostTransport, private readonly networks: NetworkDef[]) {}
+  constructor(private readonly store: Store, private readonly hosts: HostTransport) {}
 
   async imageRef(host: string, imageId: string): Promise<ImageRef> {
     const img = await this.store.getImage(imageId);
     if (!img || img.status !== 'active') throw new Error(`Image ${imageId} is not active.`);
     return { id: img.id, format: img.diskFormat === 'raw' ? 'raw' : 'qcow2', source: this.hosts.imageSource(host, img.id) };
-  }
-
-  network(id: string): NetworkDef {
-    const n = this.networks.find((x) => x.id === id);
-    if (!n) throw new Error(`Network ${id} is not configured.`);
-    return n;
   }
 
   /**
@@ -43,15 +32,8 @@ export class SpecBuilder {
     };
   }
 
-  /** the NICs of a placed server, from its fixed addresses (a move to another host keeps them) */
-  nicsOf(s: Server): NicRecord[] {
-    return s.addresses.filter((a) => a.type === 'fixed' && a.mac).flatMap((a) => {
-      const net = this.networks.find((n) => n.name === a.network);
-      return net ? [{ networkId: net.id, mac: a.mac!, address: a.addr }] : [];
-    });
-  }
-
-  async spec(s: Server, host: string, nics: NicRecord[]): Promise<ServerSpec> {
+  /** `nics`: the server's ports as NICs (network/server-ports.ts), in order */
+  async spec(s: Server, host: string, nics: NicSpec[]): Promise<ServerSpec> {
     const f = s.flavor;
     const boot = await this.kernelBoot(s, host);
     return {
@@ -60,13 +42,7 @@ export class SpecBuilder {
       ...(f.ephemeral > 0 ? { ephemeralGiB: f.ephemeral } : {}),
       ...(f.swap > 0 ? { swapMiB: f.swap } : {}),
       image: await this.imageRef(host, s.imageRef),
-      nics: nics.map((n): NicSpec => {
-        const net = this.network(n.networkId);
-        return {
-          portId: portIdFor(s.id, n.mac), mac: n.mac, ip: n.address,
-          attachment: net.bridge ? { type: 'bridge', bridge: net.bridge } : { type: 'network', network: net.libvirtNetwork ?? net.name },
-        };
-      }),
+      nics,
       metadata: s.metadata,
       hostname: s.hostname, projectId: s.projectId,
       ...(s.availabilityZone ? { availabilityZone: s.availabilityZone } : {}),

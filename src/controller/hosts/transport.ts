@@ -12,6 +12,7 @@ import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
 import type { LiveMigrationProgress } from '../../rpc/protocol/live-migration.js';
 
 export type { LiveMigrationProgress } from '../../rpc/protocol/live-migration.js';
+import type { NetworkSpec, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
 
 export interface HostCall<K extends OperationKind = OperationKind> {
   host: string;
@@ -58,6 +59,12 @@ export interface HostTransport {
   liveMigrationAction(host: string, serverId: string, action: 'abort' | 'force-complete'): Promise<'abort' | 'postcopy' | 'pause'>;
   /** Nova's check_can_live_migrate: do the two hosts share their instances dir? (false: block migration needed) */
   sharedInstancePath(sourceHost: string, destHost: string): Promise<boolean>;
+  /** make `host` carry tenant network `networkId` as `spec` says (idempotent; rpc/protocol/networks.ts) */
+  ensureNetwork(host: string, networkId: string, spec: NetworkSpec): Promise<void>;
+  /** the network is no longer needed on `host` (no-op when it is not there; refused while a local NIC uses it) */
+  removeNetwork(host: string, networkId: string): Promise<void>;
+  /** new filter rules for a live port on `host` */
+  setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void>;
 }
 
 /** the agent's request id for one server's share of a task (a multi-create shares one API request id) */

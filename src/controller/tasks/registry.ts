@@ -11,6 +11,7 @@ import { snapshot } from './defs/image.js';
 import { rebuild } from './defs/rebuild.js';
 import { backup } from './defs/backup.js';
 import { shelve, shelveOffload, unshelve } from './defs/shelve.js';
+import { attachInterface, detachInterface } from './defs/interfaces.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -27,6 +28,8 @@ export const TASKS = {
   shelve,
   shelve_offload: shelveOffload,
   unshelve,
+  attach_interface: attachInterface,
+  detach_interface: detachInterface,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;

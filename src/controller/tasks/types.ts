@@ -10,7 +10,7 @@ import type { Server, ServerChanges, Store, TaskRow } from '../../store/index.js
 import type { ActionRule } from '../compute/states.js';
 import type { HostTransport } from '../hosts/transport.js';
 import type { ImageService } from '../images/service.js';
-import type { IpAllocator } from '../network/ip-allocator.js';
+import type { ServerPorts } from '../network/server-ports.js';
 import type { Placement } from '../scheduler/placement.js';
 import type { SpecBuilder } from '../compute/spec.js';
 
@@ -19,7 +19,8 @@ export interface TaskServices {
   store: Store;
   hosts: HostTransport;
   placement: Placement;
-  ipam: IpAllocator;
+  /** the compute side of networking: a server's ports, NICs and the networks its hosts need */
+  net: ServerPorts;
   images: ImageService;
   specs: SpecBuilder;
 }

@@ -23,6 +23,7 @@ import { SqliteTasks } from './tasks.js';
 import { SqliteServerGroups } from './server-groups.js';
 import { SqliteClusterLeases } from './leases.js';
 import { SqliteMigrations } from './migrations-repo.js';
+import { SqliteNetworks } from './networks.js';
 
 /** Every repository; a new one is one entry here (and its interface one entry in Store's `extends`). */
 const REPOSITORIES = [
@@ -42,6 +43,7 @@ const REPOSITORIES = [
   SqliteServerGroups,
   SqliteClusterLeases,
   SqliteMigrations,
+  SqliteNetworks,
 ] as const;
 
 /** The repositories' methods, which the constructor puts on the store; `implements Store` checks that none is missing. */

@@ -10,6 +10,7 @@ import { now, type Row } from './columns.js';
 import { SqliteRepository } from './repository.js';
 import { release } from './claims.js';
 import { insertServer, markServerDeleted, updateServerIf } from './servers.js';
+import { releaseDevicePorts } from './networks.js';
 
 export function rowToTask(r: Row): TaskRow {
   return {
@@ -59,6 +60,7 @@ export class SqliteTasks extends SqliteRepository implements TaskRepo {
       if (won && f.deleteServer) {
         markServerDeleted(this.conn, f.serverId, t);
         this.cached('DELETE FROM fixed_ips WHERE server_id = ?').run(f.serverId);
+        releaseDevicePorts(this.conn, f.serverId);
       }
       if (won && f.releaseClaim) release(this.conn, f.serverId);
       this.cached('UPDATE instance_action_events SET finish_time = ?, result = ?, traceback = ? WHERE id = ?').run(t, f.result, f.detail, f.eventId);

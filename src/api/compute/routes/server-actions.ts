@@ -19,9 +19,11 @@ import { consoleActions } from '../actions/console.js';
 import { backupActions } from '../actions/backup.js';
 import { shelveActions } from '../actions/shelve.js';
 
+import { securityGroupActions } from '../actions/security-groups.js';
+
 /** a Map, not a plain object: a body key such as `constructor` or `toString` must name no action */
 const ACTIONS: ReadonlyMap<string, ActionHandler> = new Map(Object.entries<ActionHandler>({
-  ...powerActions, ...resizeActions, ...imageActions, ...rebuildActions, ...adminActions, ...lockActions, ...deferredDeleteActions,
+  ...powerActions, ...resizeActions, ...imageActions, ...rebuildActions, ...adminActions, ...lockActions, ...deferredDeleteActions, ...securityGroupActions,
   ...consoleActions, ...backupActions, ...shelveActions,
 }));
 

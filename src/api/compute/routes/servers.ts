@@ -14,7 +14,6 @@ import { parseListQuery, nextLink } from '../list-query.js';
 import { links } from '../urls.js';
 import { badRequest, instanceNotFound, notFound } from '../../../controller/errors.js';
 import type { CreateRequest } from '../../../controller/compute/servers.js';
-import { securityGroupName } from '../../network/security-groups.js';
 
 type P = { Params: { id: string } };
 
@@ -96,7 +95,7 @@ export function registerServerRoutes(app: FastifyInstance, d: ComputeDeps): void
       ...(s.key_name !== undefined ? { keyName: s.key_name } : {}),
       ...(s.metadata !== undefined ? { metadata: s.metadata } : {}),
       ...(s['OS-DCF:diskConfig'] !== undefined ? { diskConfig: s['OS-DCF:diskConfig'] } : {}),
-      ...(s.security_groups !== undefined ? { securityGroups: s.security_groups.map((g) => securityGroupName(req.ctx.projectId, g.name)) } : {}),
+      ...(s.security_groups !== undefined ? { securityGroups: s.security_groups.map((g) => g.name) } : {}),
       ...(s.user_data !== undefined ? { userData: s.user_data } : {}),
       ...(s.description !== undefined ? { description: s.description } : {}),
       ...(s.tags !== undefined ? { tags: s.tags } : {}),

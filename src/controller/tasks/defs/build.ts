@@ -1,5 +1,6 @@
 /**
- * Create: claim a host (in the database), allocate fixed IPs, spawn on the host. Each step is checkpointed, so a
+ * Create: claim a host (in the database), allocate the server's ports (fixed IPs and MACs, one transaction) and
+ * make sure the host carries their networks, spawn on the host. Each step is checkpointed, so a
  * controller that dies anywhere re-drives from that step: the claim and the addresses are found again (both are
  * idempotent per server), and the spawn goes to the same host under the same request id, which the agent dedupes.
  * A spawn the host failed and rolled back is rescheduled to another host (Nova's max_attempts, the failed hosts
@@ -8,12 +9,12 @@
  * fault (Nova's "No valid host was found." is a 400 fault).
  */
 import { POWER, novaPower } from '../../compute/power.js';
-import type { NicRecord } from '../../compute/spec.js';
 import { HostCallError } from '../../hosts/transport.js';
 import { ApiError } from '../../errors.js';
 import { GoTo } from '../engine.js';
 import type { TaskDef } from '../types.js';
 import type { PlacementHints } from '../../scheduler/placement.js';
+import { ensureHostNetworks } from './host-networks.js';
 
 /** an admin's requested host, and the scheduler hints (a server group, same_host / different_host servers) */
 export interface BuildParams extends PlacementHints { requestedHost?: string }
@@ -42,8 +43,10 @@ export const build: TaskDef<BuildParams> = {
       name: 'networks',
       run: async (t) => {
         const s = await t.server();
-        const nics = await t.svc.ipam.allocate(s.id, s.requestedNetworks ?? []);
-        await t.save({ nics: nics.map((n): NicRecord => ({ networkId: n.network.id, mac: n.mac, address: n.address })) });
+        const host = t.data.host as string;
+        const ports = await t.svc.net.allocate(s, host);
+        await t.save({ ports: ports.map((p) => p.id) });
+        await ensureHostNetworks(t, ports, host);
       },
     },
     {
@@ -51,7 +54,7 @@ export const build: TaskDef<BuildParams> = {
       run: async (t) => {
         const host = t.data.host as string;
         const s = await t.server();
-        const spec = await t.svc.specs.spec(s, host, t.data.nics as NicRecord[]);
+        const spec = await t.svc.specs.spec(s, host, await t.svc.net.nics(t.data.ports as string[]));
         try {
           await t.save({ power: (await t.call('spawn', { spec })).power });
         } catch (err) {
@@ -64,11 +67,14 @@ export const build: TaskDef<BuildParams> = {
       },
     },
   ],
-  success: (t) => ({
+  success: async (t) => ({
     vmState: 'active', powerState: novaPower(t.data.power), host: t.data.host as string, node: t.data.host as string,
-    addresses: (t.data.nics as NicRecord[]).map((n) => ({ network: t.svc.specs.network(n.networkId).name, addr: n.address, version: 4 as const, mac: n.mac, type: 'fixed' as const })),
+    addresses: await t.svc.net.addresses((await t.svc.net.portsOf(t.task.serverId)).filter((p) => (t.data.ports as string[]).includes(p.id))
+      .sort((a, b) => (t.data.ports as string[]).indexOf(a.id) - (t.data.ports as string[]).indexOf(b.id))),
     launchedAt: new Date().toISOString(), progress: 100,
   }),
   failure: { vmState: 'error', powerState: POWER.NOSTATE },
+  // Nova deallocates a failed build's network: ports it made are deleted, ports passed in unbound
+  undo: async (t) => { await t.svc.net.release(t.task.serverId); },
   releasesClaimOnFailure: true,
 };

@@ -59,6 +59,17 @@ export const hardDelete: TaskDef = {
         await store.updateMigration(m.uuid, { status: 'confirmed' }, ['finished', 'confirming', 'reverting']);
       },
     },
+    {
+      // the guest is gone: its host drops the server's DHCP entries (and the networks nothing else there uses);
+      // the ports themselves go with the server in the delete's last transaction
+      name: 'networks',
+      run: async (t) => {
+        const host = t.data.host as string | undefined;
+        if (!host) return;
+        const ports = await t.svc.net.portsOf(t.task.serverId);
+        await t.svc.net.portsLeft(ports.map((p) => p.networkId), host, t.task.requestId, { withoutDevice: t.task.serverId });
+      },
+    },
   ],
   success: () => ({ taskState: 'deleting' }),
   deletesServer: true,

@@ -13,6 +13,7 @@
  * Every host call carries a tag (source / target), so a step re-driven after a controller crash gets the agent's
  * recorded operation instead of a second one. A failure before VERIFY_RESIZE puts the server back on its source.
  */
+import { ensureHostNetworks } from './host-networks.js';
 import { claimOf, type FlavorSnapshot, type Migration, type MigrationType } from '../../../store/index.js';
 import { RULES } from '../../compute/states.js';
 import { POWER, novaPower, vmStateFor } from '../../compute/power.js';
@@ -85,7 +86,10 @@ function moveSteps(): StepDef<MigrateParams>[] {
         if (!crossHost(t)) return;
         const s = await t.server();
         const target = t.data.target as string;
-        const spec = await t.svc.specs.spec({ ...s, flavor: t.params.flavor }, target, t.svc.specs.nicsOf(s));
+        // the server keeps its ports (and addresses): the target host is told about their networks first
+        const ports = await t.svc.net.portsOf(s.id);
+        await ensureHostNetworks(t, ports, target);
+        const spec = await t.svc.specs.spec({ ...s, flavor: t.params.flavor }, target, await t.svc.net.nics(ports.map((p) => p.id)));
         await t.svc.store.updateMigration(mid(t), { status: 'post-migrating' }, MOVING);
         const r = await t.call('migrate_receive', { spec, sourceUrl: t.svc.hosts.agentUrl(t.data.source as string), start: t.data.wasRunning === true }, { host: target, tag: 'target' });
         await t.save({ power: r.power });

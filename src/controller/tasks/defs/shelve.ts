@@ -16,7 +16,7 @@
  */
 import { RULES } from '../../compute/states.js';
 import { POWER, novaPower } from '../../compute/power.js';
-import type { NicRecord } from '../../compute/spec.js';
+import { ensureHostNetworks } from './host-networks.js';
 import { HostCallError } from '../../hosts/transport.js';
 import type { FlavorSnapshot, ServerChanges } from '../../../store/index.js';
 import type { StepDef, TaskCtx, TaskDef } from '../types.js';
@@ -136,9 +136,11 @@ export const unshelve: TaskDef<UnshelveParams> = {
       run: async (t) => {
         if (!t.data.spawn) return;
         const s = await t.server();
-        // the addresses the server kept while offloaded (allocation is idempotent per server)
-        const nics = await t.svc.ipam.allocate(s.id, s.requestedNetworks ?? []);
-        await t.save({ nics: nics.map((n): NicRecord => ({ networkId: n.network.id, mac: n.mac, address: n.address })) });
+        // the ports (and addresses) the server kept while offloaded; the new host learns their networks
+        const host = t.data.host as string;
+        const ports = await t.svc.net.allocate(s, host);
+        await t.save({ ports: ports.map((p) => p.id) });
+        await ensureHostNetworks(t, ports, host);
       },
     },
     {
@@ -151,7 +153,7 @@ export const unshelve: TaskDef<UnshelveParams> = {
         }
         if (!s.shelvedImageId) throw new Error(`Instance ${s.id} has no shelved image to unshelve from.`);
         await phase(t, UNSHELVE_STATES, 'spawning');
-        const spec = await t.svc.specs.spec({ ...s, imageRef: s.shelvedImageId }, t.data.host as string, t.data.nics as NicRecord[]);
+        const spec = await t.svc.specs.spec({ ...s, imageRef: s.shelvedImageId }, t.data.host as string, await t.svc.net.nics(t.data.ports as string[]));
         await t.save({ power: (await t.call('spawn', { spec }, { tag: 'spawn' })).power });
       },
     },
