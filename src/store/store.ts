@@ -16,6 +16,7 @@ import type { QuotaRepo } from './repos/quotas.js';
 import type { ClaimRepo } from './repos/claims.js';
 import type { TaskRepo } from './repos/tasks.js';
 import type { ServerGroupRepo } from './repos/server-groups.js';
+import type { VolumeRepo } from './repos/volumes.js';
 
 export interface Store extends
   SettingsRepo,
@@ -31,6 +32,7 @@ export interface Store extends
   QuotaRepo,
   ClaimRepo,
   TaskRepo,
-  ServerGroupRepo {
+  ServerGroupRepo,
+  VolumeRepo {
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import { SqliteQuotas } from './quotas.js';
 import { SqliteClaims } from './claims.js';
 import { SqliteTasks } from './tasks.js';
 import { SqliteServerGroups } from './server-groups.js';
+import { SqliteVolumes } from './volumes.js';
 
 /** Every repository; a new one is one entry here (and its interface one entry in Store's `extends`). */
 const REPOSITORIES = [
@@ -38,6 +39,7 @@ const REPOSITORIES = [
   SqliteClaims,
   SqliteTasks,
   SqliteServerGroups,
+  SqliteVolumes,
 ] as const;
 
 /** The repositories' methods, which the constructor puts on the store; `implements Store` checks that none is missing. */
