@@ -1,5 +1,6 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
+import type { VolumeConfig } from './volumes/config.js';
 
 export interface ControllerConfig {
   /** public base URL of this controller, e.g. http://127.0.0.1:8774 (the catalog is built from it) */
@@ -38,6 +39,8 @@ export interface ControllerConfig {
    * running_deleted_instance_action = reap with running_deleted_instance_timeout); sooner, it is only reported.
    */
   runningDeletedTimeoutSeconds: number;
+  /** block storage: backends and quotas (volumes/config.ts; defaults: file volumes next to the images) */
+  volumes?: VolumeConfig;
 }
 
 export interface NetworkDef {

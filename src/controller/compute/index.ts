@@ -20,6 +20,9 @@ import { Placement, type PlacementDecision } from '../scheduler/placement.js';
 import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
+import { VolumeService } from '../volumes/service.js';
+import { VolumeAttachments } from '../volumes/attachments.js';
+import { ServerVolumes } from '../volumes/server-volumes.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -42,6 +45,10 @@ export class ComputeController {
   readonly scheduler: Scheduler;
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
+  /** block storage (Cinder subset) and the servers' side of it (os-volume_attachments) */
+  readonly volumes: VolumeService;
+  readonly volumeAttachments: VolumeAttachments;
+  readonly serverVolumes: ServerVolumes;
   private reclaimTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
@@ -49,10 +56,12 @@ export class ComputeController {
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
+    this.volumes = new VolumeService(store, cfg, this.images, o.log);
+    this.volumeAttachments = new VolumeAttachments(store, this.volumes);
     this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, ipam: new IpAllocator(store, cfg.networks), images: this.images,
-      specs: new SpecBuilder(store, transport, cfg.networks),
+      specs: new SpecBuilder(store, transport, cfg.networks), volumes: this.volumeAttachments,
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
@@ -62,6 +71,7 @@ export class ComputeController {
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
+    this.serverVolumes = new ServerVolumes(store, this.actions, this.volumes, this.volumeAttachments);
   }
 
   /**
@@ -71,6 +81,7 @@ export class ComputeController {
    */
   async recover(): Promise<RecoveryReport> {
     const report = await recoverTasks(this.store, this.tasks);
+    await this.volumes.recover();
     this.tasks.start();
     return report;
   }
@@ -87,5 +98,6 @@ export class ComputeController {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     this.reclaimTimer = null;
     await this.tasks.close();
+    await this.volumes.idle();
   }
 }

@@ -9,6 +9,7 @@ import { hardDelete } from './defs/delete.js';
 import { confirmResize, resize, revertResize } from './defs/resize.js';
 import { snapshot } from './defs/image.js';
 import { rebuild } from './defs/rebuild.js';
+import { attachVolume, detachVolume } from './defs/volumes.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -20,6 +21,8 @@ export const TASKS = {
   revert_resize: revertResize,
   snapshot,
   rebuild,
+  attach_volume: attachVolume,
+  detach_volume: detachVolume,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;
