@@ -245,6 +245,12 @@ export class VolumeService {
     return (await this.store.updateVolume(id, changes))!;
   }
 
+  async setBootable(ctx: RequestContext, id: string, bootable: boolean): Promise<void> {
+    this.writable(ctx);
+    await this.get(ctx, id);
+    await this.store.updateVolume(id, { bootable });
+  }
+
   async delete(ctx: RequestContext, id: string, o: { cascade?: boolean; force?: boolean } = {}): Promise<void> {
     this.writable(ctx);
     const v = await this.get(ctx, id);
