@@ -17,7 +17,9 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
                  database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
-                 identity: { projects: [{name}], users: [{name, password, project, roles}] } }
+                 identity: { projects: [{name}], users: [{name, password, project, roles}] },
+                 volumes: { dir (file volumes, same path on every host), rbd: {pool, user, conf, keyring},
+                            defaultBackend, quotaDefaults } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
 const Str = Type.String({ minLength: 1 });
@@ -31,6 +33,18 @@ const NetworkSchema = Type.Object({
 const SchedulerSchema = Type.Object({
   cpuAllocationRatio: Type.Optional(Ratio), ramAllocationRatio: Type.Optional(Ratio), diskAllocationRatio: Type.Optional(Ratio),
   reservedHostMemoryMb: Type.Optional(Seconds),
+}, { additionalProperties: false });
+
+const Quota = Type.Integer({ minimum: -1 });
+/** block storage (ControllerConfig.volumes): the file backend's shared directory, Ceph RBD, default quotas */
+const VolumesSchema = Type.Object({
+  dir: Type.Optional(Str), fileFormat: Type.Optional(Type.Union([Type.Literal('qcow2'), Type.Literal('raw')])),
+  defaultBackend: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('rbd')])),
+  rbd: Type.Optional(Type.Object({ pool: Str, user: Str, conf: Type.Optional(Str), keyring: Type.Optional(Str) }, { additionalProperties: false })),
+  quotaDefaults: Type.Optional(Type.Object({
+    volumes: Type.Optional(Quota), snapshots: Type.Optional(Quota), gigabytes: Type.Optional(Quota), per_volume_gigabytes: Type.Optional(Quota),
+    backups: Type.Optional(Quota), backup_gigabytes: Type.Optional(Quota), groups: Type.Optional(Quota),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 /** `novalet controller --config FILE` */
@@ -52,6 +66,7 @@ export const ControllerFileSchema = Type.Object({
   controllerId: Type.Optional(Str),
   /** a task whose owner stopped renewing its lease this long is taken over */
   taskLeaseSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  volumes: Type.Optional(VolumesSchema),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
 // the file's sections fit the types they are handed to
@@ -77,8 +92,8 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds } = file;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds }).filter(([, v]) => v !== undefined));
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, volumes } = file;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, volumes }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({
