@@ -20,6 +20,12 @@ export class FileBackend implements VolumeBackend {
     if (r.exitCode !== 0) throw new BackendError(this.name, `qemu-img ${args[0]} failed: ${String(r.stderr || r.message).trim()}`);
   }
 
+  private async virtualSize(path: string): Promise<number> {
+    const r = await execa(this.qemuImg, ['info', '--output=json', '-U', path], { reject: false, env: { LC_ALL: 'C' } });
+    if (r.exitCode !== 0) throw new BackendError(this.name, `qemu-img info failed: ${String(r.stderr).trim()}`);
+    return (JSON.parse(String(r.stdout)) as { 'virtual-size': number })['virtual-size'];
+  }
+
   private pathOf(name: string): string { return join(this.dir, name); }
 
   /** writes `name` through `fill(tmp)`, then renames; the temporary goes away on failure */
@@ -44,8 +50,8 @@ export class FileBackend implements VolumeBackend {
       if (source.kind === 'blank') return this.run(['create', '-q', '-f', this.format, tmp, size]);
       const from = source.kind === 'image' ? source.path : source.location;
       await this.run(['convert', '-q', '-f', source.format, '-O', this.format, from, tmp]);
-      // the copy is as large as its source; a larger volume grows (never shrinks: the API refuses smaller sizes)
-      await this.run(['resize', '-q', '-f', this.format, tmp, size]);
+      // the copy is as large as its source: grow it to the size asked for, never shrink it
+      if ((await this.virtualSize(tmp)) < sizeGiB * GiB) await this.run(['resize', '-q', '-f', this.format, tmp, size]);
     });
     return { location, format: this.format };
   }

@@ -63,12 +63,17 @@ export class RbdBackend implements VolumeBackend {
           await rm(dir, { recursive: true, force: true });
         }
       }
-      if (source.kind !== 'blank') await this.cli('rbd', ['resize', '--size', sizeMiB, name]);
+      // a copy is as large as its source: grow it to the size asked for, never shrink it
+      if (source.kind !== 'blank' && (await this.sizeBytes(name)) < sizeGiB * 1024 ** 3) await this.cli('rbd', ['resize', '--size', sizeMiB, name]);
     } catch (err) {
       await this.remove(name).catch(() => {});
       throw err;
     }
     return { location: name, format: 'raw' };
+  }
+
+  private async sizeBytes(location: string): Promise<number> {
+    return (JSON.parse(await this.cli('rbd', ['info', '--format', 'json', location])) as { size: number }).size;
   }
 
   locationOf(id: string): string { return this.spec(`volume-${id}`); }
