@@ -8,13 +8,26 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { AllInOne } from '../support/all-in-one.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
+
+/** NOVALET_VOLUME_CYCLES (default 25; the issue's figure is 100) */
+const CYCLES = Number(process.env.NOVALET_VOLUME_CYCLES ?? 25);
+
+/** plain HTTP as demo (the cycles go faster than one client process per call) */
+async function apiAs(url: string, password: string) {
+  const auth = { auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { name: 'Default' }, password } } }, scope: { project: { name: 'demo', domain: { name: 'Default' } } } } };
+  const r = await fetch(`${url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(auth) });
+  const token = r.headers.get('x-subject-token')!;
+  return (method: string, path: string, body?: unknown) => fetch(`${url}${path}`, {
+    method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+}
 
 const aio = new AllInOne({ name: 'novalet-vol', cidr: '10.0.37.0/24' });
 const domXml = async (uuid: string) => (await execa('virsh', ['dumpxml', domainNameFor(uuid)])).stdout;
@@ -85,6 +98,26 @@ describe('volumes on real QEMU with the stock client', { timeout: 900_000 }, () 
     await waitVolume('available');
     await con.waitForHeartbeat((h) => !h.disks.includes('vdb'), { timeoutMs: 60_000 });
     assert.doesNotMatch(await domXml(id), new RegExp(`volume-${vol.id}`));
+  });
+
+  it(`${CYCLES} attach/detach cycles through the API leave no disk in the domain, no attachment and no extra file`, async () => {
+    const { id, con } = servers.vm2!;
+    const api = await apiAs(aio.url, readFileSync(join(aio.dataDir, 'demo-password'), 'utf8').trim());
+    const t0 = Date.now();
+    for (let i = 0; i < CYCLES; i++) {
+      let r = await api('POST', `/compute/v2.1/servers/${id}/os-volume_attachments`, { volumeAttachment: { volumeId: vol.id } });
+      assert.equal(r.status, 200, await r.text());
+      await waitVolume('in-use');
+      r = await api('DELETE', `/compute/v2.1/servers/${id}/os-volume_attachments/${vol.id}`);
+      assert.equal(r.status, 202, await r.text());
+      await waitVolume('available');
+    }
+    console.log(`${CYCLES} attach/detach cycles: ${((Date.now() - t0) / CYCLES).toFixed(0)} ms per cycle`);
+    assert.doesNotMatch(await domXml(id), new RegExp(`volume-${vol.id}`));
+    await con.waitForHeartbeat((h) => !h.disks.includes('vdb'), { timeoutMs: 60_000 });
+    const atts = await (await api('GET', `/compute/v2.1/servers/${id}/os-volume_attachments`)).json() as { volumeAttachments: unknown[] };
+    assert.deepEqual(atts.volumeAttachments, []);
+    assert.deepEqual(readdirSync(join(aio.dataDir, 'volumes')), [`volume-${vol.id}`]);
   });
 
   it('server add volume to a second server: it sees the disk; then detach and delete leave nothing', async () => {

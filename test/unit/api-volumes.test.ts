@@ -280,3 +280,30 @@ test('os-volume_attachments: attach, the view, errors as Nova, detach, detach on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('volumes: after a restart, a create that was running is an error (partial bytes gone), a delete is driven again', async () => {
+  const { h, dir, vreq } = await setup();
+  const demo = h.ids.demoProject;
+  try {
+    const mk = async () => (await vreq(h.tokens.demo, 'POST', `${demo}/volumes`, { volume: { size: 1 } })).json().volume.id as string;
+    const deleting = await mk();
+    await idle(h);
+    const store = h.store;
+    await store.updateVolume(deleting, { status: 'deleting' });
+    // a create interrupted half way: the row says creating, a temporary file is on disk
+    const creating = await mk();
+    await idle(h);
+    await store.updateVolume(creating, { status: 'creating', location: null });
+    const { rmSync: rm, writeFileSync } = await import('node:fs');
+    rm(join(dir, `volume-${creating}`));
+    writeFileSync(join(dir, `volume-${creating}.tmp`), 'partial');
+    await h.app.novalet.compute.volumes.recover();
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${creating}`)).json().volume.status, 'error');
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${deleting}`)).statusCode, 404);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
