@@ -266,6 +266,26 @@ test('os-volume_attachments: attach, the view, errors as Nova, detach, detach on
     assert.equal(r.json().volumeAttachment.device, '/dev/vdc');
     await idle(h);
 
+    // a stopped server takes a volume too (the host changes its definition); a suspended one does not (409)
+    const s3 = await h.boot(h.tokens.demo, 's3');
+    assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${s3}/action`, { 'os-stop': null })).statusCode, 202);
+    await idle(h);
+    const vol3 = await mk();
+    r = await h.req(h.tokens.demo, 'POST', `${S}/${s3}/os-volume_attachments`, { volumeAttachment: { volumeId: vol3 } });
+    assert.equal(r.statusCode, 200, r.body);
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${vol3}`)).json().volume.status, 'in-use');
+    assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${s3}/os-volume_attachments/${vol3}`)).statusCode, 202);
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${vol3}`)).json().volume.status, 'available');
+    assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${s3}/action`, { 'os-start': null })).statusCode, 202);
+    await idle(h);
+    assert.equal((await h.req(h.tokens.demo, 'POST', `${S}/${s3}/action`, { suspend: null })).statusCode, 202);
+    await idle(h);
+    r = await h.req(h.tokens.demo, 'POST', `${S}/${s3}/os-volume_attachments`, { volumeAttachment: { volumeId: vol3 } });
+    assert.equal(r.statusCode, 409, r.body);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${vol3}`)).json().volume.status, 'available');
+
     // deleting the server detaches both: the one marked delete_on_termination goes, the other is available
     assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${s2}`)).statusCode, 204);
     await idle(h);

@@ -17,10 +17,13 @@ export interface VolumeTaskParams {
   deleteOnTermination?: boolean;
 }
 
-/** Nova: lock-checked; the agent attaches and detaches disks of running guests only */
+/**
+ * Nova: lock-checked; active, paused or stopped servers (the host changes the live domain if it runs, and always the
+ * persistent definition). Not suspended: a managed-save image must come back with the devices it was saved with.
+ */
 export const VOLUME_RULES = {
-  attach: { name: 'attach_volume', instanceAction: 'attach_volume', vmStates: ['active'], taskStates: [null], lock: true, task: 'attaching_volume', event: 'compute_attach_volume' },
-  detach: { name: 'detach_volume', instanceAction: 'detach_volume', vmStates: ['active'], taskStates: [null], lock: true, task: 'detaching_volume', event: 'compute_detach_volume' },
+  attach: { name: 'attach_volume', instanceAction: 'attach_volume', vmStates: ['active', 'paused', 'stopped'], taskStates: [null], lock: true, task: 'attaching_volume', event: 'compute_attach_volume' },
+  detach: { name: 'detach_volume', instanceAction: 'detach_volume', vmStates: ['active', 'paused', 'stopped'], taskStates: [null], lock: true, task: 'detaching_volume', event: 'compute_detach_volume' },
 } satisfies Record<string, ActionRule>;
 
 const target = (device: string) => device.replace(/^\/dev\//, '');
