@@ -16,10 +16,12 @@ need_root
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
       qemu-system-x86 qemu-utils dnsmasq-base iptables busybox-static iproute2 cpio
       ca-certificates util-linux mount coreutils procps psmisc gzip xz-utils python3 make g++
-      python3-openstackclient python3-novaclient python3-openstacksdk genisoimage)
+      python3-openstackclient python3-novaclient python3-openstacksdk genisoimage nftables postgresql)
 # python3-openstack*/novaclient: the stock clients the end-to-end tests (test/e2e/) drive.
 # util-linux: unshare/nsenter/flock; mount: losetup (testbed shared block storage);
 # python3/make/g++: node-gyp for the native binding; qemu-utils: qemu-img; genisoimage: config drives (+ isoinfo)
+# nftables (nft): tenant networks' port filters; dnsmasq-base: their per-network DHCP (src/agent/network/)
+# postgresql: the PostgreSQL store's tests (scripts/postgres.sh runs its own cluster with pg_ctl, no systemd)
 # Ceph (opt-in, large): scripts/ceph.sh's single-node cluster for test/integration/volumes-rbd.test.ts (skipped
 # without it); qemu-block-extra: QEMU's rbd driver; uuid-runtime: uuidgen
 if [ "${NOVALET_WITH_CEPH:-0}" = 1 ]; then PKGS+=(ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra uuid-runtime); fi
@@ -32,6 +34,11 @@ done
 if [ ${#missing[@]} -gt 0 ] || [ "${NOVALET_FORCE_APT:-0}" = 1 ]; then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # postgresql's package would create and start a system cluster; novalet runs its own (scripts/postgres.sh)
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -q
   # NOT libvirt-daemon-system: it pulls in systemd.
   apt-get install -y -q --no-install-recommends "${PKGS[@]}"
@@ -91,4 +98,7 @@ elif [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json package-lock.json -newe
 else
   log "compiled build up to date (dist/)"
 fi
+
+# `novalet` on PATH (the README's commands use it): the checkout's launcher (tsx, no build needed)
+ln -sfn "$PWD/bin/novalet.js" /usr/local/bin/novalet
 log "done"

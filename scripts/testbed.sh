@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Multi-host libvirt testbed on one machine (root). See test/support/testbed.ts.
+# Multi-host libvirt testbed on one machine (root), bare (no novalet): see src/cli/testbed/testbed.ts.
+# With agents and a controller: `novalet testbed up` (README "Several hosts on one machine").
 #   scripts/testbed.sh up N [prefix]   # N hosts, prints JSON (uris, ips, sharedDir)
 #   scripts/testbed.sh down [prefix]   # tear down one, or all testbeds
 #   scripts/testbed.sh list | cleanup

@@ -60,6 +60,8 @@ export async function startCluster(hosts: number, opts: { heartbeatIntervalSecon
     const configFile = join(dir, 'controller.json');
     writeFileSync(configFile, JSON.stringify({
       agents: s.urls.map((url) => ({ url })), networks: [BENCH_NETWORK],
+      // the suites measure token issue throughput: no per-user limit
+      tokenIssueLimit: { burst: 1, perMinute: 0 },
       ...(opts.heartbeatIntervalSeconds ? { heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds } : {}),
     }));
     const url = `http://127.0.0.1:${port}`;

@@ -15,8 +15,10 @@ import { OperationRunner } from './ops/runner.js';
 import type { AgentDeps } from './ops/types.js';
 import { PowerSync } from './reconcile/power-sync.js';
 import { PowerWatch } from './reconcile/power-watch.js';
+import { LiveMigrations } from './migration/registry.js';
 import { reconcileOperations, type RecoveredOp } from './reconcile/reconciler.js';
 import { pruneDhcpEntries } from './network/dhcp-hosts.js';
+import { JournalOnlyDriver, TenantNetworks, type NetworkDriver } from './network/tenant-networks.js';
 
 export interface AgentOptions {
   hv: Hypervisor;
@@ -25,6 +27,11 @@ export interface AgentOptions {
   disks?: DiskTool;
   /** metrics: told of every finished operation (AgentMetrics.operationFinished) */
   onOperationFinished?: AgentDeps['onOperationFinished'];
+  /**
+   * Realises tenant networks (src/agent/network/host-driver.ts; `novalet agent` passes the real one). Absent:
+   * networks are journaled and reported but nothing is created on the host (simulated hosts, unit tests).
+   */
+  networkDriver?: NetworkDriver;
 }
 
 /**
@@ -54,9 +61,11 @@ export class Agent {
     mkdirSync(paths.instances, { recursive: true, mode: 0o755 });
     const disks = o.disks ?? new QemuImgTool();
     const journal = Journal.open(paths.journal);
+    const networks = new TenantNetworks({ journal, config: o.config, log: o.log.child({ component: 'networks' }), driver: o.networkDriver ?? new JournalOnlyDriver() });
     const agent = new Agent({
       hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
-      events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu',
+      events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu', networks,
+      migrations: new LiveMigrations(),
       ...(o.onOperationFinished ? { onOperationFinished: o.onOperationFinished } : {}),
     });
     // libvirtd may be down while the agent starts (host boot order, a libvirtd restart): start anyway, with
@@ -94,8 +103,17 @@ export class Agent {
     await this.learnHost();
     const recovered = await reconcileOperations(this.deps, this.runner);
     await pruneDhcpEntries(this.deps).catch((err: unknown) => this.deps.log.warn({ err }, 'dhcp prune failed'));
+    await this.reconcileNetworks().catch((err: unknown) => this.deps.log.warn({ err }, 'tenant network reconcile failed'));
     await this.sweep();
     return recovered;
+  }
+
+  /** Journaled networks re-ensured, filters of live NICs installed, everything else of ours removed. */
+  private async reconcileNetworks(): Promise<void> {
+    const { hv, journal, networks } = this.deps;
+    const withTenant = journal.listServers(true).filter((s) => (s.spec.nics ?? []).some((n) => n.attachment.type === 'tenant'));
+    const domains = withTenant.length ? new Set((await hv.listDomains()).map((d) => d.uuid.toLowerCase())) : new Set<string>();
+    await networks.reconcile((s) => !s.opId && (s.status === 'deleted' || (s.status === 'error' && !domains.has(s.uuid.toLowerCase()))));
   }
 
   /** Drops finished operations older than journalRetentionDays (and deleted servers); returns what it removed. */

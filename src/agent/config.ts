@@ -19,7 +19,8 @@ export interface AgentConfig {
   secretFile: string;
   /** secret given directly (tests); wins over secretFile */
   secret?: string;
-  tls?: { cert: string; key: string };
+  /** HTTPS; `clientCa`: mutual TLS, only clients with a certificate from that CA (the controller) are served */
+  tls?: { cert: string; key: string; clientCa?: string };
   libvirtUri: string;
   shutdownTimeoutSec: number;
   shutdownRetryIntervalSec: number;
@@ -37,7 +38,23 @@ export interface AgentConfig {
   journalRetentionDays: number;
   /** how often the pruning runs (also once at start) */
   journalPruneIntervalSec: number;
+  /** how often the live migration monitor reads the job (Nova: 0.5 s) */
+  liveMigrationMonitorIntervalMs: number;
+  /**
+   * How other hosts' libvirtds reach this one for live migration (Nova's live_migration_scheme and
+   * live_migration_inbound_addr): `qemu+<scheme>://<inbound addr>/system`; 'tls' is libvirt TLS with the cluster's CA
+   * (src/agent/README.md, "Live migration between hosts"). The address defaults to the host name.
+   */
+  liveMigrationScheme: 'tls' | 'tcp';
+  liveMigrationInboundAddr?: string;
   logLevel: string;
+  /**
+   * Tenant networks (issue 12): this host's VXLAN tunnel (underlay) address. Absent: the address the controller
+   * reaches the agent on (learned from its requests; reported in the inventory as `tunnelIp`).
+   */
+  tunnelIp?: string;
+  /** flat (provider) networks: Neutron's physical_network name -> an existing bridge on this host */
+  physicalNetworks: Record<string, string>;
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
@@ -55,7 +72,10 @@ export const DEFAULT_CONFIG: AgentConfig = {
   pollIntervalMs: 5000,
   journalRetentionDays: 30,
   journalPruneIntervalSec: 3600,
+  liveMigrationMonitorIntervalMs: 500,
+  liveMigrationScheme: 'tls',
   logLevel: 'info',
+  physicalNetworks: {},
 };
 
 const Seconds = Type.Number({ minimum: 0 });
@@ -67,7 +87,7 @@ export const AgentConfigFileSchema = Type.Object({
   listenPort: Type.Integer({ minimum: 0, maximum: 65535 }),
   secretFile: Type.String({ minLength: 1 }),
   secret: Type.String({ minLength: 16 }),
-  tls: Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  tls: Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }), clientCa: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
   libvirtUri: Type.String({ minLength: 1 }),
   shutdownTimeoutSec: Seconds,
   shutdownRetryIntervalSec: Seconds,
@@ -77,7 +97,12 @@ export const AgentConfigFileSchema = Type.Object({
   pollIntervalMs: Type.Number({ exclusiveMinimum: 0 }),
   journalRetentionDays: Seconds,
   journalPruneIntervalSec: Seconds,
+  liveMigrationMonitorIntervalMs: Type.Number({ exclusiveMinimum: 0 }),
+  liveMigrationScheme: Type.Union([Type.Literal('tls'), Type.Literal('tcp')]),
+  liveMigrationInboundAddr: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
   logLevel: LogLevel,
+  tunnelIp: Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' }),
+  physicalNetworks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$' })),
 }, { additionalProperties: false });
 // the file's keys are exactly AgentConfig's and its values fit: a key added to one and not the other fails to compile
 type FileConfig = Static<typeof AgentConfigFileSchema>;
@@ -105,6 +130,8 @@ export interface AgentPaths {
   journal: string;
   instances: string;
   images: string;
+  /** per tenant network: its dnsmasq's config, hosts and options files and pid file */
+  networks: string;
   instanceDir(uuid: string): string;
 }
 
@@ -113,6 +140,7 @@ export function agentPaths(dataDir: string): AgentPaths {
     journal: join(dataDir, 'journal.sqlite'),
     instances: join(dataDir, 'instances'),
     images: join(dataDir, 'images'),
+    networks: join(dataDir, 'networks'),
     instanceDir: (uuid) => join(dataDir, 'instances', uuid),
   };
 }

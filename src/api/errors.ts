@@ -16,7 +16,7 @@ const NOVA_NAMES: Record<number, string> = {
 const KEYSTONE_TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   408: 'Request Timeout', 409: 'Conflict', 413: 'Request Entity Too Large', 414: 'Request-URI Too Long', 415: 'Unsupported Media Type',
-  431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
+  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
 };
 
 export const UNEXPECTED = 'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class \'novalet.exception.InternalError\'>';
@@ -86,5 +86,6 @@ export function novaErrorHandler(err: unknown, req: FastifyRequest, reply: Fasti
 
 export function keystoneErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toApiError(err, req);
+  if (err instanceof ApiError && err.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(err.retryAfterSeconds));
   return sendKeystone(reply, e.status, e.status === 500 ? 'An unexpected error prevented the server from fulfilling your request.' : e.message);
 }

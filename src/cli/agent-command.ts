@@ -1,9 +1,11 @@
 import type { Server } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
+import { agentPaths, loadConfig, readSecret, type AgentConfig } from '../agent/config.js';
 import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
 import { agentBackend } from '../agent/rpc-backend.js';
+import { HostNetworkDriver } from '../agent/network/host-driver.js';
+import { hostExec } from '../agent/network/host-exec.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { createRpcServer } from '../rpc/server.js';
 import { LibvirtHypervisor } from '../virt/libvirt-hypervisor/index.js';
@@ -11,7 +13,7 @@ import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 
 export const AGENT_USAGE = `usage: novalet agent [--config FILE] [--data-dir DIR] [--run-dir DIR] [--listen ADDR:PORT]
-                     [--secret-file FILE] [--libvirt-uri URI] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]`;
+                     [--secret-file FILE] [--libvirt-uri URI] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--log-level LEVEL]`;
 
 /**
  * `novalet agent`: the host agent process. Start order matters: recover interrupted operations against
@@ -29,7 +31,9 @@ export async function agentCommand(argv: string[]): Promise<void> {
   if (str(flags, 'libvirt-uri')) over.libvirtUri = str(flags, 'libvirt-uri')!;
   if (str(flags, 'log-level')) over.logLevel = str(flags, 'log-level')!;
   if (str(flags, 'listen')) { const l = parseListen(str(flags, 'listen')!); over.listenHost = l.host; over.listenPort = l.port; }
-  if (str(flags, 'tls-cert') && str(flags, 'tls-key')) over.tls = { cert: str(flags, 'tls-cert')!, key: str(flags, 'tls-key')! };
+  if (str(flags, 'tls-cert') && str(flags, 'tls-key')) {
+    over.tls = { cert: str(flags, 'tls-cert')!, key: str(flags, 'tls-key')!, ...(str(flags, 'tls-client-ca') ? { clientCa: str(flags, 'tls-client-ca')! } : {}) };
+  }
   const config = loadConfig(str(flags, 'config'), over);
   const secret = readSecret(config);
   const log = pino({ level: config.logLevel, base: { svc: 'novalet-agent', pid: process.pid } });
@@ -46,7 +50,9 @@ export async function startAgentProcess(config: AgentConfig, secret: string, log
   const metrics = new AgentMetrics({ defaultMetrics: true });
   // every libvirt call timed (src/virt stays free of metrics); readiness asks libvirt directly, untimed
   const hv = metrics.instrument(libvirt);
-  const agent = await Agent.create({ hv, config, log, onOperationFinished: metrics.operationFinished });
+  // tenant networks are realised in the agent's own network namespace (a testbed host's, or the machine's)
+  const networkDriver = new HostNetworkDriver({ exec: hostExec(), stateDir: agentPaths(config.dataDir).networks, log });
+  const agent = await Agent.create({ hv, config, log, onOperationFinished: metrics.operationFinished, networkDriver });
   const recovered = await agent.start();
   if (recovered.length) log.info({ recovered }, `reconciled ${recovered.length} interrupted operation(s)`);
 

@@ -6,17 +6,23 @@ import type { AgentEndpoint } from '../controller/agents/index.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../controller/scheduler/scheduler.js';
 import type { ControllerConfig, NetworkDef } from '../controller/config.js';
 import { checkIdentityRules, IdentityConfigSchema } from '../controller/identity/config.js';
-import { LogLevel, readConfigFile } from '../common/config-file.js';
+import { ConfigError, LogLevel, readConfigFile } from '../common/config-file.js';
+import { loadPolicyFile } from '../controller/policy/file.js';
+import type { Policy } from '../controller/policy/policy.js';
 import { startControllerProcess } from './controller-process.js';
 import { exitOnSignals } from './shutdown.js';
 import { parseArgs, parseListen, str } from './args.js';
 import { fileSecret } from './up/secrets.js';
+import { checkStoreLocation, redactStoreLocation } from '../store/index.js';
 
 export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
-                          [--secret-file FILE] [--agent URL[,URL...]] [--log-level LEVEL]
+                          [--secret-file FILE] [--agent URL[,URL...]] [--store PATH|postgres://...] [--log-level LEVEL]
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, tokenTtlSeconds, logLevel,
-                 database (SQLite file shared by controllers on one machine), controllerId, taskLeaseSeconds (30),
+                 database (SQLite file, or postgres://user:password@host:port/db shared by several controllers;
+                 --store overrides it), controllerId, taskLeaseSeconds (30),
+                 tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
+                 allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
                  identity: { projects: [{name}], users: [{name, password, project, roles}] },
                  volumes: { dir (file volumes, same path on every host), rbd: {pool, user, conf, keyring},
                             defaultBackend, quotaDefaults } }
@@ -57,15 +63,30 @@ export const ControllerFileSchema = Type.Object({
   reclaimIntervalSeconds: Type.Optional(Seconds),
   tokenTtlSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   serviceDownTimeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** a guest still running for a server deleted longer ago than this is destroyed (Nova's running_deleted_instance_timeout; 60) */
+  runningDeletedTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   region: Type.Optional(Str),
   logLevel: Type.Optional(LogLevel),
   identity: Type.Optional(IdentityConfigSchema),
-  /** SQLite file shared by several controllers on one machine (default <dataDir>/controller.db) */
+  /**
+   * the store: a SQLite file (default <dataDir>/controller.db; shared by controllers on one machine) or a
+   * postgres:// URL (shared by controllers anywhere)
+   */
   database: Type.Optional(Str),
   /** this controller's id among several (default: kept in <dataDir>/controller-id) */
   controllerId: Type.Optional(Str),
   /** a task whose owner stopped renewing its lease this long is taken over */
   taskLeaseSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** PEM files for the agent RPC: the agents' CA, and this controller's client certificate + key (mutual TLS, `novalet pki`) */
+  agentTls: Type.Optional(Type.Object({ ca: Type.Optional(Str), cert: Type.Optional(Str), key: Type.Optional(Str) }, { additionalProperties: false })),
+  /** a policy file (Nova's policy.yaml form, or JSON) over Nova's default rules */
+  policyFile: Type.Optional(Str),
+  /** tokens per user: at once and per minute (default 50 and 300; perMinute 0 = no limit) */
+  tokenIssueLimit: Type.Optional(Type.Object({ burst: Type.Integer({ minimum: 1 }), perMinute: Type.Number({ minimum: 0 }) }, { additionalProperties: false })),
+  /** Nova's allow_resize_to_same_host (false) */
+  allowResizeToSameHost: Type.Optional(Type.Boolean()),
+  /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed automatically after this (0 = never, the default) */
+  resizeConfirmWindowSeconds: Type.Optional(Seconds),
   volumes: Type.Optional(VolumesSchema),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
@@ -77,6 +98,8 @@ void fits;
 export function loadControllerFile(path: string): ControllerFile {
   const file = readConfigFile(ControllerFileSchema, path);
   if (file.identity) checkIdentityRules(file.identity, path, '/identity');
+  const bad = file.database !== undefined ? checkStoreLocation(file.database) : null;
+  if (bad) throw new ConfigError(`${path}: /database: ${bad}`);
   return file;
 }
 
@@ -85,6 +108,9 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv);
   if (flags['help']) { console.log(CONTROLLER_USAGE); return; }
   const file: ControllerFile = str(flags, 'config') ? loadControllerFile(str(flags, 'config')!) : {};
+  const database = str(flags, 'store') ?? file.database;
+  const badStore = database !== undefined ? checkStoreLocation(database) : null;
+  if (badStore) throw new ConfigError(`--store: ${badStore}`);
   const dataDir = str(flags, 'data-dir') ?? file.dataDir ?? '/var/lib/novalet/controller';
   const listen = parseListen(str(flags, 'listen') ?? file.listen ?? '0.0.0.0:8774');
   const secretFile = str(flags, 'secret-file') ?? file.secretFile ?? '/etc/novalet/cluster-secret';
@@ -92,20 +118,34 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, volumes } = file;
-  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({ networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, volumes }).filter(([, v]) => v !== undefined));
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, volumes } = file;
+  const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
+  const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
+    networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, policy, volumes,
+  }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const c = await startControllerProcess({
     dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
     ...(file.scheduler ? { scheduler: { ...DEFAULT_SCHEDULER_CONFIG, ...file.scheduler } } : {}),
-    ...(file.database ? { databasePath: file.database } : {}),
+    ...(database ? { databasePath: database } : {}),
+    ...(file.agentTls ? { agentTls: file.agentTls } : {}),
     ...(file.controllerId ? { controllerId: file.controllerId } : {}),
     ...(file.identity !== undefined ? { identity: file.identity } : {}),
     ...(file.heartbeatIntervalSeconds ? { heartbeatIntervalMs: file.heartbeatIntervalSeconds * 1000 } : {}),
     passwords: { admin: fileSecret(join(dataDir, 'admin-password')), demo: fileSecret(join(dataDir, 'demo-password')) },
   });
-  log.info({ url: c.url, agents: agents.length, recovered: c.recovered }, 'controller ready');
+  log.info({ url: c.url, agents: agents.length, store: redactStoreLocation(database ?? join(dataDir, 'controller.db')), recovered: c.recovered }, 'controller ready');
   exitOnSignals(log, 'controller', () => c.close());
+}
+
+/** the policy file, or a ConfigError naming the bad rule or line (the process does not start) */
+function loadPolicy(file: string): Policy {
+  try {
+    return loadPolicyFile(file);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

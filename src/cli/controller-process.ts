@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SqliteStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { buildControllerApp } from '../api/app.js';
 import { defaultConfig, type ControllerConfig } from '../controller/config.js';
 import { createAgentCluster, type AgentCluster, type AgentEndpoint } from '../controller/agents/index.js';
@@ -27,6 +27,8 @@ export interface ControllerProcessOptions {
   publicUrl?: string;
   secret: string;
   agents: AgentEndpoint[];
+  /** PEM files: the CA of the agents' certificates, and this controller's client certificate + key (mutual TLS) */
+  agentTls?: { ca?: string; cert?: string; key?: string };
   passwords: { admin: string; demo: string };
   /** projects, users and roles declared in the config file (applied after the bootstrap, idempotently) */
   identity?: unknown;
@@ -35,7 +37,10 @@ export interface ControllerProcessOptions {
   heartbeatIntervalMs?: number;
   /** this controller's id among controllers sharing a database (default: kept in <dataDir>/controller-id) */
   controllerId?: string;
-  /** the SQLite database (default <dataDir>/controller.db); several controllers may share one file on one machine */
+  /**
+   * the store: a SQLite file (default <dataDir>/controller.db; controllers on one machine may share it) or a
+   * `postgres://` URL (controllers on any machines share the PostgreSQL database)
+   */
   databasePath?: string;
   log: Logger;
 }
@@ -54,7 +59,7 @@ export function controllerIdOf(dataDir: string): string {
 
 export interface ControllerProcess {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: Store;
   cluster: AgentCluster;
   cfg: ControllerConfig;
   url: string;
@@ -64,7 +69,7 @@ export interface ControllerProcess {
 
 export async function startControllerProcess(o: ControllerProcessOptions): Promise<ControllerProcess> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(o.databasePath ?? join(o.dataDir, 'controller.db'));
+  const store = await openStore(o.databasePath ?? join(o.dataDir, 'controller.db'));
   const listenHost = o.listenHost;
   // the public URL must be known before the app is built (catalog): bind first when the port is 0
   const port = o.listenPort;
@@ -73,6 +78,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   const cluster = createAgentCluster({
     store, secret: o.secret, agents: o.agents, internalUrl: cfg.publicUrl, runningDeletedTimeoutSeconds: cfg.runningDeletedTimeoutSeconds,
     ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+    ...(o.agentTls ? { clientTls: Object.fromEntries(Object.entries(o.agentTls).map(([k, f]) => [k, readFileSync(f)])) } : {}),
     log: { warn: (obj, msg) => o.log.warn(obj, msg) },
   });
   const app = buildControllerApp(cfg, store, cluster.transport, {

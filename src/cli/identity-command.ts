@@ -1,11 +1,12 @@
 /**
- * `novalet user|project|role`: identity management on the controller's database (<data-dir>/controller.db),
+ * `novalet user|project|role`: identity management on the controller's database (<data-dir>/controller.db, or
+ * the store --store names: another SQLite file or a postgres:// URL),
  * through IdentityService, so the rules are the API's (hashed passwords, disabling or a new password revokes the
  * user's tokens at once, even while the controller runs: it validates every token against the store).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteStore, type Store } from '../store/index.js';
+import { checkStoreLocation, isPostgresUrl, openStore, type Store } from '../store/index.js';
 import { defaultConfig } from '../controller/config.js';
 import { IdentityService } from '../controller/identity/service.js';
 import { KNOWN_ROLES } from '../controller/identity/config.js';
@@ -17,7 +18,8 @@ export const IDENTITY_USAGE = `usage: novalet user create NAME --password PW [--
        novalet project create NAME [--description TEXT] [--or-show]
        novalet project list
        novalet role add --user NAME --project NAME --role NAME
-  common: [--data-dir DIR] (default /var/lib/novalet; database DIR/controller.db) [-f table|json]`;
+  common: [--data-dir DIR] (default /var/lib/novalet; database DIR/controller.db) [--store PATH|postgres://...]
+          [-f table|json]`;
 
 class UsageError extends Error {}
 
@@ -44,12 +46,20 @@ export async function identityCommand(argv: string[], out: Out = (l) => console.
   if (flags['help'] || !noun) { out(IDENTITY_USAGE); return noun ? 0 : 2; }
   const format = str(flags, 'format') ?? 'table';
   const dataDir = str(flags, 'data-dir') ?? '/var/lib/novalet';
-  const dbPath = join(dataDir, 'controller.db');
-  if (!existsSync(dbPath)) {
-    err(`no controller database at ${dbPath} (start the controller once, or pass --data-dir)`);
+  const dbPath = str(flags, 'store') ?? join(dataDir, 'controller.db');
+  const bad = checkStoreLocation(dbPath);
+  if (bad) { err(`--store: ${bad}`); return 2; }
+  if (!isPostgresUrl(dbPath) && !existsSync(dbPath)) {
+    err(`no controller database at ${dbPath} (start the controller once, or pass --data-dir or --store)`);
     return 1;
   }
-  const store = new SqliteStore(dbPath);
+  let store: Store;
+  try {
+    store = await openStore(dbPath);
+  } catch (e) {
+    err(`cannot open the store: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
   try {
     const identity = new IdentityService(store, defaultConfig());
     await identity.ensureDomain('Default', 'default');

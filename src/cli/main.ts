@@ -1,8 +1,10 @@
 import { AGENT_USAGE, agentCommand } from './agent-command.js';
 import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 import { ConfigError } from '../common/config-file.js';
+import { novaletVersion } from '../common/version.js';
+import { PROTOCOL } from '../rpc/protocol/version.js';
 
-const USAGE = `usage: novalet <command>   (up | controller | agent | ctl | user | project | role | sim-hosts)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
+const USAGE = `usage: novalet <command>   (up | testbed | controller | agent | ctl | user | project | role | sim-hosts | pki | version)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
 
 /** Entry point of `novalet` (bin/novalet.js). Nothing imports this module. */
 async function main(argv: string[]): Promise<number | undefined> {
@@ -15,8 +17,14 @@ async function main(argv: string[]): Promise<number | undefined> {
       return ctlCommand(rest);
     case 'controller': await (await import('./controller-command.js')).controllerCommand(rest); return undefined; // keeps running
     case 'up': await (await import('./up-command.js')).upCommand(rest); return undefined; // keeps running
+    case 'testbed': return (await import('./testbed-command.js')).testbedCommand(rest);
     case 'user': case 'project': case 'role': return (await import('./identity-command.js')).identityCommand([cmd, ...rest]);
+    case 'pki': return (await import('./pki-command.js')).pkiCommand(rest);
     case 'sim-hosts': await (await import('./sim-command.js')).simCommand(rest); return undefined; // keeps running
+    case 'version':
+    case '--version':
+      console.log(`novalet ${novaletVersion()} (agent protocol ${PROTOCOL}, node ${process.version})`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':

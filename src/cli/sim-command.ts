@@ -38,7 +38,7 @@ export async function simCommand(argv: string[]): Promise<void> {
     ...(dataRoot ? { dataRoot } : {}), ...(listenHost ? { listenHost } : {}), ...(namePrefix ? { namePrefix } : {}),
     ...(networks ? { networks } : {}),
   });
-  for (const h of sim.hosts) console.log(JSON.stringify({ name: h.name, url: h.url, hostUuid: h.hostUuid }));
+  for (const h of sim.hosts) console.log(JSON.stringify({ name: h.name, url: h.url, hostUuid: h.hostUuid, ctl: h.ctlSocket }));
   log.info({ hosts: sim.hosts.length, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) }, 'simulated hosts ready');
   exitOnSignals(log, 'simulated hosts', () => sim.close());
 }

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG as AGENT_DEFAULTS, type AgentConfig } from '../agent/config.js';
@@ -12,6 +13,7 @@ import { cloudsYaml } from './up/clouds-yaml.js';
 import { seedGuestImages } from './up/guest-images.js';
 import { ensureNatNetwork, type NatNetwork } from './up/nat-network.js';
 import { fileSecret } from './up/secrets.js';
+import { initPki, issueAgentCert } from './pki.js';
 
 export const UP_USAGE = `usage: novalet up [--data-dir DIR] [--listen ADDR:PORT] [--agent-listen ADDR:PORT] [--libvirt-uri URI]
                   [--guest-dir DIR] [--network-name NAME --network-cidr A.B.C.0/24] [--reclaim-interval SECONDS]
@@ -51,14 +53,21 @@ export async function upCommand(argv: string[]): Promise<void> {
 
   const network = allInOneNetwork(str(flags, 'network-name'), str(flags, 'network-cidr'));
   await ensureNatNetwork(libvirtUri, network);
+  // controller and agent speak mutual TLS with certificates of the installation's own CA (made once, kept)
+  const pkiDir = join(dataDir, 'pki');
+  const pki = await initPki(pkiDir);
+  const listenIp = isIP(agentListen.host) && agentListen.host !== '0.0.0.0' && agentListen.host !== '::' ? [agentListen.host] : [];
+  const agentCert = await issueAgentCert(pkiDir, { name: 'local', ips: [...new Set(['127.0.0.1', ...listenIp])], dns: ['localhost'] });
   const agentConfig: AgentConfig = {
     ...AGENT_DEFAULTS, dataDir: join(dataDir, 'agent'), runDir: join(dataDir, 'run'), libvirtUri,
     listenHost: agentListen.host, listenPort: agentListen.port, secret, logLevel: str(flags, 'log-level') ?? 'info',
+    tls: { cert: agentCert.cert, key: agentCert.key, clientCa: pki.ca },
   };
   const agent = await startAgentProcess(agentConfig, secret, log.child({ component: 'agent' }));
   const controller = await startControllerProcess({
     dataDir: join(dataDir, 'controller'), listenHost: listen.host, listenPort: listen.port, secret, passwords, log,
     agents: [{ url: agent.url, local: true }],
+    agentTls: { ca: pki.ca, cert: pki.controller.cert, key: pki.controller.key },
     heartbeatIntervalMs: 5000,
     scheduler: { ...DEFAULT_SCHEDULER_CONFIG, cpuAllocationRatio },
     config: {
@@ -67,6 +76,8 @@ export async function upCommand(argv: string[]): Promise<void> {
       reclaimIntervalSeconds: Number(str(flags, 'reclaim-interval') ?? 0),
       // file volumes: one directory the all-in-one's host sees (shared storage in a real cluster)
       volumes: { dir: join(dataDir, 'volumes') },
+      // one host: a resize can only stay on it (devstack's single node sets allow_resize_to_same_host too)
+      allowResizeToSameHost: true,
     },
   });
   const imageId = await seedGuestImages(controller.store, controller.app.novalet.images, guestDir);

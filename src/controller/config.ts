@@ -1,4 +1,5 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
+import type { Policy } from './policy/policy.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
 import type { VolumeConfig } from './volumes/config.js';
 
@@ -41,6 +42,17 @@ export interface ControllerConfig {
   runningDeletedTimeoutSeconds: number;
   /** block storage: backends and quotas (volumes/config.ts; defaults: file volumes next to the images) */
   volumes?: VolumeConfig;
+  /** tokens a user may be issued at once and per minute (perMinute 0 = no limit); more answer 429 with Retry-After */
+  tokenIssueLimit: { burst: number; perMinute: number };
+  /** the policy file's rules over Nova's defaults (controller/policy/); absent: the defaults */
+  policy?: Policy;
+  /** a resize may stay on the server's own host (Nova's allow_resize_to_same_host, default false) */
+  allowResizeToSameHost: boolean;
+  /**
+   * a resize or cold migration left in VERIFY_RESIZE longer than this is confirmed automatically (Nova's
+   * resize_confirm_window; 0 = never, Nova's default)
+   */
+  resizeConfirmWindowSeconds: number;
 }
 
 export interface NetworkDef {
@@ -72,6 +84,9 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     schedulerMaxAttempts: 3,
     taskLeaseSeconds: 30,
     runningDeletedTimeoutSeconds: 60,
+    tokenIssueLimit: { burst: 50, perMinute: 300 },
+    allowResizeToSameHost: false,
+    resizeConfirmWindowSeconds: 0,
     ...over,
   };
 }

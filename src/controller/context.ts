@@ -1,3 +1,5 @@
+import type { Policy } from './policy/policy.js';
+
 /** Who is asking: derived from a validated token on every request and passed to every controller call. */
 export interface RequestContext {
   requestId: string;
@@ -9,6 +11,8 @@ export interface RequestContext {
   roles: string[];
   /** the token's id (for revocation of the caller's own token) */
   tokenId: string;
+  /** the controller's policy (its policy file over Nova's defaults); absent: Nova's defaults */
+  policy?: Policy;
 }
 
 export const isAdmin = (ctx: RequestContext): boolean => ctx.roles.includes('admin');

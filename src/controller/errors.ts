@@ -8,17 +8,19 @@ export type ErrorCode =
   | 'unauthorized' | 'forbidden'
   | 'not_found' | 'method_not_allowed' | 'not_acceptable_version'
   | 'conflict' | 'invalid_state' | 'locked'
-  | 'over_quota' | 'no_valid_host' | 'not_implemented' | 'unsupported_media_type' | 'too_large';
+  | 'over_quota' | 'no_valid_host' | 'not_implemented' | 'unsupported_media_type' | 'too_large' | 'rate_limited';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400, malformed_body: 400, unknown_action: 400, invalid_microversion: 400,
   unauthorized: 401, forbidden: 403, not_found: 404, method_not_allowed: 405, not_acceptable_version: 406,
   conflict: 409, invalid_state: 409, locked: 409, over_quota: 403, no_valid_host: 400, not_implemented: 501,
-  unsupported_media_type: 415, too_large: 413,
+  unsupported_media_type: 415, too_large: 413, rate_limited: 429,
 };
 
 export class ApiError extends Error {
   readonly status: number;
+  /** seconds a client should wait before retrying (429, 503): sent as Retry-After */
+  retryAfterSeconds?: number;
   constructor(readonly code: ErrorCode, message: string, status?: number) {
     super(message);
     this.status = status ?? STATUS[code];

@@ -4,7 +4,11 @@ import https from 'node:https';
 import { isErrorCode, type ErrorCode } from './errors.js';
 import type { EventsResponse, Inventory } from './protocol/inventory.js';
 import { FINISHED_STATES, type OperationKind, type OperationResponse, type OperationView, type ParamsOf } from './protocol/operations.js';
-import type { ConsoleResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
+import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
 export interface AgentClientOptions {
@@ -13,6 +17,9 @@ export interface AgentClientOptions {
   secret: string;
   /** PEM CA for an agent with a private certificate */
   ca?: string | Buffer;
+  /** PEM client certificate and key: mutual TLS with an agent that requires it (`novalet pki`) */
+  cert?: string | Buffer;
+  key?: string | Buffer;
   /** per request (long polls add their wait to it); default 30 s */
   timeoutMs?: number;
 }
@@ -87,13 +94,96 @@ export class AgentClient {
     return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/console${lines === null ? '' : `?lines=${lines}`}`);
   }
 
+  /** the instance files of a shut-off server (a migration's target asks its source) */
+  instanceFiles(uuid: string): Promise<InstanceFilesResponse> {
+    return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/files`);
+  }
+
+  /**
+   * Streams one instance file into `dest` (the caller writes a temp file and renames it); returns the bytes
+   * written. Fails with RpcError (the agent's code, or 'unavailable' when the transfer broke off).
+   */
+  downloadInstanceFile(uuid: string, name: string, dest: string): Promise<number> {
+    const mod = this.base.protocol === 'https:' ? https : http;
+    const rid = `req-${randomUUID()}`;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(new URL(`/v1/servers/${encodeURIComponent(uuid)}/files/${encodeURIComponent(name)}`, this.base), {
+        method: 'GET', timeout: this.o.timeoutMs ?? 30_000,
+        headers: { authorization: `Bearer ${this.o.secret}`, [HEADER_PROTOCOL]: PROTOCOL, [HEADER_REQUEST_ID]: rid },
+        ...(this.o.ca ? { ca: this.o.ca } : {}),
+      }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let e: { code?: unknown; message?: unknown } | undefined;
+            try { e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: typeof e }).error; } catch { /* not JSON */ }
+            reject(new RpcError(isErrorCode(e?.code) ? e.code : 'internal', typeof e?.message === 'string' ? e.message : `HTTP ${res.statusCode}`, res.statusCode ?? 0, rid));
+          });
+          return;
+        }
+        const expected = Number(res.headers['content-length'] ?? -1);
+        let n = 0;
+        res.on('data', (c: Buffer) => { n += c.length; });
+        pipeline(res, createWriteStream(dest)).then(() => {
+          if (expected >= 0 && n !== expected) reject(new RpcError('unavailable', `${name}: got ${n} of ${expected} bytes`, 200, rid));
+          else resolve(n);
+        }, (err: Error) => reject(new RpcError('unavailable', `${name}: ${err.message}`, 200, rid)));
+      });
+      req.on('timeout', () => req.destroy(new Error('request timed out')));
+      req.on('error', (err) => reject(new RpcError('unavailable', `agent ${this.base.host} unreachable: ${err.message}`, 0, rid)));
+      req.end();
+    });
+  }
+
   /** The heartbeat. */
   inventory(): Promise<Inventory> {
     return this.call('GET', '/v1/inventory');
   }
 
+  /** Tenant networks (issue 12): make this host carry the network as given (idempotent). */
+  putNetwork(networkId: string, spec: NetworkSpec): Promise<NetworkResponse> {
+    return this.call('PUT', `/v1/networks/${encodeURIComponent(networkId)}`, spec, spec.requestId);
+  }
+
+  /** 409 network_in_use while a NIC of this host is on it; an unknown network is already gone (204). */
+  async deleteNetwork(networkId: string): Promise<void> {
+    await this.call('DELETE', `/v1/networks/${encodeURIComponent(networkId)}`);
+  }
+
+  listNetworks(): Promise<ListNetworksResponse> {
+    return this.call('GET', '/v1/networks');
+  }
+
+  /** A live port's filter (null = port security off); 404 unknown_port when no NIC of this host has it. */
+  async putPortSecurity(portId: string, security: PortSecurity, requestId: string = `req-${randomUUID()}`): Promise<void> {
+    await this.call('PUT', `/v1/ports/${encodeURIComponent(portId)}/security`, { requestId, security }, requestId);
+  }
+
   events(since = 0, waitSec = 0): Promise<EventsResponse> {
     return this.call('GET', `/v1/events?since=${since}&wait=${waitSec}`, undefined, undefined, waitSec);
+  }
+
+  /** source host: the running (or last) live migration of the server, null when it has none */
+  liveMigration(uuid: string): Promise<LiveMigrationResponse> {
+    return this.call('GET', `/v1/servers/${encodeURIComponent(uuid)}/live-migration`);
+  }
+
+  /** source host: abort (the guest stays) or force-complete (post-copy if permitted, else pause) the running live migration */
+  liveMigrationAction(uuid: string, action: 'abort' | 'force-complete'): Promise<LiveMigrationActionResponse> {
+    return this.call('POST', `/v1/servers/${encodeURIComponent(uuid)}/live-migration/${action}`);
+  }
+
+  createStorageMarker(): Promise<StorageMarker> {
+    return this.call('POST', '/v1/storage/markers');
+  }
+
+  checkStorageMarker(marker: string): Promise<StorageMarkerCheck> {
+    return this.call('GET', `/v1/storage/markers/${encodeURIComponent(marker)}`);
+  }
+
+  removeStorageMarker(marker: string): Promise<StorageMarker> {
+    return this.call('DELETE', `/v1/storage/markers/${encodeURIComponent(marker)}`);
   }
 
   /** Low level (tests use it to send malformed input). */
@@ -111,6 +201,7 @@ export class AgentClient {
       const req = mod.request(new URL(path, this.base), {
         method, headers: h, timeout: (this.o.timeoutMs ?? 30_000) + waitSec * 1000,
         ...(this.o.ca ? { ca: this.o.ca } : {}),
+        ...(this.o.cert && this.o.key ? { cert: this.o.cert, key: this.o.key } : {}),
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -9,8 +9,10 @@ export const ERROR_STATUS = {
   unsupported_version: 400,
   unknown_server: 404,
   unknown_operation: 404,
+  unknown_port: 404,
   invalid_state: 409,
   server_busy: 409,
+  network_in_use: 409,
   draining: 503,
   internal: 500,
 } as const;

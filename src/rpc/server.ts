@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { installProbes, PROBE_PATHS, type Probes } from '../common/probes.js';
@@ -11,14 +12,25 @@ import { EventsQuery, EventsResponse, Inventory } from './protocol/inventory.js'
 import {
   ByRequestParams, FINISHED_STATES, GetOperationQuery, OperationIdParams, OperationResponse, SubmitOperationRequest,
 } from './protocol/operations.js';
-import { ConsoleQuery, ConsoleResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import { ConsoleQuery, ConsoleResponse, InstanceFileParams, InstanceFilesResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
+import {
+  ListNetworksResponse, NetworkIdParams, NetworkResponse, NetworkSpec, PortIdParams, PutPortSecurityRequest,
+} from './protocol/networks.js';
+import {
+  LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck, StorageMarkerParams,
+} from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL, SUPPORTED_PROTOCOLS } from './protocol/version.js';
 
 export interface RpcServerOptions {
   backend: AgentBackend;
   secret: string;
   log: Logger;
-  tls?: { cert: string; key: string } | undefined;
+  /**
+   * HTTPS with this certificate. `clientCa`: mutual TLS — every request but the probes must come with a client
+   * certificate signed by that CA (the controller's, made by `novalet pki`); it then authenticates the caller and
+   * the cluster secret is not needed. Without `clientCa` the bearer secret is the authentication.
+   */
+  tls?: { cert: string; key: string; clientCa?: string | undefined } | undefined;
   /**
    * GET /healthz, /readyz and /metrics (src/common/probes.ts), answered without the secret and the protocol
    * header: they reveal no secret. Absent (the simulated hosts): not served.
@@ -38,7 +50,13 @@ const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody };
  * Errors are {error: {code, message, requestId}} with a stable code (src/rpc/errors.ts).
  */
 export function createRpcServer(o: RpcServerOptions): FastifyInstance {
-  const https = o.tls ? { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) } : null;
+  const mutual = !!o.tls?.clientCa;
+  // requestCert without rejectUnauthorized: the handshake completes for probes (no certificate needed); every
+  // other request is refused below unless the certificate verified against clientCa
+  const https = o.tls ? {
+    cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key),
+    ...(o.tls.clientCa ? { ca: readFileSync(o.tls.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
+  } : null;
   const app = Fastify({
     loggerInstance: o.log.child({ component: 'rpc' }),
     requestIdHeader: HEADER_REQUEST_ID,
@@ -69,7 +87,9 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     reply.header(HEADER_REQUEST_ID, req.id);
     // the probe routes exist only when `probes` was given (an unknown path still needs the secret)
     if (o.probes && req.routeOptions.url !== undefined && PROBE_PATHS.has(req.routeOptions.url)) return;
-    if (!secretMatches(bearer(req.headers.authorization), o.secret)) return fail(reply, 'unauthorized', 'missing or wrong cluster secret');
+    if (mutual) {
+      if (!(req.raw.socket as TLSSocket).authorized) return fail(reply, 'unauthorized', 'a client certificate signed by the cluster CA is required');
+    } else if (!secretMatches(bearer(req.headers.authorization), o.secret)) return fail(reply, 'unauthorized', 'missing or wrong cluster secret');
     const proto = req.headers[HEADER_PROTOCOL];
     if (typeof proto !== 'string' || !SUPPORTED_PROTOCOLS.includes(proto)) {
       return fail(reply, 'unsupported_version', `protocol ${String(proto ?? '(none)')} not supported; this agent speaks ${SUPPORTED_PROTOCOLS.join(', ')}`);
@@ -120,8 +140,44 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     async (req) => b.getServer((req.params as { uuid: string }).uuid));
   app.get('/v1/servers/:uuid/console', { schema: { params: ServerUuidParams, querystring: ConsoleQuery, response: { 200: ConsoleResponse, ...errorResponses } } },
     async (req) => b.consoleOutput((req.params as { uuid: string }).uuid, (req.query as ConsoleQuery).lines ?? null));
+
+  // a migration's target pulls the source's instance files (read-only; the guest is shut off)
+  app.get('/v1/servers/:uuid/files', { schema: { params: ServerUuidParams, response: { 200: InstanceFilesResponse, ...errorResponses } } },
+    async (req) => b.instanceFiles((req.params as { uuid: string }).uuid));
+  app.get('/v1/servers/:uuid/files/:name', { schema: { params: InstanceFileParams } }, async (req, reply) => {
+    const p = req.params as { uuid: string; name: string };
+    const f = await b.openInstanceFile(p.uuid, p.name);
+    return reply.type('application/octet-stream').header('content-length', f.sizeBytes).send(f.stream);
+  });
+  // live migration (source host): progress while it runs, abort, force-complete
+  app.get('/v1/servers/:uuid/live-migration', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationResponse, ...errorResponses } } },
+    async (req) => b.liveMigration((req.params as { uuid: string }).uuid));
+  app.post('/v1/servers/:uuid/live-migration/abort', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationActionResponse, ...errorResponses } } },
+    async (req) => b.liveMigrationAction((req.params as { uuid: string }).uuid, 'abort'));
+  app.post('/v1/servers/:uuid/live-migration/force-complete', { schema: { params: ServerUuidParams, response: { 200: LiveMigrationActionResponse, ...errorResponses } } },
+    async (req) => b.liveMigrationAction((req.params as { uuid: string }).uuid, 'force-complete'));
+  // shared instance storage check (Nova's check_can_live_migrate): marker on one host, looked for on the other
+  app.post('/v1/storage/markers', { schema: { response: { 200: StorageMarker, ...errorResponses } } }, async () => b.createStorageMarker());
+  app.get('/v1/storage/markers/:marker', { schema: { params: StorageMarkerParams, response: { 200: StorageMarkerCheck, ...errorResponses } } },
+    async (req) => b.checkStorageMarker((req.params as { marker: string }).marker));
+  app.delete('/v1/storage/markers/:marker', { schema: { params: StorageMarkerParams, response: { 200: StorageMarker, ...errorResponses } } },
+    async (req) => b.removeStorageMarker((req.params as { marker: string }).marker));
   // the heartbeat: polled every few seconds, so its request/response lines would drown the log at info
-  app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async () => b.inventory());
+  app.get('/v1/inventory', { logLevel: 'warn', schema: { response: { 200: Inventory, ...errorResponses } } }, async (req) => b.inventory(req.socket.localAddress));
+  // tenant networks (issue 12): idempotent "make it so"
+  app.put('/v1/networks/:networkId', { schema: { params: NetworkIdParams, body: NetworkSpec, response: { 200: NetworkResponse, ...errorResponses } } },
+    async (req) => b.putNetwork((req.params as { networkId: string }).networkId, req.body as NetworkSpec, req.socket.localAddress));
+  app.delete('/v1/networks/:networkId', { schema: { params: NetworkIdParams, response: { ...errorResponses } } },
+    async (req, reply) => {
+      await b.deleteNetwork((req.params as { networkId: string }).networkId);
+      return reply.code(204).send();
+    });
+  app.get('/v1/networks', { schema: { response: { 200: ListNetworksResponse, ...errorResponses } } }, async () => b.listNetworks());
+  app.put('/v1/ports/:portId/security', { schema: { params: PortIdParams, body: PutPortSecurityRequest, response: { ...errorResponses } } },
+    async (req) => {
+      await b.putPortSecurity((req.params as { portId: string }).portId, (req.body as PutPortSecurityRequest).security);
+      return { portId: (req.params as { portId: string }).portId };
+    });
   app.get('/v1/events', { schema: { querystring: EventsQuery, response: { 200: EventsResponse, ...errorResponses } } },
     async (req) => {
       const q = req.query as { since?: number; wait?: number };

@@ -18,6 +18,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +32,7 @@ import { FakeHypervisor } from '../virt/fake/index.js';
 import { Agent } from '../agent/agent.js';
 import { agentPaths, DEFAULT_CONFIG, type AgentConfig } from '../agent/config.js';
 import { agentBackend } from '../agent/rpc-backend.js';
+import { ctlSocketPath, startCtlServer } from '../agent/ctl/server.js';
 import { SimDiskTool, SimImageCache } from './sim-storage.js';
 
 export interface SimHostsOptions {
@@ -57,6 +59,8 @@ export interface SimHostsOptions {
   warm?: boolean;
   /** hosts created at a time while starting; default 16 */
   startConcurrency?: number;
+  /** each host's operator socket `<dataRoot>/<host>/run/ctl.sock` for `novalet ctl`; default true */
+  ctlSockets?: boolean;
 }
 
 export interface SimHost {
@@ -67,6 +71,9 @@ export interface SimHost {
   url: string;
   agent: Agent;
   hv: FakeHypervisor;
+  /** `novalet ctl --socket <this>` talks to this host, as to a real agent's operator socket */
+  ctlSocket: string | null;
+  ctl: net.Server | null;
 }
 
 export interface SimHosts {
@@ -123,7 +130,9 @@ async function createHost(o: SimHostsOptions, index: number, dataRoot: string, l
   agent.deps.images = new SimImageCache(agentPaths(dataDir).images, disks);
   await agent.start();
   if (o.warm ?? true) await agent.inventory.collect();
-  return { index, name, hostUuid, agent, hv };
+  // the operator socket of a real agent (<dataDir>/<host>/run/ctl.sock), unless the caller wants none
+  const ctl = o.ctlSockets === false ? null : await startCtlServer(agent, config.runDir);
+  return { index, name, hostUuid, agent, hv, ctl, ctlSocket: ctl ? ctlSocketPath(config.runDir) : null };
 }
 
 /** Starts `count` simulated hosts; each answers the agent protocol on its own port. */
@@ -143,6 +152,7 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
     await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
     await rpc?.close();
     for (const h of made) {
+      await new Promise<void>((r) => (h.ctl ? h.ctl.close(() => r()) : r()));
       await h.agent.stop();
       await h.hv.close();
       h.agent.close();
@@ -170,8 +180,19 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       listServers: () => take().listServers(),
       getServer: (uuid) => take().getServer(uuid),
       consoleOutput: (uuid, lines) => take().consoleOutput(uuid, lines),
-      inventory: () => take().inventory(),
+      inventory: (addr) => take().inventory(addr),
+      putNetwork: (id, spec, addr) => take().putNetwork(id, spec, addr),
+      deleteNetwork: (id) => take().deleteNetwork(id),
+      listNetworks: () => take().listNetworks(),
+      putPortSecurity: (portId, security) => take().putPortSecurity(portId, security),
+      instanceFiles: (uuid) => take().instanceFiles(uuid),
+      openInstanceFile: (uuid, name) => take().openInstanceFile(uuid, name),
       events: (since, waitMs) => take().events(since, waitMs),
+      liveMigration: (uuid) => take().liveMigration(uuid),
+      liveMigrationAction: (uuid, action) => take().liveMigrationAction(uuid, action),
+      createStorageMarker: () => take().createStorageMarker(),
+      checkStorageMarker: (marker) => take().checkStorageMarker(marker),
+      removeStorageMarker: (marker) => take().removeStorageMarker(marker),
     };
     rpc = createRpcServer({ backend: dispatch, secret: o.secret, log: log.child({ svc: 'novalet-sim-rpc' }) });
     // synchronous on purpose: fastify calls the route handler in the same tick (see the header comment)

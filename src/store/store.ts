@@ -17,6 +17,8 @@ import type { ClaimRepo } from './repos/claims.js';
 import type { TaskRepo } from './repos/tasks.js';
 import type { ServerGroupRepo } from './repos/server-groups.js';
 import type { VolumeRepo } from './repos/volumes.js';
+import type { ClusterLeaseRepo } from './repos/leases.js';
+import type { MigrationRepo } from './repos/migrations.js';
 
 export interface Store extends
   SettingsRepo,
@@ -33,6 +35,8 @@ export interface Store extends
   ClaimRepo,
   TaskRepo,
   ServerGroupRepo,
-  VolumeRepo {
+  VolumeRepo,
+  ClusterLeaseRepo,
+  MigrationRepo {
   close(): Promise<void>;
 }

@@ -345,3 +345,64 @@ export interface ServerGroup {
 
 /** Placement rule a claim checks inside its transaction, so that racing members never break their group's policy. */
 export interface GroupRule { groupId: string; policy: 'affinity' | 'anti-affinity'; maxPerHost: number; }
+
+/** Nova's migration types: cold migration, resize, live migration, evacuation */
+export type MigrationType = 'migration' | 'resize' | 'live-migration' | 'evacuation';
+
+/**
+ * A migration record (Nova's `migrations` table, migration 9): one per cold/live migration, resize or evacuation of
+ * a server, with its hosts, flavors and status. While a cold migration or resize awaits confirm/revert, the
+ * record's uuid is the consumer of the server's claim on the source host (store/sqlite/claims.ts claimMigration),
+ * so the resources stay held on both hosts. The progress fields are the live migration monitor's (bytes).
+ */
+export interface Migration {
+  /** Nova's integer id (the API's `id`, /servers/{id}/migrations/{id}) */
+  id: number;
+  uuid: string;
+  serverId: string;
+  sourceCompute: string | null;
+  sourceNode: string | null;
+  destCompute: string | null;
+  destNode: string | null;
+  /** the destination host's address (Nova's dest_host) */
+  destHost: string | null;
+  /** flavor ids before and after (Nova's old/new_instance_type_id) */
+  oldFlavorId: string | null;
+  newFlavorId: string | null;
+  status: string;
+  migrationType: MigrationType;
+  projectId: string;
+  userId: string;
+  createdAt: string;
+  updatedAt: string;
+  memoryTotal: number | null;
+  memoryProcessed: number | null;
+  memoryRemaining: number | null;
+  diskTotal: number | null;
+  diskProcessed: number | null;
+  diskRemaining: number | null;
+}
+
+export type NewMigration = Omit<Migration, 'id' | 'createdAt' | 'updatedAt' | 'memoryTotal' | 'memoryProcessed' | 'memoryRemaining' | 'diskTotal' | 'diskProcessed' | 'diskRemaining'>;
+
+export type MigrationChanges = Partial<Pick<Migration, 'sourceCompute' | 'sourceNode' | 'destCompute' | 'destNode' | 'destHost' | 'status' |
+  'memoryTotal' | 'memoryProcessed' | 'memoryRemaining' | 'diskTotal' | 'diskProcessed' | 'diskRemaining'>>;
+
+/** GET /os-migrations filters (Nova's), newest first (created_at, id descending) */
+export interface MigrationQuery {
+  serverId?: string;
+  /** source or destination compute */
+  host?: string;
+  sourceCompute?: string;
+  statuses?: string[];
+  migrationType?: MigrationType;
+  userId?: string;
+  projectId?: string;
+  changesSince?: string;
+  changesBefore?: string;
+  /** updated strictly before (the automatic confirm's sweep) */
+  updatedBefore?: string;
+  /** the page starts after this migration (its uuid) */
+  marker?: string;
+  limit?: number;
+}

@@ -14,7 +14,9 @@ export type VirtErrorCode =
   /** anything else libvirt, QEMU or qemu-img refused */
   | 'operation_failed'
   /** a wait we own (device removal, block job) or libvirt's own timeout expired */
-  | 'timeout';
+  | 'timeout'
+  /** the job (a migration) was aborted on request */
+  | 'aborted';
 
 export class VirtError extends Error {
   readonly code: VirtErrorCode;
@@ -41,6 +43,7 @@ const BY_LIBVIRT_CODE: Record<string, VirtErrorCode> = {
   VIR_ERR_NO_CONNECT: 'hypervisor_unavailable',
   VIR_ERR_OPERATION_TIMEOUT: 'timeout',
   VIR_ERR_AGENT_UNRESPONSIVE: 'timeout',
+  VIR_ERR_OPERATION_ABORTED: 'aborted',
 };
 
 /**

@@ -12,6 +12,10 @@
  * The full table of no-ops and invalid states is in src/virt/README.md.
  */
 
+import type { MigrateRequest, MigrationStats } from './migration.js';
+
+export type { MigrateRequest, MigrationStats } from './migration.js';
+
 export type DomainType = 'kvm' | 'qemu';
 
 /** Power states as Nova reports them (nova.compute.power_state), derived from libvirt's domain state. */
@@ -41,6 +45,10 @@ export interface NicSpec {
   /** how the NIC attaches on this host */
   attachment: { type: 'network'; network: string } | { type: 'bridge'; bridge: string } | { type: 'ethernet'; tap: string };
   model?: 'virtio' | 'e1000';
+  /** bridge attachment: the tap's name (`<target dev>`), so the host can filter the port by name */
+  tap?: string;
+  /** the guest NIC's MTU (`<mtu size>`), e.g. 1450 on a VXLAN network */
+  mtu?: number;
 }
 
 export type BootSpec =
@@ -115,6 +123,22 @@ export interface DiskSnapshotResult {
 
 export interface Hypervisor {
   hostInfo(): Promise<HostInfo>;
+  // --- live migration (src/virt/migration.ts) ---
+  /**
+   * Peer-to-peer live migration with Nova's flags (LIVE | PEER2PEER | PERSIST_DEST | UNDEFINE_SOURCE, plus
+   * NON_SHARED_INC for block migration, AUTO_CONVERGE, POSTCOPY as asked). Resolves when the guest runs on the
+   * destination (a paused guest arrives paused) and its source definition is gone; VirtError 'aborted' when
+   * the job was aborted (the guest keeps running here). Blocks for the whole migration (its own thread).
+   */
+  migrate(uuid: string, req: MigrateRequest): Promise<void>;
+  /** The running migration job's numbers; `active: false` when no job runs. */
+  migrationStats(uuid: string): Promise<MigrationStats>;
+  /** Max downtime QEMU may take for the switch-over (ms). */
+  setMigrationMaxDowntime(uuid: string, ms: number): Promise<void>;
+  /** Switches a migration started with `postCopy` to post-copy. */
+  startPostCopy(uuid: string): Promise<void>;
+  /** Aborts the running job (the migration call then rejects with 'aborted'); invalid_state when none runs. */
+  abortJob(uuid: string): Promise<void>;
   /** All domains on the host, managed or not. */
   listDomains(): Promise<DomainStatus[]>;
   /** null if no such domain. */

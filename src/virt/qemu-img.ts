@@ -64,6 +64,14 @@ export async function create(path: string, o: CreateOptions, opts?: QemuImgOptio
   await run(args, opts);
 }
 
+/**
+ * Points a qcow2 overlay at another backing file without reading either (`rebase -u`): the same base image at
+ * another path (a disk moved to another host, whose image cache has the base elsewhere).
+ */
+export async function rebaseUnsafe(path: string, backing: { path: string; format: ImageFormat }, opts?: QemuImgOptions): Promise<void> {
+  await run(['rebase', '-q', '-u', '-f', 'qcow2', '-b', backing.path, '-F', backing.format, path], opts);
+}
+
 export interface InfoOptions extends QemuImgOptions {
   /** -U: read an image a running QEMU holds open */
   forceShare?: boolean;

@@ -4,7 +4,8 @@
  * front of simulated hosts (`novalet sim-hosts`: real agents on the fake hypervisor). After the restart the task
  * finishes exactly once: one spawn on the agent, one claim, one address, the action closed, no task row left.
  * Then two controllers on one database: a task owned by a live controller is never taken by the other; when
- * its owner is killed, the other takes it over after the lease and finishes it, again exactly once.
+ * its owner is killed, the other takes it over after the lease and finishes it, again exactly once. All of it on
+ * a shared SQLite file and on PostgreSQL (where it runs: test/support/postgres.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,17 +14,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { NovaletProcess } from '../support/novalet-process.js';
 import { freePort } from '../support/all-in-one.js';
 import { AgentClient } from '../../src/rpc/client.js';
+import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const SECRET = 'tasks-crash-test-secret-0123456789';
 const LEASE_S = 2;
 
-describe('controller killed mid-task (persisted tasks, leases)', () => {
+const pgBase = postgresBase();
+for (const backend of ['sqlite', 'postgres'] as const) describe(`controller killed mid-task (persisted tasks, leases): ${backend}`, { skip: backend === 'postgres' && 'skip' in pgBase ? pgBase.skip : false }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-tasks-'));
   const secretFile = join(dir, 'secret');
-  const dbPath = join(dir, 'shared.db');
+  /** the shared store: a SQLite file, or a fresh PostgreSQL database made in before() */
+  let dbPath = join(dir, 'shared.db');
+  let dropPg: (() => Promise<void>) | undefined;
   let sim: NovaletProcess;
   const agents: Array<{ url: string; name: string }> = [];
   let imageId = '';
@@ -57,19 +63,25 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : undefined };
   };
-  const db = () => new Database(dbPath, { readonly: true, fileMustExist: true });
-  const facts = (id: string) => {
-    const d = db();
-    try {
-      const one = (sql: string) => (d.prepare(sql).get(id) as { n: number }).n;
-      return {
-        tasks: one('SELECT COUNT(*) AS n FROM tasks WHERE server_id = ?'),
-        allocations: one('SELECT COUNT(*) AS n FROM allocations WHERE server_id = ?'),
-        ips: one('SELECT COUNT(*) AS n FROM fixed_ips WHERE server_id = ?'),
-        openActions: one('SELECT COUNT(*) AS n FROM instance_actions WHERE server_id = ? AND finish_time IS NULL'),
-        owner: (d.prepare('SELECT owner FROM tasks WHERE server_id = ?').get(id) as { owner: string } | undefined)?.owner ?? null,
-      };
-    } finally { d.close(); }
+  /** the first row of `sql` (one `?`: the server id), read straight from the database the controllers share */
+  const row = async (sql: string, id: string): Promise<Record<string, unknown> | undefined> => {
+    if (backend === 'sqlite') {
+      const d = new Database(dbPath, { readonly: true, fileMustExist: true });
+      try { return d.prepare(sql).get(id) as Record<string, unknown> | undefined; } finally { d.close(); }
+    }
+    const c = new pg.Client({ connectionString: dbPath });
+    await c.connect();
+    try { return (await c.query(sql.replace('?', '$1'), [id])).rows[0] as Record<string, unknown> | undefined; } finally { await c.end(); }
+  };
+  const facts = async (id: string) => {
+    const one = async (sql: string) => Number((await row(sql, id))!.n);
+    return {
+      tasks: await one('SELECT COUNT(*) AS n FROM tasks WHERE server_id = ?'),
+      allocations: await one('SELECT COUNT(*) AS n FROM allocations WHERE server_id = ?'),
+      ips: await one('SELECT COUNT(*) AS n FROM fixed_ips WHERE server_id = ?'),
+      openActions: await one('SELECT COUNT(*) AS n FROM instance_actions WHERE server_id = ? AND finish_time IS NULL'),
+      owner: ((await row('SELECT owner FROM tasks WHERE server_id = ?', id))?.owner as string | undefined) ?? null,
+    };
   };
   const spawnsOnAgents = async (id: string) => {
     let n = 0;
@@ -101,6 +113,10 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
   });
 
   before(async () => {
+    if (backend === 'postgres') {
+      const d = await freshPostgresDatabase((pgBase as { url: string }).url);
+      dbPath = d.url; dropPg = d.drop;
+    }
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     const base = await freePort();
     sim = new NovaletProcess(['sim-hosts', '--count', '2', '--base-port', String(base), '--secret-file', secretFile, '--data-dir', join(dir, 'sim')], 'sim-0002');
@@ -122,6 +138,7 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
 
   after(async () => {
     await sim?.stop();
+    await dropPg?.();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -134,13 +151,13 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
         const id = await create(c.url, `crash-${step}-${when}`);
         await waitFor('the failpoint', () => c.proc.log.includes(`"failpoint":"create.${step}:${when}"`) && c.proc.log.includes(id));
         await c.proc.kill();
-        assert.equal(facts(id).tasks, 1, 'the task row outlives the process');
+        assert.equal((await facts(id)).tasks, 1, 'the task row outlives the process');
         c.proc.env = {};
         await c.proc.start();
         const s = await active(c.url, id);
         assert.ok(s.addresses.private?.length === 1, JSON.stringify(s.addresses));
         assert.equal(await spawnsOnAgents(id), 1, 'one spawn on the hosts');
-        assert.deepEqual({ ...facts(id), owner: null }, { tasks: 0, allocations: 1, ips: 1, openActions: 0, owner: null });
+        assert.deepEqual({ ...(await facts(id)), owner: null }, { tasks: 0, allocations: 1, ips: 1, openActions: 0, owner: null });
         const actions = (await api(c.url, 'GET', `/servers/${id}/os-instance-actions`)).body.instanceActions;
         assert.equal(actions.length, 1);
         assert.equal(actions[0].message, null);
@@ -157,11 +174,11 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
     await b.proc.start();
     const id = await create(a.url, 'two-controllers');
     await waitFor('the failpoint', () => a.proc.log.includes('"failpoint":"create.spawn:before"') && a.proc.log.includes(id));
-    const ownerA = facts(id).owner;
+    const ownerA = (await facts(id)).owner;
     assert.ok(ownerA);
     // three leases: A renews its lease all along, so B never takes the task
     await sleep(3 * LEASE_S * 1000);
-    assert.equal(facts(id).owner, ownerA);
+    assert.equal((await facts(id)).owner, ownerA);
     assert.equal((await api(b.url, 'GET', `/servers/${id}`)).body.server.status, 'BUILD');
     assert.ok(!b.proc.log.includes('task taken over'), 'B took a live controller\'s task');
     const killedAt = Date.now();
@@ -172,7 +189,7 @@ describe('controller killed mid-task (persisted tasks, leases)', () => {
     // renewed every third of the lease: at the kill at least two thirds of it were left
     assert.ok(tookMs >= (LEASE_S * 1000 * 2) / 3 - 100, `taken over after ${tookMs} ms, before the lease ran out`);
     assert.equal(await spawnsOnAgents(id), 1);
-    assert.deepEqual({ ...facts(id), owner: null }, { tasks: 0, allocations: 1, ips: 1, openActions: 0, owner: null });
+    assert.deepEqual({ ...(await facts(id)), owner: null }, { tasks: 0, allocations: 1, ips: 1, openActions: 0, owner: null });
     await b.proc.stop();
   });
 });

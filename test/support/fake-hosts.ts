@@ -4,8 +4,12 @@
  * keeps each guest's power so that, e.g., a rebuild of a stopped server reports it stopped. `failNext(op)` makes
  * the next call of `op` (or of consoleOutput: 'console') fail as an agent would (a HostCallError with the agent's code); `on(op, fn)` replaces an
  * operation's behaviour (e.g. a snapshot that writes bytes). Never used in integration tests.
+ * Live migration: live_migrate_prepare answers like an agent (destUri qemu+tls://<dest>/system), live_migrate moves
+ * the guest to the host named in destUri at once, or, with `holdLiveMigrations`, stays running (progress readable
+ * with liveMigrationProgress) until `completeLiveMigration(id)`, an abort (the call fails rolled_back) or a
+ * force-complete; `sharedStorage` is what sharedInstancePath answers.
  */
-import { HostCallError, type HostCall, type HostTransport } from '../../src/controller/hosts/transport.js';
+import { HostCallError, type HostCall, type HostTransport, type LiveMigrationProgress } from '../../src/controller/hosts/transport.js';
 import type { OperationKind } from '../../src/rpc/protocol/operations.js';
 
 type Result = Record<string, unknown>;
@@ -14,13 +18,25 @@ type Result = Record<string, unknown>;
 export const FAKE_CONSOLE = 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE';
 
 export class FakeHosts implements HostTransport {
-  readonly calls: Array<{ op: OperationKind | 'console'; serverId: string; requestId: string; host: string }> = [];
+  readonly calls: Array<{ op: OperationKind | 'console'; serverId: string; requestId: string; host: string; tag?: string }> = [];
   /** the guests each host runs, with their power */
   readonly guests = new Map<string, { host: string; power: string }>();
   private readonly failures = new Map<OperationKind | 'console', { code: string; message: string; rolledBack: boolean }>();
   private readonly handlers = new Map<OperationKind, (c: HostCall) => Promise<Result>>();
 
+  /** live_migrate calls stay running until completeLiveMigration / abort / force-complete */
+  holdLiveMigrations = false;
+  /** what sharedInstancePath answers */
+  sharedStorage = false;
+  private readonly liveMigrations = new Map<string, { progress: LiveMigrationProgress; settle: (error?: HostCallError) => void }>();
+  private readonly lastLiveMigration = new Map<string, LiveMigrationProgress>();
+
   constructor(private readonly delayMs = 2, private readonly imageDir = '/nonexistent') {}
+
+  /** a held live migration arrives on its destination */
+  completeLiveMigration(serverId: string): void {
+    this.liveMigrations.get(serverId)?.settle();
+  }
 
   /** the next call of `op` fails; a failed spawn is rolled back (nothing left on the host), as the agent does */
   failNext(op: OperationKind | 'console', message = `fake ${op} failure`, code = 'internal', rolledBack = op === 'spawn'): void {
@@ -33,24 +49,94 @@ export class FakeHosts implements HostTransport {
   on(op: OperationKind, fn: (c: HostCall) => Promise<Result>): void { this.handlers.set(op, fn); }
 
   async call<K extends OperationKind>(c: HostCall<K>): Promise<Result> {
-    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host });
+    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host, ...(c.tag ? { tag: c.tag } : {}) });
     await new Promise((r) => setTimeout(r, this.delayMs));
     const f = this.failures.get(c.kind);
     if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message, false, f.rolledBack); }
     const h = this.handlers.get(c.kind);
     if (h) return h(c as HostCall);
+    if (c.kind === 'live_migrate') return this.liveMigrate(c as HostCall<'live_migrate'>);
     return this.apply(c as HostCall);
   }
 
-  private apply(c: HostCall): Result {
+  /**
+   * every guest by host (`<host>/<server>`): a resize or cold migration has one on its source and one on its
+   * target; `guests` shows the one touched last
+   */
+  readonly placed = new Map<string, string>();
+
+  /** the power of the server's guest on `host` (undefined: none there) */
+  guestOn(host: string, serverId: string): string | undefined { return this.placed.get(`${host}/${serverId}`); }
+
+  private async liveMigrate(c: HostCall<'live_migrate'>): Promise<Result> {
     const g = this.guests.get(c.serverId);
-    const set = (power: string) => { this.guests.set(c.serverId, { host: c.host, power }); return { power }; };
+    if (!g || g.host !== c.host) throw new HostCallError('unknown_server', 'no such server on this host');
+    const dest = /^[a-z0-9+]+:\/\/([^/]+)\//.exec(c.params.destUri)?.[1] ?? '';
+    const progress: LiveMigrationProgress = {
+      operationId: `op-${c.requestId}`, requestId: c.requestId, serverUuid: c.serverId, phase: 'running', destUri: c.params.destUri,
+      blockMigration: c.params.blockMigration, autoConverge: false, postCopy: false, maxDowntimeMs: 50, elapsedMs: 0,
+      memoryTotal: 128 << 20, memoryProcessed: 64 << 20, memoryRemaining: 64 << 20, diskTotal: 0, diskProcessed: 0, diskRemaining: 0,
+      dataTotal: 128 << 20, dataProcessed: 64 << 20, dataRemaining: 64 << 20, iterations: 1, events: [], updatedAt: new Date().toISOString(),
+    };
+    const outcome = new Promise<HostCallError | undefined>((resolve) => {
+      this.liveMigrations.set(c.serverId, { progress, settle: resolve });
+      if (!this.holdLiveMigrations) resolve(undefined);
+    });
+    const error = await outcome;
+    this.liveMigrations.delete(c.serverId);
+    this.lastLiveMigration.set(c.serverId, { ...progress, phase: error ? 'rolled_back' : 'succeeded' });
+    if (error) throw error;
+    this.guests.set(c.serverId, { host: dest, power: g.power });
+    return { destUri: c.params.destUri, blockMigration: c.params.blockMigration, postCopy: progress.postCopy, iterations: 1 };
+  }
+
+  async liveMigrationProgress(_host: string, serverId: string): Promise<LiveMigrationProgress | null> {
+    const running = this.liveMigrations.get(serverId);
+    return running ? { ...running.progress } : this.lastLiveMigration.get(serverId) ?? null;
+  }
+
+  async liveMigrationAction(_host: string, serverId: string, action: 'abort' | 'force-complete'): Promise<'abort' | 'postcopy' | 'pause'> {
+    const running = this.liveMigrations.get(serverId);
+    if (!running) throw new HostCallError('invalid_state', `no live migration of server ${serverId} runs on this host`);
+    if (action === 'abort') {
+      running.settle(new HostCallError('internal', 'live migration aborted: aborted on request', false, true));
+      return 'abort';
+    }
+    running.progress.phase = 'paused';
+    running.settle();
+    return 'pause';
+  }
+
+  async sharedInstancePath(): Promise<boolean> {
+    return this.sharedStorage;
+  }
+
+  private apply(c: HostCall): Result {
+    const key = `${c.host}/${c.serverId}`;
+    const seen = this.guests.get(c.serverId);
+    // a test's handler may have put the guest in `guests` directly
+    if (!this.placed.has(key) && seen?.host === c.host) this.placed.set(key, seen.power);
+    const power0 = this.placed.get(key);
+    const set = (power: string) => { this.placed.set(key, power); this.guests.set(c.serverId, { host: c.host, power }); return { power }; };
     switch (c.kind) {
       case 'spawn': return set('running');
-      case 'destroy': this.guests.delete(c.serverId); return {};
+      case 'migrate_receive': return set((c.params as { start: boolean }).start ? 'running' : 'shutdown');
+      case 'destroy': {
+        this.placed.delete(key);
+        const other = [...this.placed.entries()].find(([k]) => k.endsWith(`/${c.serverId}`));
+        if (other) this.guests.set(c.serverId, { host: other[0].slice(0, -c.serverId.length - 1), power: other[1] });
+        else this.guests.delete(c.serverId);
+        return {};
+      }
       case 'snapshot': return { sizeBytes: 0 };
+      case 'live_migrate_prepare': {
+        const p = c.params as { sharedInstancePath?: boolean };
+        return { destUri: `qemu+tls://${c.host}/system`, paths: { instances: '/var/lib/novalet/agent/instances', images: '/var/lib/novalet/agent/images' }, sharedInstancePath: p.sharedInstancePath ?? false };
+      }
+      case 'live_migrate_rollback': return { deletedFiles: 0 };
       default: break;
     }
+    const g = power0 === undefined ? undefined : { host: c.host, power: power0 };
     if (!g) throw new HostCallError('unknown_server', 'no such server on this host');
     switch (c.kind) {
       case 'start': case 'unpause': case 'resume': return set('running');
@@ -59,6 +145,7 @@ export class FakeHosts implements HostTransport {
       case 'pause': return set('paused');
       case 'suspend': return set('suspended');
       case 'resize_confirm': return {};
+      case 'live_migrate_finish': return { power: g.power };
       default: return { power: g.power }; // rebuild, resize, resize_revert keep the guest's power
     }
   }
@@ -74,6 +161,8 @@ export class FakeHosts implements HostTransport {
   }
 
   imageSource(_host: string, imageId: string): string { return `${this.imageDir}/${imageId}`; }
+
+  agentUrl(host: string): string { return `http://${host}.fake:8775`; }
 
   snapshotTarget(_host: string, imageId: string): { outputPath: string } { return { outputPath: `${this.imageDir}/${imageId}` }; }
 }

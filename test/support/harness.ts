@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SqliteStore } from '../../src/store/index.js';
+import { openStore, SqliteStore, type Store } from '../../src/store/index.js';
 import { buildControllerApp } from '../../src/api/app.js';
 import { defaultConfig, type ControllerConfig } from '../../src/controller/config.js';
 import { bootstrapIdentity } from '../../src/controller/identity/bootstrap.js';
@@ -19,9 +19,9 @@ export const IMAGE_ID = '70a599e0-31e7-49b7-b260-868f441e862b';
 
 export interface Response { statusCode: number; headers: Record<string, unknown>; body: string; json(): any; }
 
-export interface Harness {
+export interface Harness<S extends Store = SqliteStore> {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: S;
   /** the fake hosts' transport: calls made, failNext, on */
   driver: FakeHosts;
   cfg: ControllerConfig;
@@ -47,13 +47,24 @@ export async function login(app: FastifyInstance, user: string, password: string
 
 /**
  * `dbPath`: a SQLite file instead of memory; several harnesses on one file are several controllers sharing a
- * database (each its own task owner, scheduler view and connection).
+ * database (each its own task owner, scheduler view and connection). `storeUrl`: any store location instead
+ * (a postgres:// URL: controllers sharing a PostgreSQL database).
  */
-export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: { dbPath?: string } = {}): Promise<Harness> {
-  const store = new SqliteStore(o.dbPath ?? ':memory:');
-  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), ...over });
-  const driver = new FakeHosts(driverDelayMs, cfg.imageDir);
-  const app = buildControllerApp(cfg, store, driver, { periodic: false });
+export interface HarnessOptions {
+  /** the fake hosts another harness uses (two controllers in front of the same hosts) */
+  driver?: FakeHosts;
+  /** crash tests: a drive hangs at these steps (tasks/engine.ts) */
+  failpoints?: ReadonlyMap<string, 'before' | 'after'>;
+}
+
+export async function createHarness(over?: Partial<ControllerConfig>, driverDelayMs?: number, o?: HarnessOptions & { dbPath?: string }): Promise<Harness>;
+export async function createHarness(over: Partial<ControllerConfig>, driverDelayMs: number, o: HarnessOptions & { storeUrl: string }): Promise<Harness<Store>>;
+export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: HarnessOptions & { dbPath?: string; storeUrl?: string } = {}): Promise<Harness<Store>> {
+  const store = o.storeUrl ? await openStore(o.storeUrl) : new SqliteStore(o.dbPath ?? ':memory:');
+  // one fake host (as `novalet up`): a resize stays on it unless a test turns this off and adds hosts
+  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), allowResizeToSameHost: true, ...over });
+  const driver = o.driver ?? new FakeHosts(driverDelayMs, cfg.imageDir);
+  const app = buildControllerApp(cfg, store, driver, { periodic: false, ...(o.failpoints ? { failpoints: o.failpoints } : {}) });
   const identity = app.novalet.identity;
   const b = await bootstrapIdentity(identity, { admin: 'adminpw', demo: 'demopw' });
   const otherProject = await identity.ensureProject('other');
@@ -78,14 +89,14 @@ export async function createHarness(over: Partial<ControllerConfig> = {}, driver
     other: await login(app, 'other', 'otherpw', 'other'),
     reader: await login(app, 'reader', 'readerpw', 'demo'),
   };
-  const req: Harness['req'] = async (token, method, url, payload, version) => {
+  const req: Harness<Store>['req'] = async (token, method, url, payload, version) => {
     const headers: Record<string, string> = {};
     if (token) headers['x-auth-token'] = token;
     if (version) headers['openstack-api-version'] = `compute ${version}`;
     const r = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
     return r as unknown as Response;
   };
-  const boot: Harness['boot'] = async (token, name = 's1', extra = {}) => {
+  const boot: Harness<Store>['boot'] = async (token, name = 's1', extra = {}) => {
     const r = await req(token, 'POST', '/compute/v2.1/servers', { server: { name, imageRef: IMAGE_ID, flavorRef: '1', ...extra } });
     if (r.statusCode !== 202) throw new Error(`boot: ${r.statusCode} ${r.body}`);
     await app.novalet.compute.tasks.idle();

@@ -41,6 +41,7 @@ export class FakeDiskTool implements DiskTool {
     try { return JSON.parse(readFileSync(path, 'utf8')); } catch { return { format: 'raw', size: existsSync(path) ? readFileSync(path).length : 0 }; }
   }
   async createOverlay(path: string, backing: string, _fmt: 'qcow2' | 'raw', sizeBytes?: number): Promise<void> { this.calls.push(`overlay:${path}`); this.write(path, { format: 'qcow2', size: Math.max(sizeBytes ?? 0, this.read(backing).size), backing }); }
+  async rebase(path: string, backing: string): Promise<void> { this.calls.push(`rebase:${path}`); this.write(path, { ...this.read(path), backing }); }
   async create(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void> { this.calls.push(`create:${path}`); this.write(path, { format, size: sizeBytes }); }
   async resize(path: string, sizeBytes: number): Promise<void> { this.calls.push(`resize:${path}`); const v = this.read(path); if (sizeBytes > v.size) this.write(path, { ...v, size: sizeBytes }); }
   async info(path: string): Promise<DiskInfo> { const v = this.read(path); const i: DiskInfo = { format: v.format, virtualSize: v.size }; if (v.backing) i.backingFile = v.backing; return i; }

@@ -32,7 +32,7 @@ test('controller file: a valid file is returned as written; an empty one keeps e
     agents: [{ url: 'http://10.0.0.6:8779' }, { url: 'https://10.0.0.7:8779', local: false, ca: '/etc/ca.pem' }],
     networks: [{ id: 'n1', name: 'private', cidr: '10.0.0.0/24', gateway: '10.0.0.1', subnetId: 's1', libvirtNetwork: 'novalet-private' }],
     scheduler: { cpuAllocationRatio: 5 }, heartbeatIntervalSeconds: 10, reclaimIntervalSeconds: 0, tokenTtlSeconds: 3600,
-    serviceDownTimeSeconds: 60, region: 'RegionOne', logLevel: 'debug',
+    serviceDownTimeSeconds: 60, region: 'RegionOne', logLevel: 'debug', database: 'postgres://novalet:pw@db.example:5432/novalet',
     identity: { projects: [{ name: 'web' }], users: [{ name: 'alice', password: 'pw', project: 'web', roles: ['member'] }] },
   };
   assert.deepEqual(loadControllerFile(file(body)), body);
@@ -53,6 +53,8 @@ test('controller file: a wrong type, a bad value, an unknown key and a missing k
     [{ identity: { users: [{ name: 'a', password: 'pw', roles: ['admin'] }] } }, '/identity/users/0/roles: roles need a "project"'],
     [{ identity: { users: [{ name: 'a', password: '   ' }] } }, "/identity/users/0/password: expected string to match '\\S', got a string (hidden)"],
     [[], '/: expected object, got []'],
+    [{ database: 'postgres://db.example:5432' }, '/database: a PostgreSQL URL must name the database (postgres://user@host:port/DATABASE)'],
+    [{ database: 'postgresql://a b@:x/db' }, '/database: not a valid PostgreSQL URL (postgres://user:password@host:port/database)'],
   ];
   for (const [body, msg] of cases) {
     const p = file(body);

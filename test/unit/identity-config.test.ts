@@ -13,6 +13,7 @@ import { buildControllerApp } from '../../src/api/app.js';
 import { defaultConfig } from '../../src/controller/config.js';
 import { FakeHosts } from '../support/fake-hosts.js';
 import { bootstrapIdentity } from '../../src/controller/identity/bootstrap.js';
+import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const tokenFor = (app: FastifyInstance, user: string, pw: string, project: string) =>
   app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: { auth: { identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password: pw } } }, scope: { project: { name: project, domain: { name: 'Default' } } } } } });
@@ -130,5 +131,21 @@ test('novalet user|project|role on the controller DB: the controller sees the ch
   } finally {
     await app.close(); await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const pg = postgresBase();
+test('novalet user --store postgres://...: a user made on the shared database logs in at a controller on it', { skip: 'skip' in pg ? pg.skip : false }, async () => {
+  const db = await freshPostgresDatabase((pg as { url: string }).url);
+  const h = await createHarness({}, 2, { storeUrl: db.url });
+  try {
+    const out: string[] = []; const err: string[] = [];
+    const code = await identityCommand(['user', 'create', 'erin', '--password', 'erinpw', '--project', 'demo', '--role', 'member', '--store', db.url], (l) => out.push(l), (l) => err.push(l));
+    assert.equal(code, 0, err.join('\n'));
+    assert.equal((await tokenFor(h.app, 'erin', 'erinpw', 'demo')).statusCode, 201);
+    assert.equal(await identityCommand(['user', 'list', '--store', 'postgres://host-only:5432'], () => undefined, () => undefined), 2);
+  } finally {
+    await h.close();
+    await db.drop();
   }
 });

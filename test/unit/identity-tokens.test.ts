@@ -177,3 +177,22 @@ test('admin read API: services, endpoints (the token catalog\'s), regions, role 
   }
   await h.close();
 });
+
+test('token issue is rate-limited per user: 429 with Retry-After and Keystone body; other users unaffected; a wrong password counts too', async () => {
+  // burst 4: the harness's own login of demo took one
+  const h = await createHarness({ tokenIssueLimit: { burst: 4, perMinute: 6 } });
+  const demo = (password: string) => h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'demo', domain: { name: 'Default' } }, password) });
+  assert.equal((await demo('wrong')).statusCode, 401);
+  assert.equal((await demo('demopw')).statusCode, 201);
+  assert.equal((await demo('demopw')).statusCode, 201);
+  const r = await demo('demopw');
+  assert.equal(r.statusCode, 429);
+  assert.equal(r.headers['retry-after'], '10');
+  assert.deepEqual(r.json(), { error: { code: 429, title: 'Too Many Requests', message: 'Too many token requests for this user; retry in 10 seconds.' } });
+  // the limit is per user: admin still gets a token; a name that matches no user is limited on its own
+  const admin = await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'admin', domain: { name: 'Default' } }, 'nope') });
+  assert.equal(admin.statusCode, 401);
+  for (let i = 0; i < 4; i++) assert.equal((await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'ghost', domain: { name: 'Default' } }, 'x') })).statusCode, 401);
+  assert.equal((await h.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', payload: pw({ name: 'ghost', domain: { name: 'Default' } }, 'x') })).statusCode, 429);
+  await h.close();
+});

@@ -1,6 +1,6 @@
 /**
- * Claims in the database: 200 creates sent at once to two controllers sharing one database, racing for the last
- * few slots of four small hosts. Each controller's scheduler view is stale about the other's claims; the database
+ * Claims in the database: 200 creates sent at once to two controllers sharing one database (a SQLite file, and
+ * PostgreSQL where it runs: test/support/postgres.ts), racing for the last few slots of four small hosts. Each controller's scheduler view is stale about the other's claims; the database
  * decides. No host is ever over-committed, exactly the free slots are filled, and every loser ends in ERROR with
  * Nova's fault "No valid host was found." (code 400).
  */
@@ -9,26 +9,46 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Store } from '../../src/store/index.js';
 import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
+import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const S = '/compute/v2.1/servers';
 const HOSTS = ['small-1', 'small-2', 'small-3', 'small-4'];
 // m1.tiny is 1 vCPU / 512 MiB: 1 vCPU x the 4.0 ratio = 4 servers a host (RAM: 3072 - 512 reserved = 5)
 const PER_HOST = 4;
 
-async function smallHosts(h: Harness): Promise<void> {
+async function smallHosts(h: Harness<Store>): Promise<void> {
   const hosts = h.app.novalet.compute.hosts;
   await hosts.update('fake-host', { disabled: true });
   for (const name of HOSTS) await hosts.heartbeat(name, { vcpus: 1, memoryMb: 3072, diskGb: 100, hostIp: '127.0.0.1' });
   await h.app.novalet.compute.placement.refresh();
 }
 
-test('200 creates racing on two controllers for a nearly full cloud: no host over-committed, losers "No valid host"', async () => {
+const quota = { instances: 1000, cores: 10_000, ram: 10_000_000, key_pairs: 100, metadata_items: 128, server_groups: 10, server_group_members: 10 };
+
+test('200 creates racing on two controllers for a nearly full cloud: no host over-committed, losers "No valid host" (SQLite file)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-claims-'));
   const dbPath = join(dir, 'shared.db');
-  const quota = { instances: 1000, cores: 10_000, ram: 10_000_000, key_pairs: 100, metadata_items: 128, server_groups: 10, server_group_members: 10 };
-  const a = await createHarness({ quotaDefaults: quota }, 1, { dbPath });
-  const b = await createHarness({ quotaDefaults: quota }, 1, { dbPath });
+  try {
+    await race(await createHarness({ quotaDefaults: quota }, 1, { dbPath }), await createHarness({ quotaDefaults: quota }, 1, { dbPath }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const pg = postgresBase();
+test('the same race on PostgreSQL', { skip: 'skip' in pg ? pg.skip : false }, async () => {
+  const db = await freshPostgresDatabase((pg as { url: string }).url);
+  try {
+    const a = await createHarness({ quotaDefaults: quota }, 1, { storeUrl: db.url });
+    await race(a, await createHarness({ quotaDefaults: quota }, 1, { storeUrl: db.url }));
+  } finally {
+    await db.drop();
+  }
+});
+
+async function race(a: Harness<Store>, b: Harness<Store>): Promise<void> {
   try {
     await smallHosts(a);
     await b.app.novalet.compute.placement.refresh();
@@ -67,6 +87,5 @@ test('200 creates racing on two controllers for a nearly full cloud: no host ove
   } finally {
     await a.close();
     await b.close();
-    rmSync(dir, { recursive: true, force: true });
   }
-});
+}

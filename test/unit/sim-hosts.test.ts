@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { startSimHosts, type SimHosts } from '../../src/sim/index.js';
 import { AgentClient, RpcError } from '../../src/rpc/client.js';
+import { ctlRequest } from '../../src/agent/ctl/client.js';
 
 const SECRET = 'sim-test-secret-0123456789';
 let sim: SimHosts;
@@ -66,4 +67,20 @@ test('sim hosts: the protocol checks run as on a real agent (secret, protocol he
   assert.equal(r.status, 400);
   assert.equal((r.body as { error: { code: string } }).error.code, 'unsupported_version');
   assert.equal(r.headers['x-request-id'], 'req-sim-1');
+});
+
+test('sim hosts: each serves its own novalet ctl socket (status, drain/undrain reach that host only)', async () => {
+  const [h1, h2] = [sim.hosts[0]!, sim.hosts[1]!];
+  assert.ok(h1.ctlSocket && h2.ctlSocket && h1.ctlSocket !== h2.ctlSocket);
+  const st = await ctlRequest(h1.ctlSocket, { cmd: 'status' }) as { hostname?: string; drained?: boolean; protocol: string };
+  assert.equal(st.protocol, 'novalet-agent/1');
+  await ctlRequest(h2.ctlSocket, { cmd: 'drain' });
+  try {
+    const inv1 = await new AgentClient({ url: h1.url, secret: SECRET }).inventory();
+    const inv2 = await new AgentClient({ url: h2.url, secret: SECRET }).inventory();
+    assert.equal(inv1.drained, false);
+    assert.equal(inv2.drained, true, 'drain through the socket reached that host');
+  } finally {
+    await ctlRequest(h2.ctlSocket, { cmd: 'undrain' });
+  }
 });

@@ -30,6 +30,11 @@ describe('FakeHypervisor', () => {
   let events: HypervisorEvent[];
   const state = async (): Promise<string> => { const s = await hv.getDomain(uuid); return `${s?.power}/${s?.libvirtState}/${s?.libvirtReason}`; };
   const settle = (): Promise<void> => sleep(20); // events are delivered asynchronously, ACPI takes 10 ms
+  /** events are delivered asynchronously: wait (up to 2 s, a loaded machine) until `n` power events arrived */
+  const powerEvents = async (n: number, uuidOnly?: string): Promise<void> => {
+    const count = () => events.filter((e) => e.type === 'power' && (!uuidOnly || e.uuid === uuidOnly)).length;
+    for (let i = 0; i < 200 && count() < n; i++) await sleep(10);
+  };
 
   beforeEach(async () => {
     hv = new FakeHypervisor({ acpiDelayMs: 5, detachTimeoutMs: 50 });
@@ -66,6 +71,7 @@ describe('FakeHypervisor', () => {
     await hv.unpause(uuid);
     await hv.shutdown(uuid);
     await settle();
+    await powerEvents(4);
     assert.equal(await state(), 'shutdown/shutoff/shutdown');
     await hv.shutdown(uuid); // no-op
     await hv.destroy(uuid); // no-op
@@ -103,7 +109,7 @@ describe('FakeHypervisor', () => {
     await hv.managedSave(uuid);
     await hv.start(uuid);
     assert.equal((await hv.getDomain(uuid))?.power, 'paused');
-    await settle();
+    await powerEvents(7, uuid);
     // every power change has its event; a restore of a paused image is started, then suspended (as libvirt's)
     assert.deepEqual(events.filter((e) => e.type === 'power' && e.uuid === uuid).map((e) => e.type === 'power' && `${e.power}:${e.libvirtEvent}/${e.detail}`), [
       'running:started/booted', 'shutdown:stopped/saved', 'running:started/restored', 'paused:suspended/paused',

@@ -12,6 +12,11 @@ export interface DiskInfo {
 export interface DiskTool {
   /** qcow2 overlay on `backing`; virtual size grown to sizeBytes if larger than the base */
   createOverlay(path: string, backing: string, backingFormat: 'qcow2' | 'raw', sizeBytes?: number): Promise<void>;
+  /**
+   * points the qcow2 overlay at `backing` without reading data (`qemu-img rebase -u`): a disk moved from another
+   * host, whose base image is in this host's cache. Optional: tools without backing files skip it.
+   */
+  rebase?(path: string, backing: string, backingFormat: 'qcow2' | 'raw'): Promise<void>;
   /** blank image */
   create(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void>;
   /** grow only (shrinking loses data) */

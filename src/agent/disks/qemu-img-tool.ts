@@ -12,6 +12,10 @@ export class QemuImgTool implements DiskTool {
       : { format: 'qcow2', backing: { path: backing, format: backingFormat } });
   }
 
+  async rebase(path: string, backing: string, backingFormat: 'qcow2' | 'raw'): Promise<void> {
+    await qemuImg.rebaseUnsafe(path, { path: backing, format: backingFormat });
+  }
+
   async create(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void> {
     await qemuImg.create(path, { format, sizeBytes });
   }

@@ -65,6 +65,7 @@ export class InventoryService {
         uuid: s.uuid, status: s.status, power: s.power, task: s.task, vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB,
       })),
       unknownDomains: this.state.unknownDomains(),
+      ...(this.deps.networks.tunnelIp() ? { tunnelIp: this.deps.networks.tunnelIp()! } : {}),
     };
   }
 }

@@ -56,4 +56,20 @@ export const MIGRATIONS: Migration[] = [
     name: 'index for pruning finished operations',
     sql: `CREATE INDEX operations_finished ON operations(finished_at) WHERE finished_at IS NOT NULL;`,
   },
+  {
+    version: 3,
+    name: 'tenant networks given to this host, filter mark ids of ports (issue 12)',
+    sql: `
+      CREATE TABLE tenant_networks (
+        id TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,              -- NetworkSpec JSON as last PUT by the controller
+        local_ip TEXT,                   -- the VXLAN local address it was realised with
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE port_marks (
+        port_id TEXT PRIMARY KEY,
+        mark_id INTEGER NOT NULL UNIQUE  -- packet mark id of the port's filter (src/agent/network/names.ts)
+      );
+    `,
+  },
 ];

@@ -25,6 +25,10 @@ export const destroy: OperationDef<'destroy'> = {
       x.step('network');
       await removeDhcpEntries(hv, dhcp);
     }
+    if ((x.server().spec.nics ?? []).some((n) => n.attachment.type === 'tenant')) {
+      x.step('port_filters');
+      for (const n of x.server().spec.nics ?? []) await x.deps.networks.removePortFilter(n);
+    }
     const files = x.server().files;
     x.step('delete_files', { files });
     await removeAll(files);

@@ -81,12 +81,19 @@ export const attachNic: OperationDef<'attach_nic'> = {
       x.step('network');
       await addDhcpEntries(hv, dhcp);
     }
+    const nets = x.deps.networks;
+    if (x.params.nic.attachment.type === 'tenant') {
+      x.step('port_filter');
+      nets.checkNics([x.params.nic]);
+      await nets.applyPortFilter(x.params.nic);
+    }
     x.step('attach');
     try {
-      if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, x.params.nic);
+      if (!xmlHasAlias(await hv.getDomainXml(uuid), `ua-${x.params.nic.portId}`)) await hv.attachNic(uuid, nets.resolveNic(x.params.nic));
     } catch (err) {
-      // the port is not attached: its address is not reserved either (the operation still fails)
+      // the port is not attached: its address is not reserved and its filter not kept either (the operation still fails)
       await removeDhcpEntries(hv, dhcp).catch((e: unknown) => x.log.warn({ err: e }, 'dhcp entry cleanup failed'));
+      await nets.removePortFilter(x.params.nic).catch((e: unknown) => x.log.warn({ err: e }, 'port filter cleanup failed'));
       throw err;
     }
     const spec = x.server().spec;
@@ -113,6 +120,7 @@ export const detachNic: OperationDef<'detach_nic'> = {
       x.step('network');
       await removeDhcpEntries(hv, dhcp);
     }
+    for (const n of (spec.nics ?? []).filter((e) => e.portId === x.params.portId)) await x.deps.networks.removePortFilter(n);
     x.updateServer({ spec: { ...spec, nics: (spec.nics ?? []).filter((n) => n.portId !== x.params.portId) } });
     return { portId: x.params.portId };
   },

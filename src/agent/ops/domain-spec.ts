@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { BootSpec as VirtBootSpec, DiskSpec, DomainSpec, DomainType } from '../../virt/hypervisor.js';
-import type { ExtraDisk, ImageRef, ServerSpec } from '../../rpc/protocol/server-spec.js';
+import type { BootSpec as VirtBootSpec, DiskSpec, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
+import type { ExtraDisk, ImageRef, NicSpec, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { AgentPaths } from '../config.js';
 
 /** Host-side file layout of one server (all under its instance dir, so destroy can remove the dir). */
@@ -68,7 +68,16 @@ export function configDriveDisk(path: string): DiskSpec {
  * Nova's disk layout: vda root (overlay on the cached image), vdb ephemeral, vdc swap, then extra disks; the
  * config drive, if any, as a read-only IDE cdrom (hdd).
  */
-export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainType: DomainType): DomainSpec {
+/** A NIC as the domain sees it; tenant NICs need the host's networks (TenantNetworks.resolveNic). */
+export type NicResolver = (n: NicSpec) => VirtNicSpec;
+
+export const directNic: NicResolver = (n) => {
+  const a = n.attachment;
+  if (a.type === 'tenant') throw new Error(`port ${n.portId}: tenant NIC without the host's networks`);
+  return { portId: n.portId, mac: n.mac, attachment: a, ...(n.model ? { model: n.model } : {}) };
+};
+
+export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainType: DomainType, resolveNic: NicResolver = directNic): DomainSpec {
   const f = serverFiles(paths, spec.uuid);
   const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio' }];
   if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio' });
@@ -84,7 +93,7 @@ export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainT
     domainType: spec.domainType ?? hostDomainType,
     boot: bootOf(spec, paths),
     disks,
-    nics: spec.nics ?? [],
+    nics: (spec.nics ?? []).map(resolveNic),
     consoleLog: f.consoleLog,
     metadata: { ...(spec.metadata ?? {}), image: spec.image.id, flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
   };

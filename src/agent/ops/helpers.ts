@@ -97,7 +97,8 @@ export async function ensureDefined(x: OpExec<unknown>): Promise<boolean> {
   x.step('redefine');
   const dhcp = dhcpEntries(spec.nics);
   if (dhcp.length) await addDhcpEntries(hv, dhcp);
-  await hv.define(buildDomainSpec(spec, paths, domainType));
+  for (const n of spec.nics ?? []) await x.deps.networks.applyPortFilter(n);
+  await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
   x.deps.events.emit({ type: 'operation', uuid: x.op.serverUuid, requestId: x.op.requestId, message: 'domain was missing: defined again from the journaled spec' });
   return true;
 }

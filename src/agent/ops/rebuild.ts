@@ -39,7 +39,7 @@ export const rebuild: OperationDef<'rebuild'> = {
     x.progress(80);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType));
+    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
     x.updateServer({ spec, status: 'active' });
 
     if (wasRunning) {

@@ -61,7 +61,7 @@ export const resize: OperationDef<'resize'> = {
     x.progress(60);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType));
+    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
     x.updateServer({ spec, status: 'resized' });
 
     if (wasRunning) {

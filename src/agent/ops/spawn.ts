@@ -66,9 +66,16 @@ export const spawn: OperationDef<'spawn'> = {
       x.step('network');
       await addDhcpEntries(hv, dhcp);
     }
+    // tenant NICs: the network must be here, and each port's filter is in place before the guest can send
+    // (rules match the tap by name, so they can exist before libvirt creates the tap)
+    if ((spec.nics ?? []).some((n) => n.attachment.type === 'tenant')) {
+      x.step('port_filters');
+      x.deps.networks.checkNics(spec.nics);
+      for (const n of spec.nics ?? []) await x.deps.networks.applyPortFilter(n);
+    }
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType));
+    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
     x.progress(85);
 
     x.step('start');
@@ -90,6 +97,7 @@ export const spawn: OperationDef<'spawn'> = {
     await removeAll(x.server().files);
     x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
     // last: if this fails, the server is already 'error' without a domain and the reconcile prune removes them
+    for (const n of x.server().spec.nics ?? []) await x.deps.networks.removePortFilter(n);
     await removeDhcpEntries(hv, dhcpEntries(x.server().spec.nics));
   },
 };

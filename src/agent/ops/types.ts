@@ -6,6 +6,8 @@ import type { EventLog } from '../events.js';
 import type { ImageCache } from '../images/image-cache.js';
 import type { Journal, OperationRow, ServerRow } from '../journal/journal.js';
 import type { PowerWatch } from '../reconcile/power-watch.js';
+import type { TenantNetworks } from '../network/tenant-networks.js';
+import type { LiveMigrations } from '../migration/registry.js';
 import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
 
 /** Everything an operation may use. The hypervisor is reached only through `hv`. */
@@ -20,6 +22,10 @@ export interface AgentDeps {
   log: Logger;
   /** where operations wait for a guest's power; PowerSync reports what it learns from libvirt's events there */
   powerWatch: PowerWatch;
+  /** tenant networks given to this host, and the bridge/tap/filter of NICs on them (issue 12) */
+  networks: TenantNetworks;
+  /** live migrations running from this host (progress, abort, force-complete) */
+  migrations: LiveMigrations;
   /** kvm or qemu, from hostInfo() (at start, or at the first reconcile that reaches libvirt) */
   domainType: DomainType;
   /** observer of every finished operation (metrics, src/agent/metrics.ts): kind, final state, run time */

@@ -11,6 +11,7 @@ import { commitOverlays } from '../ops/snapshot.js';
 import type { OpExec } from '../ops/types.js';
 import type { Outcome } from '../ops/runner.js';
 import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import { recoverLiveMigrate } from '../migration/recovery.js';
 
 /**
  * What to do with an operation the journal says was unfinished when the agent died. The hypervisor is
@@ -38,9 +39,16 @@ import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
  * | resize                | before 'define'                           | roll back: saved XML + root disk back, start if it was running |
  * |                       | at 'start' and running                    | succeeded, awaits confirm (no second reboot)     |
  * |                       | 'define' or later                         | re-drive to finish (grow is idempotent), awaits confirm |
+ * | migrate_receive       | before 'define' (no domain)               | roll back: DHCP entries, copied files; rolled_back (the source keeps the server) |
+ * |                       | 'define' or later                         | re-drive (define again, start if asked)          |
  * | resize_confirm/revert | anything                                  | re-drive                                         |
  * | snapshot              | image complete (renamed into place)       | commit overlays back, succeeded                  |
  * |                       | otherwise                                 | roll back: commit overlays back, drop the partial image |
+ * | live_migrate (source) | domain gone from this host                | it completed: forget the server here (files unless shared, DHCP), succeeded |
+ * |                       | a migration job still runs                | wait for it to end (libvirtd drives it), then decide as here |
+ * |                       | domain here, no job                       | unpause if force-complete paused it; rolled_back (guest stays here) |
+ * | live_migrate_prepare  | anything                                  | re-drive (images, createOnce disks, DHCP are idempotent) |
+ * | live_migrate_finish / _rollback (destination) | anything          | re-drive (both ask libvirt whether the guest runs here first) |
  * | any                   | server row gone from the journal          | failed                                           |
  */
 export type Recovery = (x: OpExec<unknown>, op: OperationRow, dom: DomainStatus | null, rerun: () => Promise<Outcome>) => Promise<Outcome>;
@@ -56,6 +64,7 @@ async function finishedRunning(x: OpExec<unknown>): Promise<Outcome> {
 }
 
 const SPAWN_STEPS = ['accepted', 'image', 'disks', 'network', 'define', 'start'];
+const MIGRATE_RECEIVE_STEPS = ['accepted', 'image', 'list_files', 'copy_files', 'disks', 'network', 'define', 'start'];
 const RESIZE_STEPS = ['accepted', 'save_definition', 'stop', 'acpi_shutdown', 'destroy', 'backup_root', 'grow_root', 'define', 'start'];
 
 export const RECOVERY: Record<OperationKind, Recovery> = {
@@ -96,8 +105,20 @@ export const RECOVERY: Record<OperationKind, Recovery> = {
     await restoreSaved(x, op.data['wasRunning'] === true);
     return { state: 'rolled_back', error: interrupted('resize before the new definition') };
   },
+  // like spawn: before the domain was defined nothing ran here (the source still has the server): roll back
+  async migrate_receive(x, op, dom, rerun) {
+    if (stepIndex(op, MIGRATE_RECEIVE_STEPS) >= MIGRATE_RECEIVE_STEPS.indexOf('define') || dom) return rerun();
+    await removeDhcpEntries(x.deps.hv, dhcpEntries(x.server().spec.nics));
+    await removeAll(x.server().files);
+    x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
+    return { state: 'rolled_back', error: interrupted('migrate_receive before the domain was defined') };
+  },
   resize_confirm: (_x, _op, _dom, rerun) => rerun(),
   resize_revert: (_x, _op, _dom, rerun) => rerun(),
+  live_migrate: (x) => recoverLiveMigrate(x),
+  live_migrate_prepare: (_x, _op, _dom, rerun) => rerun(),
+  live_migrate_finish: (_x, _op, _dom, rerun) => rerun(),
+  live_migrate_rollback: (_x, _op, _dom, rerun) => rerun(),
   async snapshot(x, op, dom) {
     const out = (op.data['output'] as string | undefined) ?? null;
     if (out && existsSync(out)) {

@@ -16,6 +16,9 @@ export interface AgentEndpoint {
   ca?: string;
 }
 
+/** TLS material for every agent: the CA agents' certificates chain to, and the controller's client certificate (mTLS) */
+export interface AgentClientTls { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer }
+
 export interface AgentEntry {
   endpoint: AgentEndpoint;
   client: AgentClient;
@@ -27,14 +30,14 @@ export class AgentDirectory {
   private readonly entries: AgentEntry[] = [];
   private readonly byName = new Map<string, AgentEntry>();
 
-  constructor(private readonly secret: string, endpoints: AgentEndpoint[] = [], private readonly timeoutMs = 30_000) {
+  constructor(private readonly secret: string, endpoints: AgentEndpoint[] = [], private readonly timeoutMs = 30_000, private readonly tls: AgentClientTls = {}) {
     for (const e of endpoints) this.add(e);
   }
 
   add(endpoint: AgentEndpoint): AgentEntry {
     const entry: AgentEntry = {
       endpoint, host: null,
-      client: new AgentClient({ url: endpoint.url, secret: this.secret, timeoutMs: this.timeoutMs, ...(endpoint.ca ? { ca: endpoint.ca } : {}) }),
+      client: new AgentClient({ url: endpoint.url, secret: this.secret, timeoutMs: this.timeoutMs, ...this.tls, ...(endpoint.ca ? { ca: endpoint.ca } : {}) }),
     };
     this.entries.push(entry);
     return entry;

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 import type { ComputeController } from '../compute/index.js';
 import type { ImageService } from '../images/service.js';
-import { AgentDirectory, type AgentEndpoint } from './directory.js';
+import { AgentDirectory, type AgentClientTls, type AgentEndpoint } from './directory.js';
 import { HeartbeatMonitor, type HeartbeatLogger } from './heartbeats.js';
 import { registerImageExport, signedImageUrl } from './image-export.js';
 import { AgentTransport } from './transport.js';
@@ -28,6 +28,8 @@ export interface AgentClusterOptions {
   /** a guest of a server deleted longer ago than this is destroyed (Nova's running_deleted_instance_timeout) */
   runningDeletedTimeoutSeconds?: number;
   rpcTimeoutMs?: number;
+  /** CA and client certificate for every agent (mutual TLS, `novalet pki`) */
+  clientTls?: AgentClientTls;
   log?: HeartbeatLogger;
 }
 
@@ -42,7 +44,7 @@ export interface AgentCluster {
 }
 
 export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
-  const agents = new AgentDirectory(o.secret, o.agents, o.rpcTimeoutMs);
+  const agents = new AgentDirectory(o.secret, o.agents, o.rpcTimeoutMs, o.clientTls);
   let images: ImageService | null = null;
   const attached = () => { if (!images) throw new Error('agent cluster not attached'); return images; };
   const transport = new AgentTransport({

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RpcError } from '../../rpc/client.js';
 import { FINISHED_STATES, type OperationKind } from '../../rpc/protocol/operations.js';
-import { HostCallError, agentRequestId, type HostCall, type HostTransport } from '../hosts/transport.js';
+import { HostCallError, agentRequestId, type HostCall, type HostTransport, type LiveMigrationProgress } from '../hosts/transport.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
 
 export interface AgentTransportOptions {
@@ -59,6 +59,38 @@ export class AgentTransport implements HostTransport {
   async consoleOutput(host: string, serverId: string, lines: number | null): Promise<string> {
     try {
       return (await this.entry(host).client.consoleOutput(serverId, lines)).output;
+    } catch (err) {
+      if (err instanceof RpcError) throw new HostCallError(err.code, err.message, err.code === 'unavailable');
+      throw err;
+    }
+  }
+
+  agentUrl(host: string): string { return this.entry(host).endpoint.url; }
+
+  liveMigrationProgress(host: string, serverId: string): Promise<LiveMigrationProgress | null> {
+    return this.rpc(async () => (await this.entry(host).client.liveMigration(serverId)).migration);
+  }
+
+  liveMigrationAction(host: string, serverId: string, action: 'abort' | 'force-complete'): Promise<'abort' | 'postcopy' | 'pause'> {
+    return this.rpc(async () => (await this.entry(host).client.liveMigrationAction(serverId, action)).action);
+  }
+
+  sharedInstancePath(sourceHost: string, destHost: string): Promise<boolean> {
+    return this.rpc(async () => {
+      const dest = this.entry(destHost).client;
+      const { marker } = await dest.createStorageMarker();
+      try {
+        return (await this.entry(sourceHost).client.checkStorageMarker(marker)).exists;
+      } finally {
+        await dest.removeStorageMarker(marker).catch(() => undefined);
+      }
+    });
+  }
+
+  /** an RPC failure as the HostCallError tasks expect */
+  private async rpc<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
     } catch (err) {
       if (err instanceof RpcError) throw new HostCallError(err.code, err.message, err.code === 'unavailable');
       throw err;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store, Server, FlavorSnapshot, Image, ServerChanges } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { ApiError, badRequest, forbidden, noValidHost } from '../errors.js';
+import { ApiError, badRequest, noValidHost } from '../errors.js';
 import { RULES, type ActionRule } from './states.js';
 import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
@@ -15,13 +15,22 @@ import type { HostRegistry } from '../hosts/registry.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS, type SimpleTaskKind } from '../tasks/registry.js';
 import type { AnyTaskDef } from '../tasks/types.js';
+import { enforce } from '../policy/policy.js';
+import type { MigrateParams } from '../tasks/defs/migration.js';
+import type { Placement } from '../scheduler/placement.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
   return { id: f.id, name: f.name, vcpus: f.vcpus, ram: f.ram, disk: f.disk, ephemeral: f.ephemeral, swap: f.swap, extraSpecs: { ...f.extraSpecs } };
 }
 
 export class ServerActions {
-  constructor(private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry) {}
+  constructor(
+    private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry,
+    /** Nova's allow_resize_to_same_host (default false): a resize may stay on the server's host */
+    private readonly opts: { allowResizeToSameHost: boolean } = { allowResizeToSameHost: false },
+    /** the API's synchronous check that a resize or migration has somewhere to go */
+    private readonly placement?: Placement,
+  ) {}
 
   /**
    * The gate and the task's start as one transaction: the server's task_state swaps to the task's only if the
@@ -48,7 +57,34 @@ export class ServerActions {
     if (!f || f.disabled) throw badRequest('Unable to locate requested flavor.');
     if (f.id === cur.flavor.id) throw badRequest('When resizing, instances must change flavor!');
     await this.quotas.checkGrowth(cur.projectId, cur.userId, f.vcpus - cur.flavor.vcpus, f.ram - cur.flavor.ram);
-    await this.perform(ctx, id, TASKS.resize, { params: { flavor: snapshotOf(f) } });
+    const params: MigrateParams = { flavor: snapshotOf(f), migrationId: randomUUID(), migrationType: 'resize', allowSameHost: this.opts.allowResizeToSameHost };
+    await this.requireTarget(cur, params, 'resize');
+    await this.perform(ctx, id, TASKS.resize, { params: { ...params } });
+  }
+
+  /**
+   * Cold migration (admin): to another host, the scheduler's or `host` (2.56); the server keeps its flavor and
+   * waits in VERIFY_RESIZE for confirm or revert, as a resize.
+   */
+  async migrate(ctx: RequestContext, id: string, host?: string): Promise<void> {
+    const cur = await precheck(this.store, ctx, id, RULES.migrate);
+    if (host !== undefined) {
+      if (!(await this.store.getHost(host))) throw badRequest(`Compute host ${host} could not be found.`);
+      if (host === cur.host) throw badRequest('Cannot migrate to the host where the server exists.');
+    }
+    const params: MigrateParams = { flavor: cur.flavor, migrationId: randomUUID(), migrationType: 'migration', allowSameHost: false, ...(host ? { requestedHost: host } : {}) };
+    await this.requireTarget(cur, params, 'cold migrate');
+    await this.perform(ctx, id, TASKS.migrate, { params: { ...params } });
+  }
+
+  /** Nova schedules a resize or migration before answering: no host now is a 400, nothing started */
+  private async requireTarget(s: Server, p: MigrateParams, what: string): Promise<void> {
+    // Nova's check_instance_host(check_is_up=True): the source's compute service must be up (409)
+    const source = s.host ? await this.store.getHost(s.host) : null;
+    if (!source || !this.hosts.isUp(source)) throw new ApiError('conflict', 'Service is unavailable at this time.');
+    if (!this.placement) return;
+    const ok = await this.placement.hasMigrationTarget(s, p.flavor, { allowSource: p.allowSameHost ?? false, ...(p.requestedHost ? { requestedHost: p.requestedHost } : {}) });
+    if (!ok) throw new ApiError('no_valid_host', `No valid host was found. No valid host found for ${what}`);
   }
 
   async confirmResize(ctx: RequestContext, id: string): Promise<void> { await this.perform(ctx, id, TASKS.confirm_resize); }
@@ -109,12 +145,6 @@ export class ServerActions {
     return (await this.store.getServer(id))!;
   }
 
-  /** cold migrate: no second host exists until the multi-host work lands -> Nova's NoValidHost answer */
-  async migrate(ctx: RequestContext, id: string): Promise<never> {
-    await precheck(this.store, ctx, id, RULES.migrate);
-    throw new ApiError('no_valid_host', 'No valid host was found. No valid host found for cold migrate');
-  }
-
   async liveMigrate(ctx: RequestContext, id: string): Promise<never> {
     await precheck(this.store, ctx, id, RULES.liveMigrate);
     throw noValidHost();
@@ -141,7 +171,7 @@ export class ServerActions {
   async unlock(ctx: RequestContext, id: string): Promise<void> {
     const s = await serverFor(this.store, ctx, id);
     // Nova's unlock_override: only an admin may lift an admin's lock
-    if (s.locked && s.lockedBy === 'admin' && !isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.");
+    if (s.locked && s.lockedBy === 'admin') enforce(ctx, 'os_compute_api:os-lock-server:unlock:unlock_override');
     await this.store.updateServer(s.id, { locked: false, lockedBy: null, lockedReason: null });
     await this.recordDone(ctx, id, 'unlock');
   }
@@ -155,7 +185,7 @@ export class ServerActions {
 
   /** admin: force vm_state to active or error and clear the task (recovering stuck servers) */
   async resetState(ctx: RequestContext, id: string, state: 'active' | 'error'): Promise<void> {
-    if (!isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.");
+    enforce(ctx, 'os_compute_api:os-admin-actions:reset_state');
     const s = await serverFor(this.store, ctx, id);
     await this.store.updateServer(s.id, { vmState: state, taskState: null });
     await this.recordDone(ctx, id, 'resetState');

@@ -6,9 +6,11 @@
  */
 import type { Store, Server, ServerExpect } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { forbidden, instanceLocked, invalidState, instanceNotFound } from '../errors.js';
+import { instanceLocked, invalidState, instanceNotFound } from '../errors.js';
 import type { ActionRule } from './states.js';
 import { serverFor } from './access.js';
+import { enforce } from '../policy/policy.js';
+import { ACTION_POLICY } from '../policy/defaults.js';
 
 export function checkState(s: Server, rule: Pick<ActionRule, 'name' | 'vmStates' | 'taskStates'>): void {
   if (rule.vmStates && !rule.vmStates.includes(s.vmState)) throw invalidState(rule.name, s.id, 'vm_state', s.vmState);
@@ -23,7 +25,8 @@ export function checkLock(ctx: RequestContext, s: Server, rule: Pick<ActionRule,
 /** Everything but the swap: for actions refused later anyway (migrate without hosts) */
 export async function precheck(store: Store, ctx: RequestContext, id: string, rule: ActionRule): Promise<Server> {
   const s = await serverFor(store, ctx, id);
-  if (rule.admin && !isAdmin(ctx)) throw forbidden(`Policy doesn't allow os_compute_api:${rule.name} to be performed.`);
+  // every action has its policy rule (Nova's defaults: admin-only for rule.admin, else member of the server's project)
+  enforce(ctx, ACTION_POLICY[rule.name] ?? `os_compute_api:${rule.name}`, s.projectId);
   checkLock(ctx, s, rule);
   checkState(s, rule);
   return s;

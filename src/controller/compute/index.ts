@@ -12,6 +12,8 @@ import { ConsoleService } from './console.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
+import { MigrationService } from './migrations.js';
+import { ResizeConfirmSweep } from './resize-confirm.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
 import { IpAllocator } from '../network/ip-allocator.js';
@@ -23,6 +25,7 @@ import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
 import { VolumeService } from '../volumes/service.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
+import { ClusterDuty } from '../cluster-duty.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -49,9 +52,15 @@ export class ComputeController {
   readonly volumes: VolumeService;
   readonly volumeAttachments: VolumeAttachments;
   readonly serverVolumes: ServerVolumes;
+  readonly migrations: MigrationService;
+  readonly resizeConfirm: ResizeConfirmSweep;
+  private confirmTimer: NodeJS.Timeout | null = null;
   private reclaimTimer: NodeJS.Timeout | null = null;
+  /** the recycle bin's reclaim runs on one controller of those sharing the database */
+  readonly reclaimDuty: ClusterDuty;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
+    this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
     this.hosts = new HostRegistry(store, cfg);
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
@@ -66,12 +75,14 @@ export class ComputeController {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
-    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts);
+    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost }, this.placement);
     this.console = new ConsoleService(store, transport);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
     this.serverVolumes = new ServerVolumes(store, this.actions, this.volumes, this.volumeAttachments);
+    this.migrations = new MigrationService(store);
+    this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
   }
 
   /**
@@ -86,17 +97,31 @@ export class ComputeController {
     return report;
   }
 
-  /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s) */
+  private reclaimEveryMs(): number { return Math.max(1, Math.min(this.cfg.reclaimIntervalSeconds, 60)) * 1000; }
+
+  /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s), once per cluster */
   startPeriodic(): void {
+    // automatic confirm of VERIFY_RESIZE (Nova's resize_confirm_window), every min(window, 60 s)
+    if (this.cfg.resizeConfirmWindowSeconds > 0 && !this.confirmTimer) {
+      this.confirmTimer = setInterval(() => { void this.resizeConfirm.sweep().catch(() => {}); }, Math.min(this.cfg.resizeConfirmWindowSeconds, 60) * 1000);
+      this.confirmTimer.unref();
+    }
     if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
-    const every = Math.min(this.cfg.reclaimIntervalSeconds, 60) * 1000;
-    this.reclaimTimer = setInterval(() => { void this.servers.reclaim().catch(() => {}); }, every);
+    this.reclaimTimer = setInterval(() => { void this.reclaimRound().catch(() => {}); }, this.reclaimEveryMs());
     this.reclaimTimer.unref();
+  }
+
+  /** one reclaim round: by this controller only while it holds the reclaim duty; how many deletes it started */
+  async reclaimRound(nowMs = Date.now()): Promise<number> {
+    if (this.cfg.reclaimIntervalSeconds <= 0 || !(await this.reclaimDuty.held(nowMs))) return 0;
+    return this.servers.reclaim(nowMs);
   }
 
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
-    this.reclaimTimer = null;
+    if (this.confirmTimer) clearInterval(this.confirmTimer);
+    this.reclaimTimer = this.confirmTimer = null;
+    await this.reclaimDuty.release();
     await this.tasks.close();
     await this.volumes.idle();
   }

@@ -16,6 +16,7 @@ import { snapshotOf, type ServerActions } from './actions.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import type { ServerGroupService } from './server-groups.js';
+import { enforce } from '../policy/policy.js';
 
 const RESERVATION_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -104,7 +105,7 @@ export class ServerService {
       // "az", "az:host" or "az:host:node" (the host parts are admin-only in Nova)
       const [zone, host] = r.availabilityZone.split(':');
       if (host) azHost = host;
-      if (host !== undefined && !isAdmin(ctx)) throw forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
+      if (host !== undefined) enforce(ctx, 'os_compute_api:servers:create:forced_host');
       if (zone && zone !== this.cfg.defaultAvailabilityZone) throw badRequest(`The requested availability zone is not available`);
       az = zone || az;
     }

@@ -43,6 +43,14 @@ export class SpecBuilder {
     };
   }
 
+  /** the NICs of a placed server, from its fixed addresses (a move to another host keeps them) */
+  nicsOf(s: Server): NicRecord[] {
+    return s.addresses.filter((a) => a.type === 'fixed' && a.mac).flatMap((a) => {
+      const net = this.networks.find((n) => n.name === a.network);
+      return net ? [{ networkId: net.id, mac: a.mac!, address: a.addr }] : [];
+    });
+  }
+
   async spec(s: Server, host: string, nics: NicRecord[]): Promise<ServerSpec> {
     const f = s.flavor;
     const boot = await this.kernelBoot(s, host);

@@ -9,6 +9,9 @@
  * with the operation it already ran instead of running it twice.
  */
 import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
+import type { LiveMigrationProgress } from '../../rpc/protocol/live-migration.js';
+
+export type { LiveMigrationProgress } from '../../rpc/protocol/live-migration.js';
 
 export interface HostCall<K extends OperationKind = OperationKind> {
   host: string;
@@ -34,6 +37,27 @@ export interface HostTransport {
    * 'unknown_server' when it has no such server)
    */
   consoleOutput(host: string, serverId: string, lines: number | null): Promise<string>;
+  /** the RPC base URL of `host`'s agent as other agents reach it (a migration's target pulls the files from there) */
+  agentUrl(host: string): string;
+
+
+  // --- live migration (issue 14). The task calls, each a `call` with its own tag: live_migrate_prepare on the
+  // destination, live_migrate on the source (with the prepare result's destUri / migrateUri / paths), then
+  // live_migrate_finish on the destination, or live_migrate_rollback there when live_migrate did not succeed.
+  // These three are not operations (the source's live_migrate holds the server) and need no request id:
+  /**
+   * read-only: the source's running migration as its monitor last read it (every ~0.5 s), or the last one's
+   * final numbers with its end state as `phase`; null when the server never live-migrated from that host
+   */
+  liveMigrationProgress(host: string, serverId: string): Promise<LiveMigrationProgress | null>;
+  /**
+   * on the source, while live_migrate runs: 'abort' (the call then fails rolled_back, the guest stays) or
+   * 'force-complete' (post-copy when the call permitted it, else the guest is paused until it arrives); resolves
+   * with what was done; HostCallError 'invalid_state' when no migration runs (or abort in post-copy: Nova's 409)
+   */
+  liveMigrationAction(host: string, serverId: string, action: 'abort' | 'force-complete'): Promise<'abort' | 'postcopy' | 'pause'>;
+  /** Nova's check_can_live_migrate: do the two hosts share their instances dir? (false: block migration needed) */
+  sharedInstancePath(sourceHost: string, destHost: string): Promise<boolean>;
 }
 
 /** the agent's request id for one server's share of a task (a multi-create shares one API request id) */

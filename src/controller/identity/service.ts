@@ -10,6 +10,7 @@ import type { RequestContext } from '../context.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { TokenSigner, type TokenPayload } from './tokens.js';
 import { buildCatalog, type CatalogEntry } from './catalog.js';
+import { TokenBuckets } from './rate-limit.js';
 
 /** Keystone's implied roles: admin implies member implies reader */
 const IMPLIES: Record<string, string[]> = { admin: ['member', 'reader'], member: ['reader'] };
@@ -46,8 +47,20 @@ const authFailed = () => unauthorized('The request you have made requires authen
 
 export class IdentityService {
   private signer: TokenSigner | null = null;
+  private readonly issueLimit: TokenBuckets;
 
-  constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {}
+  constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {
+    this.issueLimit = new TokenBuckets(cfg.tokenIssueLimit);
+  }
+
+  /** one token issue for this user (or, for a name that matches no user, for that name): 429 past the limit */
+  private limitIssue(key: string): void {
+    const wait = this.issueLimit.take(key);
+    if (wait === 0) return;
+    const e = new ApiError('rate_limited', `Too many token requests for this user; retry in ${wait} seconds.`);
+    e.retryAfterSeconds = wait;
+    throw e;
+  }
 
   /** the signing secret is kept in the store, so tokens survive a controller restart */
   private async getSigner(): Promise<TokenSigner> {
@@ -74,6 +87,7 @@ export class IdentityService {
       const id = str(obj(identity.token)?.id);
       if (!id) throw badRequest("Invalid input for field 'identity/token': 'id' is a required property");
       const info = await this.validate(id);
+      this.limitIssue(info.user.id);
       user = info.user;
       inherited = info.payload;
     } else {
@@ -95,14 +109,20 @@ export class IdentityService {
     const password = u?.password;
     if (!u || typeof password !== 'string') throw badRequest("Invalid input for field 'identity/password/user': 'password' is a required property");
     let user: User | null = null;
+    let key: string;
     const id = str(u.id);
-    if (id) user = await this.store.getUser(id);
-    else {
+    if (id) {
+      user = await this.store.getUser(id);
+      key = id;
+    } else {
       const name = str(u.name);
       if (!name) throw badRequest("Invalid input for field 'identity/password/user': 'id' or 'name' is required");
       const dom = await this.findDomain(obj(u.domain));
       user = dom ? await this.store.getUserByName(dom.id, name) : null;
+      key = user?.id ?? `name:${dom?.id ?? ''}/${name}`;
     }
+    // before the password check: guesses are bounded too, and cost no scrypt once over the limit
+    this.limitIssue(key);
     if (!user || !user.enabled) throw authFailed();
     if (!(await verifyPassword(password, user.passwordHash))) throw authFailed();
     return user;
@@ -223,6 +243,7 @@ export class IdentityService {
     return {
       requestId, userId: i.user.id, userName: i.user.name, projectId: i.project?.id ?? '', projectName: i.project?.name ?? '',
       domainId: i.user.domainId, roles: i.roles.map((r) => r.name), tokenId: i.payload.jti,
+      ...(this.cfg.policy ? { policy: this.cfg.policy } : {}),
     };
   }
 

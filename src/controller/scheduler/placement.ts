@@ -97,6 +97,63 @@ export class Placement {
     return { select, ...(rule ? { rule } : {}) };
   }
 
+  /**
+   * Claims a target for a resize or cold migration of a placed server: another host (the migration record
+   * `migrationId` then holds the source's claim, store.claimMigration), or, when `allowSource` (Nova's
+   * allow_resize_to_same_host), possibly the source itself (its claim grows to `flavor`). The server's group
+   * policy applies as at create. Idempotent: a re-driven step finds the claim it made.
+   */
+  async placeMigration(s: Server, flavor: FlavorSnapshot, migrationId: string, o: { requestedHost?: string; allowSource: boolean }): Promise<string> {
+    const source = s.host;
+    if (!source) throw noValidHost();
+    const [held, kept] = await Promise.all([this.store.getAllocation(s.id), this.store.getAllocation(migrationId)]);
+    if (held && kept && held.host !== source) return held.host;
+    const want = claimOf(flavor);
+    const grown = (a: typeof held) => !!a && a.vcpus === want.vcpus && a.memoryMb === want.memoryMb && a.diskGb === want.diskGb;
+    if (o.allowSource && !kept && held?.host === source && grown(held) && !grown({ host: source, ...claimOf(s.flavor) })) return source;
+    const exclude = o.allowSource ? [] : [source];
+    const group = (await this.store.serverGroupsOf(s.id))[0];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const c = await this.constraints(s.id, group ? { group } : {});
+      let host: string;
+      try {
+        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'no_valid_host') this.observe?.('no_valid_host');
+        throw err;
+      }
+      const ok = host === source
+        ? await this.store.resizeClaim(s.id, want, this.scheduler.limits(host))
+        : await this.store.claimMigration(s.id, migrationId, host, want, this.scheduler.limits(host), c.rule);
+      if (ok) { this.observe?.('placed'); return host; }
+      this.scheduler.setUsage(host, await this.store.getHostUsage(host));
+      if (o.requestedHost) break;
+      exclude.push(host);
+    }
+    this.observe?.('no_valid_host');
+    throw noValidHost();
+  }
+
+  /**
+   * The API's answer before a resize or cold migration starts (Nova schedules those synchronously): true when the
+   * scheduler's view has a host for it now. Claims nothing: the task's placeMigration decides.
+   */
+  async hasMigrationTarget(s: Server, flavor: FlavorSnapshot, o: { requestedHost?: string; allowSource: boolean }): Promise<boolean> {
+    if (!s.host) return false;
+    const group = (await this.store.serverGroupsOf(s.id))[0];
+    const c = await this.constraints(s.id, group ? { group } : {});
+    try {
+      const host = this.scheduler.select(flavor, {
+        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
+      });
+      this.scheduler.release(host, flavor);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'no_valid_host') return false;
+      throw err;
+    }
+  }
+
   /** gives back the server's claim on `host` (a build that failed there) */
   async unclaim(serverId: string, host: string, flavor: FlavorSnapshot): Promise<void> {
     await this.store.releaseClaim(serverId);

@@ -6,7 +6,7 @@ import type { AnyTaskDef } from './types.js';
 import { POWER_TASKS, softDelete } from './defs/power.js';
 import { build } from './defs/build.js';
 import { hardDelete } from './defs/delete.js';
-import { confirmResize, resize, revertResize } from './defs/resize.js';
+import { confirmResize, migrate, resize, revertResize } from './defs/migration.js';
 import { snapshot } from './defs/image.js';
 import { rebuild } from './defs/rebuild.js';
 import { attachVolume, detachVolume } from './defs/volumes.js';
@@ -17,6 +17,7 @@ export const TASKS = {
   delete: hardDelete,
   soft_delete: softDelete,
   resize,
+  migrate,
   confirm_resize: confirmResize,
   revert_resize: revertResize,
   snapshot,

@@ -4,3 +4,5 @@ export * from './server-spec.js';
 export * from './operations.js';
 export * from './servers.js';
 export * from './inventory.js';
+export * from './networks.js';
+export * from './live-migration.js';

@@ -23,6 +23,8 @@ export const Inventory = Type.Object({
     vcpus: Type.Integer(), memoryMiB: Type.Integer(),
   })),
   unknownDomains: Type.Integer(),
+  /** tenant networks: this host's VXLAN tunnel address (config tunnelIp, else the address the controller reaches it on) */
+  tunnelIp: Type.Optional(Type.String()),
 });
 export type Inventory = Static<typeof Inventory>;
 

@@ -33,6 +33,19 @@ export const OperationParams = {
     rootGiB: Type.Optional(Type.Number({ minimum: 0 })),
     ...Timeouts,
   }, { additionalProperties: false }),
+  /**
+   * The target's side of a resize or cold migration to another host: pull the server's instance files from the
+   * source agent (GET /v1/servers/:uuid/files, the cluster secret), put the root disk on this host's cached base
+   * image, grow it to the spec, define, and start if it ran on the source. The source keeps its files until the
+   * resize is confirmed (destroy there) or reverted (destroy here, start there).
+   */
+  migrate_receive: Type.Object({
+    spec: ServerSpec,
+    /** the source agent's RPC base URL */
+    sourceUrl: Type.String({ pattern: '^https?://' }),
+    /** start the guest once defined (it was running on the source) */
+    start: Type.Boolean(),
+  }, { additionalProperties: false }),
   resize_confirm: Empty,
   resize_revert: Empty,
   snapshot: Type.Object({
@@ -42,6 +55,44 @@ export const OperationParams = {
     /** then PUT the image there (the controller's signed upload URL, for agents on other machines) */
     uploadUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   }, { additionalProperties: false }),
+  // --- live migration (issue 14; src/agent/ops/live-migrate*.ts). Order: prepare (destination) -> live_migrate
+  // (source) -> finish (destination), or rollback (destination) when live_migrate did not succeed.
+  /** destination: take the server into its journal as 'migrating', fetch images, pre-create disks, DHCP entries */
+  live_migrate_prepare: Type.Object({
+    spec: ServerSpec,
+    /** local disks will be copied (the overlay is pre-created on the cached base, other owned disks blank) */
+    blockMigration: Type.Boolean(),
+    /** the instances dir is shared with the source (storage marker check): nothing is created or, on rollback, deleted */
+    sharedInstancePath: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false }),
+  /** source: migrate, monitored; on success the source forgets the server (files removed unless shared) */
+  live_migrate: Type.Object({
+    /** the destination libvirtd (live_migrate_prepare's result.destUri), e.g. qemu+tls://host-b/system */
+    destUri: Type.String({ pattern: '^[a-z0-9+]+://' }),
+    /** the hypervisor data channel, e.g. tcp://10.0.0.2 (prepare's result.migrateUri) */
+    migrateUri: Type.Optional(Type.String({ pattern: '^[a-z0-9+]+://' })),
+    blockMigration: Type.Boolean(),
+    /** the destination's paths (prepare's result.paths): the definition is rewritten where they differ */
+    destPaths: Type.Optional(Type.Object({ instances: Type.String({ minLength: 1 }), images: Type.String({ minLength: 1 }) })),
+    sharedInstancePath: Type.Optional(Type.Boolean()),
+    /** MiB/s; 0 / absent: unlimited (Nova's live_migration_bandwidth) */
+    bandwidthMiBs: Type.Optional(Type.Number({ minimum: 0 })),
+    /** encrypt the QEMU data stream with the hosts' libvirt TLS certificates (VIR_MIGRATE_TLS) */
+    nativeTls: Type.Optional(Type.Boolean()),
+    maxDowntimeMs: Type.Optional(Type.Number({ minimum: 1 })),
+    downtimeSteps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    downtimeDelaySec: Type.Optional(Type.Number({ minimum: 0 })),
+    completionTimeoutPerGiBSec: Type.Optional(Type.Number({ minimum: 0 })),
+    timeoutAction: Type.Optional(Type.Union([Type.Literal('abort'), Type.Literal('force_complete')])),
+    progressTimeoutSec: Type.Optional(Type.Number({ minimum: 0 })),
+    permitPostCopy: Type.Optional(Type.Boolean()),
+    permitAutoConverge: Type.Optional(Type.Boolean()),
+    postCopyAfterIterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  }, { additionalProperties: false }),
+  /** destination, after live_migrate succeeded: the server is 'active' here with libvirt's power */
+  live_migrate_finish: Empty,
+  /** destination, after live_migrate failed or was aborted: undo prepare (refused if the guest runs here) */
+  live_migrate_rollback: Empty,
 } satisfies Record<string, TSchema>;
 
 export type OperationKind = keyof typeof OperationParams;

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Uuid } from './common.js';
+import { PortSecurity } from './networks.js';
 
 /** Where the agent gets an image: a local path or an http(s) URL (the controller's image service later). */
 export const ImageRef = Type.Object({
@@ -18,6 +19,8 @@ export const NicSpec = Type.Object({
     Type.Object({ type: Type.Literal('network'), network: Type.String({ minLength: 1 }) }),
     Type.Object({ type: Type.Literal('bridge'), bridge: Type.String({ minLength: 1 }) }),
     Type.Object({ type: Type.Literal('ethernet'), tap: Type.String({ minLength: 1 }) }),
+    /** a tenant network given to the agent by PUT /v1/networks/:networkId (networks.ts) */
+    Type.Object({ type: Type.Literal('tenant'), network: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }),
   ]),
   model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000')])),
   /**
@@ -25,6 +28,11 @@ export const NicSpec = Type.Object({
    * that libvirt network (live + config) while the NIC exists, so the guest gets exactly this address.
    */
   ip: Type.Optional(Type.String({ pattern: IPV4 })),
+  /** tenant attachment: every fixed IP of the port (v4 and v6) */
+  ips: Type.Optional(Type.Array(Type.Object({ subnetId: Type.String(), address: Type.String() }))),
+  /** tenant attachment: the port's filter (absent = as null: no filtering) */
+  security: Type.Optional(PortSecurity),
+  mtu: Type.Optional(Type.Integer({ minimum: 68, maximum: 9000 })),
 });
 export type NicSpec = Static<typeof NicSpec>;
 

@@ -7,6 +7,8 @@ import { ServerSpec } from './server-spec.js';
 export const ServerStatus = Type.Union([
   Type.Literal('building'), Type.Literal('active'), Type.Literal('resized'),
   Type.Literal('error'), Type.Literal('deleted'),
+  /** live migration destination between live_migrate_prepare and live_migrate_finish / _rollback */
+  Type.Literal('migrating'),
 ]);
 export type ServerStatus = Static<typeof ServerStatus>;
 
@@ -65,3 +67,19 @@ export type ConsoleQuery = Static<typeof ConsoleQuery>;
  */
 export const ConsoleResponse = Type.Object({ output: Type.String(), truncated: Type.Boolean() });
 export type ConsoleResponse = Static<typeof ConsoleResponse>;
+
+/**
+ * GET /v1/servers/:uuid/files: the instance files a resize or cold migration's target pulls from this (the
+ * source) host: the server's own files in its instance dir (disks, config drive; not the console log), only
+ * while the guest is shut off, so the copy is consistent.
+ */
+export const InstanceFilesResponse = Type.Object({
+  files: Type.Array(Type.Object({ name: Type.String(), sizeBytes: Type.Integer({ minimum: 0 }) })),
+});
+export type InstanceFilesResponse = Static<typeof InstanceFilesResponse>;
+
+/** GET /v1/servers/:uuid/files/:name: one of those files, as application/octet-stream */
+export const InstanceFileParams = Type.Object({
+  uuid: Type.String({ minLength: 1, maxLength: 64 }),
+  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+});

@@ -11,6 +11,16 @@ export interface ClaimRepo {
   /** changes the server's claim to `r` (resize); growth must fit `limits` */
   resizeClaim(serverId: string, r: Resources, limits: Resources | null): Promise<boolean>;
   releaseClaim(serverId: string): Promise<void>;
+  /**
+   * A resize or cold migration to another host: in one transaction, the server's claim on its source becomes the
+   * migration's (consumer `migrationId`, held until confirm or revert) and `r` is claimed on `target` for the
+   * server, only within `limits` and the group `rule`. The server's host is not changed (the task does that when
+   * the server arrives). Idempotent: a re-driven step finds both claims made. False when the target has no room
+   * (nothing changed).
+   */
+  claimMigration(serverId: string, migrationId: string, target: string, r: Resources, limits: Resources | null, rule?: GroupRule): Promise<boolean>;
+  /** undoes claimMigration (a revert, a failed migration): the target's claim goes, the source's is the server's again; idempotent */
+  revertMigrationClaim(serverId: string, migrationId: string): Promise<void>;
   getAllocation(serverId: string): Promise<(Resources & { host: string }) | null>;
   /** resources claimed on the host (the sum of its servers' allocations, kept as one row) */
   getHostUsage(name: string): Promise<HostUsage>;

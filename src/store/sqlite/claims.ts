@@ -48,6 +48,9 @@ export function release(c: Connection, serverId: string): void {
   })();
 }
 
+/** thrown inside a claim's transaction to roll it back when the target has no room */
+class Refused extends Error {}
+
 /** affinity: no member on another host; anti-affinity: fewer than maxPerHost members on this one */
 function groupAllows(cached: Connection['cached'], rule: GroupRule, serverId: string, host: string): boolean {
   const where = groupHosts(cached, rule.groupId, serverId);
@@ -78,6 +81,35 @@ export class SqliteClaims extends SqliteRepository implements ClaimRepo {
   }
 
   async releaseClaim(serverId: string): Promise<void> { release(this.conn, serverId); }
+
+  async claimMigration(serverId: string, migrationId: string, target: string, r: Resources, limits: Resources | null, rule?: GroupRule): Promise<boolean> {
+    try {
+      return this.db.transaction(() => {
+        const held = this.cached('SELECT host FROM allocations WHERE server_id = ?').get(migrationId) as Row | undefined;
+        const mine = this.cached('SELECT host FROM allocations WHERE server_id = ?').get(serverId) as Row | undefined;
+        if (held && mine?.host === target) return true; // claimed before (a re-driven step)
+        if (!held && mine) this.cached('UPDATE allocations SET server_id = ? WHERE server_id = ?').run(migrationId, serverId);
+        else if (held && mine) release(this.conn, serverId); // a claim on another target from an earlier try
+        if (rule && !groupAllows(this.conn.cached, rule, serverId, target)) throw new Refused();
+        if (!add(this.conn, target, r, 1, limits)) throw new Refused();
+        this.cached('INSERT INTO allocations (server_id, host, vcpus, memory_mb, disk_gb, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(serverId, target, r.vcpus, r.memoryMb, r.diskGb, now());
+        return true;
+      }).immediate();
+    } catch (err) {
+      if (err instanceof Refused) return false; // rolled back: the source's claim is the server's again
+      throw err;
+    }
+  }
+
+  async revertMigrationClaim(serverId: string, migrationId: string): Promise<void> {
+    this.db.transaction(() => {
+      const held = this.cached('SELECT host FROM allocations WHERE server_id = ?').get(migrationId) as Row | undefined;
+      if (!held) return;
+      release(this.conn, serverId);
+      this.cached('UPDATE allocations SET server_id = ? WHERE server_id = ?').run(serverId, migrationId);
+    }).immediate();
+  }
 
   async getAllocation(serverId: string): Promise<(Resources & { host: string }) | null> {
     const a = this.cached('SELECT * FROM allocations WHERE server_id = ?').get(serverId) as Row | undefined;

@@ -170,9 +170,22 @@ export const MIGRATIONS: string[] = [
     group_id TEXT NOT NULL, server_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (group_id, server_id));
   CREATE INDEX server_group_members_server ON server_group_members(server_id);
   `,
-  // 9, 10: numbers given to other branches (this one has 11); the lead orders them at merge
-  `SELECT 1;`,
-  `SELECT 1;`,
+  // 9: migration records (Nova's migrations table: cold/live migration, resize, evacuation), with the live
+  // migration monitor's progress; while a resize awaits confirm, the record's uuid holds the source's claim
+  `
+  CREATE TABLE migrations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, server_id TEXT NOT NULL,
+    source_compute TEXT, source_node TEXT, dest_compute TEXT, dest_node TEXT, dest_host TEXT,
+    old_flavor_id TEXT, new_flavor_id TEXT, status TEXT NOT NULL, migration_type TEXT NOT NULL,
+    project_id TEXT NOT NULL, user_id TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    memory_total INTEGER, memory_processed INTEGER, memory_remaining INTEGER,
+    disk_total INTEGER, disk_processed INTEGER, disk_remaining INTEGER);
+  CREATE INDEX migrations_server ON migrations(server_id);
+  CREATE INDEX migrations_status ON migrations(status, updated_at);
+  CREATE INDEX migrations_created ON migrations(created_at, id);
+  `,
+  // 10: placeholder for the migration another branch adds (networks), replaced at its merge
+  'SELECT 1',
   // 11: block storage (Cinder subset): volumes, snapshots, volume types, attachments (3.27+ records); a server's
   // attached volumes also as JSON on its row (the view reads them; writing them raises the server's revision)
   `
@@ -199,5 +212,9 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX volume_attachments_volume ON volume_attachments(volume_id);
   CREATE INDEX volume_attachments_server ON volume_attachments(server_id);
   ALTER TABLE servers ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]';
+  `,
+  // 12: cluster leases: periodic work (the recycle bin's reclaim) done by one controller of those sharing a database
+  `
+  CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
   `,
 ];

@@ -22,6 +22,8 @@ import { SqliteClaims } from './claims.js';
 import { SqliteTasks } from './tasks.js';
 import { SqliteServerGroups } from './server-groups.js';
 import { SqliteVolumes } from './volumes.js';
+import { SqliteClusterLeases } from './leases.js';
+import { SqliteMigrations } from './migrations-repo.js';
 
 /** Every repository; a new one is one entry here (and its interface one entry in Store's `extends`). */
 const REPOSITORIES = [
@@ -40,6 +42,8 @@ const REPOSITORIES = [
   SqliteTasks,
   SqliteServerGroups,
   SqliteVolumes,
+  SqliteClusterLeases,
+  SqliteMigrations,
 ] as const;
 
 /** The repositories' methods, which the constructor puts on the store; `implements Store` checks that none is missing. */

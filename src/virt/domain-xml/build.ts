@@ -32,6 +32,11 @@ export function nicXml(n: NicSpec): string {
   if (a.type === 'network') lines.push(`  <source network='${e(a.network)}'/>`);
   else if (a.type === 'bridge') lines.push(`  <source bridge='${e(a.bridge)}'/>`);
   else lines.push(`  <target dev='${e(a.tap)}'/>`);
+  if (a.type === 'bridge' && n.tap !== undefined) lines.push(`  <target dev='${e(n.tap)}'/>`);
+  if (n.mtu !== undefined) {
+    if (!Number.isSafeInteger(n.mtu) || n.mtu < 68) throw new Error(`nic ${n.portId}: bad mtu ${n.mtu}`);
+    lines.push(`  <mtu size='${n.mtu}'/>`);
+  }
   lines.push(`  <model type='${e(n.model ?? 'virtio')}'/>`, `  <alias name='${e(nicAlias(n.portId))}'/>`, '</interface>');
   return lines.join('\n');
 }

@@ -16,6 +16,8 @@ import {
 import { checkSnapshotName, isOverlayPath, overlayPathFor } from '../overlays.js';
 import { isActiveState, powerStateOf, powerStateOfEvent } from '../power-state.js';
 import { Faults, type FakeMethod } from './faults.js';
+import { FakeMigration, type FakeMigrationPlan } from './fake-migration.js';
+import { NO_MIGRATION_JOB, rewritePaths, type MigrateRequest, type MigrationStats } from '../migration.js';
 
 type State = 'running' | 'paused' | 'shutoff';
 
@@ -57,6 +59,10 @@ export class FakeHost {
   /** @internal withoutEvents() nesting: events are dropped while > 0 */ muted = 0;
   /** libvirt networks that exist on the host -> their DHCP host entries (addNetwork) */
   readonly networks = new Map<string, DhcpHost[]>();
+  /** destination URI -> the host a migration to it lands on */
+  readonly peers = new Map<string, FakeHost>();
+  /** @internal running migrations by uuid */ readonly migrations = new Map<string, FakeMigration>();
+  /** @internal */ nextPlan: FakeMigrationPlan | undefined;
   constructor() { this.events.setMaxListeners(0); }
 }
 
@@ -165,7 +171,73 @@ export class FakeHypervisor implements Hypervisor {
     }
   }
 
+  /** How the next migrate() behaves (see fake-migration.ts); default: it completes at once. */
+  nextMigration(plan: FakeMigrationPlan): void {
+    this.host.nextPlan = plan;
+  }
+
+  /** The migration running for this domain, if any. */
+  migration(uuid: string): FakeMigration | undefined {
+    return this.host.migrations.get(uuid);
+  }
+
   // ---------- Hypervisor ----------
+
+  migrate(uuid: string, req: MigrateRequest): Promise<void> {
+    return this.op('migrate', [uuid, structuredClone(req)], async () => {
+      const d = this.get(uuid);
+      if (!isActiveState(d.state)) throw this.invalid(d, 'migrate');
+      if (this.host.migrations.has(uuid)) throw new VirtError('operation_failed', `domain ${uuid} already has a migration job`);
+      const dest = this.host.peers.get(req.destUri);
+      if (dest?.domains.has(uuid)) throw new VirtError('operation_failed', `domain ${d.name} already exists on ${req.destUri}`);
+      const m = new FakeMigration(uuid, structuredClone(req), this.host.nextPlan ?? {}, d.state === 'paused');
+      this.host.nextPlan = undefined;
+      this.host.migrations.set(uuid, m);
+      m.onDone = (ok) => {
+        this.host.migrations.delete(uuid);
+        if (ok) this.landOn(d, dest, req, m.startedPaused);
+      };
+      const done = new Promise<void>((resolve, reject) => { m.settle = { resolve, reject }; });
+      if (!m.plan.hold && !(m.plan.script?.length)) setImmediate(() => m.complete());
+      await done;
+    });
+  }
+
+  migrationStats(uuid: string): Promise<MigrationStats> {
+    return this.op('migrationStats', [uuid], async () => {
+      this.get(uuid);
+      const m = this.host.migrations.get(uuid);
+      return m ? m.read() : { ...NO_MIGRATION_JOB };
+    });
+  }
+
+  setMigrationMaxDowntime(uuid: string, ms: number): Promise<void> {
+    return this.op('setMigrationMaxDowntime', [uuid, ms], async () => {
+      const d = this.get(uuid);
+      const m = this.host.migrations.get(uuid);
+      if (!m) throw this.invalid(d, 'set the migration downtime of');
+      m.downtimes.push(ms);
+    });
+  }
+
+  startPostCopy(uuid: string): Promise<void> {
+    return this.op('startPostCopy', [uuid], async () => {
+      const d = this.get(uuid);
+      const m = this.host.migrations.get(uuid);
+      if (!m || !m.req.postCopy) throw this.invalid(d, 'switch to post-copy');
+      m.postCopy = true;
+      m.nudge();
+    });
+  }
+
+  abortJob(uuid: string): Promise<void> {
+    return this.op('abortJob', [uuid], async () => {
+      const d = this.get(uuid);
+      const m = this.host.migrations.get(uuid);
+      if (!m) throw this.invalid(d, 'abort the job of');
+      m.abort();
+    });
+  }
 
   onEvent(listener: (event: HypervisorEvent) => void): () => void {
     const safe = (e: HypervisorEvent): void => { try { listener(e); } catch { /* listener's problem */ } };
@@ -291,6 +363,7 @@ export class FakeHypervisor implements Hypervisor {
       d.state = 'paused';
       d.reason = 'user';
       this.lifecycle(d, 'suspended', 'paused');
+      this.host.migrations.get(uuid)?.nudge(); // a paused guest dirties nothing: its migration converges
     });
   }
 
@@ -444,6 +517,24 @@ export class FakeHypervisor implements Hypervisor {
       reason: state === 'running' ? 'booted' : 'unknown', managedSave: false, savedPaused: false,
       guest: { ignoreAcpi: false, holdDevices: false }, boots: state === 'running' ? 1 : 0, timers: new Set(),
     };
+  }
+
+  /** UNDEFINE_SOURCE + PERSIST_DEST: the domain leaves this host and appears on the destination (if registered). */
+  private landOn(d: FakeDomain, dest: FakeHost | undefined, req: MigrateRequest, paused: boolean): void {
+    const move = <T>(v: T): T => (v === null ? v : JSON.parse(rewritePaths(JSON.stringify(v), (req.pathRewrites ?? []).map(([a, b]) => [a, b]))) as T);
+    this.clearTimers(d);
+    this.domains.delete(d.uuid);
+    this.emitLater({ type: 'power', uuid: d.uuid, power: 'shutdown', libvirtEvent: 'stopped', detail: 'migrated' });
+    if (!dest) return;
+    const arrived: FakeDomain = {
+      ...d, config: move(d.config), live: move(d.live), timers: new Set(), reason: 'migrated', guest: { ...d.guest },
+      state: paused ? 'paused' : 'running',
+    };
+    dest.domains.set(d.uuid, arrived);
+    setImmediate(() => {
+      const power = paused ? 'paused' : 'running';
+      if (dest.muted === 0) dest.events.emit('event', { type: 'power', uuid: d.uuid, power, libvirtEvent: power === 'paused' ? 'suspended' : 'resumed', detail: 'migrated' });
+    });
   }
 
   private defineSpec(spec: DomainSpec): void {

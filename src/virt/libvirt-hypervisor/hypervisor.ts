@@ -23,6 +23,8 @@ import * as devices from './devices.js';
 import { DhcpHostTable } from './dhcp-hosts.js';
 import { readHostInfo } from './host.js';
 import * as snapshots from './snapshots.js';
+import * as migration from './migration.js';
+import type { MigrateRequest, MigrationStats } from '../migration.js';
 
 export interface LibvirtHypervisorOptions extends Partial<KeeperOptions> {
   /** default qemu:///system */
@@ -312,6 +314,31 @@ export class LibvirtHypervisor implements Hypervisor {
 
   commitDisk(uuid: string, target: string): Promise<void> {
     return this.onDomain(`commit disk ${target} of`, uuid, (dom, conn) => snapshots.commitDisk(this.ctx(dom, conn, uuid), target));
+  }
+
+  // --- live migration (migration.ts) ---
+
+  migrate(uuid: string, req: MigrateRequest): Promise<void> {
+    return this.onDomain(`migrate to ${req.destUri}`, uuid, async (dom) => {
+      await migration.migrate(dom, req);
+      this.managedUuids.delete(uuid.toLowerCase()); // the source definition is gone
+    });
+  }
+
+  migrationStats(uuid: string): Promise<MigrationStats> {
+    return this.onDomain('read the job of', uuid, (dom) => migration.migrationStats(dom));
+  }
+
+  setMigrationMaxDowntime(uuid: string, ms: number): Promise<void> {
+    return this.onDomain('set the migration downtime of', uuid, (dom) => dom.migrateSetMaxDowntime(Math.max(1, Math.round(ms))));
+  }
+
+  startPostCopy(uuid: string): Promise<void> {
+    return this.onDomain('switch to post-copy', uuid, (dom) => dom.migrateStartPostCopy(0));
+  }
+
+  abortJob(uuid: string): Promise<void> {
+    return this.onDomain('abort the job of', uuid, (dom) => dom.abortJob(0));
   }
 
   // --- network DHCP host entries (virsh net-update, see dhcp-hosts.ts) ---

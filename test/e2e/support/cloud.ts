@@ -50,7 +50,9 @@ export async function startFakeCloud(driverDelayMs = 300): Promise<Cloud> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const store = new SqliteStore(join(dir, 'controller.db'));
-  const cfg = defaultConfig({ publicUrl, imageDir: join(dir, 'images'), reclaimIntervalSeconds: 3600 });
+  const cfg = defaultConfig({ publicUrl, imageDir: join(dir, 'images'), reclaimIntervalSeconds: 3600,
+    // one fake host, as `novalet up`: a resize stays on it
+    allowResizeToSameHost: true });
   const app = buildControllerApp(cfg, store, new FakeHosts(driverDelayMs, cfg.imageDir), { periodic: false });
   const passwords = { admin: 'admin-e2e-pw', demo: 'demo-e2e-pw' };
   await bootstrapIdentity(app.novalet.identity, passwords);

@@ -1,13 +1,13 @@
 /**
- * Admin actions: os-resetState, migrate, os-migrateLive, evacuate. Until several hosts exist, the migrations
- * answer Nova's "no valid host" (after policy, lock and state checks, which are real).
+ * Admin actions: os-resetState, migrate (cold, tasks/defs/migration.ts), os-migrateLive, evacuate. Live migration
+ * and evacuation answer Nova's "no valid host" (after policy, lock and state checks, which are real) until they land.
  */
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
-import { badRequest, forbidden } from '../../../controller/errors.js';
-import { isAdmin } from '../../../controller/context.js';
+import { badRequest } from '../../../controller/errors.js';
 import type { ActionTable } from './types.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 const ResetState = Type.Object({ state: Type.Union([Type.Literal('active'), Type.Literal('error')]) }, { additionalProperties: false });
 const Migrate = Type.Union([Type.Null(), Type.Object({ host: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()])) }, { additionalProperties: false })]);
@@ -25,23 +25,23 @@ const Evacuate = Type.Object({
   targetState: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 
-const requireAdmin = (ok: boolean, rule: string) => { if (!ok) throw forbidden(`Policy doesn't allow ${rule} to be performed.`); };
 
 export const adminActions: ActionTable = {
   'os-resetState': async ({ req, reply, id, body, d }) => {
-    requireAdmin(isAdmin(req.ctx), 'os_compute_api:os-admin-actions:reset_state');
+    enforce(req.ctx, 'os_compute_api:os-admin-actions:reset_state');
     const b = check(ResetState, body);
     await d.compute.actions.resetState(req.ctx, id, b.state);
     reply.code(202);
   },
-  migrate: async ({ req, id, body, d }) => {
-    requireAdmin(isAdmin(req.ctx), 'os_compute_api:os-migrate-server:migrate');
+  migrate: async ({ req, reply, id, body, d }) => {
+    enforce(req.ctx, 'os_compute_api:os-migrate-server:migrate');
     const b = check(Migrate, body);
     if (b && b.host !== undefined && !atLeast(req, '2.56')) throw badRequest("Invalid input for field/attribute migrate. Additional properties are not allowed ('host' was unexpected)");
-    return d.compute.actions.migrate(req.ctx, id);
+    await d.compute.actions.migrate(req.ctx, id, b?.host ?? undefined);
+    reply.code(202);
   },
   'os-migrateLive': async ({ req, id, body, d }) => {
-    requireAdmin(isAdmin(req.ctx), 'os_compute_api:os-migrate-server:migrate_live');
+    enforce(req.ctx, 'os_compute_api:os-migrate-server:migrate_live');
     const b = check(LiveMigrate, body);
     // block_migration "auto" exists from 2.25; disk_over_commit is gone from 2.25; force from 2.30 until 2.67
     if (b.block_migration === 'auto' && !atLeast(req, '2.25')) throw badRequest("Invalid input for field/attribute block_migration. Value: auto. 'auto' is not of type 'boolean'");
@@ -50,7 +50,7 @@ export const adminActions: ActionTable = {
     return d.compute.actions.liveMigrate(req.ctx, id);
   },
   evacuate: async ({ req, id, body, d }) => {
-    requireAdmin(isAdmin(req.ctx), 'os_compute_api:os-evacuate');
+    enforce(req.ctx, 'os_compute_api:os-evacuate');
     const b = check(Evacuate, body);
     if (b.onSharedStorage !== undefined && atLeast(req, '2.14')) throw badRequest("Invalid input for field/attribute evacuate. Additional properties are not allowed ('onSharedStorage' was unexpected)");
     if (b.onSharedStorage === undefined && !atLeast(req, '2.14')) throw badRequest("Invalid input for field/attribute evacuate. Value: {}. 'onSharedStorage' is a required property");

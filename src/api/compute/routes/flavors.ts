@@ -10,9 +10,10 @@ import { check } from '../../validate.js';
 import { atLeast, requireVersion } from '../microversion.js';
 import { flavorBasic, flavorDetail } from '../views/flavor.js';
 import { isAdmin } from '../../../controller/context.js';
-import { badRequest, forbidden } from '../../../controller/errors.js';
+import { badRequest } from '../../../controller/errors.js';
 import { parseIsPublic as bool } from '../../../controller/compute/flavors.js';
 import { metadataOf } from '../schemas/strings.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 type P = { Params: { id: string; key: string } };
 const Int = (min: number, max = 2147483647) => Type.Union([Type.Integer({ minimum: min, maximum: max }), Type.String({ pattern: '^[0-9]+$' })]);
@@ -36,7 +37,7 @@ const ExtraSpecs = Type.Object({ extra_specs: metadataOf(Type.Union([Type.String
 
 
 export function registerFlavorRoutes(app: FastifyInstance, d: ComputeDeps): void {
-  const adminOnly = (req: FastifyRequest, rule: string) => { if (!isAdmin(req.ctx)) throw forbidden(`Policy doesn't allow os_compute_api:${rule} to be performed.`); };
+  const adminOnly = (req: FastifyRequest, rule: string) => enforce(req.ctx, `os_compute_api:${rule}`);
   const find = (id: string) => d.flavors.get(id);
 
   const list = (detail: boolean) => async (req: FastifyRequest) => {

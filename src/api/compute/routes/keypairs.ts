@@ -8,9 +8,9 @@ import type { ComputeDeps } from '../deps.js';
 import { lastParam, parseLimit } from '../../query.js';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
-import { isAdmin } from '../../../controller/context.js';
-import { badRequest, forbidden } from '../../../controller/errors.js';
+import { badRequest } from '../../../controller/errors.js';
 import type { Keypair } from '../../../store/index.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 const KeypairCreate = Type.Object({
   keypair: Type.Object({
@@ -29,7 +29,7 @@ export function registerKeypairRoutes(app: FastifyInstance, d: ComputeDeps): voi
   const userFor = (req: FastifyRequest, requested: string | undefined): string => {
     if (requested === undefined || requested === req.ctx.userId) return req.ctx.userId;
     if (!atLeast(req, '2.10')) return req.ctx.userId;
-    if (!isAdmin(req.ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-keypairs:index to be performed.");
+    enforce(req.ctx, 'os_compute_api:os-keypairs:index');
     return requested;
   };
   const view = (req: FastifyRequest, k: Keypair, full: boolean) => {

@@ -8,8 +8,8 @@ import type { ComputeDeps } from '../deps.js';
 import { atLeast } from '../microversion.js';
 import { check } from '../../validate.js';
 import { isAdmin } from '../../../controller/context.js';
-import { forbidden } from '../../../controller/errors.js';
 import type { QuotaSet } from '../../../controller/compute/quotas.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 const QInt = Type.Union([Type.Integer({ minimum: -1 }), Type.String({ pattern: '^-?[0-9]+$' })]);
 const QuotaUpdate = Type.Object({
@@ -47,7 +47,7 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
   });
   const view = (req: FastifyRequest, id: string, l: QuotaSet): Record<string, unknown> => ({ id, ...l, ...legacy(req) });
   const mayRead = (req: FastifyRequest<{ Params: { pid: string } }>) => {
-    if (!isAdmin(req.ctx) && req.params.pid !== req.ctx.projectId) throw forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.");
+    enforce(req.ctx, 'os_compute_api:os-quota-sets:show', req.params.pid);
   };
   type P = { Params: { pid: string } };
   app.get<P>('/v2.1/os-quota-sets/:pid', async (req) => { mayRead(req); return { quota_set: view(req, req.params.pid, await d.compute.quotas.limits(req.params.pid)) }; });
@@ -62,7 +62,7 @@ export function registerLimitRoutes(app: FastifyInstance, d: ComputeDeps): void 
     return { quota_set: out };
   });
   app.put<P>('/v2.1/os-quota-sets/:pid', async (req) => {
-    if (!isAdmin(req.ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-quota-sets:update to be performed.");
+    enforce(req.ctx, 'os_compute_api:os-quota-sets:update');
     const b = check(QuotaUpdate, req.body).quota_set;
     const changes: Partial<QuotaSet> = {};
     for (const [k, v] of Object.entries(b)) if (k !== 'force' && v !== undefined) (changes as Record<string, number>)[k] = Number(v);

@@ -10,8 +10,8 @@ import type { ComputeDeps } from '../deps.js';
 import type { Host } from '../../../store/index.js';
 import { check } from '../../validate.js';
 import { atLeast, requireVersion } from '../microversion.js';
-import { isAdmin } from '../../../controller/context.js';
-import { badRequest, forbidden, notFound } from '../../../controller/errors.js';
+import { badRequest, notFound } from '../../../controller/errors.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 const usec = (t: string | null) => (t ? t.replace(/\.(\d{3})Z$/, '.$1000') : null);
 const ServiceUpdate = Type.Object({
@@ -27,7 +27,7 @@ const LegacyUpdate = Type.Object({
 
 export function registerServiceRoutes(app: FastifyInstance, d: ComputeDeps): void {
   const reg = d.compute.hosts;
-  const admin = (req: FastifyRequest, rule: string) => { if (!isAdmin(req.ctx)) throw forbidden(`Policy doesn't allow os_compute_api:${rule} to be performed.`); };
+  const admin = (req: FastifyRequest, rule: string) => enforce(req.ctx, `os_compute_api:${rule}`);
   const ids = async () => new Map((await reg.list()).map((h, i) => [h.name, i + 1]));
 
   const serviceView = (req: FastifyRequest, h: Host, intId: number) => ({

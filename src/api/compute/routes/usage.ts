@@ -9,10 +9,10 @@ import { parseLimit } from '../../query.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
 import type { Server } from '../../../store/index.js';
-import { isAdmin } from '../../../controller/context.js';
-import { badRequest, forbidden } from '../../../controller/errors.js';
+import { badRequest } from '../../../controller/errors.js';
 import { atLeast } from '../microversion.js';
 import { nextLink } from '../list-query.js';
+import { enforce } from '../../../controller/policy/policy.js';
 
 /** Nova's accepted formats: %Y-%m-%dT%H:%M:%S[.%f] and %Y-%m-%d %H:%M:%S.%f, UTC when no offset is given */
 const TIME_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?$/;
@@ -113,7 +113,7 @@ const links = (d: ComputeDeps, req: FastifyRequest, path: string, servers: Serve
 
 export function registerUsageRoutes(app: FastifyInstance, d: ComputeDeps): void {
   app.get('/v2.1/os-simple-tenant-usage', async (req) => {
-    if (!isAdmin(req.ctx)) throw forbidden("Policy doesn't allow os_compute_api:os-simple-tenant-usage:list to be performed.");
+    enforce(req.ctx, 'os_compute_api:os-simple-tenant-usage:list');
     const p = period(req);
     const w = await window(d, req, p);
     const next = links(d, req, 'os-simple-tenant-usage', w.servers, w.limit);
@@ -121,7 +121,7 @@ export function registerUsageRoutes(app: FastifyInstance, d: ComputeDeps): void 
   });
   app.get<{ Params: { id: string } }>('/v2.1/os-simple-tenant-usage/:id', async (req) => {
     const projectId = req.params.id;
-    if (!isAdmin(req.ctx) && projectId !== req.ctx.projectId) throw forbidden("Policy doesn't allow os_compute_api:os-simple-tenant-usage:show to be performed.");
+    enforce(req.ctx, 'os_compute_api:os-simple-tenant-usage:show', projectId);
     const p = period(req);
     const w = await window(d, req, p, projectId);
     const next = links(d, req, `os-simple-tenant-usage/${projectId}`, w.servers, w.limit);

@@ -38,6 +38,26 @@ export const hardDelete: TaskDef = {
       },
     },
     {
+      // a resize or cold migration awaiting confirm: the other host still has a stopped copy and the migration's
+      // claim (Nova confirms the resize when such a server is deleted)
+      name: 'migration_source',
+      run: async (t) => {
+        const store = t.svc.store;
+        const [m] = await store.listMigrations({ serverId: t.task.serverId, statuses: ['finished', 'confirming', 'reverting'], limit: 1 });
+        if (!m?.sourceCompute || !m.destCompute || m.sourceCompute === m.destCompute) return;
+        const other = t.data.host === m.sourceCompute ? m.destCompute : m.sourceCompute;
+        try {
+          await t.call('destroy', {}, { host: other, tag: 'migration' });
+        } catch (err) {
+          // that host unreachable: the delete goes on; the heartbeat reaps the guest of the deleted server once
+          // the host is back (agents/orphans.ts)
+          if (!(err instanceof HostCallError)) throw err;
+        }
+        await store.releaseClaim(m.uuid);
+        await store.updateMigration(m.uuid, { status: 'confirmed' }, ['finished', 'confirming', 'reverting']);
+      },
+    },
+    {
       // the guest is gone: its volumes are free again (or deleted, as their attachments asked)
       name: 'volumes',
       run: async (t) => { await t.svc.volumes?.releaseServer(t.task.serverId); },

@@ -1,0 +1,146 @@
+/**
+ * The DESTINATION side of a live migration (Nova's pre_live_migration / post_live_migration_at_destination /
+ * rollback_live_migration_at_destination):
+ *  - live_migrate_prepare: the server enters this host's journal as 'migrating' (so the reconciler and power sync
+ *    know the incoming domain), its images are fetched into the cache (the overlay's base, kernel / ramdisk), its
+ *    disks pre-created for a block migration (root overlay on the cached base at the same size, blank owned disks,
+ *    the config drive regenerated), its DHCP host entries added. Answers where the source should migrate to.
+ *  - live_migrate_finish: the guest arrived (libvirt says it runs here): the server is 'active' with libvirt's power.
+ *  - live_migrate_rollback: the migration failed: undo prepare. Refused while the guest runs here (libvirt is the
+ *    truth: then the migration completed and finish is the answer).
+ */
+import { hostname } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { AgentError } from '../../rpc/errors.js';
+import type { ServerSpec } from '../../rpc/protocol/server-spec.js';
+import { GiB, MiB } from '../disks/disk-tool.js';
+import { CONFIG_DRIVE_LABEL, configDriveFiles, makeIso } from '../config-drive/config-drive.js';
+import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import type { AgentConfig } from '../config.js';
+import { bootImages, extraDiskPath, serverFiles } from './domain-spec.js';
+import { createOnce, removeAll } from './files.js';
+import { powerOf, recordPower, requireStatus } from './helpers.js';
+import type { OpExec, OperationDef } from './types.js';
+
+/** libvirt URI other hosts' libvirtds use to reach this one, and QEMU's data channel (Nova's inbound_addr) */
+export function inboundUris(config: AgentConfig): { destUri: string; migrateUri?: string } {
+  const addr = config.liveMigrationInboundAddr ?? hostname();
+  const out: { destUri: string; migrateUri?: string } = { destUri: `qemu+${config.liveMigrationScheme}://${addr}/system` };
+  if (config.liveMigrationInboundAddr) out.migrateUri = `tcp://${addr}`;
+  return out;
+}
+
+/** The files a server owns on a host (as spawn lists them). */
+function ownedFiles(x: OpExec<unknown>, spec: ServerSpec): string[] {
+  const f = serverFiles(x.deps.paths, spec.uuid);
+  const owned = [f.dir, f.root, f.consoleLog];
+  if ((spec.ephemeralGiB ?? 0) > 0) owned.push(f.ephemeral);
+  if ((spec.swapMiB ?? 0) > 0) owned.push(f.swap);
+  for (const d of spec.disks ?? []) if (!d.path) owned.push(extraDiskPath(x.deps.paths, spec.uuid, d));
+  if (spec.configDrive) owned.push(f.config);
+  return owned;
+}
+
+export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
+  kind: 'live_migrate_prepare',
+  createsServer: true,
+  refusedWhenDrained: true,
+  check(server, params) {
+    if (server && server.status !== 'deleted') throw new AgentError('invalid_state', 'the server is already on this host');
+    if (!params.blockMigration && !params.sharedInstancePath) {
+      throw new AgentError('invalid_state', 'the instances dir is not shared with the source: a block migration is needed for the local disks');
+    }
+  },
+  async run(x) {
+    const { hv, images, disks, journal, paths, config } = x.deps;
+    const spec = x.params.spec;
+    const shared = x.params.sharedInstancePath ?? false;
+    const f = serverFiles(paths, spec.uuid);
+    x.updateServer({ status: 'migrating', power: 'nostate' });
+
+    // the base is needed even on shared instance storage: the overlay's backing file is in this host's cache
+    x.step('image');
+    const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.6));
+    for (const ref of bootImages(spec)) await images.ensure(ref);
+    x.progress(60);
+
+    x.step('disks', { sharedInstancePath: shared });
+    journal.addFiles(spec.uuid, ownedFiles(x, spec));
+    if (!shared) {
+      // the targets of the block migration's NBD copy: same virtual size as on the source, same backing content
+      await mkdir(f.dir, { recursive: true, mode: 0o755 });
+      await createOnce(f.root, (tmp) => disks.createOverlay(tmp, img.path, img.format, spec.rootGiB * GiB));
+      if ((spec.ephemeralGiB ?? 0) > 0) await createOnce(f.ephemeral, (tmp) => disks.create(tmp, 'qcow2', (spec.ephemeralGiB ?? 0) * GiB));
+      if ((spec.swapMiB ?? 0) > 0) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
+      for (const d of spec.disks ?? []) {
+        if (!d.path) await createOnce(extraDiskPath(paths, spec.uuid, d), (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
+      }
+      // read-only: not copied by the migration; the same spec makes the same drive
+      if (spec.configDrive) {
+        const files = configDriveFiles(spec);
+        await createOnce(f.config, (tmp) => (disks.makeIso ? disks.makeIso(tmp, CONFIG_DRIVE_LABEL, files) : makeIso(tmp, CONFIG_DRIVE_LABEL, files)));
+      }
+    }
+    x.progress(85);
+
+    const dhcp = dhcpEntries(spec.nics);
+    if (dhcp.length) {
+      x.step('network');
+      await addDhcpEntries(hv, dhcp);
+    }
+    return { ...inboundUris(config), paths: { instances: paths.instances, images: paths.images }, sharedInstancePath: shared };
+  },
+  async rollback(x) {
+    await undoPrepare(x);
+  },
+};
+
+export const liveMigrateFinish: OperationDef<'live_migrate_finish'> = {
+  kind: 'live_migrate_finish',
+  refusedWhenDrained: false,
+  check: (s) => { requireStatus(s, ['migrating', 'active'], 'finish the live migration of'); },
+  async run(x) {
+    const power = powerOf(await x.deps.hv.getDomain(x.op.serverUuid));
+    if (power !== 'running' && power !== 'paused') {
+      throw new AgentError('invalid_state', `the guest has not arrived on this host (power ${power})`);
+    }
+    x.step('activate');
+    x.updateServer({ status: 'active' });
+    return { power: await recordPower(x, power) };
+  },
+};
+
+export const liveMigrateRollback: OperationDef<'live_migrate_rollback'> = {
+  kind: 'live_migrate_rollback',
+  refusedWhenDrained: false,
+  check: (s) => { requireStatus(s, ['migrating'], 'roll back the live migration of'); },
+  async run(x) {
+    const removed = await undoPrepare(x);
+    return { deletedFiles: removed };
+  },
+};
+
+/** Undoes live_migrate_prepare unless the guest runs here; returns how many files were deleted. */
+async function undoPrepare(x: OpExec<unknown>): Promise<number> {
+  const { hv, journal } = x.deps;
+  const uuid = x.op.serverUuid;
+  const d = await hv.getDomain(uuid);
+  const power = powerOf(d);
+  if (power === 'running' || power === 'paused') {
+    throw new AgentError('invalid_state', 'the guest runs on this host: the migration completed (live_migrate_finish)');
+  }
+  if (d) {
+    x.step('undefine');
+    await hv.undefine(uuid);
+  }
+  const prepare = journal.listOperations(uuid, 50).find((o) => o.kind === 'live_migrate_prepare');
+  const shared = (prepare?.params as { sharedInstancePath?: boolean } | undefined)?.sharedInstancePath === true;
+  const spec = x.server().spec;
+  x.step('undo_prepare', { sharedInstancePath: shared });
+  await removeDhcpEntries(hv, dhcpEntries(spec.nics));
+  // on shared storage the files are the source's, where the guest still runs
+  const files = shared ? [] : x.server().files;
+  await removeAll(files);
+  x.updateServer({ status: 'deleted', power: 'nostate', desiredPower: 'nostate', files: [] });
+  return files.length;
+}

@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import { parseArgs, str, type ParsedArgs } from './args.js';
+import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
+
+export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL]
+       novalet testbed status [--data-dir DIR] [--json]
+       novalet testbed down [--data-dir DIR]
+       novalet testbed kill-host NAME [--data-dir DIR]
+       novalet testbed revive-host NAME [--data-dir DIR]
+  Several hosts on one machine (root): each host h0..h{N-1} has its own libvirtd in its own network, mount and UTS
+  namespaces (10.77.0.x on a private bridge) and its own novalet agent; one controller reaches them all.
+  DIR (default ${DEFAULT_TESTBED_DIR}) holds the state, logs (DIR/logs), clouds.yaml (clouds novalet and
+  novalet-admin) and the storage every host shares (DIR/shared). down removes every namespace, process, interface,
+  loop device and file of the testbed, DIR included (a DIR that existed before up is emptied); a second down does
+  nothing. kill-host: power loss (agent, libvirtd and guests SIGKILLed at once); revive-host: libvirtd and agent
+  started again on the same host state.`;
+
+/** `novalet testbed ...` */
+export async function testbedCommand(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, ['json']);
+  const [sub, name] = positional;
+  if (flags['help'] || sub === undefined || sub === 'help') { console.log(TESTBED_USAGE); return sub === undefined && !flags['help'] ? 2 : 0; }
+  const dir = resolve(str(flags, 'data-dir') ?? DEFAULT_TESTBED_DIR);
+  try {
+    return await run(sub, name, flags, dir);
+  } catch (err) {
+    // the operator's to act on (no testbed there, no such host, a daemon that did not start): the message, no stack
+    console.error(`novalet testbed ${sub}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+async function run(sub: string, name: string | undefined, flags: ParsedArgs['flags'], dir: string): Promise<number> {
+  const logLevel = str(flags, 'log-level') ?? 'info';
+  const say = (line: string) => console.log(line);
+  switch (sub) {
+    case 'up': {
+      const hosts = Number(str(flags, 'hosts') ?? '2');
+      if (!Number.isInteger(hosts) || hosts < 1 || hosts > 200) { console.error(`--hosts: expected 1..200, got ${str(flags, 'hosts')}`); return 2; }
+      if (process.getuid?.() !== 0) { console.error('novalet testbed needs root (network and mount namespaces)'); return 1; }
+      await testbedUp({ hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel }, say);
+      return 0;
+    }
+    case 'status': {
+      const s = await testbedStatus(dir);
+      if (flags['json']) { console.log(JSON.stringify(s, null, 2)); return 0; }
+      say(`testbed ${s.prefix} in ${s.dir}`);
+      say(`  controller ${s.controller ? 'running' : 'DOWN'}  ${s.apiUrl ?? ''}`);
+      for (const h of s.hosts) say(`  ${h.name}  ${h.ip}  libvirtd ${h.libvirtd ? 'running' : 'DOWN'}  agent ${h.agent ? 'running' : 'DOWN'}  ${h.migrationUri}  ${h.domains.length} domain(s)`);
+      say(`  shared storage ${s.sharedDir}`);
+      if (s.cloudsYaml) say(`  OS_CLIENT_CONFIG_FILE=${s.cloudsYaml} (clouds novalet, novalet-admin)`);
+      return 0;
+    }
+    case 'down':
+      say((await testbedDown(dir)) ? `testbed in ${dir} removed` : `no testbed in ${dir}: nothing to do`);
+      return 0;
+    case 'kill-host':
+      if (!name) { console.error(TESTBED_USAGE); return 2; }
+      say(`${name}: killed ${(await killHost(dir, name)).length} process(es)`);
+      return 0;
+    case 'revive-host':
+      if (!name) { console.error(TESTBED_USAGE); return 2; }
+      await reviveHost(dir, name, logLevel);
+      say(`${name}: libvirtd and agent running`);
+      return 0;
+    default:
+      console.error(`unknown testbed command ${sub}\n${TESTBED_USAGE}`);
+      return 2;
+  }
+}
