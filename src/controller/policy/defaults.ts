@@ -43,7 +43,7 @@ export const API_RULES: Record<string, string> = {
     'os_compute_api:os-pause-server:unpause', 'os_compute_api:os-suspend-server:suspend', 'os_compute_api:os-suspend-server:resume',
     'os_compute_api:os-lock-server:lock', 'os_compute_api:os-lock-server:unlock', 'os_compute_api:os-deferred-delete:restore',
     'os_compute_api:os-deferred-delete:force', 'os_compute_api:os-create-backup', 'os_compute_api:os-shelve:shelve',
-    'os_compute_api:os-shelve:unshelve',
+    'os_compute_api:os-shelve:unshelve', 'os_compute_api:os-volumes-attachments:create', 'os_compute_api:os-volumes-attachments:delete',
   ], MEMBER),
 };
 
@@ -57,4 +57,5 @@ export const ACTION_POLICY: Record<string, string> = {
   rebuild: 'os_compute_api:servers:rebuild', migrate: 'os_compute_api:os-migrate-server:migrate',
   'os-migrateLive': 'os_compute_api:os-migrate-server:migrate_live', evacuate: 'os_compute_api:os-evacuate',
   restore: 'os_compute_api:os-deferred-delete:restore', forceDelete: 'os_compute_api:os-deferred-delete:force',
+  attach_volume: 'os_compute_api:os-volumes-attachments:create', detach_volume: 'os_compute_api:os-volumes-attachments:delete',
 };
