@@ -102,7 +102,7 @@ export function buildControllerApp(
   app.register(computePlugin({ store, cfg: config, compute, images, urls: computeUrls(config) }, identity), { prefix: PREFIX.compute });
   app.register(imagePlugin(identity, images, `${base}${PREFIX.image}`), { prefix: PREFIX.image });
   app.register(networkPlugin(identity, compute.network, `${base}${PREFIX.network}`), { prefix: PREFIX.network });
-  app.register(volumePlugin(identity, `${base}${PREFIX.volume}`), { prefix: PREFIX.volume });
+  app.register(volumePlugin(identity, compute, `${base}${PREFIX.volume}`), { prefix: PREFIX.volume });
 
   // an auth URL without a path discovers identity here
   app.get('/', async (_req, reply) => reply.code(300).send({ versions: { values: [identityVersion(`${base}${PREFIX.identity}`)] } }));

@@ -23,7 +23,9 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
                  --store overrides it), controllerId, taskLeaseSeconds (30),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
                  allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
-                 identity: { projects: [{name}], users: [{name, password, project, roles}] } }
+                 identity: { projects: [{name}], users: [{name, password, project, roles}] },
+                 volumes: { dir (file volumes, same path on every host), rbd: {pool, user, conf, keyring},
+                            defaultBackend, quotaDefaults } }
   admin/demo passwords: DATA_DIR/admin-password and demo-password (generated on first start)`;
 
 const Str = Type.String({ minLength: 1 });
@@ -37,6 +39,18 @@ const NetworkSchema = Type.Object({
 const SchedulerSchema = Type.Object({
   cpuAllocationRatio: Type.Optional(Ratio), ramAllocationRatio: Type.Optional(Ratio), diskAllocationRatio: Type.Optional(Ratio),
   reservedHostMemoryMb: Type.Optional(Seconds),
+}, { additionalProperties: false });
+
+const Quota = Type.Integer({ minimum: -1 });
+/** block storage (ControllerConfig.volumes): the file backend's shared directory, Ceph RBD, default quotas */
+const VolumesSchema = Type.Object({
+  dir: Type.Optional(Str), fileFormat: Type.Optional(Type.Union([Type.Literal('qcow2'), Type.Literal('raw')])),
+  defaultBackend: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('rbd')])),
+  rbd: Type.Optional(Type.Object({ pool: Str, user: Str, conf: Type.Optional(Str), keyring: Type.Optional(Str) }, { additionalProperties: false })),
+  quotaDefaults: Type.Optional(Type.Object({
+    volumes: Type.Optional(Quota), snapshots: Type.Optional(Quota), gigabytes: Type.Optional(Quota), per_volume_gigabytes: Type.Optional(Quota),
+    backups: Type.Optional(Quota), backup_gigabytes: Type.Optional(Quota), groups: Type.Optional(Quota),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 /** `novalet controller --config FILE` */
@@ -75,6 +89,7 @@ export const ControllerFileSchema = Type.Object({
   allowResizeToSameHost: Type.Optional(Type.Boolean()),
   /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed automatically after this (0 = never, the default) */
   resizeConfirmWindowSeconds: Type.Optional(Seconds),
+  volumes: Type.Optional(VolumesSchema),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
 // the file's sections fit the types they are handed to
@@ -105,11 +120,11 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime } = file;
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes } = file;
   const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
   const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
     networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
-    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes,
   }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -74,6 +74,8 @@ export async function upCommand(argv: string[]): Promise<void> {
       networks: [{ ...DEFAULT_NETWORK, cidr: network.cidr, gateway: network.gateway, libvirtNetwork: network.name }],
       // > 0: DELETE moves servers to the recycle bin for that long (Nova's reclaim_instance_interval; default off)
       reclaimIntervalSeconds: Number(str(flags, 'reclaim-interval') ?? 0),
+      // file volumes: one directory the all-in-one's host sees (shared storage in a real cluster)
+      volumes: { dir: join(dataDir, 'volumes') },
       // one host: a resize can only stay on it (devstack's single node sets allow_resize_to_same_host too)
       allowResizeToSameHost: true,
     },

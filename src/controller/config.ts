@@ -1,6 +1,7 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
 import type { Policy } from './policy/policy.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
+import type { VolumeConfig } from './volumes/config.js';
 
 export interface ControllerConfig {
   /** public base URL of this controller, e.g. http://127.0.0.1:8774 (the catalog is built from it) */
@@ -39,6 +40,8 @@ export interface ControllerConfig {
    * running_deleted_instance_action = reap with running_deleted_instance_timeout); sooner, it is only reported.
    */
   runningDeletedTimeoutSeconds: number;
+  /** block storage: backends and quotas (volumes/config.ts; defaults: file volumes next to the images) */
+  volumes?: VolumeConfig;
   /** tokens a user may be issued at once and per minute (perMinute 0 = no limit); more answer 429 with Retry-After */
   tokenIssueLimit: { burst: number; perMinute: number };
   /** the policy file's rules over Nova's defaults (controller/policy/); absent: the defaults */

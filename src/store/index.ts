@@ -1,5 +1,6 @@
 export type { Store } from './store.js';
 export * from './types.js';
+export type * from './repos/volumes.js';
 export { serverStatus, KNOWN_STATUSES } from './status.js';
 export { SqliteStore } from './sqlite/sqlite-store.js';
 export { SORT_COLUMNS as SERVER_SORT_COLUMNS } from './sqlite/server-query.js';

@@ -16,6 +16,7 @@ import type { QuotaRepo } from './repos/quotas.js';
 import type { ClaimRepo } from './repos/claims.js';
 import type { TaskRepo } from './repos/tasks.js';
 import type { ServerGroupRepo } from './repos/server-groups.js';
+import type { VolumeRepo } from './repos/volumes.js';
 import type { ClusterLeaseRepo } from './repos/leases.js';
 import type { MigrationRepo } from './repos/migrations.js';
 import type { NetworkRepo } from './repos/networks.js';
@@ -35,6 +36,7 @@ export interface Store extends
   ClaimRepo,
   TaskRepo,
   ServerGroupRepo,
+  VolumeRepo,
   ClusterLeaseRepo,
   MigrationRepo,
   NetworkRepo {

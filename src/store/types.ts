@@ -82,6 +82,9 @@ export interface FlavorSnapshot {
 
 export interface RequestedNetwork { uuid: string; name: string; port?: string | null; fixed_ip?: string; tag?: string; }
 
+/** a volume as the server row lists it (the attachment record itself is the volume store's) */
+export interface AttachedVolume { volumeId: string; attachmentId: string; device: string; tag: string | null; deleteOnTermination: boolean }
+
 export interface ServerAddress { network: string; addr: string; version: 4 | 6; mac: string; type: 'fixed' | 'floating'; }
 
 export interface Server {
@@ -125,6 +128,8 @@ export interface Server {
   requestedNetworks: RequestedNetwork[] | null;
   securityGroups: string[];
   blockDeviceMapping: unknown[];
+  /** volumes attached (os-volume_attachments), in attach order; kept on the row so that the view follows it */
+  volumesAttached?: AttachedVolume[];
   metadata: Record<string, string>;
   tags: string[];
   fault: { code: number; message: string; details?: string; created: string } | null;

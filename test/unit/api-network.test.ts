@@ -45,7 +45,7 @@ test('server create: unknown network 400, none -> no addresses, auto -> default 
 test('placeholders: volume discovery/limits/quotas, network quotas, os-migrations (admin), 415 for non-JSON', async () => {
   const h = await createHarness();
   assert.equal((await h.req(null, 'GET', '/volume/')).statusCode, 300);
-  assert.equal((await h.req(h.tokens.demo, 'GET', `/volume/v3/${h.ids.demoProject}/limits`)).json().limits.absolute.maxTotalVolumes, 0);
+  assert.equal((await h.req(h.tokens.demo, 'GET', `/volume/v3/${h.ids.demoProject}/limits`)).json().limits.absolute.maxTotalVolumes, 10);
   assert.equal((await h.req(h.tokens.demo, 'GET', `/volume/v3/${h.ids.demoProject}/volumes/detail`)).json().volumes.length, 0);
   assert.equal((await h.req(h.tokens.demo, 'GET', `/network/v2.0/quotas/${h.ids.demoProject}`)).json().quota.network, 100, "Neutron's default");
   assert.equal((await h.req(h.tokens.demo, 'GET', '/compute/v2.1/os-migrations')).statusCode, 403);

@@ -9,6 +9,7 @@ import { Policy, PolicyError } from '../../src/controller/policy/policy.js';
 import { loadPolicyFile, parsePolicyText } from '../../src/controller/policy/file.js';
 import { ACTION_POLICY } from '../../src/controller/policy/defaults.js';
 import { RULES } from '../../src/controller/compute/states.js';
+import { TASKS } from '../../src/controller/tasks/registry.js';
 
 const member = { roles: ['member', 'reader'], projectId: 'p1', userId: 'u1' };
 const reader = { roles: ['reader'], projectId: 'p1', userId: 'u2' };
@@ -74,7 +75,8 @@ test('a policy file changes what the API allows: a member may list migrations, n
 
 test('every action of the server state machine has a registered policy rule (an unknown one would refuse everybody)', () => {
   const p = new Policy();
-  for (const rule of Object.values(RULES)) {
+  const taskRules = Object.values(TASKS).flatMap((t) => ('rule' in t && t.rule ? [t.rule as { name: string }] : []));
+  for (const rule of [...Object.values(RULES), ...taskRules]) {
     const name = ACTION_POLICY[rule.name];
     assert.ok(name, `action ${rule.name} has no policy rule`);
     assert.equal(p.allowed(admin, name, 'p1'), true, `${name}: admin refused`);

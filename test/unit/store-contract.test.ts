@@ -541,6 +541,38 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await st.finishTask({ taskId: create.id, serverId: ns.id, expectTaskState: 'scheduling', changes: { vmState: 'active', taskState: null }, releaseClaim: true, eventId: create.eventId, actionId: create.actionId, result: 'Error', detail: 'cancelled', message: 'Error' }, 'c1'), { owned: true, won: false });
       assert.equal((await st.getServer(ns.id, { includeDeleted: true }))!.status, 'DELETED');
     });
+
+    it('volumes: status CAS, one of racing reservations wins, removing the attachment frees the volume, usage', async (_, st) => {
+      const t = new Date().toISOString();
+      await st.createVolumeType({ id: 'vt', name: '__DEFAULT__', description: null, isPublic: true, extraSpecs: { volume_backend_name: 'file' }, createdAt: t });
+      assert.equal((await st.getVolumeType('__DEFAULT__'))!.extraSpecs.volume_backend_name, 'file');
+      const vol = { id: 'v1', projectId: 'p', userId: 'u', name: 'a', description: null, size: 2, status: 'creating' as const, volumeTypeId: 'vt',
+        availabilityZone: 'nova', bootable: false, sourceVolid: null, snapshotId: null, imageId: null, backend: 'file', location: null,
+        format: 'qcow2', metadata: { k: 'v' }, createdAt: t, updatedAt: t };
+      await st.createVolume(vol);
+      assert.equal(await st.updateVolume('v1', { status: 'available' }, ['available']), null);
+      assert.equal((await st.updateVolume('v1', { status: 'available', location: '/x' }, ['creating']))!.location, '/x');
+      const att = (id: string, serverId: string) => ({ id, volumeId: 'v1', serverId, projectId: 'p', status: 'reserved' as const, device: '/dev/vdb',
+        hostName: null, tag: null, deleteOnTermination: true, attachMode: 'rw' as const, createdAt: t, attachedAt: null });
+      const wins = await Promise.all([st.reserveVolume(att('a1', 's1'), ['available']), st.reserveVolume(att('a2', 's2'), ['available'])]);
+      assert.deepEqual(wins.filter(Boolean).length, 1);
+      const [a] = await st.listAttachments({ volumeId: 'v1' });
+      assert.equal(a!.deleteOnTermination, true);
+      assert.equal((await st.getVolume('v1'))!.status, 'reserved');
+      assert.equal((await st.updateAttachment(a!.id, { status: 'attached' }, ['reserved'], 'in-use'))!.status, 'attached');
+      assert.equal((await st.getVolume('v1'))!.status, 'in-use');
+      assert.equal(await st.updateAttachment(a!.id, { status: 'attached' }, ['reserved']), null);
+      assert.equal(await st.removeAttachment(a!.id), true);
+      assert.equal(await st.removeAttachment(a!.id), false);
+      assert.equal((await st.getVolume('v1'))!.status, 'available');
+      await st.createSnapshot({ id: 's', projectId: 'p', userId: 'u', volumeId: 'v1', name: null, description: null, size: 2, status: 'creating', location: null, metadata: {}, createdAt: t, updatedAt: t });
+      assert.deepEqual(await st.volumeUsage('p'), { volumes: 1, gigabytes: 4, snapshots: 1 });
+      assert.equal(await st.countVolumesOfType('vt'), 1);
+      assert.equal((await st.listVolumes({ projectId: 'p', status: 'available' })).length, 1);
+      assert.equal(await st.deleteSnapshot('s'), true);
+      assert.equal(await st.deleteVolume('v1'), true);
+      assert.deepEqual(await st.volumeUsage('p'), { volumes: 0, gigabytes: 0, snapshots: 0 });
+    });
   });
 }
 

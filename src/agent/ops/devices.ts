@@ -11,14 +11,20 @@ import type { OperationDef } from './types.js';
  * in the journal follows, so later redefinitions (rebuild, resize) keep the devices. Each run first
  * looks at the domain XML, so a re-drive after a crash does not attach twice.
  */
-const FIXED_TARGETS = new Set(['vda', 'vdb', 'vdc']);
+/** vda is the root disk; vdb and vdc only when the flavor gives an ephemeral or swap disk (as Nova names devices) */
+function fixedTargets(spec: { ephemeralGiB?: number; swapMiB?: number }): Set<string> {
+  const out = new Set(['vda']);
+  if ((spec.ephemeralGiB ?? 0) > 0) out.add('vdb');
+  if ((spec.swapMiB ?? 0) > 0) out.add('vdc');
+  return out;
+}
 
 export const attachDisk: OperationDef<'attach_disk'> = {
   kind: 'attach_disk',
   refusedWhenDrained: true,
   check(s, p) {
     const srv = requireStatus(s, ['active'], 'attach a disk to');
-    if (FIXED_TARGETS.has(p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is reserved for root/ephemeral/swap`);
+    if (fixedTargets(srv.spec).has(p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is reserved for root/ephemeral/swap`);
     if (srv.spec.configDrive && p.disk.target === CONFIG_DRIVE_TARGET) throw new AgentError('invalid_state', `target ${p.disk.target} is the config drive`);
     if ((srv.spec.disks ?? []).some((d) => d.target === p.disk.target)) throw new AgentError('invalid_state', `target ${p.disk.target} is in use`);
     if (!p.disk.path && !p.disk.sizeGiB) throw new AgentError('bad_request', 'give a path (volume) or a sizeGiB (blank disk)');

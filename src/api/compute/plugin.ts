@@ -29,6 +29,7 @@ import { registerMigrationRoutes } from './routes/migrations.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerAggregateRoutes } from './routes/aggregates.js';
 import { registerUsageRoutes } from './routes/usage.js';
+import { registerVolumeAttachmentRoutes } from './routes/volume-attachments.js';
 import './schemas/formats.js';
 
 export function computePlugin(inputs: ComputeInputs, identity: IdentityService) {
@@ -57,6 +58,7 @@ export function computePlugin(inputs: ComputeInputs, identity: IdentityService) 
     registerImageProxyRoutes(app, d);
     registerMigrationRoutes(app, d);
     registerServiceRoutes(app, d);
+    registerVolumeAttachmentRoutes(app, d);
     registerAggregateRoutes(app);
     registerUsageRoutes(app, d);
   };

@@ -24,6 +24,9 @@ import { Placement, type PlacementDecision } from '../scheduler/placement.js';
 import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine.js';
 import { TASKS } from '../tasks/registry.js';
 import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
+import { VolumeService } from '../volumes/service.js';
+import { VolumeAttachments } from '../volumes/attachments.js';
+import { ServerVolumes } from '../volumes/server-volumes.js';
 import { ClusterDuty } from '../cluster-duty.js';
 
 export interface ComputeOptions {
@@ -48,6 +51,10 @@ export class ComputeController {
   readonly scheduler: Scheduler;
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
+  /** block storage (Cinder subset) and the servers' side of it (os-volume_attachments) */
+  readonly volumes: VolumeService;
+  readonly volumeAttachments: VolumeAttachments;
+  readonly serverVolumes: ServerVolumes;
   readonly migrations: MigrationService;
   readonly resizeConfirm: ResizeConfirmSweep;
   private confirmTimer: NodeJS.Timeout | null = null;
@@ -65,10 +72,12 @@ export class ComputeController {
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
+    this.volumes = new VolumeService(store, cfg, this.images, o.log);
+    this.volumeAttachments = new VolumeAttachments(store, this.volumes);
     this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, net: this.network.servers, images: this.images,
-      specs: new SpecBuilder(store, transport),
+      specs: new SpecBuilder(store, transport), volumes: this.volumeAttachments,
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
@@ -79,6 +88,7 @@ export class ComputeController {
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers);
     this.keypairs = new KeypairService(store, this.quotas);
+    this.serverVolumes = new ServerVolumes(store, this.actions, this.volumes, this.volumeAttachments);
     this.migrations = new MigrationService(store);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
     this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
@@ -91,6 +101,7 @@ export class ComputeController {
    */
   async recover(): Promise<RecoveryReport> {
     const report = await recoverTasks(this.store, this.tasks);
+    await this.volumes.recover();
     this.tasks.start();
     return report;
   }
@@ -127,5 +138,6 @@ export class ComputeController {
     this.reclaimTimer = this.confirmTimer = this.offloadTimer = null;
     await this.reclaimDuty.release();
     await this.tasks.close();
+    await this.volumes.idle();
   }
 }

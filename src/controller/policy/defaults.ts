@@ -43,7 +43,7 @@ export const API_RULES: Record<string, string> = {
     'os_compute_api:os-pause-server:unpause', 'os_compute_api:os-suspend-server:suspend', 'os_compute_api:os-suspend-server:resume',
     'os_compute_api:os-lock-server:lock', 'os_compute_api:os-lock-server:unlock', 'os_compute_api:os-deferred-delete:restore',
     'os_compute_api:os-deferred-delete:force', 'os_compute_api:os-create-backup', 'os_compute_api:os-shelve:shelve',
-    'os_compute_api:os-shelve:unshelve',
+    'os_compute_api:os-shelve:unshelve', 'os_compute_api:os-attach-interfaces:create', 'os_compute_api:os-attach-interfaces:delete', 'os_compute_api:os-volumes-attachments:create', 'os_compute_api:os-volumes-attachments:delete',
   ], MEMBER),
 };
 
@@ -59,4 +59,6 @@ export const ACTION_POLICY: Record<string, string> = {
   restore: 'os_compute_api:os-deferred-delete:restore', forceDelete: 'os_compute_api:os-deferred-delete:force',
   createBackup: 'os_compute_api:os-create-backup', shelve: 'os_compute_api:os-shelve:shelve',
   shelveOffload: 'os_compute_api:os-shelve:shelve_offload', unshelve: 'os_compute_api:os-shelve:unshelve',
+  attach_interface: 'os_compute_api:os-attach-interfaces:create', detach_interface: 'os_compute_api:os-attach-interfaces:delete',
+  attach_volume: 'os_compute_api:os-volumes-attachments:create', detach_volume: 'os_compute_api:os-volumes-attachments:delete',
 };

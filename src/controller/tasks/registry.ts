@@ -12,6 +12,7 @@ import { rebuild } from './defs/rebuild.js';
 import { backup } from './defs/backup.js';
 import { shelve, shelveOffload, unshelve } from './defs/shelve.js';
 import { attachInterface, detachInterface } from './defs/interfaces.js';
+import { attachVolume, detachVolume } from './defs/volumes.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -30,6 +31,8 @@ export const TASKS = {
   unshelve,
   attach_interface: attachInterface,
   detach_interface: detachInterface,
+  attach_volume: attachVolume,
+  detach_volume: detachVolume,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;

@@ -13,6 +13,7 @@ import type { ImageService } from '../images/service.js';
 import type { ServerPorts } from '../network/server-ports.js';
 import type { Placement } from '../scheduler/placement.js';
 import type { SpecBuilder } from '../compute/spec.js';
+import type { VolumeAttachments } from '../volumes/attachments.js';
 
 /** what steps may use */
 export interface TaskServices {
@@ -23,6 +24,8 @@ export interface TaskServices {
   net: ServerPorts;
   images: ImageService;
   specs: SpecBuilder;
+  /** volume attachments (os-volume_attachments tasks, detach on delete); absent in controllers built without volumes */
+  volumes?: VolumeAttachments;
 }
 
 export interface TaskCtx<P = Record<string, unknown>> {

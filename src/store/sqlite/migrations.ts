@@ -227,8 +227,33 @@ export const MIGRATIONS: string[] = [
     remote_ip_prefix TEXT, remote_group_id TEXT, description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
   CREATE INDEX security_group_rules_group ON security_group_rules(security_group_id);
   `,
-  // 11: placeholder for the volumes branch's migration, replaced at its merge
-  'SELECT 1',
+  // 11: block storage (Cinder subset): volumes, snapshots, volume types, attachments (3.27+ records); a server's
+  // attached volumes also as JSON on its row (the view reads them; writing them raises the server's revision)
+  `
+  CREATE TABLE volume_types (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT, is_public INTEGER NOT NULL DEFAULT 1,
+    extra_specs TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+  CREATE TABLE volumes (
+    id TEXT PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT, description TEXT,
+    size INTEGER NOT NULL, status TEXT NOT NULL, volume_type_id TEXT NOT NULL, availability_zone TEXT NOT NULL,
+    bootable INTEGER NOT NULL DEFAULT 0, source_volid TEXT, snapshot_id TEXT, image_id TEXT, backend TEXT NOT NULL,
+    location TEXT, format TEXT NOT NULL DEFAULT 'raw', metadata TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE INDEX volumes_project ON volumes(project_id);
+  CREATE TABLE volume_snapshots (
+    id TEXT PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL, volume_id TEXT NOT NULL, name TEXT,
+    description TEXT, size INTEGER NOT NULL, status TEXT NOT NULL, location TEXT, metadata TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE INDEX volume_snapshots_volume ON volume_snapshots(volume_id);
+  CREATE INDEX volume_snapshots_project ON volume_snapshots(project_id);
+  CREATE TABLE volume_attachments (
+    id TEXT PRIMARY KEY, volume_id TEXT NOT NULL, server_id TEXT NOT NULL, project_id TEXT NOT NULL,
+    status TEXT NOT NULL, device TEXT, host_name TEXT, tag TEXT, delete_on_termination INTEGER NOT NULL DEFAULT 0,
+    attach_mode TEXT NOT NULL DEFAULT 'rw', created_at TEXT NOT NULL, attached_at TEXT);
+  CREATE INDEX volume_attachments_volume ON volume_attachments(volume_id);
+  CREATE INDEX volume_attachments_server ON volume_attachments(server_id);
+  ALTER TABLE servers ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]';
+  `,
   // 12: cluster leases: periodic work (the recycle bin's reclaim) done by one controller of those sharing a database
   `
   CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);

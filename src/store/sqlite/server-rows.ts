@@ -10,7 +10,7 @@ export const VIEW_COLUMNS = ['id', 'name', 'project_id', 'user_id', 'image_ref',
   'status', 'host', 'node', 'availability_zone', 'key_name', 'user_data', 'access_ipv4', 'access_ipv6', 'config_drive',
   'disk_config', 'description', 'locked', 'locked_reason', 'locked_by', 'reservation_id', 'launch_index', 'hostname',
   'kernel_id', 'ramdisk_id', 'root_device_name', 'progress', 'addresses', 'security_groups', 'bdm', 'fault', 'created_at',
-  'updated_at', 'launched_at', 'terminated_at', 'deleted_at', 'deleted', 'metadata', 'tags', 'revision'].join(', ');
+  'updated_at', 'launched_at', 'terminated_at', 'deleted_at', 'deleted', 'metadata', 'tags', 'volumes', 'revision'].join(', ');
 
 /** A Server from a row; columns the row lacks (see VIEW_COLUMNS) come back null. */
 export function rowToServer(r: Row): Server {
@@ -51,6 +51,7 @@ export function rowToServer(r: Row): Server {
     requestedNetworks: json(r.requested_networks, null),
     securityGroups: json(r.security_groups, []),
     blockDeviceMapping: json(r.bdm, []),
+    volumesAttached: json(r.volumes, []),
     metadata: json(r.metadata, {}),
     tags: json(r.tags, []),
     fault: json(r.fault, null),
@@ -97,6 +98,7 @@ const COLUMNS: Record<string, [string, (v: never) => unknown]> = {
   requestedNetworks: ['requested_networks', (v: unknown) => (v === undefined ? null : JSON.stringify(v))],
   securityGroups: ['security_groups', (v: string[]) => JSON.stringify(v)],
   blockDeviceMapping: ['bdm', (v: unknown[]) => JSON.stringify(v)],
+  volumesAttached: ['volumes', (v: unknown[]) => JSON.stringify(v)],
   fault: ['fault', (v: unknown) => (v === null ? null : JSON.stringify(v))],
   oldFlavor: ['old_flavor', (v: unknown) => (v === null ? null : JSON.stringify(v))],
   launchedAt: ['launched_at', (v: string | null) => v],

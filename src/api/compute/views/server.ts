@@ -111,9 +111,9 @@ export function detailView(req: FastifyRequest, u: Urls, s: Server, opts: Detail
     v['OS-EXT-STS:task_state'] = s.taskState;
     v['OS-EXT-STS:vm_state'] = s.vmState;
     v['OS-EXT-STS:power_state'] = s.powerState;
-    // when attachments are served from their own table, attaching or detaching must raise the server's revision,
-    // or lists keep showing the old render (server-list-renders.ts)
-    v['os-extended-volumes:volumes_attached'] = [];
+    // kept on the server row by the attach/detach tasks: each change raises the server's revision, so lists
+    // never keep an old render (server-list-renders.ts)
+    v['os-extended-volumes:volumes_attached'] = (s.volumesAttached ?? []).map((a) => (atLeast(req, '2.3') ? { id: a.volumeId, delete_on_termination: a.deleteOnTermination } : { id: a.volumeId }));
     v.security_groups = s.securityGroups.map((name) => ({ name }));
   }
   if (PROGRESS_STATUSES.has(s.status)) v.progress = s.progress;

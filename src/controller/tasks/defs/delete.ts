@@ -70,8 +70,13 @@ export const hardDelete: TaskDef = {
         await t.svc.net.portsLeft(ports.map((p) => p.networkId), host, t.task.requestId, { withoutDevice: t.task.serverId });
       },
     },
+    {
+      // the guest is gone: its volumes are free again (or deleted, as their attachments asked)
+      name: 'volumes',
+      run: async (t) => { await t.svc.volumes?.releaseServer(t.task.serverId); },
+    },
   ],
-  success: () => ({ taskState: 'deleting' }),
+  success: () => ({ taskState: 'deleting', volumesAttached: [] }),
   deletesServer: true,
   finished: (t) => { if (t.data.host) t.svc.placement.freed(t.data.host as string, t.data.flavor as never); },
 };

@@ -1,0 +1,42 @@
+/**
+ * Where a volume's bytes live. A backend creates, copies, resizes and removes them; the controller calls it from
+ * the volume service and tells a host how to attach the result (attachSource). Locations are opaque to everyone
+ * else (a path for `file`, `pool/image` for `rbd`). Every method is idempotent where Cinder re-drives it: remove
+ * of a location that is already gone succeeds.
+ */
+export type VolumeSource =
+  | { kind: 'blank' }
+  /** an image file of the image store (qcow2 or raw) */
+  | { kind: 'image'; path: string; format: string }
+  | { kind: 'volume'; location: string; format: string }
+  | { kind: 'snapshot'; location: string; format: string };
+
+export interface CreatedVolume { location: string; format: 'qcow2' | 'raw' }
+
+/** what the agent's attach_disk gets for a volume (file: a path every host sees) */
+export interface AttachSource { path: string; format: 'qcow2' | 'raw'; sourceType: 'file' | 'block' }
+
+export interface VolumeBackend {
+  readonly name: string;
+  /** a new volume `id` of `sizeGiB` from `source`; nothing is left behind when it throws */
+  create(id: string, sizeGiB: number, source: VolumeSource): Promise<CreatedVolume>;
+  /** grow to `sizeGiB` */
+  extend(location: string, format: string, sizeGiB: number): Promise<void>;
+  remove(location: string): Promise<void>;
+  /** where create(id) puts (or was putting) the volume: what a re-driven delete of a volume without a location removes */
+  locationOf(id: string): string;
+  /** a point-in-time copy of the volume at `location` */
+  snapshot(location: string, format: string, snapshotId: string): Promise<{ location: string }>;
+  removeSnapshot(location: string): Promise<void>;
+  attachSource(location: string, format: string): AttachSource;
+  /** every location the backend holds (for leak checks): volumes and snapshots */
+  list(): Promise<string[]>;
+}
+
+/** a backend operation failed (the volume goes to error; the message is for the log and the fault) */
+export class BackendError extends Error {
+  constructor(readonly backend: string, message: string) {
+    super(`${backend}: ${message}`);
+    this.name = 'BackendError';
+  }
+}
