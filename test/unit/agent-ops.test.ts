@@ -302,17 +302,3 @@ test('a server whose domain vanished (host lost its guests, journal kept): start
   } finally { await h.cleanup(); }
 });
 
-test('a NIC on a tenant network is refused with invalid_state until this agent carries tenant networks (nothing made)', async () => {
-  const h = await harness();
-  try {
-    const tenantNic = { portId: 'p9', mac: '52:54:00:00:00:09', attachment: { type: 'tenant', network: 'net-1' } };
-    const id = uuid();
-    assert.throws(() => h.agent.runner.submit({ requestId: 'req-t1', serverUuid: id, kind: 'spawn', params: spawnParams(id, h.imageFile, { nics: [tenantNic] }) }),
-      (e: unknown) => e instanceof AgentError && e.code === 'invalid_state' && /net-1/.test(e.message));
-    assert.equal(h.hv.inspect(id), null, 'no domain');
-    const live = await spawned(h);
-    assert.throws(() => h.agent.runner.submit({ requestId: 'req-t2', serverUuid: live, kind: 'attach_nic', params: { nic: tenantNic } }),
-      (e: unknown) => e instanceof AgentError && e.code === 'invalid_state');
-    assert.ok(!h.hv.spec(live)!.nics.some((n) => n.portId === 'p9'));
-  } finally { await h.cleanup(); }
-});
