@@ -13,6 +13,7 @@ import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
 import { MigrationService } from './migrations.js';
+import { LiveMigrationControl } from './live-migration-control.js';
 import { ResizeConfirmSweep } from './resize-confirm.js';
 import { HostRegistry } from '../hosts/registry.js';
 import { ImageService } from '../images/service.js';
@@ -46,6 +47,7 @@ export class ComputeController {
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
   readonly migrations: MigrationService;
+  readonly liveMigrations: LiveMigrationControl;
   readonly resizeConfirm: ResizeConfirmSweep;
   private confirmTimer: NodeJS.Timeout | null = null;
   private reclaimTimer: NodeJS.Timeout | null = null;
@@ -72,6 +74,7 @@ export class ComputeController {
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);
     this.keypairs = new KeypairService(store, this.quotas);
     this.migrations = new MigrationService(store);
+    this.liveMigrations = new LiveMigrationControl(store, transport);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
   }
 

@@ -9,6 +9,7 @@ import { hardDelete } from './defs/delete.js';
 import { confirmResize, migrate, resize, revertResize } from './defs/migration.js';
 import { snapshot } from './defs/image.js';
 import { rebuild } from './defs/rebuild.js';
+import { liveMigrate } from './defs/live-migration.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -21,6 +22,7 @@ export const TASKS = {
   revert_resize: revertResize,
   snapshot,
   rebuild,
+  live_migrate: liveMigrate,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;
