@@ -55,6 +55,9 @@ async function startAgent(state: TestbedState, h: HostState, logLevel: string): 
   writeFileSync(cfg, JSON.stringify({
     dataDir: join(h.dir, 'agent'), runDir: join(h.dir, 'agent-run'), listenHost: h.ip, listenPort: AGENT_PORT,
     secretFile: p.secret, libvirtUri: hostUri(h.dir), logLevel,
+    // live migration between testbed hosts: qemu+tcp to the peer's libvirtd on its private bridge address (only
+    // the namespaced hosts reach it; src/agent/README.md "Live migration between hosts: authentication")
+    liveMigrationScheme: 'tcp', liveMigrationInboundAddr: h.ip,
   }, null, 2));
   // the host's guest network comes back with its libvirtd (autostart); ensure it in case it was never made
   await ensureNatNetwork(hostUri(h.dir), network());
