@@ -336,3 +336,27 @@ test('a controller that dies while live_migrate runs: another re-drives the step
   await b.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('live_migrate with an unknown outcome: the source\'s monitor decides (arrived: completed; not: rolled back)', async () => {
+  const { HostCallError } = await import('../../src/controller/hosts/transport.js');
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  // the migration happens, then the wait for its answer gives up
+  const fake = h.driver as unknown as { runLiveMigration(c: unknown): Promise<unknown> };
+  h.driver.on('live_migrate', async (c) => { await fake.runLiveMigration(c); throw new HostCallError('unavailable', 'agent unreachable', true, false); });
+  assert.equal((await live(h, id)).statusCode, 202);
+  await h.idle();
+  assert.equal(await hostOf(h, id), other(source));
+  assert.equal((await records(h))[0].status, 'completed');
+  assert.ok(!h.driver.calls.some((c) => c.op === 'live_migrate_rollback'));
+
+  // nothing happened before the wait gave up: the last reading is the earlier (succeeded) migration of another request
+  h.driver.on('live_migrate', async () => { throw new HostCallError('unavailable', 'agent unreachable', true, false); });
+  assert.equal((await live(h, id)).statusCode, 202);
+  await h.idle();
+  assert.equal(await hostOf(h, id), other(source));
+  assert.equal((await records(h))[0].status, 'error');
+  assert.ok(h.driver.calls.some((c) => c.op === 'live_migrate_rollback'));
+  await h.close();
+});

@@ -84,6 +84,16 @@ function pollProgress(t: TaskCtx<LiveMigrateParams>, source: string): () => Prom
   };
 }
 
+/** the source's last reading says this task's migration succeeded */
+async function arrived(t: TaskCtx<LiveMigrateParams>, source: string): Promise<boolean> {
+  try {
+    const p = await t.svc.hosts.liveMigrationProgress(source, t.task.serverId);
+    return !!p && p.requestId.startsWith(t.task.requestId) && p.phase === 'succeeded';
+  } catch {
+    return false;
+  }
+}
+
 const vmStateOf = (power: number) => (power === POWER.PAUSED ? 'paused' : vmStateFor(power));
 
 export const liveMigrate: TaskDef<LiveMigrateParams> = {
@@ -157,6 +167,9 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
             destUri: p.destUri, ...(p.migrateUri ? { migrateUri: p.migrateUri } : {}), blockMigration: t.data.block === true,
             ...(p.paths ? { destPaths: p.paths } : {}), sharedInstancePath: p.sharedInstancePath ?? t.data.shared === true,
           }, { host: source, tag: 'source' });
+        } catch (err) {
+          // outcome unknown (the wait gave up, not rolled back): the source's monitor knows whether the guest left
+          if (!(err instanceof HostCallError) || err.rolledBack || !(await arrived(t, source))) throw err;
         } finally {
           await stop();
         }
