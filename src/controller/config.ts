@@ -1,5 +1,6 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
 import type { Policy } from './policy/policy.js';
+import type { ParamsOf } from '../rpc/protocol/operations.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
 
 export interface ControllerConfig {
@@ -50,7 +51,19 @@ export interface ControllerConfig {
    * resize_confirm_window; 0 = never, Nova's default)
    */
   resizeConfirmWindowSeconds: number;
+  /**
+   * what every live migration asks of its source's monitor (nova.conf's [libvirt] live_migration_bandwidth,
+   * _downtime*, _completion_timeout, _timeout_action, _permit_post_copy, _permit_auto_converge); absent: the agent's
+   * defaults, which are Nova's (src/agent/README.md "Live migration")
+   */
+  liveMigration: LiveMigrationPolicy;
 }
+
+export const LIVE_MIGRATION_POLICY_KEYS = [
+  'bandwidthMiBs', 'nativeTls', 'maxDowntimeMs', 'downtimeSteps', 'downtimeDelaySec', 'completionTimeoutPerGiBSec',
+  'timeoutAction', 'progressTimeoutSec', 'permitPostCopy', 'permitAutoConverge', 'postCopyAfterIterations',
+] as const;
+export type LiveMigrationPolicy = Partial<Pick<ParamsOf<'live_migrate'>, (typeof LIVE_MIGRATION_POLICY_KEYS)[number]>>;
 
 export interface NetworkDef {
   id: string; name: string; cidr: string; gateway: string; subnetId: string;
@@ -84,6 +97,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     tokenIssueLimit: { burst: 50, perMinute: 300 },
     allowResizeToSameHost: false,
     resizeConfirmWindowSeconds: 0,
+    liveMigration: {},
     ...over,
   };
 }

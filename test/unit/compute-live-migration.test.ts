@@ -360,3 +360,20 @@ test('live_migrate with an unknown outcome: the source\'s monitor decides (arriv
   assert.ok(h.driver.calls.some((c) => c.op === 'live_migrate_rollback'));
   await h.close();
 });
+
+test('the controller\'s liveMigration config is the policy every live_migrate call carries', async () => {
+  const h = await twoHosts({ liveMigration: { bandwidthMiBs: 8, permitPostCopy: true, maxDowntimeMs: 300 } });
+  const id = await h.boot(h.tokens.demo);
+  const sent: Array<Record<string, unknown>> = [];
+  const fake = h.driver as unknown as { runLiveMigration(c: unknown): Promise<Record<string, unknown>> };
+  h.driver.on('live_migrate', async (c) => { sent.push(c.params as Record<string, unknown>); return fake.runLiveMigration(c); });
+  assert.equal((await live(h, id)).statusCode, 202);
+  await h.idle();
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]!.bandwidthMiBs, 8);
+  assert.equal(sent[0]!.permitPostCopy, true);
+  assert.equal(sent[0]!.maxDowntimeMs, 300);
+  assert.match(String(sent[0]!.destUri), /^qemu\+tls:\/\//);
+  assert.equal(sent[0]!.blockMigration, true);
+  await h.close();
+});

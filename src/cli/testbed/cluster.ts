@@ -32,7 +32,11 @@ export const DEFAULT_TESTBED_DIR = join(TESTBED_BASE, 'default');
 const AGENT_PORT = 8779;
 const API_PORT = 8774;
 
-export interface UpOptions { hosts: number; dir: string; guestDir: string; logLevel: string }
+export interface UpOptions {
+  hosts: number; dir: string; guestDir: string; logLevel: string;
+  /** the controller's liveMigration.bandwidthMiBs (slow migrations to watch or abort) */
+  liveMigrationBandwidthMiBs?: number;
+}
 
 const paths = (dir: string) => ({
   secret: join(dir, 'cluster-secret'),
@@ -104,6 +108,7 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
       dataDir: p.controller, listen: `0.0.0.0:${API_PORT}`, publicUrl: apiUrl, secretFile: p.secret,
       agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks,
       heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
+      ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
     }, null, 2));
     state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', cfg], join(p.logs, 'controller.log'), '"controller ready"');
     writeState(state);

@@ -18,6 +18,7 @@ import type { AnyTaskDef } from '../tasks/types.js';
 import { enforce } from '../policy/policy.js';
 import type { MigrateParams } from '../tasks/defs/migration.js';
 import type { LiveMigrateParams } from '../tasks/defs/live-migration.js';
+import type { LiveMigrationPolicy } from '../config.js';
 import type { Placement } from '../scheduler/placement.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
@@ -28,7 +29,7 @@ export class ServerActions {
   constructor(
     private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry,
     /** Nova's allow_resize_to_same_host (default false): a resize may stay on the server's host */
-    private readonly opts: { allowResizeToSameHost: boolean } = { allowResizeToSameHost: false },
+    private readonly opts: { allowResizeToSameHost: boolean; liveMigration?: LiveMigrationPolicy } = { allowResizeToSameHost: false },
     /** the API's synchronous check that a resize or migration has somewhere to go */
     private readonly placement?: Placement,
   ) {}
@@ -162,7 +163,7 @@ export class ServerActions {
       if (o.host === cur.host) throw badRequest(`Unable to migrate instance (${id}) to current host (${o.host}).`);
       if (!this.hosts.isUp(h)) throw badRequest(`Compute service of ${o.host} is unavailable at this time.`);
     }
-    const params: LiveMigrateParams = { migrationId: randomUUID(), blockMigration: o.blockMigration, ...(o.host ? { requestedHost: o.host } : {}), ...(o.host && o.force ? { force: true } : {}) };
+    const params: LiveMigrateParams = { migrationId: randomUUID(), blockMigration: o.blockMigration, policy: { ...this.opts.liveMigration }, ...(o.host ? { requestedHost: o.host } : {}), ...(o.host && o.force ? { force: true } : {}) };
     if (!params.force && this.placement) {
       const ok = await this.placement.hasMigrationTarget(cur, cur.flavor, { allowSource: false, ...(o.host ? { requestedHost: o.host } : {}) });
       if (!ok) throw noValidHost();

@@ -68,7 +68,7 @@ export class ComputeController {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
-    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost }, this.placement);
+    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost, liveMigration: cfg.liveMigration }, this.placement);
     this.console = new ConsoleService(store, transport);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups);

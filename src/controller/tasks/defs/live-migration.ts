@@ -28,6 +28,7 @@ import { LIVE_IN_PROGRESS } from '../../compute/migrations.js';
 import { ApiError, badRequest } from '../../errors.js';
 import { HostCallError, type LiveMigrationProgress } from '../../hosts/transport.js';
 import type { TaskCtx, TaskDef } from '../types.js';
+import type { LiveMigrationPolicy } from '../../config.js';
 
 export interface LiveMigrateParams {
   /** the migration record's uuid, chosen by the API (created idempotently by the first step) */
@@ -37,6 +38,8 @@ export interface LiveMigrateParams {
   /** Nova 2.30..2.67 `force`: the requested host is taken without the scheduler's checks */
   force?: boolean;
   blockMigration: boolean | 'auto';
+  /** the controller's liveMigration config when the migration was asked for (the source monitor's policy) */
+  policy?: LiveMigrationPolicy;
 }
 
 /** how often the task reads the source's monitor into the migration record */
@@ -164,7 +167,7 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
         const stop = pollProgress(t, source);
         try {
           await t.call('live_migrate', {
-            destUri: p.destUri, ...(p.migrateUri ? { migrateUri: p.migrateUri } : {}), blockMigration: t.data.block === true,
+            ...t.params.policy, destUri: p.destUri, ...(p.migrateUri ? { migrateUri: p.migrateUri } : {}), blockMigration: t.data.block === true,
             ...(p.paths ? { destPaths: p.paths } : {}), sharedInstancePath: p.sharedInstancePath ?? t.data.shared === true,
           }, { host: source, tag: 'source' });
         } catch (err) {
