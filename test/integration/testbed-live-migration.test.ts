@@ -1,15 +1,18 @@
 /**
- * Live migration through novalet on `novalet testbed up --hosts 2` (real libvirtds in their namespaces, real QEMU),
- * driven by the stock openstack client: the guest moves to the other host and keeps running (the same boot id on
- * its console, the same address), a second concurrent migration is refused with 409, the migration shows in
- * `server migration list` as completed, and it migrates back.
+ * Live migration through novalet on `novalet testbed up --hosts 2 --live-migration-bandwidth 8` (real libvirtds in
+ * their namespaces, real QEMU; 8 MiB/s so that a migration lasts long enough to watch), driven by the stock clients:
+ * a second concurrent migration is refused with 409, progress shows in `server migration show` while it runs, an
+ * abort leaves the guest running on its source; then the guest moves to the other host and keeps running (the same
+ * boot id on its console, the same address), `server migration list` shows it completed, and `nova live-migration`
+ * brings it back.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, execaSync } from 'execa';
 import { Clients } from '../support/stock-clients.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, isRoot, REPO_ROOT } from '../support/virsh.js';
@@ -40,13 +43,15 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
 
   before(async () => {
     await ensureGuestBuilt();
-    const r = await novalet('up', '--hosts', '2');
+    const r = await novalet('up', '--hosts', '2', '--live-migration-bandwidth', '8');
     assert.equal(r.exitCode, 0, `${r.all}\n${logs()}`);
     demo = new Clients({ cloudsYaml: join(dir, 'clouds.yaml') }, 'novalet');
     admin = demo.as('novalet-admin');
   });
 
   after(async () => {
+    // KEEP_TESTBED_LOGS=DIR keeps the testbed's logs for a look after the run
+    if (process.env.KEEP_TESTBED_LOGS) execaSync('cp', ['-r', join(dir, 'logs'), process.env.KEEP_TESTBED_LOGS], { reject: false });
     await novalet('down');
     rmSync(parent, { recursive: true, force: true });
   });
@@ -64,37 +69,65 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
     assert.ok(JSON.stringify(s.addresses).includes(ip), `guest ${ip} vs API ${JSON.stringify(s.addresses)}`);
   });
 
-  it('openstack server migrate --live-migration: a second one meanwhile is a 409; the guest keeps running on the other host', async () => {
+  it('a second migration meanwhile is a 409; progress shows while it runs; an abort leaves the guest on its source', async () => {
     const con = consoleOn(host, vm);
     await con.poll();
     const lastSeq = con.heartbeats().at(-1)!.seq;
     await admin.osRaw(...V, 'server', 'migrate', '--live-migration', vm);
     const second = await admin.osFails(...V, 'server', 'migrate', '--live-migration', vm);
     assert.match(second.stderr, /409|task_state migrating/, second.stderr);
-    await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 180_000, context: logs });
+    // the record runs, with the source monitor's readings
+    const deadline = Date.now() + 60_000;
+    let shown: Record<string, unknown> | undefined;
+    let id = '';
+    while (!shown) {
+      assert.ok(Date.now() < deadline, `no running migration with progress\n${logs()}`);
+      const list = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm);
+      const m = list.find((x) => x['Status'] === 'running');
+      if (m) {
+        id = String(m['Id'] ?? m['ID']);
+        const one = await admin.os<Record<string, unknown>>(...V, 'server', 'migration', 'show', vm, id);
+        if (Number(one['Memory Processed Bytes'] ?? one['memory_processed_bytes'] ?? 0) > 0) shown = one;
+      }
+      if (!shown) await sleep(300);
+    }
+    assert.ok(Number(shown['Memory Total Bytes'] ?? shown['memory_total_bytes']) > 0, JSON.stringify(shown));
+    await admin.osRaw(...V, 'server', 'migration', 'abort', vm, id);
+    await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 120_000, context: logs });
+    assert.equal(await hostOf(), host, 'still on its source');
+    const hb = await consoleOn(host, vm).waitForHeartbeat((h) => h.seq > lastSeq + 1, { timeoutMs: 60_000 });
+    assert.equal(hb.boot, bootId, 'the guest kept running on its source');
+    const all = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'cancelled');
+    assert.equal(all.length, 1, JSON.stringify(all));
+  });
+
+  it('openstack server migrate --live-migration --wait: the guest keeps running on the other host, same address', async () => {
+    const con = consoleOn(host, vm);
+    await con.poll();
+    const lastSeq = con.heartbeats().at(-1)!.seq;
+    await admin.osRaw(...V, 'server', 'migrate', '--live-migration', '--wait', vm);
     const target = await hostOf();
     assert.notEqual(target, host, `still on ${host}\n${logs()}`);
+    assert.equal((await admin.os<any>('server', 'show', vm)).status, 'ACTIVE');
     const hb = await consoleOn(target, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
     assert.equal(hb.boot, bootId, 'no reboot: the same boot continues on the target');
     assert.deepEqual(hb.ips['eth0'], [ip], 'the same address');
-    const list = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm);
+    const list = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'completed');
     assert.equal(list.length, 1, JSON.stringify(list));
-    assert.equal(list[0]!['Status'], 'completed');
     assert.equal(list[0]!['Type'] ?? list[0]!['Migration Type'], 'live-migration');
     assert.equal(list[0]!['Source Compute'], host);
     assert.equal(list[0]!['Dest Compute'], target);
     host = target;
   });
 
-  it('--wait with a requested host brings it back, same boot', async () => {
+  it('nova live-migration with a host brings it back, same boot', async () => {
     const back = host === 'h0' ? 'h1' : 'h0';
     const con = consoleOn(host, vm);
     await con.poll();
     const lastSeq = con.heartbeats().at(-1)!.seq;
-    await admin.osRaw(...V, 'server', 'migrate', '--live-migration', '--host', back, '--wait', vm);
+    await admin.nova('live-migration', vm, back);
+    await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 180_000, context: logs });
     assert.equal(await hostOf(), back);
-    const s = await admin.os<any>('server', 'show', vm);
-    assert.equal(s.status, 'ACTIVE');
     const hb = await consoleOn(back, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
     assert.equal(hb.boot, bootId);
     await demo.osRaw('server', 'delete', '--wait', vm);

@@ -116,7 +116,7 @@ export class FakeHosts implements HostTransport {
     const running = this.liveMigrations.get(serverId);
     if (!running) throw new HostCallError('invalid_state', `no live migration of server ${serverId} runs on this host`);
     if (action === 'abort') {
-      running.settle(new HostCallError('aborted', 'live migration aborted: aborted on request', false, true));
+      running.settle(new HostCallError('internal', 'live migration aborted: aborted on request', false, true, 'aborted'));
       return 'abort';
     }
     running.progress.phase = 'paused';

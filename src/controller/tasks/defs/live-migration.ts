@@ -53,7 +53,8 @@ class LiveMigrationAborted extends ApiError {
   constructor(id: string) { super('conflict', `Live migration of instance ${id} was aborted.`); }
 }
 
-const isAbort = (err: unknown) => err instanceof LiveMigrationAborted || (err instanceof HostCallError && err.code === 'aborted');
+/** aborted on request (the agent's error cause); a monitor's abort on timeout or no progress is an error */
+const isAbort = (err: unknown) => err instanceof LiveMigrationAborted || (err instanceof HostCallError && err.agentCause === 'aborted');
 
 /** moves the record to `status` unless it was cancelled meanwhile (an abort of a queued / preparing migration) */
 async function advance(t: TaskCtx<LiveMigrateParams>, status: string, from: string[]): Promise<void> {
