@@ -1,10 +1,10 @@
 /**
  * Live migration through novalet on `novalet testbed up --hosts 2 --live-migration-bandwidth 8` (real libvirtds in
  * their namespaces, real QEMU; 8 MiB/s so that a migration lasts long enough to watch), driven by the stock clients:
- * a second concurrent migration is refused with 409, progress shows in `server migration show` while it runs, an
- * abort leaves the guest running on its source; then the guest moves to the other host and keeps running (the same
- * boot id on its console, the same address), `server migration list` shows it completed, and `nova live-migration`
- * brings it back.
+ * the guest moves to the other host and keeps running (the same boot id on its console, the same address),
+ * `server migration list` shows it completed, `nova live-migration` brings it back; then a second concurrent
+ * migration is refused with 409, progress shows in `server migration show` while it runs, and an abort leaves the
+ * guest running on its source.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +69,38 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
     assert.ok(JSON.stringify(s.addresses).includes(ip), `guest ${ip} vs API ${JSON.stringify(s.addresses)}`);
   });
 
+  it('openstack server migrate --live-migration --wait: the guest keeps running on the other host, same address', async () => {
+    const con = consoleOn(host, vm);
+    await con.poll();
+    const lastSeq = con.heartbeats().at(-1)!.seq;
+    await admin.osRaw(...V, 'server', 'migrate', '--live-migration', '--wait', vm);
+    const target = await hostOf();
+    assert.notEqual(target, host, `still on ${host}\n${logs()}`);
+    assert.equal((await admin.os<any>('server', 'show', vm)).status, 'ACTIVE');
+    const hb = await consoleOn(target, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
+    assert.equal(hb.boot, bootId, 'no reboot: the same boot continues on the target');
+    assert.deepEqual(hb.ips['eth0'], [ip], 'the same address');
+    const list = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'completed');
+    assert.equal(list.length, 1, JSON.stringify(list));
+    assert.equal(list[0]!['Type'] ?? list[0]!['Migration Type'], 'live-migration');
+    assert.equal(list[0]!['Source Compute'], host);
+    assert.equal(list[0]!['Dest Compute'], target);
+    host = target;
+  });
+
+  it('nova live-migration with a host brings it back, same boot', async () => {
+    const back = host === 'h0' ? 'h1' : 'h0';
+    const con = consoleOn(host, vm);
+    await con.poll();
+    const lastSeq = con.heartbeats().at(-1)!.seq;
+    await admin.nova('live-migration', vm, back);
+    await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 180_000, context: logs });
+    assert.equal(await hostOf(), back);
+    const hb = await consoleOn(back, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
+    assert.equal(hb.boot, bootId);
+    host = back;
+  });
+
   it('a second migration meanwhile is a 409; progress shows while it runs; an abort leaves the guest on its source', async () => {
     const con = consoleOn(host, vm);
     await con.poll();
@@ -99,37 +131,6 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
     assert.equal(hb.boot, bootId, 'the guest kept running on its source');
     const all = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'cancelled');
     assert.equal(all.length, 1, JSON.stringify(all));
-  });
-
-  it('openstack server migrate --live-migration --wait: the guest keeps running on the other host, same address', async () => {
-    const con = consoleOn(host, vm);
-    await con.poll();
-    const lastSeq = con.heartbeats().at(-1)!.seq;
-    await admin.osRaw(...V, 'server', 'migrate', '--live-migration', '--wait', vm);
-    const target = await hostOf();
-    assert.notEqual(target, host, `still on ${host}\n${logs()}`);
-    assert.equal((await admin.os<any>('server', 'show', vm)).status, 'ACTIVE');
-    const hb = await consoleOn(target, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
-    assert.equal(hb.boot, bootId, 'no reboot: the same boot continues on the target');
-    assert.deepEqual(hb.ips['eth0'], [ip], 'the same address');
-    const list = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'completed');
-    assert.equal(list.length, 1, JSON.stringify(list));
-    assert.equal(list[0]!['Type'] ?? list[0]!['Migration Type'], 'live-migration');
-    assert.equal(list[0]!['Source Compute'], host);
-    assert.equal(list[0]!['Dest Compute'], target);
-    host = target;
-  });
-
-  it('nova live-migration with a host brings it back, same boot', async () => {
-    const back = host === 'h0' ? 'h1' : 'h0';
-    const con = consoleOn(host, vm);
-    await con.poll();
-    const lastSeq = con.heartbeats().at(-1)!.seq;
-    await admin.nova('live-migration', vm, back);
-    await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 180_000, context: logs });
-    assert.equal(await hostOf(), back);
-    const hb = await consoleOn(back, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
-    assert.equal(hb.boot, bootId);
     await demo.osRaw('server', 'delete', '--wait', vm);
   });
 });
