@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import type { AgentEndpoint } from '../controller/agents/index.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../controller/scheduler/scheduler.js';
-import type { ControllerConfig, NetworkDef } from '../controller/config.js';
+import { LIVE_MIGRATION_POLICY_KEYS, type ControllerConfig, type NetworkDef } from '../controller/config.js';
+import { OperationParams } from '../rpc/protocol/operations.js';
 import { checkIdentityRules, IdentityConfigSchema } from '../controller/identity/config.js';
 import { ConfigError, LogLevel, readConfigFile } from '../common/config-file.js';
 import { loadPolicyFile } from '../controller/policy/file.js';
@@ -23,6 +24,7 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
                  --store overrides it), controllerId, taskLeaseSeconds (30),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
                  allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
+                 liveMigration: {bandwidthMiBs, maxDowntimeMs, completionTimeoutPerGiBSec, permitPostCopy, ...},
                  identity: { projects: [{name}], users: [{name, password, project, roles}] },
                  volumes: { dir (file volumes, same path on every host), rbd: {pool, user, conf, keyring},
                             defaultBackend, quotaDefaults } }
@@ -90,6 +92,8 @@ export const ControllerFileSchema = Type.Object({
   /** Nova's resize_confirm_window: VERIFY_RESIZE confirmed automatically after this (0 = never, the default) */
   resizeConfirmWindowSeconds: Type.Optional(Seconds),
   volumes: Type.Optional(VolumesSchema),
+  /** nova.conf's [libvirt] live_migration_* for every live migration (bandwidthMiBs, maxDowntimeMs, permitPostCopy, ...) */
+  liveMigration: Type.Optional(Type.Partial(Type.Pick(OperationParams.live_migrate, [...LIVE_MIGRATION_POLICY_KEYS]), { additionalProperties: false })),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
 // the file's sections fit the types they are handed to
@@ -120,11 +124,11 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes } = file;
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes, liveMigration } = file;
   const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
   const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
     networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
-    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes, liveMigration,
   }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

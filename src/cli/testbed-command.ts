@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs, str, type ParsedArgs } from './args.js';
 import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
 
-export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL]
+export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
        novalet testbed status [--data-dir DIR] [--json]
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
@@ -13,7 +13,8 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   novalet-admin) and the storage every host shares (DIR/shared). down removes every namespace, process, interface,
   loop device and file of the testbed, DIR included (a DIR that existed before up is emptied); a second down does
   nothing. kill-host: power loss (agent, libvirtd and guests SIGKILLed at once); revive-host: libvirtd and agent
-  started again on the same host state.`;
+  started again on the same host state. --live-migration-bandwidth: live migrations limited to MIBS MiB/s (to watch
+  their progress or abort one).`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
@@ -38,7 +39,10 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const hosts = Number(str(flags, 'hosts') ?? '2');
       if (!Number.isInteger(hosts) || hosts < 1 || hosts > 200) { console.error(`--hosts: expected 1..200, got ${str(flags, 'hosts')}`); return 2; }
       if (process.getuid?.() !== 0) { console.error('novalet testbed needs root (network and mount namespaces)'); return 1; }
-      await testbedUp({ hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel }, say);
+      const bw = str(flags, 'live-migration-bandwidth');
+      const bandwidth = bw === undefined ? undefined : Number(bw);
+      if (bandwidth !== undefined && !(Number.isFinite(bandwidth) && bandwidth > 0)) { console.error(`--live-migration-bandwidth: expected MiB/s > 0, got ${bw}`); return 2; }
+      await testbedUp({ hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}) }, say);
       return 0;
     }
     case 'status': {

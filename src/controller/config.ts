@@ -1,5 +1,6 @@
 /** Controller configuration. Defaults follow Nova's where Nova has one. */
 import type { Policy } from './policy/policy.js';
+import type { ParamsOf } from '../rpc/protocol/operations.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
 import type { VolumeConfig } from './volumes/config.js';
 
@@ -58,7 +59,19 @@ export interface ControllerConfig {
    * resources freed) at once when 0, after this many seconds when positive, never when -1.
    */
   shelvedOffloadTime: number;
+  /**
+   * what every live migration asks of its source's monitor (nova.conf's [libvirt] live_migration_bandwidth,
+   * _downtime*, _completion_timeout, _timeout_action, _permit_post_copy, _permit_auto_converge); absent: the agent's
+   * defaults, which are Nova's (src/agent/README.md "Live migration")
+   */
+  liveMigration: LiveMigrationPolicy;
 }
+
+export const LIVE_MIGRATION_POLICY_KEYS = [
+  'bandwidthMiBs', 'nativeTls', 'maxDowntimeMs', 'downtimeSteps', 'downtimeDelaySec', 'completionTimeoutPerGiBSec',
+  'timeoutAction', 'progressTimeoutSec', 'permitPostCopy', 'permitAutoConverge', 'postCopyAfterIterations',
+] as const;
+export type LiveMigrationPolicy = Partial<Pick<ParamsOf<'live_migrate'>, (typeof LIVE_MIGRATION_POLICY_KEYS)[number]>>;
 
 export interface NetworkDef {
   id: string; name: string; cidr: string; gateway: string; subnetId: string;
@@ -93,6 +106,7 @@ export function defaultConfig(over: Partial<ControllerConfig> = {}): ControllerC
     allowResizeToSameHost: false,
     resizeConfirmWindowSeconds: 0,
     shelvedOffloadTime: 0,
+    liveMigration: {},
     ...over,
   };
 }

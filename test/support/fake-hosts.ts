@@ -72,7 +72,21 @@ export class FakeHosts implements HostTransport {
   /** the power of the server's guest on `host` (undefined: none there) */
   guestOn(host: string, serverId: string): string | undefined { return this.placed.get(`${host}/${serverId}`); }
 
-  private async liveMigrate(c: HostCall<'live_migrate'>): Promise<Result> {
+  /** live_migrate operations by agent request id: a re-sent request waits for (or gets) the same one, as the agent's dedupe */
+  private readonly liveMigrateOps = new Map<string, Promise<Result>>();
+
+  private liveMigrate(c: HostCall<'live_migrate'>): Promise<Result> {
+    const key = `${c.requestId}.${c.serverId}.${c.tag ?? ''}`;
+    const seen = this.liveMigrateOps.get(key);
+    if (seen) return seen;
+    const op = this.runLiveMigration(c);
+    this.liveMigrateOps.set(key, op);
+    // a failed (rolled back) one is not kept: the test double lets the same request run again
+    op.catch(() => this.liveMigrateOps.delete(key));
+    return op;
+  }
+
+  private async runLiveMigration(c: HostCall<'live_migrate'>): Promise<Result> {
     const g = this.guests.get(c.serverId);
     if (!g || g.host !== c.host) throw new HostCallError('unknown_server', 'no such server on this host');
     const dest = /^[a-z0-9+]+:\/\/([^/]+)\//.exec(c.params.destUri)?.[1] ?? '';
@@ -90,7 +104,10 @@ export class FakeHosts implements HostTransport {
     this.liveMigrations.delete(c.serverId);
     this.lastLiveMigration.set(c.serverId, { ...progress, phase: error ? 'rolled_back' : 'succeeded' });
     if (error) throw error;
-    this.guests.set(c.serverId, { host: dest, power: g.power });
+    const now = this.guests.get(c.serverId)?.power ?? g.power;
+    this.guests.set(c.serverId, { host: dest, power: now });
+    this.placed.delete(`${c.host}/${c.serverId}`);
+    this.placed.set(`${dest}/${c.serverId}`, now);
     return { destUri: c.params.destUri, blockMigration: c.params.blockMigration, postCopy: progress.postCopy, iterations: 1 };
   }
 
@@ -103,7 +120,7 @@ export class FakeHosts implements HostTransport {
     const running = this.liveMigrations.get(serverId);
     if (!running) throw new HostCallError('invalid_state', `no live migration of server ${serverId} runs on this host`);
     if (action === 'abort') {
-      running.settle(new HostCallError('internal', 'live migration aborted: aborted on request', false, true));
+      running.settle(new HostCallError('internal', 'live migration aborted: aborted on request', false, true, 'aborted'));
       return 'abort';
     }
     running.progress.phase = 'paused';

@@ -32,7 +32,11 @@ export const DEFAULT_TESTBED_DIR = join(TESTBED_BASE, 'default');
 const AGENT_PORT = 8779;
 const API_PORT = 8774;
 
-export interface UpOptions { hosts: number; dir: string; guestDir: string; logLevel: string }
+export interface UpOptions {
+  hosts: number; dir: string; guestDir: string; logLevel: string;
+  /** the controller's liveMigration.bandwidthMiBs (slow migrations to watch or abort) */
+  liveMigrationBandwidthMiBs?: number;
+}
 
 const paths = (dir: string) => ({
   secret: join(dir, 'cluster-secret'),
@@ -55,6 +59,9 @@ async function startAgent(state: TestbedState, h: HostState, logLevel: string): 
   writeFileSync(cfg, JSON.stringify({
     dataDir: join(h.dir, 'agent'), runDir: join(h.dir, 'agent-run'), listenHost: h.ip, listenPort: AGENT_PORT,
     secretFile: p.secret, libvirtUri: hostUri(h.dir), logLevel,
+    // live migration between testbed hosts: qemu+tcp to the peer's libvirtd on its private bridge address (only
+    // the namespaced hosts reach it; src/agent/README.md "Live migration between hosts: authentication")
+    liveMigrationScheme: 'tcp', liveMigrationInboundAddr: h.ip,
   }, null, 2));
   // the host's guest network comes back with its libvirtd (autostart); ensure it in case it was never made
   await ensureNatNetwork(hostUri(h.dir), network());
@@ -101,6 +108,7 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
       dataDir: p.controller, listen: `0.0.0.0:${API_PORT}`, publicUrl: apiUrl, secretFile: p.secret,
       agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks,
       heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
+      ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
     }, null, 2));
     state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', cfg], join(p.logs, 'controller.log'), '"controller ready"');
     writeState(state);

@@ -38,7 +38,7 @@ export class AgentTransport implements HostTransport {
         const op = await e.client.run(c.kind, c.serverId, c.params, { requestId: rid, timeoutMs: timeout });
         if (op.state === 'succeeded') return (op.result ?? {}) as Record<string, unknown>;
         if (!FINISHED_STATES.includes(op.state)) throw new HostCallError('timeout', `${c.kind} did not finish within ${Math.round(timeout / 1000)} s`, true);
-        throw new HostCallError(op.error?.code ?? 'internal', op.error?.message ?? `${c.kind} ${op.state}`, false, op.state === 'rolled_back');
+        throw new HostCallError(op.error?.code ?? 'internal', op.error?.message ?? `${c.kind} ${op.state}`, false, op.state === 'rolled_back', op.error?.cause);
       } catch (err) {
         if (!(err instanceof RpcError)) throw err;
         if (err.code === 'unavailable' && Date.now() < giveUpAt) { await sleep(Math.min(5000, 250 * 2 ** attempt)); continue; }

@@ -18,6 +18,8 @@ import { TASKS, type SimpleTaskKind } from '../tasks/registry.js';
 import type { AnyTaskDef } from '../tasks/types.js';
 import { enforce } from '../policy/policy.js';
 import type { MigrateParams } from '../tasks/defs/migration.js';
+import type { LiveMigrateParams } from '../tasks/defs/live-migration.js';
+import type { LiveMigrationPolicy } from '../config.js';
 import type { Placement } from '../scheduler/placement.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
@@ -28,7 +30,7 @@ export class ServerActions {
   constructor(
     private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry,
     /** Nova's allow_resize_to_same_host (default false): a resize may stay on the server's host */
-    private readonly opts: { allowResizeToSameHost: boolean } = { allowResizeToSameHost: false },
+    private readonly opts: { allowResizeToSameHost: boolean; liveMigration?: LiveMigrationPolicy } = { allowResizeToSameHost: false },
     /** the API's synchronous check that a resize or migration has somewhere to go */
     private readonly placement?: Placement,
   ) {}
@@ -152,9 +154,28 @@ export class ServerActions {
     return (await this.store.getServer(id))!;
   }
 
-  async liveMigrate(ctx: RequestContext, id: string): Promise<never> {
-    await precheck(this.store, ctx, id, RULES.liveMigrate);
-    throw noValidHost();
+  /**
+   * Live migration (admin, tasks/defs/live-migration.ts): to `host` (checked by the scheduler unless `force`, Nova
+   * 2.30..2.67) or the scheduler's choice, never the server's own host. Nova's synchronous checks (before 2.34's
+   * asynchronous ones) answer here: unknown host, own host, source service down, nothing fits -> 400. The
+   * task_state swap makes a second concurrent migration a 409.
+   */
+  async liveMigrate(ctx: RequestContext, id: string, o: { host?: string; force?: boolean; blockMigration: boolean | 'auto' }): Promise<void> {
+    const cur = await precheck(this.store, ctx, id, RULES.liveMigrate);
+    const source = cur.host ? await this.store.getHost(cur.host) : null;
+    if (!source || !this.hosts.isUp(source)) throw badRequest(`Compute service of ${cur.host ?? 'unknown'} is unavailable at this time.`);
+    if (o.host !== undefined) {
+      const h = await this.store.getHost(o.host);
+      if (!h) throw badRequest(`Compute host ${o.host} could not be found.`);
+      if (o.host === cur.host) throw badRequest(`Unable to migrate instance (${id}) to current host (${o.host}).`);
+      if (!this.hosts.isUp(h)) throw badRequest(`Compute service of ${o.host} is unavailable at this time.`);
+    }
+    const params: LiveMigrateParams = { migrationId: randomUUID(), blockMigration: o.blockMigration, policy: { ...this.opts.liveMigration }, ...(o.host ? { requestedHost: o.host } : {}), ...(o.host && o.force ? { force: true } : {}) };
+    if (!params.force && this.placement) {
+      const ok = await this.placement.hasMigrationTarget(cur, cur.flavor, { allowSource: false, ...(o.host ? { requestedHost: o.host } : {}) });
+      if (!ok) throw noValidHost();
+    }
+    await this.perform(ctx, id, TASKS.live_migrate, { params: { ...params } });
   }
 
   /**

@@ -14,6 +14,7 @@ import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
 import { MigrationService } from './migrations.js';
+import { LiveMigrationControl } from './live-migration-control.js';
 import { ResizeConfirmSweep } from './resize-confirm.js';
 import { InterfaceService } from './interfaces.js';
 import { HostRegistry } from '../hosts/registry.js';
@@ -56,6 +57,7 @@ export class ComputeController {
   readonly volumeAttachments: VolumeAttachments;
   readonly serverVolumes: ServerVolumes;
   readonly migrations: MigrationService;
+  readonly liveMigrations: LiveMigrationControl;
   readonly resizeConfirm: ResizeConfirmSweep;
   private confirmTimer: NodeJS.Timeout | null = null;
   readonly network: NetworkController;
@@ -82,7 +84,7 @@ export class ComputeController {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
-    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost }, this.placement);
+    this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost, liveMigration: cfg.liveMigration }, this.placement);
     this.console = new ConsoleService(store, transport);
     this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
@@ -90,6 +92,7 @@ export class ComputeController {
     this.keypairs = new KeypairService(store, this.quotas);
     this.serverVolumes = new ServerVolumes(store, this.actions, this.volumes, this.volumeAttachments);
     this.migrations = new MigrationService(store);
+    this.liveMigrations = new LiveMigrationControl(store, transport);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
     this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
   }

@@ -80,7 +80,11 @@ export class HostCallError extends Error {
    * work may be tried on another host without ever running twice. False when the outcome is unknown (the host was
    * unreachable, the wait timed out) or the undo itself failed.
    */
-  constructor(readonly code: string, message: string, readonly retriable = false, readonly rolledBack = false) {
+  constructor(
+    readonly code: string, message: string, readonly retriable = false, readonly rolledBack = false,
+    /** the agent's finer cause when it has one (e.g. a live migration's 'aborted', 'completion_timeout') */
+    readonly agentCause?: string,
+  ) {
     super(message);
     this.name = 'HostCallError';
   }

@@ -13,6 +13,7 @@ import { backup } from './defs/backup.js';
 import { shelve, shelveOffload, unshelve } from './defs/shelve.js';
 import { attachInterface, detachInterface } from './defs/interfaces.js';
 import { attachVolume, detachVolume } from './defs/volumes.js';
+import { liveMigrate } from './defs/live-migration.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -33,6 +34,7 @@ export const TASKS = {
   detach_interface: detachInterface,
   attach_volume: attachVolume,
   detach_volume: detachVolume,
+  live_migrate: liveMigrate,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;

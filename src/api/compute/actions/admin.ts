@@ -1,6 +1,6 @@
 /**
- * Admin actions: os-resetState, migrate (cold, tasks/defs/migration.ts), os-migrateLive, evacuate. Live migration
- * and evacuation answer Nova's "no valid host" (after policy, lock and state checks, which are real) until they land.
+ * Admin actions: os-resetState, migrate (cold, tasks/defs/migration.ts), os-migrateLive (tasks/defs/live-migration.ts),
+ * evacuate. Evacuation answers Nova's "no valid host" (after policy, lock and state checks, which are real) until it lands.
  */
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
@@ -26,6 +26,17 @@ const Evacuate = Type.Object({
 }, { additionalProperties: false });
 
 
+const TRUE = ['true', '1', 'on', 'yes'];
+const FALSE = ['false', '0', 'off', 'no'];
+
+/** Nova's parameter_types.boolean: a JSON boolean or one of its spellings */
+function novaBoolean(v: boolean | string, field: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (TRUE.includes(v.toLowerCase())) return true;
+  if (FALSE.includes(v.toLowerCase())) return false;
+  throw badRequest(`Invalid input for field/attribute ${field}. Value: ${v}. '${v}' is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']`);
+}
+
 export const adminActions: ActionTable = {
   'os-resetState': async ({ req, reply, id, body, d }) => {
     enforce(req.ctx, 'os_compute_api:os-admin-actions:reset_state');
@@ -40,14 +51,17 @@ export const adminActions: ActionTable = {
     await d.compute.actions.migrate(req.ctx, id, b?.host ?? undefined);
     reply.code(202);
   },
-  'os-migrateLive': async ({ req, id, body, d }) => {
+  'os-migrateLive': async ({ req, reply, id, body, d }) => {
     enforce(req.ctx, 'os_compute_api:os-migrate-server:migrate_live');
     const b = check(LiveMigrate, body);
     // block_migration "auto" exists from 2.25; disk_over_commit is gone from 2.25; force from 2.30 until 2.67
     if (b.block_migration === 'auto' && !atLeast(req, '2.25')) throw badRequest("Invalid input for field/attribute block_migration. Value: auto. 'auto' is not of type 'boolean'");
     if (b.disk_over_commit !== undefined && atLeast(req, '2.25')) throw badRequest("Invalid input for field/attribute os-migrateLive. Additional properties are not allowed ('disk_over_commit' was unexpected)");
     if (b.force !== undefined && (!atLeast(req, '2.30') || atLeast(req, '2.68'))) throw badRequest("Invalid input for field/attribute os-migrateLive. Additional properties are not allowed ('force' was unexpected)");
-    return d.compute.actions.liveMigrate(req.ctx, id);
+    const block = b.block_migration === 'auto' ? 'auto' : novaBoolean(b.block_migration, 'block_migration');
+    if (b.disk_over_commit !== undefined) novaBoolean(b.disk_over_commit, 'disk_over_commit'); // validated, ignored (Nova's libvirt driver)
+    await d.compute.actions.liveMigrate(req.ctx, id, { blockMigration: block, ...(b.host ? { host: b.host } : {}), ...(b.force !== undefined ? { force: b.force } : {}) });
+    reply.code(202);
   },
   evacuate: async ({ req, id, body, d }) => {
     enforce(req.ctx, 'os_compute_api:os-evacuate');

@@ -5,6 +5,8 @@
  *   changes-before; from 2.80 user_id, project_id. Views: migration_type from 2.23, with links for in-progress live
  *   migrations; uuid from 2.59; user_id, project_id from 2.80. From 2.59 an unknown query parameter is a 400.
  * - GET /servers/{id}/migrations[/{mid}] (admin, 2.23): the server's in-progress live migrations only.
+ * - DELETE /servers/{id}/migrations/{mid} (2.24): abort a live migration; POST .../{mid}/action
+ *   {"force_complete": null} (2.22): force it to complete (controller/compute/live-migration-control.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeDeps } from '../deps.js';
@@ -130,5 +132,20 @@ export function registerMigrationRoutes(app: FastifyInstance, d: ComputeDeps): v
   app.get<P>('/v2.1/servers/:id/migrations/:mid', async (req) => {
     gate(req, 'show');
     return { migration: serverView(req, await d.compute.migrations.showInProgress(req.ctx, req.params.id, req.params.mid)) };
+  });
+  app.delete<P>('/v2.1/servers/:id/migrations/:mid', async (req, reply) => {
+    requireVersion(req, '2.24');
+    if (!isUuid(req.params.id)) throw instanceNotFound(req.params.id);
+    await d.compute.liveMigrations.abort(req.ctx, req.params.id, req.params.mid, atLeast(req, '2.65'));
+    return reply.code(202).send();
+  });
+  app.post<P>('/v2.1/servers/:id/migrations/:mid/action', async (req, reply) => {
+    requireVersion(req, '2.22');
+    const body = req.body as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !('force_complete' in body)) throw badRequest(`There is no such action: ${String(body && typeof body === 'object' ? Object.keys(body)[0] : body)}`);
+    if (Object.keys(body).length !== 1 || body.force_complete !== null) throw badRequest(`Invalid input for field/attribute force_complete. Value: ${JSON.stringify(body.force_complete)}. ${JSON.stringify(body.force_complete)} is not of type 'null'`);
+    if (!isUuid(req.params.id)) throw instanceNotFound(req.params.id);
+    await d.compute.liveMigrations.forceComplete(req.ctx, req.params.id, req.params.mid);
+    return reply.code(202).send();
   });
 }
