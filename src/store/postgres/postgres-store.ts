@@ -23,6 +23,7 @@ import { PgTasks } from './tasks.js';
 import { PgServerGroups } from './server-groups.js';
 import { PgMigrations } from './migrations-repo.js';
 import { PgClusterLeases } from './leases.js';
+import { PgNetworks } from './networks.js';
 
 /** Every repository; a new one is one entry here (and in sqlite-store.ts, and its interface in Store's `extends`). */
 const REPOSITORIES = [
@@ -42,6 +43,7 @@ const REPOSITORIES = [
   PgServerGroups,
   PgClusterLeases,
   PgMigrations,
+  PgNetworks,
 ] as const;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- the methods are put on by bindMethods (compose.ts)
