@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SqliteStore, PostgresStore, openStore, type NewServer, type Store, type BeginTask } from '../../src/store/index.js';
+import type { IpRequest, Network, NewPort, SecurityGroupRule, Subnet } from '../../src/store/types.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 import { pgDatabaseOf } from '../../src/store/postgres/postgres-store.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
@@ -60,6 +61,34 @@ function begin(serverId: string, over: Partial<BeginTask> = {}): BeginTask {
     serverId, action: { action: 'pause', requestId: `req-${randomUUID()}`, userId: 'u1', projectId: 'p1', message: null },
     event: 'compute_pause_instance', eventHost: 'h1', expect: { taskState: null }, changes: { taskState: 'pausing' },
     task: { id: randomUUID(), kind: 'pause', params: { a: 1 }, owner: 'c1', leaseUntil: Date.now() + 30_000 }, ...over,
+  };
+}
+
+const T0 = '2026-01-01T00:00:00.000Z';
+const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
+
+function newNetwork(id: string, over: Partial<Network> = {}): Omit<Network, 'vni' | 'revision'> {
+  return {
+    id, name: id, projectId: 'p1', description: '', shared: false, adminStateUp: true, mtu: 1450, networkType: 'vxlan', physicalNetwork: null,
+    routerExternal: false, portSecurityEnabled: true, legacyBridge: null, legacyLibvirtNetwork: null, isDefault: false, createdAt: T0, updatedAt: T0, ...over,
+  };
+}
+
+function newSubnet(id: string, networkId: string, over: Partial<Subnet> = {}): Omit<Subnet, 'revision'> {
+  return {
+    id, networkId, projectId: 'p1', name: id, description: '', cidr: '10.1.0.0/24', ipVersion: 4, gatewayIp: '10.1.0.1', enableDhcp: true,
+    allocationPools: [{ start: '10.1.0.2', end: '10.1.0.254' }], dnsNameservers: [], hostRoutes: [], ipv6AddressMode: null, ipv6RaMode: null,
+    createdAt: T0, updatedAt: T0, ...over,
+  };
+}
+
+/** the first free address of 10.1.0.2..10.1.0.(1 + n) */
+const pool = (subnetId: string, n = 250): IpRequest => ({ subnetId, candidates: function* () { for (let i = 2; i < 2 + n; i++) yield `10.1.0.${i}`; } });
+
+function newPort(id: string, networkId: string, ips: IpRequest[], over: Partial<NewPort> = {}): NewPort {
+  return {
+    id, networkId, projectId: 'p1', name: '', description: '', macAddress: `mac-${id}`, deviceId: '', deviceOwner: '', hostId: '',
+    adminStateUp: true, portSecurityEnabled: true, securityGroups: [], deleteWithDevice: false, createdAt: T0, updatedAt: T0, ips, ...over,
   };
 }
 
@@ -572,6 +601,171 @@ for (const backend of BACKENDS) {
       assert.equal(await st.deleteSnapshot('s'), true);
       assert.equal(await st.deleteVolume('v1'), true);
       assert.deepEqual(await st.volumeUsage('p'), { volumes: 0, gigabytes: 0, snapshots: 0 });
+    });
+
+    it('networks: VNIs unique under a race and reused after a delete; subnets; delete refused while ports exist', async (_, st) => {
+      const made = await Promise.all(Array.from({ length: 6 }, (_, i) => st.createNetwork(newNetwork(`n${i}`, { createdAt: at(i) }), true)));
+      assert.deepEqual(made.map((n) => n.vni).sort(), [1001, 1002, 1003, 1004, 1005, 1006], 'racing creates never share a VNI');
+      const flat = await st.createNetwork(newNetwork('flat', { networkType: 'flat', physicalNetwork: 'physnet1', createdAt: at(10) }), false);
+      assert.deepEqual([flat.vni, flat.physicalNetwork, flat.revision, flat.shared, flat.portSecurityEnabled], [null, 'physnet1', 1, false, true]);
+      assert.deepEqual((await st.listNetworks()).map((n) => n.id), ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'flat']);
+      const up = (await st.updateNetwork('n0', { name: 'renamed', shared: true, mtu: 1400 }))!;
+      assert.deepEqual([up.name, up.shared, up.mtu, up.revision], ['renamed', true, 1400, 2]);
+      assert.equal(await st.updateNetwork('nope', { name: 'x' }), null);
+      const freed = made.find((n) => n.id === 'n2')!.vni;
+      assert.equal(await st.deleteNetwork('n2'), 'deleted');
+      assert.equal(await st.deleteNetwork('n2'), 'not_found');
+      assert.equal((await st.createNetwork(newNetwork('n9', { createdAt: at(20) }), true)).vni, freed, 'a deleted network\'s VNI is reused');
+
+      const sub = await st.createSubnet(newSubnet('s1', 'n0', { dnsNameservers: ['10.0.0.53'], hostRoutes: [{ destination: '10.9.0.0/16', nexthop: '10.1.0.9' }] }));
+      assert.deepEqual([sub.cidr, sub.ipVersion, sub.enableDhcp, sub.allocationPools, sub.dnsNameservers, sub.revision],
+        ['10.1.0.0/24', 4, true, [{ start: '10.1.0.2', end: '10.1.0.254' }], ['10.0.0.53'], 1]);
+      await st.createSubnet(newSubnet('s2', 'n1', { cidr: '10.2.0.0/24', createdAt: at(1) }));
+      assert.deepEqual((await st.listSubnets()).map((x) => x.id), ['s1', 's2']);
+      assert.deepEqual((await st.listSubnets('n1')).map((x) => x.id), ['s2']);
+      const su = (await st.updateSubnet('s1', { gatewayIp: null, enableDhcp: false, allocationPools: [{ start: '10.1.0.10', end: '10.1.0.20' }] }))!;
+      assert.deepEqual([su.gatewayIp, su.enableDhcp, su.allocationPools, su.revision], [null, false, [{ start: '10.1.0.10', end: '10.1.0.20' }], 2]);
+      assert.equal(await st.updateSubnet('nope', { name: 'x' }), null);
+
+      assert.ok('ports' in await st.createPorts([newPort('p01', 'n0', [pool('s1')])]));
+      assert.equal(await st.deleteSubnet('s1'), 'in_use', 'a port holds an address of it');
+      assert.equal(await st.deleteNetwork('n0'), 'in_use', 'refused while ports exist');
+      assert.ok(await st.getNetwork('n0'));
+      assert.equal(await st.deletePort('p01'), true);
+      assert.equal(await st.deletePort('p01'), false);
+      assert.equal(await st.deleteSubnet('s1'), 'deleted');
+      assert.equal(await st.deleteSubnet('s1'), 'not_found');
+      assert.equal(await st.deleteNetwork('n1'), 'deleted', 'with its subnets');
+      assert.equal(await st.getSubnet('s2'), null);
+      assert.equal(await st.getNetwork('n1'), null);
+    });
+
+    it('ports: racing creates never share an address or a MAC; fixed IPs, conflicts, update, bind, list', async (_, st) => {
+      await st.createNetwork(newNetwork('n1'), true);
+      await st.createSubnet(newSubnet('s1', 'n1'));
+      await st.createSubnet(newSubnet('s6', 'n1', { cidr: 'fd00::/64', ipVersion: 6, gatewayIp: null, allocationPools: [], createdAt: at(1) }));
+      // 12 creates at once, each asking for the first free address: 12 different addresses
+      const raced = await Promise.all(Array.from({ length: 12 }, (_, i) => st.createPorts([newPort(`r${String(i).padStart(2, '0')}`, 'n1', [pool('s1')], { createdAt: at(i) })])));
+      const addrs = raced.map((r) => ('ports' in r ? r.ports[0]!.fixedIps[0]!.address : `conflict ${JSON.stringify(r.conflict)}`));
+      assert.equal(new Set(addrs).size, 12, `distinct addresses: ${addrs.join(' ')}`);
+      assert.deepEqual([...addrs].sort(), Array.from({ length: 12 }, (_, i) => `10.1.0.${i + 2}`).sort());
+      assert.equal(await st.countSubnetIps('s1'), 12);
+      // the same MAC (and the same fixed address) asked for at once: one wins, the others are told why
+      const sameMac = await Promise.all(Array.from({ length: 5 }, (_, i) => st.createPorts([newPort(`m${i}`, 'n1', [pool('s1')], { macAddress: 'fa:16:3e:aa:aa:aa' })])));
+      assert.equal(sameMac.filter((r) => 'ports' in r).length, 1);
+      for (const r of sameMac.filter((x) => 'conflict' in x)) assert.deepEqual(r, { conflict: { kind: 'mac_in_use', mac: 'fa:16:3e:aa:aa:aa' } });
+      const sameIp = await Promise.all(Array.from({ length: 5 }, (_, i) => st.createPorts([newPort(`i${i}`, 'n1', [{ subnetId: 's1', address: '10.1.0.100' }])])));
+      assert.equal(sameIp.filter((r) => 'ports' in r).length, 1);
+      for (const r of sameIp.filter((x) => 'conflict' in x)) assert.deepEqual(r, { conflict: { kind: 'ip_in_use', subnetId: 's1', address: '10.1.0.100' } });
+      assert.equal(await st.countSubnetIps('s1'), 14);
+
+      // two addresses on one port, kept in the order asked for; all or nothing
+      const two = await st.createPorts([newPort('d01', 'n1', [{ subnetId: 's6', address: 'fd00::5' }, { subnetId: 's1', address: '10.1.0.50' }],
+        { securityGroups: ['sg1'], deleteWithDevice: true, createdAt: at(100) })]);
+      assert.ok('ports' in two);
+      const d = two.ports[0]!;
+      assert.deepEqual(d.fixedIps, [{ subnetId: 's6', address: 'fd00::5' }, { subnetId: 's1', address: '10.1.0.50' }]);
+      assert.deepEqual([d.securityGroups, d.deleteWithDevice, d.adminStateUp, d.revision], [['sg1'], true, true, 1]);
+      assert.deepEqual(await st.getPort('d01'), d);
+      const none = await st.createPorts([newPort('x01', 'n1', [pool('s1')]), newPort('x02', 'n1', [{ subnetId: 's1', address: '10.1.0.50' }])]);
+      assert.deepEqual(none, { conflict: { kind: 'ip_in_use', subnetId: 's1', address: '10.1.0.50' } });
+      assert.equal(await st.getPort('x01'), null, 'a conflict changes nothing');
+      assert.deepEqual(await st.createPorts([newPort('x03', 'n1', [pool('s1', 13)])]), { conflict: { kind: 'exhausted', subnetId: 's1' } });
+
+      // update: fields, MAC uniqueness, addresses replaced (a kept one stays held)
+      const u = await st.updatePort('d01', { name: 'eth0', adminStateUp: false, securityGroups: [] }, [{ subnetId: 's1', address: '10.1.0.50' }, pool('s1')]);
+      assert.ok('ports' in u);
+      assert.deepEqual([u.ports[0]!.name, u.ports[0]!.adminStateUp, u.ports[0]!.securityGroups, u.ports[0]!.revision], ['eth0', false, [], 2]);
+      assert.deepEqual(u.ports[0]!.fixedIps, [{ subnetId: 's1', address: '10.1.0.50' }, { subnetId: 's1', address: '10.1.0.15' }]);
+      assert.deepEqual(await st.updatePort('d01', { macAddress: 'fa:16:3e:aa:aa:aa' }), { conflict: { kind: 'mac_in_use', mac: 'fa:16:3e:aa:aa:aa' } });
+      assert.deepEqual(await st.updatePort('nope', { name: 'x' }), { conflict: { kind: 'not_found', portId: 'nope' } });
+      assert.equal((await st.getPort('d01'))!.name, 'eth0', 'a refused update changes nothing');
+
+      // bind: a compare-and-swap on an unbound port
+      const bind = { portId: 'r00', deviceId: 'srv-1', deviceOwner: 'compute:nova', hostId: 'h1' };
+      const bound = await st.createPorts([], [bind]);
+      assert.ok('ports' in bound);
+      assert.deepEqual([bound.ports[0]!.deviceId, bound.ports[0]!.hostId], ['srv-1', 'h1']);
+      assert.ok('ports' in await st.createPorts([], [bind]), 'the same server binds again');
+      assert.deepEqual(await st.createPorts([], [{ ...bind, deviceId: 'srv-2' }]), { conflict: { kind: 'port_in_use', portId: 'r00', deviceId: 'srv-1' } });
+      assert.deepEqual(await st.createPorts([], [{ ...bind, portId: 'nope' }]), { conflict: { kind: 'not_found', portId: 'nope' } });
+
+      assert.deepEqual((await st.listPorts({ deviceId: 'srv-1' })).map((p) => p.id), ['r00']);
+      assert.deepEqual((await st.listPorts({ hostId: 'h1', networkId: 'n1', projectId: 'p1' })).map((p) => p.id), ['r00']);
+      assert.deepEqual((await st.listPorts({ ids: ['d01', 'r01', 'nope'] })).map((p) => [p.id, p.fixedIps.length]), [['r01', 1], ['d01', 2]]);
+      assert.deepEqual(await st.listPorts({ ids: [] }), []);
+      assert.equal((await st.listPorts()).length, 15);
+    });
+
+    it('ports: a deleted server\'s ports are released when its delete task finishes; seeded networks adopt fixed IPs', async (_, st) => {
+      await st.createNetwork(newNetwork('n1'), true);
+      await st.createSubnet(newSubnet('s1', 'n1'));
+      const s = await st.createServer(newServer());
+      const mine = newPort('a01', 'n1', [pool('s1')], { deviceId: s.id, deviceOwner: 'compute:nova', hostId: 'h1', deleteWithDevice: true });
+      const users = newPort('a02', 'n1', [pool('s1')], { createdAt: at(1) });
+      assert.ok('ports' in await st.createPorts([mine, users], [{ portId: 'a02', deviceId: s.id, deviceOwner: 'compute:nova', hostId: 'h1' }]));
+      assert.equal(await st.countSubnetIps('s1'), 2);
+      const del = (await st.beginTask(begin(s.id, { expect: {}, changes: { taskState: 'deleting' }, task: { id: randomUUID(), kind: 'delete', params: {}, owner: 'c1', leaseUntil: Date.now() + 60_000 } })))!;
+      assert.deepEqual(await st.finishTask({ taskId: del.id, serverId: s.id, expectTaskState: 'deleting', changes: {}, deleteServer: true, eventId: del.eventId, actionId: del.actionId, result: 'Success', detail: null, message: null }, 'c1'), { owned: true, won: true });
+      assert.equal(await st.getPort('a01'), null, 'the port compute created is deleted with the server');
+      const kept = (await st.getPort('a02'))!;
+      assert.deepEqual([kept.deviceId, kept.deviceOwner, kept.hostId, kept.fixedIps.length, kept.revision], ['', '', '', 1, 3], 'the user\'s port is unbound');
+      assert.equal(await st.countSubnetIps('s1'), 1, 'its address is given back');
+      // releaseDevicePorts on its own
+      assert.ok('ports' in await st.createPorts([newPort('a03', 'n1', [pool('s1')], { deviceId: 'srv-x', deleteWithDevice: true })]));
+      await st.releaseDevicePorts('srv-x');
+      assert.equal(await st.getPort('a03'), null);
+
+      // seeding: a server's fixed IP from before ports were stored becomes its port, once
+      const old = await st.createServer(newServer());
+      await st.allocateFixedIp('legacy', old.id, 'fa:16:3e:11:22:33', ['192.168.5.7']);
+      const seed = () => st.seedNetwork({ ...newNetwork('legacy', { networkType: 'local', legacyBridge: 'br0' }), vni: null }, newSubnet('legacy-s', 'legacy', { cidr: '192.168.5.0/24' }),
+        (server, mac) => `legacy-${server}-${mac}`);
+      await Promise.all([seed(), seed()]);
+      await seed();
+      const ports = await st.listPorts({ networkId: 'legacy' });
+      assert.deepEqual(ports.map((p) => [p.id, p.deviceId, p.macAddress, p.fixedIps, p.deleteWithDevice]),
+        [[`legacy-${old.id}-fa:16:3e:11:22:33`, old.id, 'fa:16:3e:11:22:33', [{ subnetId: 'legacy-s', address: '192.168.5.7' }], true]]);
+      assert.equal((await st.getNetwork('legacy'))!.legacyBridge, 'br0');
+    });
+
+    it('security groups: one default group under a race, identical rules refused, delete refused while a port uses it', async (_, st) => {
+      const g = (id: string, over = {}) => ({ id, projectId: 'p1', name: 'default', description: 'd', stateful: true, createdAt: T0, updatedAt: T0, ...over });
+      const r = (id: string, groupId: string, over: Partial<SecurityGroupRule> = {}): SecurityGroupRule => ({
+        id, securityGroupId: groupId, projectId: 'p1', direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 22, portRangeMax: 22,
+        remoteIpPrefix: null, remoteGroupId: null, description: '', createdAt: T0, ...over });
+      const defaults = await Promise.all(['g1', 'g2', 'g3', 'g4'].map((id) => st.ensureDefaultSecurityGroup(g(id), [r(`${id}-r`, id, { direction: 'egress', protocol: null, portRangeMin: null, portRangeMax: null })])));
+      assert.equal(new Set(defaults.map((x) => x.id)).size, 1, 'one default group per project');
+      const def = defaults[0]!;
+      assert.equal(await st.defaultSecurityGroupOf('p1'), def.id);
+      assert.equal(await st.defaultSecurityGroupOf('p2'), null);
+      assert.equal((await st.listSecurityGroups()).length, 1);
+      assert.deepEqual((await st.listSecurityGroupRules([def.id])).map((x) => x.id), [`${def.id}-r`]);
+
+      const web = await st.createSecurityGroup(g('web', { name: 'web', projectId: 'p2', stateful: false, createdAt: at(1) }), [r('w1', 'web', { projectId: 'p2' })]);
+      assert.deepEqual([web.name, web.stateful, web.revision], ['web', false, 1]);
+      assert.deepEqual((await st.listSecurityGroups('p2')).map((x) => x.id), ['web']);
+      const same = await Promise.all(['w2', 'w3', 'w4'].map((id) => st.createSecurityGroupRule(r(id, 'web', { protocol: 'udp', createdAt: at(2) }))));
+      assert.equal(same.filter(Boolean).length, 1, 'identical rules created at once: one is stored');
+      assert.equal(await st.createSecurityGroupRule(r('w5', 'web')), false, 'identical to w1');
+      assert.equal((await st.getSecurityGroup('web'))!.revision, 2);
+      assert.deepEqual((await st.getSecurityGroupRule('w1'))!.portRangeMax, 22);
+      assert.equal((await st.listSecurityGroupRules()).length, 3);
+      const upd = (await st.updateSecurityGroup('web', { description: 'http', stateful: true }))!;
+      assert.deepEqual([upd.description, upd.stateful, upd.revision], ['http', true, 3]);
+      assert.equal(await st.updateSecurityGroup('nope', { name: 'x' }), null);
+
+      await st.createNetwork(newNetwork('n1'), false);
+      assert.ok('ports' in await st.createPorts([newPort('p01', 'n1', [], { securityGroups: ['web'] })]));
+      assert.equal(await st.deleteSecurityGroup('web'), 'in_use');
+      assert.equal(await st.deletePort('p01'), true);
+      assert.equal(await st.deleteSecurityGroupRule('w1'), true);
+      assert.equal(await st.deleteSecurityGroupRule('w1'), false);
+      assert.equal(await st.deleteSecurityGroup('web'), 'deleted');
+      assert.equal(await st.deleteSecurityGroup('web'), 'not_found');
+      assert.deepEqual(await st.listSecurityGroupRules(['web']), []);
+      assert.equal(await st.deleteSecurityGroup(def.id), 'deleted');
+      assert.equal(await st.defaultSecurityGroupOf('p1'), null);
     });
   });
 }

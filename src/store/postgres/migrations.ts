@@ -186,8 +186,49 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX migrations_status ON migrations(status, updated_at);
   CREATE INDEX migrations_created ON migrations(created_at, id);
   `,
-  // 10: placeholder for SQLite's 10 of another branch (networks)
-  'SELECT 1',
+  // 10: Neutron's resources (issue 12): networks (a VXLAN id unique per network), subnets, ports and their fixed IPs
+  // ((subnet, address) unique: never a duplicate address), MACs unique per network, security groups and rules, one
+  // default group per project
+  `
+  CREATE TABLE networks (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', project_id TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+    shared INTEGER NOT NULL DEFAULT 0, admin_state_up INTEGER NOT NULL DEFAULT 1, mtu INTEGER NOT NULL,
+    network_type TEXT NOT NULL, physical_network TEXT, vni INTEGER UNIQUE, router_external INTEGER NOT NULL DEFAULT 0,
+    port_security_enabled INTEGER NOT NULL DEFAULT 1, legacy_bridge TEXT, legacy_libvirt_network TEXT,
+    is_default INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1);
+  CREATE INDEX networks_project ON networks(project_id);
+  CREATE TABLE subnets (
+    id TEXT PRIMARY KEY, network_id TEXT NOT NULL REFERENCES networks(id), project_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', cidr TEXT NOT NULL, ip_version INTEGER NOT NULL,
+    gateway_ip TEXT, enable_dhcp INTEGER NOT NULL DEFAULT 1, allocation_pools TEXT NOT NULL DEFAULT '[]',
+    dns_nameservers TEXT NOT NULL DEFAULT '[]', host_routes TEXT NOT NULL DEFAULT '[]', ipv6_address_mode TEXT,
+    ipv6_ra_mode TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1);
+  CREATE INDEX subnets_network ON subnets(network_id);
+  CREATE TABLE ports (
+    id TEXT PRIMARY KEY, network_id TEXT NOT NULL REFERENCES networks(id), project_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', mac_address TEXT NOT NULL,
+    device_id TEXT NOT NULL DEFAULT '', device_owner TEXT NOT NULL DEFAULT '', host_id TEXT NOT NULL DEFAULT '',
+    admin_state_up INTEGER NOT NULL DEFAULT 1, port_security_enabled INTEGER NOT NULL DEFAULT 1,
+    security_groups TEXT NOT NULL DEFAULT '[]', delete_with_device INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (network_id, mac_address));
+  CREATE INDEX ports_device ON ports(device_id);
+  CREATE INDEX ports_project ON ports(project_id);
+  CREATE TABLE port_ips (
+    port_id TEXT NOT NULL REFERENCES ports(id), subnet_id TEXT NOT NULL REFERENCES subnets(id), address TEXT NOT NULL,
+    PRIMARY KEY (subnet_id, address));
+  CREATE INDEX port_ips_port ON port_ips(port_id);
+  CREATE TABLE security_groups (
+    id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+    stateful INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1);
+  CREATE INDEX security_groups_project ON security_groups(project_id);
+  CREATE TABLE default_security_groups (project_id TEXT PRIMARY KEY, security_group_id TEXT NOT NULL REFERENCES security_groups(id));
+  CREATE TABLE security_group_rules (
+    id TEXT PRIMARY KEY, security_group_id TEXT NOT NULL REFERENCES security_groups(id), project_id TEXT NOT NULL,
+    direction TEXT NOT NULL, ethertype TEXT NOT NULL, protocol TEXT, port_range_min INTEGER, port_range_max INTEGER,
+    remote_ip_prefix TEXT, remote_group_id TEXT, description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
+  CREATE INDEX security_group_rules_group ON security_group_rules(security_group_id);
+  `,
   // 11: block storage (Cinder subset): volumes, snapshots, volume types, attachments (3.27+ records); a server's
   // attached volumes also as JSON on its row (the view reads them; writing them raises the server's revision)
   `

@@ -24,6 +24,7 @@ import { PgServerGroups } from './server-groups.js';
 import { PgMigrations } from './migrations-repo.js';
 import { PgVolumes } from './volumes.js';
 import { PgClusterLeases } from './leases.js';
+import { PgNetworks } from './networks.js';
 
 /** Every repository; a new one is one entry here (and in sqlite-store.ts, and its interface in Store's `extends`). */
 const REPOSITORIES = [
@@ -44,6 +45,7 @@ const REPOSITORIES = [
   PgClusterLeases,
   PgMigrations,
   PgVolumes,
+  PgNetworks,
 ] as const;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- the methods are put on by bindMethods (compose.ts)

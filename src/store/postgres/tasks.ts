@@ -11,6 +11,7 @@ import type { Queryable } from './db.js';
 import { PgRepository } from './repository.js';
 import { release } from './claims.js';
 import { insertServer, markServerDeleted, updateServerIf } from './servers.js';
+import { releaseDevicePorts } from './networks.js';
 
 async function get(q: Queryable, id: string): Promise<TaskRow | null> {
   const r = (await q.query('SELECT * FROM tasks WHERE id = ?', [id])).rows[0];
@@ -49,6 +50,7 @@ export class PgTasks extends PgRepository implements TaskRepo {
       if (won && f.deleteServer) {
         await markServerDeleted(q, f.serverId, t);
         await q.query('DELETE FROM fixed_ips WHERE server_id = ?', [f.serverId]);
+        await releaseDevicePorts(q, f.serverId);
       }
       if (won && f.releaseClaim) await release(q, f.serverId);
       await q.query('UPDATE instance_action_events SET finish_time = ?, result = ?, traceback = ? WHERE id = ?', [t, f.result, f.detail, f.eventId]);

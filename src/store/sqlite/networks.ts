@@ -8,11 +8,14 @@ import type { IpRequest, Network, NewPort, Port, PortBind, PortConflict, PortIp,
 import { bool, now, type Row } from './columns.js';
 import { SqliteRepository, type Connection } from './repository.js';
 
-const b = (v: boolean) => (v ? 1 : 0);
+export const b = (v: boolean) => (v ? 1 : 0);
 /** the first VXLAN id handed out (low ids are left to operators' provider segments) */
-const FIRST_VNI = 1001;
+export const FIRST_VNI = 1001;
+/** the lowest free VXLAN id at or above FIRST_VNI (params: FIRST_VNI twice): a gap left by a deleted network is reused */
+export const FREE_VNI_SQL = `SELECT MIN(v) AS v FROM (SELECT CAST(? AS INTEGER) AS v UNION ALL SELECT vni + 1 FROM networks WHERE vni >= ?) c
+  WHERE NOT EXISTS (SELECT 1 FROM networks x WHERE x.vni = c.v)`;
 
-const network = (r: Row): Network => ({
+export const rowToNetwork = (r: Row): Network => ({
   id: r.id as string, name: r.name as string, projectId: r.project_id as string, description: r.description as string,
   shared: bool(r.shared), adminStateUp: bool(r.admin_state_up), mtu: r.mtu as number, networkType: r.network_type as Network['networkType'],
   physicalNetwork: (r.physical_network as string | null) ?? null, vni: (r.vni as number | null) ?? null, routerExternal: bool(r.router_external),
@@ -21,7 +24,7 @@ const network = (r: Row): Network => ({
   createdAt: r.created_at as string, updatedAt: r.updated_at as string, revision: r.revision as number,
 });
 
-const subnet = (r: Row): Subnet => ({
+export const rowToSubnet = (r: Row): Subnet => ({
   id: r.id as string, networkId: r.network_id as string, projectId: r.project_id as string, name: r.name as string,
   description: r.description as string, cidr: r.cidr as string, ipVersion: r.ip_version as 4 | 6, gatewayIp: (r.gateway_ip as string | null) ?? null,
   enableDhcp: bool(r.enable_dhcp), allocationPools: JSON.parse(r.allocation_pools as string) as Subnet['allocationPools'],
@@ -30,12 +33,12 @@ const subnet = (r: Row): Subnet => ({
   createdAt: r.created_at as string, updatedAt: r.updated_at as string, revision: r.revision as number,
 });
 
-const group = (r: Row): SecurityGroup => ({
+export const rowToSecurityGroup = (r: Row): SecurityGroup => ({
   id: r.id as string, projectId: r.project_id as string, name: r.name as string, description: r.description as string,
   stateful: bool(r.stateful), createdAt: r.created_at as string, updatedAt: r.updated_at as string, revision: r.revision as number,
 });
 
-const rule = (r: Row): SecurityGroupRule => ({
+export const rowToSecurityGroupRule = (r: Row): SecurityGroupRule => ({
   id: r.id as string, securityGroupId: r.security_group_id as string, projectId: r.project_id as string,
   direction: r.direction as SecurityGroupRule['direction'], ethertype: r.ethertype as SecurityGroupRule['ethertype'],
   protocol: (r.protocol as string | null) ?? null, portRangeMin: (r.port_range_min as number | null) ?? null,
@@ -44,11 +47,16 @@ const rule = (r: Row): SecurityGroupRule => ({
 });
 
 /** thrown inside a transaction to roll it back with the conflict as the answer */
-class Conflict extends Error { constructor(readonly c: PortConflict) { super(c.kind); } }
+export class Conflict extends Error { constructor(readonly c: PortConflict) { super(c.kind); } }
 
 function portOf(c: Connection, r: Row): Port {
   const ips = (c.cached('SELECT subnet_id, address FROM port_ips WHERE port_id = ? ORDER BY rowid').all(r.id) as Row[])
     .map((x): PortIp => ({ subnetId: x.subnet_id as string, address: x.address as string }));
+  return rowToPort(r, ips);
+}
+
+/** a ports row with its fixed IPs (in the order they were taken) */
+export function rowToPort(r: Row, ips: PortIp[]): Port {
   return {
     id: r.id as string, networkId: r.network_id as string, projectId: r.project_id as string, name: r.name as string,
     description: r.description as string, macAddress: r.mac_address as string, fixedIps: ips, deviceId: r.device_id as string,
@@ -97,49 +105,53 @@ export function releaseDevicePorts(c: Connection, deviceId: string): void {
   c.cached("UPDATE ports SET device_id = '', device_owner = '', host_id = '', revision = revision + 1, updated_at = ? WHERE device_id = ?").run(now(), deviceId);
 }
 
-const NETWORK_COLS: Record<string, [string, (v: never) => unknown]> = {
+export const NETWORK_COLS: Record<string, [string, (v: never) => unknown]> = {
   name: ['name', (v: string) => v], description: ['description', (v: string) => v], shared: ['shared', (v: boolean) => b(v)],
   adminStateUp: ['admin_state_up', (v: boolean) => b(v)], mtu: ['mtu', (v: number) => v], portSecurityEnabled: ['port_security_enabled', (v: boolean) => b(v)],
   routerExternal: ['router_external', (v: boolean) => b(v)], isDefault: ['is_default', (v: boolean) => b(v)],
 };
-const SUBNET_COLS: Record<string, [string, (v: never) => unknown]> = {
+export const SUBNET_COLS: Record<string, [string, (v: never) => unknown]> = {
   name: ['name', (v: string) => v], description: ['description', (v: string) => v], gatewayIp: ['gateway_ip', (v: string | null) => v],
   enableDhcp: ['enable_dhcp', (v: boolean) => b(v)], allocationPools: ['allocation_pools', (v: unknown) => JSON.stringify(v)],
   dnsNameservers: ['dns_nameservers', (v: unknown) => JSON.stringify(v)], hostRoutes: ['host_routes', (v: unknown) => JSON.stringify(v)],
 };
-const PORT_COLS: Record<string, [string, (v: never) => unknown]> = {
+export const PORT_COLS: Record<string, [string, (v: never) => unknown]> = {
   name: ['name', (v: string) => v], description: ['description', (v: string) => v], deviceId: ['device_id', (v: string) => v],
   deviceOwner: ['device_owner', (v: string) => v], hostId: ['host_id', (v: string) => v], adminStateUp: ['admin_state_up', (v: boolean) => b(v)],
   portSecurityEnabled: ['port_security_enabled', (v: boolean) => b(v)], securityGroups: ['security_groups', (v: unknown) => JSON.stringify(v)],
   deleteWithDevice: ['delete_with_device', (v: boolean) => b(v)], macAddress: ['mac_address', (v: string) => v],
 };
-const GROUP_COLS: Record<string, [string, (v: never) => unknown]> = {
+export const GROUP_COLS: Record<string, [string, (v: never) => unknown]> = {
   name: ['name', (v: string) => v], description: ['description', (v: string) => v], stateful: ['stateful', (v: boolean) => b(v)],
 };
+
+/** `UPDATE table SET <changes>, revision + 1, updated_at WHERE id = ?` and its params (both stores) */
+export function updateSql(table: string, cols: Record<string, [string, (v: never) => unknown]>, id: string, c: object): [string, unknown[]] {
+  const sets: string[] = []; const params: unknown[] = [];
+  for (const [k, v] of Object.entries(c)) {
+    if (v === undefined) continue;
+    const m = cols[k]; if (!m) throw new Error(`unknown ${table} field ${k}`);
+    sets.push(`${m[0]} = ?`); params.push(m[1](v as never));
+  }
+  return [`UPDATE ${table} SET ${[...sets, 'revision = revision + 1', 'updated_at = ?'].join(', ')} WHERE id = ?`, [...params, now(), id]];
+}
 
 export class SqliteNetworks extends SqliteRepository implements NetworkRepo {
   /** UPDATE with revision + 1; false when no row */
   #update(table: string, cols: Record<string, [string, (v: never) => unknown]>, id: string, c: object): boolean {
-    const sets: string[] = []; const params: unknown[] = [];
-    for (const [k, v] of Object.entries(c)) {
-      if (v === undefined) continue;
-      const m = cols[k]; if (!m) throw new Error(`unknown ${table} field ${k}`);
-      sets.push(`${m[0]} = ?`); params.push(m[1](v as never));
-    }
-    return this.db.prepare(`UPDATE ${table} SET ${[...sets, 'revision = revision + 1', 'updated_at = ?'].join(', ')} WHERE id = ?`).run(...params, now(), id).changes === 1;
+    const [sql, params] = updateSql(table, cols, id, c);
+    return this.db.prepare(sql).run(...params).changes === 1;
   }
 
   async createNetwork(n: Omit<Network, 'vni' | 'revision'>, allocateVni: boolean): Promise<Network> {
     return this.db.transaction(() => {
       let vni: number | null = null;
       if (allocateVni) {
-        // the lowest free id at or above FIRST_VNI: a gap left by a deleted network is reused
-        const r = this.db.prepare(`SELECT MIN(v) AS v FROM (SELECT ? AS v UNION ALL SELECT vni + 1 FROM networks WHERE vni >= ?) c
-          WHERE NOT EXISTS (SELECT 1 FROM networks x WHERE x.vni = c.v)`).get(FIRST_VNI, FIRST_VNI) as Row;
+        const r = this.db.prepare(FREE_VNI_SQL).get(FIRST_VNI, FIRST_VNI) as Row;
         vni = r.v as number;
       }
       this.#insertNetwork({ ...n, vni });
-      return network(this.db.prepare('SELECT * FROM networks WHERE id = ?').get(n.id) as Row);
+      return rowToNetwork(this.db.prepare('SELECT * FROM networks WHERE id = ?').get(n.id) as Row);
     }).immediate();
   }
 
@@ -178,11 +190,11 @@ export class SqliteNetworks extends SqliteRepository implements NetworkRepo {
 
   async getNetwork(id: string): Promise<Network | null> {
     const r = this.cached('SELECT * FROM networks WHERE id = ?').get(id) as Row | undefined;
-    return r ? network(r) : null;
+    return r ? rowToNetwork(r) : null;
   }
 
   async listNetworks(): Promise<Network[]> {
-    return (this.db.prepare('SELECT * FROM networks ORDER BY created_at, id').all() as Row[]).map(network);
+    return (this.db.prepare('SELECT * FROM networks ORDER BY created_at, id').all() as Row[]).map(rowToNetwork);
   }
 
   async updateNetwork(id: string, c: NetworkChanges): Promise<Network | null> {
@@ -206,14 +218,14 @@ export class SqliteNetworks extends SqliteRepository implements NetworkRepo {
 
   async getSubnet(id: string): Promise<Subnet | null> {
     const r = this.cached('SELECT * FROM subnets WHERE id = ?').get(id) as Row | undefined;
-    return r ? subnet(r) : null;
+    return r ? rowToSubnet(r) : null;
   }
 
   async listSubnets(networkId?: string): Promise<Subnet[]> {
     const rows = networkId === undefined
       ? this.db.prepare('SELECT * FROM subnets ORDER BY created_at, id').all()
       : this.cached('SELECT * FROM subnets WHERE network_id = ? ORDER BY created_at, id').all(networkId);
-    return (rows as Row[]).map(subnet);
+    return (rows as Row[]).map(rowToSubnet);
   }
 
   async updateSubnet(id: string, c: SubnetChanges): Promise<Subnet | null> {
@@ -329,14 +341,14 @@ export class SqliteNetworks extends SqliteRepository implements NetworkRepo {
 
   async getSecurityGroup(id: string): Promise<SecurityGroup | null> {
     const r = this.cached('SELECT * FROM security_groups WHERE id = ?').get(id) as Row | undefined;
-    return r ? group(r) : null;
+    return r ? rowToSecurityGroup(r) : null;
   }
 
   async listSecurityGroups(projectId?: string): Promise<SecurityGroup[]> {
     const rows = projectId === undefined
       ? this.db.prepare('SELECT * FROM security_groups ORDER BY created_at, id').all()
       : this.cached('SELECT * FROM security_groups WHERE project_id = ? ORDER BY created_at, id').all(projectId);
-    return (rows as Row[]).map(group);
+    return (rows as Row[]).map(rowToSecurityGroup);
   }
 
   async updateSecurityGroup(id: string, c: SecurityGroupChanges): Promise<SecurityGroup | null> {
@@ -375,14 +387,14 @@ export class SqliteNetworks extends SqliteRepository implements NetworkRepo {
 
   async getSecurityGroupRule(id: string): Promise<SecurityGroupRule | null> {
     const r = this.cached('SELECT * FROM security_group_rules WHERE id = ?').get(id) as Row | undefined;
-    return r ? rule(r) : null;
+    return r ? rowToSecurityGroupRule(r) : null;
   }
 
   async listSecurityGroupRules(groupIds?: string[]): Promise<SecurityGroupRule[]> {
     const rows = groupIds === undefined
       ? this.db.prepare('SELECT * FROM security_group_rules ORDER BY created_at, id').all()
       : this.db.prepare(`SELECT * FROM security_group_rules WHERE security_group_id IN (${groupIds.map(() => '?').join(', ') || 'NULL'}) ORDER BY created_at, id`).all(...groupIds);
-    return (rows as Row[]).map(rule);
+    return (rows as Row[]).map(rowToSecurityGroupRule);
   }
 
   async deleteSecurityGroupRule(id: string): Promise<boolean> {
