@@ -10,15 +10,12 @@
  *    truth: then the migration completed and finish is the answer).
  */
 import { hostname } from 'node:os';
-import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
-import type { ServerSpec } from '../../rpc/protocol/server-spec.js';
-import { GiB, MiB } from '../disks/disk-tool.js';
-import { CONFIG_DRIVE_LABEL, configDriveFiles, makeIso } from '../config-drive/config-drive.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { AgentConfig } from '../config.js';
-import { bootImages, extraDiskPath, serverFiles } from './domain-spec.js';
-import { createOnce, removeAll } from './files.js';
+import { bootImages } from './domain-spec.js';
+import { removeAll } from './files.js';
+import { createInstanceDisks, ownedFiles } from './instance-disks.js';
 import { powerOf, recordPower, requireStatus } from './helpers.js';
 import type { OpExec, OperationDef } from './types.js';
 
@@ -31,16 +28,6 @@ export function inboundUris(config: AgentConfig): { destUri: string; migrateUri?
 }
 
 /** The files a server owns on a host (as spawn lists them). */
-function ownedFiles(x: OpExec<unknown>, spec: ServerSpec): string[] {
-  const f = serverFiles(x.deps.paths, spec.uuid);
-  const owned = [f.dir, f.root, f.consoleLog];
-  if ((spec.ephemeralGiB ?? 0) > 0) owned.push(f.ephemeral);
-  if ((spec.swapMiB ?? 0) > 0) owned.push(f.swap);
-  for (const d of spec.disks ?? []) if (!d.path) owned.push(extraDiskPath(x.deps.paths, spec.uuid, d));
-  if (spec.configDrive) owned.push(f.config);
-  return owned;
-}
-
 export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
   kind: 'live_migrate_prepare',
   createsServer: true,
@@ -52,10 +39,9 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     }
   },
   async run(x) {
-    const { hv, images, disks, journal, paths, config } = x.deps;
+    const { hv, images, journal, paths, config } = x.deps;
     const spec = x.params.spec;
     const shared = x.params.sharedInstancePath ?? false;
-    const f = serverFiles(paths, spec.uuid);
     x.updateServer({ status: 'migrating', power: 'nostate' });
 
     // the base is needed even on shared instance storage: the overlay's backing file is in this host's cache
@@ -65,21 +51,11 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     x.progress(60);
 
     x.step('disks', { sharedInstancePath: shared });
-    journal.addFiles(spec.uuid, ownedFiles(x, spec));
+    journal.addFiles(spec.uuid, ownedFiles(x.deps.paths, spec));
     if (!shared) {
       // the targets of the block migration's NBD copy: same virtual size as on the source, same backing content
-      await mkdir(f.dir, { recursive: true, mode: 0o755 });
-      await createOnce(f.root, (tmp) => disks.createOverlay(tmp, img.path, img.format, spec.rootGiB * GiB));
-      if ((spec.ephemeralGiB ?? 0) > 0) await createOnce(f.ephemeral, (tmp) => disks.create(tmp, 'qcow2', (spec.ephemeralGiB ?? 0) * GiB));
-      if ((spec.swapMiB ?? 0) > 0) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
-      for (const d of spec.disks ?? []) {
-        if (!d.path) await createOnce(extraDiskPath(paths, spec.uuid, d), (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
-      }
-      // read-only: not copied by the migration; the same spec makes the same drive
-      if (spec.configDrive) {
-        const files = configDriveFiles(spec);
-        await createOnce(f.config, (tmp) => (disks.makeIso ? disks.makeIso(tmp, CONFIG_DRIVE_LABEL, files) : makeIso(tmp, CONFIG_DRIVE_LABEL, files)));
-      }
+      // (the config drive is read-only and not copied: the same spec makes the same drive)
+      await createInstanceDisks(x.deps, spec, img);
     }
     x.progress(85);
 

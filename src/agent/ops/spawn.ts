@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
-import { GiB, MiB } from '../disks/disk-tool.js';
-import { CONFIG_DRIVE_LABEL, configDriveFiles, decodeUserData, makeIso } from '../config-drive/config-drive.js';
-import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET, extraDiskPath, serverFiles } from './domain-spec.js';
-import { createOnce, removeAll } from './files.js';
+import { decodeUserData } from '../config-drive/config-drive.js';
+import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET } from './domain-spec.js';
+import { removeAll } from './files.js';
+import { createInstanceDisks, ownedFiles } from './instance-disks.js';
 import { recordPower } from './helpers.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
@@ -30,34 +29,17 @@ export const spawn: OperationDef<'spawn'> = {
     }
   },
   async run(x) {
-    const { hv, images, disks, journal, paths, domainType } = x.deps;
+    const { hv, images, journal, paths, domainType } = x.deps;
     const spec = x.params.spec;
-    const f = serverFiles(paths, spec.uuid);
 
     x.step('image');
     const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.6));
     for (const ref of bootImages(spec)) await images.ensure(ref);
     x.progress(60);
 
-    const owned = [f.dir, f.root, f.consoleLog];
-    if ((spec.ephemeralGiB ?? 0) > 0) owned.push(f.ephemeral);
-    if ((spec.swapMiB ?? 0) > 0) owned.push(f.swap);
-    for (const d of spec.disks ?? []) if (!d.path) owned.push(extraDiskPath(paths, spec.uuid, d));
-    if (spec.configDrive) owned.push(f.config);
     x.step('disks');
-    journal.addFiles(spec.uuid, owned);
-    await mkdir(f.dir, { recursive: true, mode: 0o755 });
-    await createOnce(f.root, (tmp) => disks.createOverlay(tmp, img.path, img.format, spec.rootGiB * GiB));
-    if ((spec.ephemeralGiB ?? 0) > 0) await createOnce(f.ephemeral, (tmp) => disks.create(tmp, 'qcow2', (spec.ephemeralGiB ?? 0) * GiB));
-    // swap is left unformatted: the guest's cloud-init (or the image) runs mkswap, as with Nova's raw swap
-    if ((spec.swapMiB ?? 0) > 0) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
-    for (const d of spec.disks ?? []) {
-      if (!d.path) await createOnce(extraDiskPath(paths, spec.uuid, d), (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
-    }
-    if (spec.configDrive) {
-      const files = configDriveFiles(spec);
-      await createOnce(f.config, (tmp) => (disks.makeIso ? disks.makeIso(tmp, CONFIG_DRIVE_LABEL, files) : makeIso(tmp, CONFIG_DRIVE_LABEL, files)));
-    }
+    journal.addFiles(spec.uuid, ownedFiles(paths, spec));
+    await createInstanceDisks(x.deps, spec, img);
     x.progress(75);
 
     // fixed addresses: DHCP host entries before the guest can ask
