@@ -11,22 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness, type Harness } from '../support/harness.js';
-import type { ControllerConfig } from '../../src/controller/config.js';
+import { addHostB, TWO_HOSTS, twoHosts } from '../support/two-hosts.js';
 
 const S = '/compute/v2.1/servers';
 const M = '/compute/v2.1/os-migrations';
-const HOSTS = ['fake-host', 'host-b'];
-
-async function addHostB(h: Harness): Promise<void> {
-  await h.app.novalet.compute.hosts.heartbeat('host-b', { vcpus: 8, memoryMb: 16384, diskGb: 100, hostIp: '127.0.0.2' });
-  await h.app.novalet.compute.placement.refresh();
-}
-
-async function twoHosts(over: Partial<ControllerConfig> = {}): Promise<Harness> {
-  const h = await createHarness({ allowResizeToSameHost: false, ...over });
-  await addHostB(h);
-  return h;
-}
+const HOSTS = TWO_HOSTS;
 
 const act = (h: Harness, id: string, body: unknown, version?: string, token = h.tokens.demo) => h.req(token, 'POST', `${S}/${id}/action`, body, version);
 const show = async (h: Harness, id: string) => (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server;

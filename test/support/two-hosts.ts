@@ -1,0 +1,23 @@
+/** A harness with two fake hosts (`fake-host` and `host-b`) for the tests of moves between hosts. */
+import type { ControllerConfig } from '../../src/controller/config.js';
+import { createHarness, type Harness } from './harness.js';
+
+export const TWO_HOSTS = ['fake-host', 'host-b'];
+
+/** host-b reports in and the scheduler sees it */
+export async function addHostB(h: Harness): Promise<void> {
+  await h.app.novalet.compute.hosts.heartbeat('host-b', { vcpus: 8, memoryMb: 16384, diskGb: 100, hostIp: '127.0.0.2' });
+  await h.app.novalet.compute.placement.refresh();
+}
+
+/** a harness on two hosts; a resize may not stay on its host unless `over` says so */
+export async function twoHosts(over: Partial<ControllerConfig> = {}): Promise<Harness> {
+  const h = await createHarness({ allowResizeToSameHost: false, ...over });
+  await addHostB(h);
+  return h;
+}
+
+/** the server's host, as an admin sees it */
+export async function hostOf(h: Harness, id: string): Promise<string> {
+  return (await h.req(h.tokens.admin, 'GET', `/compute/v2.1/servers/${id}`, undefined, '2.47')).json().server['OS-EXT-SRV-ATTR:host'] as string;
+}
