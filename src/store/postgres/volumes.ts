@@ -3,62 +3,13 @@ import type {
   AttachmentChanges, AttachmentStatus, SnapshotChanges, SnapshotStatus, Volume, VolumeAttachment, VolumeChanges,
   VolumeListQuery, VolumeRepo, VolumeSnapshot, VolumeStatus, VolumeType, VolumeUsage,
 } from '../repos/volumes.js';
-import { assignments, now, type FieldMap } from '../sqlite/columns.js';
-import type { Queryable, Row } from './db.js';
+import { assignments, now } from '../sqlite/columns.js';
+import type { Queryable } from './db.js';
 import { PgRepository } from './repository.js';
+import { ATTACHMENT_FIELDS, SNAPSHOT_FIELDS, TYPE_FIELDS, VOLUME_FIELDS, attachment, snapshot, volume, volumeType } from '../sqlite/volumes.js';
 
-const json = <T>(v: unknown, dflt: T): T => (typeof v === 'string' && v !== '' ? (JSON.parse(v) as T) : dflt);
-const str = (v: unknown): string | null => (v as string | null) ?? null;
-const flag = (v: unknown): boolean => Number(v) === 1;
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const ORDER = 'ORDER BY created_at COLLATE "C", id COLLATE "C"';
-
-const volume = (r: Row): Volume => ({
-  id: r.id as string, projectId: r.project_id as string, userId: r.user_id as string, name: str(r.name),
-  description: str(r.description), size: Number(r.size), status: r.status as VolumeStatus,
-  volumeTypeId: r.volume_type_id as string, availabilityZone: r.availability_zone as string, bootable: flag(r.bootable),
-  sourceVolid: str(r.source_volid), snapshotId: str(r.snapshot_id), imageId: str(r.image_id), backend: r.backend as string,
-  location: str(r.location), format: r.format as string, metadata: json(r.metadata, {}),
-  createdAt: r.created_at as string, updatedAt: r.updated_at as string,
-});
-
-const snapshot = (r: Row): VolumeSnapshot => ({
-  id: r.id as string, projectId: r.project_id as string, userId: r.user_id as string, volumeId: r.volume_id as string,
-  name: str(r.name), description: str(r.description), size: Number(r.size), status: r.status as SnapshotStatus,
-  location: str(r.location), metadata: json(r.metadata, {}), createdAt: r.created_at as string, updatedAt: r.updated_at as string,
-});
-
-const volumeType = (r: Row): VolumeType => ({
-  id: r.id as string, name: r.name as string, description: str(r.description), isPublic: flag(r.is_public),
-  extraSpecs: json(r.extra_specs, {}), createdAt: r.created_at as string,
-});
-
-const attachment = (r: Row): VolumeAttachment => ({
-  id: r.id as string, volumeId: r.volume_id as string, serverId: r.server_id as string, projectId: r.project_id as string,
-  status: r.status as AttachmentStatus, device: str(r.device), hostName: str(r.host_name), tag: str(r.tag),
-  deleteOnTermination: flag(r.delete_on_termination), attachMode: r.attach_mode as 'rw' | 'ro',
-  createdAt: r.created_at as string, attachedAt: str(r.attached_at),
-});
-
-const VOLUME_FIELDS: FieldMap = {
-  name: ['name', (v: string | null) => v], description: ['description', (v: string | null) => v],
-  size: ['size', (v: number) => v], status: ['status', (v: string) => v], bootable: ['bootable', (v: boolean) => (v ? 1 : 0)],
-  location: ['location', (v: string | null) => v], metadata: ['metadata', (v: object) => JSON.stringify(v)],
-  format: ['format', (v: string) => v],
-};
-const SNAPSHOT_FIELDS: FieldMap = {
-  name: ['name', (v: string | null) => v], description: ['description', (v: string | null) => v],
-  status: ['status', (v: string) => v], location: ['location', (v: string | null) => v],
-  metadata: ['metadata', (v: object) => JSON.stringify(v)],
-};
-const TYPE_FIELDS: FieldMap = {
-  name: ['name', (v: string) => v], description: ['description', (v: string | null) => v],
-  isPublic: ['is_public', (v: boolean) => (v ? 1 : 0)], extraSpecs: ['extra_specs', (v: object) => JSON.stringify(v)],
-};
-const ATTACHMENT_FIELDS: FieldMap = {
-  status: ['status', (v: string) => v], device: ['device', (v: string | null) => v], hostName: ['host_name', (v: string | null) => v],
-  attachedAt: ['attached_at', (v: string | null) => v], deleteOnTermination: ['delete_on_termination', (v: boolean) => (v ? 1 : 0)],
-};
 
 /** the volume CAS, on the caller's transaction (or the pool) */
 async function updateVolumeOn(q: Queryable, id: string, changes: VolumeChanges, expect?: readonly VolumeStatus[]): Promise<Volume | null> {
