@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { AgentError } from '../../rpc/errors.js';
-import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import { plugNics, unplugNics } from './instance-nics.js';
 import type { AgentConfig } from '../config.js';
 import { bootImages } from './domain-spec.js';
 import { removeAll } from './files.js';
@@ -39,7 +39,7 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     }
   },
   async run(x) {
-    const { hv, images, journal, paths, config } = x.deps;
+    const { images, journal, paths, config } = x.deps;
     const spec = x.params.spec;
     const shared = x.params.sharedInstancePath ?? false;
     x.updateServer({ status: 'migrating', power: 'nostate' });
@@ -59,11 +59,7 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     }
     x.progress(85);
 
-    const dhcp = dhcpEntries(spec.nics);
-    if (dhcp.length) {
-      x.step('network');
-      await addDhcpEntries(hv, dhcp);
-    }
+    await plugNics(x, spec.nics);
     return { ...inboundUris(config), paths: { instances: paths.instances, images: paths.images }, sharedInstancePath: shared };
   },
   async rollback(x) {
@@ -113,7 +109,7 @@ async function undoPrepare(x: OpExec<unknown>): Promise<number> {
   const shared = (prepare?.params as { sharedInstancePath?: boolean } | undefined)?.sharedInstancePath === true;
   const spec = x.server().spec;
   x.step('undo_prepare', { sharedInstancePath: shared });
-  await removeDhcpEntries(hv, dhcpEntries(spec.nics));
+  await unplugNics(x, spec.nics);
   // on shared storage the files are the source's, where the guest still runs
   const files = shared ? [] : x.server().files;
   await removeAll(files);

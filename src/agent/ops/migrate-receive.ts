@@ -5,7 +5,7 @@ import { AgentClient, RpcError } from '../../rpc/client.js';
 import { AgentError } from '../../rpc/errors.js';
 import { readSecret } from '../config.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
-import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import { plugNics, unplugNics } from './instance-nics.js';
 import { bootImages, buildDomainSpec, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
 import { recordPower } from './helpers.js';
@@ -73,14 +73,10 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
     if ((spec.swapMiB ?? 0) > 0 && !existsSync(f.swap)) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
     x.progress(80);
 
-    const dhcp = dhcpEntries(spec.nics);
-    if (dhcp.length) {
-      x.step('network');
-      await addDhcpEntries(hv, dhcp);
-    }
+    await plugNics(x, spec.nics);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType));
+    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
     x.progress(90);
 
     if (x.params.start) {
@@ -101,6 +97,6 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
     }
     await removeAll(x.server().files);
     x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
-    await removeDhcpEntries(hv, dhcpEntries(x.server().spec.nics));
+    await unplugNics(x, x.server().spec.nics);
   },
 };

@@ -4,7 +4,7 @@ import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET } from './domain-spec.
 import { removeAll } from './files.js';
 import { createInstanceDisks, ownedFiles } from './instance-disks.js';
 import { recordPower } from './helpers.js';
-import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import { plugNics, unplugNics } from './instance-nics.js';
 import type { OperationDef } from './types.js';
 
 /**
@@ -42,19 +42,7 @@ export const spawn: OperationDef<'spawn'> = {
     await createInstanceDisks(x.deps, spec, img);
     x.progress(75);
 
-    // fixed addresses: DHCP host entries before the guest can ask
-    const dhcp = dhcpEntries(spec.nics);
-    if (dhcp.length) {
-      x.step('network');
-      await addDhcpEntries(hv, dhcp);
-    }
-    // tenant NICs: the network must be here, and each port's filter is in place before the guest can send
-    // (rules match the tap by name, so they can exist before libvirt creates the tap)
-    if ((spec.nics ?? []).some((n) => n.attachment.type === 'tenant')) {
-      x.step('port_filters');
-      x.deps.networks.checkNics(spec.nics);
-      for (const n of spec.nics ?? []) await x.deps.networks.applyPortFilter(n);
-    }
+    await plugNics(x, spec.nics);
 
     x.step('define');
     await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
@@ -78,8 +66,6 @@ export const spawn: OperationDef<'spawn'> = {
     }
     await removeAll(x.server().files);
     x.updateServer({ status: 'error', files: [], power: 'nostate', desiredPower: 'nostate' });
-    // last: if this fails, the server is already 'error' without a domain and the reconcile prune removes them
-    for (const n of x.server().spec.nics ?? []) await x.deps.networks.removePortFilter(n);
-    await removeDhcpEntries(hv, dhcpEntries(x.server().spec.nics));
+    await unplugNics(x, x.server().spec.nics);
   },
 };
