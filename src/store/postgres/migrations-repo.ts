@@ -1,8 +1,8 @@
 /** PostgreSQL repository of migration records (migration 9): the SQLite repository's statements, on the pool. */
 import { MigrationMarkerNotFound, type MigrationRepo } from '../repos/migrations.js';
 import type { Migration, MigrationChanges, MigrationQuery, NewMigration } from '../types.js';
-import { assignments, now } from '../sqlite/columns.js';
-import { MIGRATION_FIELDS, migrationOf, migrationWhere } from '../sqlite/migrations-repo.js';
+import { now } from '../sqlite/columns.js';
+import { migrationOf, migrationUpdate, migrationWhere } from '../sqlite/migrations-repo.js';
 import { PgRepository } from './repository.js';
 
 export class PgMigrations extends PgRepository implements MigrationRepo {
@@ -27,17 +27,10 @@ export class PgMigrations extends PgRepository implements MigrationRepo {
   }
 
   async updateMigration(uuid: string, changes: MigrationChanges, fromStatuses?: readonly string[]): Promise<boolean> {
-    const { sets, params } = assignments(changes, MIGRATION_FIELDS, 'migration');
-    sets.push('updated_at = ?'); params.push(now());
-    let sql = `UPDATE migrations SET ${sets.join(', ')} WHERE uuid = ?`;
-    params.push(uuid);
-    if (fromStatuses) {
-      if (fromStatuses.length === 0) return false;
-      sql += ` AND status IN (${fromStatuses.map(() => '?').join(', ')})`;
-      params.push(...fromStatuses);
-    }
-    return (await this.run(sql, params)) === 1;
+    const u = migrationUpdate(uuid, changes, fromStatuses);
+    return u !== null && (await this.run(u.sql, u.params)) === 1;
   }
+
 
   async listMigrations(q: MigrationQuery): Promise<Migration[]> {
     let marker: { createdAt: string; id: number } | undefined;

@@ -28,6 +28,20 @@ export const MIGRATION_FIELDS: FieldMap = {
   diskTotal: ['disk_total', same], diskProcessed: ['disk_processed', same], diskRemaining: ['disk_remaining', same],
 };
 
+/** the UPDATE of updateMigration (both stores): only from `fromStatuses` when given; null when nothing can match */
+export function migrationUpdate(uuid: string, changes: MigrationChanges, fromStatuses?: readonly string[]): { sql: string; params: unknown[] } | null {
+  const { sets, params } = assignments(changes, MIGRATION_FIELDS, 'migration');
+  sets.push('updated_at = ?'); params.push(now());
+  let sql = `UPDATE migrations SET ${sets.join(', ')} WHERE uuid = ?`;
+  params.push(uuid);
+  if (fromStatuses) {
+    if (fromStatuses.length === 0) return null;
+    sql += ` AND status IN (${fromStatuses.map(() => '?').join(', ')})`;
+    params.push(...fromStatuses);
+  }
+  return { sql, params };
+}
+
 /** the SELECT of listMigrations (both stores): newest first, after the marker's row; null when nothing can match */
 export function migrationWhere(q: MigrationQuery, marker?: { createdAt: string; id: number }): { sql: string; params: unknown[] } | null {
   const where: string[] = [];
@@ -77,16 +91,8 @@ export class SqliteMigrations extends SqliteRepository implements MigrationRepo 
   }
 
   async updateMigration(uuid: string, changes: MigrationChanges, fromStatuses?: readonly string[]): Promise<boolean> {
-    const { sets, params } = assignments(changes, MIGRATION_FIELDS, 'migration');
-    sets.push('updated_at = ?'); params.push(now());
-    let sql = `UPDATE migrations SET ${sets.join(', ')} WHERE uuid = ?`;
-    params.push(uuid);
-    if (fromStatuses) {
-      if (fromStatuses.length === 0) return false;
-      sql += ` AND status IN (${fromStatuses.map(() => '?').join(', ')})`;
-      params.push(...fromStatuses);
-    }
-    return this.db.prepare(sql).run(...params).changes === 1;
+    const u = migrationUpdate(uuid, changes, fromStatuses);
+    return u !== null && this.db.prepare(u.sql).run(...u.params).changes === 1;
   }
 
   async listMigrations(q: MigrationQuery): Promise<Migration[]> {
