@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import type { AgentEndpoint } from '../controller/agents/index.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../controller/scheduler/scheduler.js';
+import { PACK, SPREAD } from '../controller/scheduler/weighers.js';
 import { LIVE_MIGRATION_POLICY_KEYS, type ControllerConfig, type NetworkDef } from '../controller/config.js';
 import { OperationParams } from '../rpc/protocol/operations.js';
 import { checkIdentityRules, IdentityConfigSchema } from '../controller/identity/config.js';
@@ -19,7 +20,7 @@ import { checkStoreLocation, redactStoreLocation } from '../store/index.js';
 export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--public-url URL]
                           [--secret-file FILE] [--agent URL[,URL...]] [--store PATH|postgres://...] [--log-level LEVEL]
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
-                 scheduler: {...}, heartbeatIntervalSeconds, reclaimIntervalSeconds, shelvedOffloadTime (0), tokenTtlSeconds, logLevel,
+                 scheduler: {cpuAllocationRatio, ..., strategy: spread|pack, weighers: {ram, cpu, disk}}, heartbeatIntervalSeconds, reclaimIntervalSeconds, shelvedOffloadTime (0), tokenTtlSeconds, logLevel,
                  database (SQLite file, or postgres://user:password@host:port/db shared by several controllers;
                  --store overrides it), controllerId, taskLeaseSeconds (30),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
@@ -41,6 +42,11 @@ const NetworkSchema = Type.Object({
 const SchedulerSchema = Type.Object({
   cpuAllocationRatio: Type.Optional(Ratio), ramAllocationRatio: Type.Optional(Ratio), diskAllocationRatio: Type.Optional(Ratio),
   reservedHostMemoryMb: Type.Optional(Seconds),
+  /** 'spread' (Nova's default) or 'pack': the sign of every weigher; `weighers` then sets single multipliers */
+  strategy: Type.Optional(Type.Union([Type.Literal('spread'), Type.Literal('pack')])),
+  weighers: Type.Optional(Type.Object({
+    ram: Type.Optional(Type.Number()), cpu: Type.Optional(Type.Number()), disk: Type.Optional(Type.Number()),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 const Quota = Type.Integer({ minimum: -1 });
@@ -97,7 +103,13 @@ export const ControllerFileSchema = Type.Object({
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
 // the file's sections fit the types they are handed to
-const fits: [AgentEndpoint[], NetworkDef[], Partial<SchedulerConfig>] = [[] as Static<typeof AgentEndpointSchema>[], [] as Static<typeof NetworkSchema>[], {} as Static<typeof SchedulerSchema>];
+const fits: [AgentEndpoint[], NetworkDef[], Partial<Omit<SchedulerConfig, 'weighers'>>] = [[] as Static<typeof AgentEndpointSchema>[], [] as Static<typeof NetworkSchema>[], {} as Omit<Static<typeof SchedulerSchema>, 'strategy' | 'weighers'>];
+
+/** the file's scheduler section over the defaults: the strategy picks the weighers' signs, single multipliers override */
+export function schedulerConfig(f: Static<typeof SchedulerSchema>): SchedulerConfig {
+  const { strategy, weighers, ...rest } = f;
+  return { ...DEFAULT_SCHEDULER_CONFIG, ...rest, weighers: { ...(strategy === 'pack' ? PACK : SPREAD), ...weighers } };
+}
 void fits;
 
 /** reads and checks the controller's config file (identity section included) before anything starts */
@@ -135,7 +147,7 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   const c = await startControllerProcess({
     dataDir, listenHost: listen.host, listenPort: listen.port, secret, agents, log, config,
     ...(str(flags, 'public-url') ?? file.publicUrl ? { publicUrl: str(flags, 'public-url') ?? file.publicUrl } : {}),
-    ...(file.scheduler ? { scheduler: { ...DEFAULT_SCHEDULER_CONFIG, ...file.scheduler } } : {}),
+    ...(file.scheduler ? { scheduler: schedulerConfig(file.scheduler) } : {}),
     ...(database ? { databasePath: database } : {}),
     ...(file.agentTls ? { agentTls: file.agentTls } : {}),
     ...(file.controllerId ? { controllerId: file.controllerId } : {}),

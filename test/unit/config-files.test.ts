@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadControllerFile } from '../../src/cli/controller-command.js';
+import { loadControllerFile, schedulerConfig } from '../../src/cli/controller-command.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../src/agent/config.js';
 import { ConfigError } from '../../src/common/config-file.js';
 
@@ -37,6 +37,16 @@ test('controller file: a valid file is returned as written; an empty one keeps e
   };
   assert.deepEqual(loadControllerFile(file(body)), body);
   assert.deepEqual(loadControllerFile(file({})), {});
+});
+
+test('controller file: the scheduler strategy sets the weighers\' signs, single multipliers override it', () => {
+  const f = loadControllerFile(file({ scheduler: { strategy: 'pack', weighers: { disk: 0 }, ramAllocationRatio: 1.5 } }));
+  const c = schedulerConfig(f.scheduler!);
+  assert.deepEqual(c.weighers, { ram: -1, cpu: -1, disk: 0 });
+  assert.equal(c.ramAllocationRatio, 1.5);
+  assert.equal(c.cpuAllocationRatio, 4, 'the rest from the defaults');
+  assert.deepEqual(schedulerConfig({}).weighers, { ram: 1, cpu: 1, disk: 1 }, 'spread by default, as Nova');
+  assert.throws(() => loadControllerFile(file({ scheduler: { strategy: 'fill' } })), /\/scheduler\/strategy: expected one of "spread", "pack"/);
 });
 
 test('controller file: a wrong type, a bad value, an unknown key and a missing key are named with the value', () => {

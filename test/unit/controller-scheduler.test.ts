@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scheduler } from '../../src/controller/scheduler/scheduler.js';
+import { PACK, SPREAD } from '../../src/controller/scheduler/weighers.js';
 import { signedImageUrl, verifyImageSignature } from '../../src/controller/agents/image-export.js';
 import { type Host, type FlavorSnapshot } from '../../src/store/index.js';
 import { ApiError } from '../../src/controller/errors.js';
@@ -12,8 +13,10 @@ const host = (name: string, o: Partial<Host> = {}): Host => ({
 });
 const flavor = (ram: number, vcpus = 1, disk = 1): FlavorSnapshot => ({ id: 'f', name: 'f', ram, vcpus, disk, ephemeral: 0, swap: 0, extraSpecs: {} });
 
-test('scheduler: most free RAM wins; claims count before the store does; full hosts, disabled and down hosts are skipped', () => {
-  const s = new Scheduler({ cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 512 });
+const RAM_ONLY = { ram: 1, cpu: 0, disk: 0 };
+
+test('scheduler (RAM weigher alone): most free RAM wins; claims count before the store does; full hosts, disabled and down hosts are skipped', () => {
+  const s = new Scheduler({ cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 512, weighers: RAM_ONLY });
   s.refresh([host('a'), host('b', { memoryMb: 8192 }), host('off', { disabled: true, memoryMb: 65536 }), host('down', { memoryMb: 65536 })],
     new Map([['a', { instances: 1, vcpus: 1, memoryMb: 1024, diskGb: 1 }]]), (h) => h.name !== 'down');
   assert.equal(s.select(flavor(2048)), 'b'); // b: 7680 free vs a: 2560
@@ -29,8 +32,31 @@ test('scheduler: most free RAM wins; claims count before the store does; full ho
   assert.equal(s.select(flavor(256, 1), { forcedHost: 'b' }), 'b');
 });
 
+test('scheduler: RAM, vCPU and disk weighers together spread by default, pack with negative multipliers', () => {
+  const cfg = { cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 0 };
+  // same RAM everywhere: the vCPU and disk weighers decide
+  const hosts = [host('small', { vcpus: 2, diskGb: 20 }), host('big', { vcpus: 16, diskGb: 200 }), host('mid', { vcpus: 8, diskGb: 100 })];
+  const spread = new Scheduler({ ...cfg, weighers: SPREAD });
+  spread.refresh(hosts, new Map(), () => true);
+  assert.equal(spread.select(flavor(512, 1, 10)), 'big');
+  const pack = new Scheduler({ ...cfg, weighers: PACK });
+  pack.refresh(hosts, new Map(), () => true);
+  assert.equal(pack.select(flavor(512, 1, 10)), 'small', 'the fullest host that still fits');
+  assert.equal(pack.select(flavor(512, 1, 10)), 'small');
+  assert.equal(pack.select(flavor(512, 1, 10)), 'mid', 'small has no vCPU left');
+  // 6 equal servers on 2 equal hosts, spread: 3 each
+  const two = new Scheduler({ ...cfg, weighers: SPREAD });
+  two.refresh([host('h0'), host('h1')], new Map(), () => true);
+  const placed = Array.from({ length: 6 }, () => two.select(flavor(512)));
+  assert.deepEqual([placed.filter((h) => h === 'h0').length, placed.filter((h) => h === 'h1').length], [3, 3]);
+  // a soft group preference comes first: among hosts it ranks equal, the weighers decide
+  const soft = new Scheduler({ ...cfg, weighers: SPREAD });
+  soft.refresh([host('a', { memoryMb: 4096 }), host('b', { memoryMb: 8192, vcpus: 8 }), host('c', { memoryMb: 6144 })], new Map(), () => true);
+  assert.equal(soft.select(flavor(512), { prefer: (h) => (h === 'b' ? -1 : 0) }), 'c', 'b has members of the group; c has more room than a');
+});
+
 test('scheduler: a deleted server frees its host at once, before the next refresh', () => {
-  const s = new Scheduler({ cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 0 });
+  const s = new Scheduler({ cpuAllocationRatio: 1, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 0, weighers: SPREAD });
   s.refresh([host('a', { memoryMb: 2048 })], new Map([['a', { instances: 2, vcpus: 2, memoryMb: 2048, diskGb: 2 }]]), () => true);
   assert.throws(() => s.select(flavor(1024)), /No valid host/);
   s.free('a', flavor(1024));

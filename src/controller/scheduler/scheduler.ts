@@ -3,12 +3,14 @@
  * agents' heartbeats, usage from the store's claims (refreshed after every heartbeat round) plus the claims this
  * process made since. The view only proposes: the claim itself is a conditional write in the database
  * (placement.ts), so a stale view (another controller's claims) costs a retry, never an over-commit. Filters: enabled, up,
- * requested host, RAM / vCPU / disk with allocation ratios. Weigher: most free RAM (Nova's default RAMWeigher
- * spreads servers across hosts). Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
+ * requested host, RAM / vCPU / disk with allocation ratios. Weighers (weighers.ts): free RAM, vCPUs and disk plus the
+ * soft group policies, normalised and summed as Nova does; spread by default, pack with negative multipliers.
+ * Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
  */
 import type { FlavorSnapshot, Host, HostUsage, Resources } from '../../store/index.js';
 import { claimOf } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
+import { bestHost, SPREAD, type WeighedHost, type WeigherMultipliers } from './weighers.js';
 
 export interface SchedulerConfig {
   /** Nova's initial_cpu_allocation_ratio */
@@ -19,10 +21,12 @@ export interface SchedulerConfig {
   diskAllocationRatio: number;
   /** Nova's reserved_host_memory_mb */
   reservedHostMemoryMb: number;
+  /** the weighers' multipliers (Nova's *_weight_multiplier): all positive spreads, negative resource ones pack */
+  weighers: WeigherMultipliers;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
-  cpuAllocationRatio: 4.0, ramAllocationRatio: 1.0, diskAllocationRatio: 1.0, reservedHostMemoryMb: 512,
+  cpuAllocationRatio: 4.0, ramAllocationRatio: 1.0, diskAllocationRatio: 1.0, reservedHostMemoryMb: 512, weighers: SPREAD,
 };
 
 interface HostState {
@@ -39,7 +43,7 @@ export interface SelectOptions {
   exclude?: readonly string[];
   /** only these hosts (affinity, same_host) */
   only?: ReadonlySet<string>;
-  /** higher is better, weighed before free RAM (soft-affinity, soft-anti-affinity) */
+  /** higher is better: the group weigher's score (soft-affinity, soft-anti-affinity) */
   prefer?: (host: string) => number;
 }
 
@@ -89,22 +93,19 @@ export class Scheduler {
    * weighing but not the fit check, as Nova's requested_destination does.
    */
   select(flavor: FlavorSnapshot, opts: SelectOptions = {}): string {
-    let best: HostState | null = null;
-    let bestFree = -Infinity;
-    let bestPref = -Infinity;
     const candidates = opts.forcedHost ? [this.hosts.get(opts.forcedHost)].filter((h): h is HostState => !!h) : this.hosts.values();
     if (opts.forcedHost && !this.hosts.has(opts.forcedHost)) throw new ApiError('bad_request', `Compute host ${opts.forcedHost} could not be found.`);
+    const fits: WeighedHost[] = [];
     for (const h of candidates) {
       if (!h.usable || opts.exclude?.includes(h.name) || (opts.only && !opts.only.has(h.name))) continue;
       const used = this.usedWithClaims(h);
-      const freeRam = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb;
-      if (freeRam < flavor.ram) continue;
-      if (used.vcpus + flavor.vcpus > h.vcpus * this.cfg.cpuAllocationRatio) continue;
-      if (used.diskGb + flavor.disk + flavor.ephemeral > h.diskGb * this.cfg.diskAllocationRatio) continue;
-      // a preference (a soft group policy) first, then the RAM weigher
-      const pref = opts.prefer?.(h.name) ?? 0;
-      if (pref > bestPref || (pref === bestPref && freeRam > bestFree)) { best = h; bestFree = freeRam; bestPref = pref; }
+      const freeRamMb = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb - flavor.ram;
+      const freeVcpus = h.vcpus * this.cfg.cpuAllocationRatio - used.vcpus - flavor.vcpus;
+      const freeDiskGb = h.diskGb * this.cfg.diskAllocationRatio - used.diskGb - flavor.disk - flavor.ephemeral;
+      if (freeRamMb < 0 || freeVcpus < 0 || freeDiskGb < 0) continue;
+      fits.push({ name: h.name, freeRamMb, freeVcpus, freeDiskGb, groupPreference: opts.prefer?.(h.name) ?? 0 });
     }
+    const best = bestHost(fits, this.cfg.weighers ?? SPREAD);
     if (!best) throw noValidHost();
     const claim = { instances: 1, ...claimOf(flavor) };
     this.pending.set(best.name, [...(this.pending.get(best.name) ?? []), claim]);
