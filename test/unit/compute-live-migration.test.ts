@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness, type Harness } from '../support/harness.js';
 import { addHostB, TWO_HOSTS, twoHosts } from '../support/two-hosts.js';
+import { HostCallError } from '../../src/controller/hosts/transport.js';
 
 const S = '/compute/v2.1/servers';
 const HOSTS = TWO_HOSTS;
@@ -186,6 +187,47 @@ test('abort: the guest stays on its source, the record is cancelled, the target 
   // nothing runs any more: Nova's 409 (task_state), then a record that is not running is a 400 (task_state aside)
   const again = await h.req(h.tokens.admin, 'DELETE', url, undefined, '2.24');
   assert.equal(again.statusCode, 409, again.body);
+  await h.close();
+});
+
+test('delete during a live migration: the migration is aborted, nothing stays on either host, both claims go', async () => {
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  const target = other(source);
+  h.driver.holdLiveMigrations = true;
+  assert.equal((await live(h, id)).statusCode, 202);
+  await running(h);
+  await until('running record', async () => (await records(h))[0]?.status === 'running');
+  assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${id}`)).statusCode, 204);
+  await h.idle();
+  assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${id}`)).statusCode, 404);
+  assert.equal(h.driver.guestOn(source, id), undefined, 'destroyed on the source');
+  assert.equal(h.driver.guestOn(target, id), undefined, 'nothing left on the target');
+  assert.ok(h.driver.calls.some((c) => c.op === 'destroy' && c.host === target && c.tag === 'live-migration-target'));
+  assert.equal((await records(h))[0].status, 'cancelled');
+  for (const host of HOSTS) assert.equal((await h.store.getHostUsage(host)).memoryMb, 0, `no claim left on ${host}`);
+  await h.close();
+});
+
+test('delete during a live migration that cannot be aborted (post-copy) and arrives: the guest on the target is destroyed', async () => {
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  const target = other(source);
+  h.driver.holdLiveMigrations = true;
+  assert.equal((await live(h, id)).statusCode, 202);
+  await running(h);
+  await until('running record', async () => (await records(h))[0]?.status === 'running');
+  h.driver.liveMigrationAction = async () => { throw new HostCallError('invalid_state', 'the migration is in post-copy: it cannot be aborted'); };
+  assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${id}`)).statusCode, 204);
+  await sleep(50);
+  h.driver.completeLiveMigration(id);
+  await h.idle();
+  assert.equal(h.driver.guestOn(target, id), undefined, 'the guest that arrived is destroyed');
+  assert.equal(h.driver.guestOn(source, id), undefined);
+  assert.ok(!h.driver.calls.some((c) => c.op === 'live_migrate_finish'), 'the cancelled task never finished it');
+  for (const host of HOSTS) assert.equal((await h.store.getHostUsage(host)).memoryMb, 0, `no claim left on ${host}`);
   await h.close();
 });
 

@@ -7,12 +7,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HostCallError } from '../../hosts/transport.js';
 import type { StepDef, TaskDef } from '../types.js';
 
-/** every other task of the server is cancelled and waited for (its row goes when it stops) */
+/**
+ * every other task of the server is cancelled and waited for (its row goes when it stops); a live migration that
+ * runs is aborted on its source first, or its task would only stop once the whole memory had been copied
+ */
 export const cancelOthers: StepDef<unknown> = {
   name: 'cancel_others',
   run: async (t) => {
     const store = t.svc.store;
     await store.cancelOtherTasks(t.task.serverId, t.task.id);
+    const [live] = await store.listMigrations({ serverId: t.task.serverId, migrationType: 'live-migration', statuses: ['running'], limit: 1 });
+    if (live?.sourceCompute) {
+      // refused in post-copy (the guest already runs on the destination) or when it just ended: the wait covers both
+      await t.svc.hosts.liveMigrationAction(live.sourceCompute, t.task.serverId, 'abort').catch(() => undefined);
+    }
     // a cancelled task stops at its next host call, or finishes the one it is in; either way its row goes
     for (let wait = 5; (await store.listServerTasks(t.task.serverId)).some((o) => o.id !== t.task.id); wait = Math.min(wait * 2, 200)) await sleep(wait);
   },
@@ -36,6 +44,23 @@ export const hardDelete: TaskDef = {
         } catch (err) {
           // the agent never heard of it (a build that failed before reaching the host): nothing to destroy
           if (!(err instanceof HostCallError && err.code === 'unknown_server')) throw err;
+        }
+      },
+    },
+    {
+      // a live migration the delete cut short: its task stopped without rolling back (its host calls are refused
+      // once cancelled), so the destination may hold the prepared definition and files, or the guest itself when
+      // the migration completed before the task could finish it
+      name: 'live_migration_target',
+      run: async (t) => {
+        const [m] = await t.svc.store.listMigrations({ serverId: t.task.serverId, migrationType: 'live-migration', limit: 1 });
+        const dest = m?.destCompute;
+        if (!m || !dest || m.status === 'completed' || dest === t.data.host) return;
+        try {
+          await t.call('destroy', {}, { host: dest, tag: 'live-migration-target' });
+        } catch (err) {
+          // never prepared there, or already cleaned: nothing to do; an unreachable host is reaped on its return
+          if (!(err instanceof HostCallError)) throw err;
         }
       },
     },
