@@ -66,7 +66,7 @@ describe('two controllers on PostgreSQL, 100 simulated hosts, kill -9 of one wit
       const port = await freePort();
       const cfg = join(dataDir, 'controller.json');
       writeFileSync(cfg, JSON.stringify({
-        dataDir, listen: `127.0.0.1:${port}`, secretFile, agents: agents.map((a) => ({ url: a.url })), database: db.url, controllerId: id,
+        dataDir, listen: `127.0.0.1:${port}`, secretFile, agents: agents.map((a) => ({ url: a.url })), database: db.url, controllerId: id, imageDir: join(dir, 'images'),
         heartbeatIntervalSeconds: 1, taskLeaseSeconds: LEASE_S, serviceDownTimeSeconds: 8, logLevel: 'info',
       }));
       // A holds its creates after the host spawned the guest, its stops after the host stopped it
