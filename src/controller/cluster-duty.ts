@@ -90,7 +90,7 @@ function fnv1a(s: string): number {
 export class ClusterMembers {
   private members: string[];
 
-  constructor(private readonly store: Store, readonly id: string, private readonly leaseMs: number) {
+  constructor(private readonly store: Store, readonly id: string, readonly leaseMs: number) {
     this.members = [id];
   }
 

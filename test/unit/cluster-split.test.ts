@@ -46,7 +46,8 @@ function controller(id: string, store: Store, names: string[], drained: Set<stri
   const heartbeat = registry.heartbeat.bind(registry);
   registry.heartbeat = async (name, inv, at) => { recorded.push(name); return heartbeat(name, inv, at); };
   const members = leaseMs === null ? null : new ClusterMembers(store, id, leaseMs);
-  const monitor = new HeartbeatMonitor(agents(names, drained), registry, async () => {}, store, undefined, null, 8, members);
+  // the scheduler refresh reads every host back, as placement.refresh does
+  const monitor = new HeartbeatMonitor(agents(names, drained), registry, async () => { await registry.list(); }, store, undefined, null, 8, members);
   return { id, store, registry, monitor, recorded };
 }
 
@@ -112,6 +113,21 @@ async function twoControllers(open: () => Promise<Store>): Promise<void> {
     a.recorded.length = 0;
     await a.monitor.poll();
     assert.equal(a.recorded.length, HOSTS);
+    // a live controller that does not reach its hosts (its config lacks the agents, a cut link): their records go
+    // stale, and past a membership lease the others record them
+    const blind = controller('ctl-blind', sb, [], drained, leaseMs);
+    await blind.monitor.poll();
+    await a.monitor.poll();
+    a.recorded.length = 0;
+    await a.monitor.poll();
+    const mine = a.recorded.length;
+    assert.ok(mine > 0 && mine < HOSTS, `a records its share only while the records are fresh (${mine})`);
+    await sleep(leaseMs + 50);
+    await blind.monitor.poll(); // still a live member
+    a.recorded.length = 0;
+    await a.monitor.poll();
+    assert.deepEqual(a.recorded.sort(), names, 'the stale hosts are recorded by a');
+    assert.deepEqual(blind.recorded, []);
   } finally {
     await sa.close();
     await sb.close();

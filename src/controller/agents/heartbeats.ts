@@ -53,6 +53,16 @@ export class HeartbeatMonitor {
     private readonly members: ClusterMembers | null = null,
   ) {}
 
+  /**
+   * the host's record is older than a membership lease: its owner does not reach its agent (its config lacks it,
+   * or its network to the host is cut) or died a moment ago; this controller records it rather than let it go down
+   */
+  private unrecorded(host: string): boolean {
+    if (!this.members) return false;
+    const seen = this.hosts.lastSeenMs(host);
+    return seen === null || Date.now() - seen > this.members.leaseMs;
+  }
+
   /** true when this controller records the host's heartbeats (its owner among the live controllers) */
   owns(host: string): boolean { return this.members?.owns(host) ?? true; }
 
@@ -104,7 +114,7 @@ export class HeartbeatMonitor {
       this.log.warn({ agent: e.endpoint.url, host: inv.hostname }, 'two agents report the same host name; ignoring this one');
       return;
     }
-    if (!this.owns(inv.hostname)) {
+    if (!this.owns(inv.hostname) && !this.unrecorded(inv.hostname)) {
       // another controller records this host; a later hand-over starts from a full check
       this.hosts.noteDrained(inv.hostname, inv.drained);
       this.lastPower.delete(inv.hostname);
