@@ -20,6 +20,8 @@ export interface NovaletState {
   link: { rootIf: string; rootIp: string; bridgeIp: string };
   apiUrl: string;
   controller?: ProcessRef;
+  /** controllers beyond the first (`--controllers N`): one database, API on the next ports */
+  extraControllers?: Array<{ apiUrl: string; ref?: ProcessRef }>;
   agents: Record<string, ProcessRef | undefined>;
 }
 
