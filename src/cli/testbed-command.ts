@@ -4,7 +4,7 @@ import { checkStoreLocation } from '../store/index.js';
 import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
-                         [--controllers M] [--store PATH|postgres://...]
+                         [--controllers M] [--store postgres|PATH|postgres://...]
        novalet testbed status [--data-dir DIR] [--json]
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
@@ -16,9 +16,9 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   loop device and file of the testbed, DIR included (a DIR that existed before up is emptied); a second down does
   nothing. kill-host: power loss (agent, libvirtd and guests SIGKILLed at once); revive-host: libvirtd and agent
   started again on the same host state. --live-migration-bandwidth: live migrations limited to MIBS MiB/s (to watch
-  their progress or abort one). --controllers M (1..8): M controllers on one database (the first's SQLite file, or
-  --store: a postgres:// URL this process and the testbed's bridge namespace both reach), APIs on ports 8774.. ;
-  clouds.yaml points at the first.`;
+  their progress or abort one). --controllers M (1..8): M controllers on one database (the first's SQLite file;
+  --store postgres: a PostgreSQL of the testbed's own, data in DIR/postgres, stopped by down; or a postgres:// URL
+  this process and the testbed's bridge namespace both reach), APIs on ports 8774.. ; clouds.yaml points at the first.`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
@@ -49,7 +49,7 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const controllers = Number(str(flags, 'controllers') ?? '1');
       if (!Number.isInteger(controllers) || controllers < 1 || controllers > 8) { console.error(`--controllers: expected 1..8, got ${str(flags, 'controllers')}`); return 2; }
       const store = str(flags, 'store');
-      const badStore = store !== undefined ? checkStoreLocation(store) : flags['store'] === true ? 'needs a value' : null;
+      const badStore = store === 'postgres' ? null : store !== undefined ? checkStoreLocation(store) : flags['store'] === true ? 'needs a value' : null;
       if (badStore) { console.error(`--store: ${badStore}`); return 2; }
       await testbedUp({
         hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, controllers, ...(store ? { store } : {}),

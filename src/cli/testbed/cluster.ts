@@ -27,6 +27,7 @@ import { startNovalet, stopNovalet } from './processes.js';
 import { listDomains, powerOffNetns, sameProcess } from './sys.js';
 import { readState, stateFile, TESTBED_BASE, writeState, type HostState, type TestbedState } from './state.js';
 import { createTestbed, teardown } from './testbed.js';
+import { startTestbedPostgres, stopTestbedPostgres } from './postgres.js';
 
 export const DEFAULT_TESTBED_DIR = join(TESTBED_BASE, 'default');
 const AGENT_PORT = 8779;
@@ -39,8 +40,9 @@ export interface UpOptions {
   /** controllers on one database (default 1): the API of the n-th on port 8774 + n */
   controllers?: number;
   /**
-   * their store: default the first controller's SQLite file (controllers on one machine may share it), or a
-   * postgres:// URL reachable from the testbed's bridge namespace and from this process
+   * their store: default the first controller's SQLite file (controllers on one machine may share it), `postgres`
+   * (a PostgreSQL of the testbed's own, data under DIR/postgres), or a postgres:// URL reachable from the testbed's
+   * bridge namespace and from this process
    */
   store?: string;
 }
@@ -101,7 +103,16 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
     const net = network();
     const networks = [{ ...DEFAULT_NETWORK, cidr: net.cidr, gateway: net.gateway, libvirtNetwork: net.name }];
     // the guest image goes in before the controller daemon opens its database: the same code as `novalet up`
-    const database = o.store ?? join(p.controller, 'controller.db');
+    let database = o.store ?? join(p.controller, 'controller.db');
+    if (o.store === 'postgres') {
+      // recorded before it starts: a failure half way still stops it
+      state.novalet.postgres = { dir: join(state.dir, 'postgres'), port: 0 };
+      const pg = await startTestbedPostgres(state.dir, link);
+      state.novalet.postgres = { dir: pg.dir, port: pg.port };
+      writeState(state);
+      database = pg.url;
+      say(`PostgreSQL up: ${pg.url} (data in ${pg.dir})`);
+    }
     const imageDir = join(p.controller, 'images');
     const seeder = await startControllerProcess({
       dataDir: p.controller, listenHost: '127.0.0.1', listenPort: 0, secret, passwords, agents: [], config: { networks, imageDir },
@@ -156,6 +167,7 @@ async function stopAll(state: TestbedState): Promise<void> {
   const n = state.novalet;
   if (!n) return;
   await stopNovalet([n.controller, ...(n.extraControllers ?? []).map((c) => c.ref), ...Object.values(n.agents)]);
+  if (n.postgres) await stopTestbedPostgres(n.postgres);
 }
 
 /** `novalet testbed down`: false when there was no testbed (a second down) */

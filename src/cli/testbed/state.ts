@@ -22,6 +22,8 @@ export interface NovaletState {
   controller?: ProcessRef;
   /** controllers beyond the first (`--controllers N`): one database, API on the next ports */
   extraControllers?: Array<{ apiUrl: string; ref?: ProcessRef }>;
+  /** the testbed's own PostgreSQL (`--store postgres`): data dir and port, stopped by down */
+  postgres?: { dir: string; port: number };
   agents: Record<string, ProcessRef | undefined>;
 }
 
