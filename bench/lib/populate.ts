@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SqliteStore, type Flavor, type NewServer } from '../../src/store/index.js';
+import { SqliteStore, isPostgresUrl, openStore, type Flavor, type NewServer } from '../../src/store/index.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 
 const STATES: Array<{ vmState: string; powerState: number; weight: number }> = [
@@ -49,6 +49,7 @@ export const populatedName = (i: number) => `bench-${String(i).padStart(6, '0')}
 
 /** Inserts rows `from .. from+count-1`; returns their ids in insertion (= age, oldest first) order. */
 export async function populateServers(o: PopulateOptions): Promise<string[]> {
+  if (isPostgresUrl(o.dbFile)) return populatePostgres(o);
   const store = new SqliteStore(o.dbFile);
   const ids: string[] = [];
   try {
@@ -68,6 +69,26 @@ export async function populateServers(o: PopulateOptions): Promise<string[]> {
       await Promise.all(pending);
       await sleep(o.pauseMs ?? 100);
     }
+  } finally {
+    await store.close();
+  }
+  return ids;
+}
+
+/** PostgreSQL (`dbFile` a postgres:// URL): each row its own insert, 16 in flight over the store's pool */
+async function populatePostgres(o: PopulateOptions): Promise<string[]> {
+  const store = await openStore(o.dbFile);
+  const ids: string[] = [];
+  try {
+    const flavors: Flavor[] = (await store.listFlavors({ includePrivate: true })).filter((f) => f.ram <= 8192);
+    let next = o.from;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < o.from + o.count; i = next++) {
+        const s = row(o, i, flavors);
+        ids[i - o.from] = s.id;
+        await store.createServer(s);
+      }
+    }));
   } finally {
     await store.close();
   }

@@ -22,7 +22,8 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
   FILE (JSON): { dataDir, listen, publicUrl, secretFile, agents: [{url, local?, ca?}], networks: [...],
                  scheduler: {cpuAllocationRatio, ..., strategy: spread|pack, weighers: {ram, cpu, disk}}, heartbeatIntervalSeconds, reclaimIntervalSeconds, shelvedOffloadTime (0), tokenTtlSeconds, logLevel,
                  database (SQLite file, or postgres://user:password@host:port/db shared by several controllers;
-                 --store overrides it), controllerId, taskLeaseSeconds (30),
+                 --store overrides it), controllerId, taskLeaseSeconds (30), imageDir (DATA_DIR/images; shared storage
+                 when several controllers serve one cloud),
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
                  allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
                  liveMigration: {bandwidthMiBs, maxDowntimeMs, completionTimeoutPerGiBSec, permitPostCopy, ...},
@@ -83,6 +84,8 @@ export const ControllerFileSchema = Type.Object({
    * postgres:// URL (shared by controllers anywhere)
    */
   database: Type.Optional(Str),
+  /** the image store's files (default <dataDir>/images): the same shared directory for controllers of one cloud */
+  imageDir: Type.Optional(Str),
   /** this controller's id among several (default: kept in <dataDir>/controller-id) */
   controllerId: Type.Optional(Str),
   /** a task whose owner stopped renewing its lease this long is taken over */
@@ -136,11 +139,11 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes, liveMigration } = file;
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes, liveMigration, imageDir } = file;
   const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
   const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
     networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
-    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes, liveMigration,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes, liveMigration, imageDir,
   }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

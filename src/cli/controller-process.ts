@@ -75,14 +75,15 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   const port = o.listenPort;
   const guessUrl = o.publicUrl ?? `http://${listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost}:${port}`;
   const cfg = defaultConfig({ imageDir: join(o.dataDir, 'images'), ...o.config, ...(o.scheduler ? { scheduler: o.scheduler } : {}), publicUrl: guessUrl });
+  const controllerId = o.controllerId ?? controllerIdOf(o.dataDir);
   const cluster = createAgentCluster({
     store, secret: o.secret, agents: o.agents, internalUrl: cfg.publicUrl, runningDeletedTimeoutSeconds: cfg.runningDeletedTimeoutSeconds,
     ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     ...(o.agentTls ? { clientTls: Object.fromEntries(Object.entries(o.agentTls).map(([k, f]) => [k, readFileSync(f)])) } : {}),
-    log: { warn: (obj, msg) => o.log.warn(obj, msg) },
+    log: { warn: (obj, msg) => o.log.warn(obj, msg) }, controllerId,
   });
   const app = buildControllerApp(cfg, store, cluster.transport, {
-    loggerInstance: o.log.child({ component: 'api' }), controllerId: o.controllerId ?? controllerIdOf(o.dataDir),
+    loggerInstance: o.log.child({ component: 'api' }), controllerId,
     failpoints: parseFailpoints(process.env.NOVALET_FAILPOINTS), processMetrics: true,
   });
   await bootstrapIdentity(app.novalet.identity, o.passwords);
@@ -95,6 +96,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
     app, store, cluster, cfg, url: cfg.publicUrl, recovered,
     async close() {
       cluster.close();
+      await cluster.heartbeats?.leave();
       await app.close();
       await store.close();
     },

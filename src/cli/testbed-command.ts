@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs, str, type ParsedArgs } from './args.js';
+import { checkStoreLocation } from '../store/index.js';
 import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
+                         [--controllers M] [--store postgres|PATH|postgres://...]
        novalet testbed status [--data-dir DIR] [--json]
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
@@ -14,7 +16,9 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   loop device and file of the testbed, DIR included (a DIR that existed before up is emptied); a second down does
   nothing. kill-host: power loss (agent, libvirtd and guests SIGKILLed at once); revive-host: libvirtd and agent
   started again on the same host state. --live-migration-bandwidth: live migrations limited to MIBS MiB/s (to watch
-  their progress or abort one).`;
+  their progress or abort one). --controllers M (1..8): M controllers on one database (the first's SQLite file;
+  --store postgres: a PostgreSQL of the testbed's own, data in DIR/postgres, stopped by down; or a postgres:// URL
+  this process and the testbed's bridge namespace both reach), APIs on ports 8774.. ; clouds.yaml points at the first.`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
@@ -42,7 +46,15 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const bw = str(flags, 'live-migration-bandwidth');
       const bandwidth = bw === undefined ? undefined : Number(bw);
       if (bandwidth !== undefined && !(Number.isFinite(bandwidth) && bandwidth > 0)) { console.error(`--live-migration-bandwidth: expected MiB/s > 0, got ${bw}`); return 2; }
-      await testbedUp({ hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}) }, say);
+      const controllers = Number(str(flags, 'controllers') ?? '1');
+      if (!Number.isInteger(controllers) || controllers < 1 || controllers > 8) { console.error(`--controllers: expected 1..8, got ${str(flags, 'controllers')}`); return 2; }
+      const store = str(flags, 'store');
+      const badStore = store === 'postgres' ? null : store !== undefined ? checkStoreLocation(store) : flags['store'] === true ? 'needs a value' : null;
+      if (badStore) { console.error(`--store: ${badStore}`); return 2; }
+      await testbedUp({
+        hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, controllers, ...(store ? { store } : {}),
+        ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}),
+      }, say);
       return 0;
     }
     case 'status': {
@@ -50,6 +62,7 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       if (flags['json']) { console.log(JSON.stringify(s, null, 2)); return 0; }
       say(`testbed ${s.prefix} in ${s.dir}`);
       say(`  controller ${s.controller ? 'running' : 'DOWN'}  ${s.apiUrl ?? ''}`);
+      for (const c of s.extraControllers) say(`  controller ${c.running ? 'running' : 'DOWN'}  ${c.apiUrl}`);
       for (const h of s.hosts) say(`  ${h.name}  ${h.ip}  libvirtd ${h.libvirtd ? 'running' : 'DOWN'}  agent ${h.agent ? 'running' : 'DOWN'}  ${h.migrationUri}  ${h.domains.length} domain(s)`);
       say(`  shared storage ${s.sharedDir}`);
       if (s.cloudsYaml) say(`  OS_CLIENT_CONFIG_FILE=${s.cloudsYaml} (clouds novalet, novalet-admin)`);

@@ -32,7 +32,7 @@ test('controller file: a valid file is returned as written; an empty one keeps e
     agents: [{ url: 'http://10.0.0.6:8779' }, { url: 'https://10.0.0.7:8779', local: false, ca: '/etc/ca.pem' }],
     networks: [{ id: 'n1', name: 'private', cidr: '10.0.0.0/24', gateway: '10.0.0.1', subnetId: 's1', libvirtNetwork: 'novalet-private' }],
     scheduler: { cpuAllocationRatio: 5 }, heartbeatIntervalSeconds: 10, reclaimIntervalSeconds: 0, tokenTtlSeconds: 3600,
-    serviceDownTimeSeconds: 60, region: 'RegionOne', logLevel: 'debug', database: 'postgres://novalet:pw@db.example:5432/novalet',
+    serviceDownTimeSeconds: 60, region: 'RegionOne', logLevel: 'debug', database: 'postgres://novalet:pw@db.example:5432/novalet', imageDir: '/srv/shared/images', controllerId: 'ctl-1',
     identity: { projects: [{ name: 'web' }], users: [{ name: 'alice', password: 'pw', project: 'web', roles: ['member'] }] },
   };
   assert.deepEqual(loadControllerFile(file(body)), body);

@@ -514,6 +514,13 @@ for (const backend of BACKENDS) {
       assert.equal(await st.takeClusterLease('reclaim', holder, t + 9000, t + 5003), false, 'only the holder releases');
       await st.releaseClusterLease('reclaim', other);
       assert.equal(await st.takeClusterLease('reclaim', holder, t + 9000, t + 5004), true, 'released: free at once');
+      // membership: the live leases under a prefix (a `%` or `_` in it is not a wildcard)
+      await st.takeClusterLease('member:c1', 'c1', t + 1000, t);
+      await st.takeClusterLease('member:c2', 'c2', t + 3000, t);
+      await st.takeClusterLease('memberXc3', 'c3', t + 3000, t);
+      assert.deepEqual((await st.listClusterLeases('member:', t + 2000)).map((l) => [l.name, l.holder, l.leaseUntil]), [['member:c2', 'c2', t + 3000]]);
+      assert.deepEqual((await st.listClusterLeases('member:', t)).map((l) => l.holder), ['c1', 'c2']);
+      assert.deepEqual(await st.listClusterLeases('member_', t), []);
     });
 
     it('tasks: begin is one transaction with the CAS, checkpoints and finish need the owner, one takeover wins', async (_, st) => {

@@ -11,7 +11,7 @@
  *                     DIR/<host>/log-libvirt/libvirtd.log)
  *   DIR/<host>/agent/ the agent's data (journal, instances, images); DIR/<host>/agent.json its config
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_NETWORK, defaultConfig, PREFIX } from '../../controller/config.js';
@@ -27,6 +27,7 @@ import { startNovalet, stopNovalet } from './processes.js';
 import { listDomains, powerOffNetns, sameProcess } from './sys.js';
 import { readState, stateFile, TESTBED_BASE, writeState, type HostState, type TestbedState } from './state.js';
 import { createTestbed, teardown } from './testbed.js';
+import { startTestbedPostgres, stopTestbedPostgres } from './postgres.js';
 
 export const DEFAULT_TESTBED_DIR = join(TESTBED_BASE, 'default');
 const AGENT_PORT = 8779;
@@ -36,6 +37,14 @@ export interface UpOptions {
   hosts: number; dir: string; guestDir: string; logLevel: string;
   /** the controller's liveMigration.bandwidthMiBs (slow migrations to watch or abort) */
   liveMigrationBandwidthMiBs?: number;
+  /** controllers on one database (default 1): the API of the n-th on port 8774 + n */
+  controllers?: number;
+  /**
+   * their store: default the first controller's SQLite file (controllers on one machine may share it), `postgres`
+   * (a PostgreSQL of the testbed's own, data under DIR/postgres), or a postgres:// URL reachable from the testbed's
+   * bridge namespace and from this process
+   */
+  store?: string;
 }
 
 const paths = (dir: string) => ({
@@ -94,24 +103,52 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
     const net = network();
     const networks = [{ ...DEFAULT_NETWORK, cidr: net.cidr, gateway: net.gateway, libvirtNetwork: net.name }];
     // the guest image goes in before the controller daemon opens its database: the same code as `novalet up`
+    let database = o.store ?? join(p.controller, 'controller.db');
+    if (o.store === 'postgres') {
+      // recorded before it starts: a failure half way still stops it
+      state.novalet.postgres = { dir: join(state.dir, 'postgres'), port: 0 };
+      const pg = await startTestbedPostgres(state.dir, link);
+      state.novalet.postgres = { dir: pg.dir, port: pg.port };
+      writeState(state);
+      database = pg.url;
+      say(`PostgreSQL up: ${pg.url} (data in ${pg.dir})`);
+    }
+    const imageDir = join(p.controller, 'images');
     const seeder = await startControllerProcess({
-      dataDir: p.controller, listenHost: '127.0.0.1', listenPort: 0, secret, passwords, agents: [], config: { networks },
-      log: pino({ level: 'warn' }),
+      dataDir: p.controller, listenHost: '127.0.0.1', listenPort: 0, secret, passwords, agents: [], config: { networks, imageDir },
+      log: pino({ level: 'warn' }), databasePath: database,
     });
     try {
       await seedGuestImages(seeder.store, seeder.app.novalet.images, o.guestDir);
     } finally {
       await seeder.close();
     }
-    const cfg = join(p.controller, 'controller.json');
-    writeFileSync(cfg, JSON.stringify({
-      dataDir: p.controller, listen: `0.0.0.0:${API_PORT}`, publicUrl: apiUrl, secretFile: p.secret,
-      agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks,
-      heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
-      ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
-    }, null, 2));
-    state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', cfg], join(p.logs, 'controller.log'), '"controller ready"');
+    // controller n (0 first): its own data dir and id, the API on 8774 + n; one database, one image directory, the
+    // same bootstrap passwords (each start sets them to its files')
+    const controllerConfig = (n: number): string => {
+      const dataDir = n === 0 ? p.controller : `${p.controller}-${n + 1}`;
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      if (n > 0) for (const f of ['admin-password', 'demo-password']) copyFileSync(join(p.controller, f), join(dataDir, f));
+      const cfg = join(dataDir, 'controller.json');
+      writeFileSync(cfg, JSON.stringify({
+        dataDir, listen: `0.0.0.0:${API_PORT + n}`, publicUrl: `http://${link.bridgeIp}:${API_PORT + n}`, secretFile: p.secret,
+        agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks, database, imageDir,
+        heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
+        ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
+      }, null, 2));
+      return cfg;
+    };
+    state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', controllerConfig(0)], join(p.logs, 'controller.log'), '"controller ready"');
     writeState(state);
+    for (let n = 1; n < (o.controllers ?? 1); n++) {
+      const extra = { apiUrl: `http://${link.bridgeIp}:${API_PORT + n}` };
+      state.novalet.extraControllers = [...(state.novalet.extraControllers ?? []), extra];
+      writeState(state);
+      const ref = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', controllerConfig(n)], join(p.logs, `controller-${n + 1}.log`), '"controller ready"');
+      state.novalet.extraControllers = state.novalet.extraControllers.map((x) => (x === extra ? { ...x, ref } : x));
+      writeState(state);
+      say(`controller ${n + 1} up: ${extra.apiUrl}`);
+    }
     writeFileSync(p.clouds, cloudsYaml(`${apiUrl}${PREFIX.identity}/v3`, defaultConfig().region, [
       { cloud: 'novalet', username: 'demo', password: passwords.demo, project: 'demo' },
       { cloud: 'novalet-admin', username: 'admin', password: passwords.admin, project: 'admin' },
@@ -129,7 +166,8 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
 async function stopAll(state: TestbedState): Promise<void> {
   const n = state.novalet;
   if (!n) return;
-  await stopNovalet([n.controller, ...Object.values(n.agents)]);
+  await stopNovalet([n.controller, ...(n.extraControllers ?? []).map((c) => c.ref), ...Object.values(n.agents)]);
+  if (n.postgres) await stopTestbedPostgres(n.postgres);
 }
 
 /** `novalet testbed down`: false when there was no testbed (a second down) */
@@ -177,6 +215,8 @@ export interface TestbedStatus {
   apiUrl: string | null;
   cloudsYaml: string | null;
   controller: boolean;
+  /** controllers beyond the first: API URL and whether it runs */
+  extraControllers: Array<{ apiUrl: string; running: boolean }>;
   /** `domains`: the libvirt domains of the host (guests, running or not), empty while its libvirtd is down */
   hosts: Array<{ name: string; ip: string; netns: string; libvirtd: boolean; agent: boolean; libvirtUri: string; migrationUri: string; domains: string[] }>;
 }
@@ -189,6 +229,7 @@ export async function testbedStatus(dir: string): Promise<TestbedStatus> {
     apiUrl: n?.apiUrl ?? null,
     cloudsYaml: existsSync(paths(state.dir).clouds) ? paths(state.dir).clouds : null,
     controller: sameProcess(n?.controller),
+    extraControllers: (n?.extraControllers ?? []).map((c) => ({ apiUrl: c.apiUrl, running: sameProcess(c.ref) })),
     hosts: await Promise.all(state.hosts.map(async (h) => {
       const libvirtd = daemonPid(h.dir) !== undefined;
       return {

@@ -20,6 +20,10 @@ export interface NovaletState {
   link: { rootIf: string; rootIp: string; bridgeIp: string };
   apiUrl: string;
   controller?: ProcessRef;
+  /** controllers beyond the first (`--controllers N`): one database, API on the next ports */
+  extraControllers?: Array<{ apiUrl: string; ref?: ProcessRef }>;
+  /** the testbed's own PostgreSQL (`--store postgres`): data dir and port, stopped by down */
+  postgres?: { dir: string; port: number };
   agents: Record<string, ProcessRef | undefined>;
 }
 

@@ -4,6 +4,12 @@
  * a missing answer is a missed beat, and after service_down_time the host is down. The inventory's server list
  * also syncs power states (Nova's _sync_power_states): the agent owns that fact; the controller records it for
  * servers with no task running, and a guest that shut itself down moves its server to STOPPED, as in Nova.
+ *
+ * Several controllers on one database split the hosts (`ClusterMembers`, rendezvous hashing over the live
+ * controllers): each still asks every agent (it needs the agent's host name to route tasks, and its drained flag),
+ * but only the host's owner records the heartbeat, syncs power and reaps orphans, so N controllers do not write
+ * each host N times a round. A dead controller's hosts move to the others once its membership lease (three
+ * rounds) ran out; power sync writes with compare-and-swap, so a round that overlaps a hand-over does no harm.
  */
 import type { Store, Server } from '../../store/index.js';
 import type { Inventory } from '../../rpc/protocol/inventory.js';
@@ -11,6 +17,7 @@ import type { HostRegistry } from '../hosts/registry.js';
 import { POWER, novaPower } from '../compute/power.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
 import type { OrphanReaper } from './orphans.js';
+import type { ClusterMembers } from '../cluster-duty.js';
 
 /** every this many rounds, all of a host's guests are checked for orphans (in between, only new ones) */
 const FULL_ORPHAN_CHECK_ROUNDS = 6;
@@ -42,7 +49,22 @@ export class HeartbeatMonitor {
     private readonly log: HeartbeatLogger = { warn: () => {} },
     private readonly reaper: OrphanReaper | null = null,
     private readonly concurrency = 64,
+    /** the live controllers sharing the database; null: this controller owns every host */
+    private readonly members: ClusterMembers | null = null,
   ) {}
+
+  /**
+   * the host's record is older than a membership lease: its owner does not reach its agent (its config lacks it,
+   * or its network to the host is cut) or died a moment ago; this controller records it rather than let it go down
+   */
+  private unrecorded(host: string): boolean {
+    if (!this.members) return false;
+    const seen = this.hosts.lastSeenMs(host);
+    return seen === null || Date.now() - seen > this.members.leaseMs;
+  }
+
+  /** true when this controller records the host's heartbeats (its owner among the live controllers) */
+  owns(host: string): boolean { return this.members?.owns(host) ?? true; }
 
   /** one round over every agent, then a scheduler refresh; concurrent callers share the round */
   poll(): Promise<void> {
@@ -61,9 +83,13 @@ export class HeartbeatMonitor {
     this.timer = null;
   }
 
+  /** a controller stopping leaves the cluster: its hosts go to the others at their next round */
+  async leave(): Promise<void> { await this.members?.leave(); }
+
   /** never rejects: a failing round (e.g. the database busy) is logged and the next one tries again */
   private async round(): Promise<void> {
     this.rounds++;
+    await this.members?.refresh();
     const queue = [...this.agents.all()];
     const worker = async () => {
       for (let e = queue.shift(); e; e = queue.shift()) {
@@ -86,6 +112,12 @@ export class HeartbeatMonitor {
     }
     if (!this.agents.name(e, inv.hostname)) {
       this.log.warn({ agent: e.endpoint.url, host: inv.hostname }, 'two agents report the same host name; ignoring this one');
+      return;
+    }
+    if (!this.owns(inv.hostname) && !this.unrecorded(inv.hostname)) {
+      // another controller records this host; a later hand-over starts from a full check
+      this.hosts.noteDrained(inv.hostname, inv.drained);
+      this.lastPower.delete(inv.hostname);
       return;
     }
     await this.hosts.heartbeat(inv.hostname, {

@@ -13,6 +13,7 @@ import { HeartbeatMonitor, type HeartbeatLogger } from './heartbeats.js';
 import { registerImageExport, signedImageUrl } from './image-export.js';
 import { AgentTransport } from './transport.js';
 import { OrphanReaper } from './orphans.js';
+import { ClusterMembers } from '../cluster-duty.js';
 
 export { AgentDirectory, type AgentEndpoint } from './directory.js';
 export { AgentTransport } from './transport.js';
@@ -31,6 +32,11 @@ export interface AgentClusterOptions {
   /** CA and client certificate for every agent (mutual TLS, `novalet pki`) */
   clientTls?: AgentClientTls;
   log?: HeartbeatLogger;
+  /**
+   * this controller's id: controllers sharing a database split the hosts' heartbeat records, power sync and orphan
+   * reaping between them (membership lease: three heartbeat intervals); absent: this controller does every host
+   */
+  controllerId?: string;
 }
 
 export interface AgentCluster {
@@ -60,9 +66,11 @@ export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
       images = imageService;
       registerImageExport(app, imageService, o.secret);
       const reaper = new OrphanReaper(o.store, transport, (o.runningDeletedTimeoutSeconds ?? 60) * 1000, o.log);
-      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper);
+      const every = o.heartbeatIntervalMs ?? 10_000;
+      const members = o.controllerId ? new ClusterMembers(o.store, o.controllerId, 3 * every) : null;
+      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper, 64, members);
       await cluster.heartbeats.poll();
-      cluster.heartbeats.start(o.heartbeatIntervalMs ?? 10_000);
+      cluster.heartbeats.start(every);
     },
     close() { cluster.heartbeats?.stop(); },
   };

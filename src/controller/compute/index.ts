@@ -28,7 +28,7 @@ import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
 import { VolumeService } from '../volumes/service.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
-import { ClusterDuty } from '../cluster-duty.js';
+import { ClusterDuty, PeriodicDuty } from '../cluster-duty.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -59,13 +59,15 @@ export class ComputeController {
   readonly migrations: MigrationService;
   readonly liveMigrations: LiveMigrationControl;
   readonly resizeConfirm: ResizeConfirmSweep;
-  private confirmTimer: NodeJS.Timeout | null = null;
+  /** automatic confirm of VERIFY_RESIZE, once per cluster */
+  private readonly confirmDuty: PeriodicDuty | null;
   readonly network: NetworkController;
   readonly interfaces: InterfaceService;
   private reclaimTimer: NodeJS.Timeout | null = null;
   /** the recycle bin's reclaim runs on one controller of those sharing the database */
   readonly reclaimDuty: ClusterDuty;
-  private offloadTimer: NodeJS.Timeout | null = null;
+  /** offload of shelved servers past shelved_offload_time, once per cluster */
+  private readonly offloadDuty: PeriodicDuty | null;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
@@ -95,6 +97,12 @@ export class ComputeController {
     this.liveMigrations = new LiveMigrationControl(store, transport);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
     this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
+    this.confirmDuty = cfg.resizeConfirmWindowSeconds > 0
+      ? new PeriodicDuty(store, 'resize-confirm', o.controllerId, Math.min(cfg.resizeConfirmWindowSeconds, 60) * 1000, () => this.resizeConfirm.sweep())
+      : null;
+    this.offloadDuty = cfg.shelvedOffloadTime > 0
+      ? new PeriodicDuty(store, 'shelved-offload', o.controllerId, Math.min(cfg.shelvedOffloadTime, 60) * 1000, () => this.shelving.offloadExpired())
+      : null;
   }
 
   /**
@@ -114,15 +122,9 @@ export class ComputeController {
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s), once per cluster */
   startPeriodic(): void {
     // automatic confirm of VERIFY_RESIZE (Nova's resize_confirm_window), every min(window, 60 s)
-    if (this.cfg.resizeConfirmWindowSeconds > 0 && !this.confirmTimer) {
-      this.confirmTimer = setInterval(() => { void this.resizeConfirm.sweep().catch(() => {}); }, Math.min(this.cfg.resizeConfirmWindowSeconds, 60) * 1000);
-      this.confirmTimer.unref();
-    }
+    this.confirmDuty?.start();
     // shelved servers past shelved_offload_time are offloaded (Nova's _poll_shelved_instances), every min(time, 60 s)
-    if (this.cfg.shelvedOffloadTime > 0 && !this.offloadTimer) {
-      this.offloadTimer = setInterval(() => { void this.shelving.offloadExpired().catch(() => {}); }, Math.min(this.cfg.shelvedOffloadTime, 60) * 1000);
-      this.offloadTimer.unref();
-    }
+    this.offloadDuty?.start();
     if (this.cfg.reclaimIntervalSeconds <= 0 || this.reclaimTimer) return;
     this.reclaimTimer = setInterval(() => { void this.reclaimRound().catch(() => {}); }, this.reclaimEveryMs());
     this.reclaimTimer.unref();
@@ -136,10 +138,8 @@ export class ComputeController {
 
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
-    if (this.confirmTimer) clearInterval(this.confirmTimer);
-    if (this.offloadTimer) clearInterval(this.offloadTimer);
-    this.reclaimTimer = this.confirmTimer = this.offloadTimer = null;
-    await this.reclaimDuty.release();
+    this.reclaimTimer = null;
+    await Promise.all([this.reclaimDuty.release(), this.confirmDuty?.stop(), this.offloadDuty?.stop()]);
     await this.tasks.close();
     await this.volumes.idle();
   }

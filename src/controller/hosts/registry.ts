@@ -51,6 +51,17 @@ export class HostRegistry {
     return this.remember((await this.store.getHost(name))!);
   }
 
+  /** the drained flag of a host whose heartbeat another controller records (heartbeats split between controllers) */
+  noteDrained(name: string, drained: boolean | undefined): void {
+    if (drained) this.drained.add(name); else this.drained.delete(name);
+  }
+
+  /** when the host's last heartbeat was recorded (by any controller), as last read from the store; null: never */
+  lastSeenMs(name: string): number | null {
+    const t = this.known.get(name)?.lastSeenAt;
+    return t ? Date.parse(t) : null;
+  }
+
   /** new servers may be placed here: up, enabled, not drained */
   isSchedulable(h: Host, nowMs = Date.now()): boolean {
     return !h.disabled && !this.drained.has(h.name) && this.isUp(h, nowMs);

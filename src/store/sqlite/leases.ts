@@ -1,5 +1,5 @@
 /** SQLite repository of cluster leases (migration 12). */
-import type { ClusterLeaseRepo } from '../repos/leases.js';
+import { LIST_LEASES, listLeaseParams, type ClusterLease, type ClusterLeaseRepo } from '../repos/leases.js';
 import { SqliteRepository } from './repository.js';
 
 /** the upsert both stores run: a new row, or the existing one only when it ran out or is the holder's */
@@ -13,5 +13,9 @@ export class SqliteClusterLeases extends SqliteRepository implements ClusterLeas
   }
   async releaseClusterLease(name: string, holder: string): Promise<void> {
     this.cached('DELETE FROM cluster_leases WHERE name = ? AND holder = ?').run(name, holder);
+  }
+  async listClusterLeases(prefix: string, nowMs: number): Promise<ClusterLease[]> {
+    const rows = this.cached(LIST_LEASES).all(...listLeaseParams(prefix, nowMs)) as { name: string; holder: string; lease_until: number }[];
+    return rows.map((r) => ({ name: r.name, holder: r.holder, leaseUntil: r.lease_until }));
   }
 }
