@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Hypervisor } from '../virt/hypervisor.js';
+import { fileDiskCache } from './direct-io.js';
 import { AgentError } from '../rpc/errors.js';
 import type { ListServersResponse, ServerView } from '../rpc/protocol/servers.js';
 import type { OperationView } from '../rpc/protocol/operations.js';
@@ -64,7 +65,7 @@ export class Agent {
     const networks = new TenantNetworks({ journal, config: o.config, log: o.log.child({ component: 'networks' }), driver: o.networkDriver ?? new JournalOnlyDriver() });
     const agent = new Agent({
       hv: o.hv, journal, disks, images: new ImageCache(paths.images, disks), paths, config: o.config,
-      events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu', networks,
+      events: new EventLog(), log: o.log, powerWatch: new PowerWatch(), domainType: 'qemu', diskCache: fileDiskCache(paths.instances), networks,
       migrations: new LiveMigrations(),
       ...(o.onOperationFinished ? { onOperationFinished: o.onOperationFinished } : {}),
     });

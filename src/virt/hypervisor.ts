@@ -36,7 +36,11 @@ export interface DiskSpec {
   sourceType?: 'file' | 'block';
   /** volume id for role 'volume' */
   volumeId?: string;
+  /** libvirt's cache mode (a file disk without one gets the hypervisor's default); block devices always get 'none' */
+  cache?: DiskCache;
 }
+
+export type DiskCache = 'none' | 'writeback' | 'writethrough' | 'directsync' | 'unsafe';
 
 export interface NicSpec {
   /** port id (Neutron port); also used as the libvirt device alias 'ua-<portId>' */

@@ -87,6 +87,13 @@ describe('domain XML generation', () => {
     assert.match(xml, /<disk type='file' device='cdrom'>[\s\S]*<target dev='sda' bus='sata'\/>\s*<readonly\/>/);
   });
 
+  test('a file disk\'s cache mode is written when given; a block device is always cache=none', () => {
+    const base = spec();
+    const xml = buildDomainXml({ ...base, disks: base.disks.map((d) => ({ ...d, cache: 'writeback' as const })) });
+    assert.match(xml, /<driver name='qemu' type='qcow2' cache='writeback'\/>\s*<source file='\/var\/lib\/novalet\/instances\/x\/disk'\/>/);
+    assert.match(xml, /<driver name='qemu' type='raw' cache='none'\/>\s*<source dev='\/dev\/mapper\/lun0'\/>/);
+  });
+
   test('NICs: network, bridge, ethernet tap, alias ua-<portId>', () => {
     const xml = buildDomainXml(spec());
     assert.match(xml, /<interface type='network'>\s*<mac address='52:54:00:00:00:01'\/>\s*<source network='default'\/>\s*<model type='virtio'\/>\s*<alias name='ua-p-1'\/>/);

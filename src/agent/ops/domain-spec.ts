@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { BootSpec as VirtBootSpec, DiskSpec, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
+import type { BootSpec as VirtBootSpec, DiskCache, DiskSpec, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
 import type { ExtraDisk, ImageRef, NicSpec, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { AgentPaths } from '../config.js';
 
@@ -77,11 +77,20 @@ export const directNic: NicResolver = (n) => {
   return { portId: n.portId, mac: n.mac, attachment: a, ...(n.model ? { model: n.model } : {}) };
 };
 
-export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainType: DomainType, resolveNic: NicResolver = directNic): DomainSpec {
+/** what the host decides about every domain it defines */
+export interface HostDomainFacts {
+  domainType: DomainType;
+  /** the cache mode of the instance dir's disks (../direct-io.ts) */
+  diskCache?: DiskCache;
+}
+
+export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, host: HostDomainFacts, resolveNic: NicResolver = directNic): DomainSpec {
   const f = serverFiles(paths, spec.uuid);
-  const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio' }];
-  if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio' });
-  if ((spec.swapMiB ?? 0) > 0) disks.push({ target: 'vdc', path: f.swap, format: 'qcow2', role: 'swap', bus: 'virtio' });
+  const cache = host.diskCache !== undefined ? { cache: host.diskCache } : {};
+  const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio', ...cache }];
+  if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio', ...cache });
+  if ((spec.swapMiB ?? 0) > 0) disks.push({ target: 'vdc', path: f.swap, format: 'qcow2', role: 'swap', bus: 'virtio', ...cache });
+  // volumes keep the hypervisor's default: their storage is not the instance dir's
   for (const d of spec.disks ?? []) disks.push(extraDiskSpec(paths, spec.uuid, d));
   if (spec.configDrive) disks.push(configDriveDisk(f.config));
   return {
@@ -90,7 +99,7 @@ export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainT
     vcpus: spec.vcpus,
     maxVcpus: Math.max(spec.maxVcpus ?? spec.vcpus, spec.vcpus),
     memoryMiB: spec.memoryMiB,
-    domainType: spec.domainType ?? hostDomainType,
+    domainType: spec.domainType ?? host.domainType,
     boot: bootOf(spec, paths),
     disks,
     nics: (spec.nics ?? []).map(resolveNic),

@@ -91,14 +91,14 @@ export function isOff(p: PowerState): boolean {
  * instance. DHCP host entries are put back first (identical entries are a no-op).
  */
 export async function ensureDefined(x: OpExec<unknown>): Promise<boolean> {
-  const { hv, paths, domainType } = x.deps;
+  const { hv, paths } = x.deps;
   if (await hv.getDomain(x.op.serverUuid)) return false;
   const spec = x.server().spec;
   x.step('redefine');
   const dhcp = dhcpEntries(spec.nics);
   if (dhcp.length) await addDhcpEntries(hv, dhcp);
   for (const n of spec.nics ?? []) await x.deps.networks.applyPortFilter(n);
-  await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
+  await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
   x.deps.events.emit({ type: 'operation', uuid: x.op.serverUuid, requestId: x.op.requestId, message: 'domain was missing: defined again from the journaled spec' });
   return true;
 }

@@ -34,7 +34,7 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
     if (server && server.status !== 'deleted' && !leftover) throw new AgentError('invalid_state', 'server already exists on this host');
   },
   async run(x) {
-    const { hv, images, disks, journal, paths, domainType } = x.deps;
+    const { hv, images, disks, journal, paths } = x.deps;
     const spec = x.params.spec;
     const uuid = spec.uuid;
     const f = serverFiles(paths, uuid);
@@ -76,7 +76,7 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
     await plugNics(x, spec.nics);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
+    await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
     x.progress(90);
 
     if (x.params.start) {

@@ -14,7 +14,7 @@ export const rebuild: OperationDef<'rebuild'> = {
   refusedWhenDrained: true,
   check: (s) => { requirePower(s, ['running', 'shutdown', 'paused', 'crashed'], 'rebuild'); },
   async run(x) {
-    const { hv, images, disks, paths, domainType } = x.deps;
+    const { hv, images, disks, paths } = x.deps;
     const uuid = x.op.serverUuid;
     const f = serverFiles(paths, uuid);
     if (x.data()['wasRunning'] === undefined) {
@@ -39,7 +39,7 @@ export const rebuild: OperationDef<'rebuild'> = {
     x.progress(80);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
+    await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
     x.updateServer({ spec, status: 'active' });
 
     if (wasRunning) {

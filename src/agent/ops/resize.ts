@@ -21,7 +21,7 @@ export const resize: OperationDef<'resize'> = {
     if (p.rootGiB !== undefined && p.rootGiB < srv.spec.rootGiB) throw new AgentError('invalid_state', 'the root disk cannot shrink');
   },
   async run(x) {
-    const { hv, disks, journal, paths, domainType } = x.deps;
+    const { hv, disks, journal, paths } = x.deps;
     const uuid = x.op.serverUuid;
     const f = serverFiles(paths, uuid);
     if (x.data()['wasRunning'] === undefined) x.save({ wasRunning: (await currentPower(x)) === 'running' });
@@ -61,7 +61,7 @@ export const resize: OperationDef<'resize'> = {
     x.progress(60);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
+    await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
     x.updateServer({ spec, status: 'resized' });
 
     if (wasRunning) {

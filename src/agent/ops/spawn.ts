@@ -29,7 +29,7 @@ export const spawn: OperationDef<'spawn'> = {
     }
   },
   async run(x) {
-    const { hv, images, journal, paths, domainType } = x.deps;
+    const { hv, images, journal, paths } = x.deps;
     const spec = x.params.spec;
 
     x.step('image');
@@ -45,7 +45,7 @@ export const spawn: OperationDef<'spawn'> = {
     await plugNics(x, spec.nics);
 
     x.step('define');
-    await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
+    await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
     x.progress(85);
 
     x.step('start');

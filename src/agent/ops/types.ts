@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DomainType, Hypervisor } from '../../virt/hypervisor.js';
+import type { DiskCache, DomainType, Hypervisor } from '../../virt/hypervisor.js';
 import type { AgentConfig, AgentPaths } from '../config.js';
 import type { DiskTool } from '../disks/disk-tool.js';
 import type { EventLog } from '../events.js';
@@ -28,6 +28,8 @@ export interface AgentDeps {
   migrations: LiveMigrations;
   /** kvm or qemu, from hostInfo() (at start, or at the first reconcile that reaches libvirt) */
   domainType: DomainType;
+  /** the cache mode of the writable file disks this host defines (direct-io.ts: none where O_DIRECT works) */
+  diskCache: DiskCache;
   /** observer of every finished operation (metrics, src/agent/metrics.ts): kind, final state, run time */
   onOperationFinished?: (kind: string, state: string, ms: number) => void;
 }

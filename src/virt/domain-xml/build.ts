@@ -11,7 +11,8 @@ export function diskXml(d: DiskSpec): string {
   const sourceType = d.sourceType ?? 'file';
   const device = d.device ?? 'disk';
   // block devices (shared LUNs) are opened with cache=none: required for live migration without copy
-  const cache = sourceType === 'block' ? " cache='none'" : '';
+  const mode = sourceType === 'block' ? 'none' : d.cache;
+  const cache = mode !== undefined ? ` cache='${e(mode)}'` : '';
   const lines = [
     `<disk type='${sourceType}' device='${device}'>`,
     `  <driver name='qemu' type='${e(d.format)}'${cache}/>`,
