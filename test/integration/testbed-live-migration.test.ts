@@ -17,14 +17,9 @@ import { Clients } from '../support/stock-clients.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, isRoot, REPO_ROOT } from '../support/virsh.js';
 
-// Known defect (issue 14, open): with the migration throttled to 8 MiB/s, a block migration of the TCG guest
-// sometimes lands with its memory corrupted ("Bad rss-counter state", soft lockups on the destination's console;
-// 2 of 5 runs of the helper, 1 of 2 fresh-clone CI runs). Until it is found, this test runs only when asked
-// (NOVALET_TEST_TESTBED_LIVE_MIGRATION=1); the agent-level live migration test (agent-live-migration.test.ts,
-// unthrottled) stays in CI.
-const skip = !isRoot() ? 'needs root (namespaces, libvirtd, QEMU)'
-  : process.env['NOVALET_TEST_TESTBED_LIVE_MIGRATION'] === '1' ? false
-    : 'known defect under investigation (issue 14): set NOVALET_TEST_TESTBED_LIVE_MIGRATION=1 to run it';
+// The instance disks are cache=none (src/agent/direct-io.ts): with the page-cached default a block migration of the
+// TCG guest sometimes landed with its memory corrupted (soft lockups, "Bad rss-counter state" on the console).
+const skip = !isRoot() ? 'needs root (namespaces, libvirtd, QEMU)' : false;
 const parent = mkdtempSync(join(tmpdir(), 'novalet-tblm-'));
 const dir = join(parent, 'tb');
 const V = ['--os-compute-api-version', '2.80'];
