@@ -11,6 +11,7 @@ import type { HostRegistry } from '../hosts/registry.js';
 import { POWER, novaPower } from '../compute/power.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
 import type { OrphanReaper } from './orphans.js';
+import type { HostFencer } from '../host-monitor/fencing.js';
 
 /** every this many rounds, all of a host's guests are checked for orphans (in between, only new ones) */
 const FULL_ORPHAN_CHECK_ROUNDS = 6;
@@ -42,6 +43,8 @@ export class HeartbeatMonitor {
     private readonly log: HeartbeatLogger = { warn: () => {} },
     private readonly reaper: OrphanReaper | null = null,
     private readonly concurrency = 64,
+    /** a host that is not up is fenced (guests evacuated away destroyed) before its heartbeat counts */
+    private readonly fencer: HostFencer | null = null,
   ) {}
 
   /** one round over every agent, then a scheduler refresh; concurrent callers share the round */
@@ -88,6 +91,7 @@ export class HeartbeatMonitor {
       this.log.warn({ agent: e.endpoint.url, host: inv.hostname }, 'two agents report the same host name; ignoring this one');
       return;
     }
+    if (this.fencer && !(await this.hosts.isUpByName(inv.hostname)) && !(await this.fencer.fence(inv.hostname))) return;
     await this.hosts.heartbeat(inv.hostname, {
       vcpus: inv.hypervisor.cpus, memoryMb: Math.floor(inv.hypervisor.memoryMiB), diskGb: Math.floor(inv.disk.totalGiB),
       hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,

@@ -60,7 +60,7 @@ export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
       images = imageService;
       registerImageExport(app, imageService, o.secret);
       const reaper = new OrphanReaper(o.store, transport, (o.runningDeletedTimeoutSeconds ?? 60) * 1000, o.log);
-      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper);
+      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper, 64, compute.fencer);
       await cluster.heartbeats.poll();
       cluster.heartbeats.start(o.heartbeatIntervalMs ?? 10_000);
     },

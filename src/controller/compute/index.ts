@@ -29,6 +29,7 @@ import { VolumeService } from '../volumes/service.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
 import { ClusterDuty } from '../cluster-duty.js';
+import { HostFailureHandling, hostLogger } from '../host-monitor/index.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -66,6 +67,9 @@ export class ComputeController {
   /** the recycle bin's reclaim runs on one controller of those sharing the database */
   readonly reclaimDuty: ClusterDuty;
   private offloadTimer: NodeJS.Timeout | null = null;
+  /** host monitor (up/down history), fencing of returning hosts, automatic evacuation (host-monitor/) */
+  readonly hostFailure: HostFailureHandling;
+  get fencer() { return this.hostFailure.fencer; }
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
@@ -95,6 +99,7 @@ export class ComputeController {
     this.liveMigrations = new LiveMigrationControl(store, transport);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
     this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
+    this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log));
   }
 
   /**
@@ -113,6 +118,7 @@ export class ComputeController {
 
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s), once per cluster */
   startPeriodic(): void {
+    this.hostFailure.start();
     // automatic confirm of VERIFY_RESIZE (Nova's resize_confirm_window), every min(window, 60 s)
     if (this.cfg.resizeConfirmWindowSeconds > 0 && !this.confirmTimer) {
       this.confirmTimer = setInterval(() => { void this.resizeConfirm.sweep().catch(() => {}); }, Math.min(this.cfg.resizeConfirmWindowSeconds, 60) * 1000);
@@ -140,6 +146,7 @@ export class ComputeController {
     if (this.offloadTimer) clearInterval(this.offloadTimer);
     this.reclaimTimer = this.confirmTimer = this.offloadTimer = null;
     await this.reclaimDuty.release();
+    await this.hostFailure.stop();
     await this.tasks.close();
     await this.volumes.idle();
   }

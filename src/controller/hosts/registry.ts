@@ -56,9 +56,18 @@ export class HostRegistry {
     return !h.disabled && !this.drained.has(h.name) && this.isUp(h, nowMs);
   }
 
+  /** how long without a heartbeat before a host is down (Nova's service_down_time) */
+  downAfterMs(): number { return this.cfg.serviceDownTimeSeconds * 1000; }
+
   isUp(h: Host, nowMs = Date.now()): boolean {
     if (h.forcedDown || !h.lastSeenAt) return false;
     return nowMs - Date.parse(h.lastSeenAt) <= this.cfg.serviceDownTimeSeconds * 1000;
+  }
+
+  /** up now, by the last row seen (a host never seen is not up) */
+  async isUpByName(name: string, nowMs = Date.now()): Promise<boolean> {
+    const h = this.known.get(name) ?? this.remember(await this.store.getHost(name));
+    return !!h && this.isUp(h, nowMs);
   }
 
   async list(): Promise<Host[]> {
