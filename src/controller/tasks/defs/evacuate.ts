@@ -125,7 +125,8 @@ export const evacuate: TaskDef<EvacuateParams> = {
   },
   failure: { vmState: 'error' },
   undo: async (t) => {
-    await t.svc.store.updateMigration(mid(t), { status: 'failed' }, MOVING);
+    // Nova: `error` when the scheduler found no host (conductor), `failed` when the rebuild on the target failed
+    await t.svc.store.updateMigration(mid(t), { status: t.data.target ? 'failed' : 'error' }, MOVING);
     if (t.data.target) await t.svc.store.revertMigrationClaim(t.task.serverId, mid(t));
   },
 };
