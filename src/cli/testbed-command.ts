@@ -3,6 +3,7 @@ import { parseArgs, str, type ParsedArgs } from './args.js';
 import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
+                         [--auto-evacuate-delay SEC]
        novalet testbed status [--data-dir DIR] [--json]
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
@@ -14,7 +15,8 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   loop device and file of the testbed, DIR included (a DIR that existed before up is emptied); a second down does
   nothing. kill-host: power loss (agent, libvirtd and guests SIGKILLed at once); revive-host: libvirtd and agent
   started again on the same host state. --live-migration-bandwidth: live migrations limited to MIBS MiB/s (to watch
-  their progress or abort one).`;
+  their progress or abort one). --auto-evacuate-delay: automatic evacuation on (controller config "evacuation"), the
+  servers of a host down for SEC seconds are evacuated without a call.`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
@@ -42,7 +44,13 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const bw = str(flags, 'live-migration-bandwidth');
       const bandwidth = bw === undefined ? undefined : Number(bw);
       if (bandwidth !== undefined && !(Number.isFinite(bandwidth) && bandwidth > 0)) { console.error(`--live-migration-bandwidth: expected MiB/s > 0, got ${bw}`); return 2; }
-      await testbedUp({ hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}) }, say);
+      const ad = str(flags, 'auto-evacuate-delay');
+      const autoDelay = ad === undefined ? undefined : Number(ad);
+      if (autoDelay !== undefined && !(Number.isFinite(autoDelay) && autoDelay >= 0)) { console.error(`--auto-evacuate-delay: expected seconds >= 0, got ${ad}`); return 2; }
+      await testbedUp({
+        hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel,
+        ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}), ...(autoDelay !== undefined ? { autoEvacuateDelaySec: autoDelay } : {}),
+      }, say);
       return 0;
     }
     case 'status': {

@@ -1,9 +1,12 @@
 /**
- * Host failure on the testbed (real libvirtds and QEMU in namespaces, the stock clients): two servers run on h0;
- * `nova evacuate` while h0 is up is refused (400); h0 loses power (kill-host), goes down, and `nova evacuate` brings
- * each server up on h1 with the same addresses; h0 comes back (revive-host): its agent destroys the stale copies and
- * their files, never starting them, before the service shows up. A sampler reads every QEMU process's command line
- * all along and never sees two for one server. QEMU's image lock refuses a second process on a running disk.
+ * Host failure on the testbed (three hosts, real libvirtds and QEMU in namespaces, the stock clients, automatic
+ * evacuation on with a 20 s delay): two servers run on h0; `nova evacuate` while h0 is up is refused (400); h0 loses
+ * power (kill-host) and goes down; `nova evacuate` brings one server up elsewhere with the same addresses, and the
+ * other is evacuated by the controller itself after the delay, without any call. h0 comes back (revive-host): the
+ * stale copies and their files are destroyed, never started, before the service shows up. Then two of the three
+ * hosts lose power at once: automatic evacuation does nothing and the log says why. A sampler reads every QEMU
+ * process's command line all along and never sees two for one server. QEMU's image lock refuses a second process on
+ * a running disk.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +18,7 @@ import { execa } from 'execa';
 import { Clients } from '../support/stock-clients.js';
 import { ensureGuestBuilt, isRoot, REPO_ROOT } from '../support/virsh.js';
 
+const AUTO_DELAY_S = 15;
 const skip = isRoot() ? false : 'needs root (namespaces, libvirtd, QEMU)';
 const parent = mkdtempSync(join(tmpdir(), 'novalet-tbevac-'));
 const dir = join(parent, 'tb');
@@ -68,7 +72,7 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
 
   before(async () => {
     await ensureGuestBuilt();
-    const r = await novalet('up', '--hosts', '2');
+    const r = await novalet('up', '--hosts', '3', '--auto-evacuate-delay', String(AUTO_DELAY_S));
     assert.equal(r.exitCode, 0, `${r.all}\n${logs()}`);
     admin = new Clients({ cloudsYaml: join(dir, 'clouds.yaml') }, 'novalet-admin');
     sampler = (async () => {
@@ -101,28 +105,38 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     assert.equal((await show(servers[0]!.id)).status, 'ACTIVE');
   });
 
-  it('power loss of h0, nova evacuate: each server ACTIVE on h1 with the same addresses', async () => {
+  it('power loss of h0: nova evacuate moves one server, automatic evacuation the other after the delay; same addresses', async () => {
     const r = await novalet('kill-host', 'h0');
     assert.equal(r.exitCode, 0, r.all);
     const t0 = Date.now();
     await waitFor('h0 down', async () => (await services())['h0'] === 'down', 60_000);
-    console.log(`h0 declared down ${Date.now() - t0} ms after the power loss`);
-    const t1 = Date.now();
-    for (const s of servers) await admin.nova('evacuate', s.id);
-    for (const s of servers) {
-      const v = await admin.waitStatus(s.id, 'ACTIVE', { timeoutMs: 120_000, context: logs });
-      assert.equal(v['OS-EXT-SRV-ATTR:host'], 'h1');
-      assert.equal(JSON.stringify(v.addresses), s.addresses, 'same ports, same addresses');
-    }
-    console.log(`both servers ACTIVE on h1 ${Date.now() - t1} ms after the evacuate calls`);
+    const down = Date.now();
+    console.log(`h0 declared down ${down - t0} ms after the power loss`);
+    const [manual, auto] = servers as [typeof servers[0], typeof servers[0]];
+    await admin.nova('evacuate', manual.id);
+    let v = await admin.waitStatus(manual.id, 'ACTIVE', { timeoutMs: 120_000, context: logs });
+    assert.notEqual(v['OS-EXT-SRV-ATTR:host'], 'h0');
+    assert.equal(JSON.stringify(v.addresses), manual.addresses, 'same ports, same addresses');
+    console.log(`nova evacuate: ACTIVE on ${v['OS-EXT-SRV-ATTR:host']} ${Date.now() - down} ms after h0 was declared down`);
+    // the other one: no call; the controller evacuates it once h0 has been down for the delay
+    v = await waitFor('automatic evacuation', async () => {
+      const x = await show(auto.id);
+      return x['OS-EXT-SRV-ATTR:host'] !== 'h0' && x.status === 'ACTIVE' && !x['OS-EXT-STS:task_state'] && x;
+    }, 120_000);
+    console.log(`automatic evacuation: ACTIVE on ${v['OS-EXT-SRV-ATTR:host']} ${Date.now() - down} ms after h0 was declared down (delay ${AUTO_DELAY_S} s)`);
+    assert.equal(JSON.stringify(v.addresses), auto.addresses, 'same ports, same addresses');
     const counts = qemuCounts();
     for (const s of servers) assert.equal(counts.get(s.id), 1, `one QEMU runs ${s.id}`);
-    const actions = await admin.os<any[]>('server', 'event', 'list', servers[0]!.id);
-    assert.ok(actions.some((a) => a.Action === 'evacuate'), JSON.stringify(actions));
+    for (const s of servers) {
+      const actions = await admin.os<any[]>('server', 'event', 'list', s.id);
+      assert.ok(actions.some((a) => a.Action === 'evacuate'), JSON.stringify(actions));
+    }
+    assert.match(readFileSync(join(dir, 'logs', 'controller.log'), 'utf8'), /automatic evacuation started/);
   });
 
   it('QEMU image locks: a second process on a running server\'s disk is refused', async () => {
-    const disk = join(dir, 'h1', 'agent', 'instances', servers[0]!.id, 'disk');
+    const host = (await show(servers[0]!.id))['OS-EXT-SRV-ATTR:host'];
+    const disk = join(dir, host, 'agent', 'instances', servers[0]!.id, 'disk');
     assert.ok(existsSync(disk), disk);
     const r = await execa('qemu-system-x86_64', ['-machine', 'none', '-nographic', '-S', '-monitor', 'none', '-serial', 'none',
       '-drive', `file=${disk},if=none,id=d0`], { reject: false, timeout: 20_000 });
@@ -141,7 +155,7 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
       assert.ok(!existsSync(join(dir, 'h0', 'agent', 'instances', s.id)), `the files of ${s.id} on h0 are cleaned`);
       const v = await show(s.id);
       assert.equal(v.status, 'ACTIVE');
-      assert.equal(v['OS-EXT-SRV-ATTR:host'], 'h1');
+      assert.notEqual(v['OS-EXT-SRV-ATTR:host'], 'h0');
     }
     const log = readFileSync(join(dir, 'logs', 'controller.log'), 'utf8');
     assert.match(log, /fencing: destroyed the guest of a server evacuated away from this host/);
@@ -149,5 +163,20 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     await sleep(3000); // a few heartbeats after: still nothing started on h0
     for (const s of servers) assert.equal(most.get(s.id), 1, `at most one QEMU ever ran ${s.id}`);
     assert.equal(qemuCounts().get(servers[0]!.id), 1);
+  });
+
+  it('two of three hosts lose power at once: automatic evacuation does nothing and says why', async () => {
+    const hostsBefore = await Promise.all(servers.map(async (s) => (await show(s.id))['OS-EXT-SRV-ATTR:host'] as string));
+    for (const h of ['h1', 'h2']) assert.equal((await novalet('kill-host', h)).exitCode, 0);
+    await waitFor('h1 and h2 down', async () => { const st = await services(); return st['h1'] === 'down' && st['h2'] === 'down'; }, 60_000);
+    const log = join(dir, 'logs', 'controller.log');
+    await waitFor('the reason in the log', async () => /automatic evacuation held: 2 of 3 hosts are down, more than maxDownFraction 0.5/.test(readFileSync(log, 'utf8')), 30_000);
+    await sleep((AUTO_DELAY_S + 3) * 1000); // past the delay: still nothing
+    for (const [i, s] of servers.entries()) {
+      const v = await show(s.id);
+      assert.equal(v['OS-EXT-SRV-ATTR:host'], hostsBefore[i], 'not moved');
+      assert.equal(v['OS-EXT-STS:task_state'] ?? null, null);
+    }
+    for (const s of servers) assert.ok((most.get(s.id) ?? 0) <= 1, `at most one QEMU ever ran ${s.id}`);
   });
 });

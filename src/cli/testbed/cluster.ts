@@ -36,6 +36,8 @@ export interface UpOptions {
   hosts: number; dir: string; guestDir: string; logLevel: string;
   /** the controller's liveMigration.bandwidthMiBs (slow migrations to watch or abort) */
   liveMigrationBandwidthMiBs?: number;
+  /** automatic evacuation on, after this many seconds down (controller config `evacuation`) */
+  autoEvacuateDelaySec?: number;
 }
 
 const paths = (dir: string) => ({
@@ -111,6 +113,7 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
       agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks,
       heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
       ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
+      ...(o.autoEvacuateDelaySec !== undefined ? { evacuation: { auto: true, delaySeconds: o.autoEvacuateDelaySec, monitorIntervalSeconds: 1, maxServersPerHost: 10 } } : {}),
     }, null, 2));
     state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', cfg], join(p.logs, 'controller.log'), '"controller ready"');
     writeState(state);
