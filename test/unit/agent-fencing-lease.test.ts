@@ -55,3 +55,31 @@ test('agent with a lease: spawn waits for a controller poll; a lapsed lease refu
     await h.cleanup();
   }
 });
+
+test('agent with a lease restarted during a start: the start is not re-driven (failed), the guest stays off and can be destroyed', async () => {
+  let h = await harness({ controllerLeaseSec: 30 });
+  try {
+    const backend = agentBackend(h.agent);
+    await backend.inventory('127.0.0.1');
+    const id = uuid();
+    const sp = h.agent.runner.submit({ requestId: 'r-sp', serverUuid: id, kind: 'spawn', params: spawnParams(id, h.imageFile) });
+    assert.equal((await h.agent.runner.wait(sp.operation.id, 5000))!.state, 'succeeded');
+    const st = h.agent.runner.submit({ requestId: 'r-stop', serverUuid: id, kind: 'stop', params: {} });
+    assert.equal((await h.agent.runner.wait(st.operation.id, 10_000))!.state, 'succeeded');
+    // a start the process dies in (its hypervisor call never returns)
+    const hang = h.hv.faults.hangNext('start');
+    const { operation } = h.agent.runner.submit({ requestId: 'r-start', serverUuid: id, kind: 'start', params: {} });
+    for (let i = 0; i < 400 && hang.waiting === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(hang.waiting > 0);
+    h = await h.restart(); // no controller has reached the new process yet
+    const o = h.agent.deps.journal.getOperation(operation.id)!;
+    assert.equal(o.state, 'failed');
+    assert.match(o.error?.message ?? '', /not re-driven: no controller has reached this agent since it started/);
+    assert.notEqual(h.hv.inspect(id)?.power, 'running', 'never started');
+    assert.equal(h.agent.deps.journal.getServer(id)!.opId, null, 'not busy: the fence can destroy it');
+    const d = h.agent.runner.submit({ requestId: 'r-destroy', serverUuid: id, kind: 'destroy', params: {} });
+    assert.equal((await h.agent.runner.wait(d.operation.id, 5000))!.state, 'succeeded');
+  } finally {
+    await h.cleanup();
+  }
+});
