@@ -202,3 +202,23 @@ test('a controller that dies mid-evacuation: another re-drives it with the same 
   await b.store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('fencing on shared instance storage keeps the files (destroy keepFiles); a failed destroy keeps the host down', async () => {
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  await powerLoss(h, source);
+  assert.equal((await act(h, id, { evacuate: {} })).statusCode, 200);
+  await h.idle();
+  h.driver.sharedStorage = true;
+  const seen: unknown[] = [];
+  h.driver.failNext('destroy', 'libvirt said no', 'internal');
+  assert.equal(await h.app.novalet.compute.fencer.fence(source), false, 'not fenced: the host stays down');
+  const [m] = await h.store.listMigrations({ serverId: id });
+  assert.equal(m!.status, 'done', 'still to fence');
+  h.driver.on('destroy', async (c) => { seen.push(c.params); h.driver.placed.delete(`${c.host}/${c.serverId}`); return {}; });
+  assert.equal(await h.app.novalet.compute.fencer.fence(source), true);
+  assert.deepEqual(seen, [{ keepFiles: true }]);
+  assert.equal((await h.store.getMigration(m!.uuid))!.status, 'completed');
+  await h.close();
+});

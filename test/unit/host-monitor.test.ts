@@ -10,6 +10,12 @@ import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
 import { addHostB, hostOf } from '../support/two-hosts.js';
 import { HostMonitor } from '../../src/controller/host-monitor/monitor.js';
 import type { ControllerConfig } from '../../src/controller/config.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadControllerFile } from '../../src/cli/controller-command.js';
+import { loadConfig } from '../../src/agent/config.js';
+import { ConfigError } from '../../src/common/config-file.js';
 
 const S = '/compute/v2.1/servers';
 
@@ -157,4 +163,20 @@ test('automatic evacuation: at most maxConcurrentHosts hosts at once', async () 
   release();
   await h.idle();
   await h.close();
+});
+
+test('config: the evacuation key and the agent lease are checked, naming the bad key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-evac-cfg-'));
+  const file = (name: string, body: unknown) => { const f = join(dir, name); writeFileSync(f, JSON.stringify(body)); return f; };
+  const ok = { evacuation: { auto: true, delaySeconds: 120, maxConcurrentHosts: 2, maxServersPerHost: 5, maxDownFraction: 0.34, monitorIntervalSeconds: 2 }, serviceDownTimeSeconds: 30 };
+  assert.deepEqual(loadControllerFile(file('ok.json', ok)), ok);
+  const bad = (body: unknown, re: RegExp) => assert.throws(() => loadControllerFile(file('bad.json', body)), (e: unknown) => e instanceof ConfigError && re.test(e.message));
+  bad({ evacuation: { auto: 'yes' } }, /\/evacuation\/auto/);
+  bad({ evacuation: { maxDownFraction: 1.5 } }, /\/evacuation\/maxDownFraction/);
+  bad({ evacuation: { maxConcurrentHosts: 0 } }, /\/evacuation\/maxConcurrentHosts/);
+  bad({ evacuation: { delay: 5 } }, /delay/);
+  bad({ serviceDownTimeSeconds: 0 }, /\/serviceDownTimeSeconds/);
+  assert.equal(loadConfig(file('agent.json', { controllerLeaseSec: 20 })).controllerLeaseSec, 20);
+  assert.equal(loadConfig(undefined).controllerLeaseSec, 0, 'off by default');
+  assert.throws(() => loadConfig(file('agent-bad.json', { controllerLeaseSec: -1 })), (e: unknown) => e instanceof ConfigError && /controllerLeaseSec/.test(e.message));
 });
