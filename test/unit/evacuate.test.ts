@@ -222,3 +222,36 @@ test('fencing on shared instance storage keeps the files (destroy keepFiles); a 
   assert.equal((await h.store.getMigration(m!.uuid))!.status, 'completed');
   await h.close();
 });
+
+test('a server with an attached volume keeps it: the spawn on the target has the volume as a disk given by path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-evac-vol-'));
+  const h = await twoHosts({ volumes: { dir } });
+  try {
+    const id = await h.boot(h.tokens.demo);
+    const source = await hostOf(h, id);
+    const r = await h.app.inject({ method: 'POST', url: `/volume/v3/${h.ids.demoProject}/volumes`, headers: { 'x-auth-token': h.tokens.demo }, payload: { volume: { size: 1 } } });
+    assert.equal(r.statusCode, 202, r.body);
+    const vol = r.json().volume.id as string;
+    await h.app.novalet.compute.volumes.idle();
+    const a = await h.req(h.tokens.demo, 'POST', `${S}/${id}/os-volume_attachments`, { volumeAttachment: { volumeId: vol } }, '2.79');
+    assert.equal(a.statusCode, 200, a.body);
+    await h.idle();
+    const device = a.json().volumeAttachment.device as string;
+    let spec: { disks?: Array<{ target: string; path?: string; volumeId?: string }> } | undefined;
+    h.driver.on('spawn', async (c) => { spec = (c.params as { spec: typeof spec }).spec; h.driver.placed.set(`${c.host}/${c.serverId}`, 'running'); return { power: 'running' }; });
+    await powerLoss(h, source);
+    assert.equal((await act(h, id, { evacuate: {} })).statusCode, 200);
+    await h.idle();
+    const s = await show(h, id);
+    assert.equal(s.status, 'ACTIVE');
+    assert.equal(s['OS-EXT-SRV-ATTR:host'], other(source));
+    assert.deepEqual(s['os-extended-volumes:volumes_attached'].map((v: { id: string }) => v.id), [vol], 'still attached');
+    const disk = spec?.disks?.find((d) => d.volumeId === vol);
+    assert.ok(disk, JSON.stringify(spec?.disks));
+    assert.equal(disk.target, device.replace('/dev/', ''));
+    assert.ok(disk.path?.startsWith(dir), disk.path);
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
