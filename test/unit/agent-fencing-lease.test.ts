@@ -10,6 +10,7 @@ import { AgentError } from '../../src/rpc/errors.js';
 import { agentBackend } from '../../src/agent/rpc-backend.js';
 import { ControllerLease } from '../../src/agent/fencing/controller-lease.js';
 import { serverFiles } from '../../src/agent/ops/domain-spec.js';
+import { runCtlCommand } from '../../src/agent/ctl/commands.js';
 import { harness, spawnParams, uuid } from './agent-doubles.js';
 
 test('lease: off at 0; refuses before the first contact and after the lease; renewed by a contact', () => {
@@ -34,7 +35,9 @@ test('agent with a lease: spawn waits for a controller poll; a lapsed lease refu
     const id = uuid();
     assert.throws(() => h.agent.runner.submit({ requestId: 'l-sp0', serverUuid: id, kind: 'spawn', params: spawnParams(id, h.imageFile) }),
       (e: unknown) => e instanceof AgentError && e.code === 'draining' && /since it started/.test(e.message));
+    assert.match((await runCtlCommand(h.agent, { cmd: 'status' }) as { fencingLease: { refusing: string } }).fencingLease.refusing, /since it started/);
     await backend.inventory('127.0.0.1'); // the controller's heartbeat poll
+    assert.deepEqual((await runCtlCommand(h.agent, { cmd: 'status' }) as { fencingLease: unknown }).fencingLease, { leaseSec: 0.3, sinceControllerSec: 0, refusing: null });
     const { operation } = h.agent.runner.submit({ requestId: 'l-sp', serverUuid: id, kind: 'spawn', params: spawnParams(id, h.imageFile) });
     assert.equal((await h.agent.runner.wait(operation.id, 5000))!.state, 'succeeded');
 
