@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness, type Harness } from '../support/harness.js';
 import { addHostB, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const S = '/compute/v2.1/servers';
 const other = (host: string) => TWO_HOSTS.find((x) => x !== host)!;
@@ -253,5 +254,35 @@ test('a server with an attached volume keeps it: the spawn on the target has the
   } finally {
     await h.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const pgBase = postgresBase();
+test('on PostgreSQL: evacuate, record, claims, fence', { skip: 'skip' in pgBase ? pgBase.skip : false }, async () => {
+  const db = await freshPostgresDatabase((pgBase as { url: string }).url);
+  const h = await createHarness({ allowResizeToSameHost: false }, 2, { storeUrl: db.url });
+  try {
+    await h.app.novalet.compute.hosts.heartbeat('host-b', { vcpus: 8, memoryMb: 16384, diskGb: 100, hostIp: '127.0.0.2' });
+    await h.app.novalet.compute.placement.refresh();
+    const id = await h.boot(h.tokens.demo);
+    const source = (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server['OS-EXT-SRV-ATTR:host'] as string;
+    await h.store.updateHost(source, { lastSeenAt: new Date(Date.now() - 120_000).toISOString() });
+    const r = await h.req(h.tokens.admin, 'POST', `${S}/${id}/action`, { evacuate: {} }, '2.53');
+    assert.equal(r.statusCode, 200, r.body);
+    await h.idle();
+    const s = (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server;
+    assert.equal(s.status, 'ACTIVE');
+    assert.equal(s['OS-EXT-SRV-ATTR:host'], other(source));
+    const [m] = await h.store.listMigrations({ serverId: id });
+    assert.equal(m!.status, 'done');
+    assert.equal((await h.app.novalet.compute.fencer.pending(source)).length, 1);
+    assert.equal(await h.app.novalet.compute.fencer.fence(source), true);
+    assert.equal((await h.store.getMigration(m!.uuid))!.status, 'completed');
+    assert.equal(await h.store.getAllocation(m!.uuid), null);
+    await h.app.novalet.compute.hostFailure.monitor.check();
+    assert.ok((await h.store.listHostTransitions({ host: source })).some((t) => t.state === 'down'));
+  } finally {
+    await h.close();
+    await db.drop();
   }
 });
