@@ -4,7 +4,7 @@
  * refuses to move servers off a host that is up. The agent/RPC side calls `heartbeat()`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store, Host, HostUsage } from '../../store/index.js';
+import type { Store, Host, HostUsage, Server } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 
@@ -92,6 +92,11 @@ export class HostRegistry {
     const h = (await this.store.listHosts()).find((x) => x.hypervisorId === id);
     if (!h) throw notFound(`Hypervisor ${id} could not be found.`);
     return h;
+  }
+
+  /** the servers placed on the host (os-hypervisors with_servers: nova host-evacuate's list) */
+  async serversOn(name: string): Promise<Server[]> {
+    return (await this.store.listServers({ host: name, limit: 100_000 })).filter((s) => s.host === name);
   }
 
   /** what the servers placed on the host use (os-hypervisors) */
