@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness, type Harness } from '../support/harness.js';
+import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 import { addHostB, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
@@ -285,4 +286,31 @@ test('on PostgreSQL: evacuate, record, claims, fence', { skip: 'skip' in pgBase 
     await h.close();
     await db.drop();
   }
+});
+
+test('fencing an `accepted` record without its task: young = guest destroyed, files kept; a minute old = closed, guest left alone', async () => {
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  const s = (await h.store.getServer(id))!;
+  const rec = (uuid: string) => h.store.createMigration({
+    uuid, serverId: id, sourceCompute: source, sourceNode: source, destCompute: null, destNode: null, destHost: null,
+    oldFlavorId: s.flavor.id, newFlavorId: s.flavor.id, status: 'accepted', migrationType: 'evacuation', projectId: s.projectId, userId: s.userId,
+  });
+  const seen: unknown[] = [];
+  h.driver.on('destroy', async (c) => { seen.push(c.params); return {}; });
+  await rec('11111111-1111-4111-8111-111111111111');
+  assert.equal(await h.app.novalet.compute.fencer.fence(source), true);
+  assert.deepEqual(seen, [{ keepFiles: true }]);
+  assert.equal((await h.store.getMigration('11111111-1111-4111-8111-111111111111'))!.status, 'accepted', 'its task may still begin');
+
+  await h.store.updateMigration('11111111-1111-4111-8111-111111111111', { status: 'error' });
+  await rec('22222222-2222-4222-8222-222222222222');
+  databaseOf(h.store).prepare('UPDATE migrations SET created_at = ? WHERE uuid = ?').run(new Date(Date.now() - 120_000).toISOString(), '22222222-2222-4222-8222-222222222222');
+  seen.length = 0;
+  assert.equal(await h.app.novalet.compute.fencer.fence(source), true);
+  assert.deepEqual(seen, [], 'nothing destroyed');
+  assert.equal((await h.store.getMigration('22222222-2222-4222-8222-222222222222'))!.status, 'error');
+  assert.deepEqual([...(await h.app.novalet.compute.fencer.hostsToFence())], []);
+  await h.close();
 });

@@ -68,9 +68,12 @@ export class HeartbeatMonitor {
   private async round(): Promise<void> {
     this.rounds++;
     const queue = [...this.agents.all()];
+    // hosts with evacuations still to fence, in one query a round: an up host among them is fenced too (a host
+    // forced down, evacuated and un-forced within one round)
+    const toFence = this.fencer ? await this.fencer.hostsToFence().catch(() => new Set<string>()) : new Set<string>();
     const worker = async () => {
       for (let e = queue.shift(); e; e = queue.shift()) {
-        await this.beat(e).catch((err: unknown) => this.log.warn({ agent: e.endpoint.url, err: (err as Error).message }, 'recording a heartbeat failed'));
+        await this.beat(e, toFence).catch((err: unknown) => this.log.warn({ agent: e.endpoint.url, err: (err as Error).message }, 'recording a heartbeat failed'));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
@@ -79,7 +82,7 @@ export class HeartbeatMonitor {
 
   refreshScheduler(): Promise<void> { return this.refreshView(); }
 
-  private async beat(e: AgentEntry): Promise<void> {
+  private async beat(e: AgentEntry, toFence: ReadonlySet<string> = new Set()): Promise<void> {
     let inv: Inventory;
     try {
       inv = await e.client.inventory();
@@ -91,7 +94,9 @@ export class HeartbeatMonitor {
       this.log.warn({ agent: e.endpoint.url, host: inv.hostname }, 'two agents report the same host name; ignoring this one');
       return;
     }
-    if (this.fencer && !(await this.hosts.isUpByName(inv.hostname)) && !(await this.fencer.fence(inv.hostname))) return;
+    // a host that is not up (or has evacuations to fence) counts only once fenced: its guests of servers evacuated
+    // away destroyed (host-monitor/fencing.ts)
+    if (this.fencer && (toFence.has(inv.hostname) || !(await this.hosts.isUpByName(inv.hostname))) && !(await this.fencer.fence(inv.hostname))) return;
     await this.hosts.heartbeat(inv.hostname, {
       vcpus: inv.hypervisor.cpus, memoryMb: Math.floor(inv.hypervisor.memoryMiB), diskGb: Math.floor(inv.disk.totalGiB),
       hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,

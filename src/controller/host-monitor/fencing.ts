@@ -10,12 +10,15 @@
  * the one the server runs from) or when that cannot be proven (the new host does not answer): data is never
  * deleted on suspicion.
  *
- * Only hosts that are not up are checked (an evacuation is refused while the source is up), so a healthy cluster
- * pays nothing per heartbeat.
+ * Checked: hosts that are not up (an evacuation is refused while the source is up), and hosts that still have an
+ * evacuation to fence (one query per heartbeat round), so a healthy cluster pays one query a round.
  */
 import type { Migration, Store } from '../../store/index.js';
 import { HostCallError, type HostTransport } from '../hosts/transport.js';
 import { FENCE_STATUSES } from '../tasks/defs/evacuate.js';
+
+/** an `accepted` record this old without its task is an API call whose controller died before the task began */
+const ORPHANED_ACCEPTED_MS = 60_000;
 
 export interface FenceLogger { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; }
 
@@ -30,6 +33,12 @@ export class HostFencer {
   /** the evacuations whose source `host` must still be fenced */
   pending(host: string): Promise<Migration[]> {
     return this.store.listMigrations({ sourceCompute: host, migrationType: 'evacuation', statuses: [...FENCE_STATUSES], limit: 10_000 });
+  }
+
+  /** every host with an evacuation still to fence (one query; the heartbeat round asks once) */
+  async hostsToFence(): Promise<Set<string>> {
+    const all = await this.store.listMigrations({ migrationType: 'evacuation', statuses: [...FENCE_STATUSES], limit: 100_000 });
+    return new Set(all.map((m) => m.sourceCompute).filter((h): h is string => !!h));
   }
 
   /** may the copy on the old host keep its files? (shared instance storage, or no proof that it is not) */
@@ -48,7 +57,19 @@ export class HostFencer {
     const r: FenceResult = { host, destroyed: [], completed: [], failed: [] };
     for (const m of pending) {
       try {
-        const keepFiles = await this.keepFiles(host, m);
+        let keepFiles: boolean;
+        if (m.status === 'accepted' && !(await this.store.listServerTasks(m.serverId)).some((t) => t.kind === 'evacuate')) {
+          // written by the API just before its task begins; with no task a minute later, the controller died in
+          // between: nobody rebuilds the server, so its guest here is not stale (the record is closed, nothing destroyed)
+          if (Date.now() - Date.parse(m.createdAt) > ORPHANED_ACCEPTED_MS) {
+            await this.store.updateMigration(m.uuid, { status: 'error' }, ['accepted']);
+            this.logger.warn({ host, serverId: m.serverId, migration: m.uuid }, 'fencing: an evacuation record without a task is closed (error); the guest is left alone');
+            continue;
+          }
+          keepFiles = true; // the task is about to begin: the guest goes, the disk stays whatever happens next
+        } else {
+          keepFiles = await this.keepFiles(host, m);
+        }
         try {
           await this.hosts.call({ host, kind: 'destroy', serverId: m.serverId, params: keepFiles ? { keepFiles } : {}, requestId: `req-fence-${m.uuid}` });
           r.destroyed.push(m.serverId);
