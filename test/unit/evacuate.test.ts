@@ -37,13 +37,16 @@ test('evacuate is refused while the source is up; own host 400; unknown host 404
   assert.equal((await h.store.listMigrations({})).length, 0, 'a refused evacuation writes no record');
   r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { evacuate: {} }, '2.53');
   assert.equal(r.statusCode, 403);
+  // Nova checks the target host before the source's service
+  r = await act(h, id, { evacuate: { host: source } });
+  assert.equal(r.json().badRequest.message, "The target host can't be the same one.");
   await powerLoss(h, source);
   r = await act(h, id, { evacuate: { host: source } });
   assert.equal(r.statusCode, 400);
   assert.equal(r.json().badRequest.message, "The target host can't be the same one.");
   r = await act(h, id, { evacuate: { host: 'nowhere' } });
   assert.equal(r.statusCode, 404);
-  assert.equal(r.json().itemNotFound.message, 'Compute host nowhere could not be found.');
+  assert.equal(r.json().itemNotFound.message, 'Compute host nowhere not found.');
   // forced down (2.11) counts as down even with fresh heartbeats
   const h2 = await twoHosts();
   const id2 = await h2.boot(h2.tokens.demo);

@@ -187,12 +187,13 @@ export class ServerActions {
    */
   async evacuate(ctx: RequestContext, id: string, o: { host?: string; force?: boolean; onSharedStorage?: boolean; targetStopped?: boolean } = {}): Promise<{ migrationId: string }> {
     const s = await precheck(this.store, ctx, id, RULES.evacuate);
+    // Nova's order: the target host (404, then its own host 400), then the source's service (400)
+    if (o.host !== undefined) {
+      if (!(await this.store.getHost(o.host))) throw notFound(`Compute host ${o.host} not found.`);
+      if (o.host === s.host) throw badRequest("The target host can't be the same one.");
+    }
     const h = s.host ? await this.store.getHost(s.host) : null;
     if (!h || this.hosts.isUp(h)) throw badRequest(`Compute service of ${s.host ?? 'unknown'} is still in use.`);
-    if (o.host !== undefined) {
-      if (o.host === s.host) throw badRequest("The target host can't be the same one.");
-      if (!(await this.store.getHost(o.host))) throw notFound(`Compute host ${o.host} could not be found.`);
-    }
     const migrationId = randomUUID();
     const params: EvacuateParams = {
       migrationId, ...(o.host ? { requestedHost: o.host } : {}), ...(o.host && o.force ? { force: true } : {}),
