@@ -255,6 +255,9 @@ test('a server with an attached volume keeps it: the spawn on the target has the
     assert.ok(disk, JSON.stringify(spec?.disks));
     assert.equal(disk.target, device.replace('/dev/', ''));
     assert.ok(disk.path?.startsWith(dir), disk.path);
+    const [att] = await h.store.listAttachments({ serverId: id });
+    assert.equal(att!.hostName, other(source), 'the attachment names the new host');
+    assert.equal(att!.status, 'attached');
   } finally {
     await h.close();
     rmSync(dir, { recursive: true, force: true });

@@ -104,6 +104,8 @@ export const evacuate: TaskDef<EvacuateParams> = {
         const volumes = await volumeDisks(t);
         if (volumes.length) spec.disks = [...(spec.disks ?? []), ...volumes];
         const r = await t.call('spawn', { spec }, { host: target(t), tag: 'evacuate' });
+        // the attachments now name the host that has the volumes attached (Cinder's attachment host)
+        for (const v of s.volumesAttached ?? []) await t.svc.volumes?.finish(v.attachmentId, { hostName: target(t) });
         let power = r.power;
         if (t.data.wasStopped === true || t.params.targetStopped) {
           try { power = (await t.call('stop', {}, { host: target(t), tag: 'evacuate-stop' })).power; } catch (err) {
