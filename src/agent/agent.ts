@@ -15,6 +15,7 @@ import { Journal, type OperationRow, type ServerRow } from './journal/journal.js
 import { OperationRunner } from './ops/runner.js';
 import type { AgentDeps } from './ops/types.js';
 import { PowerSync } from './reconcile/power-sync.js';
+import { ControllerLease } from './fencing/controller-lease.js';
 import { PowerWatch } from './reconcile/power-watch.js';
 import { LiveMigrations } from './migration/registry.js';
 import { reconcileOperations, type RecoveredOp } from './reconcile/reconciler.js';
@@ -45,12 +46,16 @@ export class Agent {
   readonly power: PowerSync;
   readonly inventory: InventoryService;
   readonly startedAt = new Date().toISOString();
+  /** the fencing lease: renewed by each controller heartbeat poll; new work refused while it has run out */
+  readonly lease: ControllerLease;
   private timers: NodeJS.Timeout[] = [];
   private sweeping: Promise<unknown> | undefined;
 
   private constructor(deps: AgentDeps) {
     this.deps = deps;
     this.runner = new OperationRunner(deps);
+    this.lease = new ControllerLease(deps.config.controllerLeaseSec ?? 0);
+    this.runner.fenced = () => this.lease.refusal();
     this.power = new PowerSync(deps);
     this.inventory = new InventoryService(deps, {
       startedAt: this.startedAt, drained: () => this.runner.drained, unknownDomains: () => this.power.unknownDomains().length,

@@ -55,6 +55,11 @@ export interface AgentConfig {
   tunnelIp?: string;
   /** flat (provider) networks: Neutron's physical_network name -> an existing bridge on this host */
   physicalNetworks: Record<string, string>;
+  /**
+   * Fencing lease (fencing/controller-lease.ts): without a controller's heartbeat poll for this long (or since the
+   * agent started), new work that would start a guest is refused; running guests keep running. 0 = off.
+   */
+  controllerLeaseSec: number;
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
@@ -76,6 +81,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
   liveMigrationScheme: 'tls',
   logLevel: 'info',
   physicalNetworks: {},
+  controllerLeaseSec: 0,
 };
 
 const Seconds = Type.Number({ minimum: 0 });
@@ -103,6 +109,7 @@ export const AgentConfigFileSchema = Type.Object({
   logLevel: LogLevel,
   tunnelIp: Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' }),
   physicalNetworks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$' })),
+  controllerLeaseSec: Seconds,
 }, { additionalProperties: false });
 // the file's keys are exactly AgentConfig's and its values fit: a key added to one and not the other fails to compile
 type FileConfig = Static<typeof AgentConfigFileSchema>;

@@ -46,6 +46,7 @@ export function agentBackend(agent: Agent): AgentBackend {
       return tailConsoleLog(serverFiles(agent.deps.paths, s.uuid).consoleLog, lines);
     },
     inventory: (localAddress) => {
+      agent.lease.touch(); // a controller's heartbeat poll renews the fencing lease
       agent.deps.networks.noteLocalAddress(localAddress);
       return agent.inventory.collect();
     },

@@ -27,6 +27,8 @@ export const CONTROLLER_USAGE = `usage: novalet controller [--config FILE] [--da
                  tokenIssueLimit: {burst (50), perMinute (300)}, agentTls: {ca, cert, key} (novalet pki), policyFile,
                  allowResizeToSameHost (false), resizeConfirmWindowSeconds (0 = never),
                  liveMigration: {bandwidthMiBs, maxDowntimeMs, completionTimeoutPerGiBSec, permitPostCopy, ...},
+                 serviceDownTimeSeconds (60), evacuation: {auto (false), delaySeconds (300), maxConcurrentHosts (1),
+                            maxServersPerHost (10), maxDownFraction (0.5), monitorIntervalSeconds (5)},
                  identity: { projects: [{name}], users: [{name, password, project, roles}] },
                  volumes: { dir (file volumes, same path on every host), rbd: {pool, user, conf, keyring},
                             defaultBackend, quotaDefaults } }
@@ -102,6 +104,12 @@ export const ControllerFileSchema = Type.Object({
   resizeConfirmWindowSeconds: Type.Optional(Seconds),
   volumes: Type.Optional(VolumesSchema),
   /** nova.conf's [libvirt] live_migration_* for every live migration (bandwidthMiBs, maxDowntimeMs, permitPostCopy, ...) */
+  /** host failure handling (host-monitor/config.ts): auto (false), delaySeconds (300), maxConcurrentHosts (1), maxServersPerHost (10), maxDownFraction (0.5), monitorIntervalSeconds (5) */
+  evacuation: Type.Optional(Type.Object({
+    auto: Type.Optional(Type.Boolean()), delaySeconds: Type.Optional(Seconds),
+    maxConcurrentHosts: Type.Optional(Type.Integer({ minimum: 1 })), maxServersPerHost: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxDownFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })), monitorIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  }, { additionalProperties: false })),
   liveMigration: Type.Optional(Type.Partial(Type.Pick(OperationParams.live_migrate, [...LIVE_MIGRATION_POLICY_KEYS]), { additionalProperties: false })),
 }, { additionalProperties: false });
 export type ControllerFile = Static<typeof ControllerFileSchema>;
@@ -139,11 +147,11 @@ export async function controllerCommand(argv: string[]): Promise<void> {
   if (secret.length < 16) throw new Error(`${secretFile}: cluster secret missing or shorter than 16 characters`);
   const agents = str(flags, 'agent') ? str(flags, 'agent')!.split(',').map((url) => ({ url })) : file.agents ?? [];
   const log = pino({ level: str(flags, 'log-level') ?? file.logLevel ?? 'info', base: { svc: 'novalet-controller', pid: process.pid } });
-  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes, liveMigration, imageDir } = file;
+  const { networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds, allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, volumes, liveMigration, imageDir, evacuation } = file;
   const policy = file.policyFile ? loadPolicy(file.policyFile) : undefined;
   const config: Partial<ControllerConfig> = Object.fromEntries(Object.entries({
     networks, reclaimIntervalSeconds, tokenTtlSeconds, region, serviceDownTimeSeconds, taskLeaseSeconds, tokenIssueLimit, runningDeletedTimeoutSeconds,
-    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes, liveMigration, imageDir,
+    allowResizeToSameHost, resizeConfirmWindowSeconds, shelvedOffloadTime, policy, volumes, liveMigration, imageDir, evacuation,
   }).filter(([, v]) => v !== undefined));
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

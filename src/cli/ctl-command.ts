@@ -8,7 +8,7 @@ import { parseArgs, str } from './args.js';
 
 export const CTL_USAGE = `usage: novalet ctl [--run-dir DIR | --socket PATH | --config FILE] [--json] <command>
 commands:
-  status           agent status (servers, operations in flight, drained, unknown domains)
+  status           agent status (servers, operations in flight, drained, fencing lease, unknown domains)
   list             servers with power and task state, and domains the journal does not know
   show <uuid>      one server: spec, libvirt state, operations with their journaled steps
   events           tail the agent's events (Ctrl-C to stop)

@@ -4,7 +4,7 @@ import { ConfigError } from '../common/config-file.js';
 import { novaletVersion } from '../common/version.js';
 import { PROTOCOL } from '../rpc/protocol/version.js';
 
-const USAGE = `usage: novalet <command>   (up | testbed | controller | agent | ctl | user | project | role | db | sim-hosts | pki | version)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
+const USAGE = `usage: novalet <command>   (up | testbed | controller | agent | ctl | hosts | user | project | role | db | sim-hosts | pki | version)\n\n${AGENT_USAGE}\n\n${CTL_USAGE}`;
 
 /** Entry point of `novalet` (bin/novalet.js). Nothing imports this module. */
 async function main(argv: string[]): Promise<number | undefined> {
@@ -21,6 +21,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'user': case 'project': case 'role': return (await import('./identity-command.js')).identityCommand([cmd, ...rest]);
     case 'db': return (await import('./db-command.js')).dbCommand(rest);
     case 'pki': return (await import('./pki-command.js')).pkiCommand(rest);
+    case 'hosts': return (await import('./hosts-command.js')).hostsCommand(rest);
     case 'sim-hosts': await (await import('./sim-command.js')).simCommand(rest); return undefined; // keeps running
     case 'version':
     case '--version':

@@ -4,7 +4,7 @@ import { checkStoreLocation } from '../store/index.js';
 import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
-                         [--controllers M] [--store postgres|PATH|postgres://...]
+                         [--controllers M] [--store postgres|PATH|postgres://...] [--auto-evacuate-delay SEC]
        novalet testbed status [--data-dir DIR] [--json]
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
@@ -18,7 +18,9 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   started again on the same host state. --live-migration-bandwidth: live migrations limited to MIBS MiB/s (to watch
   their progress or abort one). --controllers M (1..8): M controllers on one database (the first's SQLite file;
   --store postgres: a PostgreSQL of the testbed's own, data in DIR/postgres, stopped by down; or a postgres:// URL
-  this process and the testbed's bridge namespace both reach), APIs on ports 8774.. ; clouds.yaml points at the first.`;
+  this process and the testbed's bridge namespace both reach), APIs on ports 8774.. ; clouds.yaml points at the first.
+  --auto-evacuate-delay: automatic evacuation on (controller config "evacuation"), the servers of a host down for SEC
+  seconds are evacuated without a call.`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
@@ -51,9 +53,12 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const store = str(flags, 'store');
       const badStore = store === 'postgres' ? null : store !== undefined ? checkStoreLocation(store) : flags['store'] === true ? 'needs a value' : null;
       if (badStore) { console.error(`--store: ${badStore}`); return 2; }
+      const ad = str(flags, 'auto-evacuate-delay');
+      const autoDelay = ad === undefined ? undefined : Number(ad);
+      if (autoDelay !== undefined && !(Number.isFinite(autoDelay) && autoDelay >= 0)) { console.error(`--auto-evacuate-delay: expected seconds >= 0, got ${ad}`); return 2; }
       await testbedUp({
         hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, controllers, ...(store ? { store } : {}),
-        ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}),
+        ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}), ...(autoDelay !== undefined ? { autoEvacuateDelaySec: autoDelay } : {}),
       }, say);
       return 0;
     }

@@ -3,6 +3,7 @@ import type { Policy } from './policy/policy.js';
 import type { ParamsOf } from '../rpc/protocol/operations.js';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './scheduler/scheduler.js';
 import type { VolumeConfig } from './volumes/config.js';
+import type { EvacuationConfig } from './host-monitor/config.js';
 
 export interface ControllerConfig {
   /** public base URL of this controller, e.g. http://127.0.0.1:8774 (the catalog is built from it) */
@@ -65,6 +66,8 @@ export interface ControllerConfig {
    * defaults, which are Nova's (src/agent/README.md "Live migration")
    */
   liveMigration: LiveMigrationPolicy;
+  /** host failure: the monitor's round and automatic evacuation (host-monitor/config.ts; absent: the defaults, auto off) */
+  evacuation?: Partial<EvacuationConfig>;
 }
 
 export const LIVE_MIGRATION_POLICY_KEYS = [

@@ -257,6 +257,9 @@ export interface Host {
   updatedAt: string;
 }
 
+/** One up/down change of a host as the host monitor saw it (migration 14). */
+export interface HostTransition { id: number; host: string; state: 'up' | 'down'; reason: string | null; at: string; }
+
 export interface FixedIp { networkId: string; address: string; serverId: string; mac: string; }
 
 export interface HostUsage { instances: number; vcpus: number; memoryMb: number; diskGb: number; }

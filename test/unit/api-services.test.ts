@@ -48,15 +48,22 @@ test('os-hypervisors: list, detail with usage, show; 2.88 drops resource fields'
   await h.close();
 });
 
-test('evacuate: refused while the host is up; from a forced-down host, no valid host (single host)', async () => {
+test('evacuate: refused while the host is up; from a forced-down host with no other host: accepted, then ERROR (Nova schedules it after the answer)', async () => {
   const h = await createHarness();
   const id = await h.boot(h.tokens.demo);
   let r = await h.req(h.tokens.admin, 'POST', `${C}/servers/${id}/action`, { evacuate: {} }, '2.14');
   assert.equal(r.json().badRequest.message, 'Compute service of fake-host is still in use.');
   await h.app.novalet.compute.hosts.update('fake-host', { forcedDown: true });
   r = await h.req(h.tokens.admin, 'POST', `${C}/servers/${id}/action`, { evacuate: {} }, '2.14');
-  assert.equal(r.statusCode, 400);
-  assert.match(r.json().badRequest.message, /^No valid host was found/);
+  assert.equal(r.statusCode, 200, r.body);
+  await h.idle();
+  const s = (await h.req(h.tokens.admin, 'GET', `${C}/servers/${id}`, undefined, '2.47')).json().server;
+  assert.equal(s.status, 'ERROR');
+  assert.match(s.fault.message, /^No valid host was found/);
+  assert.equal(s['OS-EXT-SRV-ATTR:host'], 'fake-host');
+  const [m] = await h.store.listMigrations({ serverId: id });
+  assert.equal(m!.status, 'error');
+  assert.equal(m!.migrationType, 'evacuation');
   await h.close();
 });
 

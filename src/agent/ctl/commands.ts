@@ -22,6 +22,8 @@ export async function runCtlCommand(agent: Agent, req: CtlRequest): Promise<unkn
         pid: process.pid,
         startedAt: agent.startedAt,
         drained: agent.runner.drained,
+        // the fencing lease: seconds since a controller's last heartbeat poll, and why new work is refused (null: it is not)
+        fencingLease: { leaseSec: agent.deps.config.controllerLeaseSec ?? 0, sinceControllerSec: agent.lease.sinceContactSec(), refusing: agent.lease.refusal() },
         dataDir: agent.deps.config.dataDir,
         listen: `${agent.deps.config.listenHost}:${agent.deps.config.listenPort}`,
         domainType: agent.deps.domainType,

@@ -5,7 +5,8 @@ import type { OperationDef } from './types.js';
 
 /**
  * destroy: power off, undefine, drop the DHCP host entries of its NICs, delete every file the server owns
- * (volumes given by path are not owned).
+ * (volumes given by path are not owned). `keepFiles`: the files stay (an evacuated guest fenced on its old host
+ * whose instance directory is shared with the host that runs it now).
  */
 export const destroy: OperationDef<'destroy'> = {
   kind: 'destroy',
@@ -29,7 +30,7 @@ export const destroy: OperationDef<'destroy'> = {
       x.step('port_filters');
       for (const n of x.server().spec.nics ?? []) await x.deps.networks.removePortFilter(n);
     }
-    const files = x.server().files;
+    const files = x.params.keepFiles ? [] : x.server().files;
     x.step('delete_files', { files });
     await removeAll(files);
     x.updateServer({ status: 'deleted', power: 'nostate', desiredPower: 'nostate', files: [], resizeOld: null });

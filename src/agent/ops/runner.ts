@@ -29,6 +29,8 @@ export class OperationRunner {
   /** server uuid -> operation id currently executing in this process */
   private readonly busy = new Map<string, string>();
   drained = false;
+  /** why new work is refused now (the fencing lease ran out), or null (fencing/controller-lease.ts) */
+  fenced: () => string | null = () => null;
 
   constructor(private readonly deps: AgentDeps) {}
 
@@ -48,6 +50,8 @@ export class OperationRunner {
       throw new AgentError('bad_request', `invalid params for ${req.kind}: ${first ? `${first.path || '/'} ${first.message}` : 'schema mismatch'}`);
     }
     if (this.drained && def.refusedWhenDrained) throw new AgentError('draining', 'the agent is drained and refuses new work');
+    const fenced = def.refusedWhenDrained ? this.fenced() : null;
+    if (fenced) throw new AgentError('draining', fenced);
     const server = journal.getServer(req.serverUuid);
     if (this.busy.has(req.serverUuid) || server?.opId) {
       throw new AgentError('server_busy', `server has operation ${this.busy.get(req.serverUuid) ?? server?.opId} in progress`);

@@ -3,6 +3,7 @@ import type { OperationRow } from '../journal/journal.js';
 import type { OperationRunner } from '../ops/runner.js';
 import type { AgentDeps } from '../ops/types.js';
 import { RECOVERY } from './table.js';
+import { operationDef } from '../ops/registry.js';
 
 export interface RecoveredOp {
   opId: string;
@@ -16,6 +17,11 @@ export interface RecoveredOp {
  * Finishes, re-drives or rolls back every operation the journal holds as unfinished and that no code in
  * this process is running (i.e. the previous agent process died with it). Runs on start before the RPC
  * server accepts work, and periodically (then it only finds something if an operation was orphaned).
+ *
+ * While the fencing lease refuses new work (no controller has reached the agent since it started, or for longer
+ * than the lease), an interrupted operation that could start a guest (spawn, start, resume, rebuild, ...) is not
+ * re-driven: it fails, so that a host coming back never starts a guest the controller may have evacuated; the
+ * controller decides again (and its fence can destroy the guest: the server is not left busy).
  */
 export async function reconcileOperations(deps: AgentDeps, runner: OperationRunner): Promise<RecoveredOp[]> {
   const out: RecoveredOp[] = [];
@@ -29,6 +35,12 @@ export async function reconcileOperations(deps: AgentDeps, runner: OperationRunn
 async function recoverOne(deps: AgentDeps, runner: OperationRunner, op: OperationRow): Promise<RecoveredOp> {
   const log = deps.log.child({ requestId: op.requestId, opId: op.id, server: op.serverUuid, kind: op.kind });
   const base = { opId: op.id, kind: op.kind, serverUuid: op.serverUuid, fromStep: op.step };
+  const fenced = operationDef(op.kind).refusedWhenDrained ? runner.fenced() : null;
+  if (fenced) {
+    log.warn({ step: op.step, reason: fenced }, `reconcile: interrupted ${op.kind} not re-driven (fencing lease)`);
+    const done = deps.journal.finishOperation(op.id, 'failed', { error: { code: 'draining', message: `agent restarted during ${op.kind}; not re-driven: ${fenced}` } });
+    return { ...base, state: done.state };
+  }
   if (!deps.journal.getServer(op.serverUuid)) {
     const done = deps.journal.finishOperation(op.id, 'failed', { error: { code: 'unknown_server', message: 'server row missing at recovery' } });
     return { ...base, state: done.state };

@@ -45,6 +45,8 @@ export interface UpOptions {
    * bridge namespace and from this process
    */
   store?: string;
+  /** automatic evacuation on, after this many seconds down (controller config `evacuation`) */
+  autoEvacuateDelaySec?: number;
 }
 
 const paths = (dir: string) => ({
@@ -71,6 +73,8 @@ async function startAgent(state: TestbedState, h: HostState, logLevel: string): 
     // live migration between testbed hosts: qemu+tcp to the peer's libvirtd on its private bridge address (only
     // the namespaced hosts reach it; src/agent/README.md "Live migration between hosts: authentication")
     liveMigrationScheme: 'tcp', liveMigrationInboundAddr: h.ip,
+    // fencing: no new guest without a controller's heartbeat poll in the last 20 s (10 heartbeats)
+    controllerLeaseSec: 20,
   }, null, 2));
   // the host's guest network comes back with its libvirtd (autostart); ensure it in case it was never made
   await ensureNatNetwork(hostUri(h.dir), network());
@@ -135,6 +139,7 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
         agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks, database, imageDir,
         heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
         ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
+        ...(o.autoEvacuateDelaySec !== undefined ? { evacuation: { auto: true, delaySeconds: o.autoEvacuateDelaySec, monitorIntervalSeconds: 1, maxServersPerHost: 10 } } : {}),
       }, null, 2));
       return cfg;
     };

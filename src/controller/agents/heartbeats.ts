@@ -18,6 +18,7 @@ import { POWER, novaPower } from '../compute/power.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
 import type { OrphanReaper } from './orphans.js';
 import type { ClusterMembers } from '../cluster-duty.js';
+import type { HostFencer } from '../host-monitor/fencing.js';
 
 /** every this many rounds, all of a host's guests are checked for orphans (in between, only new ones) */
 const FULL_ORPHAN_CHECK_ROUNDS = 6;
@@ -51,6 +52,8 @@ export class HeartbeatMonitor {
     private readonly concurrency = 64,
     /** the live controllers sharing the database; null: this controller owns every host */
     private readonly members: ClusterMembers | null = null,
+    /** a host that is not up is fenced (guests evacuated away destroyed) before its heartbeat counts */
+    private readonly fencer: HostFencer | null = null,
   ) {}
 
   /**
@@ -91,9 +94,12 @@ export class HeartbeatMonitor {
     this.rounds++;
     await this.members?.refresh();
     const queue = [...this.agents.all()];
+    // hosts with evacuations still to fence, in one query a round: an up host among them is fenced too (a host
+    // forced down, evacuated and un-forced within one round)
+    const toFence = this.fencer ? await this.fencer.hostsToFence().catch(() => new Set<string>()) : new Set<string>();
     const worker = async () => {
       for (let e = queue.shift(); e; e = queue.shift()) {
-        await this.beat(e).catch((err: unknown) => this.log.warn({ agent: e.endpoint.url, err: (err as Error).message }, 'recording a heartbeat failed'));
+        await this.beat(e, toFence).catch((err: unknown) => this.log.warn({ agent: e.endpoint.url, err: (err as Error).message }, 'recording a heartbeat failed'));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
@@ -102,7 +108,7 @@ export class HeartbeatMonitor {
 
   refreshScheduler(): Promise<void> { return this.refreshView(); }
 
-  private async beat(e: AgentEntry): Promise<void> {
+  private async beat(e: AgentEntry, toFence: ReadonlySet<string> = new Set()): Promise<void> {
     let inv: Inventory;
     try {
       inv = await e.client.inventory();
@@ -120,6 +126,9 @@ export class HeartbeatMonitor {
       this.lastPower.delete(inv.hostname);
       return;
     }
+    // a host that is not up (or has evacuations to fence) counts only once fenced: its guests of servers evacuated
+    // away destroyed (host-monitor/fencing.ts)
+    if (this.fencer && (toFence.has(inv.hostname) || !(await this.hosts.isUpByName(inv.hostname))) && !(await this.fencer.fence(inv.hostname))) return;
     await this.hosts.heartbeat(inv.hostname, {
       vcpus: inv.hypervisor.cpus, memoryMb: Math.floor(inv.hypervisor.memoryMiB), diskGb: Math.floor(inv.disk.totalGiB),
       hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,

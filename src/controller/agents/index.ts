@@ -68,7 +68,7 @@ export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
       const reaper = new OrphanReaper(o.store, transport, (o.runningDeletedTimeoutSeconds ?? 60) * 1000, o.log);
       const every = o.heartbeatIntervalMs ?? 10_000;
       const members = o.controllerId ? new ClusterMembers(o.store, o.controllerId, 3 * every) : null;
-      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper, 64, members);
+      cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper, 64, members, compute.fencer);
       await cluster.heartbeats.poll();
       cluster.heartbeats.start(every);
     },

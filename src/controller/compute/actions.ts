@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store, Server, FlavorSnapshot, ServerChanges } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { ApiError, badRequest, noValidHost } from '../errors.js';
+import { ApiError, badRequest, noValidHost, notFound } from '../errors.js';
 import { RULES, type ActionRule } from './states.js';
 import { expectFor, precheck, refused } from './gate.js';
 import { serverFor } from './access.js';
@@ -19,6 +19,7 @@ import type { AnyTaskDef } from '../tasks/types.js';
 import { enforce } from '../policy/policy.js';
 import type { MigrateParams } from '../tasks/defs/migration.js';
 import type { LiveMigrateParams } from '../tasks/defs/live-migration.js';
+import type { EvacuateParams } from '../tasks/defs/evacuate.js';
 import type { LiveMigrationPolicy } from '../config.js';
 import type { Placement } from '../scheduler/placement.js';
 
@@ -179,14 +180,41 @@ export class ServerActions {
   }
 
   /**
-   * Nova refuses to evacuate from a host whose compute service is up (a host the registry never heard of counts
-   * as up: it may be running the guest). From a down host there is no second host to rebuild on yet.
+   * Evacuation (admin, tasks/defs/evacuate.ts): the server is rebuilt on another host because its own is down.
+   * Nova refuses (400) while the source's compute service is up and not forced down (a host the registry never
+   * heard of counts as up: it may be running the guest), and a target that is the server's own host; an unknown
+   * target is 404. The record is written `accepted` before the task starts, so fencing sees it from the start.
    */
-  async evacuate(ctx: RequestContext, id: string): Promise<never> {
+  async evacuate(ctx: RequestContext, id: string, o: { host?: string; force?: boolean; onSharedStorage?: boolean; targetStopped?: boolean } = {}): Promise<{ migrationId: string }> {
     const s = await precheck(this.store, ctx, id, RULES.evacuate);
+    // Nova's order: the target host (404, then its own host 400), then the source's service (400)
+    if (o.host !== undefined) {
+      if (!(await this.store.getHost(o.host))) throw notFound(`Compute host ${o.host} not found.`);
+      if (o.host === s.host) throw badRequest("The target host can't be the same one.");
+    }
     const h = s.host ? await this.store.getHost(s.host) : null;
     if (!h || this.hosts.isUp(h)) throw badRequest(`Compute service of ${s.host ?? 'unknown'} is still in use.`);
-    throw noValidHost();
+    const migrationId = randomUUID();
+    const params: EvacuateParams = {
+      migrationId, ...(o.host ? { requestedHost: o.host } : {}), ...(o.host && o.force ? { force: true } : {}),
+      ...(o.onSharedStorage !== undefined ? { onSharedStorage: o.onSharedStorage } : {}), ...(o.targetStopped ? { targetStopped: true } : {}),
+    };
+    await this.store.createMigration({
+      uuid: migrationId, serverId: s.id, sourceCompute: s.host, sourceNode: s.node ?? s.host, destCompute: null, destNode: null, destHost: null,
+      oldFlavorId: s.flavor.id, newFlavorId: s.flavor.id, status: 'accepted', migrationType: 'evacuation', projectId: s.projectId, userId: ctx.userId,
+    });
+    try {
+      const started = await this.tasks.begin({
+        def: TASKS.evacuate, serverId: id, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId, eventHost: s.host,
+        expect: expectFor(ctx, RULES.evacuate), changes: { taskState: RULES.evacuate.task }, params: { ...params },
+      });
+      if (!started) return await refused(this.store, ctx, id, RULES.evacuate);
+    } catch (err) {
+      // no task runs it: the record must not fence a guest that nobody rebuilt
+      await this.store.updateMigration(migrationId, { status: 'error' }, ['accepted']);
+      throw err;
+    }
+    return { migrationId };
   }
 
   /** Nova: locked_by is 'owner' when the server's own project locks it, else 'admin' */

@@ -29,6 +29,7 @@ import { VolumeService } from '../volumes/service.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
 import { ClusterDuty, PeriodicDuty } from '../cluster-duty.js';
+import { HostFailureHandling, hostLogger } from '../host-monitor/index.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -68,6 +69,9 @@ export class ComputeController {
   readonly reclaimDuty: ClusterDuty;
   /** offload of shelved servers past shelved_offload_time, once per cluster */
   private readonly offloadDuty: PeriodicDuty | null;
+  /** host monitor (up/down history), fencing of returning hosts, automatic evacuation (host-monitor/) */
+  readonly hostFailure: HostFailureHandling;
+  get fencer() { return this.hostFailure.fencer; }
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
@@ -103,6 +107,7 @@ export class ComputeController {
     this.offloadDuty = cfg.shelvedOffloadTime > 0
       ? new PeriodicDuty(store, 'shelved-offload', o.controllerId, Math.min(cfg.shelvedOffloadTime, 60) * 1000, () => this.shelving.offloadExpired())
       : null;
+    this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log));
   }
 
   /**
@@ -121,6 +126,7 @@ export class ComputeController {
 
   /** periodic reclaim of the recycle bin (Nova's _reclaim_queued_deletes), every min(interval, 60 s), once per cluster */
   startPeriodic(): void {
+    this.hostFailure.start();
     // automatic confirm of VERIFY_RESIZE (Nova's resize_confirm_window), every min(window, 60 s)
     this.confirmDuty?.start();
     // shelved servers past shelved_offload_time are offloaded (Nova's _poll_shelved_instances), every min(time, 60 s)
@@ -139,7 +145,7 @@ export class ComputeController {
   async close(): Promise<void> {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     this.reclaimTimer = null;
-    await Promise.all([this.reclaimDuty.release(), this.confirmDuty?.stop(), this.offloadDuty?.stop()]);
+    await Promise.all([this.reclaimDuty.release(), this.confirmDuty?.stop(), this.offloadDuty?.stop(), this.hostFailure.stop()]);
     await this.tasks.close();
     await this.volumes.idle();
   }

@@ -4,7 +4,7 @@
  * refuses to move servers off a host that is up. The agent/RPC side calls `heartbeat()`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store, Host, HostUsage } from '../../store/index.js';
+import type { Store, Host, HostUsage, Server } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 
@@ -67,9 +67,18 @@ export class HostRegistry {
     return !h.disabled && !this.drained.has(h.name) && this.isUp(h, nowMs);
   }
 
+  /** how long without a heartbeat before a host is down (Nova's service_down_time) */
+  downAfterMs(): number { return this.cfg.serviceDownTimeSeconds * 1000; }
+
   isUp(h: Host, nowMs = Date.now()): boolean {
     if (h.forcedDown || !h.lastSeenAt) return false;
     return nowMs - Date.parse(h.lastSeenAt) <= this.cfg.serviceDownTimeSeconds * 1000;
+  }
+
+  /** up now, by the last row seen (a host never seen is not up) */
+  async isUpByName(name: string, nowMs = Date.now()): Promise<boolean> {
+    const h = this.known.get(name) ?? this.remember(await this.store.getHost(name));
+    return !!h && this.isUp(h, nowMs);
   }
 
   async list(): Promise<Host[]> {
@@ -94,6 +103,11 @@ export class HostRegistry {
     const h = (await this.store.listHosts()).find((x) => x.hypervisorId === id);
     if (!h) throw notFound(`Hypervisor ${id} could not be found.`);
     return h;
+  }
+
+  /** the servers placed on the host (os-hypervisors with_servers: nova host-evacuate's list) */
+  async serversOn(name: string): Promise<Server[]> {
+    return (await this.store.listServers({ host: name, limit: 100_000 })).filter((s) => s.host === name);
   }
 
   /** what the servers placed on the host use (os-hypervisors) */

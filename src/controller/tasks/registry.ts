@@ -14,6 +14,7 @@ import { shelve, shelveOffload, unshelve } from './defs/shelve.js';
 import { attachInterface, detachInterface } from './defs/interfaces.js';
 import { attachVolume, detachVolume } from './defs/volumes.js';
 import { liveMigrate } from './defs/live-migration.js';
+import { evacuate } from './defs/evacuate.js';
 
 export const TASKS = {
   ...POWER_TASKS,
@@ -35,6 +36,7 @@ export const TASKS = {
   attach_volume: attachVolume,
   detach_volume: detachVolume,
   live_migrate: liveMigrate,
+  evacuate,
 } satisfies Record<string, AnyTaskDef>;
 
 export type TaskKind = keyof typeof TASKS;

@@ -20,7 +20,8 @@ export const OperationParams = {
   unpause: Empty,
   suspend: Empty,
   resume: Empty,
-  destroy: Empty,
+  /** keepFiles: the guest goes but its files stay (fencing an evacuated guest whose disk is on shared storage) */
+  destroy: Type.Object({ keepFiles: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
   attach_disk: Type.Object({ disk: ExtraDisk }, { additionalProperties: false }),
   detach_disk: Type.Object({ target: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
   attach_nic: Type.Object({ nic: NicSpec }, { additionalProperties: false }),

@@ -1,6 +1,6 @@
 /** PostgreSQL repository of hosts (their usage: claims.ts). */
 import type { HostRepo } from '../repos/hosts.js';
-import type { Host } from '../types.js';
+import type { Host, HostTransition } from '../types.js';
 import { assignments, bool, now, type FieldMap } from '../sqlite/columns.js';
 import type { Row } from './db.js';
 import { PgRepository } from './repository.js';
@@ -31,6 +31,14 @@ export class PgHosts extends PgRepository implements HostRepo {
     if (c.updatedAt === undefined) { sets.push('updated_at = ?'); params.push(now()); }
     return (await this.run(`UPDATE hosts SET ${sets.join(', ')} WHERE name = ?`, [...params, name])) === 1;
   }
+  async recordHostTransition(t: Omit<HostTransition, 'id'>): Promise<void> {
+    await this.run('INSERT INTO host_transitions (host, state, reason, at) VALUES (?, ?, ?, ?)', [t.host, t.state, t.reason, t.at]);
+  }
+  async listHostTransitions(o: { host?: string; limit?: number } = {}): Promise<HostTransition[]> {
+    const where = o.host !== undefined ? 'WHERE host = ?' : '';
+    const params: unknown[] = o.host !== undefined ? [o.host] : [];
+    return (await this.all(`SELECT * FROM host_transitions ${where} ORDER BY id DESC LIMIT ?`, [...params, o.limit ?? 1000])).map((r) => transition(r));
+  }
 }
 
 function host(x: Row | undefined): Host | null {
@@ -41,4 +49,8 @@ function host(x: Row | undefined): Host | null {
     vcpus: x.vcpus as number, memoryMb: x.memory_mb as number, diskGb: x.disk_gb as number, hypervisorType: x.hypervisor_type as string,
     hypervisorVersion: x.hypervisor_version as number, hostIp: x.host_ip as string, createdAt: x.created_at as string, updatedAt: x.updated_at as string,
   };
+}
+
+function transition(x: Row): HostTransition {
+  return { id: Number(x.id), host: x.host as string, state: x.state as 'up' | 'down', reason: (x.reason as string | null) ?? null, at: x.at as string };
 }

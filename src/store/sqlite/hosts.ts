@@ -1,6 +1,6 @@
 /** SQLite repository of hosts (their usage: claims.ts). */
 import type { HostRepo } from '../repos/hosts.js';
-import type { Host } from '../types.js';
+import type { Host, HostTransition } from '../types.js';
 import { assignments, bool, now, type FieldMap, type Row } from './columns.js';
 import { SqliteRepository } from './repository.js';
 
@@ -31,6 +31,14 @@ export class SqliteHosts extends SqliteRepository implements HostRepo {
     if (c.updatedAt === undefined) { sets.push('updated_at = ?'); params.push(now()); }
     return this.db.prepare(`UPDATE hosts SET ${sets.join(', ')} WHERE name = ?`).run(...params, name).changes === 1;
   }
+  async recordHostTransition(t: Omit<HostTransition, 'id'>): Promise<void> {
+    this.db.prepare('INSERT INTO host_transitions (host, state, reason, at) VALUES (?, ?, ?, ?)').run(t.host, t.state, t.reason, t.at);
+  }
+  async listHostTransitions(o: { host?: string; limit?: number } = {}): Promise<HostTransition[]> {
+    const where = o.host !== undefined ? 'WHERE host = ?' : '';
+    const params: unknown[] = o.host !== undefined ? [o.host] : [];
+    return this.db.prepare(`SELECT * FROM host_transitions ${where} ORDER BY id DESC LIMIT ?`).all(...params, o.limit ?? 1000).map((r) => transition(r as Row));
+  }
 }
 
 function host(r: unknown): Host | null {
@@ -41,4 +49,8 @@ function host(r: unknown): Host | null {
     vcpus: x.vcpus as number, memoryMb: x.memory_mb as number, diskGb: x.disk_gb as number, hypervisorType: x.hypervisor_type as string,
     hypervisorVersion: x.hypervisor_version as number, hostIp: x.host_ip as string, createdAt: x.created_at as string, updatedAt: x.updated_at as string,
   };
+}
+
+function transition(x: Row): HostTransition {
+  return { id: Number(x.id), host: x.host as string, state: x.state as 'up' | 'down', reason: (x.reason as string | null) ?? null, at: x.at as string };
 }

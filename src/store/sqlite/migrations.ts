@@ -264,4 +264,10 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE servers ADD COLUMN shelved_image_id TEXT;
   ALTER TABLE servers ADD COLUMN shelved_at TEXT;
   `,
+  // 14: host up/down transitions recorded by the host monitor (controller/host-monitor/), each with its time
+  `
+  CREATE TABLE host_transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, host TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, at TEXT NOT NULL);
+  CREATE INDEX host_transitions_host ON host_transitions(host, id);
+  `,
 ];

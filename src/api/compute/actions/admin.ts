@@ -1,7 +1,8 @@
 /**
  * Admin actions: os-resetState, migrate (cold, tasks/defs/migration.ts), os-migrateLive (tasks/defs/live-migration.ts),
- * evacuate. Evacuation answers Nova's "no valid host" (after policy, lock and state checks, which are real) until it lands.
+ * evacuate (tasks/defs/evacuate.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { check } from '../../validate.js';
 import { atLeast } from '../microversion.js';
@@ -68,6 +69,17 @@ export const adminActions: ActionTable = {
     const b = check(Evacuate, body);
     if (b.onSharedStorage !== undefined && atLeast(req, '2.14')) throw badRequest("Invalid input for field/attribute evacuate. Additional properties are not allowed ('onSharedStorage' was unexpected)");
     if (b.onSharedStorage === undefined && !atLeast(req, '2.14')) throw badRequest("Invalid input for field/attribute evacuate. Value: {}. 'onSharedStorage' is a required property");
-    return d.compute.actions.evacuate(req.ctx, id);
+    if (b.force !== undefined && (!atLeast(req, '2.29') || atLeast(req, '2.68'))) throw badRequest("Invalid input for field/attribute evacuate. Additional properties are not allowed ('force' was unexpected)");
+    if (b.targetState !== undefined) throw badRequest("Invalid input for field/attribute evacuate. Additional properties are not allowed ('targetState' was unexpected)");
+    const shared = b.onSharedStorage !== undefined ? novaBoolean(b.onSharedStorage, 'onSharedStorage') : undefined;
+    // Nova: a password cannot be set on a disk that is kept; one is generated for a rebuilt one (before 2.14)
+    if (shared && b.adminPass !== undefined) throw badRequest("admin password can't be changed on existing disk");
+    const password = b.adminPass ?? (shared ? null : randomBytes(9).toString('base64url'));
+    await d.compute.actions.evacuate(req.ctx, id, {
+      ...(b.host !== undefined ? { host: b.host } : {}), ...(b.force !== undefined ? { force: b.force } : {}),
+      ...(shared !== undefined ? { onSharedStorage: shared } : {}),
+    });
+    // 200; the password is answered only before 2.14 (the guest is given none: no agent inside it sets it)
+    return atLeast(req, '2.14') ? undefined : { adminPass: password };
   },
 };

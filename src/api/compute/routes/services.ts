@@ -12,6 +12,7 @@ import { check } from '../../validate.js';
 import { atLeast, requireVersion } from '../microversion.js';
 import { badRequest, notFound } from '../../../controller/errors.js';
 import { enforce } from '../../../controller/policy/policy.js';
+import { instanceName } from '../views/server.js';
 
 const usec = (t: string | null) => (t ? t.replace(/\.(\d{3})Z$/, '.$1000') : null);
 const ServiceUpdate = Type.Object({
@@ -103,7 +104,17 @@ export function registerServiceRoutes(app: FastifyInstance, d: ComputeDeps): voi
     const n = await ids();
     const q = req.query as Record<string, string | undefined>;
     const hosts = (await reg.list()).filter((h) => !q.hypervisor_hostname_pattern || h.name.includes(q.hypervisor_hostname_pattern));
-    return { hypervisors: await Promise.all(hosts.map((h) => hypervisorView(req, h, n.get(h.name)!, detail))) };
+    // with_servers (2.53): each hypervisor's servers as {name, uuid} (nova host-evacuate reads them); the key is
+    // there even when empty from 2.75, left out before
+    const withServers = atLeast(req, '2.53') && ['true', '1', 'yes', 'on'].includes(String(q.with_servers ?? '').toLowerCase());
+    return {
+      hypervisors: await Promise.all(hosts.map(async (h) => {
+        const v = await hypervisorView(req, h, n.get(h.name)!, detail);
+        if (!withServers) return v;
+        const servers = (await reg.serversOn(h.name)).map((s) => ({ name: instanceName(s), uuid: s.id }));
+        return servers.length || atLeast(req, '2.75') ? { ...v, servers } : v;
+      })),
+    };
   };
   app.get('/v2.1/os-hypervisors', hypervisors(false));
   app.get('/v2.1/os-hypervisors/detail', hypervisors(true));
