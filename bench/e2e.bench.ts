@@ -3,6 +3,8 @@
  * `novalet sim-hosts` (1,000 simulated hosts by default), driven over HTTP as a user's client would:
  *   - POST /servers latency, sequential and 50 in flight, and time until a batch of 100 is ACTIVE
  *   - actions stop/start/pause/unpause: API answer and time until the state is reached
+ *   - 100 servers in four server groups (anti-affinity, affinity, soft-anti-affinity, soft-affinity): time until all
+ *     are ACTIVE, each group's placement checked
  *   - identity token issue rate, sequential and concurrent
  *   - GET /servers/detail at 1,000 / 10,000 / 50,000 servers (unpaged, paged at the tail, filters), the
  *     servers beyond the API-created ones inserted through the store (bench/lib/populate.ts)
@@ -63,7 +65,7 @@ export async function runE2eBench(o: E2eOptions): Promise<ResultRow[]> {
     admin.token = a.token;
     demo.token = d.token;
     for (const pid of [a.projectId, d.projectId]) {
-      await admin.expect(200, 'PUT', `${C}/os-quota-sets/${pid}`, { quota_set: { instances: -1, cores: -1, ram: -1 } });
+      await admin.expect(200, 'PUT', `${C}/os-quota-sets/${pid}`, { quota_set: { instances: -1, cores: -1, ram: -1, server_groups: -1, server_group_members: -1 } });
     }
     const img = await admin.expect(201, 'POST', '/image/v2/images', { name: 'bench-image', disk_format: 'qcow2', container_format: 'bare', visibility: 'public' });
     const imageRef = img.body.id as string;
@@ -90,6 +92,7 @@ export async function runE2eBench(o: E2eOptions): Promise<ResultRow[]> {
     // at most 3 create batches: the API-created servers must stay under the first list size (1,000)
     await phase('creates', () => creates(demo, p, Math.min(o.runs, 3), imageRef));
     await phase('actions', () => actions(demo, p, imageRef));
+    await phase('groups', () => groups(demo, p, imageRef));
     await phase('tokens', () => tokens(new Api(cluster.url), p, o.runs));
     // lists adds its rows as it goes: the smaller sizes are kept when a larger one fails
     await phase('lists', async () => { await lists(cluster, admin, demo, p, { imageRef, owners: [a, d], memAtStart }, rows); return []; });
@@ -147,6 +150,38 @@ async function creates(api: Api, p: Plan, runs: number, imageRef: string): Promi
     judge(rowOf('one server POST -> ACTIVE (idle)', 'ms', oneActive), NOVA.toActiveOne),
     judge(rowOf(`${n} sequential creates -> all ACTIVE`, 'ms', seqActive, `${p.hosts} simulated hosts; from the first POST`), NOVA.toActiveSeq, TARGET.hundredToActive),
     judge(rowOf(`${n} creates, ${p.concurrency} in flight -> all ACTIVE`, 'ms', concActive, `${p.hosts} simulated hosts`), NOVA.toActiveSeq, TARGET.hundredToActive),
+  ];
+}
+
+/**
+ * Placement with server groups: p.creates servers split over four groups, one per policy, created p.concurrency at a
+ * time; the time until all are ACTIVE, and each group's placement checked (anti-affinity: every member on its own
+ * host; affinity: all on one; soft anti-affinity: spread while hosts remain).
+ */
+async function groups(api: Api, p: Plan, imageRef: string): Promise<ResultRow[]> {
+  const policies = ['anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity'] as const;
+  const v = { 'x-openstack-nova-api-version': '2.64' };
+  const ids: string[] = [];
+  for (const policy of policies) {
+    ids.push((await api.expect(200, 'POST', `${C}/os-server-groups`, { server_group: { name: `bench-${policy}`, policy } }, v)).body.server_group.id);
+  }
+  const prefix = `grp-${randomUUID().slice(0, 8)}-`;
+  const per = Math.ceil(p.creates / policies.length);
+  const t0 = performance.now();
+  const lat = await pool(per * policies.length, p.concurrency, async (i) => (await api.expect(202, 'POST', `${C}/servers`, {
+    ...createBody(`${prefix}${i % policies.length}-${i}`, imageRef), 'os:scheduler_hints': { group: ids[i % policies.length] },
+  })).ms);
+  await until(async () => (await activeCount(api, prefix)).active === per * policies.length, 300_000, 10);
+  const total = performance.now() - t0;
+  const listed = (await api.expect(200, 'GET', `${C}/servers/detail?name=${encodeURIComponent(`^${prefix}`)}`, undefined, { 'x-openstack-nova-api-version': '2.47' })).body.servers as Array<{ name: string; hostId: string }>;
+  const hostsOf = (g: number) => listed.filter((s) => s.name.startsWith(`${prefix}${g}-`)).map((s) => s.hostId); // hostId: the project's hash of the host (the host name is admin-only)
+  const distinct = (g: number) => new Set(hostsOf(g)).size;
+  if (distinct(0) !== per) throw new Error(`anti-affinity: ${per} members on ${distinct(0)} hosts`);
+  if (distinct(1) !== 1) throw new Error(`affinity: members on ${distinct(1)} hosts`);
+  if (distinct(2) !== Math.min(per, p.hosts)) throw new Error(`soft anti-affinity: ${per} members on ${distinct(2)} hosts`);
+  return [
+    judge(single(`${per * policies.length} creates in 4 server groups, ${p.concurrency} in flight -> all ACTIVE`, 'ms', total,
+      `${p.hosts} simulated hosts; each group's placement checked; POST p50 ${summarize(lat).median.toFixed(1)} ms`), NOVA.toActiveSeq, TARGET.hundredToActive),
   ];
 }
 
