@@ -4,7 +4,8 @@
  * then a Markdown summary of every suite's latest results (bench/results/summary.md, what the README shows).
  * Suites: binding (needs the local libvirtd: scripts/up.sh), e2e (controller + 1,000 simulated hosts),
  * qemu (novalet up + 8 real test guests; libvirtd and the test guest), ha (one vs two controllers on SQLite and
- * PostgreSQL: NOVALET_BENCH_POSTGRES_URL), sched (cost versus hosts), load (200 req/s
+ * PostgreSQL: NOVALET_BENCH_POSTGRES_URL), migration (a two-host testbed: live migration through novalet vs
+ * virsh; root, libvirtd, the test guest), sched (cost versus hosts), load (200 req/s
  * mixed for 60 s: errors, latency, event-loop delay; NOVALET_LOAD_RATE, NOVALET_LOAD_SECONDS). --quick: small sizes, one run, for a smoke test in about a minute.
  * Results another suite wrote (bench/results/agent.json, the agent overhead bench) are included in the summary.
  * Benchmarks never run inside the test suite.
@@ -30,6 +31,8 @@ const SUITES: Suite[] = [
     run: async (o) => (await import('./load.bench.js')).runLoadBench(o) },
   { name: 'ha', title: 'several controllers on one store: SQLite and PostgreSQL, one controller vs two', usesRuntime: true,
     run: async (o) => (await import('./ha.bench.js')).runHaBench(o) },
+  { name: 'migration', title: 'live migration on a two-host testbed: through novalet vs plain virsh (real QEMU)',
+    run: async (o) => (await import('./migration.bench.js')).runMigrationBench(o) },
   { name: 'sched', title: 'cost versus hosts: scheduling, heartbeats, simulated agent memory', usesRuntime: true,
     run: async (o) => (await import('./sched.bench.js')).runSchedBench(o) },
 ];
