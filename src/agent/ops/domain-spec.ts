@@ -77,9 +77,29 @@ export const directNic: NicResolver = (n) => {
   return { portId: n.portId, mac: n.mac, attachment: a, ...(n.model ? { model: n.model } : {}) };
 };
 
+/** vda: the root overlay in the instance dir, or (boot from volume) the volume itself */
+export function rootDisk(spec: ServerSpec, overlay: string): DiskSpec {
+  const v = spec.rootVolume;
+  if (!v) return { target: 'vda', path: overlay, format: 'qcow2', role: 'root', bus: 'virtio' };
+  return { target: 'vda', path: v.path, format: v.format, role: 'volume', bus: 'virtio', volumeId: v.volumeId, ...(v.sourceType ? { sourceType: v.sourceType } : {}) };
+}
+
+/** the volumes among the server's disks (its root volume too): on shared storage, never copied by a migration */
+export function volumeTargets(spec: ServerSpec): string[] {
+  return [...(spec.rootVolume ? ['vda'] : []), ...(spec.disks ?? []).filter((d) => d.path).map((d) => d.target)];
+}
+
+/** the writable disks the server owns on this host: what a block migration copies */
+export function localDiskTargets(spec: ServerSpec): string[] {
+  const out = spec.rootVolume ? [] : ['vda'];
+  if ((spec.ephemeralGiB ?? 0) > 0) out.push('vdb');
+  if ((spec.swapMiB ?? 0) > 0) out.push('vdc');
+  return [...out, ...(spec.disks ?? []).filter((d) => !d.path).map((d) => d.target)];
+}
+
 export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainType: DomainType, resolveNic: NicResolver = directNic): DomainSpec {
   const f = serverFiles(paths, spec.uuid);
-  const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio' }];
+  const disks: DiskSpec[] = [rootDisk(spec, f.root)];
   if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio' });
   if ((spec.swapMiB ?? 0) > 0) disks.push({ target: 'vdc', path: f.swap, format: 'qcow2', role: 'swap', bus: 'virtio' });
   for (const d of spec.disks ?? []) disks.push(extraDiskSpec(paths, spec.uuid, d));
@@ -95,6 +115,6 @@ export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, hostDomainT
     disks,
     nics: (spec.nics ?? []).map(resolveNic),
     consoleLog: f.consoleLog,
-    metadata: { ...(spec.metadata ?? {}), image: spec.image.id, flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
+    metadata: { ...(spec.metadata ?? {}), image: spec.image?.id ?? '', ...(spec.rootVolume ? { root_volume: spec.rootVolume.volumeId } : {}), flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
   };
 }

@@ -51,6 +51,15 @@ export const ExtraDisk = Type.Object({
 });
 export type ExtraDisk = Static<typeof ExtraDisk>;
 
+/** A volume as the root disk: where it is and how it is opened (file on shared storage, or a block device). */
+export const RootVolume = Type.Object({
+  path: Type.String({ minLength: 1 }),
+  format: Type.Union([Type.Literal('qcow2'), Type.Literal('raw')]),
+  volumeId: Type.String({ minLength: 1 }),
+  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block')])),
+});
+export type RootVolume = Static<typeof RootVolume>;
+
 /**
  * Disk boot, or direct kernel boot (Nova's AMI-style images: kernel_id / ramdisk_id). Kernel and ramdisk are a
  * host path, or an image (id + source) the agent fetches into its image cache like a base image.
@@ -73,7 +82,13 @@ export const ServerSpec = Type.Object({
   vcpus: Type.Integer({ minimum: 1, maximum: 256 }),
   maxVcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   memoryMiB: Type.Integer({ minimum: 16 }),
-  image: ImageRef,
+  /** the image the root disk is made from; absent for a server booted from a volume (rootVolume) */
+  image: Type.Optional(ImageRef),
+  /**
+   * Boot from volume: the root disk (vda) is this volume, attached by path (not owned: never deleted or copied by
+   * the agent); no image is fetched and no root overlay made.
+   */
+  rootVolume: Type.Optional(RootVolume),
   rootGiB: Type.Number({ minimum: 0 }),
   ephemeralGiB: Type.Optional(Type.Number({ minimum: 0 })),
   swapMiB: Type.Optional(Type.Integer({ minimum: 0 })),
