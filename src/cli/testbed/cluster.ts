@@ -108,6 +108,8 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
       dataDir: p.controller, listen: `0.0.0.0:${API_PORT}`, publicUrl: apiUrl, secretFile: p.secret,
       agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks,
       heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
+      // file volumes on the storage every host sees (as an NFS mount of Cinder's volumes would be)
+      volumes: { dir: join(state.dir, 'shared', 'volumes') },
       ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
     }, null, 2));
     state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', cfg], join(p.logs, 'controller.log'), '"controller ready"');
