@@ -32,11 +32,25 @@ export interface DiskSpec {
   bus?: 'virtio' | 'sata' | 'ide';
   device?: 'disk' | 'cdrom';
   readonly?: boolean;
-  /** block device (e.g. a shared LUN) instead of a file */
-  sourceType?: 'file' | 'block';
+  /** block device (e.g. a shared LUN) instead of a file; `network`: QEMU opens it itself (rbd: `path` is pool/image) */
+  sourceType?: 'file' | 'block' | 'network';
+  /** network disks: the Ceph monitors and the cephx user whose key is the libvirt secret `secretUuid` */
+  rbd?: RbdDiskSource;
   /** volume id for role 'volume' */
   volumeId?: string;
 }
+
+export interface RbdDiskSource {
+  /** monitor addresses */
+  hosts: Array<{ name: string; port?: number }>;
+  /** cephx user without `client.` */
+  user: string;
+  /** the libvirt secret (usage type ceph) holding the user's key */
+  secretUuid: string;
+}
+
+/** a libvirt secret of usage type ceph: the cephx key QEMU authenticates rbd disks with */
+export interface CephSecret { uuid: string; user: string; /** base64, as in a keyring */ key: string }
 
 export interface NicSpec {
   /** port id (Neutron port); also used as the libvirt device alias 'ua-<portId>' */
@@ -165,6 +179,8 @@ export interface Hypervisor {
   managedSave(uuid: string): Promise<void>;
   /** Live (if running) and persistent. */
   attachDisk(uuid: string, disk: DiskSpec): Promise<void>;
+  /** defines (or redefines) a ceph secret with its key; absent where the hypervisor has no secrets (fakes) */
+  setCephSecret?(secret: CephSecret): Promise<void>;
   detachDisk(uuid: string, target: string): Promise<void>;
   attachNic(uuid: string, nic: NicSpec): Promise<void>;
   detachNic(uuid: string, portId: string): Promise<void>;

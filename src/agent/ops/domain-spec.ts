@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { BootSpec as VirtBootSpec, DiskSpec, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
-import type { ExtraDisk, ImageRef, NicSpec, ServerSpec } from '../../rpc/protocol/server-spec.js';
+import type { BootSpec as VirtBootSpec, CephSecret, DiskSpec, RbdDiskSource, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
+import type { ExtraDisk, ImageRef, NicSpec, RbdSource, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { AgentPaths } from '../config.js';
 
 /** Host-side file layout of one server (all under its instance dir, so destroy can remove the dir). */
@@ -33,6 +33,7 @@ export function extraDiskSpec(paths: AgentPaths, uuid: string, d: ExtraDisk): Di
   };
   if (d.volumeId) disk.volumeId = d.volumeId;
   if (d.sourceType) disk.sourceType = d.sourceType;
+  if (d.rbd) disk.rbd = rbdOf(d.rbd);
   return disk;
 }
 
@@ -81,7 +82,22 @@ export const directNic: NicResolver = (n) => {
 export function rootDisk(spec: ServerSpec, overlay: string): DiskSpec {
   const v = spec.rootVolume;
   if (!v) return { target: 'vda', path: overlay, format: 'qcow2', role: 'root', bus: 'virtio' };
-  return { target: 'vda', path: v.path, format: v.format, role: 'volume', bus: 'virtio', volumeId: v.volumeId, ...(v.sourceType ? { sourceType: v.sourceType } : {}) };
+  return {
+    target: 'vda', path: v.path, format: v.format, role: 'volume', bus: 'virtio', volumeId: v.volumeId,
+    ...(v.sourceType ? { sourceType: v.sourceType } : {}), ...(v.rbd ? { rbd: rbdOf(v.rbd) } : {}),
+  };
+}
+
+/** the disk names the secret; the key itself goes into libvirt's secret store only (cephSecrets) */
+function rbdOf(r: RbdSource): RbdDiskSource {
+  return { hosts: r.hosts.map((h) => ({ name: h.name, ...(h.port !== undefined ? { port: h.port } : {}) })), user: r.user, secretUuid: r.secretUuid };
+}
+
+/** the ceph secrets the server's rbd disks need (defined in libvirt before the domain or the disk) */
+export function cephSecrets(disks: Array<{ rbd?: RbdSource } | undefined>): CephSecret[] {
+  const out = new Map<string, CephSecret>();
+  for (const d of disks) if (d?.rbd) out.set(d.rbd.secretUuid, { uuid: d.rbd.secretUuid, user: d.rbd.user, key: d.rbd.key });
+  return [...out.values()];
 }
 
 /** the volumes among the server's disks (its root volume too): on shared storage, never copied by a migration */

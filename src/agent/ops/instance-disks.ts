@@ -5,10 +5,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
-import type { ServerSpec } from '../../rpc/protocol/server-spec.js';
+import type { RbdSource, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
 import { CONFIG_DRIVE_LABEL, configDriveFiles, makeIso } from '../config-drive/config-drive.js';
-import { extraDiskPath, serverFiles } from './domain-spec.js';
+import { cephSecrets, extraDiskPath, serverFiles } from './domain-spec.js';
 import { createOnce } from './files.js';
 import type { AgentDeps } from './types.js';
 
@@ -48,3 +48,14 @@ export async function rootImage(images: AgentDeps['images'], spec: ServerSpec, o
   if (!spec.image) throw new AgentError('bad_request', 'the spec has neither an image nor a root volume');
   return images.ensure(spec.image, onProgress);
 }
+
+/** the libvirt secrets (cephx keys) of the rbd disks among `disks`, defined before QEMU opens them */
+export async function defineCephSecrets(hv: AgentDeps['hv'], disks: Array<{ rbd?: RbdSource } | undefined>): Promise<void> {
+  const secrets = cephSecrets(disks);
+  if (!secrets.length) return;
+  if (!hv.setCephSecret) throw new AgentError('bad_request', 'this host cannot attach rbd disks (no libvirt secrets)');
+  for (const sec of secrets) await hv.setCephSecret(sec);
+}
+
+/** every disk of the spec that may name a ceph secret */
+export const specVolumes = (spec: ServerSpec) => [spec.rootVolume, ...(spec.disks ?? [])];

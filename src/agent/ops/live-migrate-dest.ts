@@ -15,7 +15,7 @@ import { plugNics, unplugNics } from './instance-nics.js';
 import type { AgentConfig } from '../config.js';
 import { bootImages } from './domain-spec.js';
 import { removeAll } from './files.js';
-import { createInstanceDisks, ownedFiles, rootImage } from './instance-disks.js';
+import { createInstanceDisks, defineCephSecrets, ownedFiles, rootImage, specVolumes } from './instance-disks.js';
 import { powerOf, recordPower, requireStatus } from './helpers.js';
 import type { OpExec, OperationDef } from './types.js';
 
@@ -59,6 +59,7 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     }
     x.progress(85);
 
+    await defineCephSecrets(x.deps.hv, specVolumes(spec));
     await plugNics(x, spec.nics);
     return { ...inboundUris(config), paths: { instances: paths.instances, images: paths.images }, sharedInstancePath: shared };
   },

@@ -8,7 +8,7 @@ import { GiB, MiB } from '../disks/disk-tool.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import { bootImages, buildDomainSpec, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
-import { rootImage } from './instance-disks.js';
+import { defineCephSecrets, rootImage, specVolumes } from './instance-disks.js';
 import { recordPower } from './helpers.js';
 import type { OperationDef } from './types.js';
 
@@ -79,6 +79,7 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
 
     await plugNics(x, spec.nics);
 
+    await defineCephSecrets(hv, specVolumes(spec));
     x.step('define');
     await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
     x.progress(90);

@@ -2,7 +2,7 @@ import { AgentError } from '../../rpc/errors.js';
 import { decodeUserData } from '../config-drive/config-drive.js';
 import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET } from './domain-spec.js';
 import { removeAll } from './files.js';
-import { createInstanceDisks, ownedFiles, rootImage } from './instance-disks.js';
+import { createInstanceDisks, defineCephSecrets, ownedFiles, rootImage, specVolumes } from './instance-disks.js';
 import { recordPower } from './helpers.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import type { OperationDef } from './types.js';
@@ -45,6 +45,7 @@ export const spawn: OperationDef<'spawn'> = {
 
     await plugNics(x, spec.nics);
 
+    await defineCephSecrets(hv, specVolumes(spec));
     x.step('define');
     await hv.define(buildDomainSpec(spec, paths, domainType, x.deps.networks.resolveNic));
     x.progress(85);

@@ -154,10 +154,10 @@ export class BootVolumes {
       const { volume, source } = await this.attachments.source(a.volumeId);
       const target = a.device.replace(/^\/dev\//, '');
       if (a.device === ROOT_DEVICE) {
-        out.rootVolume = { path: source.path, format: source.format, volumeId: a.volumeId, sourceType: source.sourceType };
+        out.rootVolume = { path: source.path, format: source.format, volumeId: a.volumeId, sourceType: source.sourceType, ...(source.rbd ? { rbd: source.rbd } : {}) };
         if (volume.imageId) out.rootImageId = volume.imageId;
       }
-      else out.disks.push({ target, path: source.path, format: source.format, bus: 'virtio', volumeId: a.volumeId, sourceType: source.sourceType });
+      else out.disks.push({ target, path: source.path, format: source.format, bus: 'virtio', volumeId: a.volumeId, sourceType: source.sourceType, ...(source.rbd ? { rbd: source.rbd } : {}) });
     }
     out.disks.sort((p, q) => p.target.localeCompare(q.target));
     return out;

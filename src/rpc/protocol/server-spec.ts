@@ -37,6 +37,19 @@ export const NicSpec = Type.Object({
 export type NicSpec = Static<typeof NicSpec>;
 
 /**
+ * A Ceph RBD volume as QEMU opens it: the monitors, the cephx user and its key; the agent keeps the key in a libvirt
+ * secret (usage ceph, `secretUuid`) that the disk's <auth> names.
+ */
+export const RbdSource = Type.Object({
+  hosts: Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })) }), { minItems: 1 }),
+  user: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+  secretUuid: Uuid,
+  /** base64, as in a keyring */
+  key: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9+/=]+$' }),
+});
+export type RbdSource = Static<typeof RbdSource>;
+
+/**
  * An extra disk: a volume at `path` (not owned: never deleted by the agent) or, without `path`, a blank
  * disk of `sizeGiB` the agent creates in the server's directory (owned: deleted with the server).
  */
@@ -47,7 +60,9 @@ export const ExtraDisk = Type.Object({
   format: Type.Optional(Type.Union([Type.Literal('qcow2'), Type.Literal('raw')])),
   bus: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('sata')])),
   volumeId: Type.Optional(Type.String()),
-  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block')])),
+  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block'), Type.Literal('network')])),
+  /** sourceType network: a Ceph RBD image (`path` is pool/image) */
+  rbd: Type.Optional(RbdSource),
 });
 export type ExtraDisk = Static<typeof ExtraDisk>;
 
@@ -56,7 +71,9 @@ export const RootVolume = Type.Object({
   path: Type.String({ minLength: 1 }),
   format: Type.Union([Type.Literal('qcow2'), Type.Literal('raw')]),
   volumeId: Type.String({ minLength: 1 }),
-  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block')])),
+  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block'), Type.Literal('network')])),
+  /** sourceType network: a Ceph RBD image (`path` is pool/image) */
+  rbd: Type.Optional(RbdSource),
 });
 export type RootVolume = Static<typeof RootVolume>;
 
