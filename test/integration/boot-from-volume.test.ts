@@ -82,7 +82,7 @@ describe('boot from volume on real QEMU with the stock client', { timeout: 900_0
     assert.deepEqual(shown.volumes_attached.map((x) => x.id), [volId]);
   });
 
-  it('the root volume cannot be detached, nor attached to another server, nor deleted', async () => {
+  it('the root volume cannot be detached, nor attached to another server, nor deleted; a blank volume does not boot', async () => {
     assert.match((await aio.clients().osFails('server', 'remove', 'volume', 'bfv1', volId)).stderr, /root device|400/i);
     assert.notEqual((await aio.clients().osFails('volume', 'delete', volId)).code, 0);
     // at create: a volume in use is a 400 and nothing is built
@@ -91,6 +91,17 @@ describe('boot from volume on real QEMU with the stock client', { timeout: 900_0
     const list = await aio.openstack<Array<{ Name: string }>>(['server', 'list']);
     assert.ok(!list.some((x) => x.Name === 'bfv-refused'), JSON.stringify(list));
     assert.equal((await waitVolume(volId, 'in-use')).attachments.length, 1);
+    // a blank volume is not bootable: 400 as Nova
+    const blank = await aio.openstack<{ id: string }>(['volume', 'create', '--size', '1', 'blank']);
+    await waitVolume(blank.id, 'available');
+    assert.match((await aio.clients().osFails('server', 'create', '--flavor', 'm1.tiny', '--volume', blank.id, '--network', 'private', 'bfv-blank')).stderr, /not bootable/);
+    assert.deepEqual((await waitVolume(blank.id, 'available')).attachments, []);
+    await aio.clients().osRaw('volume', 'delete', blank.id);
+    const end = Date.now() + 30_000;
+    while (existsSync(join(aio.dataDir, 'volumes', `volume-${blank.id}`))) {
+      assert.ok(Date.now() < end, 'the blank volume is still there');
+      await new Promise((r) => setTimeout(r, 300));
+    }
   });
 
   it('delete with delete_on_termination false: the volume stays, available, with its bytes', async () => {

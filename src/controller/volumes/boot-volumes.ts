@@ -65,9 +65,14 @@ export class BootVolumes {
     this.pollMs = o.pollMs ?? 200;
   }
 
-  /** the image a volume the caller may see was made from (null: none, or no such volume) */
-  async imageOf(ctx: RequestContext, volumeId: string): Promise<string | null> {
-    return (await this.volumes.get(ctx, volumeId).catch(() => null))?.imageId ?? null;
+  /**
+   * A volume given as the root disk: Nova refuses one not marked bootable (400); the image it was made from, if any
+   * (null also when there is no such volume: reserveGiven answers that)
+   */
+  async rootImageOf(ctx: RequestContext, volumeId: string): Promise<string | null> {
+    const v = await this.volumes.get(ctx, volumeId).catch(() => null);
+    if (v && !v.bootable) throw badRequest(`Block Device ${volumeId} is not bootable.`);
+    return v?.imageId ?? null;
   }
 
   /** API: the given volumes (source volume) reserved for the server; all or none */
