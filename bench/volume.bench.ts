@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { GUEST_IMAGE_NAME } from '../src/cli/up/guest-images.js';
+import { rbdClient } from '../src/controller/volumes/backends/rbd.js';
 import { AllInOne } from '../test/support/all-in-one.js';
+import { ConsoleLog } from '../test/support/guest.js';
 import { login } from './lib/cluster.js';
 import { Api, until } from './lib/http.js';
 import type { ResultRow } from './lib/report.js';
@@ -48,8 +50,10 @@ export async function runVolumeBench(o: { quick: boolean }): Promise<ResultRow[]
     }
     api.token = demo.token;
     const images = (await api.expect(200, 'GET', `/image/v2/images?name=${GUEST_IMAGE_NAME}`)).body.images as Array<{ id: string }>;
-    const server = (await api.expect(202, 'POST', `${C}/servers`, { server: { name: 'volbench', imageRef: images[0]!.id, flavorRef: '1', networks: 'none' } })).body.server.id as string;
+    const server = (await api.expect(202, 'POST', `${C}/servers`, { server: { name: 'volbench', imageRef: images[0]!.id, flavorRef: '1' } })).body.server.id as string;
     await until(async () => (await api.expect(200, 'GET', `${C}/servers/${server}`)).body.server.status === 'ACTIVE', 180_000, 50);
+    // a disk is released on detach only by a booted guest (it answers the unplug): wait for its kernel
+    await new ConsoleLog(aio.consoleLogPath(server)).waitForReady({ timeoutMs: 180_000 });
     const volStatus = async (id: string) => (await api.expect(200, 'GET', `${V}/volumes/${id}`)).body.volume.status as string;
     const rows: ResultRow[] = [];
     for (const b of backends) {
@@ -85,7 +89,12 @@ export async function runVolumeBench(o: { quick: boolean }): Promise<ResultRow[]
     return rows;
   } finally {
     await aio.cleanup().catch(() => undefined);
-    if (haveCeph) await execa('scripts/ceph.sh', ['stop', cephDir], { reject: false });
+    if (haveCeph) {
+      // the agent keeps the cephx secret defined for later disks: this cluster is going away, so its secret goes too
+      const secret = (() => { try { return rbdClient({ pool: 'volumes', user: 'novalet', conf: join(cephDir, 'ceph.conf'), keyring: join(cephDir, 'ceph.client.novalet.keyring') }).secretUuid; } catch { return null; } })();
+      if (secret) await execa('virsh', ['secret-undefine', secret], { reject: false });
+      await execa('scripts/ceph.sh', ['stop', cephDir], { reject: false });
+    }
     rmSync(work, { recursive: true, force: true });
   }
 }
