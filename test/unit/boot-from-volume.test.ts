@@ -54,6 +54,20 @@ test('boot from volume: spec, attachment, view, refusals, delete, a failed volum
     assert.equal(v.status, 'available');
     assert.ok(existsSync(join(dir, `volume-${vol}`)));
 
+    // novaclient's --block-device-mapping vdb=vol:volume:1:false on an image server: the volume is the build's vdb
+    r = await h.req(h.tokens.demo, 'POST', S, { server: { name: 'b4', imageRef: (await h.store.listImages({ projectId: null, isAdmin: true }))[0]!.id, flavorRef: '1', block_device_mapping_v2: [
+      { device_name: 'vdb', uuid: vol, source_type: 'volume', destination_type: 'volume', volume_size: '1', delete_on_termination: 'false' }] } });
+    assert.equal(r.statusCode, 202, r.body);
+    await idle();
+    const b4 = r.json().server.id as string;
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${b4}`)).json().server.status, 'ACTIVE');
+    assert.ok(specs.at(-1)!.image);
+    assert.deepEqual(specs.at(-1)!.disks?.map((d) => [d.target, d.volumeId]), [['vdb', vol]]);
+    assert.deepEqual((await vreq('GET', `volumes/${vol}`)).json().volume.attachments.map((a: { device: string }) => a.device), ['/dev/vdb']);
+    assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${b4}/os-volume_attachments/${vol}`)).statusCode, 202);
+    await idle();
+    assert.equal((await vreq('GET', `volumes/${vol}`)).json().volume.status, 'available');
+
     // a volume to make from an image whose bytes are missing: the build fails, the volume is in error, no bytes
     const imageId = (await h.store.listImages({ projectId: null, isAdmin: true }))[0]!.id;
     const img = h.app.novalet.compute.images.filePath(imageId);
