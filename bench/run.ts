@@ -2,7 +2,7 @@
  * `npm run bench [-- --only <suite>[,<suite>]] [--quick]`: runs the benchmark suites, prints a table per suite
  * and writes JSON results (with the machine noted) under bench/results/ (<suite>-<time>.json and <suite>.json),
  * then a Markdown summary of every suite's latest results (bench/results/summary.md, what the README shows).
- * Suites: binding (needs the local libvirtd: scripts/up.sh), e2e (controller + 1,000 simulated hosts),
+ * Suites: binding (needs the local libvirtd: scripts/up.sh), e2e (controller + 1,000 simulated hosts), volume (real QEMU, file + rbd),
  * qemu (novalet up + 8 real test guests; libvirtd and the test guest), ha (one vs two controllers on SQLite and
  * PostgreSQL: NOVALET_BENCH_POSTGRES_URL), migration (a two-host testbed: live migration through novalet vs
  * virsh; root, libvirtd, the test guest), sched (cost versus hosts), load (200 req/s
@@ -33,6 +33,8 @@ const SUITES: Suite[] = [
     run: async (o) => (await import('./ha.bench.js')).runHaBench(o) },
   { name: 'migration', title: 'live migration on a two-host testbed: through novalet vs plain virsh (real QEMU)',
     run: async (o) => (await import('./migration.bench.js')).runMigrationBench(o) },
+  { name: 'volume', title: 'volumes on real QEMU: create and attach per backend (file; rbd on a single-node Ceph when installed)',
+    run: async (o) => (await import('./volume.bench.js')).runVolumeBench(o) },
   { name: 'sched', title: 'cost versus hosts: scheduling, heartbeats, simulated agent memory', usesRuntime: true,
     run: async (o) => (await import('./sched.bench.js')).runSchedBench(o) },
 ];

@@ -14,7 +14,8 @@
         "src/domain.cc",
         "src/domain_jobs.cc",
         "src/snapshot.cc",
-        "src/storage.cc"
+        "src/storage.cc",
+        "src/secret.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -49,6 +49,8 @@ Napi::Function Connection::Init(Napi::Env env) {
       InstanceMethod("lookupStorageVolByPath", &Connection::LookupStorageVolByPath),
       InstanceMethod("defineStoragePool", &Connection::DefineStoragePool),
       InstanceMethod("createStoragePool", &Connection::CreateStoragePool),
+      InstanceMethod("setSecret", &Connection::SetSecret),
+      InstanceMethod("undefineSecret", &Connection::UndefineSecret),
   });
 }
 

@@ -46,4 +46,7 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value LookupStorageVolByPath(const Napi::CallbackInfo& info);
   Napi::Value DefineStoragePool(const Napi::CallbackInfo& info);
   Napi::Value CreateStoragePool(const Napi::CallbackInfo& info);
+  // secret.cc
+  Napi::Value SetSecret(const Napi::CallbackInfo& info);
+  Napi::Value UndefineSecret(const Napi::CallbackInfo& info);
 };

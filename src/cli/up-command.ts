@@ -17,11 +17,21 @@ import { initPki, issueAgentCert } from './pki.js';
 
 export const UP_USAGE = `usage: novalet up [--data-dir DIR] [--listen ADDR:PORT] [--agent-listen ADDR:PORT] [--libvirt-uri URI]
                   [--guest-dir DIR] [--network-name NAME --network-cidr A.B.C.0/24] [--reclaim-interval SECONDS]
-                  [--cpu-allocation-ratio R] [--log-level LEVEL]
+                  [--cpu-allocation-ratio R] [--log-level LEVEL] [--rbd POOL:USER:CONF:KEYRING]
   the all-in-one on this host: libvirt NAT network 'novalet-private' (10.0.0.0/24), a local agent and the controller
   in this process, admin + demo accounts, flavors, the test guest image; writes DIR/clouds.yaml (clouds novalet and
   novalet-admin). Default DIR /var/lib/novalet, API on 127.0.0.1:8774, agent RPC on 127.0.0.1:8779.
-  --cpu-allocation-ratio: vCPUs scheduled per host CPU (Nova's cpu_allocation_ratio; default 4.0).`;
+  --cpu-allocation-ratio: vCPUs scheduled per host CPU (Nova's cpu_allocation_ratio; default 4.0).
+  --rbd: also the Ceph RBD volume backend (volume types with volume_backend_name=rbd), e.g. from scripts/ceph.sh:
+         volumes:novalet:DIR/ceph.conf:DIR/ceph.client.novalet.keyring`;
+
+/** --rbd POOL:USER:CONF:KEYRING -> volumes.rbd */
+function rbdFlag(v: string | undefined): { rbd?: { pool: string; user: string; conf: string; keyring: string } } {
+  if (v === undefined) return {};
+  const [pool, user, conf, keyring] = v.split(':');
+  if (!pool || !user || !conf || !keyring) throw new Error(`--rbd: expected POOL:USER:CONF:KEYRING, got ${v}`);
+  return { rbd: { pool, user, conf, keyring } };
+}
 
 /** the default network: libvirt NAT network `novalet-private` on bridge novalet0, 10.0.0.0/24 */
 export function allInOneNetwork(name = 'novalet-private', cidr = '10.0.0.0/24'): NatNetwork & { cidr: string } {
@@ -75,7 +85,7 @@ export async function upCommand(argv: string[]): Promise<void> {
       // > 0: DELETE moves servers to the recycle bin for that long (Nova's reclaim_instance_interval; default off)
       reclaimIntervalSeconds: Number(str(flags, 'reclaim-interval') ?? 0),
       // file volumes: one directory the all-in-one's host sees (shared storage in a real cluster)
-      volumes: { dir: join(dataDir, 'volumes') },
+      volumes: { dir: join(dataDir, 'volumes'), ...rbdFlag(str(flags, 'rbd')) },
       // one host: a resize can only stay on it (devstack's single node sets allow_resize_to_same_host too)
       allowResizeToSameHost: true,
     },

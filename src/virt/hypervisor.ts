@@ -32,8 +32,10 @@ export interface DiskSpec {
   bus?: 'virtio' | 'sata' | 'ide';
   device?: 'disk' | 'cdrom';
   readonly?: boolean;
-  /** block device (e.g. a shared LUN) instead of a file */
-  sourceType?: 'file' | 'block';
+  /** block device (e.g. a shared LUN) instead of a file; `network`: QEMU opens it itself (rbd: `path` is pool/image) */
+  sourceType?: 'file' | 'block' | 'network';
+  /** network disks: the Ceph monitors and the cephx user whose key is the libvirt secret `secretUuid` */
+  rbd?: RbdDiskSource;
   /** volume id for role 'volume' */
   volumeId?: string;
   /** libvirt's cache mode (a file disk without one gets the hypervisor's default); block devices always get 'none' */
@@ -41,6 +43,17 @@ export interface DiskSpec {
 }
 
 export type DiskCache = 'none' | 'writeback' | 'writethrough' | 'directsync' | 'unsafe';
+export interface RbdDiskSource {
+  /** monitor addresses */
+  hosts: Array<{ name: string; port?: number }>;
+  /** cephx user without `client.` */
+  user: string;
+  /** the libvirt secret (usage type ceph) holding the user's key */
+  secretUuid: string;
+}
+
+/** a libvirt secret of usage type ceph: the cephx key QEMU authenticates rbd disks with */
+export interface CephSecret { uuid: string; user: string; /** base64, as in a keyring */ key: string }
 
 export interface NicSpec {
   /** port id (Neutron port); also used as the libvirt device alias 'ua-<portId>' */
@@ -169,6 +182,8 @@ export interface Hypervisor {
   managedSave(uuid: string): Promise<void>;
   /** Live (if running) and persistent. */
   attachDisk(uuid: string, disk: DiskSpec): Promise<void>;
+  /** defines (or redefines) a ceph secret with its key; absent where the hypervisor has no secrets (fakes) */
+  setCephSecret?(secret: CephSecret): Promise<void>;
   detachDisk(uuid: string, target: string): Promise<void>;
   attachNic(uuid: string, nic: NicSpec): Promise<void>;
   detachNic(uuid: string, portId: string): Promise<void>;

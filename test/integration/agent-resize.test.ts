@@ -111,6 +111,6 @@ describe('agent on real QEMU: NIC, hard reboot, resize, rebuild', { skip: !isRoo
     await newBoot(mark);
     const info = await qemuImg.info(`${agent.dataDir}/instances/${uuid}/disk`, { forceShare: true });
     assert.equal(info.fullBackingFile ?? info.backingFile, `${agent.dataDir}/images/it-other`);
-    assert.equal((await agent.client.getServer(uuid)).server.spec.image.id, 'it-other');
+    assert.equal((await agent.client.getServer(uuid)).server.spec.image?.id, 'it-other');
   });
 });

@@ -1,25 +1,34 @@
 /**
  * The rbd volume backend against a real single-node Ceph 16 (scripts/ceph.sh, data in a temporary directory, on
  * its own loopback address): blank, from image (qcow2 -> raw import), from volume and from snapshot, extend,
- * snapshots, lock listing, remove; nothing is left in the pool. Skipped when Ceph's packages are not installed
+ * snapshots, lock listing, remove; nothing is left in the pool. Then on real QEMU through `novalet up --rbd` and the
+ * stock client: an rbd volume (volume type with volume_backend_name=rbd) attached to a running server — the agent
+ * defines the cephx key as a libvirt secret through the binding, the domain gets a network disk
+ * (protocol rbd, auth by that secret), the guest sees vdb — then detached (the guest loses it) and deleted (the pool
+ * is empty). Skipped when Ceph's packages are not installed
  * (they are large: scripts/install.sh installs them only with NOVALET_WITH_CEPH=1).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { RbdBackend } from '../../src/controller/volumes/backends/rbd.js';
 import { BackendError } from '../../src/controller/volumes/backends/backend.js';
+import { AllInOne } from '../support/all-in-one.js';
+import { ConsoleLog } from '../support/guest.js';
+import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
+import { domainNameFor } from '../../src/virt/hypervisor.js';
 
 const haveCeph = (await execa('sh', ['-c', 'command -v ceph-mon && command -v rbd'], { reject: false })).exitCode === 0;
 const ADDR = '127.0.0.37';
 
-describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 'ceph-mon/rbd not installed', timeout: 300_000 }, () => {
+describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 'ceph-mon/rbd not installed', timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-ceph-'));
   const cephDir = join(dir, 'ceph');
   let b: RbdBackend;
+  let aio: AllInOne | undefined;
   const sizeMiB = async (loc: string) => (JSON.parse((await execa('rbd', ['--conf', join(cephDir, 'ceph.conf'), 'info', '--format', 'json', loc])).stdout) as { size: number }).size / 1024 ** 2;
 
   before(async () => {
@@ -30,6 +39,7 @@ describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 
   });
 
   after(async () => {
+    await aio?.cleanup();
     await execa('scripts/ceph.sh', ['stop', cephDir], { reject: false });
     rmSync(dir, { recursive: true, force: true });
   });
@@ -62,12 +72,69 @@ describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 
     // a failing create leaves nothing (an image that does not exist)
     await assert.rejects(b.create('e', 1, { kind: 'volume', location: 'volumes/nope', format: 'raw' }), BackendError);
     assert.ok(!(await b.list()).includes('volumes/volume-e'));
-    // attach is not built for rbd yet: refused, not silently wrong
-    assert.throws(() => b.attachSource(), BackendError);
+    // how hosts attach it: the monitor of ceph.conf, the user's key, a secret UUID derived from fsid and user
+    const src = b.attachSource(blank.location);
+    assert.equal(src.sourceType, 'network');
+    assert.equal(src.path, 'volumes/volume-a');
+    assert.deepEqual(src.rbd?.hosts, [{ name: ADDR, port: 3300 }]);
+    assert.equal(src.rbd?.user, 'novalet');
+    assert.match(readFileSync(join(cephDir, 'ceph.client.novalet.keyring'), 'utf8'), new RegExp(src.rbd!.key.replace(/[+/]/g, '\\$&')));
 
     for (const loc of [blank, fromImage, fromSnap, fromVol].map((x) => x.location)) await b.remove(loc);
     await b.removeSnapshot(snap.location);
     await b.remove('volumes/volume-a'); // already gone: still fine
     assert.deepEqual(await b.list(), []);
+  });
+
+  it('novalet up --rbd: an rbd volume attached to a running server (network disk, cephx secret), seen by the guest, detached, deleted', async () => {
+    await ensureRootLibvirtd();
+    await ensureGuestBuilt();
+    aio = new AllInOne({ name: 'novalet-rbd', cidr: '10.0.39.0/24' }, 0,
+      ['--rbd', `volumes:novalet:${join(cephDir, 'ceph.conf')}:${join(cephDir, 'ceph.client.novalet.keyring')}`]);
+    await aio.start();
+    const admin = aio.clients('novalet-admin');
+    await admin.osRaw('volume', 'type', 'create', '--public', '--property', 'volume_backend_name=rbd', 'rbd');
+    const s = await aio.openstack<{ id: string; status: string }>(['server', 'create', '--image', 'novalet-guest', '--flavor', 'm1.tiny', '--network', 'private', '--wait', 'r1']);
+    assert.equal(s.status, 'ACTIVE');
+    const con = new ConsoleLog(aio.consoleLogPath(s.id));
+    await con.waitForReady({ timeoutMs: 120_000 });
+    const t0 = Date.now();
+    const v = await aio.openstack<{ id: string }>(['volume', 'create', '--type', 'rbd', '--size', '1', 'rv']);
+    const status = async (want: string) => {
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const now = await aio!.openstack<{ status: string }>(['volume', 'show', v.id]);
+        if (now.status === want) return;
+        assert.ok(Date.now() < end, `volume ${now.status}, wanted ${want}\n${aio!.log.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
+    await status('available');
+    console.log(`rbd volume create: ${Date.now() - t0} ms`);
+    assert.deepEqual(await b.list(), [`volumes/volume-${v.id}`]);
+    const t1 = Date.now();
+    await aio.clients().osRaw('server', 'add', 'volume', 'r1', v.id);
+    await status('in-use');
+    console.log(`rbd volume attach: ${Date.now() - t1} ms`);
+    await con.waitForHeartbeat((h) => h.disks.includes('vdb'), { timeoutMs: 60_000 });
+    const xml = (await execa('virsh', ['dumpxml', domainNameFor(s.id)])).stdout;
+    assert.match(xml, new RegExp(`<source protocol=['"]rbd['"] name=['"]volumes/volume-${v.id}['"]`));
+    const secret = b.attachSource(`volumes/volume-${v.id}`).rbd!.secretUuid;
+    assert.match(xml, new RegExp(`<secret type=['"]ceph['"] uuid=['"]${secret}['"]`));
+    assert.match((await execa('virsh', ['secret-list'])).stdout, new RegExp(secret));
+    // QEMU holds the image open as a client of the cluster
+    assert.ok((await execa('rbd', ['--conf', join(cephDir, 'ceph.conf'), 'status', '--format', 'json', `volumes/volume-${v.id}`])).stdout.includes('watcher'));
+    await aio.clients().osRaw('server', 'remove', 'volume', 'r1', v.id);
+    await status('available');
+    await con.waitForHeartbeat((h) => !h.disks.includes('vdb'), { timeoutMs: 60_000 });
+    assert.doesNotMatch((await execa('virsh', ['dumpxml', domainNameFor(s.id)])).stdout, /protocol=['"]rbd/);
+    await aio.clients().osRaw('volume', 'delete', v.id);
+    const end = Date.now() + 60_000;
+    while ((await b.list()).length) {
+      assert.ok(Date.now() < end, 'the rbd image is still there');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await aio.clients().osRaw('server', 'delete', '--wait', 'r1');
+    await execa('virsh', ['secret-undefine', secret], { reject: false });
   });
 });

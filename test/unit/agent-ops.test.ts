@@ -208,7 +208,7 @@ test('attach/detach disk and NIC follow into the spec; rebuild keeps them', asyn
     dom = h.hv.spec(id)!;
     assert.ok(dom.disks.some((d) => d.target === 'vdd'), 'disk kept by rebuild');
     assert.equal(h.hv.inspect(id)!.power, 'running');
-    assert.equal(h.agent.deps.journal.getServer(id)!.spec.image.id, 'img-2');
+    assert.equal(h.agent.deps.journal.getServer(id)!.spec.image?.id, 'img-2');
     assert.equal((await run(h, id, 'detach_disk', { target: 'vdd' })).state, 'succeeded');
     assert.equal((await run(h, id, 'detach_nic', { portId: 'p1' })).state, 'succeeded');
     dom = h.hv.spec(id)!;

@@ -2,6 +2,7 @@ import { AgentError } from '../../rpc/errors.js';
 import { GiB } from '../disks/disk-tool.js';
 import { CONFIG_DRIVE_TARGET, extraDiskPath, extraDiskSpec } from './domain-spec.js';
 import { createOnce, xmlHasAlias, xmlHasDiskTarget } from './files.js';
+import { defineCephSecrets } from './instance-disks.js';
 import { requireStatus } from './helpers.js';
 import { addDhcpEntries, dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import type { OperationDef } from './types.js';
@@ -39,6 +40,7 @@ export const attachDisk: OperationDef<'attach_disk'> = {
       journal.addFiles(uuid, [file]);
       await createOnce(file, (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
     }
+    await defineCephSecrets(hv, [d]);
     x.step('attach');
     if (!xmlHasDiskTarget(await hv.getDomainXml(uuid), d.target)) await hv.attachDisk(uuid, extraDiskSpec(paths, uuid, d));
     const spec = x.server().spec;

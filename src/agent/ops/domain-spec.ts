@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { BootSpec as VirtBootSpec, DiskCache, DiskSpec, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
-import type { ExtraDisk, ImageRef, NicSpec, ServerSpec } from '../../rpc/protocol/server-spec.js';
+import type { BootSpec as VirtBootSpec, CephSecret, DiskCache, DiskSpec, RbdDiskSource, DomainSpec, DomainType, NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
+import type { ExtraDisk, ImageRef, NicSpec, RbdSource, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import type { AgentPaths } from '../config.js';
 
 /** Host-side file layout of one server (all under its instance dir, so destroy can remove the dir). */
@@ -33,6 +33,7 @@ export function extraDiskSpec(paths: AgentPaths, uuid: string, d: ExtraDisk): Di
   };
   if (d.volumeId) disk.volumeId = d.volumeId;
   if (d.sourceType) disk.sourceType = d.sourceType;
+  if (d.rbd) disk.rbd = rbdOf(d.rbd);
   return disk;
 }
 
@@ -77,6 +78,41 @@ export const directNic: NicResolver = (n) => {
   return { portId: n.portId, mac: n.mac, attachment: a, ...(n.model ? { model: n.model } : {}) };
 };
 
+/** vda: the root overlay in the instance dir (with the host's cache mode), or (boot from volume) the volume itself */
+export function rootDisk(spec: ServerSpec, overlay: string, cache?: DiskCache): DiskSpec {
+  const v = spec.rootVolume;
+  if (!v) return { target: 'vda', path: overlay, format: 'qcow2', role: 'root', bus: 'virtio', ...(cache !== undefined ? { cache } : {}) };
+  return {
+    target: 'vda', path: v.path, format: v.format, role: 'volume', bus: 'virtio', volumeId: v.volumeId,
+    ...(v.sourceType ? { sourceType: v.sourceType } : {}), ...(v.rbd ? { rbd: rbdOf(v.rbd) } : {}),
+  };
+}
+
+/** the disk names the secret; the key itself goes into libvirt's secret store only (cephSecrets) */
+function rbdOf(r: RbdSource): RbdDiskSource {
+  return { hosts: r.hosts.map((h) => ({ name: h.name, ...(h.port !== undefined ? { port: h.port } : {}) })), user: r.user, secretUuid: r.secretUuid };
+}
+
+/** the ceph secrets the server's rbd disks need (defined in libvirt before the domain or the disk) */
+export function cephSecrets(disks: Array<{ rbd?: RbdSource } | undefined>): CephSecret[] {
+  const out = new Map<string, CephSecret>();
+  for (const d of disks) if (d?.rbd) out.set(d.rbd.secretUuid, { uuid: d.rbd.secretUuid, user: d.rbd.user, key: d.rbd.key });
+  return [...out.values()];
+}
+
+/** the volumes among the server's disks (its root volume too): on shared storage, never copied by a migration */
+export function volumeTargets(spec: ServerSpec): string[] {
+  return [...(spec.rootVolume ? ['vda'] : []), ...(spec.disks ?? []).filter((d) => d.path).map((d) => d.target)];
+}
+
+/** the writable disks the server owns on this host: what a block migration copies */
+export function localDiskTargets(spec: ServerSpec): string[] {
+  const out = spec.rootVolume ? [] : ['vda'];
+  if ((spec.ephemeralGiB ?? 0) > 0) out.push('vdb');
+  if ((spec.swapMiB ?? 0) > 0) out.push('vdc');
+  return [...out, ...(spec.disks ?? []).filter((d) => !d.path).map((d) => d.target)];
+}
+
 /** what the host decides about every domain it defines */
 export interface HostDomainFacts {
   domainType: DomainType;
@@ -87,7 +123,7 @@ export interface HostDomainFacts {
 export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, host: HostDomainFacts, resolveNic: NicResolver = directNic): DomainSpec {
   const f = serverFiles(paths, spec.uuid);
   const cache = host.diskCache !== undefined ? { cache: host.diskCache } : {};
-  const disks: DiskSpec[] = [{ target: 'vda', path: f.root, format: 'qcow2', role: 'root', bus: 'virtio', ...cache }];
+  const disks: DiskSpec[] = [rootDisk(spec, f.root, host.diskCache)];
   if ((spec.ephemeralGiB ?? 0) > 0) disks.push({ target: 'vdb', path: f.ephemeral, format: 'qcow2', role: 'ephemeral', bus: 'virtio', ...cache });
   if ((spec.swapMiB ?? 0) > 0) disks.push({ target: 'vdc', path: f.swap, format: 'qcow2', role: 'swap', bus: 'virtio', ...cache });
   // volumes keep the hypervisor's default: their storage is not the instance dir's
@@ -104,6 +140,6 @@ export function buildDomainSpec(spec: ServerSpec, paths: AgentPaths, host: HostD
     disks,
     nics: (spec.nics ?? []).map(resolveNic),
     consoleLog: f.consoleLog,
-    metadata: { ...(spec.metadata ?? {}), image: spec.image.id, flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
+    metadata: { ...(spec.metadata ?? {}), image: spec.image?.id ?? '', ...(spec.rootVolume ? { root_volume: spec.rootVolume.volumeId } : {}), flavor: `${spec.vcpus}c-${spec.memoryMiB}m-${spec.rootGiB}g` },
   };
 }

@@ -15,7 +15,7 @@ import { plugNics, unplugNics } from './instance-nics.js';
 import type { AgentConfig } from '../config.js';
 import { bootImages } from './domain-spec.js';
 import { removeAll } from './files.js';
-import { createInstanceDisks, ownedFiles } from './instance-disks.js';
+import { createInstanceDisks, defineCephSecrets, ownedFiles, rootImage, specVolumes } from './instance-disks.js';
 import { powerOf, recordPower, requireStatus } from './helpers.js';
 import type { OpExec, OperationDef } from './types.js';
 
@@ -46,7 +46,7 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
 
     // the base is needed even on shared instance storage: the overlay's backing file is in this host's cache
     x.step('image');
-    const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.6));
+    const img = await rootImage(images, spec, (pct) => x.progress(pct * 0.6));
     for (const ref of bootImages(spec)) await images.ensure(ref);
     x.progress(60);
 
@@ -59,6 +59,7 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     }
     x.progress(85);
 
+    await defineCephSecrets(x.deps.hv, specVolumes(spec));
     await plugNics(x, spec.nics);
     return { ...inboundUris(config), paths: { instances: paths.instances, images: paths.images }, sharedInstancePath: shared };
   },

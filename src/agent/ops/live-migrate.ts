@@ -13,6 +13,7 @@ import { dataGiB, policyOf } from '../migration/policy.js';
 import { progressView, type RunningMigration } from '../migration/registry.js';
 import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
 import { removeAll } from './files.js';
+import { localDiskTargets, volumeTargets } from './domain-spec.js';
 import { currentPower, recordPower, requirePower } from './helpers.js';
 import type { OpExec, OperationDef } from './types.js';
 
@@ -59,6 +60,13 @@ export const liveMigrate: OperationDef<'live_migrate'> = {
     if (p.bandwidthMiBs) req.bandwidthMiBs = p.bandwidthMiBs;
     if (p.nativeTls) req.tls = true;
     if (p.sharedInstancePath) req.sharedStorage = true;
+    const volumes = volumeTargets(spec);
+    if (volumes.length) {
+      // volumes live on storage every host sees: never block-copied (the copy would write the volume onto itself),
+      // and libvirt cannot tell that such a directory is shared
+      req.sharedStorage = true;
+      if (p.blockMigration) req.copyDisks = localDiskTargets(spec);
+    }
     // hosts normally share one layout (then the definition goes as it is); a destination with other dirs gets its own paths
     const rewrites = p.destPaths ? ([[paths.instances, p.destPaths.instances], [paths.images, p.destPaths.images]] as [string, string][]).filter(([f, t]) => f !== t) : [];
     if (rewrites.length) req.pathRewrites = rewrites;

@@ -8,6 +8,7 @@ import { GiB, MiB } from '../disks/disk-tool.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import { bootImages, buildDomainSpec, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
+import { defineCephSecrets, rootImage, specVolumes } from './instance-disks.js';
 import { recordPower } from './helpers.js';
 import type { OperationDef } from './types.js';
 
@@ -40,14 +41,14 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
     const f = serverFiles(paths, uuid);
 
     x.step('image');
-    const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.2));
+    const img = await rootImage(images, spec, (pct) => x.progress(pct * 0.2));
     for (const ref of bootImages(spec)) await images.ensure(ref);
 
     x.step('list_files');
     const source = new AgentClient({ url: x.params.sourceUrl, secret: readSecret(x.deps.config), timeoutMs: 120_000 });
     let files: Array<{ name: string; sizeBytes: number }>;
     try { files = (await source.instanceFiles(uuid)).files; } catch (err) { throw sourceError(err); }
-    if (!files.some((g) => g.name === 'disk')) throw new AgentError('invalid_state', `the source has no root disk of ${uuid}`);
+    if (img && !files.some((g) => g.name === 'disk')) throw new AgentError('invalid_state', `the source has no root disk of ${uuid}`);
     const owned = [f.dir, f.consoleLog, ...files.map((g) => join(f.dir, g.name))];
     if ((spec.ephemeralGiB ?? 0) > 0) owned.push(f.ephemeral);
     if ((spec.swapMiB ?? 0) > 0) owned.push(f.swap);
@@ -67,14 +68,18 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
 
     x.step('disks');
     // the overlay named the source's cache path of its base image: the same image is in this host's cache
-    if (disks.rebase && (await disks.info(f.root)).backingFile) await disks.rebase(f.root, img.path, img.format);
-    await disks.resize(f.root, spec.rootGiB * GiB);
+    // a root volume stays where it is (shared storage): nothing of it was copied
+    if (img) {
+      if (disks.rebase && (await disks.info(f.root)).backingFile) await disks.rebase(f.root, img.path, img.format);
+      await disks.resize(f.root, spec.rootGiB * GiB);
+    }
     if ((spec.ephemeralGiB ?? 0) > 0 && !existsSync(f.ephemeral)) await createOnce(f.ephemeral, (tmp) => disks.create(tmp, 'qcow2', (spec.ephemeralGiB ?? 0) * GiB));
     if ((spec.swapMiB ?? 0) > 0 && !existsSync(f.swap)) await createOnce(f.swap, (tmp) => disks.create(tmp, 'qcow2', (spec.swapMiB ?? 0) * MiB));
     x.progress(80);
 
     await plugNics(x, spec.nics);
 
+    await defineCephSecrets(hv, specVolumes(spec));
     x.step('define');
     await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
     x.progress(90);

@@ -1,3 +1,4 @@
+import { AgentError } from '../../rpc/errors.js';
 import { rename, rm } from 'node:fs/promises';
 import { GiB } from '../disks/disk-tool.js';
 import { buildDomainSpec, serverFiles } from './domain-spec.js';
@@ -12,7 +13,11 @@ import type { OperationDef } from './types.js';
 export const rebuild: OperationDef<'rebuild'> = {
   kind: 'rebuild',
   refusedWhenDrained: true,
-  check: (s) => { requirePower(s, ['running', 'shutdown', 'paused', 'crashed'], 'rebuild'); },
+  check: (s) => {
+    const srv = requirePower(s, ['running', 'shutdown', 'paused', 'crashed'], 'rebuild');
+    // the root disk is a volume: no overlay here to remake (Nova reimages volumes only from 2.93, through Cinder)
+    if (srv.spec.rootVolume) throw new AgentError('invalid_state', 'cannot rebuild a server booted from a volume');
+  },
   async run(x) {
     const { hv, images, disks, paths } = x.deps;
     const uuid = x.op.serverUuid;

@@ -18,7 +18,7 @@ export const resize: OperationDef<'resize'> = {
   check(s, p) {
     const srv = requirePower(s, ['running', 'shutdown', 'crashed'], 'resize');
     if (srv.status !== 'active' || srv.resizeOld) throw new AgentError('invalid_state', 'a resize is already awaiting confirm or revert');
-    if (p.rootGiB !== undefined && p.rootGiB < srv.spec.rootGiB) throw new AgentError('invalid_state', 'the root disk cannot shrink');
+    if (p.rootGiB !== undefined && p.rootGiB < srv.spec.rootGiB && !srv.spec.rootVolume) throw new AgentError('invalid_state', 'the root disk cannot shrink');
   },
   async run(x) {
     const { hv, disks, journal, paths } = x.deps;
@@ -46,7 +46,8 @@ export const resize: OperationDef<'resize'> = {
     await gracefulStop(x, x.params);
     x.progress(30);
 
-    if (spec.rootGiB > old.rootGiB) {
+    // a root volume is not grown by a flavor (Nova ignores the flavor's disk for volume-backed servers)
+    if (spec.rootGiB > old.rootGiB && !spec.rootVolume) {
       const backup = `${f.root}.pre-resize`;
       x.step('backup_root');
       journal.addFiles(uuid, [backup]);

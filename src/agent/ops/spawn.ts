@@ -2,7 +2,7 @@ import { AgentError } from '../../rpc/errors.js';
 import { decodeUserData } from '../config-drive/config-drive.js';
 import { bootImages, buildDomainSpec, CONFIG_DRIVE_TARGET } from './domain-spec.js';
 import { removeAll } from './files.js';
-import { createInstanceDisks, ownedFiles } from './instance-disks.js';
+import { createInstanceDisks, defineCephSecrets, ownedFiles, rootImage, specVolumes } from './instance-disks.js';
 import { recordPower } from './helpers.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import type { OperationDef } from './types.js';
@@ -18,6 +18,7 @@ export const spawn: OperationDef<'spawn'> = {
   refusedWhenDrained: true,
   check(server, params) {
     if (server && server.status !== 'deleted') throw new AgentError('invalid_state', 'server already exists on this host');
+    if (!params.spec.image && !params.spec.rootVolume) throw new AgentError('bad_request', 'give an image or a root volume');
     for (const d of params.spec.disks ?? []) {
       if (!d.path && !d.sizeGiB) throw new AgentError('bad_request', `disk ${d.target}: give a path or a sizeGiB`);
       if (params.spec.configDrive && d.target === CONFIG_DRIVE_TARGET) throw new AgentError('bad_request', `target ${d.target} is the config drive's`);
@@ -33,7 +34,7 @@ export const spawn: OperationDef<'spawn'> = {
     const spec = x.params.spec;
 
     x.step('image');
-    const img = await images.ensure(spec.image, (pct) => x.progress(pct * 0.6));
+    const img = await rootImage(images, spec, (pct) => x.progress(pct * 0.6));
     for (const ref of bootImages(spec)) await images.ensure(ref);
     x.progress(60);
 
@@ -44,6 +45,7 @@ export const spawn: OperationDef<'spawn'> = {
 
     await plugNics(x, spec.nics);
 
+    await defineCephSecrets(hv, specVolumes(spec));
     x.step('define');
     await hv.define(buildDomainSpec(spec, paths, x.deps, x.deps.networks.resolveNic));
     x.progress(85);

@@ -60,7 +60,7 @@ const stepIndex = (op: OperationRow, steps: string[]): number => steps.indexOf(o
 async function finishedRunning(x: OpExec<unknown>): Promise<Outcome> {
   x.updateServer({ power: 'running', desiredPower: 'running' });
   const s = x.server();
-  return { state: 'succeeded', result: { power: 'running', vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB, image: s.spec.image.id, recovered: true } };
+  return { state: 'succeeded', result: { power: 'running', vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB, image: s.spec.image?.id ?? '', recovered: true } };
 }
 
 const SPAWN_STEPS = ['accepted', 'image', 'disks', 'network', 'define', 'start'];

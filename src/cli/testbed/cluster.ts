@@ -138,6 +138,8 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
         dataDir, listen: `0.0.0.0:${API_PORT + n}`, publicUrl: `http://${link.bridgeIp}:${API_PORT + n}`, secretFile: p.secret,
         agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks, database, imageDir,
         heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
+        // file volumes on the storage every host sees (as an NFS mount of Cinder's volumes would be)
+        volumes: { dir: join(state.dir, 'shared', 'volumes') },
         ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
         ...(o.autoEvacuateDelaySec !== undefined ? { evacuation: { auto: true, delaySeconds: o.autoEvacuateDelaySec, monitorIntervalSeconds: 1, maxServersPerHost: 10 } } : {}),
       }, null, 2));

@@ -26,6 +26,7 @@ import { TaskEngine, type EngineOptions, type TaskLogger } from '../tasks/engine
 import { TASKS } from '../tasks/registry.js';
 import { recoverTasks, type RecoveryReport } from '../tasks/recovery.js';
 import { VolumeService } from '../volumes/service.js';
+import { BootVolumes } from '../volumes/boot-volumes.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
 import { ClusterDuty, PeriodicDuty } from '../cluster-duty.js';
@@ -57,6 +58,8 @@ export class ComputeController {
   readonly volumes: VolumeService;
   readonly volumeAttachments: VolumeAttachments;
   readonly serverVolumes: ServerVolumes;
+  /** the volumes a server is built with (block_device_mapping_v2), and those its host definitions carry */
+  readonly bootVolumes: BootVolumes;
   readonly migrations: MigrationService;
   readonly liveMigrations: LiveMigrationControl;
   readonly resizeConfirm: ResizeConfirmSweep;
@@ -82,10 +85,12 @@ export class ComputeController {
     this.scheduler = new Scheduler(cfg.scheduler);
     this.volumes = new VolumeService(store, cfg, this.images, o.log);
     this.volumeAttachments = new VolumeAttachments(store, this.volumes);
+    this.bootVolumes = new BootVolumes(store, this.volumes, this.volumeAttachments);
     this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, net: this.network.servers, images: this.images,
-      specs: new SpecBuilder(store, transport), volumes: this.volumeAttachments,
+      specs: new SpecBuilder(store, transport, (id) => this.bootVolumes.disks(id)), volumes: this.volumeAttachments,
+      bootVolumes: this.bootVolumes,
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
@@ -94,7 +99,7 @@ export class ComputeController {
     this.console = new ConsoleService(store, transport);
     this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
-    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers);
+    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers, this.bootVolumes);
     this.keypairs = new KeypairService(store, this.quotas);
     this.serverVolumes = new ServerVolumes(store, this.actions, this.volumes, this.volumeAttachments);
     this.migrations = new MigrationService(store);

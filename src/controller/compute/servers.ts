@@ -18,6 +18,8 @@ import { TASKS } from '../tasks/registry.js';
 import type { ServerGroupService } from './server-groups.js';
 import { enforce } from '../policy/policy.js';
 import type { ServerPorts } from '../network/server-ports.js';
+import { parseBlockDevices } from './block-devices.js';
+import { chooseDevices, type BootVolumes } from '../volumes/boot-volumes.js';
 
 const RESERVATION_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -66,6 +68,7 @@ export class ServerService {
     private readonly actions: ServerActions,
     private readonly groups: ServerGroupService,
     private readonly net: ServerPorts,
+    private readonly bootVolumes?: BootVolumes,
   ) {}
 
   get(ctx: RequestContext, id: string): Promise<Server> { return serverFor(this.store, ctx, id); }
@@ -80,21 +83,28 @@ export class ServerService {
     }
     const flavor = await this.store.getFlavor(r.flavorRef);
     if (!flavor || flavor.disabled) throw badRequest(`Flavor ${r.flavorRef} could not be found.`);
-    // boot from image: imageRef, or a block_device_mapping_v2 image entry with boot_index 0
-    let imageRef = r.imageRef;
-    for (const bdm of r.blockDeviceMapping ?? []) {
-      const src = bdm.source_type; const dst = bdm.destination_type ?? 'volume';
-      if (src === 'image' && dst === 'local') { if (!imageRef && typeof bdm.uuid === 'string') imageRef = bdm.uuid; continue; }
-      if ((src === 'blank' && dst === 'local')) continue;
-      // volumes arrive with the volume service (a later issue)
-      throw badRequest('Block Device Mapping is Invalid: volume-backed block devices are not supported yet.');
+    // boot from image (imageRef, or an image -> local mapping at boot_index 0) or from a volume at boot_index 0
+    const bdms = parseBlockDevices(r.blockDeviceMapping ?? [], r.imageRef);
+    if (bdms.volumes.length && !this.bootVolumes) throw badRequest('Block Device Mapping is Invalid: this cloud has no block storage.');
+    if (bdms.volumes.some((v) => v.sourceType === 'volume') && r.maxCount > 1) {
+      throw badRequest('Block Device Mapping is Invalid: a volume cannot be attached to more than one server (min_count/max_count > 1).');
     }
-    if (!imageRef) throw badRequest('Missing imageRef attribute');
-    const image = await this.store.getImage(imageRef);
-    if (!image || (image.visibility === 'private' && image.owner !== ctx.projectId && !isAdmin(ctx))) throw badRequest(`Image ${imageRef} could not be found.`);
-    if (image.status !== 'active') throw badRequest(`Image ${imageRef} is not active.`);
-    if (flavor.ram < image.minRam) throw badRequest("Flavor's memory is too small for requested image.");
-    if (flavor.disk > 0 && flavor.disk < image.minDisk) throw badRequest("Flavor's disk is too small for requested image.");
+    const volumeRoot = bdms.volumes[0]?.bootIndex === 0 ? bdms.volumes[0] : null;
+    // the image the server was made from: none when it boots from a volume (Nova's image_ref '')
+    const imageRef = bdms.imageRef ?? (volumeRoot?.sourceType === 'image' ? volumeRoot.uuid : null);
+    const image = imageRef ? await this.store.getImage(imageRef) : null;
+    if (imageRef) {
+      if (!image || (image.visibility === 'private' && image.owner !== ctx.projectId && !isAdmin(ctx))) throw badRequest(`Image ${imageRef} could not be found.`);
+      if (image.status !== 'active') throw badRequest(`Image ${imageRef} is not active.`);
+      if (flavor.ram < image.minRam) throw badRequest("Flavor's memory is too small for requested image.");
+      if (!volumeRoot && flavor.disk > 0 && flavor.disk < image.minDisk) throw badRequest("Flavor's disk is too small for requested image.");
+      if (volumeRoot?.volumeSize && volumeRoot.volumeSize < image.minDisk) throw badRequest(`Volume is smaller than the minimum size specified in image metadata. Volume size is ${volumeRoot.volumeSize * 1024 ** 3} bytes, minimum size is ${image.minDisk * 1024 ** 3} bytes.`);
+    }
+    const devices = chooseDevices(bdms.volumes, { ephemeral: flavor.ephemeral > 0, swap: flavor.swap > 0 });
+    // AMI-style images boot their kernel and ramdisk directly, from a volume too (Nova reads them from the
+    // volume's image metadata): the image a root volume was made from says which
+    const rootVolumeImage = volumeRoot?.sourceType === 'volume' ? await this.bootVolumes!.rootImageOf(ctx, volumeRoot.uuid!) : null;
+    const bootImage = rootVolumeImage ? await this.store.getImage(rootVolumeImage) : image;
     let keyData: string | null = null;
     if (r.keyName !== undefined) {
       const kp = await this.store.getKeypair(ctx.userId, r.keyName);
@@ -135,27 +145,34 @@ export class ServerService {
     for (let i = 0; i < count; i++) {
       const name = count > 1 ? `${r.name}-${i + 1}` : r.name;
       const ns: NewServer = {
-        id: randomUUID(), name, projectId: ctx.projectId, userId: ctx.userId, imageRef: image.id, flavor: snapshotOf(flavor),
+        id: randomUUID(), name, projectId: ctx.projectId, userId: ctx.userId, imageRef: volumeRoot ? '' : image!.id, flavor: snapshotOf(flavor),
         oldFlavor: null, vmState: 'building', taskState: 'scheduling', powerState: POWER.NOSTATE,
         host: null, node: null, availabilityZone: az, keyName: r.keyName ?? null, keyData, userData: r.userData ?? null,
         accessIPv4: r.accessIPv4 ?? '', accessIPv6: canonicalIPv6(r.accessIPv6 ?? ''), configDrive: r.configDrive ? 'True' : '',
         diskConfig: r.diskConfig ?? 'MANUAL', description: r.description ?? null, locked: false, lockedReason: null, lockedBy: null,
-        reservationId, launchIndex: i, hostname: sanitizeHostname(name), kernelId: image.properties.kernel_id ?? '',
-        ramdiskId: image.properties.ramdisk_id ?? '', rootDeviceName: '/dev/vda', progress: 0, addresses: [],
+        reservationId, launchIndex: i, hostname: sanitizeHostname(name), kernelId: bootImage?.properties.kernel_id ?? '',
+        ramdiskId: bootImage?.properties.ramdisk_id ?? '', rootDeviceName: '/dev/vda', progress: 0, addresses: [],
         requestedNetworks, securityGroups,
-        blockDeviceMapping: r.blockDeviceMapping ?? [], metadata: r.metadata ?? {}, tags: r.tags ?? [], fault: null,
+        blockDeviceMapping: bdms.normalized, metadata: r.metadata ?? {}, tags: r.tags ?? [], fault: null,
         createdAt: t, launchedAt: null,
       };
       // a member from the start (as Nova's API does), before the task can place it
       if (group) await this.store.addServerGroupMember(group.id, ns.id);
+      // volumes passed in are the server's from now on (a volume in use is a 400 here, before anything starts)
+      const reserved = bdms.volumes.length ? await this.bootVolumes!.reserveGiven(ctx, ns.id, bdms.volumes, devices) : [];
       // the row, its instance action and the build task in one transaction; the task places it and builds it
-      await this.tasks.begin({
-        def: TASKS.create, serverId: ns.id, newServer: ns, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId,
-        params: {
-          ...(requestedHost ? { requestedHost } : {}), ...(group ? { group: group.id } : {}),
-          ...(hints.sameHost?.length ? { sameHost: hints.sameHost } : {}), ...(hints.differentHost?.length ? { differentHost: hints.differentHost } : {}),
-        },
-      });
+      try {
+        await this.tasks.begin({
+          def: TASKS.create, serverId: ns.id, newServer: ns, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId,
+          params: {
+            ...(requestedHost ? { requestedHost } : {}), ...(group ? { group: group.id } : {}),
+            ...(hints.sameHost?.length ? { sameHost: hints.sameHost } : {}), ...(hints.differentHost?.length ? { differentHost: hints.differentHost } : {}),
+          },
+        });
+      } catch (err) {
+        await this.bootVolumes?.releaseReserved(reserved.map((a) => a.id));
+        throw err;
+      }
       servers.push((await this.store.getServer(ns.id))!);
     }
     return { servers, adminPass, reservationId };

@@ -14,6 +14,7 @@ import type { ServerPorts } from '../network/server-ports.js';
 import type { Placement } from '../scheduler/placement.js';
 import type { SpecBuilder } from '../compute/spec.js';
 import type { VolumeAttachments } from '../volumes/attachments.js';
+import type { BootVolumes } from '../volumes/boot-volumes.js';
 
 /** what steps may use */
 export interface TaskServices {
@@ -26,6 +27,8 @@ export interface TaskServices {
   specs: SpecBuilder;
   /** volume attachments (os-volume_attachments tasks, detach on delete); absent in controllers built without volumes */
   volumes?: VolumeAttachments;
+  /** the volumes a server is built with, and where they are attached (volumes/boot-volumes.ts) */
+  bootVolumes?: BootVolumes;
 }
 
 export interface TaskCtx<P = Record<string, unknown>> {

@@ -13,6 +13,7 @@ import { attachVolume, detachVolume, VOLUME_RULES } from '../tasks/defs/volumes.
 import { precheck } from '../compute/gate.js';
 import type { VolumeAttachments } from './attachments.js';
 import type { VolumeService } from './service.js';
+import { ROOT_DEVICE } from './boot-volumes.js';
 
 const DEVICE = /^\/dev\/x?[a-z]?d?([a-z]+)[0-9]*$/;
 
@@ -73,6 +74,7 @@ export class ServerVolumes {
     await this.volumes.get(ctx, volumeId);
     const a = (await this.attachments.ofServer(serverId)).find((x) => x.volumeId === volumeId);
     if (!a) throw notFound(`Instance ${serverId} is not attached to volume ${volumeId}`);
+    if (a.device === ROOT_DEVICE) throw badRequest(`Can't detach root device volume`);
     if (!(await this.attachments.beginDetach(a.id))) throw badRequest(`Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.`);
     try {
       await this.actions.perform(ctx, serverId, detachVolume, { params: { attachmentId: a.id, volumeId, device: a.device ?? '' } });

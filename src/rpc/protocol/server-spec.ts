@@ -37,6 +37,19 @@ export const NicSpec = Type.Object({
 export type NicSpec = Static<typeof NicSpec>;
 
 /**
+ * A Ceph RBD volume as QEMU opens it: the monitors, the cephx user and its key; the agent keeps the key in a libvirt
+ * secret (usage ceph, `secretUuid`) that the disk's <auth> names.
+ */
+export const RbdSource = Type.Object({
+  hosts: Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })) }), { minItems: 1 }),
+  user: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+  secretUuid: Uuid,
+  /** base64, as in a keyring */
+  key: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9+/=]+$' }),
+});
+export type RbdSource = Static<typeof RbdSource>;
+
+/**
  * An extra disk: a volume at `path` (not owned: never deleted by the agent) or, without `path`, a blank
  * disk of `sizeGiB` the agent creates in the server's directory (owned: deleted with the server).
  */
@@ -47,9 +60,22 @@ export const ExtraDisk = Type.Object({
   format: Type.Optional(Type.Union([Type.Literal('qcow2'), Type.Literal('raw')])),
   bus: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('sata')])),
   volumeId: Type.Optional(Type.String()),
-  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block')])),
+  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block'), Type.Literal('network')])),
+  /** sourceType network: a Ceph RBD image (`path` is pool/image) */
+  rbd: Type.Optional(RbdSource),
 });
 export type ExtraDisk = Static<typeof ExtraDisk>;
+
+/** A volume as the root disk: where it is and how it is opened (file on shared storage, or a block device). */
+export const RootVolume = Type.Object({
+  path: Type.String({ minLength: 1 }),
+  format: Type.Union([Type.Literal('qcow2'), Type.Literal('raw')]),
+  volumeId: Type.String({ minLength: 1 }),
+  sourceType: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('block'), Type.Literal('network')])),
+  /** sourceType network: a Ceph RBD image (`path` is pool/image) */
+  rbd: Type.Optional(RbdSource),
+});
+export type RootVolume = Static<typeof RootVolume>;
 
 /**
  * Disk boot, or direct kernel boot (Nova's AMI-style images: kernel_id / ramdisk_id). Kernel and ramdisk are a
@@ -73,7 +99,13 @@ export const ServerSpec = Type.Object({
   vcpus: Type.Integer({ minimum: 1, maximum: 256 }),
   maxVcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   memoryMiB: Type.Integer({ minimum: 16 }),
-  image: ImageRef,
+  /** the image the root disk is made from; absent for a server booted from a volume (rootVolume) */
+  image: Type.Optional(ImageRef),
+  /**
+   * Boot from volume: the root disk (vda) is this volume, attached by path (not owned: never deleted or copied by
+   * the agent); no image is fetched and no root overlay made.
+   */
+  rootVolume: Type.Optional(RootVolume),
   rootGiB: Type.Number({ minimum: 0 }),
   ephemeralGiB: Type.Optional(Type.Number({ minimum: 0 })),
   swapMiB: Type.Optional(Type.Integer({ minimum: 0 })),

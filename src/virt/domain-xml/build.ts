@@ -2,9 +2,28 @@
  * DomainSpec -> libvirt domain XML. Every value is escaped; the novalet metadata element marks the domain
  * as novalet-managed and carries the display name and the metadata map (parse.ts reads them back).
  */
-import { domainNameFor, type DiskSpec, type DomainSpec, type NicSpec } from '../hypervisor.js';
+import { domainNameFor, type CephSecret, type DiskSpec, type DomainSpec, type NicSpec } from '../hypervisor.js';
 import { checkAliasPart, diskAlias, nicAlias, NOVALET_PREFIX, NOVALET_XMLNS } from './names.js';
 import { xmlEscape as e } from './xml.js';
+
+/** an rbd network disk: QEMU reaches the monitors itself, authenticated by the cephx key in a libvirt secret */
+function rbdSource(d: DiskSpec): string[] {
+  const r = d.rbd;
+  if (!r) throw new Error(`disk ${d.target}: a network disk needs its rbd source`);
+  return [
+    `  <source protocol='rbd' name='${e(d.path)}'>`,
+    ...r.hosts.map((h) => `    <host name='${e(h.name)}'${h.port !== undefined ? ` port='${h.port}'` : ''}/>`),
+    '  </source>',
+    `  <auth username='${e(r.user)}'>`,
+    `    <secret type='ceph' uuid='${e(r.secretUuid)}'/>`,
+    '  </auth>',
+  ];
+}
+
+/** a ceph secret's definition (private: libvirt never hands its value out) */
+export function cephSecretXml(s: CephSecret): string {
+  return `<secret ephemeral='no' private='yes'><uuid>${e(s.uuid)}</uuid><usage type='ceph'><name>client.${e(s.user)} secret ${e(s.uuid)}</name></usage></secret>`;
+}
 
 export function diskXml(d: DiskSpec): string {
   checkAliasPart('disk target', d.target);
@@ -16,7 +35,7 @@ export function diskXml(d: DiskSpec): string {
   const lines = [
     `<disk type='${sourceType}' device='${device}'>`,
     `  <driver name='qemu' type='${e(d.format)}'${cache}/>`,
-    `  <source ${sourceType === 'block' ? 'dev' : 'file'}='${e(d.path)}'/>`,
+    ...(sourceType === 'network' ? rbdSource(d) : [`  <source ${sourceType === 'block' ? 'dev' : 'file'}='${e(d.path)}'/>`]),
     `  <target dev='${e(d.target)}' bus='${e(d.bus ?? 'virtio')}'/>`,
   ];
   if (d.readonly || device === 'cdrom') lines.push('  <readonly/>');

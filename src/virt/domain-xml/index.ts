@@ -1,4 +1,4 @@
-export { buildDomainXml, diskXml, nicXml } from './build.js';
+export { buildDomainXml, cephSecretXml, diskXml, nicXml } from './build.js';
 export {
   domainSpecFromXml, isNovaletDomain, parseDisks, parseDomainXml, parseNics, parseNovaletMetadata,
   type NovaletMetadata, type ParsedDisk, type ParsedDomain, type ParsedNic,

@@ -84,7 +84,7 @@ export function parseDisks(xml: string): ParsedDisk[] {
     const target = findFirst(d.inner, 'target')?.attrs ?? {};
     return {
       target: target['dev'] ?? '',
-      path: src['file'] ?? src['dev'] ?? '',
+      path: src['file'] ?? src['dev'] ?? src['name'] ?? '',
       sourceType: d.attrs['type'] ?? 'file',
       device: d.attrs['device'] ?? 'disk',
       bus: target['bus'],

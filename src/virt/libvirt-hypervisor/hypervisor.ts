@@ -10,11 +10,11 @@ import {
   DomainDefineFlags, DomainUndefineFlags, DomainXMLFlags, isLibvirtError, RebootFlags, ShutdownFlags,
   type LibvirtConnection, type LibvirtDomain,
 } from '../libvirt/index.js';
-import { buildDomainXml, isNovaletDomain, parseDomainXml } from '../domain-xml/index.js';
+import { buildDomainXml, cephSecretXml, isNovaletDomain, parseDomainXml } from '../domain-xml/index.js';
 import { detectDomainType } from '../domain-type.js';
 import { toVirtError, VirtError } from '../errors.js';
 import type {
-  DhcpHost, DiskSnapshotResult, DiskSpec, DomainSpec, DomainStatus, DomainType, HostInfo, Hypervisor, HypervisorEvent, NicSpec,
+  CephSecret, DhcpHost, DiskSnapshotResult, DiskSpec, DomainSpec, DomainStatus, DomainType, HostInfo, Hypervisor, HypervisorEvent, NicSpec,
 } from '../hypervisor.js';
 import { isActiveState, powerStateOf } from '../power-state.js';
 import { ConnectionKeeper, type KeeperOptions } from './connection.js';
@@ -132,6 +132,12 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   // --- host ---
+
+  setCephSecret(secret: CephSecret): Promise<void> {
+    return this.run('set ceph secret', async (conn) => {
+      await conn.setSecret(cephSecretXml(secret), Buffer.from(secret.key, 'base64'));
+    });
+  }
 
   hostInfo(): Promise<HostInfo> {
     return this.run('host info', async (conn) => {

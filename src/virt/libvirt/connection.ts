@@ -178,4 +178,12 @@ export class LibvirtConnection extends EventEmitter<LibvirtConnectionEvents> {
   async createStoragePool(xml: string, flags = 0): Promise<StoragePool> {
     return new StoragePool(await this.t.run(() => this.native.createStoragePool(xml, flags)), this.t);
   }
+  /** virSecretDefineXML, then virSecretSetValue (the raw secret bytes; a cephx key is its base64 decoded) */
+  async setSecret(xml: string, value: Buffer): Promise<void> {
+    await this.t.run(() => this.native.setSecret(xml, value));
+  }
+  /** virSecretUndefine of the secret with this UUID (VIR_ERR_NO_SECRET when there is none) */
+  async undefineSecret(uuid: string): Promise<void> {
+    await this.t.run(() => this.native.undefineSecret(uuid));
+  }
 }

@@ -65,6 +65,10 @@ export interface NativeConnection {
   lookupStorageVolByPath(path: string): Promise<NativeStorageVolume>;
   defineStoragePool(xml: string, flags: number): Promise<NativeStoragePool>;
   createStoragePool(xml: string, flags: number): Promise<NativeStoragePool>;
+  /** virSecretDefineXML + virSecretSetValue (secret.cc) */
+  setSecret(xml: string, value: Buffer): Promise<void>;
+  /** virSecretLookupByUUIDString + virSecretUndefine */
+  undefineSecret(uuid: string): Promise<void>;
 }
 
 export interface NativeDomain {

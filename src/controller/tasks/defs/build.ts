@@ -15,6 +15,8 @@ import { GoTo } from '../engine.js';
 import type { TaskDef } from '../types.js';
 import type { PlacementHints } from '../../scheduler/placement.js';
 import { ensureHostNetworks } from './host-networks.js';
+import { attachBuiltVolumes, prepareVolumes } from './boot-volumes.js';
+import type { AttachedVolume } from '../../../store/index.js';
 
 /** an admin's requested host, and the scheduler hints (a server group, same_host / different_host servers) */
 export interface BuildParams extends PlacementHints { requestedHost?: string }
@@ -49,6 +51,7 @@ export const build: TaskDef<BuildParams> = {
         await ensureHostNetworks(t, ports, host);
       },
     },
+    prepareVolumes,
     {
       name: 'spawn',
       run: async (t) => {
@@ -66,8 +69,10 @@ export const build: TaskDef<BuildParams> = {
         }
       },
     },
+    attachBuiltVolumes,
   ],
   success: async (t) => ({
+    ...(t.data.volumesAttached ? { volumesAttached: t.data.volumesAttached as AttachedVolume[] } : {}),
     vmState: 'active', powerState: novaPower(t.data.power), host: t.data.host as string, node: t.data.host as string,
     addresses: await t.svc.net.addresses((await t.svc.net.portsOf(t.task.serverId)).filter((p) => (t.data.ports as string[]).includes(p.id))
       .sort((a, b) => (t.data.ports as string[]).indexOf(a.id) - (t.data.ports as string[]).indexOf(b.id))),
@@ -75,6 +80,9 @@ export const build: TaskDef<BuildParams> = {
   }),
   failure: { vmState: 'error', powerState: POWER.NOSTATE },
   // Nova deallocates a failed build's network: ports it made are deleted, ports passed in unbound
-  undo: async (t) => { await t.svc.net.release(t.task.serverId); },
+  undo: async (t) => {
+    await t.svc.net.release(t.task.serverId);
+    await t.svc.volumes?.releaseServer(t.task.serverId);
+  },
   releasesClaimOnFailure: true,
 };

@@ -21,7 +21,6 @@ import { RULES } from '../../compute/states.js';
 import { novaPower, vmStateFor } from '../../compute/power.js';
 import { claimOf } from '../../../store/index.js';
 import { HostCallError } from '../../hosts/transport.js';
-import type { ExtraDisk } from '../../../rpc/protocol/server-spec.js';
 import type { TaskCtx, TaskDef } from '../types.js';
 
 export interface EvacuateParams {
@@ -43,21 +42,6 @@ const MOVING = ['accepted', 'pre-migrating'];
 
 const mid = (t: TaskCtx<EvacuateParams>) => t.params.migrationId;
 const target = (t: TaskCtx<EvacuateParams>) => t.data.target as string;
-const devName = (device: string) => device.replace(/^\/dev\//, '');
-
-async function volumeDisks(t: TaskCtx<EvacuateParams>): Promise<ExtraDisk[]> {
-  const s = await t.server();
-  const attached = s.volumesAttached ?? [];
-  if (attached.length === 0) return [];
-  const va = t.svc.volumes;
-  if (!va) throw new Error('this controller has no volume service: cannot keep the server\'s volumes');
-  const disks: ExtraDisk[] = [];
-  for (const v of attached) {
-    const { source } = await va.source(v.volumeId);
-    disks.push({ target: devName(v.device), path: source.path, format: source.format, bus: 'virtio', volumeId: v.volumeId, sourceType: source.sourceType });
-  }
-  return disks;
-}
 
 export const evacuate: TaskDef<EvacuateParams> = {
   kind: 'evacuate', rule: RULES.evacuate, action: RULES.evacuate.instanceAction, event: RULES.evacuate.event, taskState: RULES.evacuate.task,
@@ -100,12 +84,11 @@ export const evacuate: TaskDef<EvacuateParams> = {
       run: async (t) => {
         const s = await t.server();
         const ports = await t.svc.net.portsOf(s.id);
+        // the spec carries the server's volumes (its root volume too): on shared storage, they come along as they are
         const spec = await t.svc.specs.spec(s, target(t), await t.svc.net.nics(ports.map((p) => p.id)));
-        const volumes = await volumeDisks(t);
-        if (volumes.length) spec.disks = [...(spec.disks ?? []), ...volumes];
         const r = await t.call('spawn', { spec }, { host: target(t), tag: 'evacuate' });
         // the attachments now name the host that has the volumes attached (Cinder's attachment host)
-        for (const v of s.volumesAttached ?? []) await t.svc.volumes?.finish(v.attachmentId, { hostName: target(t) });
+        await t.svc.bootVolumes?.moved(s.id, target(t));
         let power = r.power;
         if (t.data.wasStopped === true || t.params.targetStopped) {
           try { power = (await t.call('stop', {}, { host: target(t), tag: 'evacuate-stop' })).power; } catch (err) {

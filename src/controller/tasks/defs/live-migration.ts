@@ -194,6 +194,8 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
         // the source's claim (the record's) goes; the server's own claim is already on the target
         await store.releaseClaim(t.params.migrationId);
         await store.updateMigration(t.params.migrationId, { status: 'completed' }, ['post-migrating']);
+        // the volumes were not copied (shared storage): their attachments now name the destination
+        await t.svc.bootVolumes?.moved(t.task.serverId, t.data.target as string);
       },
     },
   ],

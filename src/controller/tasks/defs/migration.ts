@@ -105,7 +105,11 @@ function moveSteps(): StepDef<MigrateParams>[] {
     },
     {
       name: 'finish',
-      run: async (t) => { await t.svc.store.updateMigration(mid(t), { status: 'finished' }, MOVING); },
+      run: async (t) => {
+        await t.svc.store.updateMigration(mid(t), { status: 'finished' }, MOVING);
+        // the volumes stayed on shared storage: only their attachments' host changes
+        if (crossHost(t)) await t.svc.bootVolumes?.moved(t.task.serverId, t.data.target as string);
+      },
     },
   ];
 }
@@ -242,6 +246,8 @@ export const revertResize: TaskDef = {
       run: async (t) => {
         const id = t.data.migrationId as string | undefined;
         if (id) await t.svc.store.updateMigration(id, { status: 'reverted' }, ['reverting']);
+        const source = t.data.source as string | undefined;
+        if (source) await t.svc.bootVolumes?.moved(t.task.serverId, source);
       },
     },
   ],

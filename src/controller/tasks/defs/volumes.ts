@@ -44,7 +44,7 @@ export const attachVolume: TaskDef<VolumeTaskParams> = {
       const p = t.params;
       if (!(await va.begin(p.attachmentId))) throw new Error(`attachment ${p.attachmentId} of volume ${p.volumeId} is gone`);
       const { source } = await va.source(p.volumeId);
-      await t.call('attach_disk', { disk: { target: target(p.device), path: source.path, format: source.format, bus: 'virtio', volumeId: p.volumeId, sourceType: source.sourceType } });
+      await t.call('attach_disk', { disk: { target: target(p.device), path: source.path, format: source.format, bus: 'virtio', volumeId: p.volumeId, sourceType: source.sourceType, ...(source.rbd ? { rbd: source.rbd } : {}) } });
       await va.finish(p.attachmentId, { device: p.device, hostName: (await t.server()).host });
     },
   }],

@@ -1,3 +1,5 @@
+import type { RbdSource } from '../../../rpc/protocol/server-spec.js';
+
 /**
  * Where a volume's bytes live. A backend creates, copies, resizes and removes them; the controller calls it from
  * the volume service and tells a host how to attach the result (attachSource). Locations are opaque to everyone
@@ -13,8 +15,11 @@ export type VolumeSource =
 
 export interface CreatedVolume { location: string; format: 'qcow2' | 'raw' }
 
-/** what the agent's attach_disk gets for a volume (file: a path every host sees) */
-export interface AttachSource { path: string; format: 'qcow2' | 'raw'; sourceType: 'file' | 'block' }
+/**
+ * what the agent's attach_disk gets for a volume (file: a path every host sees; network: rbd `pool/image`, with
+ * the monitors, the cephx user and key, and the libvirt secret's UUID the hosts keep the key under)
+ */
+export interface AttachSource { path: string; format: 'qcow2' | 'raw'; sourceType: 'file' | 'block' | 'network'; rbd?: RbdSource }
 
 export interface VolumeBackend {
   readonly name: string;

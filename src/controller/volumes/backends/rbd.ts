@@ -8,10 +8,13 @@
  * Attaching needs a libvirt network disk with a cephx secret on the host, which the agent does not build yet:
  * attachSource refuses, so an rbd volume can be created, copied, resized and deleted but not attached.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { RbdSource } from '../../../rpc/protocol/server-spec.js';
 import { BackendError, type AttachSource, type CreatedVolume, type VolumeBackend, type VolumeSource } from './backend.js';
 
 export interface RbdConfig {
@@ -21,6 +24,31 @@ export interface RbdConfig {
   /** ceph.conf (default: Ceph's /etc/ceph/ceph.conf) */
   conf?: string;
   keyring?: string;
+}
+
+/**
+ * How QEMU on any host reaches the cluster as the configured user: the monitors of ceph.conf's mon_host (v2
+ * addresses; `[v2:IP:3300,v1:IP:6789]` and plain `IP[:port]` forms), the user's key from its keyring, and a secret
+ * UUID derived from the cluster's fsid and the user (the same on every host and controller, no configuration).
+ */
+export function rbdClient(cfg: RbdConfig): RbdSource {
+  const conf = readFileSync(cfg.conf ?? '/etc/ceph/ceph.conf', 'utf8');
+  const setting = (k: string) => new RegExp(`^\\s*${k.replace('_', '[ _]')}\\s*=\\s*(.+)$`, 'mi').exec(conf)?.[1]?.trim();
+  const monHost = setting('mon_host');
+  if (!monHost) throw new BackendError('rbd', 'ceph.conf has no mon_host');
+  const hosts: RbdSource['hosts'] = [];
+  for (const group of monHost.split(/[\s,;]+(?![^[]*\])/)) {
+    const entries = group.replace(/^\[|\]$/g, '').split(',');
+    const pick = entries.find((e) => e.startsWith('v2:')) ?? entries[0]!;
+    const m = /^(?:v[12]:)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(pick.trim());
+    if (m) hosts.push({ name: m[1]!.replace(/^\[|\]$/g, ''), ...(m[2] ? { port: Number(m[2]) } : {}) });
+  }
+  const keyring = readFileSync(cfg.keyring ?? `/etc/ceph/ceph.client.${cfg.user}.keyring`, 'utf8');
+  const key = /^\s*key\s*=\s*(\S+)/m.exec(keyring)?.[1];
+  if (!key) throw new BackendError('rbd', `no key in the keyring of client.${cfg.user}`);
+  const h = createHash('sha256').update(`novalet-ceph-secret:${setting('fsid') ?? ''}:${cfg.user}`).digest('hex');
+  const secretUuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return { hosts, user: cfg.user, key, secretUuid };
 }
 
 export interface RbdLock { id: string; locker: string; address: string }
@@ -94,8 +122,12 @@ export class RbdBackend implements VolumeBackend {
 
   async removeSnapshot(location: string): Promise<void> { await this.remove(location); }
 
-  attachSource(): AttachSource {
-    throw new BackendError(this.name, 'attaching rbd volumes needs libvirt network disks on the hosts, which are not built yet');
+  /** monitors, user, key and secret UUID: read once from ceph.conf and the keyring */
+  private client?: RbdSource;
+
+  attachSource(location: string): AttachSource {
+    this.client ??= rbdClient(this.cfg);
+    return { path: location, format: 'raw', sourceType: 'network', rbd: this.client };
   }
 
   async list(): Promise<string[]> {
