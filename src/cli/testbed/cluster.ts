@@ -62,6 +62,8 @@ async function startAgent(state: TestbedState, h: HostState, logLevel: string): 
     // live migration between testbed hosts: qemu+tcp to the peer's libvirtd on its private bridge address (only
     // the namespaced hosts reach it; src/agent/README.md "Live migration between hosts: authentication")
     liveMigrationScheme: 'tcp', liveMigrationInboundAddr: h.ip,
+    // tenant networks: the VXLAN tunnels between hosts run over the testbed's private bridge
+    tunnelIp: h.ip,
   }, null, 2));
   // the host's guest network comes back with its libvirtd (autostart); ensure it in case it was never made
   await ensureNatNetwork(hostUri(h.dir), network());

@@ -187,6 +187,11 @@ export class ServerPorts {
     return r.ports[0]!;
   }
 
+  /** the ports' binding:host_id moves to `host` (a migration's end: Nova's migrate_instance_finish) */
+  async bind(ports: Port[], host: string): Promise<void> {
+    for (const p of ports) if (p.hostId !== host) await this.store.updatePort(p.id, { hostId: host });
+  }
+
   /** a detached port: deleted when compute made it, else unbound */
   async detach(portId: string): Promise<void> {
     const p = await this.store.getPort(portId);

@@ -23,3 +23,25 @@ export async function refreshPeers(t: TaskCtx<unknown>, networkId: string, host:
     if (spec) await t.svc.hosts.ensureNetwork(other, networkId, spec);
   }
 }
+
+/**
+ * A server moved from `from` to `to` (a cold migration's transfer, a live migration's end, or their undo and
+ * revert): its ports are bound to `to`, which carries their networks with their DHCP entries, and `from` keeps a
+ * network only while other ports of it are bound there (else the bridge, VXLAN device and dnsmasq go); the other
+ * hosts' VXLAN peers follow. A host refuses to drop a network while a guest of its own (a cold migration's stopped
+ * source, until the confirm) still has a NIC on it: `leftHost` after that guest is destroyed. Idempotent.
+ */
+export async function moveBindings(t: TaskCtx<unknown>, from: string, to: string): Promise<void> {
+  const ports = await t.svc.net.portsOf(t.task.serverId);
+  if (!ports.length || from === to) return;
+  await t.svc.net.bind(ports, to);
+  const bound = await t.svc.net.portsOf(t.task.serverId);
+  await ensureHostNetworks(t, bound, to);
+  await t.svc.net.portsLeft(bound.map((p) => p.networkId), from, `${t.task.requestId}.left.${from}`);
+}
+
+/** the server's guest is gone from `host` (a confirmed cold migration's source): the networks only it used there go */
+export async function leftHost(t: TaskCtx<unknown>, host: string): Promise<void> {
+  const ports = await t.svc.net.portsOf(t.task.serverId);
+  await t.svc.net.portsLeft(ports.map((p) => p.networkId), host, `${t.task.requestId}.left.${host}`);
+}
