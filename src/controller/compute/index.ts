@@ -95,6 +95,8 @@ export class ComputeController {
     this.liveMigrations = new LiveMigrationControl(store, transport);
     this.resizeConfirm = new ResizeConfirmSweep(store, this.tasks, cfg.resizeConfirmWindowSeconds);
     this.interfaces = new InterfaceService(store, this.actions, this.network.servers);
+    // Neutron -> Nova: a port deleted in the network API leaves its server (network-vif-deleted), in the background
+    this.network.servers.onVifDeleted(async (p) => { void this.interfaces.vifDeleted(p); });
   }
 
   /**

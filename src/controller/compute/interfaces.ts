@@ -67,6 +67,31 @@ export class InterfaceService {
     throw new ApiError('bad_request', `Failed to attach network adapter device to ${s.id}`, 500);
   }
 
+  /**
+   * Nova's network-vif-deleted: a port of the server was deleted in the network API, so its NIC leaves the guest and
+   * the host (a detach_interface task, recorded under the server's own user and project). A server busy with
+   * another task is tried again every `retryMs` for a while; a server without a host has nothing to unplug.
+   */
+  async vifDeleted(p: Port, o: { retryMs?: number; tries?: number } = {}): Promise<void> {
+    const s = await this.store.getServer(p.deviceId);
+    if (!s || s.deleted || !s.host) return;
+    const ctx: RequestContext = {
+      requestId: `req-${randomUUID()}`, userId: s.userId, userName: '', projectId: s.projectId, projectName: '', domainId: 'default',
+      roles: ['admin'], tokenId: '',
+    };
+    const tries = o.tries ?? 60;
+    for (let i = 0; i < tries; i++) {
+      try {
+        await this.actions.perform(ctx, s.id, TASKS.detach_interface, { params: { portId: p.id, networkId: p.networkId } });
+        return;
+      } catch (err) {
+        const now = await this.store.getServer(s.id);
+        if (!(err instanceof ApiError) || !now || now.deleted || !now.host || err.status !== 409) return;
+        await sleep(o.retryMs ?? 2000);
+      }
+    }
+  }
+
   async detach(ctx: RequestContext, serverId: string, portId: string): Promise<void> {
     const s = await serverFor(this.store, ctx, serverId);
     if (!(await this.net.portsOf(s.id)).some((p) => p.id === portId)) throw notFound(`Port ${portId} is not attached`);

@@ -47,6 +47,20 @@ export class ServerPorts {
     if (p.hostId) await this.portsLeft([p.networkId], p.hostId, `req-${randomUUID()}`);
   }
 
+  /**
+   * A port deleted through the network API (Neutron allows it for a port a server uses): its server's addresses
+   * follow at once, and compute is told (Nova's network-vif-deleted event), which detaches the NIC from the guest
+   * and the host. Best effort, as Neutron's notification: the delete has succeeded either way.
+   */
+  async portDeleted(p: Port): Promise<void> {
+    await this.portChanged(p);
+    if (p.deviceId && p.deviceOwner.startsWith('compute:') && this.vifDeleted) await this.vifDeleted(p).catch(() => undefined);
+  }
+
+  private vifDeleted?: (p: Port) => Promise<void>;
+  /** compute's handler of network-vif-deleted (set by the compute services: network never imports compute) */
+  onVifDeleted(fn: (p: Port) => Promise<void>): void { this.vifDeleted = fn; }
+
   /** a group's rules changed: every live port in it (or whose rules name it as remote group) gets its filter again */
   async groupChanged(groupId: string): Promise<void> {
     const all = await this.store.listPorts();
