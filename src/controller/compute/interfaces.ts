@@ -11,7 +11,7 @@ import { serverFor } from './access.js';
 import type { ServerActions } from './actions.js';
 import type { ServerPorts } from '../network/server-ports.js';
 import { TASKS } from '../tasks/registry.js';
-import { ipVersion, parseCidr, usable } from '../network/ip-math.js';
+import { dhcpServerAddress, ipVersion, parseCidr, usable } from '../network/ip-math.js';
 
 export interface InterfaceAttachment { net_id: string; port_id: string; mac_addr: string; port_state: string; fixed_ips: Array<{ subnet_id: string; ip_address: string }>; tag?: string | null }
 
@@ -53,7 +53,7 @@ export class InterfaceService {
       const used = new Set((await this.store.listPorts({ networkId: n.id })).flatMap((p) => p.fixedIps.map((f) => f.address)));
       for (const ip of o.fixedIps ?? []) {
         if (!ipVersion(ip) || !subnets.some((k) => usable(parseCidr(k.cidr)!, ip))) throw badRequest(`Invalid fixed IP address (${ip})`);
-        if (used.has(ip)) throw conflict(`Fixed IP address ${ip} is already in use on instance ${s.id}.`);
+        if (used.has(ip) || subnets.some((k) => dhcpServerAddress(k) === ip)) throw conflict(`Fixed IP address ${ip} is already in use on instance ${s.id}.`);
       }
     }
     const newPortId = randomUUID();

@@ -12,7 +12,7 @@ import type { NicSpec } from '../../rpc/protocol/server-spec.js';
 import type { NetworkSpec, PortSecurity, FilterRule } from '../../rpc/protocol/networks.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { ipVersion, parseCidr, randomMac, usable } from './ip-math.js';
+import { dhcpServerAddress, ipVersion, parseCidr, randomMac, usable } from './ip-math.js';
 import { candidates, conflictError, type PortService } from './ports.js';
 import type { NetworkService } from './networks.js';
 import type { SecurityGroupService } from './security-groups.js';
@@ -114,7 +114,7 @@ export class ServerPorts {
         const subnets = await this.store.listSubnets(net.id);
         const s = ipVersion(ip) ? subnets.find((k) => usable(parseCidr(k.cidr)!, ip)) : undefined;
         if (!s) throw badRequest(`Fixed IP address ${ip} is not valid on network ${net.id}.`);
-        const used = (await this.store.listPorts({ networkId: net.id })).some((p) => p.fixedIps.some((f) => f.address === ip)) || ip === s.gatewayIp;
+        const used = (await this.store.listPorts({ networkId: net.id })).some((p) => p.fixedIps.some((f) => f.address === ip)) || ip === s.gatewayIp || ip === dhcpServerAddress(s);
         if (used) throw badRequest(`Fixed IP address ${ip} is already in use on instance.`);
       }
       out.push({ uuid: net.id, name: net.name, ...(typeof x.fixed_ip === 'string' ? { fixed_ip: x.fixed_ip } : {}), ...tag });
@@ -325,8 +325,7 @@ export class ServerPorts {
   async hostSpec(networkId: string, host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<NetworkSpec | null> {
     const net = await this.store.getNetwork(networkId);
     if (!net || isLegacy(net)) return null;
-    // a server being deleted: its ports are still stored until the delete's last transaction
-    const ports = (await this.store.listPorts({ networkId })).filter((p) => !o.withoutDevice || p.deviceId !== o.withoutDevice);
+    const ports = await this.livePorts(networkId, o);
     const hosts = await this.store.listHosts();
     const ipOf = new Map(hosts.map((h) => [h.name, h.hostIp]));
     const peers = [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host).map((h) => ipOf.get(h)).filter((ip): ip is string => !!ip))].sort();
@@ -343,9 +342,38 @@ export class ServerPorts {
     };
   }
 
+  /**
+   * The network's ports that hosts must carry: not those of servers being deleted (their ports are still stored
+   * until the delete's last transaction), so that two servers deleted at once never give each other's host the
+   * network back.
+   */
+  private async livePorts(networkId: string, o: { withoutDevice?: string }): Promise<Port[]> {
+    const ports = await this.store.listPorts({ networkId });
+    const going = new Set<string>(o.withoutDevice ? [o.withoutDevice] : []);
+    const devices = [...new Set(ports.filter((p) => p.deviceId && p.deviceOwner.startsWith('compute:')).map((p) => p.deviceId))];
+    if (devices.length) {
+      for (const s of await this.store.listServers({ ids: devices, withTask: true, viewFieldsOnly: true })) if (s.taskState === 'deleting') going.add(s.id);
+    }
+    return ports.filter((p) => !going.has(p.deviceId));
+  }
+
+  private readonly netLocks = new Map<string, Promise<unknown>>();
+  /**
+   * One change of a network's hosts at a time in this controller: a spec is computed and sent under the lock, so an
+   * older view never reaches a host after a newer one (a network removed from a host is not re-created by a spec
+   * computed before).
+   */
+  async serial<T>(networkId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.netLocks.get(networkId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.netLocks.set(networkId, tail);
+    try { return await run; } finally { if (this.netLocks.get(networkId) === tail) this.netLocks.delete(networkId); }
+  }
+
   /** the hosts (other than `host`) that carry the network: their peers change when a host joins or leaves */
   async otherHosts(networkId: string, host: string, o: { withoutDevice?: string } = {}): Promise<string[]> {
-    const ports = (await this.store.listPorts({ networkId })).filter((p) => !o.withoutDevice || p.deviceId !== o.withoutDevice);
+    const ports = await this.livePorts(networkId, o);
     return [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host))];
   }
 
@@ -356,14 +384,17 @@ export class ServerPorts {
    */
   async portsLeft(networkIds: string[], host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<void> {
     if (!this.hosts) return;
+    const hosts = this.hosts;
     for (const id of [...new Set(networkIds)]) {
-      const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`, o);
-      if (!spec) continue;
-      await (spec.dhcpHosts.length ? this.hosts.ensureNetwork(host, id, spec) : this.hosts.removeNetwork(host, id)).catch(() => undefined);
-      for (const other of await this.otherHosts(id, host, o)) {
-        const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
-        if (os) await this.hosts.ensureNetwork(other, id, os).catch(() => undefined);
-      }
+      await this.serial(id, async () => {
+        const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`, o);
+        if (!spec) return;
+        await (spec.dhcpHosts.length ? hosts.ensureNetwork(host, id, spec) : hosts.removeNetwork(host, id)).catch(() => undefined);
+        for (const other of await this.otherHosts(id, host, o)) {
+          const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
+          if (os) await hosts.ensureNetwork(other, id, os).catch(() => undefined);
+        }
+      });
     }
   }
 }

@@ -9,10 +9,12 @@ import type { TaskCtx } from '../types.js';
 
 export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], host: string): Promise<void> {
   for (const networkId of [...new Set(ports.map((p) => p.networkId))]) {
-    const spec = await t.svc.net.hostSpec(networkId, host, `${t.task.requestId}.net.${networkId}.${host}`);
-    if (!spec) continue; // a seeded network: the host has its bridge already
-    await t.svc.hosts.ensureNetwork(host, networkId, spec);
-    await refreshPeers(t, networkId, host);
+    await t.svc.net.serial(networkId, async () => {
+      const spec = await t.svc.net.hostSpec(networkId, host, `${t.task.requestId}.net.${networkId}.${host}`);
+      if (!spec) return; // a seeded network: the host has its bridge already
+      await t.svc.hosts.ensureNetwork(host, networkId, spec);
+      await refreshPeers(t, networkId, host);
+    });
   }
 }
 
