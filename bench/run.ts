@@ -3,7 +3,7 @@
  * and writes JSON results (with the machine noted) under bench/results/ (<suite>-<time>.json and <suite>.json),
  * then a Markdown summary of every suite's latest results (bench/results/summary.md, what the README shows).
  * Suites: binding (needs the local libvirtd: scripts/up.sh), e2e (controller + 1,000 simulated hosts),
- * qemu (novalet up + 8 real test guests; libvirtd and the test guest), sched (cost versus hosts), load (200 req/s
+ * qemu (novalet up + 8 real test guests; libvirtd and the test guest), net (ports, servers with tenant ports), sched (cost versus hosts), load (200 req/s
  * mixed for 60 s: errors, latency, event-loop delay; NOVALET_LOAD_RATE, NOVALET_LOAD_SECONDS). --quick: small sizes, one run, for a smoke test in about a minute.
  * Results another suite wrote (bench/results/agent.json, the agent overhead bench) are included in the summary.
  * Benchmarks never run inside the test suite.
@@ -27,6 +27,8 @@ const SUITES: Suite[] = [
     run: async (o) => (await import('./qemu.bench.js')).runQemuBench(o) },
   { name: 'load', title: 'load: mixed requests at a fixed rate (default 200 req/s for 60 s), latency, errors, event-loop delay', usesRuntime: true,
     run: async (o) => (await import('./load.bench.js')).runLoadBench(o) },
+  { name: 'net', title: 'networks: port create, 100 servers with 2 tenant ports each on simulated hosts', usesRuntime: true,
+    run: async (o) => (await import('./net.bench.js')).runNetBench(o) },
   { name: 'sched', title: 'cost versus hosts: scheduling, heartbeats, simulated agent memory', usesRuntime: true,
     run: async (o) => (await import('./sched.bench.js')).runSchedBench(o) },
 ];

@@ -347,7 +347,7 @@ export class ServerPorts {
    * until the delete's last transaction), so that two servers deleted at once never give each other's host the
    * network back.
    */
-  private async livePorts(networkId: string, o: { withoutDevice?: string }): Promise<Port[]> {
+  async livePorts(networkId: string, o: { withoutDevice?: string } = {}): Promise<Port[]> {
     const ports = await this.store.listPorts({ networkId });
     const going = new Set<string>(o.withoutDevice ? [o.withoutDevice] : []);
     const devices = [...new Set(ports.filter((p) => p.deviceId && p.deviceOwner.startsWith('compute:')).map((p) => p.deviceId))];
@@ -359,16 +359,16 @@ export class ServerPorts {
 
   private readonly netLocks = new Map<string, Promise<unknown>>();
   /**
-   * One change of a network's hosts at a time in this controller: a spec is computed and sent under the lock, so an
-   * older view never reaches a host after a newer one (a network removed from a host is not re-created by a spec
-   * computed before).
+   * One spec of a network for one host at a time in this controller (`key` = network/host): the spec is computed
+   * and sent under the lock, so an older view never reaches the host after a newer one (a network removed from a
+   * host is not re-created by a spec computed before). Different hosts proceed in parallel.
    */
-  async serial<T>(networkId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.netLocks.get(networkId) ?? Promise.resolve();
+  async serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.netLocks.get(key) ?? Promise.resolve();
     const run = prev.then(fn, fn);
     const tail = run.catch(() => undefined);
-    this.netLocks.set(networkId, tail);
-    try { return await run; } finally { if (this.netLocks.get(networkId) === tail) this.netLocks.delete(networkId); }
+    this.netLocks.set(key, tail);
+    try { return await run; } finally { if (this.netLocks.get(key) === tail) this.netLocks.delete(key); }
   }
 
   /** the hosts (other than `host`) that carry the network: their peers change when a host joins or leaves */
@@ -386,15 +386,20 @@ export class ServerPorts {
     if (!this.hosts) return;
     const hosts = this.hosts;
     for (const id of [...new Set(networkIds)]) {
-      await this.serial(id, async () => {
+      const legacy = await this.serial(`${id}/${host}`, async () => {
         const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`, o);
-        if (!spec) return;
+        if (!spec) return true;
         await (spec.dhcpHosts.length ? hosts.ensureNetwork(host, id, spec) : hosts.removeNetwork(host, id)).catch(() => undefined);
-        for (const other of await this.otherHosts(id, host, o)) {
-          const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
-          if (os) await hosts.ensureNetwork(other, id, os).catch(() => undefined);
-        }
+        return false;
       });
+      if (legacy) continue;
+      for (const other of await this.otherHosts(id, host, o)) {
+        await this.serial(`${id}/${other}`, async () => {
+          const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
+          // a host whose last port left meanwhile is not given the network back
+          if (os?.dhcpHosts.length) await hosts.ensureNetwork(other, id, os).catch(() => undefined);
+        });
+      }
     }
   }
 }

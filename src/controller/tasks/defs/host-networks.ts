@@ -8,22 +8,38 @@ import type { Port } from '../../../store/index.js';
 import type { TaskCtx } from '../types.js';
 
 export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], host: string): Promise<void> {
+  const mine = new Set(ports.map((p) => p.id));
   for (const networkId of [...new Set(ports.map((p) => p.networkId))]) {
-    await t.svc.net.serial(networkId, async () => {
+    // the other hosts' specs change only when this host joins the network (their VXLAN peers)
+    const joined = !(await t.svc.net.livePorts(networkId)).some((p) => p.hostId === host && !mine.has(p.id));
+    // computed and sent under the network/host lock (server-ports.ts serial): no older view overtakes it
+    const sent = await t.svc.net.serial(`${networkId}/${host}`, async () => {
       const spec = await t.svc.net.hostSpec(networkId, host, `${t.task.requestId}.net.${networkId}.${host}`);
-      if (!spec) return; // a seeded network: the host has its bridge already
+      if (!spec) return false; // a seeded network: the host has its bridge already
       await t.svc.hosts.ensureNetwork(host, networkId, spec);
-      await refreshPeers(t, networkId, host);
+      return true;
     });
+    if (sent && joined) await refreshPeers(t, networkId, host);
   }
 }
 
+const REFRESH_PARALLEL = 16;
+
 /** the other hosts of a network get its spec again (their peers or DHCP entries changed) */
 export async function refreshPeers(t: TaskCtx<unknown>, networkId: string, host: string): Promise<void> {
-  for (const other of await t.svc.net.otherHosts(networkId, host)) {
-    const spec = await t.svc.net.hostSpec(networkId, other, `${t.task.requestId}.net.${networkId}.${other}`);
-    if (spec) await t.svc.hosts.ensureNetwork(other, networkId, spec);
-  }
+  const others = await t.svc.net.otherHosts(networkId, host);
+  // REFRESH_PARALLEL hosts at a time: a network on many hosts is a full mesh of tunnels, each host told of the new one
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(REFRESH_PARALLEL, others.length) }, async () => {
+    while (next < others.length) {
+      const other = others[next++]!;
+      await t.svc.net.serial(`${networkId}/${other}`, async () => {
+        const spec = await t.svc.net.hostSpec(networkId, other, `${t.task.requestId}.net.${networkId}.${other}`);
+        // a host whose last port left meanwhile is not given the network back
+        if (spec?.dhcpHosts.length) await t.svc.hosts.ensureNetwork(other, networkId, spec);
+      });
+    }
+  }));
 }
 
 /**
