@@ -326,9 +326,10 @@ export class ServerPorts {
     const net = await this.store.getNetwork(networkId);
     if (!net || isLegacy(net)) return null;
     const ports = await this.livePorts(networkId, o);
-    const hosts = await this.store.listHosts();
-    const ipOf = new Map(hosts.map((h) => [h.name, h.hostIp]));
-    const peers = [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host).map((h) => ipOf.get(h)).filter((ip): ip is string => !!ip))].sort();
+    // only the peers' host rows (a network on 100 of 1,000 hosts reads 100)
+    const peerHosts = [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host))];
+    const ips = await Promise.all(peerHosts.map(async (h) => (await this.store.getHost(h))?.hostIp));
+    const peers = [...new Set(ips.filter((ip): ip is string => !!ip))].sort();
     const subnets = await this.store.listSubnets(networkId);
     return {
       requestId, type: net.networkType === 'flat' ? 'flat' : 'vxlan', ...(net.vni !== null ? { vni: net.vni } : {}),
