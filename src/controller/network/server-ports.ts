@@ -358,6 +358,21 @@ export class ServerPorts {
     return ports.filter((p) => !going.has(p.deviceId));
   }
 
+  private readonly pendingRefresh = new Map<string, Promise<void>>();
+  /**
+   * A host's spec sent again because something else changed (peers, DHCP entries): under the network/host lock,
+   * and coalesced: a refresh still waiting for the lock reads the store only once it runs, after every change
+   * made before it was asked, so a caller finding one waiting shares it instead of queuing another (50 creates
+   * joining a network at once send each other host a few specs, not 50).
+   */
+  refresh(key: string, fn: () => Promise<void>): Promise<void> {
+    const waiting = this.pendingRefresh.get(key);
+    if (waiting) return waiting;
+    const run = this.serial(key, async () => { this.pendingRefresh.delete(key); await fn(); });
+    this.pendingRefresh.set(key, run);
+    return run;
+  }
+
   private readonly netLocks = new Map<string, Promise<unknown>>();
   /**
    * One spec of a network for one host at a time in this controller (`key` = network/host): the spec is computed
@@ -395,11 +410,11 @@ export class ServerPorts {
       });
       if (legacy) continue;
       for (const other of await this.otherHosts(id, host, o)) {
-        await this.serial(`${id}/${other}`, async () => {
+        await this.refresh(`${id}/${other}`, async () => {
           const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
           // a host whose last port left meanwhile is not given the network back
-          if (os?.dhcpHosts.length) await hosts.ensureNetwork(other, id, os).catch(() => undefined);
-        });
+          if (os?.dhcpHosts.length) await hosts.ensureNetwork(other, id, os);
+        }).catch(() => undefined);
       }
     }
   }

@@ -33,7 +33,7 @@ export async function refreshPeers(t: TaskCtx<unknown>, networkId: string, host:
   await Promise.all(Array.from({ length: Math.min(REFRESH_PARALLEL, others.length) }, async () => {
     while (next < others.length) {
       const other = others[next++]!;
-      await t.svc.net.serial(`${networkId}/${other}`, async () => {
+      await t.svc.net.refresh(`${networkId}/${other}`, async () => {
         const spec = await t.svc.net.hostSpec(networkId, other, `${t.task.requestId}.net.${networkId}.${other}`);
         // a host whose last port left meanwhile is not given the network back
         if (spec?.dhcpHosts.length) await t.svc.hosts.ensureNetwork(other, networkId, spec);
