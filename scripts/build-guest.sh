@@ -14,6 +14,7 @@
 #   NOVALET-ACPI-POWEROFF                     power button pressed; the guest then runs `poweroff -f`
 #   NOVALET-CONFIGDRIVE dev=<sr0|vdX> label=config-2 dirs=<2012-08-10,latest> uuid=<meta_data uuid> userdata=<1st line>
 #       once per boot and device, for an ISO9660 volume labelled config-2 (an OpenStack config drive)
+#   user data starting with `#!` (on the config drive) runs once per boot in the background, output on the console
 # New NICs are brought up and get DHCP via udhcpc in the background.
 # A libvirt soft reboot (`virsh reboot`, ACPI mode) is a power-button press that libvirt turns
 # into a reset: the guest prints NOVALET-ACPI-POWEROFF, then a new NOVALET-READY with a new boot id.
@@ -125,6 +126,11 @@ while :; do
          && mkdir -p /mnt/$n && mount -t iso9660 -o ro /dev/$n /mnt/$n 2>/dev/null; then
         u=$(sed -n 's/.*"uuid": *"\([^"]*\)".*/\1/p' /mnt/$n/openstack/latest/meta_data.json 2>/dev/null)
         echo "NOVALET-CONFIGDRIVE dev=$n label=config-2 dirs=$(ls /mnt/$n/openstack | tr '\n' ',' | sed 's/,$//') uuid=$u userdata=$(sed -n 1p /mnt/$n/openstack/latest/user_data 2>/dev/null)"
+        # user data that is a script (`#!` first, as cloud-init runs it) runs once per boot, its output on the console
+        if [ "$(head -c 2 /mnt/$n/openstack/latest/user_data 2>/dev/null)" = '#!' ]; then
+          cp /mnt/$n/openstack/latest/user_data /tmp/user-data && chmod 0755 /tmp/user-data
+          sh /tmp/user-data </dev/null >/dev/console 2>&1 &
+        fi
       fi
     fi
   done

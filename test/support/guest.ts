@@ -12,6 +12,7 @@
  *       nics = /sys/class/net minus lo; ips = IPv4 addresses without prefix length. Lists may be empty.
  *   NOVALET-DHCP iface=<ethX> ip=<addr>     udhcpc configured an address (new NICs get DHCP automatically)
  *   NOVALET-ACPI-POWEROFF                   power button pressed; the guest then runs `poweroff -f`
+ *   user data that starts with `#!` (config drive) runs once per boot in the background, its output on the console
  *
  * A libvirt soft reboot (`virsh reboot`, ACPI) is a power-button press that libvirt turns into a reset:
  * NOVALET-ACPI-POWEROFF, then a new NOVALET-READY with a new boot id. A hard reset (`virsh reset`)

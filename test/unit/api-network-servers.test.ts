@@ -65,10 +65,10 @@ test('create with a port, a fixed IP, a tag; ports passed in are kept (unbound) 
   const h = await createHarness();
   recordNics(h);
   const { net } = await tenantNet(h);
-  const port = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, name: 'mine', fixed_ips: [{ ip_address: '192.168.50.6' }] } })).json().port;
+  const port = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, name: 'mine', fixed_ips: [{ ip_address: '192.168.50.5' }] } })).json().port;
   const id = await h.boot(h.tokens.demo, 'p1', { networks: [{ port: port.id, tag: 'a' }, { uuid: net.id, fixed_ip: '192.168.50.4' }] });
   const s = (await h.req(h.tokens.demo, 'GET', `${C}/servers/${id}`)).json().server;
-  assert.deepEqual(s.addresses.tn.map((a: { addr: string }) => a.addr), ['192.168.50.6', '192.168.50.4']);
+  assert.deepEqual(s.addresses.tn.map((a: { addr: string }) => a.addr), ['192.168.50.5', '192.168.50.4']);
   let r = await h.req(h.tokens.demo, 'POST', `${C}/servers`, { server: { name: 'x', imageRef: '70a599e0-31e7-49b7-b260-868f441e862b', flavorRef: '1', networks: [{ port: port.id }] } });
   assert.equal(r.statusCode, 409);
   assert.equal(r.json().conflictingRequest.message, `Port ${port.id} is still in use.`);

@@ -11,7 +11,7 @@ import { isVirtError, type MigrateRequest } from '../../virt/index.js';
 import { MigrationMonitor } from '../migration/monitor.js';
 import { dataGiB, policyOf } from '../migration/policy.js';
 import { progressView, type RunningMigration } from '../migration/registry.js';
-import { dhcpEntries, removeDhcpEntries } from '../network/dhcp-hosts.js';
+import { unplugNics } from './instance-nics.js';
 import { removeAll } from './files.js';
 import { localDiskTargets, volumeTargets } from './domain-spec.js';
 import { currentPower, recordPower, requirePower } from './helpers.js';
@@ -109,7 +109,7 @@ export const liveMigrate: OperationDef<'live_migrate'> = {
 };
 
 /**
- * The guest runs on the destination now: drop this host's share of the server (DHCP host entries, its files
+ * The guest runs on the destination now: drop this host's share of the server (DHCP host entries, port filters, its files
  * unless the instances dir is shared with the destination, the journal row). Returns how many files were deleted.
  */
 export async function forgetOnSource(x: OpExec<unknown>, sharedInstancePath: boolean): Promise<number> {
@@ -120,8 +120,8 @@ export async function forgetOnSource(x: OpExec<unknown>, sharedInstancePath: boo
   const d = await hv.getDomain(uuid);
   if (d && (d.power === 'running' || d.power === 'paused')) throw new AgentError('invalid_state', 'the guest still runs on this host');
   if (d) await hv.undefine(uuid);
-  const spec = x.server().spec;
-  await removeDhcpEntries(hv, dhcpEntries(spec.nics));
+  // its DHCP entries and tenant port filters go with it (the tap went with the guest)
+  await unplugNics(x, x.server().spec.nics);
   const files = sharedInstancePath ? [] : x.server().files;
   await removeAll(files);
   x.updateServer({ status: 'deleted', power: 'nostate', desiredPower: 'nostate', files: [], resizeOld: null });

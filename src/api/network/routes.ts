@@ -112,7 +112,7 @@ export function networkPlugin(identity: IdentityService, net: NetworkController,
     app.delete('/v2.0/ports/:id', async (req: IdReq, reply) => {
       write(req.ctx);
       const p = await net.ports.delete(req.ctx, req.params.id);
-      await net.servers.portChanged(p);
+      await net.servers.portDeleted(p);
       return noContent(reply);
     });
 

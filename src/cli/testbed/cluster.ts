@@ -75,6 +75,8 @@ async function startAgent(state: TestbedState, h: HostState, logLevel: string): 
     liveMigrationScheme: 'tcp', liveMigrationInboundAddr: h.ip,
     // fencing: no new guest without a controller's heartbeat poll in the last 20 s (10 heartbeats)
     controllerLeaseSec: 20,
+    // tenant networks: the VXLAN tunnels between hosts run over the testbed's private bridge
+    tunnelIp: h.ip,
   }, null, 2));
   // the host's guest network comes back with its libvirtd (autostart); ensure it in case it was never made
   await ensureNatNetwork(hostUri(h.dir), network());

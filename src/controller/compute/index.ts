@@ -113,6 +113,8 @@ export class ComputeController {
       ? new PeriodicDuty(store, 'shelved-offload', o.controllerId, Math.min(cfg.shelvedOffloadTime, 60) * 1000, () => this.shelving.offloadExpired())
       : null;
     this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log));
+    // Neutron -> Nova: a port deleted in the network API leaves its server (network-vif-deleted), in the background
+    this.network.servers.onVifDeleted(async (p) => { void this.interfaces.vifDeleted(p); });
   }
 
   /**

@@ -11,7 +11,7 @@ import { serverFor } from './access.js';
 import type { ServerActions } from './actions.js';
 import type { ServerPorts } from '../network/server-ports.js';
 import { TASKS } from '../tasks/registry.js';
-import { ipVersion, parseCidr, usable } from '../network/ip-math.js';
+import { dhcpServerAddress, ipVersion, parseCidr, usable } from '../network/ip-math.js';
 
 export interface InterfaceAttachment { net_id: string; port_id: string; mac_addr: string; port_state: string; fixed_ips: Array<{ subnet_id: string; ip_address: string }>; tag?: string | null }
 
@@ -53,7 +53,7 @@ export class InterfaceService {
       const used = new Set((await this.store.listPorts({ networkId: n.id })).flatMap((p) => p.fixedIps.map((f) => f.address)));
       for (const ip of o.fixedIps ?? []) {
         if (!ipVersion(ip) || !subnets.some((k) => usable(parseCidr(k.cidr)!, ip))) throw badRequest(`Invalid fixed IP address (${ip})`);
-        if (used.has(ip)) throw conflict(`Fixed IP address ${ip} is already in use on instance ${s.id}.`);
+        if (used.has(ip) || subnets.some((k) => dhcpServerAddress(k) === ip)) throw conflict(`Fixed IP address ${ip} is already in use on instance ${s.id}.`);
       }
     }
     const newPortId = randomUUID();
@@ -65,6 +65,31 @@ export class InterfaceService {
     const fault = (await this.store.getServer(s.id))?.fault;
     if (fault && fault.code >= 400 && fault.code < 500) throw new ApiError(fault.code === 409 ? 'conflict' : fault.code === 404 ? 'not_found' : 'bad_request', fault.message);
     throw new ApiError('bad_request', `Failed to attach network adapter device to ${s.id}`, 500);
+  }
+
+  /**
+   * Nova's network-vif-deleted: a port of the server was deleted in the network API, so its NIC leaves the guest and
+   * the host (a detach_interface task, recorded under the server's own user and project). A server busy with
+   * another task is tried again every `retryMs` for a while; a server without a host has nothing to unplug.
+   */
+  async vifDeleted(p: Port, o: { retryMs?: number; tries?: number } = {}): Promise<void> {
+    const s = await this.store.getServer(p.deviceId);
+    if (!s || s.deleted || !s.host) return;
+    const ctx: RequestContext = {
+      requestId: `req-${randomUUID()}`, userId: s.userId, userName: '', projectId: s.projectId, projectName: '', domainId: 'default',
+      roles: ['admin'], tokenId: '',
+    };
+    const tries = o.tries ?? 60;
+    for (let i = 0; i < tries; i++) {
+      try {
+        await this.actions.perform(ctx, s.id, TASKS.detach_interface, { params: { portId: p.id, networkId: p.networkId } });
+        return;
+      } catch (err) {
+        const now = await this.store.getServer(s.id);
+        if (!(err instanceof ApiError) || !now || now.deleted || !now.host || err.status !== 409) return;
+        await sleep(o.retryMs ?? 2000);
+      }
+    }
   }
 
   async detach(ctx: RequestContext, serverId: string, portId: string): Promise<void> {

@@ -93,3 +93,16 @@ export function eui64(c: Cidr, mac: string): string {
   const iid = [b[0]! ^ 0x02, b[1]!, b[2]!, 0xff, 0xfe, b[3]!, b[4]!, b[5]!].reduce((n, x) => n * 256n + BigInt(x), 0n);
   return fromBig(c.base + iid, 6);
 }
+
+/**
+ * The address each host's DHCP server takes on a DHCP-enabled IPv4 subnet (the agent's rule, src/agent/network/
+ * ipv4.ts dhcpServerAddress: the last usable address, the one below it when that is the gateway; none under /29).
+ * Like Neutron's DHCP port's, it is never given to a port.
+ */
+export function dhcpServerAddress(s: { cidr: string; gatewayIp: string | null; enableDhcp: boolean; ipVersion: number }): string | null {
+  const c = parseCidr(s.cidr);
+  if (!s.enableDhcp || s.ipVersion !== 4 || !c || c.version !== 4 || c.prefix > 29) return null;
+  let a = c.base + size(c) - 2n;
+  if (s.gatewayIp !== null && fromBig(a, 4) === s.gatewayIp) a -= 1n;
+  return fromBig(a, 4);
+}

@@ -10,7 +10,7 @@ import {
   NeutronError, invalidInput, invalidIpForSubnet, ipInUse, macInUse, noMoreIps, policy, portInUse, portNotFound, securityGroupNotFound, subnetNotFound,
 } from './errors.js';
 import { bool, list, str, type Body } from './input.js';
-import { eui64, isMac, parseCidr, poolAddresses, randomMac, usable, ipVersion } from './ip-math.js';
+import { dhcpServerAddress, eui64, isMac, parseCidr, poolAddresses, randomMac, usable, ipVersion } from './ip-math.js';
 import type { NetworkService } from './networks.js';
 import type { NetworkQuotas } from './quotas.js';
 import type { SecurityGroupService } from './security-groups.js';
@@ -29,9 +29,10 @@ export function conflictError(c: PortConflict, networkId: string): Error {
 /** IPv6 subnets whose guests address themselves (SLAAC, DHCPv6-stateless) */
 export const isAutoAddressed = (s: Subnet) => s.ipVersion === 6 && (s.ipv6AddressMode === 'slaac' || s.ipv6AddressMode === 'dhcpv6-stateless');
 
-/** free addresses of a subnet, in order: its pools without the gateway */
+/** free addresses of a subnet, in order: its pools without the gateway and the hosts' DHCP server address */
 export function candidates(s: Subnet): () => Iterable<string> {
-  return function* () { for (const a of poolAddresses(s.allocationPools, s.ipVersion)) if (a !== s.gatewayIp) yield a; };
+  const dhcp = dhcpServerAddress(s);
+  return function* () { for (const a of poolAddresses(s.allocationPools, s.ipVersion)) if (a !== s.gatewayIp && a !== dhcp) yield a; };
 }
 
 export class PortService {
@@ -91,7 +92,7 @@ export class PortService {
       } else throw invalidInput('fixed_ips entries need subnet_id or ip_address');
       if (address === undefined) return { subnetId: s.id, candidates: candidates(s) };
       if (!usable(parseCidr(s.cidr)!, address)) throw invalidIpForSubnet(address);
-      if (address === s.gatewayIp) throw ipInUse(address, s.id);
+      if (address === s.gatewayIp || address === dhcpServerAddress(s)) throw ipInUse(address, s.id);
       return { subnetId: s.id, address };
     });
   }

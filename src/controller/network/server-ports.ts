@@ -12,7 +12,7 @@ import type { NicSpec } from '../../rpc/protocol/server-spec.js';
 import type { NetworkSpec, PortSecurity, FilterRule } from '../../rpc/protocol/networks.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { isAdmin, type RequestContext } from '../context.js';
-import { ipVersion, parseCidr, randomMac, usable } from './ip-math.js';
+import { dhcpServerAddress, ipVersion, parseCidr, randomMac, usable } from './ip-math.js';
 import { candidates, conflictError, type PortService } from './ports.js';
 import type { NetworkService } from './networks.js';
 import type { SecurityGroupService } from './security-groups.js';
@@ -46,6 +46,20 @@ export class ServerPorts {
     // its host's DHCP entries follow its addresses (or its removal)
     if (p.hostId) await this.portsLeft([p.networkId], p.hostId, `req-${randomUUID()}`);
   }
+
+  /**
+   * A port deleted through the network API (Neutron allows it for a port a server uses): its server's addresses
+   * follow at once, and compute is told (Nova's network-vif-deleted event), which detaches the NIC from the guest
+   * and the host. Best effort, as Neutron's notification: the delete has succeeded either way.
+   */
+  async portDeleted(p: Port): Promise<void> {
+    await this.portChanged(p);
+    if (p.deviceId && p.deviceOwner.startsWith('compute:') && this.vifDeleted) await this.vifDeleted(p).catch(() => undefined);
+  }
+
+  private vifDeleted?: (p: Port) => Promise<void>;
+  /** compute's handler of network-vif-deleted (set by the compute services: network never imports compute) */
+  onVifDeleted(fn: (p: Port) => Promise<void>): void { this.vifDeleted = fn; }
 
   /** a group's rules changed: every live port in it (or whose rules name it as remote group) gets its filter again */
   async groupChanged(groupId: string): Promise<void> {
@@ -100,7 +114,7 @@ export class ServerPorts {
         const subnets = await this.store.listSubnets(net.id);
         const s = ipVersion(ip) ? subnets.find((k) => usable(parseCidr(k.cidr)!, ip)) : undefined;
         if (!s) throw badRequest(`Fixed IP address ${ip} is not valid on network ${net.id}.`);
-        const used = (await this.store.listPorts({ networkId: net.id })).some((p) => p.fixedIps.some((f) => f.address === ip)) || ip === s.gatewayIp;
+        const used = (await this.store.listPorts({ networkId: net.id })).some((p) => p.fixedIps.some((f) => f.address === ip)) || ip === s.gatewayIp || ip === dhcpServerAddress(s);
         if (used) throw badRequest(`Fixed IP address ${ip} is already in use on instance.`);
       }
       out.push({ uuid: net.id, name: net.name, ...(typeof x.fixed_ip === 'string' ? { fixed_ip: x.fixed_ip } : {}), ...tag });
@@ -185,6 +199,11 @@ export class ServerPorts {
     }]);
     if ('conflict' in r) throw conflictError(r.conflict, net.id);
     return r.ports[0]!;
+  }
+
+  /** the ports' binding:host_id moves to `host` (a migration's end: Nova's migrate_instance_finish) */
+  async bind(ports: Port[], host: string): Promise<void> {
+    for (const p of ports) if (p.hostId !== host) await this.store.updatePort(p.id, { hostId: host });
   }
 
   /** a detached port: deleted when compute made it, else unbound */
@@ -306,11 +325,11 @@ export class ServerPorts {
   async hostSpec(networkId: string, host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<NetworkSpec | null> {
     const net = await this.store.getNetwork(networkId);
     if (!net || isLegacy(net)) return null;
-    // a server being deleted: its ports are still stored until the delete's last transaction
-    const ports = (await this.store.listPorts({ networkId })).filter((p) => !o.withoutDevice || p.deviceId !== o.withoutDevice);
-    const hosts = await this.store.listHosts();
-    const ipOf = new Map(hosts.map((h) => [h.name, h.hostIp]));
-    const peers = [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host).map((h) => ipOf.get(h)).filter((ip): ip is string => !!ip))].sort();
+    const ports = await this.livePorts(networkId, o);
+    // only the peers' host rows (a network on 100 of 1,000 hosts reads 100)
+    const peerHosts = [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host))];
+    const ips = await Promise.all(peerHosts.map(async (h) => (await this.store.getHost(h))?.hostIp));
+    const peers = [...new Set(ips.filter((ip): ip is string => !!ip))].sort();
     const subnets = await this.store.listSubnets(networkId);
     return {
       requestId, type: net.networkType === 'flat' ? 'flat' : 'vxlan', ...(net.vni !== null ? { vni: net.vni } : {}),
@@ -324,9 +343,53 @@ export class ServerPorts {
     };
   }
 
+  /**
+   * The network's ports that hosts must carry: not those of servers being deleted (their ports are still stored
+   * until the delete's last transaction), so that two servers deleted at once never give each other's host the
+   * network back.
+   */
+  async livePorts(networkId: string, o: { withoutDevice?: string } = {}): Promise<Port[]> {
+    const ports = await this.store.listPorts({ networkId });
+    const going = new Set<string>(o.withoutDevice ? [o.withoutDevice] : []);
+    const devices = [...new Set(ports.filter((p) => p.deviceId && p.deviceOwner.startsWith('compute:')).map((p) => p.deviceId))];
+    if (devices.length) {
+      for (const s of await this.store.listServers({ ids: devices, withTask: true, viewFieldsOnly: true })) if (s.taskState === 'deleting') going.add(s.id);
+    }
+    return ports.filter((p) => !going.has(p.deviceId));
+  }
+
+  private readonly pendingRefresh = new Map<string, Promise<void>>();
+  /**
+   * A host's spec sent again because something else changed (peers, DHCP entries): under the network/host lock,
+   * and coalesced: a refresh still waiting for the lock reads the store only once it runs, after every change
+   * made before it was asked, so a caller finding one waiting shares it instead of queuing another (50 creates
+   * joining a network at once send each other host a few specs, not 50).
+   */
+  refresh(key: string, fn: () => Promise<void>): Promise<void> {
+    const waiting = this.pendingRefresh.get(key);
+    if (waiting) return waiting;
+    const run = this.serial(key, async () => { this.pendingRefresh.delete(key); await fn(); });
+    this.pendingRefresh.set(key, run);
+    return run;
+  }
+
+  private readonly netLocks = new Map<string, Promise<unknown>>();
+  /**
+   * One spec of a network for one host at a time in this controller (`key` = network/host): the spec is computed
+   * and sent under the lock, so an older view never reaches the host after a newer one (a network removed from a
+   * host is not re-created by a spec computed before). Different hosts proceed in parallel.
+   */
+  async serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.netLocks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.netLocks.set(key, tail);
+    try { return await run; } finally { if (this.netLocks.get(key) === tail) this.netLocks.delete(key); }
+  }
+
   /** the hosts (other than `host`) that carry the network: their peers change when a host joins or leaves */
   async otherHosts(networkId: string, host: string, o: { withoutDevice?: string } = {}): Promise<string[]> {
-    const ports = (await this.store.listPorts({ networkId })).filter((p) => !o.withoutDevice || p.deviceId !== o.withoutDevice);
+    const ports = await this.livePorts(networkId, o);
     return [...new Set(ports.map((p) => p.hostId).filter((h) => h && h !== host))];
   }
 
@@ -337,13 +400,21 @@ export class ServerPorts {
    */
   async portsLeft(networkIds: string[], host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<void> {
     if (!this.hosts) return;
+    const hosts = this.hosts;
     for (const id of [...new Set(networkIds)]) {
-      const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`, o);
-      if (!spec) continue;
-      await (spec.dhcpHosts.length ? this.hosts.ensureNetwork(host, id, spec) : this.hosts.removeNetwork(host, id)).catch(() => undefined);
+      const legacy = await this.serial(`${id}/${host}`, async () => {
+        const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`, o);
+        if (!spec) return true;
+        await (spec.dhcpHosts.length ? hosts.ensureNetwork(host, id, spec) : hosts.removeNetwork(host, id)).catch(() => undefined);
+        return false;
+      });
+      if (legacy) continue;
       for (const other of await this.otherHosts(id, host, o)) {
-        const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
-        if (os) await this.hosts.ensureNetwork(other, id, os).catch(() => undefined);
+        await this.refresh(`${id}/${other}`, async () => {
+          const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
+          // a host whose last port left meanwhile is not given the network back
+          if (os?.dhcpHosts.length) await hosts.ensureNetwork(other, id, os);
+        }).catch(() => undefined);
       }
     }
   }

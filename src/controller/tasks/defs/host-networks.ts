@@ -8,18 +8,58 @@ import type { Port } from '../../../store/index.js';
 import type { TaskCtx } from '../types.js';
 
 export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], host: string): Promise<void> {
+  const mine = new Set(ports.map((p) => p.id));
   for (const networkId of [...new Set(ports.map((p) => p.networkId))]) {
-    const spec = await t.svc.net.hostSpec(networkId, host, `${t.task.requestId}.net.${networkId}.${host}`);
-    if (!spec) continue; // a seeded network: the host has its bridge already
-    await t.svc.hosts.ensureNetwork(host, networkId, spec);
-    await refreshPeers(t, networkId, host);
+    // the other hosts' specs change only when this host joins the network (their VXLAN peers)
+    const joined = !(await t.svc.net.livePorts(networkId)).some((p) => p.hostId === host && !mine.has(p.id));
+    // computed and sent under the network/host lock (server-ports.ts serial): no older view overtakes it
+    const sent = await t.svc.net.serial(`${networkId}/${host}`, async () => {
+      const spec = await t.svc.net.hostSpec(networkId, host, `${t.task.requestId}.net.${networkId}.${host}`);
+      if (!spec) return false; // a seeded network: the host has its bridge already
+      await t.svc.hosts.ensureNetwork(host, networkId, spec);
+      return true;
+    });
+    if (sent && joined) await refreshPeers(t, networkId, host);
   }
 }
 
+const REFRESH_PARALLEL = 16;
+
 /** the other hosts of a network get its spec again (their peers or DHCP entries changed) */
 export async function refreshPeers(t: TaskCtx<unknown>, networkId: string, host: string): Promise<void> {
-  for (const other of await t.svc.net.otherHosts(networkId, host)) {
-    const spec = await t.svc.net.hostSpec(networkId, other, `${t.task.requestId}.net.${networkId}.${other}`);
-    if (spec) await t.svc.hosts.ensureNetwork(other, networkId, spec);
-  }
+  const others = await t.svc.net.otherHosts(networkId, host);
+  // REFRESH_PARALLEL hosts at a time: a network on many hosts is a full mesh of tunnels, each host told of the new one
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(REFRESH_PARALLEL, others.length) }, async () => {
+    while (next < others.length) {
+      const other = others[next++]!;
+      await t.svc.net.refresh(`${networkId}/${other}`, async () => {
+        const spec = await t.svc.net.hostSpec(networkId, other, `${t.task.requestId}.net.${networkId}.${other}`);
+        // a host whose last port left meanwhile is not given the network back
+        if (spec?.dhcpHosts.length) await t.svc.hosts.ensureNetwork(other, networkId, spec);
+      });
+    }
+  }));
+}
+
+/**
+ * A server moved from `from` to `to` (a cold migration's transfer, a live migration's end, or their undo and
+ * revert): its ports are bound to `to`, which carries their networks with their DHCP entries, and `from` keeps a
+ * network only while other ports of it are bound there (else the bridge, VXLAN device and dnsmasq go); the other
+ * hosts' VXLAN peers follow. A host refuses to drop a network while a guest of its own (a cold migration's stopped
+ * source, until the confirm) still has a NIC on it: `leftHost` after that guest is destroyed. Idempotent.
+ */
+export async function moveBindings(t: TaskCtx<unknown>, from: string, to: string): Promise<void> {
+  const ports = await t.svc.net.portsOf(t.task.serverId);
+  if (!ports.length || from === to) return;
+  await t.svc.net.bind(ports, to);
+  const bound = await t.svc.net.portsOf(t.task.serverId);
+  await ensureHostNetworks(t, bound, to);
+  await t.svc.net.portsLeft(bound.map((p) => p.networkId), from, `${t.task.requestId}.left.${from}`);
+}
+
+/** the server's guest is gone from `host` (a confirmed cold migration's source): the networks only it used there go */
+export async function leftHost(t: TaskCtx<unknown>, host: string): Promise<void> {
+  const ports = await t.svc.net.portsOf(t.task.serverId);
+  await t.svc.net.portsLeft(ports.map((p) => p.networkId), host, `${t.task.requestId}.left.${host}`);
 }

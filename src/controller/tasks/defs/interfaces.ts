@@ -55,7 +55,7 @@ export const attachInterface: TaskDef<AttachParams> = {
   undo: async (t) => { if (t.data.portId) await t.svc.net.detach(t.data.portId as string); },
 };
 
-export const detachInterface: TaskDef<{ portId: string }> = {
+export const detachInterface: TaskDef<{ portId: string; networkId?: string }> = {
   kind: 'detach_interface', action: 'detach_interface', event: 'compute_detach_interface', taskState: DETACH_RULE.task, rule: DETACH_RULE,
   steps: [
     {
@@ -74,7 +74,8 @@ export const detachInterface: TaskDef<{ portId: string }> = {
       run: async (t) => {
         const s = await t.server();
         const port = (await t.svc.net.portsOf(s.id)).find((p) => p.id === t.params.portId);
-        if (!port) return;
+        // deleted in the network API already (network-vif-deleted): the host forgets it all the same
+        if (!port) { if (t.params.networkId && s.host) await t.svc.net.portsLeft([t.params.networkId], s.host, t.task.requestId); return; }
         await t.svc.net.detach(port.id);
         // the host's DHCP entry for the port goes (the network too when it was the last); the other hosts' peers follow
         if (s.host) await t.svc.net.portsLeft([port.networkId], s.host, t.task.requestId);

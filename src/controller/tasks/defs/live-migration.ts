@@ -28,7 +28,7 @@ import { LIVE_IN_PROGRESS } from '../../compute/migrations.js';
 import { ApiError, badRequest } from '../../errors.js';
 import { HostCallError, type LiveMigrationProgress } from '../../hosts/transport.js';
 import type { TaskCtx, TaskDef } from '../types.js';
-import { ensureHostNetworks } from './host-networks.js';
+import { ensureHostNetworks, moveBindings } from './host-networks.js';
 import type { LiveMigrationPolicy } from '../../config.js';
 
 export interface LiveMigrateParams {
@@ -191,6 +191,9 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
         await advance(t, 'post-migrating', ['running']);
         const r = await t.call('live_migrate_finish', {}, { host: t.data.target as string, tag: 'dest-finish' });
         await t.save({ power: novaPower(r.power ?? 'running') });
+        // the ports' binding is the destination's now (Nova activates it after the switch-over): its DHCP entries
+        // and VXLAN peers there, the source keeps a network only while other ports use it
+        await moveBindings(t, t.data.source as string, t.data.target as string);
         // the source's claim (the record's) goes; the server's own claim is already on the target
         await store.releaseClaim(t.params.migrationId);
         await store.updateMigration(t.params.migrationId, { status: 'completed' }, ['post-migrating']);
@@ -211,6 +214,9 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
     const attempt = async (p: () => Promise<unknown>) => { try { await p(); } catch { /* reported by the task's fault */ } };
     // the destination forgets what prepare made (refused by the agent if the guest runs there)
     if (target && t.data.prepareSent) await attempt(() => t.call('live_migrate_rollback', {}, { host: target, tag: 'dest-rollback' }));
+    // the ports stay the source's; a network prepare gave the destination only for them goes again
+    const source = t.data.source as string | undefined;
+    if (target && source && t.data.prepareSent && !t.data.migrated) await attempt(() => moveBindings(t, target, source));
     if (target) await store.revertMigrationClaim(t.task.serverId, mid);
     await store.updateMigration(mid, { status: isAbort(err) ? 'cancelled' : 'error' }, UNFINISHED);
   },

@@ -13,7 +13,7 @@
  * Every host call carries a tag (source / target), so a step re-driven after a controller crash gets the agent's
  * recorded operation instead of a second one. A failure before VERIFY_RESIZE puts the server back on its source.
  */
-import { ensureHostNetworks } from './host-networks.js';
+import { leftHost, moveBindings } from './host-networks.js';
 import { claimOf, type FlavorSnapshot, type Migration, type MigrationType } from '../../../store/index.js';
 import { RULES } from '../../compute/states.js';
 import { POWER, novaPower, vmStateFor } from '../../compute/power.js';
@@ -86,9 +86,10 @@ function moveSteps(): StepDef<MigrateParams>[] {
         if (!crossHost(t)) return;
         const s = await t.server();
         const target = t.data.target as string;
-        // the server keeps its ports (and addresses): the target host is told about their networks first
+        // the server keeps its ports (and addresses), bound to the target before its guest is defined there (Nova's
+        // migrate_instance_finish): the target carries their networks and DHCP entries, the source keeps what others use
+        await moveBindings(t, t.data.source as string, target);
         const ports = await t.svc.net.portsOf(s.id);
-        await ensureHostNetworks(t, ports, target);
         const spec = await t.svc.specs.spec({ ...s, flavor: t.params.flavor }, target, await t.svc.net.nics(ports.map((p) => p.id)));
         await t.svc.store.updateMigration(mid(t), { status: 'post-migrating' }, MOVING);
         const r = await t.call('migrate_receive', { spec, sourceUrl: t.svc.hosts.agentUrl(t.data.source as string), start: t.data.wasRunning === true }, { host: target, tag: 'target' });
@@ -129,6 +130,8 @@ async function undoMove(t: TaskCtx<MigrateParams>): Promise<void> {
   // host calls are best effort (a delete may have cancelled the task: it destroys what is left)
   const attempt = async (p: () => Promise<unknown>) => { try { await p(); } catch { /* reported by the task's fault */ } };
   if (target) await attempt(() => t.call('destroy', {}, { host: target, tag: 'target-undo' }));
+  // the ports are the source's again (and the target keeps no network only they needed)
+  if (source && target) await attempt(() => moveBindings(t, target, source));
   await store.revertMigrationClaim(t.task.serverId, mid(t));
   if (source && t.data.wasRunning === true) {
     await attempt(async () => {
@@ -181,6 +184,7 @@ export const confirmResize: TaskDef = {
         // the source's guest and files go; the target runs the server
         const s = await t.server();
         await tolerate(t.call('destroy', {}, { host: m.sourceCompute!, tag: 'source' }), 'unknown_server');
+        await leftHost(t, m.sourceCompute!);
         await t.svc.store.releaseClaim(m.uuid);
         await t.save({ freed: { host: m.sourceCompute, flavor: s.oldFlavor ?? s.flavor } });
       },
@@ -225,6 +229,7 @@ export const revertResize: TaskDef = {
         }
         await t.save({ source: m.sourceCompute, wasRunning: t.data.wasRunning ?? s.powerState === POWER.RUNNING });
         await tolerate(t.call('destroy', {}, { host: m.destCompute!, tag: 'target' }), 'unknown_server');
+        await moveBindings(t, m.destCompute!, m.sourceCompute!);
         await t.svc.store.revertMigrationClaim(s.id, m.uuid);
         // the server is the source's again at once: a revert failing after this leaves it there (in ERROR)
         await t.svc.store.updateServerIf(s.id, { taskState: RULES.revertResize.task }, { host: m.sourceCompute!, node: m.sourceCompute! });
