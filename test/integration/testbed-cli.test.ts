@@ -5,22 +5,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { Clients } from '../support/stock-clients.js';
 import { ConsoleLog } from '../support/guest.js';
-import { ensureGuestBuilt, isRoot, REPO_ROOT } from '../support/virsh.js';
+import { ensureGuestBuilt, isRoot } from '../support/virsh.js';
+import { NovaletTestbed } from '../support/novalet-testbed.js';
 import { TESTBED_BASE } from '../support/testbed.js';
 
 const skip = isRoot() ? false : 'needs root (namespaces, libvirtd, QEMU)';
-const parent = mkdtempSync(join(tmpdir(), 'novalet-tbcli-'));
-const dir = join(parent, 'tb');
+const tb = new NovaletTestbed('tbcli');
+const { parent, dir } = tb;
 
-const novalet = (...args: string[]) =>
-  execa(process.execPath, [resolve(REPO_ROOT, 'bin/novalet.js'), 'testbed', ...args, '--data-dir', dir], { reject: false, timeout: 300_000, all: true });
+const novalet = tb.run;
 
 async function status(): Promise<any> {
   const r = await novalet('status', '--json');
@@ -43,11 +42,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   }
 }
 
-function logs(): string {
-  const d = join(dir, 'logs');
-  if (!existsSync(d)) return '';
-  return readdirSync(d).map((f) => `--- ${f}\n${readFileSync(join(d, f), 'utf8').slice(-1500)}`).join('\n');
-}
+const logs = () => tb.logs(1500);
 
 describe('novalet testbed up --hosts 2 / kill-host / revive-host / down', { skip, timeout: 900_000 }, () => {
   let admin: Clients;

@@ -11,29 +11,24 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { Clients } from '../support/stock-clients.js';
 import { ConsoleLog, guestDir } from '../support/guest.js';
-import { ensureGuestBuilt, isRoot, REPO_ROOT } from '../support/virsh.js';
+import { ensureGuestBuilt, isRoot } from '../support/virsh.js';
+import { NovaletTestbed } from '../support/novalet-testbed.js';
 import { bridgeName, tapName, vxlanName } from '../../src/agent/network/names.js';
 
 const skip = isRoot() ? false : 'needs root (namespaces, libvirtd, QEMU)';
-const parent = mkdtempSync(join(tmpdir(), 'novalet-tbnet-'));
-const dir = join(parent, 'tb');
+const tb = new NovaletTestbed('tbnet');
+const { parent, dir } = tb;
 chmodSync(parent, 0o755); // dnsmasq runs as nobody and reads its files under the agents' data dirs
 
-const novalet = (...args: string[]) =>
-  execa(process.execPath, [resolve(REPO_ROOT, 'bin/novalet.js'), 'testbed', ...args, '--data-dir', dir], { reject: false, timeout: 300_000, all: true });
+const novalet = tb.run;
 
-function logs(): string {
-  const d = join(dir, 'logs');
-  if (!existsSync(d)) return '';
-  return readdirSync(d).map((f) => `--- ${f}\n${readFileSync(join(d, f), 'utf8').slice(-2000)}`).join('\n');
-}
+const logs = () => tb.logs(2000);
 
 /** a command inside a testbed host's network namespace */
 async function inHost(host: string, cmd: string[]): Promise<string> {

@@ -7,30 +7,24 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { execa, execaSync } from 'execa';
+import { execaSync } from 'execa';
 import { Clients } from '../support/stock-clients.js';
-import { ConsoleLog } from '../support/guest.js';
-import { ensureGuestBuilt, isRoot, REPO_ROOT } from '../support/virsh.js';
+import { ensureGuestBuilt, isRoot } from '../support/virsh.js';
+import { NovaletTestbed } from '../support/novalet-testbed.js';
 
 const skip = !isRoot() ? 'needs root (namespaces, libvirtd, QEMU)' : false;
-const parent = mkdtempSync(join(tmpdir(), 'novalet-tbvol-'));
-const dir = join(parent, 'tb');
+const tb = new NovaletTestbed('tbvol');
+const { parent, dir } = tb;
 const V = ['--os-compute-api-version', '2.80'];
 
-const novalet = (...args: string[]) =>
-  execa(process.execPath, [resolve(REPO_ROOT, 'bin/novalet.js'), 'testbed', ...args, '--data-dir', dir], { reject: false, timeout: 300_000, all: true });
+const novalet = tb.run;
 
-function logs(): string {
-  const d = join(dir, 'logs');
-  if (!existsSync(d)) return '';
-  return readdirSync(d).map((f) => `--- ${f}\n${readFileSync(join(d, f), 'utf8').slice(-2500)}`).join('\n');
-}
+const logs = () => tb.logs(2500);
 
-const consoleOn = (host: string, id: string) => new ConsoleLog(join(dir, host, 'agent', 'instances', id, 'console.log'));
+const consoleOn = tb.consoleOn;
 
 interface Volume { id: string; status: string; attachments: Array<{ server_id: string; device: string; host_name: string }> }
 
