@@ -33,7 +33,7 @@ export async function runMigrationBench(o: MigrationBenchOptions): Promise<Resul
   const apis: Api[] = [];
   try {
     console.log('migration: novalet testbed up --hosts 2 ...');
-    await testbedUp({ hosts: 2, dir, guestDir: '/var/cache/novalet/guest', logLevel: 'warn' }, () => undefined);
+    await testbedUp({ hosts: 2, dir, guestDir: '/var/cache/novalet/guest', logLevel: 'info' }, () => undefined);
     const st = await testbedStatus(dir);
     const [h0, h1] = st.hosts;
     if (!h0 || !h1 || !st.apiUrl) throw new Error('testbed without two hosts and an API');
