@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { Clients } from '../support/stock-clients.js';
 import { ConsoleLog } from '../support/guest.js';
@@ -32,15 +31,7 @@ async function netnsPids(ns: string): Promise<number[]> {
   return String(r.stdout).split('\n').map(Number).filter((n) => n > 0);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logs()}`);
-    await sleep(1000);
-  }
-}
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => tb.waitFor(what, fn, timeoutMs, 1000);
 
 const logs = () => tb.logs(1500);
 
@@ -60,10 +51,7 @@ describe('novalet testbed up --hosts 2 / kill-host / revive-host / down', { skip
 
   before(async () => {
     await ensureGuestBuilt();
-    const r = await novalet('up', '--hosts', '2');
-    assert.equal(r.exitCode, 0, `${r.all}\n${logs()}`);
-    demo = new Clients({ cloudsYaml: join(dir, 'clouds.yaml') }, 'novalet');
-    admin = demo.as('novalet-admin');
+    ({ demo, admin } = await tb.up('--hosts', '2'));
   });
 
   after(async () => {

@@ -27,15 +27,7 @@ const novalet = tb.run;
 
 const logs = () => tb.logs(2000);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logs()}`);
-    await sleep(500);
-  }
-}
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => tb.waitFor(what, fn, timeoutMs, 500);
 
 /** server uuid -> how many QEMU processes on this machine run it (by -uuid on their command line) */
 function qemuCounts(): Map<string, number> {

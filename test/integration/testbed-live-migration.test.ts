@@ -39,10 +39,7 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
 
   before(async () => {
     await ensureGuestBuilt();
-    const r = await novalet('up', '--hosts', '2', '--live-migration-bandwidth', '8');
-    assert.equal(r.exitCode, 0, `${r.all}\n${logs()}`);
-    demo = new Clients({ cloudsYaml: join(dir, 'clouds.yaml') }, 'novalet');
-    admin = demo.as('novalet-admin');
+    ({ demo, admin } = await tb.up('--hosts', '2', '--live-migration-bandwidth', '8'));
   });
 
   after(async () => {

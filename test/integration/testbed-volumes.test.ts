@@ -38,10 +38,7 @@ describe('volumes follow their server across hosts (testbed, stock clients)', { 
 
   before(async () => {
     await ensureGuestBuilt();
-    const r = await novalet('up', '--hosts', '2');
-    assert.equal(r.exitCode, 0, `${r.all}\n${logs()}`);
-    demo = new Clients({ cloudsYaml: join(dir, 'clouds.yaml') }, 'novalet');
-    admin = demo.as('novalet-admin');
+    ({ demo, admin } = await tb.up('--hosts', '2'));
   });
 
   after(async () => {

@@ -35,6 +35,8 @@ export class AllInOne {
   consoleLogPath(uuid: string): string { return join(this.dataDir, 'agent', 'instances', uuid, 'console.log'); }
 
   async start(timeoutMs = 90_000): Promise<void> {
+    // a run killed before its cleanup leaves the network behind, with its DHCP state: the next run starts clean
+    if (!this.proc) await removeLibvirtLeftovers(this.dataDir, this.network.name);
     this.ports ??= { api: await freePort(), agent: await freePort() };
     this.proc ??= new NovaletProcess(['up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.ports.api}`,
       '--agent-listen', `127.0.0.1:${this.ports.agent}`, '--network-name', this.network.name, '--network-cidr', this.network.cidr,

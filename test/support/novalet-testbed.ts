@@ -5,8 +5,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { ConsoleLog } from './guest.js';
+import { Clients } from './stock-clients.js';
 import { REPO_ROOT } from './virsh.js';
 
 export class NovaletTestbed {
@@ -32,6 +34,25 @@ export class NovaletTestbed {
 
   /** the console log of a server's guest on a host (the agent's instance dir) */
   readonly consoleOn = (host: string, id: string) => new ConsoleLog(join(this.dir, host, 'agent', 'instances', id, 'console.log'));
+
+  /** `novalet testbed up <args>`; the stock clients of its clouds.yaml (clouds novalet and novalet-admin) */
+  async up(...args: string[]): Promise<{ demo: Clients; admin: Clients }> {
+    const r = await this.run('up', ...args);
+    if (r.exitCode !== 0) throw new Error(`novalet testbed up exited ${r.exitCode}: ${r.all}\n${this.logs()}`);
+    const demo = new Clients({ cloudsYaml: join(this.dir, 'clouds.yaml') }, 'novalet');
+    return { demo, admin: demo.as('novalet-admin') };
+  }
+
+  /** polls `fn` until it gives a value; a timeout fails with the testbed's logs */
+  async waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 500): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn().catch(() => undefined);
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${this.logs()}`);
+      await sleep(intervalMs);
+    }
+  }
 
   /** the temp dir goes (after `down`) */
   remove(): void { rmSync(this.parent, { recursive: true, force: true }); }
