@@ -154,6 +154,24 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     assert.equal((await api(demo, 'DELETE', `/servers/${id}`)).status, 204);
   });
 
+  it('a paused server whose host lost its guest: SHUTOFF after the next heartbeat (not PAUSED with nothing running), start brings it back', async () => {
+    const id = await create('lost-paused');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { pause: null })).status, 202);
+    await waitServer(id, (x) => x.status === 'PAUSED' && settled(x));
+    await host.hv.destroy(id);
+    await host.hv.undefine(id);
+    for (let i = 0; i < 100 && host.agent.getServer(id).server.power !== 'nostate'; i++) await sleep(10);
+    await c.cluster.heartbeats!.poll();
+    const off = await waitServer(id, (x) => x.status === 'SHUTOFF' && settled(x));
+    assert.equal(off['OS-EXT-STS:power_state'], 0);
+    assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { 'os-start': null })).status, 202);
+    await waitServer(id, (x) => x.status === 'ACTIVE' && settled(x));
+    assert.equal(host.hv.inspect(id)?.power, 'running');
+    assert.equal((await api(demo, 'DELETE', `/servers/${id}`)).status, 204);
+  });
+
   it('a guest of a server deleted behind the host\'s back is found by the heartbeat and destroyed after the grace period', async () => {
     const id = await create('orphan');
     const s = await waitServer(id, settled);

@@ -162,7 +162,9 @@ export class HeartbeatMonitor {
     // a guest that shut itself down, crashed, or vanished with its host's libvirt state (the agent reports no
     // domain): SHUTOFF, so that the user's start (or hard reboot) brings it back from its spec. Nova logs and
     // ignores the vanished case; showing ACTIVE for a guest that is not there helps nobody.
-    const stoppedItself = s.vmState === 'active' && (power === POWER.SHUTDOWN || power === POWER.CRASHED || power === POWER.NOSTATE);
+    // A paused guest that is gone the same way is stopped too (Nova's sync stops a PAUSED instance whose power is
+    // SHUTDOWN or CRASHED): PAUSED with nothing running would refuse unpause and lie to the user.
+    const stoppedItself = (s.vmState === 'active' || s.vmState === 'paused') && (power === POWER.SHUTDOWN || power === POWER.CRASHED || power === POWER.NOSTATE);
     if (s.powerState === power && !stoppedItself) return true;
     return this.store.updateServerIf(s.id, { taskState: null, vmState: [s.vmState] }, {
       powerState: power, ...(stoppedItself ? { vmState: 'stopped' } : {}),
