@@ -36,6 +36,18 @@ async function until(what: string, cond: () => boolean | Promise<boolean>): Prom
 }
 const running = (h: Harness) => until('live_migrate running', async () => h.driver.calls.some((c) => c.op === 'live_migrate'));
 
+/** a booted server whose live migration runs (held by the fake hosts) with its record `running` */
+async function heldLiveMigration(): Promise<{ h: Harness; id: string; source: string; target: string }> {
+  const h = await twoHosts();
+  const id = await h.boot(h.tokens.demo);
+  const source = await hostOf(h, id);
+  h.driver.holdLiveMigrations = true;
+  assert.equal((await live(h, id)).statusCode, 202);
+  await running(h);
+  await until('running record', async () => (await records(h))[0]?.status === 'running');
+  return { h, id, source, target: other(source) };
+}
+
 test('live migration: the server moves with its power, claims held on both hosts until the end, progress while it runs', async () => {
   const h = await twoHosts();
   const id = await h.boot(h.tokens.demo);
@@ -155,13 +167,7 @@ test('block_migration auto follows the storage check; false without shared stora
 });
 
 test('abort: the guest stays on its source, the record is cancelled, the target forgets it', async () => {
-  const h = await twoHosts();
-  const id = await h.boot(h.tokens.demo);
-  const source = await hostOf(h, id);
-  h.driver.holdLiveMigrations = true;
-  assert.equal((await live(h, id)).statusCode, 202);
-  await running(h);
-  await until('running record', async () => (await records(h))[0]?.status === 'running');
+  const { h, id, source } = await heldLiveMigration();
   const [m] = await records(h);
   const url = `${S}/${id}/migrations/${m.id}`;
   assert.equal((await h.req(h.tokens.admin, 'DELETE', url, undefined, '2.23')).statusCode, 404, 'abort is 2.24+');
@@ -191,14 +197,7 @@ test('abort: the guest stays on its source, the record is cancelled, the target 
 });
 
 test('delete during a live migration: the migration is aborted, nothing stays on either host, both claims go', async () => {
-  const h = await twoHosts();
-  const id = await h.boot(h.tokens.demo);
-  const source = await hostOf(h, id);
-  const target = other(source);
-  h.driver.holdLiveMigrations = true;
-  assert.equal((await live(h, id)).statusCode, 202);
-  await running(h);
-  await until('running record', async () => (await records(h))[0]?.status === 'running');
+  const { h, id, source, target } = await heldLiveMigration();
   assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${id}`)).statusCode, 204);
   await h.idle();
   assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${id}`)).statusCode, 404);
@@ -211,14 +210,7 @@ test('delete during a live migration: the migration is aborted, nothing stays on
 });
 
 test('delete during a live migration that cannot be aborted (post-copy) and arrives: the guest on the target is destroyed', async () => {
-  const h = await twoHosts();
-  const id = await h.boot(h.tokens.demo);
-  const source = await hostOf(h, id);
-  const target = other(source);
-  h.driver.holdLiveMigrations = true;
-  assert.equal((await live(h, id)).statusCode, 202);
-  await running(h);
-  await until('running record', async () => (await records(h))[0]?.status === 'running');
+  const { h, id, source, target } = await heldLiveMigration();
   h.driver.liveMigrationAction = async () => { throw new HostCallError('invalid_state', 'the migration is in post-copy: it cannot be aborted'); };
   assert.equal((await h.req(h.tokens.demo, 'DELETE', `${S}/${id}`)).statusCode, 204);
   await sleep(50);

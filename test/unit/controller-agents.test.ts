@@ -137,10 +137,8 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     assert.equal(after['OS-EXT-STS:power_state'], 4);
   });
 
-  it('a host that lost a guest (domain gone, journal kept): SHUTOFF after the next heartbeat, and start brings it back', async () => {
-    const id = await create('lost');
-    const s = await waitServer(id, settled);
-    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+  /** the host loses the guest (domain gone, journal kept): SHUTOFF with power 0 after the next heartbeat; then os-start */
+  async function loseGuestThenStart(host: (typeof sim.hosts)[number], id: string): Promise<void> {
     await host.hv.destroy(id);
     await host.hv.undefine(id);
     for (let i = 0; i < 100 && host.agent.getServer(id).server.power !== 'nostate'; i++) await sleep(10);
@@ -148,6 +146,13 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     const off = await waitServer(id, (x) => x.status === 'SHUTOFF' && settled(x));
     assert.equal(off['OS-EXT-STS:power_state'], 0);
     assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { 'os-start': null })).status, 202);
+  }
+
+  it('a host that lost a guest (domain gone, journal kept): SHUTOFF after the next heartbeat, and start brings it back', async () => {
+    const id = await create('lost');
+    const s = await waitServer(id, settled);
+    const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
+    await loseGuestThenStart(host, id);
     const back = await waitServer(id, (x) => x.status === 'ACTIVE' && settled(x));
     assert.equal(back['OS-EXT-STS:power_state'], 1);
     assert.equal(host.hv.inspect(id)?.power, 'running');
@@ -160,13 +165,7 @@ describe('controller + agents over RPC (simulated hosts)', () => {
     const host = sim.hosts.find((h) => h.name === s['OS-EXT-SRV-ATTR:host'])!;
     assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { pause: null })).status, 202);
     await waitServer(id, (x) => x.status === 'PAUSED' && settled(x));
-    await host.hv.destroy(id);
-    await host.hv.undefine(id);
-    for (let i = 0; i < 100 && host.agent.getServer(id).server.power !== 'nostate'; i++) await sleep(10);
-    await c.cluster.heartbeats!.poll();
-    const off = await waitServer(id, (x) => x.status === 'SHUTOFF' && settled(x));
-    assert.equal(off['OS-EXT-STS:power_state'], 0);
-    assert.equal((await api(demo, 'POST', `/servers/${id}/action`, { 'os-start': null })).status, 202);
+    await loseGuestThenStart(host, id);
     await waitServer(id, (x) => x.status === 'ACTIVE' && settled(x));
     assert.equal(host.hv.inspect(id)?.power, 'running');
     assert.equal((await api(demo, 'DELETE', `/servers/${id}`)).status, 204);
