@@ -1,8 +1,10 @@
 /**
  * Host failure on the testbed (three hosts, real libvirtds and QEMU in namespaces, the stock clients, automatic
- * evacuation on with a 20 s delay): two servers run on h0; `nova evacuate` while h0 is up is refused (400); h0 loses
- * power (kill-host) and goes down; `nova evacuate` brings one server up elsewhere with the same addresses, and the
- * other is evacuated by the controller itself after the delay, without any call. h0 comes back (revive-host): the
+ * evacuation on with a 15 s delay): three servers run on h0, one of them booted from a file volume on the shared
+ * storage, whose guest writes a marker on its root disk; `nova evacuate` while h0 is up is refused (400); h0 loses
+ * power (kill-host) and goes down; `nova evacuate` brings two servers up elsewhere with the same addresses, and the
+ * volume-booted guest finds its marker; the third server is
+ * evacuated by the controller itself after the delay, without any call. h0 comes back (revive-host): the
  * stale copies and their files are destroyed, never started, before the service shows up. Then two of the three
  * hosts lose power at once: automatic evacuation does nothing and the log says why. A sampler reads every QEMU
  * process's command line all along and never sees two for one server. QEMU's image lock refuses a second process on
@@ -10,11 +12,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { Clients } from '../support/stock-clients.js';
+import { DISK_MARKER_RE, diskMarkerUserData } from '../support/guest.js';
 import { ensureGuestBuilt, isRoot } from '../support/virsh.js';
 import { NovaletTestbed } from '../support/novalet-testbed.js';
 
@@ -46,7 +49,9 @@ function qemuCounts(): Map<string, number> {
 
 describe('host failure on the testbed: evacuate, fencing on revival, never two copies', { skip, timeout: 600_000 }, () => {
   let admin: Clients;
+  /** evac-a and evac-b from the image, evac-v from a volume (its guest keeps `marker` on its root disk) */
   const servers: Array<{ id: string; addresses: string }> = [];
+  const marker = `evac-${Date.now().toString(36)}`;
   /** the most QEMU processes seen at once per server, sampled every 200 ms from boot to the end */
   const most = new Map<string, number>();
   let sampling = true;
@@ -77,36 +82,51 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     rmSync(parent, { recursive: true, force: true });
   });
 
-  it('two servers on h0; evacuate while h0 is up: 400', async () => {
-    for (const name of ['evac-a', 'evac-b']) {
+  it('three servers on h0, one booted from a volume whose guest writes on its root disk; evacuate while h0 is up: 400', async () => {
+    const userData = join(parent, 'disk-marker.sh');
+    writeFileSync(userData, diskMarkerUserData(marker));
+    for (const [name, boot] of [['evac-a', []], ['evac-b', []], ['evac-v', ['--boot-from-volume', '1', '--user-data', userData]]] as const) {
       const s = await admin.os<any>('--os-compute-api-version', '2.74', 'server', 'create', '--image', 'novalet-guest', '--flavor', 'm1.tiny',
-        '--network', 'private', '--host', 'h0', '--wait', name);
+        ...boot, '--network', 'private', '--host', 'h0', '--wait', name);
       assert.equal(s.status, 'ACTIVE');
       const shown = await show(s.id);
       assert.equal(shown['OS-EXT-SRV-ATTR:host'], 'h0');
       servers.push({ id: s.id, addresses: JSON.stringify(shown.addresses) });
     }
+    const vol = servers[2]!;
+    assert.equal((await tb.consoleOn('h0', vol.id).waitFor(DISK_MARKER_RE, 120_000)).match[0], `NOVALET-DISKMARK wrote=${marker}`);
     const r = await admin.novaRun('evacuate', servers[0]!.id);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Compute service of h0 is still in use\. \(HTTP 400\)/);
     assert.equal((await show(servers[0]!.id)).status, 'ACTIVE');
   });
 
-  it('power loss of h0: nova evacuate moves one server, automatic evacuation the other after the delay; same addresses', async () => {
+  it('power loss of h0; nova evacuate of two servers: ACTIVE elsewhere, the volume keeps what the guest wrote; automatic evacuation moves the third; same addresses', async () => {
     const r = await novalet('kill-host', 'h0');
     assert.equal(r.exitCode, 0, r.all);
     const t0 = Date.now();
     await waitFor('h0 down', async () => (await services())['h0'] === 'down', 60_000);
     const down = Date.now();
     console.log(`h0 declared down ${down - t0} ms after the power loss`);
-    const [manual, auto] = servers as [typeof servers[0], typeof servers[0]];
-    await admin.nova('evacuate', manual.id);
-    let v = await admin.waitStatus(manual.id, 'ACTIVE', { timeoutMs: 120_000, context: logs });
-    assert.notEqual(v['OS-EXT-SRV-ATTR:host'], 'h0');
-    assert.equal(JSON.stringify(v.addresses), manual.addresses, 'same ports, same addresses');
-    console.log(`nova evacuate: ACTIVE on ${v['OS-EXT-SRV-ATTR:host']} ${Date.now() - down} ms after h0 was declared down`);
+    const [a, auto, vol] = servers as [typeof servers[0], typeof servers[0], typeof servers[0]];
+    const manual = [a, vol];
+    const log = join(dir, 'logs', 'controller.log');
+    for (const s of manual) await admin.nova('evacuate', s.id);
+    for (const s of manual) {
+      const v = await admin.waitStatus(s.id, 'ACTIVE', { timeoutMs: 120_000, context: logs });
+      assert.notEqual(v['OS-EXT-SRV-ATTR:host'], 'h0');
+      assert.equal(JSON.stringify(v.addresses), s.addresses, 'same ports, same addresses');
+      const evacuations = (await admin.os<any[]>('server', 'event', 'list', s.id)).filter((x) => x.Action === 'evacuate');
+      assert.equal(evacuations.length, 1, 'one evacuation');
+      const records = await admin.os<any[]>('--os-compute-api-version', '2.80', 'server', 'migration', 'list', '--server', s.id, '--type', 'evacuation');
+      assert.deepEqual(records.map((m) => m.Status), ['done'], 'one evacuation record, done (the source is fenced when it comes back)');
+    }
+    console.log(`nova evacuate: both ACTIVE elsewhere ${Date.now() - down} ms after h0 was declared down`);
+    // the volume-booted guest booted on its new host from the same volume: what it wrote is there
+    const volHost = (await show(vol.id))['OS-EXT-SRV-ATTR:host'] as string;
+    assert.equal((await tb.consoleOn(volHost, vol.id).waitFor(DISK_MARKER_RE, 120_000)).match[0], `NOVALET-DISKMARK found=${marker}`);
     // the other one: no call; the controller evacuates it once h0 has been down for the delay
-    v = await waitFor('automatic evacuation', async () => {
+    const v = await waitFor('automatic evacuation', async () => {
       const x = await show(auto.id);
       return x['OS-EXT-SRV-ATTR:host'] !== 'h0' && x.status === 'ACTIVE' && !x['OS-EXT-STS:task_state'] && x;
     }, 120_000);
@@ -114,11 +134,12 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     assert.equal(JSON.stringify(v.addresses), auto.addresses, 'same ports, same addresses');
     const counts = qemuCounts();
     for (const s of servers) assert.equal(counts.get(s.id), 1, `one QEMU runs ${s.id}`);
+    for (const s of servers) assert.equal(most.get(s.id), 1, `at most one QEMU ever ran ${s.id}`);
     for (const s of servers) {
       const actions = await admin.os<any[]>('server', 'event', 'list', s.id);
-      assert.ok(actions.some((a) => a.Action === 'evacuate'), JSON.stringify(actions));
+      assert.ok(actions.some((x) => x.Action === 'evacuate'), JSON.stringify(actions));
     }
-    assert.match(readFileSync(join(dir, 'logs', 'controller.log'), 'utf8'), /automatic evacuation started/);
+    assert.match(readFileSync(log, 'utf8'), /automatic evacuation started/);
   });
 
   it('QEMU image locks: a second process on a running server\'s disk is refused', async () => {

@@ -332,3 +332,24 @@ export class ConsoleLog {
     }
   }
 }
+
+/**
+ * User data (a `#!` script the test guest runs on every boot) that keeps a marker on the guest's root disk: the
+ * first boot writes `marker` at `offsetMiB` of /dev/`dev` (flushed to the disk) and prints `NOVALET-DISKMARK
+ * wrote=<marker>`; every later boot that finds it there prints `NOVALET-DISKMARK found=<marker>`. The guest runs
+ * from its initrd, so "a file on its root disk" is these bytes: a later boot anywhere shows whether the disk (a
+ * volume, a shared disk) kept what the guest wrote before.
+ */
+export function diskMarkerUserData(marker: string, o: { dev?: string; offsetMiB?: number } = {}): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(marker)) throw new Error(`bad disk marker '${marker}'`);
+  const dev = `/dev/${o.dev ?? 'vda'}`;
+  const at = o.offsetMiB ?? 900;
+  return `#!/bin/sh
+m=$(dd if=${dev} bs=1M skip=${at} count=1 2>/dev/null | head -c ${marker.length})
+if [ "$m" = "${marker}" ]; then echo "NOVALET-DISKMARK found=$m"; exit 0; fi
+printf '%s' "${marker}" | dd of=${dev} bs=1M seek=${at} conv=fsync 2>/dev/null && sync && echo "NOVALET-DISKMARK wrote=${marker}"
+`;
+}
+
+/** the guest's line for diskMarkerUserData: [1] wrote|found, [2] the marker */
+export const DISK_MARKER_RE = /NOVALET-DISKMARK (wrote|found)=(\S+)/;
