@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs, str, type ParsedArgs } from './args.js';
 import { checkStoreLocation } from '../store/index.js';
-import { DEFAULT_TESTBED_DIR, killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
+import { DEFAULT_TESTBED_DIR, killHost, restartController, reviveHost, testbedDown, testbedStatus, testbedUp } from './testbed/cluster.js';
+import { parseFailpoints } from '../controller/tasks/engine.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
                          [--controllers M] [--store postgres|PATH|postgres://...] [--auto-evacuate-delay SEC]
@@ -9,6 +10,7 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
        novalet testbed revive-host NAME [--data-dir DIR]
+       novalet testbed restart-controller [--kill] [--failpoints SPEC] [--data-dir DIR]
   Several hosts on one machine (root): each host h0..h{N-1} has its own libvirtd in its own network, mount and UTS
   namespaces (10.77.0.x on a private bridge) and its own novalet agent; one controller reaches them all.
   DIR (default ${DEFAULT_TESTBED_DIR}) holds the state, logs (DIR/logs), clouds.yaml (clouds novalet and
@@ -19,12 +21,15 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   their progress or abort one). --controllers M (1..8): M controllers on one database (the first's SQLite file;
   --store postgres: a PostgreSQL of the testbed's own, data in DIR/postgres, stopped by down; or a postgres:// URL
   this process and the testbed's bridge namespace both reach), APIs on ports 8774.. ; clouds.yaml points at the first.
+  restart-controller: the first controller stops (SIGTERM; --kill: SIGKILL, as a crash) and starts again on the same
+  config and id (it takes its unfinished tasks back at once); --failpoints: its NOVALET_FAILPOINTS (crash tests:
+  <task kind>.<step>:before|after, the task hangs there), none without it.
   --auto-evacuate-delay: automatic evacuation on (controller config "evacuation"), the servers of a host down for SEC
   seconds are evacuated without a call.`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, ['json']);
+  const { flags, positional } = parseArgs(argv, ['json', 'kill']);
   const [sub, name] = positional;
   if (flags['help'] || sub === undefined || sub === 'help') { console.log(TESTBED_USAGE); return sub === undefined && !flags['help'] ? 2 : 0; }
   const dir = resolve(str(flags, 'data-dir') ?? DEFAULT_TESTBED_DIR);
@@ -85,6 +90,13 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       await reviveHost(dir, name, logLevel);
       say(`${name}: libvirtd and agent running`);
       return 0;
+    case 'restart-controller': {
+      const failpoints = str(flags, 'failpoints');
+      if (failpoints !== undefined) parseFailpoints(failpoints); // a bad spec is refused before anything stops
+      const r = await restartController(dir, { kill: flags['kill'] === true, ...(failpoints !== undefined ? { failpoints } : {}) });
+      say(`controller ${r.killed !== null ? `killed (pid ${r.killed}) and ` : ''}running again${failpoints ? ` with failpoints ${failpoints}` : ''}`);
+      return 0;
+    }
     default:
       console.error(`unknown testbed command ${sub}\n${TESTBED_USAGE}`);
       return 2;

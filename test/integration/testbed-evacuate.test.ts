@@ -2,8 +2,9 @@
  * Host failure on the testbed (three hosts, real libvirtds and QEMU in namespaces, the stock clients, automatic
  * evacuation on with a 15 s delay): three servers run on h0, one of them booted from a file volume on the shared
  * storage, whose guest writes a marker on its root disk; `nova evacuate` while h0 is up is refused (400); h0 loses
- * power (kill-host) and goes down; `nova evacuate` brings two servers up elsewhere with the same addresses, and the
- * volume-booted guest finds its marker; the third server is
+ * power (kill-host) and goes down; `nova evacuate` of two servers runs into a failpoint (their QEMUs started on the
+ * new host, the step not recorded) and the controller is killed (SIGKILL) and started again: each evacuation completes
+ * once, with one QEMU, the same addresses, and the volume-booted guest finds its marker; the third server is
  * evacuated by the controller itself after the delay, without any call. h0 comes back (revive-host): the
  * stale copies and their files are destroyed, never started, before the service shows up. Then two of the three
  * hosts lose power at once: automatic evacuation does nothing and the log says why. A sampler reads every QEMU
@@ -22,6 +23,8 @@ import { ensureGuestBuilt, isRoot } from '../support/virsh.js';
 import { NovaletTestbed } from '../support/novalet-testbed.js';
 
 const AUTO_DELAY_S = 15;
+/** the evacuations hang here (the target's QEMU runs, the step is not recorded) until the controller is killed */
+const FAILPOINT = 'evacuate.spawn:after';
 const skip = isRoot() ? false : 'needs root (namespaces, libvirtd, QEMU)';
 const tb = new NovaletTestbed('tbevac');
 const { parent, dir } = tb;
@@ -101,7 +104,9 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     assert.equal((await show(servers[0]!.id)).status, 'ACTIVE');
   });
 
-  it('power loss of h0; nova evacuate of two servers: ACTIVE elsewhere, the volume keeps what the guest wrote; automatic evacuation moves the third; same addresses', async () => {
+  it('power loss of h0; nova evacuate of two servers, the controller killed mid-way: each completes once with one QEMU, the volume keeps what the guest wrote; automatic evacuation moves the third; same addresses', async () => {
+    const restart = await novalet('restart-controller', '--failpoints', FAILPOINT);
+    assert.equal(restart.exitCode, 0, `${restart.all}\n${logs()}`);
     const r = await novalet('kill-host', 'h0');
     assert.equal(r.exitCode, 0, r.all);
     const t0 = Date.now();
@@ -112,6 +117,14 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     const manual = [a, vol];
     const log = join(dir, 'logs', 'controller.log');
     for (const s of manual) await admin.nova('evacuate', s.id);
+    // both spawned on their new host, neither step recorded: the controller dies there
+    await waitFor('both evacuations at the failpoint', async () => {
+      const text = readFileSync(log, 'utf8');
+      return manual.every((s) => new RegExp(`"serverId":"${s.id}","failpoint":"${FAILPOINT}"`).test(text));
+    }, 120_000);
+    const killed = await novalet('restart-controller', '--kill');
+    assert.equal(killed.exitCode, 0, `${killed.all}\n${logs()}`);
+    assert.match(killed.stdout, /controller killed \(pid \d+\) and running again/);
     for (const s of manual) {
       const v = await admin.waitStatus(s.id, 'ACTIVE', { timeoutMs: 120_000, context: logs });
       assert.notEqual(v['OS-EXT-SRV-ATTR:host'], 'h0');
@@ -121,7 +134,8 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
       const records = await admin.os<any[]>('--os-compute-api-version', '2.80', 'server', 'migration', 'list', '--server', s.id, '--type', 'evacuation');
       assert.deepEqual(records.map((m) => m.Status), ['done'], 'one evacuation record, done (the source is fenced when it comes back)');
     }
-    console.log(`nova evacuate: both ACTIVE elsewhere ${Date.now() - down} ms after h0 was declared down`);
+    assert.match(readFileSync(log, 'utf8'), /task taken over/);
+    console.log(`nova evacuate with a controller crash: both ACTIVE elsewhere ${Date.now() - down} ms after h0 was declared down`);
     // the volume-booted guest booted on its new host from the same volume: what it wrote is there
     const volHost = (await show(vol.id))['OS-EXT-SRV-ATTR:host'] as string;
     assert.equal((await tb.consoleOn(volHost, vol.id).waitFor(DISK_MARKER_RE, 120_000)).match[0], `NOVALET-DISKMARK found=${marker}`);

@@ -24,7 +24,7 @@ import { startControllerProcess } from '../controller-process.js';
 import { createLink, pickLink } from './control-link.js';
 import { daemonPid, hostUri, nsenterArgs, startDaemon } from './libvirt-host.js';
 import { startNovalet, stopNovalet } from './processes.js';
-import { listDomains, powerOffNetns, sameProcess } from './sys.js';
+import { listDomains, powerOffNetns, sameProcess, waitGone } from './sys.js';
 import { readState, stateFile, TESTBED_BASE, writeState, type HostState, type TestbedState } from './state.js';
 import { createTestbed, teardown } from './testbed.js';
 import { startTestbedPostgres, stopTestbedPostgres } from './postgres.js';
@@ -147,7 +147,7 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
       }, null, 2));
       return cfg;
     };
-    state.novalet.controller = await startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', controllerConfig(0)], join(p.logs, 'controller.log'), '"controller ready"');
+    state.novalet.controller = await startController(state, controllerConfig(0));
     writeState(state);
     for (let n = 1; n < (o.controllers ?? 1); n++) {
       const extra = { apiUrl: `http://${link.bridgeIp}:${API_PORT + n}` };
@@ -170,6 +170,47 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
     await teardown(state, false).catch(() => undefined);
     throw e;
   }
+}
+
+/** the first controller (its config written by up), in the bridge namespace; `env` its environment */
+function startController(state: TestbedState, config: string, env: NodeJS.ProcessEnv = process.env) {
+  return startNovalet(['ip', 'netns', 'exec', state.bridgeNetns], ['controller', '--config', config], join(paths(state.dir).logs, 'controller.log'), '"controller ready"', 120_000, env);
+}
+
+export interface RestartControllerOptions {
+  /** SIGKILL, as a crash would (default: SIGTERM, a clean stop) */
+  kill?: boolean;
+  /** NOVALET_FAILPOINTS of the new process (crash tests); none when unset, whatever this process's environment has */
+  failpoints?: string;
+}
+
+/**
+ * `novalet testbed restart-controller`: the first controller stops (or is killed) and starts again on the same
+ * config, data dir and id: it takes its unfinished tasks back at once and re-drives them with their request ids.
+ */
+export async function restartController(dir: string, o: RestartControllerOptions = {}): Promise<{ killed: number | null }> {
+  const state = openState(dir);
+  const n = state.novalet;
+  if (!n) throw new Error(`no novalet cluster in the testbed in ${dir}`);
+  const old = n.controller;
+  let killed: number | null = null;
+  if (sameProcess(old) && old) {
+    if (o.kill) {
+      process.kill(old.pid, 'SIGKILL');
+      await waitGone([old.pid], 10_000);
+      killed = old.pid;
+    } else {
+      await stopNovalet([old]);
+    }
+  }
+  n.controller = undefined;
+  writeState(state);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['NOVALET_FAILPOINTS'];
+  if (o.failpoints) env['NOVALET_FAILPOINTS'] = o.failpoints;
+  n.controller = await startController(state, join(paths(state.dir).controller, 'controller.json'), env);
+  writeState(state);
+  return { killed };
 }
 
 async function stopAll(state: TestbedState): Promise<void> {

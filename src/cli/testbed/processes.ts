@@ -13,13 +13,13 @@ export const NOVALET_BIN = fileURLToPath(new URL('../../../bin/novalet.js', impo
  * `readyText` in the log. `prefixArgs` put it in a namespace (`ip netns exec NS`, `nsenter ...`): both exec the
  * command, so the pid is the novalet process itself.
  */
-export async function startNovalet(prefixArgs: string[], args: string[], logFile: string, readyText: string, timeoutMs = 120_000): Promise<ProcessRef> {
+export async function startNovalet(prefixArgs: string[], args: string[], logFile: string, readyText: string, timeoutMs = 120_000, env: NodeJS.ProcessEnv = process.env): Promise<ProcessRef> {
   const from = existsSync(logFile) ? statSync(logFile).size : 0;
   const out = openSync(logFile, 'a');
   const argv = [...prefixArgs, process.execPath, NOVALET_BIN, ...args];
   let pid: number | undefined;
   try {
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out], env: process.env });
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out], env });
     child.on('error', () => undefined);
     child.unref();
     pid = child.pid;
