@@ -7,12 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHarness, type Harness } from '../support/harness.js';
-import { addHostB, TWO_HOSTS, twoHosts } from '../support/two-hosts.js';
+import type { Harness } from '../support/harness.js';
+import { controllerThatDies } from '../support/controller-crash.js';
+import { TWO_HOSTS, twoHosts } from '../support/two-hosts.js';
 import { HostCallError } from '../../src/controller/hosts/transport.js';
 
 const S = '/compute/v2.1/servers';
@@ -322,12 +320,9 @@ test('os-migrateLive: Nova\'s 400s and 403s, and force takes a host the schedule
 });
 
 test('a controller that dies while live_migrate runs: another re-drives the step onto the same operation', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'novalet-lm-'));
-  const dbPath = join(dir, 'shared.db');
-  const over = { allowResizeToSameHost: false, taskLeaseSeconds: 0.5 };
   // controller A hangs once its live_migrate call returns (it never records the step's end)
-  const a = await createHarness(over, 2, { dbPath, failpoints: new Map([['live_migrate.migrate', 'after']]) });
-  await addHostB(a);
+  const crash = await controllerThatDies('live_migrate', 'migrate', 'after');
+  const { a } = crash;
   const id = await a.boot(a.tokens.demo);
   const source = await hostOf(a, id);
   a.driver.holdLiveMigrations = true;
@@ -335,10 +330,7 @@ test('a controller that dies while live_migrate runs: another re-drives the step
   await running(a);
 
   // controller B, same database and hosts; A never renews its lease (it is "dead") while the migration runs
-  const b = await createHarness(over, 2, { dbPath, driver: a.driver });
-  await addHostB(b);
-  await sleep(600);
-  assert.equal(await b.app.novalet.compute.tasks.adopt(), 1);
+  const b = await crash.takeOver();
   await until('re-driven call', () => a.driver.calls.filter((c) => c.op === 'live_migrate').length === 2);
   assert.equal((await show(b, id)).status, 'MIGRATING', 'the re-driven call waits for the running migration');
   a.driver.completeLiveMigration(id);
@@ -356,8 +348,7 @@ test('a controller that dies while live_migrate runs: another re-drives the step
   assert.equal((await b.store.listMigrations({})).length, 1, 'one record');
   assert.equal(await b.store.getAllocation(m!.uuid), null);
   assert.equal((await b.store.listServerTasks(id)).length, 0);
-  await b.close();
-  rmSync(dir, { recursive: true, force: true });
+  await crash.close();
 });
 
 test('live_migrate with an unknown outcome: the source\'s monitor decides (arrived: completed; not: rolled back)', async () => {

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness, type Harness } from '../support/harness.js';
+import { controllerThatDies } from '../support/controller-crash.js';
 import { addHostB, TWO_HOSTS, twoHosts } from '../support/two-hosts.js';
 
 const S = '/compute/v2.1/servers';
@@ -309,24 +309,17 @@ test('os-migrations: views per microversion, filters, paging; /servers/{id}/migr
 });
 
 test('a controller that dies mid-migration: another takes the task over and finishes it with the same request ids', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'novalet-mig-'));
-  const dbPath = join(dir, 'shared.db');
-  const over = { allowResizeToSameHost: false, taskLeaseSeconds: 0.5 };
   // controller A hangs right after the target received the server (before that step's end is recorded)
-  const a = await createHarness(over, 2, { dbPath, failpoints: new Map([['resize.transfer', 'after']]) });
-  await addHostB(a);
+  const crash = await controllerThatDies('resize', 'transfer', 'after');
+  const { a } = crash;
   const id = await a.boot(a.tokens.demo);
   const source = await hostOf(a, id);
   assert.equal((await act(a, id, { resize: { flavorRef: '2' } })).statusCode, 202);
-  for (let i = 0; i < 200 && !a.driver.calls.some((c) => c.op === 'migrate_receive'); i++) await sleep(10);
-  await sleep(50);
+  await crash.untilCall((c) => c.op === 'migrate_receive');
   assert.equal((await show(a, id)).status, 'RESIZE');
 
   // controller B, same database and hosts; A never renews its lease (it is "dead")
-  const b = await createHarness(over, 2, { dbPath, driver: a.driver });
-  await addHostB(b);
-  await sleep(600);
-  assert.equal(await b.app.novalet.compute.tasks.adopt(), 1);
+  const b = await crash.takeOver();
   await b.idle();
   const s = await show(b, id);
   assert.equal(s.status, 'VERIFY_RESIZE');
@@ -342,9 +335,7 @@ test('a controller that dies mid-migration: another takes the task over and fini
   assert.equal((await b.store.getAllocation(m.uuid))!.host, source);
   assert.equal((await b.store.getAllocation(id))!.host, other(source));
   assert.equal((await b.store.listServerTasks(id)).length, 0);
-  await b.close();
-  await b.store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await crash.close();
 });
 
 test('automatic confirm after resizeConfirmWindowSeconds: one confirm task even with two controllers sweeping', async () => {

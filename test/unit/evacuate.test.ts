@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness, type Harness } from '../support/harness.js';
+import { controllerThatDies } from '../support/controller-crash.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 import { addHostB, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
@@ -174,23 +174,16 @@ test('a stopped server is evacuated stopped; a failed spawn leaves ERROR on the 
 });
 
 test('a controller that dies mid-evacuation: another re-drives it with the same request ids, one copy runs', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'novalet-evac-'));
-  const dbPath = join(dir, 'shared.db');
-  const over = { allowResizeToSameHost: false, taskLeaseSeconds: 0.5 };
-  const a = await createHarness(over, 2, { dbPath, failpoints: new Map([['evacuate.spawn', 'after']]) });
-  await addHostB(a);
+  const crash = await controllerThatDies('evacuate', 'spawn', 'after');
+  const { a } = crash;
   const id = await a.boot(a.tokens.demo);
   const source = await hostOf(a, id);
   await powerLoss(a, source);
   assert.equal((await act(a, id, { evacuate: {} })).statusCode, 200);
-  for (let i = 0; i < 200 && !a.driver.calls.some((c) => c.op === 'spawn' && c.tag === 'evacuate'); i++) await sleep(10);
-  await sleep(50);
+  await crash.untilCall((c) => c.op === 'spawn' && c.tag === 'evacuate');
   assert.equal((await show(a, id)).status, 'REBUILD');
 
-  const b = await createHarness(over, 2, { dbPath, driver: a.driver });
-  await addHostB(b);
-  await sleep(600);
-  assert.equal(await b.app.novalet.compute.tasks.adopt(), 1);
+  const b = await crash.takeOver();
   await b.idle();
   const s = await show(b, id);
   assert.equal(s.status, 'ACTIVE');
@@ -203,9 +196,7 @@ test('a controller that dies mid-evacuation: another re-drives it with the same 
   assert.equal(copies.length, 1, 'one copy runs on a live host');
   assert.equal((await b.store.listMigrations({ serverId: id })).length, 1, 'one record');
   assert.equal((await b.store.listMigrations({ serverId: id }))[0]!.status, 'done');
-  await b.close();
-  await b.store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await crash.close();
 });
 
 test('fencing on shared instance storage keeps the files (destroy keepFiles); a failed destroy keeps the host down', async () => {
