@@ -5,7 +5,8 @@
  * Suites: binding (needs the local libvirtd: scripts/up.sh), e2e (controller + 1,000 simulated hosts), volume (real QEMU, file + rbd),
  * qemu (novalet up + 8 real test guests; libvirtd and the test guest), ha (one vs two controllers on SQLite and
  * PostgreSQL: NOVALET_BENCH_POSTGRES_URL), migration (a two-host testbed: live migration through novalet vs
- * virsh; root, libvirtd, the test guest), net (ports, servers with tenant ports), sched (cost versus hosts), load (200 req/s
+ * virsh; root, libvirtd, the test guest), evacuation (a three-host testbed: power loss of a host, detection and
+ * automatic evacuation times; root, libvirtd, the test guest), net (ports, servers with tenant ports), sched (cost versus hosts), load (200 req/s
  * mixed for 60 s: errors, latency, event-loop delay; NOVALET_LOAD_RATE, NOVALET_LOAD_SECONDS). --quick: small sizes, one run, for a smoke test in about a minute.
  * Results another suite wrote (bench/results/agent.json, the agent overhead bench) are included in the summary.
  * Benchmarks never run inside the test suite.
@@ -33,6 +34,8 @@ const SUITES: Suite[] = [
     run: async (o) => (await import('./ha.bench.js')).runHaBench(o) },
   { name: 'migration', title: 'live migration on a two-host testbed: through novalet vs plain virsh (real QEMU)',
     run: async (o) => (await import('./migration.bench.js')).runMigrationBench(o) },
+  { name: 'evacuation', title: 'host failure on a three-host testbed: detection, then automatic evacuation of its servers (real QEMU)',
+    run: async (o) => (await import('./evacuation.bench.js')).runEvacuationBench(o) },
   { name: 'volume', title: 'volumes on real QEMU: create and attach per backend (file; rbd on a single-node Ceph when installed)',
     run: async (o) => (await import('./volume.bench.js')).runVolumeBench(o) },
   { name: 'net', title: 'networks: port create, 100 servers with 2 tenant ports each on simulated hosts', usesRuntime: true,
