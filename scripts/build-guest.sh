@@ -14,6 +14,9 @@
 #   NOVALET-ACPI-POWEROFF                     power button pressed; the guest then runs `poweroff -f`
 #   NOVALET-CONFIGDRIVE dev=<sr0|vdX> label=config-2 dirs=<2012-08-10,latest> uuid=<meta_data uuid> userdata=<1st line>
 #       once per boot and device, for an ISO9660 volume labelled config-2 (an OpenStack config drive)
+#   NOVALET-ADMINPASS set sha256=<first 12 hex of the password's sha256>
+#       when the config drive's meta_data.json has admin_pass: root's password is set from it (/etc/shadow), as
+#       cloud-init does; the line shows which password without printing it
 #   user data starting with `#!` (on the config drive) runs once per boot in the background, output on the console
 # New NICs are brought up and get DHCP via udhcpc in the background.
 # A libvirt soft reboot (`virsh reboot`, ACPI mode) is a power-button press that libvirt turns
@@ -126,6 +129,13 @@ while :; do
          && mkdir -p /mnt/$n && mount -t iso9660 -o ro /dev/$n /mnt/$n 2>/dev/null; then
         u=$(sed -n 's/.*"uuid": *"\([^"]*\)".*/\1/p' /mnt/$n/openstack/latest/meta_data.json 2>/dev/null)
         echo "NOVALET-CONFIGDRIVE dev=$n label=config-2 dirs=$(ls /mnt/$n/openstack | tr '\n' ',' | sed 's/,$//') uuid=$u userdata=$(sed -n 1p /mnt/$n/openstack/latest/user_data 2>/dev/null)"
+        # the admin password (Nova's admin_pass, as cloud-init's set-passwords applies it): root's, never printed
+        p=$(sed -n 's/.*"admin_pass": *"\([^"]*\)".*/\1/p' /mnt/$n/openstack/latest/meta_data.json 2>/dev/null)
+        if [ -n "$p" ]; then
+          echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
+          echo "root:$(mkpasswd -m sha512 "$p"):0:0:99999:7:::" > /etc/shadow && chmod 0600 /etc/shadow \
+            && echo "NOVALET-ADMINPASS set sha256=$(printf '%s' "$p" | sha256sum | cut -c1-12)"
+        fi
         # user data that is a script (`#!` first, as cloud-init runs it) runs once per boot, its output on the console
         if [ "$(head -c 2 /mnt/$n/openstack/latest/user_data 2>/dev/null)" = '#!' ]; then
           cp /mnt/$n/openstack/latest/user_data /tmp/user-data && chmod 0755 /tmp/user-data

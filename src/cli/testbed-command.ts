@@ -62,7 +62,7 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const autoDelay = ad === undefined ? undefined : Number(ad);
       if (autoDelay !== undefined && !(Number.isFinite(autoDelay) && autoDelay >= 0)) { console.error(`--auto-evacuate-delay: expected seconds >= 0, got ${ad}`); return 2; }
       await testbedUp({
-        hosts, dir, guestDir: str(flags, 'guest-dir') ?? '/var/cache/novalet/guest', logLevel, controllers, ...(store ? { store } : {}),
+        hosts, dir, guestDir: str(flags, 'guest-dir') ?? (process.env['NOVALET_GUEST_DIR'] || '/var/cache/novalet/guest'), logLevel, controllers, ...(store ? { store } : {}),
         ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}), ...(autoDelay !== undefined ? { autoEvacuateDelaySec: autoDelay } : {}),
       }, say);
       return 0;

@@ -4,7 +4,8 @@
  * storage, whose guest writes a marker on its root disk; `nova evacuate` while h0 is up is refused (400); h0 loses
  * power (kill-host) and goes down; `nova evacuate` of two servers runs into a failpoint (their QEMUs started on the
  * new host, the step not recorded) and the controller is killed (SIGKILL) and started again: each evacuation completes
- * once, with one QEMU, the same addresses, and the volume-booted guest finds its marker; the third server is
+ * once, with one QEMU, the same addresses; the volume-booted guest finds its marker and takes the admin password
+ * given to `nova evacuate --password` from its config drive (in no log); the third server is
  * evacuated by the controller itself after the delay, without any call. h0 comes back (revive-host): the
  * stale copies and their files are destroyed, never started, before the service shows up. Then two of the three
  * hosts lose power at once: automatic evacuation does nothing and the log says why. A sampler reads every QEMU
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { Clients } from '../support/stock-clients.js';
-import { DISK_MARKER_RE, diskMarkerUserData } from '../support/guest.js';
+import { adminPassLine, DISK_MARKER_RE, diskMarkerUserData } from '../support/guest.js';
 import { ensureGuestBuilt, isRoot } from '../support/virsh.js';
 import { NovaletTestbed } from '../support/novalet-testbed.js';
 
@@ -116,7 +117,10 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     const [a, auto, vol] = servers as [typeof servers[0], typeof servers[0], typeof servers[0]];
     const manual = [a, vol];
     const log = join(dir, 'logs', 'controller.log');
-    for (const s of manual) await admin.nova('evacuate', s.id);
+    // the volume-booted one (its guest has a config drive: user data) with a new admin password
+    const password = `Evac-${Date.now().toString(36)}`;
+    await admin.nova('evacuate', a.id);
+    await admin.nova('evacuate', '--password', password, vol.id);
     // both spawned on their new host, neither step recorded: the controller dies there
     await waitFor('both evacuations at the failpoint', async () => {
       const text = readFileSync(log, 'utf8');
@@ -138,7 +142,11 @@ describe('host failure on the testbed: evacuate, fencing on revival, never two c
     console.log(`nova evacuate with a controller crash: both ACTIVE elsewhere ${Date.now() - down} ms after h0 was declared down`);
     // the volume-booted guest booted on its new host from the same volume: what it wrote is there
     const volHost = (await show(vol.id))['OS-EXT-SRV-ATTR:host'] as string;
-    assert.equal((await tb.consoleOn(volHost, vol.id).waitFor(DISK_MARKER_RE, 120_000)).match[0], `NOVALET-DISKMARK found=${marker}`);
+    const volConsole = tb.consoleOn(volHost, vol.id);
+    assert.equal((await volConsole.waitFor(DISK_MARKER_RE, 120_000)).match[0], `NOVALET-DISKMARK found=${marker}`);
+    // the new password reached the guest through its config drive (meta_data.json admin_pass), and no log has it
+    await volConsole.waitFor(new RegExp(`^${adminPassLine(password)}$`), 60_000);
+    assert.doesNotMatch(tb.logs(Number.MAX_SAFE_INTEGER), new RegExp(password), 'the password is in no log (controller, agents)');
     // the other one: no call; the controller evacuates it once h0 has been down for the delay
     const v = await waitFor('automatic evacuation', async () => {
       const x = await show(auto.id);

@@ -22,7 +22,8 @@ export type FakeOp = OperationKind | 'console' | 'ensure_network' | 'remove_netw
 export const FAKE_CONSOLE = 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE';
 
 export class FakeHosts implements HostTransport {
-  readonly calls: Array<{ op: FakeOp; serverId: string; requestId: string; host: string; tag?: string }> = [];
+  /** `adminPass`: the one a spawn or rebuild carried (for the config drive) */
+  readonly calls: Array<{ op: FakeOp; serverId: string; requestId: string; host: string; tag?: string; adminPass?: string }> = [];
   /** the guests each host runs, with their power */
   readonly guests = new Map<string, { host: string; power: string }>();
   private readonly failures = new Map<FakeOp, { code: string; message: string; rolledBack: boolean }>();
@@ -53,7 +54,8 @@ export class FakeHosts implements HostTransport {
   on(op: OperationKind, fn: (c: HostCall) => Promise<Result>): void { this.handlers.set(op, fn); }
 
   async call<K extends OperationKind>(c: HostCall<K>): Promise<Result> {
-    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host, ...(c.tag ? { tag: c.tag } : {}) });
+    const adminPass = (c.params as { adminPass?: unknown }).adminPass;
+    this.calls.push({ op: c.kind, serverId: c.serverId, requestId: c.requestId, host: c.host, ...(c.tag ? { tag: c.tag } : {}), ...(typeof adminPass === 'string' ? { adminPass } : {}) });
     await new Promise((r) => setTimeout(r, this.delayMs));
     const f = this.failures.get(c.kind);
     if (f) { this.failures.delete(c.kind); throw new HostCallError(f.code, f.message, false, f.rolledBack); }

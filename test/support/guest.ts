@@ -12,12 +12,14 @@
  *       nics = /sys/class/net minus lo; ips = IPv4 addresses without prefix length. Lists may be empty.
  *   NOVALET-DHCP iface=<ethX> ip=<addr>     udhcpc configured an address (new NICs get DHCP automatically)
  *   NOVALET-ACPI-POWEROFF                   power button pressed; the guest then runs `poweroff -f`
+ *   NOVALET-ADMINPASS set sha256=<12 hex>   the config drive's admin_pass became root's password (adminPassLine)
  *   user data that starts with `#!` (config drive) runs once per boot in the background, its output on the console
  *
  * A libvirt soft reboot (`virsh reboot`, ACPI) is a power-button press that libvirt turns into a reset:
  * NOVALET-ACPI-POWEROFF, then a new NOVALET-READY with a new boot id. A hard reset (`virsh reset`)
  * shows a new NOVALET-READY with a new boot id. A live migration keeps the boot id and seq keeps counting.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, existsSync, promises as fsp } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -353,3 +355,8 @@ printf '%s' "${marker}" | dd of=${dev} bs=1M seek=${at} conv=fsync 2>/dev/null &
 
 /** the guest's line for diskMarkerUserData: [1] wrote|found, [2] the marker */
 export const DISK_MARKER_RE = /NOVALET-DISKMARK (wrote|found)=(\S+)/;
+
+/** the line the test guest prints once it set root's password from the config drive's admin_pass (not the password) */
+export function adminPassLine(password: string): string {
+  return `NOVALET-ADMINPASS set sha256=${createHash('sha256').update(password).digest('hex').slice(0, 12)}`;
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError } from '../../src/rpc/errors.js';
 import { configDriveFiles, makeIso } from '../../src/agent/config-drive/config-drive.js';
@@ -91,5 +91,34 @@ test('spawn with configDrive: the drive is owned, attached read-only as the IDE 
     assert.throws(() => h.agent.runner.submit({ requestId: 'r-big', serverUuid: big, kind: 'spawn',
       params: spawnParams(big, h.imageFile, { configDrive: true, userData: Buffer.alloc(65_536, 1).toString('base64') }) }),
     (e: unknown) => e instanceof AgentError && e.code === 'bad_request' && /65535/.test(e.message));
+  } finally { await h.cleanup(); }
+});
+
+test('adminPass: meta_data.json admin_pass on the drive (spawn, rebuild), never in the spec, gone from the journal once the operation ends', async () => {
+  assert.equal('admin_pass' in JSON.parse(configDriveFiles(spec()).get('openstack/latest/meta_data.json')!.toString()), false);
+  const h = await harness();
+  try {
+    const id = uuid();
+    const drive = join(h.dir, 'instances', id, 'disk.config');
+    const adminPassOnDrive = () => {
+      const iso = JSON.parse(readFileSync(drive, 'utf8')) as { files: Record<string, string> };
+      const md = JSON.parse(iso.files['openstack/latest/meta_data.json']!) as Record<string, unknown>;
+      assert.deepEqual(JSON.parse(iso.files['openstack/2012-08-10/meta_data.json']!), md);
+      return md['admin_pass'];
+    };
+    const op = await run(h, id, 'spawn', { ...spawnParams(id, h.imageFile, { configDrive: true }), adminPass: 'first-S3cret' });
+    assert.equal(op.state, 'succeeded');
+    assert.equal(adminPassOnDrive(), 'first-S3cret');
+    const journaled = () => JSON.stringify([h.agent.deps.journal.getServer(id), h.agent.deps.journal.getOperation(op.id), h.agent.deps.journal.getOperation(rebuilt.id)]);
+    let rebuilt = op;
+    assert.doesNotMatch(journaled(), /S3cret/, 'neither the spec nor the finished operation keeps it');
+    // rebuild with a new password: the drive is made again
+    rebuilt = await run(h, id, 'rebuild', { image: { id: 'img-test', source: h.imageFile, format: 'qcow2' }, adminPass: 'second-S3cret' });
+    assert.equal(rebuilt.state, 'succeeded');
+    assert.equal(adminPassOnDrive(), 'second-S3cret');
+    assert.doesNotMatch(journaled(), /S3cret/);
+    // without one, the drive stays as it was
+    assert.equal((await run(h, id, 'rebuild', { image: { id: 'img-test', source: h.imageFile, format: 'qcow2' } })).state, 'succeeded');
+    assert.equal(adminPassOnDrive(), 'second-S3cret');
   } finally { await h.cleanup(); }
 });

@@ -136,6 +136,45 @@ test('before 2.14: onSharedStorage required, adminPass answered; a password on a
   await h.close();
 });
 
+test('adminPass reaches the agent with the spawn or rebuild (config drive), kept on the task row only while it runs; none on a kept disk', async () => {
+  const h = await twoHosts();
+  const spawned = (id: string, tag?: string) => h.driver.calls.filter((c) => c.serverId === id && c.op === 'spawn' && c.tag === tag).map((c) => c.adminPass);
+  // create: the password given, or the one answered
+  const id = await h.boot(h.tokens.demo, 'pw', { adminPass: 'create-S3cret' });
+  assert.deepEqual(spawned(id), ['create-S3cret']);
+  // rebuild: the new one, on the rebuild call, the same the API answers
+  let r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { rebuild: { imageRef: (await show(h, id)).image.id, adminPass: 'rebuild-S3cret' } });
+  assert.equal(r.statusCode, 202, r.body);
+  assert.equal(r.json().server.adminPass, 'rebuild-S3cret');
+  await h.idle();
+  assert.deepEqual(h.driver.calls.filter((c) => c.serverId === id && c.op === 'rebuild').map((c) => c.adminPass), ['rebuild-S3cret']);
+  // evacuate (2.14+, no onSharedStorage): the one given; without one, a new one (Nova generates it) all the same
+  const source = await hostOf(h, id);
+  await powerLoss(h, source);
+  const rows: string[] = [];
+  h.driver.on('spawn', async (c) => {
+    rows.push(JSON.stringify(await h.store.listServerTasks(c.serverId)));
+    return { power: 'running' } as never;
+  });
+  r = await act(h, id, { evacuate: { adminPass: 'evac-S3cret' } }, '2.29');
+  assert.equal(r.statusCode, 200, r.body);
+  await h.idle();
+  assert.deepEqual(spawned(id, 'evacuate'), ['evac-S3cret']);
+  assert.match(rows[0]!, /evac-S3cret/, 'on the task row while the task runs (a re-drive sends it again)');
+  assert.deepEqual(await h.store.listServerTasks(id), [], 'the row goes when the task ends');
+  // before 2.14 with onSharedStorage true: the disk is kept, no password
+  const h2 = await twoHosts();
+  const id2 = await h2.boot(h2.tokens.demo);
+  await powerLoss(h2, await hostOf(h2, id2));
+  assert.equal((await act(h2, id2, { evacuate: { onSharedStorage: true } }, '2.13')).statusCode, 200);
+  await h2.idle();
+  const calls = h2.driver.calls.filter((c) => c.serverId === id2 && c.op === 'spawn' && c.tag === 'evacuate');
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.adminPass, undefined);
+  await h.close();
+  await h2.close();
+});
+
 test('a stopped server is evacuated stopped; a failed spawn leaves ERROR on the old host, the record failed, claims back', async () => {
   const h = await twoHosts();
   const a = await h.boot(h.tokens.demo, 'a');

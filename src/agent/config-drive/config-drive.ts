@@ -30,7 +30,10 @@ export function decodeUserData(spec: ServerSpec): Buffer | undefined {
   return buf;
 }
 
-export function metaData(spec: ServerSpec, randomSeed: string): Record<string, unknown> {
+/** what goes on the drive besides the spec: the admin password of this spawn or rebuild (meta_data.json admin_pass) */
+export interface ConfigDriveExtra { adminPass?: string }
+
+export function metaData(spec: ServerSpec, randomSeed: string, extra: ConfigDriveExtra = {}): Record<string, unknown> {
   const md: Record<string, unknown> = {
     uuid: spec.uuid,
     name: spec.displayName,
@@ -46,6 +49,8 @@ export function metaData(spec: ServerSpec, randomSeed: string): Record<string, u
     md['public_keys'] = { [spec.keyName]: spec.keyData };
     md['keys'] = [{ name: spec.keyName, type: 'ssh', data: spec.keyData }];
   }
+  // Nova's libvirt driver: extra_md admin_pass (the guest's cloud-init sets the password from it)
+  if (extra.adminPass) md['admin_pass'] = extra.adminPass;
   return md;
 }
 
@@ -60,12 +65,12 @@ export function networkData(spec: ServerSpec): Record<string, unknown> {
 }
 
 /** Relative path -> content of every file on the drive. */
-export function configDriveFiles(spec: ServerSpec, randomSeed = randomBytes(512).toString('base64')): Map<string, Buffer> {
+export function configDriveFiles(spec: ServerSpec, randomSeed = randomBytes(512).toString('base64'), extra: ConfigDriveExtra = {}): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
   const userData = decodeUserData(spec);
   for (const v of CONFIG_DRIVE_VERSIONS) {
-    files.set(`openstack/${v}/meta_data.json`, json(metaData(spec, randomSeed)));
+    files.set(`openstack/${v}/meta_data.json`, json(metaData(spec, randomSeed, extra)));
     if (userData) files.set(`openstack/${v}/user_data`, userData);
     files.set(`openstack/${v}/vendor_data.json`, json({}));
     if (v === 'latest') {

@@ -236,6 +236,8 @@ export class Journal {
         updated_at = ?, finished_at = ? WHERE id = ?`).run(
         state, outcome.result === undefined ? null : json(outcome.result), outcome.error ? json(outcome.error) : null, state, t, t, id,
       );
+      // an admin password is kept only while the operation may still need it (a re-drive after a crash)
+      this.q(`UPDATE operations SET params = json_remove(params, '$.adminPass') WHERE id = ? AND json_extract(params, '$.adminPass') IS NOT NULL`).run(id);
       this.insertStep(id, state, outcome.error ? outcome.error.message : null);
       const op = this.getOperation(id);
       if (op) this.q('UPDATE servers SET task = NULL, op_id = NULL, updated_at = ? WHERE uuid = ? AND op_id = ?').run(t, op.serverUuid, id);

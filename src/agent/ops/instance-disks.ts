@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../../rpc/errors.js';
 import type { RbdSource, ServerSpec } from '../../rpc/protocol/server-spec.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
-import { CONFIG_DRIVE_LABEL, configDriveFiles, makeIso } from '../config-drive/config-drive.js';
+import { CONFIG_DRIVE_LABEL, configDriveFiles, makeIso, type ConfigDriveExtra } from '../config-drive/config-drive.js';
 import { cephSecrets, extraDiskPath, serverFiles } from './domain-spec.js';
 import { createOnce } from './files.js';
 import type { AgentDeps } from './types.js';
@@ -24,8 +24,8 @@ export function ownedFiles(paths: AgentDeps['paths'], spec: ServerSpec): string[
   return owned;
 }
 
-/** root overlay on the cached base image, ephemeral, swap, owned extra disks, config drive; each only once */
-export async function createInstanceDisks(deps: Pick<AgentDeps, 'disks' | 'paths'>, spec: ServerSpec, img: { path: string; format: 'qcow2' | 'raw' } | null): Promise<void> {
+/** root overlay on the cached base image, ephemeral, swap, owned extra disks, config drive (with `drive`); each only once */
+export async function createInstanceDisks(deps: Pick<AgentDeps, 'disks' | 'paths'>, spec: ServerSpec, img: { path: string; format: 'qcow2' | 'raw' } | null, drive: ConfigDriveExtra = {}): Promise<void> {
   const { disks, paths } = deps;
   const f = serverFiles(paths, spec.uuid);
   await mkdir(f.dir, { recursive: true, mode: 0o755 });
@@ -36,10 +36,13 @@ export async function createInstanceDisks(deps: Pick<AgentDeps, 'disks' | 'paths
   for (const d of spec.disks ?? []) {
     if (!d.path) await createOnce(extraDiskPath(paths, spec.uuid, d), (tmp) => disks.create(tmp, d.format ?? 'qcow2', (d.sizeGiB ?? 1) * GiB));
   }
-  if (spec.configDrive) {
-    const files = configDriveFiles(spec);
-    await createOnce(f.config, (tmp) => (disks.makeIso ? disks.makeIso(tmp, CONFIG_DRIVE_LABEL, files) : makeIso(tmp, CONFIG_DRIVE_LABEL, files)));
-  }
+  if (spec.configDrive) await createOnce(f.config, (tmp) => writeConfigDrive(disks, tmp, spec, drive));
+}
+
+/** the config drive of `spec` at `path` */
+export function writeConfigDrive(disks: AgentDeps['disks'], path: string, spec: ServerSpec, drive: ConfigDriveExtra = {}): Promise<void> {
+  const files = configDriveFiles(spec, undefined, drive);
+  return disks.makeIso ? disks.makeIso(path, CONFIG_DRIVE_LABEL, files) : makeIso(path, CONFIG_DRIVE_LABEL, files);
 }
 
 /** the root disk's base image into the cache (none for a server booted from a volume) */

@@ -2,6 +2,7 @@ import { AgentError } from '../../rpc/errors.js';
 import { rename, rm } from 'node:fs/promises';
 import { GiB } from '../disks/disk-tool.js';
 import { buildDomainSpec, serverFiles } from './domain-spec.js';
+import { writeConfigDrive } from './instance-disks.js';
 import { currentPower, gracefulStop, recordPower, requirePower } from './helpers.js';
 import type { OperationDef } from './types.js';
 
@@ -41,6 +42,12 @@ export const rebuild: OperationDef<'rebuild'> = {
     await rm(next, { force: true });
     await disks.createOverlay(next, img.path, img.format, spec.rootGiB * GiB);
     await rename(next, f.root);
+    // a new password reaches the guest as Nova's does on rebuild: the config drive made again (beside, then renamed)
+    if (spec.configDrive && x.params.adminPass) {
+      await rm(`${f.config}.rebuild`, { force: true });
+      await writeConfigDrive(disks, `${f.config}.rebuild`, spec, { adminPass: x.params.adminPass });
+      await rename(`${f.config}.rebuild`, f.config);
+    }
     x.progress(80);
 
     x.step('define');

@@ -40,7 +40,7 @@ export const spawn: OperationDef<'spawn'> = {
 
     x.step('disks');
     journal.addFiles(spec.uuid, ownedFiles(paths, spec));
-    await createInstanceDisks(x.deps, spec, img);
+    await createInstanceDisks(x.deps, spec, img, x.params.adminPass ? { adminPass: x.params.adminPass } : {});
     x.progress(75);
 
     await plugNics(x, spec.nics);

@@ -128,6 +128,8 @@ export class ServerActions {
   async rebuild(ctx: RequestContext, id: string, args: {
     imageRef: string; name?: string; description?: string | null; metadata?: Record<string, string>;
     accessIPv4?: string; accessIPv6?: string; keyName?: string | null; userData?: string | null; diskConfig?: 'AUTO' | 'MANUAL';
+    /** the new admin password (the config drive made again with it) */
+    adminPass?: string;
   }): Promise<Server> {
     await precheck(this.store, ctx, id, RULES.rebuild);
     const img = await this.store.getImage(args.imageRef);
@@ -150,7 +152,7 @@ export class ServerActions {
       ...(args.userData !== undefined ? { userData: args.userData } : {}),
       ...(args.diskConfig !== undefined ? { diskConfig: args.diskConfig } : {}),
     };
-    await this.perform(ctx, id, TASKS.rebuild, { changes });
+    await this.perform(ctx, id, TASKS.rebuild, { changes, ...(args.adminPass ? { params: { adminPass: args.adminPass } } : {}) });
     if (args.metadata) await this.store.setServerMetadata(id, args.metadata, true);
     return (await this.store.getServer(id))!;
   }
@@ -185,7 +187,7 @@ export class ServerActions {
    * heard of counts as up: it may be running the guest), and a target that is the server's own host; an unknown
    * target is 404. The record is written `accepted` before the task starts, so fencing sees it from the start.
    */
-  async evacuate(ctx: RequestContext, id: string, o: { host?: string; force?: boolean; onSharedStorage?: boolean; targetStopped?: boolean } = {}): Promise<{ migrationId: string }> {
+  async evacuate(ctx: RequestContext, id: string, o: { host?: string; force?: boolean; onSharedStorage?: boolean; targetStopped?: boolean; adminPass?: string } = {}): Promise<{ migrationId: string }> {
     const s = await precheck(this.store, ctx, id, RULES.evacuate);
     // Nova's order: the target host (404, then its own host 400), then the source's service (400)
     if (o.host !== undefined) {
@@ -198,6 +200,7 @@ export class ServerActions {
     const params: EvacuateParams = {
       migrationId, ...(o.host ? { requestedHost: o.host } : {}), ...(o.host && o.force ? { force: true } : {}),
       ...(o.onSharedStorage !== undefined ? { onSharedStorage: o.onSharedStorage } : {}), ...(o.targetStopped ? { targetStopped: true } : {}),
+      ...(o.adminPass ? { adminPass: o.adminPass } : {}),
     };
     await this.store.createMigration({
       uuid: migrationId, serverId: s.id, sourceCompute: s.host, sourceNode: s.node ?? s.host, destCompute: null, destNode: null, destHost: null,

@@ -167,6 +167,8 @@ export class ServerService {
           params: {
             ...(requestedHost ? { requestedHost } : {}), ...(group ? { group: group.id } : {}),
             ...(hints.sameHost?.length ? { sameHost: hints.sameHost } : {}), ...(hints.differentHost?.length ? { differentHost: hints.differentHost } : {}),
+            // for the config drive; kept on the task row only while the task runs (the row goes when it ends)
+            adminPass,
           },
         });
       } catch (err) {

@@ -10,9 +10,16 @@ const Timeouts = {
   retryIntervalSec: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
 };
 
+/**
+ * The server's new admin password (Nova's adminPass), for the config drive's meta_data.json `admin_pass` as Nova's
+ * libvirt driver writes it; never part of the spec (the journal keeps specs), dropped from the operation's journaled
+ * params once it finishes.
+ */
+const AdminPass = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
+
 /** Parameters per operation kind; the submit handler validates `params` against the kind's schema. */
 export const OperationParams = {
-  spawn: Type.Object({ spec: ServerSpec }, { additionalProperties: false }),
+  spawn: Type.Object({ spec: ServerSpec, adminPass: AdminPass }, { additionalProperties: false }),
   start: Empty,
   stop: Type.Object(Timeouts, { additionalProperties: false }),
   reboot: Type.Object({ hard: Type.Boolean(), ...Timeouts }, { additionalProperties: false }),
@@ -26,7 +33,8 @@ export const OperationParams = {
   detach_disk: Type.Object({ target: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
   attach_nic: Type.Object({ nic: NicSpec }, { additionalProperties: false }),
   detach_nic: Type.Object({ portId: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-  rebuild: Type.Object({ image: ImageRef }, { additionalProperties: false }),
+  /** adminPass: the config drive (when the server has one) is made again with it */
+  rebuild: Type.Object({ image: ImageRef, adminPass: AdminPass }, { additionalProperties: false }),
   resize: Type.Object({
     vcpus: Type.Integer({ minimum: 1, maximum: 256 }),
     maxVcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),

@@ -77,9 +77,9 @@ export const adminActions: ActionTable = {
     const password = b.adminPass ?? (shared ? null : randomBytes(9).toString('base64url'));
     await d.compute.actions.evacuate(req.ctx, id, {
       ...(b.host !== undefined ? { host: b.host } : {}), ...(b.force !== undefined ? { force: b.force } : {}),
-      ...(shared !== undefined ? { onSharedStorage: shared } : {}),
+      ...(shared !== undefined ? { onSharedStorage: shared } : {}), ...(password ? { adminPass: password } : {}),
     });
-    // 200; the password is answered only before 2.14 (the guest is given none: no agent inside it sets it)
+    // 200; the password is answered only before 2.14; the guest finds it on its config drive (meta_data.json admin_pass)
     return atLeast(req, '2.14') ? undefined : { adminPass: password };
   },
 };

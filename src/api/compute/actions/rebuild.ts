@@ -33,7 +33,9 @@ export const rebuildActions: ActionTable = {
     for (const [k, v] of Object.entries(SINCE)) {
       if (k in b && !atLeast(req, v)) throw badRequest(`Invalid input for field/attribute rebuild. Additional properties are not allowed ('${k}' was unexpected)`);
     }
+    const adminPass = b.adminPass ?? randomBytes(9).toString('base64url');
     const s = await d.compute.actions.rebuild(req.ctx, id, {
+      adminPass,
       imageRef: b.imageRef.replace(/\/+$/, '').split('/').pop()!,
       ...(b.name !== undefined ? { name: b.name } : {}),
       ...(b.description !== undefined ? { description: b.description } : {}),
@@ -45,6 +47,6 @@ export const rebuildActions: ActionTable = {
       ...(b['OS-DCF:diskConfig'] !== undefined ? { diskConfig: b['OS-DCF:diskConfig'] } : {}),
     });
     reply.code(202);
-    return { server: { ...rebuildView(req, d.urls, s, (h) => d.compute.hosts.statusOf(h), atLeast(req, '2.71') ? await d.compute.serverGroups.groupsOf(s.id) : []), adminPass: b.adminPass ?? randomBytes(9).toString('base64url') } };
+    return { server: { ...rebuildView(req, d.urls, s, (h) => d.compute.hosts.statusOf(h), atLeast(req, '2.71') ? await d.compute.serverGroups.groupsOf(s.id) : []), adminPass } };
   },
 };

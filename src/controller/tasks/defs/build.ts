@@ -8,6 +8,7 @@
  * server never runs on two hosts). A failed build gives its claim back and leaves the server in ERROR with the
  * fault (Nova's "No valid host was found." is a 400 fault).
  */
+import { adminPassOf } from './admin-pass.js';
 import { POWER, novaPower } from '../../compute/power.js';
 import { HostCallError } from '../../hosts/transport.js';
 import { ApiError } from '../../errors.js';
@@ -19,7 +20,11 @@ import { attachBuiltVolumes, prepareVolumes } from './boot-volumes.js';
 import type { AttachedVolume } from '../../../store/index.js';
 
 /** an admin's requested host, and the scheduler hints (a server group, same_host / different_host servers) */
-export interface BuildParams extends PlacementHints { requestedHost?: string }
+export interface BuildParams extends PlacementHints {
+  requestedHost?: string;
+  /** the admin password for the config drive (admin-pass.ts) */
+  adminPass?: string;
+}
 
 export const build: TaskDef<BuildParams> = {
   kind: 'create', action: 'create', event: 'compute__do_build_and_run_instance', taskState: 'scheduling',
@@ -59,7 +64,7 @@ export const build: TaskDef<BuildParams> = {
         const s = await t.server();
         const spec = await t.svc.specs.spec(s, host, await t.svc.net.nics(t.data.ports as string[]));
         try {
-          await t.save({ power: (await t.call('spawn', { spec })).power });
+          await t.save({ power: (await t.call('spawn', { spec, ...adminPassOf(t.params) })).power });
         } catch (err) {
           const tried = [...((t.data.tried as string[] | undefined) ?? []), host];
           if (!(err instanceof HostCallError && err.rolledBack) || t.params.requestedHost || tried.length >= t.svc.placement.maxAttempts) throw err;

@@ -17,6 +17,7 @@
  * claims go back to the source, the record `failed`, the server ERROR on its old host (evacuate may be retried).
  */
 import { ensureHostNetworks } from './host-networks.js';
+import { adminPassOf } from './admin-pass.js';
 import { RULES } from '../../compute/states.js';
 import { novaPower, vmStateFor } from '../../compute/power.js';
 import { claimOf } from '../../../store/index.js';
@@ -34,6 +35,8 @@ export interface EvacuateParams {
   onSharedStorage?: boolean;
   /** 2.95+: the server ends stopped, whatever it was */
   targetStopped?: boolean;
+  /** the rebuilt server's admin password (config drive); none on shared storage (the disk is kept, Nova's 400) */
+  adminPass?: string;
 }
 
 /** statuses of an evacuation whose source must be fenced (Nova's _destroy_evacuated_instances filter) */
@@ -86,7 +89,7 @@ export const evacuate: TaskDef<EvacuateParams> = {
         const ports = await t.svc.net.portsOf(s.id);
         // the spec carries the server's volumes (its root volume too): on shared storage, they come along as they are
         const spec = await t.svc.specs.spec(s, target(t), await t.svc.net.nics(ports.map((p) => p.id)));
-        const r = await t.call('spawn', { spec }, { host: target(t), tag: 'evacuate' });
+        const r = await t.call('spawn', { spec, ...adminPassOf(t.params) }, { host: target(t), tag: 'evacuate' });
         // the attachments now name the host that has the volumes attached (Cinder's attachment host)
         await t.svc.bootVolumes?.moved(s.id, target(t));
         let power = r.power;
