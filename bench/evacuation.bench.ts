@@ -9,13 +9,12 @@
  * Then the host comes back (revive-host: its stale copies fenced before it shows up) and the servers are deleted for
  * the next run, which fails the next host. Needs root and the test guest.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killHost, reviveHost, testbedDown, testbedStatus, testbedUp } from '../src/cli/testbed/cluster.js';
-import { GUEST_IMAGE_NAME } from '../src/cli/up/guest-images.js';
-import { login } from './lib/cluster.js';
-import { Api, until } from './lib/http.js';
+import { killHost, reviveHost, testbedDown, testbedUp } from '../src/cli/testbed/cluster.js';
+import { type Api, until } from './lib/http.js';
+import { testbedSession } from './lib/testbed.js';
 import type { ResultRow } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -36,14 +35,8 @@ export async function runEvacuationBench(o: EvacuationBenchOptions): Promise<Res
   try {
     console.log(`evacuation: novalet testbed up --hosts ${HOSTS} --auto-evacuate-delay ${AUTO_DELAY_S} ...`);
     await testbedUp({ hosts: HOSTS, dir, guestDir: '/var/cache/novalet/guest', logLevel: 'info', autoEvacuateDelaySec: AUTO_DELAY_S }, () => undefined);
-    const st = await testbedStatus(dir);
-    if (!st.apiUrl) throw new Error('testbed without an API');
-    const admin = new Api(st.apiUrl);
+    const { status: st, admin, guest } = await testbedSession(dir);
     apis.push(admin);
-    admin.token = (await login(admin, 'admin', readFileSync(join(dir, 'controller', 'admin-password'), 'utf8').trim(), 'admin')).token;
-    const net = (await admin.expect(200, 'GET', '/network/v2.0/networks?name=private')).body.networks[0];
-    const image = (await admin.expect(200, 'GET', `/image/v2/images?name=${GUEST_IMAGE_NAME}`)).body.images[0];
-    const flavor = (await admin.expect(200, 'GET', `${C}/flavors/detail`)).body.flavors.find((f: { name: string }) => f.name === 'm1.tiny');
     const show = async (id: string) => (await admin.expect(200, 'GET', `${C}/servers/${id}`, undefined, V)).body.server;
     const serviceState = async (host: string): Promise<string | undefined> =>
       (await admin.expect(200, 'GET', `${C}/os-services?binary=nova-compute&host=${host}`, undefined, V)).body.services[0]?.state;
@@ -54,7 +47,7 @@ export async function runEvacuationBench(o: EvacuationBenchOptions): Promise<Res
       const victim = st.hosts[run % HOSTS]!.name;
       const ids: string[] = [];
       for (let i = 0; i < perHost; i++) {
-        const r = await admin.expect(202, 'POST', `${C}/servers`, { server: { name: `evac-bench-${run}-${i}`, imageRef: image.id, flavorRef: flavor.id, networks: [{ uuid: net.id }], host: victim } }, V);
+        const r = await admin.expect(202, 'POST', `${C}/servers`, { server: { name: `evac-bench-${run}-${i}`, imageRef: guest.imageId, flavorRef: guest.flavorId, networks: [{ uuid: guest.networkId }], host: victim } }, V);
         ids.push(r.body.server.id as string);
       }
       await until(async () => (await Promise.all(ids.map(show))).every((s) => {

@@ -11,14 +11,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testbedDown, testbedStatus, testbedUp } from '../src/cli/testbed/cluster.js';
-import { GUEST_IMAGE_NAME } from '../src/cli/up/guest-images.js';
+import { testbedDown, testbedUp } from '../src/cli/testbed/cluster.js';
 import { guestArtifacts } from '../test/support/guest.js';
-import { login } from './lib/cluster.js';
-import { Api, until } from './lib/http.js';
+import { type Api, until } from './lib/http.js';
+import { testbedSession } from './lib/testbed.js';
 import type { ResultRow } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -35,18 +34,13 @@ export async function runMigrationBench(o: MigrationBenchOptions): Promise<Resul
   try {
     console.log('migration: novalet testbed up --hosts 2 ...');
     await testbedUp({ hosts: 2, dir, guestDir: '/var/cache/novalet/guest', logLevel: 'info' }, () => undefined);
-    const st = await testbedStatus(dir);
-    const [h0, h1] = st.hosts;
-    if (!h0 || !h1 || !st.apiUrl) throw new Error('testbed without two hosts and an API');
-    const admin = new Api(st.apiUrl);
+    const { status: st, admin, guest } = await testbedSession(dir);
     apis.push(admin);
-    admin.token = (await login(admin, 'admin', readFileSync(join(dir, 'controller', 'admin-password'), 'utf8').trim(), 'admin')).token;
+    const [h0, h1] = st.hosts;
+    if (!h0 || !h1) throw new Error('testbed without two hosts');
 
     // novalet's server
-    const net = (await admin.expect(200, 'GET', '/network/v2.0/networks?name=private')).body.networks[0];
-    const image = (await admin.expect(200, 'GET', `/image/v2/images?name=${GUEST_IMAGE_NAME}`)).body.images[0];
-    const flavor = (await admin.expect(200, 'GET', `${C}/flavors/detail`)).body.flavors.find((f: { name: string }) => f.name === 'm1.tiny');
-    const created = await admin.expect(202, 'POST', `${C}/servers`, { server: { name: 'lm-bench', imageRef: image.id, flavorRef: flavor.id, networks: [{ uuid: net.id }] } });
+    const created = await admin.expect(202, 'POST', `${C}/servers`, { server: { name: 'lm-bench', imageRef: guest.imageId, flavorRef: guest.flavorId, networks: [{ uuid: guest.networkId }] } });
     const id = created.body.server.id as string;
     const show = async () => (await admin.expect(200, 'GET', `${C}/servers/${id}`, undefined, V)).body.server;
     await until(async () => (await show()).status === 'ACTIVE', 300_000, 200);
