@@ -185,10 +185,17 @@ export function serverView(s: ServerRow): ServerView {
   };
 }
 
+/** an operation's params as shown (answers, `novalet agent ctl`): an admin password is never shown */
+function shownParams(params: unknown): unknown {
+  if (!params || typeof params !== 'object' || !('adminPass' in params)) return params;
+  const { adminPass: _secret, ...rest } = params as Record<string, unknown>;
+  return rest;
+}
+
 export function operationView(o: OperationRow): OperationView {
   const v: OperationView = {
     id: o.id, requestId: o.requestId, serverUuid: o.serverUuid, kind: o.kind, state: o.state, step: o.step,
-    progress: o.progress, params: o.params, createdAt: o.createdAt, updatedAt: o.updatedAt,
+    progress: o.progress, params: shownParams(o.params), createdAt: o.createdAt, updatedAt: o.updatedAt,
   };
   if (o.result !== undefined) v.result = o.result;
   if (o.error) v.error = o.error;

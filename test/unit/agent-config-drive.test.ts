@@ -7,6 +7,7 @@ import { AgentError } from '../../src/rpc/errors.js';
 import { configDriveFiles, makeIso } from '../../src/agent/config-drive/config-drive.js';
 import type { ServerSpec } from '../../src/rpc/protocol/server-spec.js';
 import type { OperationRow } from '../../src/agent/journal/journal.js';
+import { operationView } from '../../src/agent/agent.js';
 import { harness, spawnParams, tmpDir, uuid, type Harness } from './agent-doubles.js';
 
 const USER_DATA = '#!/bin/sh\necho "hello from user data"\n';
@@ -109,6 +110,7 @@ test('adminPass: meta_data.json admin_pass on the drive (spawn, rebuild), never 
     const op = await run(h, id, 'spawn', { ...spawnParams(id, h.imageFile, { configDrive: true }), adminPass: 'first-S3cret' });
     assert.equal(op.state, 'succeeded');
     assert.equal(adminPassOnDrive(), 'first-S3cret');
+    assert.doesNotMatch(JSON.stringify(operationView({ ...op, params: { ...spawnParams(id, h.imageFile), adminPass: 'running-S3cret' } })), /S3cret/, 'an operation as answered (even running) never shows it');
     const journaled = () => JSON.stringify([h.agent.deps.journal.getServer(id), h.agent.deps.journal.getOperation(op.id), h.agent.deps.journal.getOperation(rebuilt.id)]);
     let rebuilt = op;
     assert.doesNotMatch(journaled(), /S3cret/, 'neither the spec nor the finished operation keeps it');
