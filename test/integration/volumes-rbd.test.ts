@@ -5,8 +5,8 @@
  * stock client: an rbd volume (volume type with volume_backend_name=rbd) attached to a running server — the agent
  * defines the cephx key as a libvirt secret through the binding, the domain gets a network disk
  * (protocol rbd, auth by that secret), the guest sees vdb — then detached (the guest loses it) and deleted (the pool
- * is empty). Skipped when Ceph's packages are not installed
- * (they are large: scripts/install.sh installs them only with NOVALET_WITH_CEPH=1).
+ * is empty). Skipped when Ceph's packages are not installed (they are large: scripts/install.sh installs them only
+ * with NOVALET_WITH_CEPH=1), except in CI (test/support/ceph.ts): scripts/test.sh installs them and a missing Ceph fails.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,11 +20,11 @@ import { AllInOne } from '../support/all-in-one.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
+import { assertCeph, cephSkip } from '../support/ceph.js';
 
-const haveCeph = (await execa('sh', ['-c', 'command -v ceph-mon && command -v rbd'], { reject: false })).exitCode === 0;
 const ADDR = '127.0.0.37';
 
-describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 'ceph-mon/rbd not installed', timeout: 600_000 }, () => {
+describe('rbd volume backend on a single-node Ceph', { skip: cephSkip(), timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-ceph-'));
   const cephDir = join(dir, 'ceph');
   let b: RbdBackend;
@@ -32,6 +32,7 @@ describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 
   const sizeMiB = async (loc: string) => (JSON.parse((await execa('rbd', ['--conf', join(cephDir, 'ceph.conf'), 'info', '--format', 'json', loc])).stdout) as { size: number }).size / 1024 ** 2;
 
   before(async () => {
+    assertCeph();
     const t0 = Date.now();
     await execa('scripts/ceph.sh', ['start', cephDir, ADDR]);
     console.log(`ceph up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
