@@ -24,7 +24,7 @@
 import { ensureHostNetworks } from './host-networks.js';
 import { RULES } from '../../compute/states.js';
 import { novaPower, vmStateFor } from '../../compute/power.js';
-import { claimOf } from '../../../store/index.js';
+import { serverClaimOf } from '../../../store/index.js';
 import { HostCallError } from '../../hosts/transport.js';
 import type { TaskCtx, TaskDef } from '../types.js';
 
@@ -77,7 +77,7 @@ export const evacuate: TaskDef<EvacuateParams> = {
         let host = t.data.target as string | undefined;
         if (!host) {
           if (t.params.requestedHost && t.params.force) {
-            const claimed = await t.svc.store.claimMigration(s.id, mid(t), t.params.requestedHost, claimOf(s.flavor), null);
+            const claimed = await t.svc.store.claimMigration(s.id, mid(t), t.params.requestedHost, serverClaimOf(s), null);
             if (!claimed) throw new Error(`the claim on ${t.params.requestedHost} was refused`);
             host = t.params.requestedHost;
           } else {
