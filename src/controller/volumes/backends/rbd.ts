@@ -167,7 +167,8 @@ export class RbdBackend implements VolumeBackend {
 
   /** the blocklist's addresses (IP:port/nonce) */
   async blocklisted(): Promise<string[]> {
-    const out = JSON.parse(await this.cli('ceph', ['osd', 'blocklist', 'ls', '--format', 'json']) || '[]') as Array<{ addr: string }>;
-    return out.map((e) => e.addr);
+    // Ceph 16 prints two JSON arrays in a row (the entries, then the range entries): the addresses of both
+    const out = await this.cli('ceph', ['osd', 'blocklist', 'ls', '--format', 'json']);
+    return [...out.matchAll(/"addr"\s*:\s*"([^"]+)"/g)].map((m) => m[1]!);
   }
 }
