@@ -30,6 +30,7 @@ import { BootVolumes } from '../volumes/boot-volumes.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
 import { VolumeFencing } from '../volumes/fencing.js';
+import { VolumeBackedSnapshots } from './volume-backed-snapshot.js';
 import { ClusterDuty, PeriodicDuty } from '../cluster-duty.js';
 import { HostFailureHandling, hostLogger } from '../host-monitor/index.js';
 
@@ -98,6 +99,7 @@ export class ComputeController {
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost, liveMigration: cfg.liveMigration }, this.placement);
+    this.actions.volumeBacked = new VolumeBackedSnapshots(store, this.volumes);
     this.console = new ConsoleService(store, transport);
     this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
