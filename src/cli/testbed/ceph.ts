@@ -6,9 +6,10 @@
  * Nothing else does. The hosts need no Ceph configuration of their own: with each rbd disk the controller sends
  * them the monitors, the user and its key (the agent keeps the key as a libvirt secret); DIR/ceph's ceph.conf and
  * keyring are still at the same path on every host, as /etc/ceph would be, for an operator's `rbd --conf`.
+ * `testbed down` (and a failed up) stop it with the bridge namespace's other processes, after the guests are
+ * destroyed (cluster.ts stopAll), and remove DIR/ceph with DIR.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { NOVALET_BIN } from './processes.js';
@@ -28,12 +29,6 @@ export async function startTestbedCeph(testbedDir: string, bridgeNetns: string, 
   const c = { dir: join(testbedDir, 'ceph'), addr };
   await run('ip', ['netns', 'exec', bridgeNetns, 'bash', SCRIPT, 'start', c.dir, addr], { maxBuffer: 16 << 20 });
   return c;
-}
-
-/** OSD, mgr, mon stopped (by their pid files, from any namespace); its data goes with the testbed's directory */
-export async function stopTestbedCeph(c: TestbedCeph): Promise<void> {
-  if (!existsSync(c.dir)) return;
-  await run('bash', [SCRIPT, 'stop', c.dir]);
 }
 
 /** the cluster answers (from the root namespace, over the link) */

@@ -28,7 +28,7 @@ import { listDomains, powerOffNetns, sameProcess } from './sys.js';
 import { readState, stateFile, TESTBED_BASE, writeState, type HostState, type TestbedState } from './state.js';
 import { createTestbed, teardown } from './testbed.js';
 import { startTestbedPostgres, stopTestbedPostgres } from './postgres.js';
-import { cephRbdConfig, startTestbedCeph, stopTestbedCeph, testbedCephRunning } from './ceph.js';
+import { cephRbdConfig, startTestbedCeph, testbedCephRunning } from './ceph.js';
 
 export const DEFAULT_TESTBED_DIR = join(TESTBED_BASE, 'default');
 const AGENT_PORT = 8779;
@@ -193,7 +193,9 @@ async function stopAll(state: TestbedState): Promise<void> {
   if (!n) return;
   await stopNovalet([n.controller, ...(n.extraControllers ?? []).map((c) => c.ref), ...Object.values(n.agents)]);
   if (n.postgres) await stopTestbedPostgres(n.postgres);
-  if (n.ceph) await stopTestbedCeph(n.ceph);
+  // Ceph is not stopped here: its clients (QEMU's rbd disks) go first, with the domains in teardown, which then
+  // kills what is left in the bridge namespace, Ceph's daemons included (their data goes with DIR); stopped before
+  // its clients, it leaves each QEMU waiting on its I/O until libvirt kills it
 }
 
 /** `novalet testbed down`: false when there was no testbed (a second down) */
