@@ -88,8 +88,9 @@ CONF
   ceph osd pool create volumes 8 8 >/dev/null
   ceph osd pool application enable volumes rbd >/dev/null
   rbd pool init volumes
-  # the controller's user: rbd on the volumes pool, and blocklisting dead clients (profile rbd allows it)
-  ceph auth get-or-create client.novalet mon 'profile rbd' osd 'profile rbd pool=volumes' mgr 'profile rbd pool=volumes' \
+  # the controller's user: rbd on the volumes pool, and fencing dead hosts: `profile rbd` lets it add a blocklist
+  # entry of the form IP:port/nonce only, the extra command lets it remove one when the fenced host is back
+  ceph auth get-or-create client.novalet mon 'profile rbd, allow command "osd blocklist"' osd 'profile rbd pool=volumes' mgr 'profile rbd pool=volumes' \
     -o "$C/ceph.client.novalet.keyring"
   for _ in $(seq 1 300); do ceph pg stat 2>/dev/null | grep -qE '^[0-9]+ pgs: [0-9]+ active\+clean;' && break; sleep 0.5; done
   for _ in $(seq 1 120); do ceph health 2>/dev/null | grep -q HEALTH_OK && break; sleep 0.5; done

@@ -7,6 +7,7 @@
 #   NOVALET_SKIP_BUILD=1 scripts/install.sh   # everything but `npm run build` (dist/, the agent's unit runs it)
 #   NOVALET_FORCE_APT=1 scripts/install.sh  # run apt-get even if every package is installed
 #   NOVALET_WITH_CEPH=1 scripts/install.sh  # also Ceph 16 (~53 MB download, ~250 MB installed): the rbd volume tests
+#                                           # (scripts/test.sh, CI's entry, sets it; scripts/up.sh does not)
 # Node.js 20 itself is a prerequisite (bookworm ships Node 18): install it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,8 @@ PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-
 # python3/make/g++: node-gyp for the native binding; qemu-utils: qemu-img; genisoimage: config drives (+ isoinfo)
 # nftables (nft): tenant networks' port filters; dnsmasq-base: their per-network DHCP (src/agent/network/)
 # postgresql: the PostgreSQL store's tests (scripts/postgres.sh runs its own cluster with pg_ctl, no systemd)
-# Ceph (opt-in, large): scripts/ceph.sh's single-node cluster for test/integration/volumes-rbd.test.ts (skipped
-# without it); qemu-block-extra: QEMU's rbd driver; uuid-runtime: uuidgen
+# Ceph (opt-in, large): scripts/ceph.sh's single-node cluster for the rbd tests (volumes-rbd, the testbed's
+# --storage ceph; skipped without it, except under scripts/test.sh / CI which install it); qemu-block-extra: QEMU's rbd driver; uuid-runtime: uuidgen
 if [ "${NOVALET_WITH_CEPH:-0}" = 1 ]; then PKGS+=(ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra uuid-runtime); fi
 
 missing=()

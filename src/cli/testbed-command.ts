@@ -6,6 +6,7 @@ import { parseFailpoints } from '../controller/tasks/engine.js';
 
 export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DIR] [--guest-dir DIR] [--log-level LEVEL] [--live-migration-bandwidth MIBS]
                          [--controllers M] [--store postgres|PATH|postgres://...] [--auto-evacuate-delay SEC]
+                         [--storage file|ceph]
        novalet testbed status [--data-dir DIR] [--json]
        novalet testbed down [--data-dir DIR]
        novalet testbed kill-host NAME [--data-dir DIR]
@@ -25,7 +26,9 @@ export const TESTBED_USAGE = `usage: novalet testbed up --hosts N [--data-dir DI
   config and id (it takes its unfinished tasks back at once); --failpoints: its NOVALET_FAILPOINTS (crash tests:
   <task kind>.<step>:before|after, the task hangs there), none without it.
   --auto-evacuate-delay: automatic evacuation on (controller config "evacuation"), the servers of a host down for SEC
-  seconds are evacuated without a call.`;
+  seconds are evacuated without a call. --storage ceph: a single-node Ceph of the testbed's own (scripts/ceph.sh in the
+  bridge namespace, ~20 s, data in DIR/ceph, stopped and removed by down) and volumes of the default type on its rbd
+  pool; default file (DIR/shared/volumes).`;
 
 /** `novalet testbed ...` */
 export async function testbedCommand(argv: string[]): Promise<number> {
@@ -61,8 +64,10 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       const ad = str(flags, 'auto-evacuate-delay');
       const autoDelay = ad === undefined ? undefined : Number(ad);
       if (autoDelay !== undefined && !(Number.isFinite(autoDelay) && autoDelay >= 0)) { console.error(`--auto-evacuate-delay: expected seconds >= 0, got ${ad}`); return 2; }
+      const storage = str(flags, 'storage') ?? 'file';
+      if (storage !== 'file' && storage !== 'ceph') { console.error(`--storage: expected file or ceph, got ${storage}`); return 2; }
       await testbedUp({
-        hosts, dir, guestDir: str(flags, 'guest-dir') ?? (process.env['NOVALET_GUEST_DIR'] || '/var/cache/novalet/guest'), logLevel, controllers, ...(store ? { store } : {}),
+        hosts, dir, guestDir: str(flags, 'guest-dir') ?? (process.env['NOVALET_GUEST_DIR'] || '/var/cache/novalet/guest'), logLevel, controllers, storage, ...(store ? { store } : {}),
         ...(bandwidth ? { liveMigrationBandwidthMiBs: bandwidth } : {}), ...(autoDelay !== undefined ? { autoEvacuateDelaySec: autoDelay } : {}),
       }, say);
       return 0;
@@ -75,6 +80,7 @@ async function run(sub: string, name: string | undefined, flags: ParsedArgs['fla
       for (const c of s.extraControllers) say(`  controller ${c.running ? 'running' : 'DOWN'}  ${c.apiUrl}`);
       for (const h of s.hosts) say(`  ${h.name}  ${h.ip}  libvirtd ${h.libvirtd ? 'running' : 'DOWN'}  agent ${h.agent ? 'running' : 'DOWN'}  ${h.migrationUri}  ${h.domains.length} domain(s)`);
       say(`  shared storage ${s.sharedDir}`);
+      if (s.ceph) say(`  ceph ${s.ceph.running ? 'running' : 'DOWN'}  ${s.ceph.addr}  pool ${s.ceph.pool}, user client.${s.ceph.user}  --conf ${s.ceph.conf} --keyring ${s.ceph.keyring}`);
       if (s.cloudsYaml) say(`  OS_CLIENT_CONFIG_FILE=${s.cloudsYaml} (clouds novalet, novalet-admin)`);
       return 0;
     }

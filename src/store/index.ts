@@ -6,7 +6,7 @@ export { SqliteStore } from './sqlite/sqlite-store.js';
 export { SORT_COLUMNS as SERVER_SORT_COLUMNS } from './sqlite/server-query.js';
 export { FLAVOR_SORT_COLUMNS } from './sqlite/flavors.js';
 export { compileSearchPattern } from './search-pattern.js';
-export { claimOf } from './resources.js';
+export { claimOf, heldFlavor, serverClaimOf } from './resources.js';
 export { PostgresStore } from './postgres/postgres-store.js';
 export { openStore, checkStoreLocation, isPostgresUrl, redactStoreLocation } from './open-store.js';
 export { MigrationMarkerNotFound } from './repos/migrations.js';

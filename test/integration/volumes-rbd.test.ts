@@ -5,8 +5,11 @@
  * stock client: an rbd volume (volume type with volume_backend_name=rbd) attached to a running server — the agent
  * defines the cephx key as a libvirt secret through the binding, the domain gets a network disk
  * (protocol rbd, auth by that secret), the guest sees vdb — then detached (the guest loses it) and deleted (the pool
- * is empty). Skipped when Ceph's packages are not installed
- * (they are large: scripts/install.sh installs them only with NOVALET_WITH_CEPH=1).
+ * is empty). Then the leak check: NOVALET_RBD_CYCLES (default 20 in CI; scripts/nightly.sh runs 100) attach/detach
+ * cycles of an rbd volume to a running server through the compute API leave no rbd image the API does not list, no
+ * watcher and no lock on the volume, no rbd disk in the domain, no attachment, and one libvirt secret (the
+ * cluster user's, shared by every rbd disk of the host). Skipped when Ceph's packages are not installed (they are large: scripts/install.sh installs them only
+ * with NOVALET_WITH_CEPH=1), except in CI (test/support/ceph.ts): scripts/test.sh installs them and a missing Ceph fails.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,11 +23,25 @@ import { AllInOne } from '../support/all-in-one.js';
 import { ConsoleLog } from '../support/guest.js';
 import { ensureGuestBuilt, ensureRootLibvirtd } from '../support/virsh.js';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
+import { assertCeph, cephSkip } from '../support/ceph.js';
 
-const haveCeph = (await execa('sh', ['-c', 'command -v ceph-mon && command -v rbd'], { reject: false })).exitCode === 0;
 const ADDR = '127.0.0.37';
+/** attach/detach cycles of the leak check (each ~1-3 s on real QEMU + Ceph) */
+const CYCLES = Number(process.env.NOVALET_RBD_CYCLES ?? 20);
 
-describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 'ceph-mon/rbd not installed', timeout: 600_000 }, () => {
+/** plain HTTP as `user` (the cycles go faster than one client process per call) */
+async function apiAs(url: string, user: string, password: string) {
+  const auth = { auth: { identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } }, scope: { project: { name: user, domain: { name: 'Default' } } } } };
+  const r = await fetch(`${url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(auth) });
+  const token = r.headers.get('x-subject-token')!;
+  const project = ((await r.json()) as { token: { project: { id: string } } }).token.project.id;
+  const call = (method: string, path: string, body?: unknown) => fetch(`${url}${path.replace('{project}', project)}`, {
+    method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return call;
+}
+
+describe('rbd volume backend on a single-node Ceph', { skip: cephSkip(), timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-ceph-'));
   const cephDir = join(dir, 'ceph');
   let b: RbdBackend;
@@ -32,6 +49,7 @@ describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 
   const sizeMiB = async (loc: string) => (JSON.parse((await execa('rbd', ['--conf', join(cephDir, 'ceph.conf'), 'info', '--format', 'json', loc])).stdout) as { size: number }).size / 1024 ** 2;
 
   before(async () => {
+    assertCeph();
     const t0 = Date.now();
     await execa('scripts/ceph.sh', ['start', cephDir, ADDR]);
     console.log(`ceph up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -135,6 +153,65 @@ describe('rbd volume backend on a single-node Ceph', { skip: haveCeph ? false : 
       await new Promise((r) => setTimeout(r, 300));
     }
     await aio.clients().osRaw('server', 'delete', '--wait', 'r1');
+    await execa('virsh', ['secret-undefine', secret], { reject: false });
+  });
+
+  it(`${CYCLES} attach/detach cycles of an rbd volume leave no image, watcher, lock, secret or disk the API does not list`, async () => {
+    assert.ok(aio, 'novalet up --rbd runs (the test before)');
+    const conf = ['--conf', join(cephDir, 'ceph.conf')];
+    const s = await aio.openstack<{ id: string; status: string }>(['server', 'create', '--image', 'novalet-guest', '--flavor', 'm1.tiny', '--network', 'private', '--wait', 'r2']);
+    assert.equal(s.status, 'ACTIVE');
+    const con = new ConsoleLog(aio.consoleLogPath(s.id));
+    await con.waitForReady({ timeoutMs: 120_000 });
+    const v = await aio.openstack<{ id: string }>(['volume', 'create', '--type', 'rbd', '--size', '1', 'cycles']);
+    const api = await apiAs(aio.url, 'demo', readFileSync(join(aio.dataDir, 'demo-password'), 'utf8').trim());
+    const volPath = async () => {
+      const r = await api('GET', `/volume/v3/{project}/volumes/${v.id}`);
+      return (await r.json()) as { volume: { status: string } };
+    };
+    const waitVolume = async (want: string) => {
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const now = (await volPath()).volume.status;
+        if (now === want) return;
+        assert.ok(Date.now() < end, `volume ${now}, wanted ${want}\n${aio!.log.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await waitVolume('available');
+    const t0 = Date.now();
+    for (let i = 0; i < CYCLES; i++) {
+      let r = await api('POST', `/compute/v2.1/servers/${s.id}/os-volume_attachments`, { volumeAttachment: { volumeId: v.id } });
+      assert.equal(r.status, 200, await r.text());
+      await waitVolume('in-use');
+      r = await api('DELETE', `/compute/v2.1/servers/${s.id}/os-volume_attachments/${v.id}`);
+      assert.equal(r.status, 202, await r.text());
+      await waitVolume('available');
+    }
+    console.log(`${CYCLES} rbd attach/detach cycles: ${((Date.now() - t0) / CYCLES).toFixed(0)} ms per cycle`);
+    // the API: no attachment; the pool: exactly the volumes the API lists
+    const atts = await (await api('GET', `/compute/v2.1/servers/${s.id}/os-volume_attachments`)).json() as { volumeAttachments: unknown[] };
+    assert.deepEqual(atts.volumeAttachments, []);
+    const listed = (await (await api('GET', '/volume/v3/{project}/volumes')).json() as { volumes: Array<{ id: string }> }).volumes.map((x) => `volumes/volume-${x.id}`);
+    assert.deepEqual((await b.list()).sort(), listed.sort());
+    // QEMU closed the image: no watcher, no lock
+    const status = JSON.parse((await execa('rbd', [...conf, 'status', '--format', 'json', `volumes/volume-${v.id}`])).stdout) as { watchers: unknown[] };
+    assert.deepEqual(status.watchers, []);
+    assert.deepEqual(await b.locks(`volumes/volume-${v.id}`), []);
+    // the domain has no rbd disk; libvirt keeps one secret, the cluster user's
+    assert.doesNotMatch((await execa('virsh', ['dumpxml', domainNameFor(s.id)])).stdout, /protocol=['"]rbd/);
+    await con.waitForHeartbeat((h) => !h.disks.includes('vdb'), { timeoutMs: 60_000 });
+    const secret = b.attachSource(`volumes/volume-${v.id}`).rbd!.secretUuid;
+    const secrets = (await execa('virsh', ['secret-list'])).stdout.split('\n').filter((l) => /ceph/.test(l));
+    assert.equal(secrets.length, 1, secrets.join('\n'));
+    assert.match(secrets[0]!, new RegExp(secret));
+    await aio.clients().osRaw('volume', 'delete', v.id);
+    await aio.clients().osRaw('server', 'delete', '--wait', 'r2');
+    const end = Date.now() + 60_000;
+    while ((await b.list()).length) {
+      assert.ok(Date.now() < end, 'the rbd image is still there');
+      await new Promise((r) => setTimeout(r, 300));
+    }
     await execa('virsh', ['secret-undefine', secret], { reject: false });
   });
 });

@@ -28,6 +28,7 @@ import { listDomains, powerOffNetns, sameProcess, waitGone } from './sys.js';
 import { readState, stateFile, TESTBED_BASE, writeState, type HostState, type TestbedState } from './state.js';
 import { createTestbed, teardown } from './testbed.js';
 import { startTestbedPostgres, stopTestbedPostgres } from './postgres.js';
+import { cephRbdConfig, startTestbedCeph, testbedCephRunning } from './ceph.js';
 
 export const DEFAULT_TESTBED_DIR = join(TESTBED_BASE, 'default');
 const AGENT_PORT = 8779;
@@ -47,6 +48,11 @@ export interface UpOptions {
   store?: string;
   /** automatic evacuation on, after this many seconds down (controller config `evacuation`) */
   autoEvacuateDelaySec?: number;
+  /**
+   * where volumes live: `file` (default: DIR/shared/volumes) or `ceph` (a single-node Ceph of the testbed's own,
+   * ceph.ts; the default volume type on rbd, file volumes still there for a type naming volume_backend_name=file)
+   */
+  storage?: 'file' | 'ceph';
 }
 
 const paths = (dir: string) => ({
@@ -119,6 +125,15 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
       database = pg.url;
       say(`PostgreSQL up: ${pg.url} (data in ${pg.dir})`);
     }
+    if (o.storage === 'ceph') {
+      // recorded before it starts: a failure half way still stops it
+      state.novalet.ceph = { dir: join(state.dir, 'ceph'), addr: link.bridgeIp };
+      writeState(state);
+      const t1 = Date.now();
+      await startTestbedCeph(state.dir, state.bridgeNetns, link.bridgeIp);
+      say(`Ceph up on ${link.bridgeIp} in ${Math.round((Date.now() - t1) / 1000)} s (data in ${state.novalet.ceph.dir}; pool volumes, user client.novalet)`);
+    }
+    const ceph = state.novalet.ceph;
     const imageDir = join(p.controller, 'images');
     const seeder = await startControllerProcess({
       dataDir: p.controller, listenHost: '127.0.0.1', listenPort: 0, secret, passwords, agents: [], config: { networks, imageDir },
@@ -141,7 +156,8 @@ export async function testbedUp(o: UpOptions, say: (line: string) => void): Prom
         agents: state.hosts.map((h) => ({ url: `http://${h.ip}:${AGENT_PORT}` })), networks, database, imageDir,
         heartbeatIntervalSeconds: 2, serviceDownTimeSeconds: 10, logLevel: o.logLevel,
         // file volumes on the storage every host sees (as an NFS mount of Cinder's volumes would be)
-        volumes: { dir: join(state.dir, 'shared', 'volumes') },
+        // with --storage ceph: rbd for volumes of the default type (and a type naming volume_backend_name=rbd)
+        volumes: { dir: join(state.dir, 'shared', 'volumes'), ...(ceph ? { rbd: cephRbdConfig(ceph), defaultBackend: 'rbd' } : {}) },
         ...(o.liveMigrationBandwidthMiBs ? { liveMigration: { bandwidthMiBs: o.liveMigrationBandwidthMiBs } } : {}),
         ...(o.autoEvacuateDelaySec !== undefined ? { evacuation: { auto: true, delaySeconds: o.autoEvacuateDelaySec, monitorIntervalSeconds: 1, maxServersPerHost: 10 } } : {}),
       }, null, 2));
@@ -218,6 +234,9 @@ async function stopAll(state: TestbedState): Promise<void> {
   if (!n) return;
   await stopNovalet([n.controller, ...(n.extraControllers ?? []).map((c) => c.ref), ...Object.values(n.agents)]);
   if (n.postgres) await stopTestbedPostgres(n.postgres);
+  // Ceph is not stopped here: its clients (QEMU's rbd disks) go first, with the domains in teardown, which then
+  // kills what is left in the bridge namespace, Ceph's daemons included (their data goes with DIR); stopped before
+  // its clients, it leaves each QEMU waiting on its I/O until libvirt kills it
 }
 
 /** `novalet testbed down`: false when there was no testbed (a second down) */
@@ -267,6 +286,8 @@ export interface TestbedStatus {
   controller: boolean;
   /** controllers beyond the first: API URL and whether it runs */
   extraControllers: Array<{ apiUrl: string; running: boolean }>;
+  /** the testbed's own Ceph (`--storage ceph`): monitor address, whether it answers, what its clients need */
+  ceph: { addr: string; running: boolean; dir: string; conf: string; keyring: string; pool: string; user: string } | null;
   /** `domains`: the libvirt domains of the host (guests, running or not), empty while its libvirtd is down */
   hosts: Array<{ name: string; ip: string; netns: string; libvirtd: boolean; agent: boolean; libvirtUri: string; migrationUri: string; domains: string[] }>;
 }
@@ -280,6 +301,7 @@ export async function testbedStatus(dir: string): Promise<TestbedStatus> {
     cloudsYaml: existsSync(paths(state.dir).clouds) ? paths(state.dir).clouds : null,
     controller: sameProcess(n?.controller),
     extraControllers: (n?.extraControllers ?? []).map((c) => ({ apiUrl: c.apiUrl, running: sameProcess(c.ref) })),
+    ceph: n?.ceph ? { addr: n.ceph.addr, running: await testbedCephRunning(n.ceph), dir: n.ceph.dir, ...cephRbdConfig(n.ceph) } : null,
     hosts: await Promise.all(state.hosts.map(async (h) => {
       const libvirtd = daemonPid(h.dir) !== undefined;
       return {

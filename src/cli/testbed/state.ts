@@ -24,6 +24,8 @@ export interface NovaletState {
   extraControllers?: Array<{ apiUrl: string; ref?: ProcessRef }>;
   /** the testbed's own PostgreSQL (`--store postgres`): data dir and port, stopped by down */
   postgres?: { dir: string; port: number };
+  /** the testbed's own Ceph (`--storage ceph`): data dir and monitor address, stopped by down */
+  ceph?: { dir: string; addr: string };
   agents: Record<string, ProcessRef | undefined>;
 }
 

@@ -22,12 +22,16 @@ import type { LiveMigrateParams } from '../tasks/defs/live-migration.js';
 import type { EvacuateParams } from '../tasks/defs/evacuate.js';
 import type { LiveMigrationPolicy } from '../config.js';
 import type { Placement } from '../scheduler/placement.js';
+import type { VolumeBackedSnapshots } from './volume-backed-snapshot.js';
 
 export function snapshotOf(f: { id: string; name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extraSpecs: Record<string, string> }): FlavorSnapshot {
   return { id: f.id, name: f.name, vcpus: f.vcpus, ram: f.ram, disk: f.disk, ephemeral: f.ephemeral, swap: f.swap, extraSpecs: { ...f.extraSpecs } };
 }
 
 export class ServerActions {
+  /** createImage of a server booted from a volume (volume snapshots + a 0-byte image; set where volumes exist) */
+  volumeBacked?: VolumeBackedSnapshots;
+
   constructor(
     private readonly store: Store, private readonly tasks: TaskEngine, private readonly quotas: QuotaService, private readonly hosts: HostRegistry,
     /** Nova's allow_resize_to_same_host (default false): a resize may stay on the server's host */
@@ -98,6 +102,8 @@ export class ServerActions {
   /** returns the new image's id; the image is 'queued' until the snapshot finishes */
   async createImage(ctx: RequestContext, id: string, name: string, metadata: Record<string, string>): Promise<string> {
     const s = await precheck(this.store, ctx, id, RULES.createImage);
+    // Nova: a volume-backed server's snapshot is its volumes' snapshots (compute/api.py snapshot_volume_backed)
+    if (s.imageRef === '' && this.volumeBacked) return this.volumeBacked.create(ctx, s, name, metadata);
     // Nova: the properties the user sent take precedence (compute/api.py _create_image)
     const img = await createSnapshotImage(this.store, ctx, s, name, 'snapshot', metadata);
     await this.startWithImage(ctx, id, img.id, TASKS.snapshot, { imageId: img.id });

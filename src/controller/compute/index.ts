@@ -29,6 +29,8 @@ import { VolumeService } from '../volumes/service.js';
 import { BootVolumes } from '../volumes/boot-volumes.js';
 import { VolumeAttachments } from '../volumes/attachments.js';
 import { ServerVolumes } from '../volumes/server-volumes.js';
+import { VolumeFencing } from '../volumes/fencing.js';
+import { VolumeBackedSnapshots } from './volume-backed-snapshot.js';
 import { ClusterDuty, PeriodicDuty } from '../cluster-duty.js';
 import { HostFailureHandling, hostLogger } from '../host-monitor/index.js';
 
@@ -86,16 +88,18 @@ export class ComputeController {
     this.volumes = new VolumeService(store, cfg, this.images, o.log);
     this.volumeAttachments = new VolumeAttachments(store, this.volumes);
     this.bootVolumes = new BootVolumes(store, this.volumes, this.volumeAttachments);
+    const volumeFencing = new VolumeFencing(store, this.volumes);
     this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, net: this.network.servers, images: this.images,
       specs: new SpecBuilder(store, transport, (id) => this.bootVolumes.disks(id)), volumes: this.volumeAttachments,
-      bootVolumes: this.bootVolumes,
+      bootVolumes: this.bootVolumes, volumeFencing,
     }, {
       owner: o.controllerId, leaseMs: cfg.taskLeaseSeconds * 1000, ...(o.log ? { log: o.log } : {}), ...(o.failpoints ? { failpoints: o.failpoints } : {}),
       ...(o.observe?.taskFinished ? { onFinished: o.observe.taskFinished } : {}),
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost, liveMigration: cfg.liveMigration }, this.placement);
+    this.actions.volumeBacked = new VolumeBackedSnapshots(store, this.volumes);
     this.console = new ConsoleService(store, transport);
     this.shelving = new ShelveService(store, this.actions, cfg);
     this.serverGroups = new ServerGroupService(store, this.quotas);
@@ -112,7 +116,7 @@ export class ComputeController {
     this.offloadDuty = cfg.shelvedOffloadTime > 0
       ? new PeriodicDuty(store, 'shelved-offload', o.controllerId, Math.min(cfg.shelvedOffloadTime, 60) * 1000, () => this.shelving.offloadExpired())
       : null;
-    this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log));
+    this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log), volumeFencing);
     // Neutron -> Nova: a port deleted in the network API leaves its server (network-vif-deleted), in the background
     this.network.servers.onVifDeleted(async (p) => { void this.interfaces.vifDeleted(p); });
   }

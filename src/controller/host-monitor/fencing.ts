@@ -10,6 +10,10 @@
  * the one the server runs from) or when that cannot be proven (the new host does not answer): data is never
  * deleted on suspicion.
  *
+ * Storage: an evacuation cut the host off the storage of the server's volumes (rbd: its address blocklisted,
+ * volumes/fencing.ts); once every stale guest of the host is destroyed, the host is let back on (`storage.unfence`)
+ * before the records complete, so a failed unfence is tried again with the next heartbeat.
+ *
  * Checked: hosts that are not up (an evacuation is refused while the source is up), and hosts that still have an
  * evacuation to fence (one query per heartbeat round), so a healthy cluster pays one query a round.
  */
@@ -24,11 +28,15 @@ export interface FenceLogger { info(obj: object, msg: string): void; warn(obj: o
 
 export interface FenceResult { host: string; destroyed: string[]; completed: string[]; failed: string[]; }
 
+/** the storage's side (volumes/fencing.ts): lets a host whose stale guests are gone back on */
+export interface StorageFence { unfence(host: string): Promise<void> }
+
 export class HostFencer {
   /** what each fence did (the operator's view and the tests): newest last, a few hundred kept */
   readonly log: FenceResult[] = [];
 
-  constructor(private readonly store: Store, private readonly hosts: HostTransport, private readonly logger: FenceLogger = { info: () => {}, warn: () => {} }) {}
+  constructor(private readonly store: Store, private readonly hosts: HostTransport, private readonly logger: FenceLogger = { info: () => {}, warn: () => {} },
+    private readonly storage?: StorageFence) {}
 
   /** the evacuations whose source `host` must still be fenced */
   pending(host: string): Promise<Migration[]> {
@@ -55,6 +63,7 @@ export class HostFencer {
     const pending = await this.pending(host);
     if (pending.length === 0) return true;
     const r: FenceResult = { host, destroyed: [], completed: [], failed: [] };
+    const toComplete: Migration[] = [];
     for (const m of pending) {
       try {
         let keepFiles: boolean;
@@ -78,13 +87,31 @@ export class HostFencer {
           // the host never had it, or destroyed it already
           if (!(err instanceof HostCallError && err.code === 'unknown_server')) throw err;
         }
-        if (m.status === 'done') {
-          await this.store.releaseClaim(m.uuid);
-          if (await this.store.updateMigration(m.uuid, { status: 'completed' }, ['done'])) r.completed.push(m.serverId);
-        }
+        if (m.status === 'done') toComplete.push(m);
       } catch (err) {
         r.failed.push(m.serverId);
         this.logger.warn({ host, serverId: m.serverId, err: (err as Error).message }, 'fencing failed; the host stays down until it succeeds');
+      }
+    }
+    // every stale guest gone: the host may use the storage again (not before: one left could still write)
+    let unfenced = true;
+    if (r.failed.length === 0 && this.storage) {
+      try { await this.storage.unfence(host); } catch (err) {
+        unfenced = false;
+        r.failed.push('storage');
+        this.logger.warn({ host, err: (err as Error).message }, 'fencing: the storage did not let the host back on; the host stays down until it does');
+      }
+    }
+    // with a failed destroy the others still complete: the failed one keeps the host to fence (and unfence) later
+    if (unfenced) {
+      for (const m of toComplete) {
+        try {
+          await this.store.releaseClaim(m.uuid);
+          if (await this.store.updateMigration(m.uuid, { status: 'completed' }, ['done'])) r.completed.push(m.serverId);
+        } catch (err) {
+          r.failed.push(m.serverId);
+          this.logger.warn({ host, serverId: m.serverId, err: (err as Error).message }, 'fencing failed; the host stays down until it succeeds');
+        }
       }
     }
     this.log.push(r);

@@ -11,7 +11,7 @@ import type { ServerActions } from '../compute/actions.js';
 import { ClusterDuty } from '../cluster-duty.js';
 import { DEFAULT_EVACUATION, type EvacuationConfig } from './config.js';
 import { HostMonitor } from './monitor.js';
-import { HostFencer } from './fencing.js';
+import { HostFencer, type StorageFence } from './fencing.js';
 import { AutoEvacuator } from './auto-evacuate.js';
 
 export { HostMonitor } from './monitor.js';
@@ -38,11 +38,11 @@ export class HostFailureHandling {
   readonly duty: ClusterDuty;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, cfg: ControllerConfig, registry: HostRegistry, transport: HostTransport, actions: ServerActions, controllerId: string, log: HostFailureLogger) {
+  constructor(store: Store, cfg: ControllerConfig, registry: HostRegistry, transport: HostTransport, actions: ServerActions, controllerId: string, log: HostFailureLogger, storage?: StorageFence) {
     this.cfg = { ...DEFAULT_EVACUATION, ...cfg.evacuation };
     this.duty = new ClusterDuty(store, 'host-monitor', controllerId, 3 * this.cfg.monitorIntervalSeconds * 1000);
     this.monitor = new HostMonitor(store, registry, this.duty, log);
-    this.fencer = new HostFencer(store, transport, log);
+    this.fencer = new HostFencer(store, transport, log, storage);
     this.auto = new AutoEvacuator(store, this.monitor, actions, this.cfg, log);
   }
 

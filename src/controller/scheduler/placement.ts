@@ -5,7 +5,7 @@
  * claim this view has not seen), so that host's usage is re-read and the next best host is tried.
  */
 import type { FlavorSnapshot, GroupRule, Host, Server, Store } from '../../store/index.js';
-import { claimOf } from '../../store/index.js';
+import { claimOf, heldFlavor } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
 import type { Scheduler, SelectOptions } from './scheduler.js';
 
@@ -49,13 +49,15 @@ export class Placement {
 
   private async decide(s: Server, requestedHost: string | undefined, excluded: readonly string[], hints: PlacementHints): Promise<string> {
     const exclude = [...excluded];
+    // booted from a volume: no root disk on the host (heldFlavor)
+    const flavor = heldFlavor(s, s.flavor);
     for (let attempt = 0; attempt < 20; attempt++) {
       // the group's placement is read anew each try: a racing member may have landed since
       const c = await this.constraints(s.id, hints);
-      const host = this.scheduler.select(s.flavor, {
+      const host = this.scheduler.select(flavor, {
         ...(requestedHost ? { forcedHost: requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
       });
-      if (await this.store.claimHost(s.id, host, claimOf(s.flavor), this.scheduler.limits(host), c.rule)) return host;
+      if (await this.store.claimHost(s.id, host, claimOf(flavor), this.scheduler.limits(host), c.rule)) return host;
       this.scheduler.setUsage(host, await this.store.getHostUsage(host));
       if (requestedHost) break;
       exclude.push(host);
@@ -103,14 +105,15 @@ export class Placement {
    * allow_resize_to_same_host), possibly the source itself (its claim grows to `flavor`). The server's group
    * policy applies as at create. Idempotent: a re-driven step finds the claim it made.
    */
-  async placeMigration(s: Server, flavor: FlavorSnapshot, migrationId: string, o: { requestedHost?: string; allowSource: boolean }): Promise<string> {
+  async placeMigration(s: Server, newFlavor: FlavorSnapshot, migrationId: string, o: { requestedHost?: string; allowSource: boolean }): Promise<string> {
+    const flavor = heldFlavor(s, newFlavor);
     const source = s.host;
     if (!source) throw noValidHost();
     const [held, kept] = await Promise.all([this.store.getAllocation(s.id), this.store.getAllocation(migrationId)]);
     if (held && kept && held.host !== source) return held.host;
     const want = claimOf(flavor);
     const grown = (a: typeof held) => !!a && a.vcpus === want.vcpus && a.memoryMb === want.memoryMb && a.diskGb === want.diskGb;
-    if (o.allowSource && !kept && held?.host === source && grown(held) && !grown({ host: source, ...claimOf(s.flavor) })) return source;
+    if (o.allowSource && !kept && held?.host === source && grown(held) && !grown({ host: source, ...claimOf(heldFlavor(s, s.flavor)) })) return source;
     const exclude = o.allowSource ? [] : [source];
     const group = (await this.store.serverGroupsOf(s.id))[0];
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -138,8 +141,9 @@ export class Placement {
    * The API's answer before a resize or cold migration starts (Nova schedules those synchronously): true when the
    * scheduler's view has a host for it now. Claims nothing: the task's placeMigration decides.
    */
-  async hasMigrationTarget(s: Server, flavor: FlavorSnapshot, o: { requestedHost?: string; allowSource: boolean }): Promise<boolean> {
+  async hasMigrationTarget(s: Server, newFlavor: FlavorSnapshot, o: { requestedHost?: string; allowSource: boolean }): Promise<boolean> {
     if (!s.host) return false;
+    const flavor = heldFlavor(s, newFlavor);
     const group = (await this.store.serverGroupsOf(s.id))[0];
     const c = await this.constraints(s.id, group ? { group } : {});
     try {

@@ -101,7 +101,7 @@ export class Scheduler {
       const used = this.usedWithClaims(h);
       const freeRamMb = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb - flavor.ram;
       const freeVcpus = h.vcpus * this.cfg.cpuAllocationRatio - used.vcpus - flavor.vcpus;
-      const freeDiskGb = h.diskGb * this.cfg.diskAllocationRatio - used.diskGb - flavor.disk - flavor.ephemeral;
+      const freeDiskGb = h.diskGb * this.cfg.diskAllocationRatio - used.diskGb - claimOf(flavor).diskGb;
       if (freeRamMb < 0 || freeVcpus < 0 || freeDiskGb < 0) continue;
       fits.push({ name: h.name, freeRamMb, freeVcpus, freeDiskGb, groupPreference: opts.prefer?.(h.name) ?? 0 });
     }

@@ -15,6 +15,7 @@ import type { Placement } from '../scheduler/placement.js';
 import type { SpecBuilder } from '../compute/spec.js';
 import type { VolumeAttachments } from '../volumes/attachments.js';
 import type { BootVolumes } from '../volumes/boot-volumes.js';
+import type { VolumeFencing } from '../volumes/fencing.js';
 
 /** what steps may use */
 export interface TaskServices {
@@ -29,6 +30,8 @@ export interface TaskServices {
   volumes?: VolumeAttachments;
   /** the volumes a server is built with, and where they are attached (volumes/boot-volumes.ts) */
   bootVolumes?: BootVolumes;
+  /** a dead host cut off the storage of a server's volumes (evacuation; volumes/fencing.ts) */
+  volumeFencing?: VolumeFencing;
 }
 
 export interface TaskCtx<P = Record<string, unknown>> {

@@ -9,7 +9,7 @@ import type { ServerRepo } from '../repos/servers.js';
 import { serverStatus } from '../status.js';
 import type { NewServer, Server, ServerChanges, ServerExpect, ServerQuery, ServerRevision } from '../types.js';
 import { compileSearchPattern, type SearchPattern } from '../search-pattern.js';
-import { claimOf } from '../resources.js';
+import { serverClaimOf } from '../resources.js';
 import { now } from '../sqlite/columns.js';
 import { afterMarker, buildWhere, sortSpec } from '../sqlite/server-query.js';
 import { ipText, rowToServer, setClause, VIEW_COLUMNS } from '../sqlite/server-rows.js';
@@ -50,7 +50,7 @@ export async function insertServer(q: Queryable, s: NewServer): Promise<Row> {
   }
   if (tags.length) await q.query('INSERT INTO server_tags (server_id, tag) SELECT ?, t FROM unnest(?::text[]) AS u(t)', [s.id, tags]);
   // a server inserted already placed (imports, fixtures) holds its resources like a scheduled one
-  if (s.host) await claim(q, s.id, s.host, claimOf(s.flavor), null);
+  if (s.host) await claim(q, s.id, s.host, serverClaimOf(s), null);
   return row;
 }
 

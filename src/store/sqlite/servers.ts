@@ -9,7 +9,7 @@ import type { NewServer, Server, ServerChanges, ServerExpect, ServerQuery, Serve
 import { now, type Row } from './columns.js';
 import { SqliteRepository, type Connection } from './repository.js';
 import { claim, release } from './claims.js';
-import { claimOf } from '../resources.js';
+import { serverClaimOf } from '../resources.js';
 import { syncChildren } from './server-children.js';
 import { afterMarker, buildWhere, sortSpec } from './server-query.js';
 import { ipText, rowReader, rowToServer, setClause, VIEW_COLUMNS } from './server-rows.js';
@@ -42,7 +42,7 @@ export function insertServer(c: Connection, s: NewServer): void {
       for (const tag of s.tags) tg.run(s.id, tag);
     syncChildren(cached, s.id);
     // a server inserted already placed (imports, fixtures) holds its resources like a scheduled one
-    if (s.host) claim(c, s.id, s.host, claimOf(s.flavor), null);
+    if (s.host) claim(c, s.id, s.host, serverClaimOf(s), null);
   })();
 }
 

@@ -18,6 +18,7 @@ import type { PlacementHints } from '../../scheduler/placement.js';
 import { ensureHostNetworks } from './host-networks.js';
 import { attachBuiltVolumes, prepareVolumes } from './boot-volumes.js';
 import type { AttachedVolume } from '../../../store/index.js';
+import { heldFlavor } from '../../../store/index.js';
 
 /** an admin's requested host, and the scheduler hints (a server group, same_host / different_host servers) */
 export interface BuildParams extends PlacementHints {
@@ -68,7 +69,7 @@ export const build: TaskDef<BuildParams> = {
         } catch (err) {
           const tried = [...((t.data.tried as string[] | undefined) ?? []), host];
           if (!(err instanceof HostCallError && err.rolledBack) || t.params.requestedHost || tried.length >= t.svc.placement.maxAttempts) throw err;
-          await t.svc.placement.unclaim(s.id, host, s.flavor);
+          await t.svc.placement.unclaim(s.id, host, heldFlavor(s, s.flavor));
           await t.save({ tried, host: null, lastError: { code: err.code, message: err.message } });
           throw new GoTo('schedule');
         }

@@ -6,6 +6,11 @@
  *
  * `schedule`: the scheduler's host or the admin's (with `force`, no limits); the record becomes the consumer of the
  * source's claim (held until the source is fenced) and the server's claim moves to the target; `pre-migrating`.
+ * `fence_storage`: the source is cut off the storage of the server's volumes before the target opens them (rbd:
+ * `ceph osd blocklist add <source address>:0/0`, so the stale QEMU can no longer write and the target gets the
+ * image's exclusive lock at once; file: nothing, QEMU's image locks do it). Recorded as the instance action's event
+ * `compute_fence_volume_host` (once, also when re-driven: the blocklist entry is idempotent). The entry goes when
+ * the source comes back and its stale guests are destroyed (host-monitor/fencing.ts).
  * `networks`: the server keeps its ports and addresses; the target is told about their networks.
  * `spawn`: on the target (tag `evacuate`): the spec with the server's attached volumes as disks given by path (their
  * data kept). The root disk is made only if the target does not have it: on shared instance storage the server's
@@ -20,7 +25,7 @@ import { ensureHostNetworks } from './host-networks.js';
 import { adminPassOf } from './admin-pass.js';
 import { RULES } from '../../compute/states.js';
 import { novaPower, vmStateFor } from '../../compute/power.js';
-import { claimOf } from '../../../store/index.js';
+import { serverClaimOf } from '../../../store/index.js';
 import { HostCallError } from '../../hosts/transport.js';
 import type { TaskCtx, TaskDef } from '../types.js';
 
@@ -44,6 +49,17 @@ export const FENCE_STATUSES = ['accepted', 'pre-migrating', 'done'] as const;
 const MOVING = ['accepted', 'pre-migrating'];
 
 const mid = (t: TaskCtx<EvacuateParams>) => t.params.migrationId;
+
+export const FENCE_EVENT = 'compute_fence_volume_host';
+
+/** an extra finished event of the task's instance action (once: a re-driven step finds it there) */
+async function recordEvent(t: TaskCtx<EvacuateParams>, event: string, host: string): Promise<void> {
+  const store = t.svc.store;
+  if ((await store.listActionEvents(t.task.actionId)).some((e) => e.event === event)) return;
+  const now = new Date().toISOString();
+  const e = await store.startActionEvent(t.task.actionId, event, now, host);
+  await store.finishActionEvent(e.id, now, 'Success', null);
+}
 const target = (t: TaskCtx<EvacuateParams>) => t.data.target as string;
 
 export const evacuate: TaskDef<EvacuateParams> = {
@@ -64,7 +80,7 @@ export const evacuate: TaskDef<EvacuateParams> = {
         let host = t.data.target as string | undefined;
         if (!host) {
           if (t.params.requestedHost && t.params.force) {
-            const claimed = await t.svc.store.claimMigration(s.id, mid(t), t.params.requestedHost, claimOf(s.flavor), null);
+            const claimed = await t.svc.store.claimMigration(s.id, mid(t), t.params.requestedHost, serverClaimOf(s), null);
             if (!claimed) throw new Error(`the claim on ${t.params.requestedHost} was refused`);
             host = t.params.requestedHost;
           } else {
@@ -76,6 +92,17 @@ export const evacuate: TaskDef<EvacuateParams> = {
         }
         const h = await t.svc.store.getHost(host);
         await t.svc.store.updateMigration(mid(t), { destCompute: host, destNode: host, destHost: h?.hostIp ?? null, status: 'pre-migrating' }, MOVING);
+      },
+    },
+    {
+      name: 'fence_storage',
+      run: async (t) => {
+        if (!t.svc.volumeFencing) return;
+        const source = t.data.source as string;
+        const fenced = await t.svc.volumeFencing.fenceFor(t.task.serverId, source);
+        if (fenced.length === 0) return;
+        await recordEvent(t, FENCE_EVENT, source);
+        await t.save({ storageFenced: fenced });
       },
     },
     {

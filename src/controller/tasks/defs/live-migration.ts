@@ -21,7 +21,7 @@
  * Every call has its own tag, so a re-driven step (controller crash) gets the agent's operation, finished or still
  * running, instead of a second one.
  */
-import { claimOf } from '../../../store/index.js';
+import { heldFlavor, serverClaimOf } from '../../../store/index.js';
 import { RULES } from '../../compute/states.js';
 import { POWER, novaPower, vmStateFor } from '../../compute/power.js';
 import { LIVE_IN_PROGRESS } from '../../compute/migrations.js';
@@ -123,7 +123,7 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
         const requested = t.params.requestedHost;
         if (requested && t.params.force) {
           // Nova's force: the host as given, no scheduler (the claim is recorded, not checked)
-          if (!(await store.claimMigration(s.id, mid, requested, claimOf(s.flavor), null))) throw badRequest(`Unable to claim resources on ${requested}.`);
+          if (!(await store.claimMigration(s.id, mid, requested, serverClaimOf(s), null))) throw badRequest(`Unable to claim resources on ${requested}.`);
           target = requested;
         } else {
           target = await t.svc.placement.placeMigration(server, s.flavor, mid, { ...(requested ? { requestedHost: requested } : {}), allowSource: false });
@@ -223,6 +223,6 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
   finished: (t) => {
     const source = t.data.source as string | undefined;
     if (!source) return;
-    void t.server().then((s) => t.svc.placement.freed(source, s.flavor), () => undefined);
+    void t.server().then((s) => t.svc.placement.freed(source, heldFlavor(s, s.flavor)), () => undefined);
   },
 };

@@ -14,7 +14,7 @@
  * recorded operation instead of a second one. A failure before VERIFY_RESIZE puts the server back on its source.
  */
 import { leftHost, moveBindings } from './host-networks.js';
-import { claimOf, type FlavorSnapshot, type Migration, type MigrationType } from '../../../store/index.js';
+import { claimOf, heldFlavor, type FlavorSnapshot, type Migration, type MigrationType } from '../../../store/index.js';
 import { RULES } from '../../compute/states.js';
 import { POWER, novaPower, vmStateFor } from '../../compute/power.js';
 import { HostCallError } from '../../hosts/transport.js';
@@ -124,7 +124,7 @@ async function undoMove(t: TaskCtx<MigrateParams>): Promise<void> {
   // on its own host, or nothing placed yet (a same-host grow is given back; otherwise this changes nothing)
   if (t.data.sameHost !== false) {
     const old = t.data.oldFlavor as FlavorSnapshot | undefined;
-    if (old) await store.resizeClaim(t.task.serverId, claimOf(old), null);
+    if (old) await store.resizeClaim(t.task.serverId, claimOf(heldFlavor(await t.server(), old)), null);
     return;
   }
   // host calls are best effort (a delete may have cancelled the task: it destroys what is left)
@@ -224,7 +224,7 @@ export const revertResize: TaskDef = {
         if (m) await t.svc.store.updateMigration(m.uuid, { status: 'reverting' }, ['finished']);
         if (!acrossHosts(m)) {
           await t.save({ power: (await t.call('resize_revert', {})).power });
-          if (s.oldFlavor) await t.svc.store.resizeClaim(s.id, claimOf(s.oldFlavor), null);
+          if (s.oldFlavor) await t.svc.store.resizeClaim(s.id, claimOf(heldFlavor(s, s.oldFlavor)), null);
           return;
         }
         await t.save({ source: m.sourceCompute, wasRunning: t.data.wasRunning ?? s.powerState === POWER.RUNNING });

@@ -19,6 +19,7 @@ import { POWER, novaPower } from '../../compute/power.js';
 import { ensureHostNetworks } from './host-networks.js';
 import { HostCallError } from '../../hosts/transport.js';
 import type { FlavorSnapshot, ServerChanges } from '../../../store/index.js';
+import { heldFlavor } from '../../../store/index.js';
 import type { StepDef, TaskCtx, TaskDef } from '../types.js';
 import { takeSnapshot } from './image.js';
 
@@ -182,7 +183,7 @@ export const unshelve: TaskDef<UnshelveParams> = {
       if (!(err instanceof HostCallError && err.code === 'unknown_server')) return;
     }
     const s = await t.server();
-    await t.svc.placement.unclaim(s.id, host, s.flavor);
+    await t.svc.placement.unclaim(s.id, host, heldFlavor(s, s.flavor));
     await t.svc.store.updateServerIf(s.id, { taskState: UNSHELVE_STATES }, { host: null, node: null });
   },
 };

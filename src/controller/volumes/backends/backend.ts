@@ -36,6 +36,14 @@ export interface VolumeBackend {
   attachSource(location: string, format: string): AttachSource;
   /** every location the backend holds (for leak checks): volumes and snapshots */
   list(): Promise<string[]>;
+  /**
+   * Cuts a host (by its address) off the storage before another host opens the volumes it had open (evacuation of
+   * a dead host): true when the backend did (rbd: a blocklist entry), false when it has nothing to do (file: QEMU's
+   * image locks on the shared storage). Idempotent.
+   */
+  fence(hostAddress: string): Promise<boolean>;
+  /** lets a fenced host back on (once its stale guests are gone); idempotent, nothing to do when it was not fenced */
+  unfence(hostAddress: string): Promise<void>;
 }
 
 /** a backend operation failed (the volume goes to error; the message is for the log and the fault) */

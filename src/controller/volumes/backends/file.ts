@@ -28,6 +28,10 @@ export class FileBackend implements VolumeBackend {
 
   private pathOf(name: string): string { return join(this.dir, name); }
 
+  /** nothing to cut: a second QEMU is refused the write lock of a file the stale one holds (OFD locks) */
+  async fence(_hostAddress: string): Promise<boolean> { return false; }
+  async unfence(_hostAddress: string): Promise<void> {}
+
   /** writes `name` through `fill(tmp)`, then renames; the temporary goes away on failure */
   private async writeOnce(name: string, fill: (tmp: string) => Promise<void>): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o755 });

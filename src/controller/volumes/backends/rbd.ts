@@ -1,12 +1,14 @@
 /**
  * Ceph RBD through Ceph's own CLIs (`rbd`, `ceph`) with JSON output: no npm client for RBD exists. Images are
  * `<pool>/volume-<id>`, snapshots full copies `<pool>/snapshot-<id>` (no clone chains to flatten before a delete).
- * Image -> volume goes through a raw temporary file and `rbd import`. Fencing: `locks()` lists an image's lock
- * holders and `blocklist()` fences a dead client's address, so that another host can take the exclusive lock
- * at once instead of after the ~27 s timeout.
+ * Image -> volume goes through a raw temporary file and `rbd import`. Fencing: `fence(hostAddress)` blocklists
+ * every client of a (dead) host, `IP:0/0` (the form `profile rbd` may add; Ceph matches it against any port and
+ * nonce of that IP), so its QEMU can no longer write and another host takes the exclusive lock at once instead of
+ * after the ~27 s timeout; `unfence` removes the entry (needs `allow command "osd blocklist"`, scripts/ceph.sh).
+ * Entries expire after Ceph's default hour anyway. `locks()` lists an image's lock holders.
  *
- * Attaching needs a libvirt network disk with a cephx secret on the host, which the agent does not build yet:
- * attachSource refuses, so an rbd volume can be created, copied, resized and deleted but not attached.
+ * Attaching: attachSource gives the host the monitors, the cephx user and key and the libvirt secret's UUID; the
+ * agent defines the secret and a `<disk type='network'>` (protocol rbd).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -146,5 +148,27 @@ export class RbdBackend implements VolumeBackend {
   /** fences a client address (a dead host's): its writes are refused and its lock can be taken at once */
   async blocklist(address: string): Promise<void> {
     await this.cli('ceph', ['osd', 'blocklist', 'add', address]);
+  }
+
+  /** the entry that covers every client of a host: IP:0/0 (IPv6: [IP]:0/0) */
+  static hostEntry(hostAddress: string): string {
+    return `${hostAddress.includes(':') ? `[${hostAddress}]` : hostAddress}:0/0`;
+  }
+
+  async fence(hostAddress: string): Promise<boolean> {
+    await this.blocklist(RbdBackend.hostEntry(hostAddress));
+    return true;
+  }
+
+  async unfence(hostAddress: string): Promise<void> {
+    // "isn't blocklisted" exits 0: a second unfence is fine
+    await this.cli('ceph', ['osd', 'blocklist', 'rm', RbdBackend.hostEntry(hostAddress)]);
+  }
+
+  /** the blocklist's addresses (IP:port/nonce) */
+  async blocklisted(): Promise<string[]> {
+    // Ceph 16 prints two JSON arrays in a row (the entries, then the range entries): the addresses of both
+    const out = await this.cli('ceph', ['osd', 'blocklist', 'ls', '--format', 'json']);
+    return [...out.matchAll(/"addr"\s*:\s*"([^"]+)"/g)].map((m) => m[1]!);
   }
 }

@@ -1,0 +1,83 @@
+/**
+ * createImage of a server booted from a volume, as Nova's snapshot_volume_backed: a forced Cinder snapshot of each
+ * attached volume ("snapshot for <name>"), and an active 0-byte image whose block_device_mapping (JSON) maps each
+ * snapshot back to a volume with its device, boot index and size, bdm_v2 True, root_device_name /dev/vda, the
+ * user's metadata; no host is asked for a snapshot, the server stays ACTIVE. An image-backed server's createImage
+ * is unchanged (the host's snapshot).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHarness } from '../support/harness.js';
+
+const S = '/compute/v2.1/servers';
+
+test('createImage of a volume-booted server: volume snapshots and a 0-byte image with their block device mapping', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-bfv-snap-'));
+  const h = await createHarness({ volumes: { dir } });
+  try {
+    const demo = h.ids.demoProject;
+    const vreq = (method: string, path: string, payload?: unknown) => h.app.inject({ method: method as 'GET', url: `/volume/v3/${demo}/${path}`, headers: { 'x-auth-token': h.tokens.demo }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    const idle = async () => { await h.idle(); await h.app.novalet.compute.volumes.idle(); await h.idle(); };
+    const root = (await vreq('POST', 'volumes', { volume: { size: 1, name: 'root' } })).json().volume.id as string;
+    const data = (await vreq('POST', 'volumes', { volume: { size: 2, name: 'data' } })).json().volume.id as string;
+    await idle();
+    assert.ok((await vreq('POST', `volumes/${root}/action`, { 'os-set_bootable': { bootable: true } })).statusCode < 300);
+    let r = await h.req(h.tokens.demo, 'POST', S, { server: { name: 'b1', flavorRef: '1', networks: 'none', block_device_mapping_v2: [
+      { uuid: root, boot_index: 0, source_type: 'volume', destination_type: 'volume', delete_on_termination: true },
+    ] } }, '2.37');
+    assert.equal(r.statusCode, 202, r.body);
+    const id = r.json().server.id as string;
+    await idle();
+    r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/os-volume_attachments`, { volumeAttachment: { volumeId: data, tag: 'db' } }, '2.79');
+    assert.equal(r.statusCode, 200, r.body);
+    await idle();
+    const before = h.driver.calls.length;
+
+    r = await h.req(h.tokens.demo, 'POST', `${S}/${id}/action`, { createImage: { name: 'snap1', metadata: { purpose: 'test' } } }, '2.45');
+    assert.equal(r.statusCode, 202, r.body);
+    const imageId = r.json().image_id as string;
+    await idle();
+    assert.deepEqual(h.driver.calls.slice(before).map((c) => c.op), [], 'no host call');
+    assert.equal((await h.req(h.tokens.demo, 'GET', `${S}/${id}`)).json().server.status, 'ACTIVE');
+
+    const img = (await h.app.inject({ method: 'GET', url: `/image/v2/images/${imageId}`, headers: { 'x-auth-token': h.tokens.demo } })).json();
+    assert.equal(img.status, 'active');
+    assert.equal(img.size, 0);
+    assert.equal(img.purpose, 'test');
+    assert.equal(img.image_type, 'snapshot');
+    assert.equal(img.instance_uuid, id);
+    assert.equal(img.root_device_name, '/dev/vda');
+    assert.equal(img.bdm_v2, 'True');
+    const mapping = JSON.parse(img.block_device_mapping) as Array<Record<string, unknown>>;
+    const snaps = (await vreq('GET', 'snapshots/detail')).json().snapshots as Array<{ id: string; volume_id: string; name: string; status: string }>;
+    assert.equal(snaps.length, 2);
+    for (const s of snaps) {
+      assert.equal(s.name, 'snapshot for snap1');
+      assert.equal(s.status, 'available');
+    }
+    const snapOf = (vol: string) => snaps.find((s) => s.volume_id === vol)!.id;
+    assert.deepEqual(mapping.map((m) => [m.source_type, m.destination_type, m.snapshot_id, m.boot_index, m.device_name, m.volume_size, m.delete_on_termination, m.tag]), [
+      ['snapshot', 'volume', snapOf(root), 0, '/dev/vda', 1, true, null],
+      ['snapshot', 'volume', snapOf(data), null, '/dev/vdb', 2, false, 'db'],
+    ]);
+
+    // an image-backed server: the host takes the snapshot (unchanged)
+    const image = (await h.store.listImages({ projectId: null, isAdmin: true })).find((x) => x.id !== imageId)!.id;
+    r = await h.req(h.tokens.demo, 'POST', S, { server: { name: 'i1', imageRef: image, flavorRef: '1', networks: 'none' } }, '2.37');
+    const i1 = r.json().server.id as string;
+    await idle();
+    const mark = h.driver.calls.length;
+    r = await h.req(h.tokens.demo, 'POST', `${S}/${i1}/action`, { createImage: { name: 'snap2' } }, '2.45');
+    assert.equal(r.statusCode, 202, r.body);
+    await idle();
+    assert.ok(h.driver.calls.slice(mark).some((c) => c.serverId === i1), 'the host was asked');
+    const img2 = (await h.app.inject({ method: 'GET', url: `/image/v2/images/${r.json().image_id}`, headers: { 'x-auth-token': h.tokens.demo } })).json();
+    assert.equal(img2.block_device_mapping, undefined);
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
