@@ -7,7 +7,8 @@
  * PostgreSQL: NOVALET_BENCH_POSTGRES_URL), migration (a two-host testbed: live migration through novalet vs
  * virsh; root, libvirtd, the test guest), evacuation (a three-host testbed: power loss of a host, detection and
  * automatic evacuation times; root, libvirtd, the test guest), net (ports, servers with tenant ports), sched (cost versus hosts), load (200 req/s
- * mixed for 60 s: errors, latency, event-loop delay; NOVALET_LOAD_RATE, NOVALET_LOAD_SECONDS). --quick: small sizes, one run, for a smoke test in about a minute.
+ * mixed for 60 s: errors, latency, event-loop delay; NOVALET_LOAD_RATE, NOVALET_LOAD_SECONDS), fuzzmem (controller peak RSS
+ * under 40,000 fuzzed requests; NOVALET_FUZZ_REQUESTS). --quick: small sizes, one run, for a smoke test in about a minute.
  * Results another suite wrote (bench/results/agent.json, the agent overhead bench) are included in the summary.
  * Benchmarks never run inside the test suite.
  */
@@ -30,6 +31,8 @@ const SUITES: Suite[] = [
     run: async (o) => (await import('./qemu.bench.js')).runQemuBench(o) },
   { name: 'load', title: 'load: mixed requests at a fixed rate (default 200 req/s for 60 s), latency, errors, event-loop delay', usesRuntime: true,
     run: async (o) => (await import('./load.bench.js')).runLoadBench(o) },
+  { name: 'fuzzmem', title: 'controller memory under fuzzed requests (random routes, oversized and malformed bodies)', usesRuntime: true,
+    run: async (o) => (await import('./fuzz-memory.bench.js')).runFuzzMemoryBench(o) },
   { name: 'ha', title: 'several controllers on one store: SQLite and PostgreSQL, one controller vs two', usesRuntime: true,
     run: async (o) => (await import('./ha.bench.js')).runHaBench(o) },
   { name: 'migration', title: 'live migration on a two-host testbed: through novalet vs plain virsh (real QEMU)',

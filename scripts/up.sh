@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 need_root
 REPO=$(pwd)
 DATA_DIR=${NOVALET_DATA_DIR:-/var/lib/novalet}
+# V8 flags of the controller's unit (systemd/novalet-controller.service says why)
+NODE_FLAGS="--max-semi-space-size=4 --heap-growing-percent=30"
 LISTEN=${NOVALET_LISTEN:-127.0.0.1:8774}
 LOG_DIR=/var/log/novalet
 PID_FILE=/run/novalet-up.pid
@@ -32,7 +34,7 @@ Wants=network-online.target
 [Service]
 # the compiled build (install.sh keeps dist/ current); glibc malloc arenas capped (README: Running in production)
 Environment=MALLOC_ARENA_MAX=2
-ExecStart=/usr/bin/env node ${REPO}/dist/src/cli/main.js up --data-dir ${DATA_DIR} --listen ${LISTEN}
+ExecStart=/usr/bin/env node ${NODE_FLAGS} ${REPO}/dist/src/cli/main.js up --data-dir ${DATA_DIR} --listen ${LISTEN}
 # guests must survive restarts: only the novalet process is signalled
 KillMode=process
 Restart=on-failure
@@ -45,7 +47,7 @@ UNIT
 else
   mkdir -p "$LOG_DIR"
   log "starting novalet up (log: $LOG_DIR/up.log)"
-  MALLOC_ARENA_MAX=2 setsid nohup node dist/src/cli/main.js up --data-dir "$DATA_DIR" --listen "$LISTEN" >>"$LOG_DIR/up.log" 2>&1 < /dev/null &
+  MALLOC_ARENA_MAX=2 setsid nohup node ${NODE_FLAGS} dist/src/cli/main.js up --data-dir "$DATA_DIR" --listen "$LISTEN" >>"$LOG_DIR/up.log" 2>&1 < /dev/null &
   echo $! > "$PID_FILE"
 fi
 

@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of every HTTP route (issue 17). Routes come from fastify's own route table
- * (printRoutes), so new routes are covered without touching this file. For every generated request: no 5xx,
+ * (printRoutes, test/support/route-table.ts), so new routes are covered without touching this file. For every generated request: no 5xx,
  * the service's error shape on 4xx (src/api/errors.ts), and no database change when the request is refused.
  * The agent RPC server gets the same treatment (typed error codes, no 5xx).
  * Bounded: fixed seed; NOVALET_FUZZ_SEED and NOVALET_FUZZ_RUNS (runs per route and method) override it.
@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
+import { routeTable } from '../support/route-table.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
 import { createRpcServer } from '../../src/rpc/server.js';
 import { agentBackend } from '../../src/agent/rpc-backend.js';
@@ -21,24 +22,6 @@ import { harness as agentHarness, silentLog, spawnParams, uuid, type Harness as 
 
 const SEED = Number(process.env['NOVALET_FUZZ_SEED'] ?? 20261206);
 const RUNS = Number(process.env['NOVALET_FUZZ_RUNS'] ?? 60);
-
-export interface RouteEntry { method: string; url: string }
-
-/** every (method, path) of an app, parsed from printRoutes({commonPrefix: false}) (HEAD is GET without a body: skipped) */
-export function routeTable(app: FastifyInstance): RouteEntry[] {
-  const out: RouteEntry[] = [];
-  const stack: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^([│ ]*)[├└]── (.*?) \(([A-Z, ]+)\)$/u.exec(line);
-    if (!m) continue;
-    const depth = [...m[1]!].length / 4;
-    stack.length = depth;
-    stack[depth] = m[2]!;
-    const url = stack.join('');
-    for (const method of m[3]!.split(', ')) if (method !== 'HEAD') out.push({ method, url });
-  }
-  return out;
-}
 
 let h: Harness;
 let serverId: string;

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { CONTROLLER_NODE_FLAGS, LEAN_NODE_FLAGS } from '../../bench/lib/runtime.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
@@ -20,5 +21,12 @@ describe('operator basics', () => {
     assert.ok(units.length >= 2);
     const r = await execa(analyze!, ['verify', ...units], { reject: false });
     assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+  });
+
+  it('the units, scripts/up.sh and the benchmarks run node with the same V8 flags (what the benchmarks measured is what runs)', () => {
+    const flagsOf = (execStart: string) => /ExecStart=\/usr\/bin\/env node ((?:--\S+ )*)/.exec(execStart)?.[1]?.trim().split(' ') ?? [];
+    assert.deepEqual(flagsOf(readFileSync('systemd/novalet-controller.service', 'utf8')), CONTROLLER_NODE_FLAGS);
+    assert.deepEqual(flagsOf(readFileSync('systemd/novalet-agent.service', 'utf8')), LEAN_NODE_FLAGS);
+    assert.match(readFileSync('scripts/up.sh', 'utf8'), new RegExp(`^NODE_FLAGS="${CONTROLLER_NODE_FLAGS.join(' ')}"$`, 'm'));
   });
 });
