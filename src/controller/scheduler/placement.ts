@@ -22,6 +22,12 @@ export interface PlacementHints {
   differentHost?: string[];
 }
 
+/** where the hosts' availability zones come from (controller/compute/aggregates.ts) */
+export interface ZoneSource { zoneOf(host: string): string; refresh(): Promise<void> }
+
+/** the zone filter of a server's placement: the zone its create asked for, if any (Nova's request_spec) */
+const zoneFilter = (s: Server): { zone?: string } => (s.requestedZone ? { zone: s.requestedZone } : {});
+
 export class Placement {
   constructor(
     private readonly store: Store,
@@ -31,7 +37,12 @@ export class Placement {
     readonly maxAttempts = 3,
     /** told of every decision (not of a re-driven step that finds its claim) */
     private readonly observe?: (decision: PlacementDecision) => void,
+    /** the hosts' availability zones (host aggregates): the AvailabilityZoneFilter's */
+    private readonly zones?: ZoneSource,
   ) {}
+
+  /** the availability zone of a host ('' without a zone source) */
+  zoneOf(host: string): string { return this.zones?.zoneOf(host) ?? ''; }
 
   /** claims a host for the server (an admin's requested host, or the best one); throws "No valid host was found." */
   async place(s: Server, requestedHost?: string, excluded: readonly string[] = [], hints: PlacementHints = {}): Promise<string> {
@@ -39,6 +50,9 @@ export class Placement {
     if (held && !excluded.includes(held.host)) return held.host; // a re-driven schedule step: claimed before the crash
     try {
       const host = await this.decide(s, requestedHost, excluded, hints);
+      // the server's zone is its host's from now on (Nova's conductor sets instance.availability_zone)
+      const zone = this.zones?.zoneOf(host);
+      if (zone && zone !== s.availabilityZone) await this.store.updateServer(s.id, { availabilityZone: zone });
       this.observe?.('placed');
       return host;
     } catch (err) {
@@ -52,8 +66,9 @@ export class Placement {
     for (let attempt = 0; attempt < 20; attempt++) {
       // the group's placement is read anew each try: a racing member may have landed since
       const c = await this.constraints(s.id, hints);
+      // an admin's requested host is taken in any zone (Nova's forced host); otherwise the requested zone filters
       const host = this.scheduler.select(s.flavor, {
-        ...(requestedHost ? { forcedHost: requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
+        ...(requestedHost ? { forcedHost: requestedHost } : zoneFilter(s)), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
       });
       if (await this.store.claimHost(s.id, host, claimOf(s.flavor), this.scheduler.limits(host), c.rule)) return host;
       this.scheduler.setUsage(host, await this.store.getHostUsage(host));
@@ -117,7 +132,7 @@ export class Placement {
       const c = await this.constraints(s.id, group ? { group } : {});
       let host: string;
       try {
-        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
+        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
       } catch (err) {
         if (err instanceof ApiError && err.code === 'no_valid_host') this.observe?.('no_valid_host');
         throw err;
@@ -144,7 +159,7 @@ export class Placement {
     const c = await this.constraints(s.id, group ? { group } : {});
     try {
       const host = this.scheduler.select(flavor, {
-        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
+        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
       });
       this.scheduler.release(host, flavor);
       return true;
@@ -165,7 +180,7 @@ export class Placement {
 
   /** rebuilds the view from the host registry and the claims in the store (after every heartbeat round) */
   async refresh(): Promise<void> {
-    const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage()]);
-    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h));
+    const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage(), this.zones?.refresh()]);
+    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h), (h) => this.zoneOf(h));
   }
 }

@@ -3,7 +3,7 @@
  * agents' heartbeats, usage from the store's claims (refreshed after every heartbeat round) plus the claims this
  * process made since. The view only proposes: the claim itself is a conditional write in the database
  * (placement.ts), so a stale view (another controller's claims) costs a retry, never an over-commit. Filters: enabled, up,
- * requested host, RAM / vCPU / disk with allocation ratios. Weighers (weighers.ts): free RAM, vCPUs and disk plus the
+ * requested host, availability zone, RAM / vCPU / disk with allocation ratios. Weighers (weighers.ts): free RAM, vCPUs and disk plus the
  * soft group policies, normalised and summed as Nova does; spread by default, pack with negative multipliers.
  * Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
  */
@@ -43,6 +43,8 @@ export interface SelectOptions {
   exclude?: readonly string[];
   /** only these hosts (affinity, same_host) */
   only?: ReadonlySet<string>;
+  /** AvailabilityZoneFilter: only hosts of this availability zone */
+  zone?: string;
   /** higher is better: the group weigher's score (soft-affinity, soft-anti-affinity) */
   prefer?: (host: string) => number;
 }
@@ -51,11 +53,13 @@ export class Scheduler {
   private hosts = new Map<string, HostState>();
   /** claims made since the last refresh, per host (the store may not show them yet) */
   private pending = new Map<string, HostUsage[]>();
+  /** a host's availability zone, looked up at each selection (an aggregate change applies at once) */
+  private zoneOf: (host: string) => string = () => '';
 
   constructor(private readonly cfg: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG) {}
 
   /** replace the view: hosts with their up/enabled state, usage as the store counts it */
-  refresh(hosts: Host[], usage: Map<string, HostUsage>, isUp: (h: Host) => boolean): void {
+  refresh(hosts: Host[], usage: Map<string, HostUsage>, isUp: (h: Host) => boolean, zoneOf: (host: string) => string = () => ''): void {
     const next = new Map<string, HostState>();
     for (const h of hosts) {
       next.set(h.name, {
@@ -64,6 +68,7 @@ export class Scheduler {
       });
     }
     this.hosts = next;
+    this.zoneOf = zoneOf;
     this.pending.clear();
   }
 
@@ -98,6 +103,7 @@ export class Scheduler {
     const fits: WeighedHost[] = [];
     for (const h of candidates) {
       if (!h.usable || opts.exclude?.includes(h.name) || (opts.only && !opts.only.has(h.name))) continue;
+      if (opts.zone !== undefined && this.zoneOf(h.name) !== opts.zone) continue;
       const used = this.usedWithClaims(h);
       const freeRamMb = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb - flavor.ram;
       const freeVcpus = h.vcpus * this.cfg.cpuAllocationRatio - used.vcpus - flavor.vcpus;

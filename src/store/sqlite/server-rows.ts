@@ -64,6 +64,7 @@ export function rowToServer(r: Row): Server {
     revision: r.revision as number,
     shelvedImageId: (r.shelved_image_id as string | null | undefined) ?? null,
     shelvedAt: (r.shelved_at as string | null | undefined) ?? null,
+    requestedZone: (r.requested_zone as string | null | undefined) ?? null,
   };
 }
 
