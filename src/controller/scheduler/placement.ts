@@ -8,6 +8,7 @@ import type { FlavorSnapshot, GroupRule, Host, Server, Store } from '../../store
 import { claimOf } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
 import type { Scheduler, SelectOptions } from './scheduler.js';
+import { hasRequirements, imageRequirements, type SupportedInstance } from './image-properties.js';
 
 /** what a placement decided (metrics): a host claimed, or "No valid host was found." */
 export type PlacementDecision = 'placed' | 'no_valid_host';
@@ -32,7 +33,7 @@ export class Placement {
   constructor(
     private readonly store: Store,
     readonly scheduler: Scheduler,
-    private readonly hosts: { list(): Promise<Host[]>; isSchedulable(h: Host): boolean },
+    private readonly hosts: { list(): Promise<Host[]>; isSchedulable(h: Host): boolean; supportedInstances?(name: string): readonly SupportedInstance[] | undefined },
     /** hosts a build is tried on before it fails (Nova's scheduler max_attempts) */
     readonly maxAttempts = 3,
     /** told of every decision (not of a re-driven step that finds its claim) */
@@ -61,14 +62,22 @@ export class Placement {
     }
   }
 
+  /** the ImagePropertiesFilter's input: what the server's image asks of a host (nothing for a server without one) */
+  private async imageFilter(s: Server): Promise<Pick<SelectOptions, 'image'>> {
+    const image = s.imageRef ? await this.store.getImage(s.imageRef) : null;
+    const r = image ? imageRequirements(image.properties) : {};
+    return hasRequirements(r) ? { image: r } : {};
+  }
+
   private async decide(s: Server, requestedHost: string | undefined, excluded: readonly string[], hints: PlacementHints): Promise<string> {
     const exclude = [...excluded];
+    const image = await this.imageFilter(s);
     for (let attempt = 0; attempt < 20; attempt++) {
       // the group's placement is read anew each try: a racing member may have landed since
       const c = await this.constraints(s.id, hints);
       // an admin's requested host is taken in any zone (Nova's forced host); otherwise the requested zone filters
       const host = this.scheduler.select(s.flavor, {
-        ...(requestedHost ? { forcedHost: requestedHost } : zoneFilter(s)), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
+        ...(requestedHost ? { forcedHost: requestedHost } : zoneFilter(s)), ...image, ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
       });
       if (await this.store.claimHost(s.id, host, claimOf(s.flavor), this.scheduler.limits(host), c.rule)) return host;
       this.scheduler.setUsage(host, await this.store.getHostUsage(host));
@@ -128,11 +137,12 @@ export class Placement {
     if (o.allowSource && !kept && held?.host === source && grown(held) && !grown({ host: source, ...claimOf(s.flavor) })) return source;
     const exclude = o.allowSource ? [] : [source];
     const group = (await this.store.serverGroupsOf(s.id))[0];
+    const image = await this.imageFilter(s);
     for (let attempt = 0; attempt < 20; attempt++) {
       const c = await this.constraints(s.id, group ? { group } : {});
       let host: string;
       try {
-        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
+        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...image, ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
       } catch (err) {
         if (err instanceof ApiError && err.code === 'no_valid_host') this.observe?.('no_valid_host');
         throw err;
@@ -157,9 +167,10 @@ export class Placement {
     if (!s.host) return false;
     const group = (await this.store.serverGroupsOf(s.id))[0];
     const c = await this.constraints(s.id, group ? { group } : {});
+    const image = await this.imageFilter(s);
     try {
       const host = this.scheduler.select(flavor, {
-        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
+        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...image, ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
       });
       this.scheduler.release(host, flavor);
       return true;
@@ -181,6 +192,8 @@ export class Placement {
   /** rebuilds the view from the host registry and the claims in the store (after every heartbeat round) */
   async refresh(): Promise<void> {
     const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage(), this.zones?.refresh()]);
-    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h), (h) => this.zoneOf(h));
+    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h), {
+      zoneOf: (h) => this.zoneOf(h), supportedInstances: (h) => this.hosts.supportedInstances?.(h),
+    });
   }
 }
