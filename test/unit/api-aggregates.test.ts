@@ -139,6 +139,19 @@ test('availability zones from aggregates: zone list, detail, services, creates i
     assert.equal(await hostOf(h, free), 'host-b');
     assert.equal(await azOf(h, free), 'az1');
 
+    // unshelve (2.77) into a zone: the zone is checked, the server placed in it and pinned to it from then on
+    r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${inNova}/action`, { shelve: null });
+    assert.equal(r.statusCode, 202, r.body);
+    await h.idle();
+    r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${inNova}/action`, { unshelve: { availability_zone: 'az9' } }, '2.77');
+    assert.equal(r.statusCode, 400);
+    assert.equal(r.json().badRequest.message, 'The requested availability zone is not available');
+    r = await h.req(h.tokens.demo, 'POST', `${C}/servers/${inNova}/action`, { unshelve: { availability_zone: 'az1' } }, '2.77');
+    assert.equal(r.statusCode, 202, r.body);
+    await h.idle();
+    assert.equal(await hostOf(h, inNova), 'host-b');
+    assert.equal(await azOf(h, inNova), 'az1');
+
     // a zone may not change under servers
     r = await h.req(h.tokens.admin, 'PUT', `${A}/${a1.id}`, { aggregate: { availability_zone: 'az2' } });
     assert.equal(r.statusCode, 400);

@@ -101,7 +101,7 @@ export class ComputeController {
     });
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost, liveMigration: cfg.liveMigration }, this.placement);
     this.console = new ConsoleService(store, transport);
-    this.shelving = new ShelveService(store, this.actions, cfg);
+    this.shelving = new ShelveService(store, this.actions, cfg, this.aggregates);
     this.serverGroups = new ServerGroupService(store, this.quotas);
     this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers, this.bootVolumes, this.aggregates);
     this.keypairs = new KeypairService(store, this.quotas);
