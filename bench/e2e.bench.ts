@@ -75,10 +75,12 @@ export async function runE2eBench(o: E2eOptions): Promise<ResultRow[]> {
     if (known < p.hosts) throw new Error(`controller knows ${known} of ${p.hosts} hosts`);
     const memAtStart = memoryOf(cluster.controller.pid).rssMiB;
 
-    // a failed phase is reported (with the controller's last words) and the next one still runs
+    // a failed phase is reported (with the controller's last words) and the next one still runs;
+    // NOVALET_BENCH_E2E_PHASES=groups,... runs only those (e.g. the groups placement on 1,000 hosts alone)
     let dead = false;
+    const only = process.env['NOVALET_BENCH_E2E_PHASES']?.split(',').map((x) => x.trim()).filter(Boolean);
     const phase = async (name: string, fn: () => Promise<ResultRow[]>) => {
-      if (dead) return;
+      if (dead || (only && !only.includes(name))) return;
       try {
         rows.push(...await fn());
       } catch (err) {

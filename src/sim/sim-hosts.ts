@@ -85,7 +85,7 @@ export interface SimHosts {
 }
 
 export const SIM_HOST_DEFAULTS: Partial<HostInfo> = {
-  cpus: 64, memoryMiB: 256 * 1024, freeMemoryMiB: 240 * 1024, cpuModel: 'sim', domainType: 'kvm',
+  cpus: 64, memoryMiB: 256 * 1024, freeMemoryMiB: 240 * 1024, cpuModel: 'sim', domainType: 'kvm', arch: 'x86_64',
 };
 
 export const SIM_NETWORKS = ['private', 'default'];

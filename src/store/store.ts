@@ -20,6 +20,7 @@ import type { VolumeRepo } from './repos/volumes.js';
 import type { ClusterLeaseRepo } from './repos/leases.js';
 import type { MigrationRepo } from './repos/migrations.js';
 import type { NetworkRepo } from './repos/networks.js';
+import type { AggregateRepo } from './repos/aggregates.js';
 
 export interface Store extends
   SettingsRepo,
@@ -39,6 +40,7 @@ export interface Store extends
   VolumeRepo,
   ClusterLeaseRepo,
   MigrationRepo,
-  NetworkRepo {
+  NetworkRepo,
+  AggregateRepo {
   close(): Promise<void>;
 }

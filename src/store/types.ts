@@ -146,6 +146,8 @@ export interface Server {
   /** shelve (migration 12): the snapshot a shelved server is unshelved from, and when it was shelved (Nova's system metadata) */
   shelvedImageId?: string | null;
   shelvedAt?: string | null;
+  /** the availability zone the create asked for (migration 15; Nova's request_spec): moves stay in it; null: any */
+  requestedZone?: string | null;
 }
 
 export interface ServerRevision { id: string; revision: number }
@@ -347,6 +349,21 @@ export interface ServerGroup {
   /** 2.64: { max_server_per_host } for anti-affinity */
   rules: { max_server_per_host?: number };
   createdAt: string;
+}
+
+/**
+ * A host aggregate (os-aggregates, migration 15): a named set of hosts with metadata; the metadata key
+ * `availability_zone` makes it an availability zone (a host is in at most one zone, the service checks).
+ */
+export interface Aggregate {
+  id: number;
+  uuid: string;
+  name: string;
+  metadata: Record<string, string>;
+  /** host names, in the order they were added */
+  hosts: string[];
+  createdAt: string;
+  updatedAt: string | null;
 }
 
 /** Placement rule a claim checks inside its transaction, so that racing members never break their group's policy. */

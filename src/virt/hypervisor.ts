@@ -117,6 +117,8 @@ export interface HostInfo {
   libvirtVersion: string;
   /** libvirt host UUID (stable per host) */
   hostUuid: string;
+  /** the host CPU's architecture as libvirt names it (x86_64, aarch64, ...): what guests run here natively */
+  arch?: string;
 }
 
 export type HypervisorEvent =

@@ -1,7 +1,8 @@
 /**
  * The stock clients against resize and cold migration across hosts: `openstack server migrate --wait`,
  * `openstack server migration list`, `openstack server resize confirm|revert`, `nova migration-list`, unmodified,
- * against the controller (real HTTP, the real engine, scheduler and claims) in front of two fake hosts. The real
+ * `openstack aggregate create --zone|add host|set --property`, `availability zone list`, `server create
+ * --availability-zone`, against the controller (real HTTP, the real engine, scheduler and claims) in front of two fake hosts. The real
  * hosts' side is test/integration/agent-migrate-hosts.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
 import { freePort } from '../support/all-in-one.js';
 import { Clients, NOVA, OPENSTACK } from '../support/stock-clients.js';
 import { cloudsYaml } from '../../src/cli/up/clouds-yaml.js';
@@ -79,5 +80,20 @@ describe('stock clients: cold migration and resize across two hosts', { skip: !h
     assert.equal(s.status, 'ACTIVE');
     assert.equal(s['OS-EXT-SRV-ATTR:host'], source);
     assert.match(JSON.stringify(s.flavor), /m1\.tiny/);
+  });
+
+  it('openstack aggregate create --zone, add host, set --property; availability zone list; server create --availability-zone', async () => {
+    const agg = await admin.os('aggregate', 'create', '--zone', 'az1', 'a1');
+    assert.equal(agg.availability_zone, 'az1');
+    await admin.osRaw('aggregate', 'add', 'host', 'a1', 'host-b');
+    await admin.osRaw('aggregate', 'set', '--property', 'ssd=true', 'a1');
+    const shown = await admin.os('aggregate', 'show', 'a1');
+    assert.deepEqual(shown.hosts, ['host-b']);
+    assert.match(JSON.stringify(shown.properties), /ssd/);
+    const zones = (await demo.os('availability', 'zone', 'list', '--compute')).map((z: Record<string, string>) => z['Zone Name']);
+    assert.deepEqual([...zones].sort(), ['az1', 'nova']);
+    const s = await demo.os('server', 'create', '--image', IMAGE_ID, '--flavor', 'm1.tiny', '--availability-zone', 'az1', '--wait', 'in-az1');
+    assert.equal(s['OS-EXT-AZ:availability_zone'], 'az1');
+    assert.equal((await admin.os('server', 'show', s.id))['OS-EXT-SRV-ATTR:host'], 'host-b');
   });
 });

@@ -124,6 +124,8 @@ describe('LibvirtHypervisor on real QEMU', { skip: !isRoot() && 'needs root (lib
     assert.match(h.hostUuid, /^[0-9a-f-]{36}$/);
     assert.match(h.libvirtVersion, /^\d+\.\d+\.\d+$/);
     assert.ok(h.domainType === 'qemu' || h.domainType === 'kvm');
+    // the ImagePropertiesFilter's input: libvirt's name of this machine's architecture
+    assert.equal(h.arch, { x64: 'x86_64', arm64: 'aarch64' }[process.arch as string] ?? process.arch);
   });
 
   it('defines (twice: a redefinition) and starts: guest ready, running, managed, power event', async () => {

@@ -470,6 +470,36 @@ for (const backend of BACKENDS) {
       assert.deepEqual([(await st.getServer(s.id))!.host, (await st.getServer(s.id))!.node], ['hz', 'hz']);
     });
 
+    it('aggregates: unique names, hosts in order, metadata replaced, delete only when empty; the requested zone kept', async (_, st) => {
+      const t = '2026-01-01T00:00:00.000Z';
+      const a = (await st.createAggregate({ uuid: 'u-a', name: 'a1', metadata: { availability_zone: 'az1' }, createdAt: t }))!;
+      assert.deepEqual(a, { id: a.id, uuid: 'u-a', name: 'a1', metadata: { availability_zone: 'az1' }, hosts: [], createdAt: t, updatedAt: null });
+      assert.equal(await st.createAggregate({ uuid: 'u-b', name: 'a1', metadata: {}, createdAt: t }), null, 'a name is unique');
+      const b = (await st.createAggregate({ uuid: 'u-b', name: 'b1', metadata: {}, createdAt: t }))!;
+      assert.ok(b.id > a.id);
+      assert.equal(await st.addAggregateHost(a.id, 'h2', t), true);
+      assert.equal(await st.addAggregateHost(a.id, 'h1', t), true);
+      assert.equal(await st.addAggregateHost(a.id, 'h1', t), false, 'already in it');
+      assert.equal(await st.addAggregateHost(999_999, 'h1', t), false, 'no such aggregate');
+      assert.deepEqual((await st.getAggregate(a.id))!.hosts, ['h2', 'h1']);
+      assert.equal((await st.getAggregate(a.id))!.updatedAt, t);
+      assert.equal(await st.updateAggregate(b.id, { name: 'a1' }, t), 'name_taken');
+      assert.equal(await st.updateAggregate(999_999, { name: 'z' }, t), 'not_found');
+      assert.equal(await st.updateAggregate(b.id, { name: 'b2', metadata: { k: 'v' } }, t), 'ok');
+      assert.deepEqual(await st.getAggregate(b.id), { ...b, name: 'b2', metadata: { k: 'v' }, updatedAt: t });
+      assert.deepEqual((await st.listAggregates()).map((x) => [x.name, x.hosts]), [['a1', ['h2', 'h1']], ['b2', []]]);
+      assert.equal(await st.deleteAggregate(a.id), false, 'hosts remain');
+      assert.equal(await st.removeAggregateHost(a.id, 'h1', t), true);
+      assert.equal(await st.removeAggregateHost(a.id, 'h1', t), false);
+      assert.equal(await st.removeAggregateHost(a.id, 'h2', t), true);
+      assert.equal(await st.deleteAggregate(a.id), true);
+      assert.equal(await st.getAggregate(a.id), null);
+      const s = await st.createServer(newServer({ requestedZone: 'az1' }));
+      assert.equal((await st.getServer(s.id))!.requestedZone, 'az1');
+      const s2 = await st.createServer(newServer());
+      assert.equal((await st.getServer(s2.id))!.requestedZone, null);
+    });
+
     it('server groups: members, hosts, and a rule that holds when members race', async (_, st) => {
       const g = { id: 'g1', name: 'anti', projectId: 'p1', userId: 'u1', policy: 'anti-affinity' as const, rules: { max_server_per_host: 2 }, createdAt: '2026-01-01T00:00:00.000Z' };
       await st.createServerGroup(g);

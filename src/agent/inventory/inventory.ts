@@ -57,6 +57,7 @@ export class InventoryService {
       hypervisor: {
         domainType: host.domainType, hypervisorVersion: host.hypervisorVersion, libvirtVersion: host.libvirtVersion,
         cpus: host.cpus, cpuModel: host.cpuModel, memoryMiB: host.memoryMiB, freeMemoryMiB: host.freeMemoryMiB,
+        ...(host.arch ? { arch: host.arch } : {}),
       },
       cpu: { cores: this.cpuCache.cores, model: this.cpuCache.model, load1: loadavg()[0] ?? 0 },
       memory: { totalMiB: Math.round(mem.total / MiB), availableMiB: Math.round(mem.available / MiB) },

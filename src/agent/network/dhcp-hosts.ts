@@ -24,12 +24,13 @@ export function dhcpEntries(nics: readonly NicSpec[] | undefined): DhcpEntry[] {
   return out;
 }
 
+/** every entry's call is made at once (the hypervisor serialises the calls on one network in this order) */
 export async function addDhcpEntries(hv: Hypervisor, entries: DhcpEntry[]): Promise<void> {
-  for (const e of entries) await hv.setDhcpHost(e.network, e.host);
+  await Promise.all(entries.map((e) => hv.setDhcpHost(e.network, e.host)));
 }
 
 export async function removeDhcpEntries(hv: Hypervisor, entries: DhcpEntry[]): Promise<void> {
-  for (const e of entries) await hv.removeDhcpHost(e.network, e.host);
+  await Promise.all(entries.map((e) => hv.removeDhcpHost(e.network, e.host)));
 }
 
 const key = (e: DhcpEntry): string => `${e.network}\u0000${e.host.mac}\u0000${e.host.ip}`;

@@ -4,7 +4,7 @@
  *  - live_migrate_prepare: the server enters this host's journal as 'migrating' (so the reconciler and power sync
  *    know the incoming domain), its images are fetched into the cache (the overlay's base, kernel / ramdisk), its
  *    disks pre-created for a block migration (root overlay on the cached base at the same size, blank owned disks,
- *    the config drive regenerated), its DHCP host entries added. Answers where the source should migrate to.
+ *    the config drive regenerated), its DHCP host entries started (finish waits for them). Answers where the source should migrate to.
  *  - live_migrate_finish: the guest arrived (libvirt says it runs here): the server is 'active' with libvirt's power.
  *  - live_migrate_rollback: the migration failed: undo prepare. Refused while the guest runs here (libvirt is the
  *    truth: then the migration completed and finish is the answer).
@@ -12,6 +12,7 @@
 import { hostname } from 'node:os';
 import { AgentError } from '../../rpc/errors.js';
 import { plugNics, unplugNics } from './instance-nics.js';
+import { addDhcpEntries, dhcpEntries } from '../network/dhcp-hosts.js';
 import type { AgentConfig } from '../config.js';
 import { bootImages } from './domain-spec.js';
 import { removeAll } from './files.js';
@@ -25,6 +26,24 @@ export function inboundUris(config: AgentConfig): { destUri: string; migrateUri?
   const out: { destUri: string; migrateUri?: string } = { destUri: `qemu+${config.liveMigrationScheme}://${addr}/system` };
   if (config.liveMigrationInboundAddr) out.migrateUri = `tcp://${addr}`;
   return out;
+}
+
+/** DHCP entries that prepare started and finish (or rollback) waits for, per agent (its deps) by server; gone with the agent */
+const dhcpStarted = new WeakMap<object, Map<string, Promise<void>>>();
+function dhcpPendingOf(x: OpExec<unknown>): Map<string, Promise<void>> {
+  let m = dhcpStarted.get(x.deps);
+  if (!m) dhcpStarted.set(x.deps, m = new Map());
+  return m;
+}
+
+/** the server's DHCP entries are in: prepare's, or (after a restart of the agent, or a failure) added now */
+async function dhcpIn(x: OpExec<unknown>): Promise<void> {
+  const uuid = x.op.serverUuid;
+  const dhcpPending = dhcpPendingOf(x);
+  const pending = dhcpPending.get(uuid);
+  dhcpPending.delete(uuid);
+  const ok = pending ? await pending.then(() => true, () => false) : false;
+  if (!ok) await addDhcpEntries(x.deps.hv, dhcpEntries(x.server().spec.nics));
 }
 
 /** The files a server owns on a host (as spawn lists them). */
@@ -60,7 +79,11 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     x.progress(85);
 
     await defineCephSecrets(x.deps.hv, specVolumes(spec));
-    await plugNics(x, spec.nics);
+    // the DHCP entries go in while the memory is copied (finish waits for them): the guest renews its lease
+    // only after it arrived
+    const { dhcp } = await plugNics(x, spec.nics, { dhcpLater: true });
+    dhcpPendingOf(x).set(spec.uuid, dhcp);
+    dhcp.then(() => undefined, (err: unknown) => x.log.warn({ err }, 'adding DHCP host entries failed; finish adds them again'));
     return { ...inboundUris(config), paths: { instances: paths.instances, images: paths.images }, sharedInstancePath: shared };
   },
   async rollback(x) {
@@ -77,6 +100,7 @@ export const liveMigrateFinish: OperationDef<'live_migrate_finish'> = {
     if (power !== 'running' && power !== 'paused') {
       throw new AgentError('invalid_state', `the guest has not arrived on this host (power ${power})`);
     }
+    await dhcpIn(x);
     x.step('activate');
     x.updateServer({ status: 'active' });
     return { power: await recordPower(x, power) };
@@ -109,6 +133,9 @@ async function undoPrepare(x: OpExec<unknown>): Promise<number> {
   const prepare = journal.listOperations(uuid, 50).find((o) => o.kind === 'live_migrate_prepare');
   const shared = (prepare?.params as { sharedInstancePath?: boolean } | undefined)?.sharedInstancePath === true;
   const spec = x.server().spec;
+  // prepare's DHCP entries settle before they are removed
+  await dhcpPendingOf(x).get(uuid)?.catch(() => undefined);
+  dhcpPendingOf(x).delete(uuid);
   x.step('undo_prepare', { sharedInstancePath: shared });
   await unplugNics(x, spec.nics);
   // on shared storage the files are the source's, where the guest still runs

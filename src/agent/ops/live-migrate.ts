@@ -120,8 +120,9 @@ export async function forgetOnSource(x: OpExec<unknown>, sharedInstancePath: boo
   const d = await hv.getDomain(uuid);
   if (d && (d.power === 'running' || d.power === 'paused')) throw new AgentError('invalid_state', 'the guest still runs on this host');
   if (d) await hv.undefine(uuid);
-  // its DHCP entries and tenant port filters go with it (the tap went with the guest)
-  await unplugNics(x, x.server().spec.nics);
+  // its DHCP entries and tenant port filters go with it (the tap went with the guest); the DHCP entries' removal
+  // is queued, not waited for: the guest runs elsewhere and the server is waiting for its finish
+  await unplugNics(x, x.server().spec.nics, { dhcpLater: true });
   const files = sharedInstancePath ? [] : x.server().files;
   await removeAll(files);
   x.updateServer({ status: 'deleted', power: 'nostate', desiredPower: 'nostate', files: [], resizeOld: null });

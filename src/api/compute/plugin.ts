@@ -59,7 +59,7 @@ export function computePlugin(inputs: ComputeInputs, identity: IdentityService) 
     registerMigrationRoutes(app, d);
     registerServiceRoutes(app, d);
     registerVolumeAttachmentRoutes(app, d);
-    registerAggregateRoutes(app);
+    registerAggregateRoutes(app, d);
     registerUsageRoutes(app, d);
   };
 }

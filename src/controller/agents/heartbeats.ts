@@ -123,6 +123,7 @@ export class HeartbeatMonitor {
     if (!this.owns(inv.hostname) && !this.unrecorded(inv.hostname)) {
       // another controller records this host; a later hand-over starts from a full check
       this.hosts.noteDrained(inv.hostname, inv.drained);
+      this.hosts.noteCapabilities(inv.hostname, { ...(inv.hypervisor.arch ? { arch: inv.hypervisor.arch } : {}), domainType: inv.hypervisor.domainType });
       this.lastPower.delete(inv.hostname);
       return;
     }
@@ -133,7 +134,7 @@ export class HeartbeatMonitor {
       vcpus: inv.hypervisor.cpus, memoryMb: Math.floor(inv.hypervisor.memoryMiB), diskGb: Math.floor(inv.disk.totalGiB),
       hypervisorType: inv.hypervisor.domainType === 'kvm' || inv.hypervisor.domainType === 'qemu' ? 'QEMU' : inv.hypervisor.domainType,
       hypervisorVersion: versionNumber(inv.hypervisor.hypervisorVersion), hostIp: new URL(e.endpoint.url).hostname,
-      drained: inv.drained,
+      drained: inv.drained, ...(inv.hypervisor.arch ? { arch: inv.hypervisor.arch } : {}), domainType: inv.hypervisor.domainType,
     });
     const before = this.lastPower.get(inv.hostname);
     const now = new Map<string, string>();

@@ -13,6 +13,7 @@ import { ShelveService } from './shelving.js';
 import { KeypairService } from './keypairs.js';
 import { SpecBuilder } from './spec.js';
 import { ServerGroupService } from './server-groups.js';
+import { AggregateService } from './aggregates.js';
 import { MigrationService } from './migrations.js';
 import { LiveMigrationControl } from './live-migration-control.js';
 import { ResizeConfirmSweep } from './resize-confirm.js';
@@ -56,6 +57,8 @@ export class ComputeController {
   readonly scheduler: Scheduler;
   readonly placement: Placement;
   readonly serverGroups: ServerGroupService;
+  /** host aggregates and the availability zones made of them */
+  readonly aggregates: AggregateService;
   /** block storage (Cinder subset) and the servers' side of it (os-volume_attachments) */
   readonly volumes: VolumeService;
   readonly volumeAttachments: VolumeAttachments;
@@ -85,11 +88,12 @@ export class ComputeController {
     this.images = new ImageService(store, cfg.imageDir);
     this.quotas = new QuotaService(store, cfg);
     this.scheduler = new Scheduler(cfg.scheduler);
+    this.aggregates = new AggregateService(store, cfg.defaultAvailabilityZone);
     this.volumes = new VolumeService(store, cfg, this.images, o.log);
     this.volumeAttachments = new VolumeAttachments(store, this.volumes);
     this.bootVolumes = new BootVolumes(store, this.volumes, this.volumeAttachments);
     const volumeFencing = new VolumeFencing(store, this.volumes);
-    this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement);
+    this.placement = new Placement(store, this.scheduler, this.hosts, cfg.schedulerMaxAttempts, o.observe?.placement, this.aggregates);
     this.tasks = new TaskEngine(TASKS, {
       store, hosts: transport, placement: this.placement, net: this.network.servers, images: this.images,
       specs: new SpecBuilder(store, transport, (id) => this.bootVolumes.disks(id)), volumes: this.volumeAttachments,
@@ -101,9 +105,9 @@ export class ComputeController {
     this.actions = new ServerActions(store, this.tasks, this.quotas, this.hosts, { allowResizeToSameHost: cfg.allowResizeToSameHost, liveMigration: cfg.liveMigration }, this.placement);
     this.actions.volumeBacked = new VolumeBackedSnapshots(store, this.volumes);
     this.console = new ConsoleService(store, transport);
-    this.shelving = new ShelveService(store, this.actions, cfg);
+    this.shelving = new ShelveService(store, this.actions, cfg, this.aggregates);
     this.serverGroups = new ServerGroupService(store, this.quotas);
-    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers, this.bootVolumes);
+    this.servers = new ServerService(store, cfg, this.tasks, this.quotas, this.actions, this.serverGroups, this.network.servers, this.bootVolumes, this.aggregates);
     this.keypairs = new KeypairService(store, this.quotas);
     this.serverVolumes = new ServerVolumes(store, this.actions, this.volumes, this.volumeAttachments);
     this.migrations = new MigrationService(store);

@@ -69,6 +69,8 @@ export class ServerService {
     private readonly groups: ServerGroupService,
     private readonly net: ServerPorts,
     private readonly bootVolumes?: BootVolumes,
+    /** the availability zones a create may name (host aggregates) */
+    private readonly zones?: { availableZones(): Promise<Set<string>> },
   ) {}
 
   get(ctx: RequestContext, id: string): Promise<Server> { return serverFor(this.store, ctx, id); }
@@ -113,12 +115,17 @@ export class ServerService {
     }
     let az = this.cfg.defaultAvailabilityZone;
     let azHost: string | undefined;
+    /** the zone the create names: placement and every later move keep the server in it (Nova's request_spec) */
+    let requestedZone: string | null = null;
     if (r.availabilityZone) {
-      // "az", "az:host" or "az:host:node" (the host parts are admin-only in Nova)
-      const [zone, host] = r.availabilityZone.split(':');
+      // "az", "az:host", "az:host:node" or "az::node" (the host parts are admin-only in Nova)
+      const [zone, host, node] = r.availabilityZone.split(':');
       if (host) azHost = host;
+      else if (node) azHost = node; // one node per host here: the node names its host
       if (host !== undefined) enforce(ctx, 'os_compute_api:servers:create:forced_host');
-      if (zone && zone !== this.cfg.defaultAvailabilityZone) throw badRequest(`The requested availability zone is not available`);
+      const available = this.zones ? await this.zones.availableZones() : new Set([this.cfg.defaultAvailabilityZone]);
+      if (zone && !available.has(zone)) throw badRequest('The requested availability zone is not available');
+      if (zone) requestedZone = zone;
       az = zone || az;
     }
     if (r.minCount > r.maxCount) throw badRequest('min_count must be <= max_count');
@@ -147,7 +154,7 @@ export class ServerService {
       const ns: NewServer = {
         id: randomUUID(), name, projectId: ctx.projectId, userId: ctx.userId, imageRef: volumeRoot ? '' : image!.id, flavor: snapshotOf(flavor),
         oldFlavor: null, vmState: 'building', taskState: 'scheduling', powerState: POWER.NOSTATE,
-        host: null, node: null, availabilityZone: az, keyName: r.keyName ?? null, keyData, userData: r.userData ?? null,
+        host: null, node: null, availabilityZone: az, requestedZone, keyName: r.keyName ?? null, keyData, userData: r.userData ?? null,
         accessIPv4: r.accessIPv4 ?? '', accessIPv6: canonicalIPv6(r.accessIPv6 ?? ''), configDrive: r.configDrive ? 'True' : '',
         diskConfig: r.diskConfig ?? 'MANUAL', description: r.description ?? null, locked: false, lockedReason: null, lockedBy: null,
         reservationId, launchIndex: i, hostname: sanitizeHostname(name), kernelId: bootImage?.properties.kernel_id ?? '',

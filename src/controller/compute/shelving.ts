@@ -23,7 +23,11 @@ export interface UnshelveRequest {
 }
 
 export class ShelveService {
-  constructor(private readonly store: Store, private readonly actions: ServerActions, private readonly cfg: ControllerConfig) {}
+  constructor(
+    private readonly store: Store, private readonly actions: ServerActions, private readonly cfg: ControllerConfig,
+    /** the availability zones an unshelve may name (host aggregates) */
+    private readonly zones?: { availableZones(): Promise<Set<string>> },
+  ) {}
 
   /** snapshot into `<name>-shelved`, power off -> SHELVED (and offloaded at once when shelved_offload_time is 0) */
   async shelve(ctx: RequestContext, id: string): Promise<void> {
@@ -44,10 +48,12 @@ export class ShelveService {
       throw conflict(`Specifying an availability zone when unshelving server ${s.id} with status "${s.vmState}" is not supported. The server status must be SHELVED_OFFLOADED.`);
     }
     if (r.host !== undefined && !(await this.store.getHost(r.host))) throw badRequest(`Compute host ${r.host} could not be found.`);
-    // one availability zone: any other is not available (null unpins, which changes nothing here)
-    if (typeof r.availabilityZone === 'string' && r.availabilityZone !== this.cfg.defaultAvailabilityZone) {
-      throw badRequest('The requested availability zone is not available');
+    // a zone must be available (host aggregates); the server is then pinned to it (Nova's request_spec), null unpins
+    if (typeof r.availabilityZone === 'string') {
+      const available = this.zones ? await this.zones.availableZones() : new Set([this.cfg.defaultAvailabilityZone]);
+      if (!available.has(r.availabilityZone)) throw badRequest('The requested availability zone is not available');
     }
+    if (r.availabilityZone !== undefined) await this.store.updateServer(s.id, { requestedZone: r.availabilityZone });
     await this.actions.perform(ctx, id, TASKS.unshelve, { params: r.host !== undefined ? { requestedHost: r.host } : {} });
   }
 

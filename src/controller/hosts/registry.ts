@@ -7,11 +7,15 @@ import { randomUUID } from 'node:crypto';
 import type { Store, Host, HostUsage, Server } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import { notFound } from '../errors.js';
+import { supportedInstances, type SupportedInstance } from '../scheduler/image-properties.js';
 
 export interface HostInventory {
   vcpus: number; memoryMb: number; diskGb: number; hypervisorType?: string; hypervisorVersion?: number; hostIp?: string;
   /** the agent refuses new guests (an operator drained it before maintenance): not schedulable */
   drained?: boolean;
+  /** the host's architecture (x86_64, aarch64) and libvirt domain type (kvm, qemu): the guests it runs */
+  arch?: string;
+  domainType?: string;
 }
 
 /** Nova's host_status of a server's host (2.16) */
@@ -22,6 +26,8 @@ export class HostRegistry {
   private readonly known = new Map<string, Host>();
   /** hosts whose agent said it is drained in its last heartbeat (a fact of the agent, not stored) */
   private readonly drained = new Set<string>();
+  /** the guest kinds each host runs, from its last heartbeat (a fact of the agent, not stored) */
+  private readonly supported = new Map<string, SupportedInstance[]>();
 
   constructor(private readonly store: Store, private readonly cfg: ControllerConfig) {}
 
@@ -41,6 +47,7 @@ export class HostRegistry {
   async heartbeat(name: string, inv: HostInventory, at = new Date()): Promise<Host> {
     const t = at.toISOString();
     if (inv.drained) this.drained.add(name); else this.drained.delete(name);
+    this.noteCapabilities(name, inv);
     const existing = await this.store.getHost(name);
     await this.store.upsertHost({
       name, serviceId: existing?.serviceId ?? randomUUID(), hypervisorId: existing?.hypervisorId ?? randomUUID(),
@@ -55,6 +62,14 @@ export class HostRegistry {
   noteDrained(name: string, drained: boolean | undefined): void {
     if (drained) this.drained.add(name); else this.drained.delete(name);
   }
+
+  /** what a host runs, from an inventory (also of a host whose heartbeat another controller records) */
+  noteCapabilities(name: string, inv: Pick<HostInventory, 'arch' | 'domainType'>): void {
+    if (inv.arch) this.supported.set(name, supportedInstances(inv.arch, inv.domainType ?? 'qemu'));
+  }
+
+  /** the ImagePropertiesFilter's view of a host; undefined until its agent reported its architecture */
+  supportedInstances(name: string): readonly SupportedInstance[] | undefined { return this.supported.get(name); }
 
   /** when the host's last heartbeat was recorded (by any controller), as last read from the store; null: never */
   lastSeenMs(name: string): number | null {

@@ -8,6 +8,7 @@ import type { FlavorSnapshot, GroupRule, Host, Server, Store } from '../../store
 import { claimOf, heldFlavor } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
 import type { Scheduler, SelectOptions } from './scheduler.js';
+import { hasRequirements, imageRequirements, type SupportedInstance } from './image-properties.js';
 
 /** what a placement decided (metrics): a host claimed, or "No valid host was found." */
 export type PlacementDecision = 'placed' | 'no_valid_host';
@@ -22,16 +23,27 @@ export interface PlacementHints {
   differentHost?: string[];
 }
 
+/** where the hosts' availability zones come from (controller/compute/aggregates.ts) */
+export interface ZoneSource { zoneOf(host: string): string; refresh(): Promise<void> }
+
+/** the zone filter of a server's placement: the zone its create asked for, if any (Nova's request_spec) */
+const zoneFilter = (s: Server): { zone?: string } => (s.requestedZone ? { zone: s.requestedZone } : {});
+
 export class Placement {
   constructor(
     private readonly store: Store,
     readonly scheduler: Scheduler,
-    private readonly hosts: { list(): Promise<Host[]>; isSchedulable(h: Host): boolean },
+    private readonly hosts: { list(): Promise<Host[]>; isSchedulable(h: Host): boolean; supportedInstances?(name: string): readonly SupportedInstance[] | undefined },
     /** hosts a build is tried on before it fails (Nova's scheduler max_attempts) */
     readonly maxAttempts = 3,
     /** told of every decision (not of a re-driven step that finds its claim) */
     private readonly observe?: (decision: PlacementDecision) => void,
+    /** the hosts' availability zones (host aggregates): the AvailabilityZoneFilter's */
+    private readonly zones?: ZoneSource,
   ) {}
+
+  /** the availability zone of a host ('' without a zone source) */
+  zoneOf(host: string): string { return this.zones?.zoneOf(host) ?? ''; }
 
   /** claims a host for the server (an admin's requested host, or the best one); throws "No valid host was found." */
   async place(s: Server, requestedHost?: string, excluded: readonly string[] = [], hints: PlacementHints = {}): Promise<string> {
@@ -39,6 +51,9 @@ export class Placement {
     if (held && !excluded.includes(held.host)) return held.host; // a re-driven schedule step: claimed before the crash
     try {
       const host = await this.decide(s, requestedHost, excluded, hints);
+      // the server's zone is its host's from now on (Nova's conductor sets instance.availability_zone)
+      const zone = this.zones?.zoneOf(host);
+      if (zone && zone !== s.availabilityZone) await this.store.updateServer(s.id, { availabilityZone: zone });
       this.observe?.('placed');
       return host;
     } catch (err) {
@@ -47,15 +62,24 @@ export class Placement {
     }
   }
 
+  /** the ImagePropertiesFilter's input: what the server's image asks of a host (nothing for a server without one) */
+  private async imageFilter(s: Server): Promise<Pick<SelectOptions, 'image'>> {
+    const image = s.imageRef ? await this.store.getImage(s.imageRef) : null;
+    const r = image ? imageRequirements(image.properties) : {};
+    return hasRequirements(r) ? { image: r } : {};
+  }
+
   private async decide(s: Server, requestedHost: string | undefined, excluded: readonly string[], hints: PlacementHints): Promise<string> {
     const exclude = [...excluded];
     // booted from a volume: no root disk on the host (heldFlavor)
     const flavor = heldFlavor(s, s.flavor);
+    const image = await this.imageFilter(s);
     for (let attempt = 0; attempt < 20; attempt++) {
       // the group's placement is read anew each try: a racing member may have landed since
       const c = await this.constraints(s.id, hints);
+      // an admin's requested host is taken in any zone (Nova's forced host); otherwise the requested zone filters
       const host = this.scheduler.select(flavor, {
-        ...(requestedHost ? { forcedHost: requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
+        ...(requestedHost ? { forcedHost: requestedHost } : zoneFilter(s)), ...image, ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
       });
       if (await this.store.claimHost(s.id, host, claimOf(flavor), this.scheduler.limits(host), c.rule)) return host;
       this.scheduler.setUsage(host, await this.store.getHostUsage(host));
@@ -116,11 +140,12 @@ export class Placement {
     if (o.allowSource && !kept && held?.host === source && grown(held) && !grown({ host: source, ...claimOf(heldFlavor(s, s.flavor)) })) return source;
     const exclude = o.allowSource ? [] : [source];
     const group = (await this.store.serverGroupsOf(s.id))[0];
+    const image = await this.imageFilter(s);
     for (let attempt = 0; attempt < 20; attempt++) {
       const c = await this.constraints(s.id, group ? { group } : {});
       let host: string;
       try {
-        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
+        host = this.scheduler.select(flavor, { ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...image, ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])] });
       } catch (err) {
         if (err instanceof ApiError && err.code === 'no_valid_host') this.observe?.('no_valid_host');
         throw err;
@@ -146,9 +171,10 @@ export class Placement {
     const flavor = heldFlavor(s, newFlavor);
     const group = (await this.store.serverGroupsOf(s.id))[0];
     const c = await this.constraints(s.id, group ? { group } : {});
+    const image = await this.imageFilter(s);
     try {
       const host = this.scheduler.select(flavor, {
-        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
+        ...(o.requestedHost ? { forcedHost: o.requestedHost } : {}), ...zoneFilter(s), ...image, ...c.select, exclude: [...(o.allowSource ? [] : [s.host]), ...(c.select.exclude ?? [])],
       });
       this.scheduler.release(host, flavor);
       return true;
@@ -169,7 +195,9 @@ export class Placement {
 
   /** rebuilds the view from the host registry and the claims in the store (after every heartbeat round) */
   async refresh(): Promise<void> {
-    const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage()]);
-    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h));
+    const [hosts, usage] = await Promise.all([this.hosts.list(), this.store.listHostUsage(), this.zones?.refresh()]);
+    this.scheduler.refresh(hosts, usage, (h) => this.hosts.isSchedulable(h), {
+      zoneOf: (h) => this.zoneOf(h), supportedInstances: (h) => this.hosts.supportedInstances?.(h),
+    });
   }
 }

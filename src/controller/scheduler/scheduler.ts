@@ -3,7 +3,7 @@
  * agents' heartbeats, usage from the store's claims (refreshed after every heartbeat round) plus the claims this
  * process made since. The view only proposes: the claim itself is a conditional write in the database
  * (placement.ts), so a stale view (another controller's claims) costs a retry, never an over-commit. Filters: enabled, up,
- * requested host, RAM / vCPU / disk with allocation ratios. Weighers (weighers.ts): free RAM, vCPUs and disk plus the
+ * requested host, availability zone, image properties, RAM / vCPU / disk with allocation ratios. Weighers (weighers.ts): free RAM, vCPUs and disk plus the
  * soft group policies, normalised and summed as Nova does; spread by default, pack with negative multipliers.
  * Selection is O(hosts) with no I/O: well under a millisecond at 1,000 hosts.
  */
@@ -11,6 +11,17 @@ import type { FlavorSnapshot, Host, HostUsage, Resources } from '../../store/ind
 import { claimOf } from '../../store/index.js';
 import { ApiError, noValidHost } from '../errors.js';
 import { bestHost, SPREAD, type WeighedHost, type WeigherMultipliers } from './weighers.js';
+import { hostTakesImage, type ImageRequirements, type SupportedInstance } from './image-properties.js';
+
+/** what the filters know of a host beyond its row, looked up at each selection (a change applies at once) */
+export interface HostFacts {
+  /** its availability zone (host aggregates) */
+  zoneOf(host: string): string;
+  /** the guest kinds it runs (its agent's inventory); undefined: not reported */
+  supportedInstances?(host: string): readonly SupportedInstance[] | undefined;
+}
+
+const NO_FACTS: HostFacts = { zoneOf: () => '' };
 
 export interface SchedulerConfig {
   /** Nova's initial_cpu_allocation_ratio */
@@ -34,6 +45,8 @@ interface HostState {
   usable: boolean;
   vcpus: number; memoryMb: number; diskGb: number;
   used: HostUsage;
+  /** Nova's integer form (7002000 for 7.2.0) */
+  hypervisorVersion: number;
 }
 
 export interface SelectOptions {
@@ -43,6 +56,10 @@ export interface SelectOptions {
   exclude?: readonly string[];
   /** only these hosts (affinity, same_host) */
   only?: ReadonlySet<string>;
+  /** AvailabilityZoneFilter: only hosts of this availability zone */
+  zone?: string;
+  /** ImagePropertiesFilter: what the server's image asks of its host */
+  image?: ImageRequirements;
   /** higher is better: the group weigher's score (soft-affinity, soft-anti-affinity) */
   prefer?: (host: string) => number;
 }
@@ -51,19 +68,21 @@ export class Scheduler {
   private hosts = new Map<string, HostState>();
   /** claims made since the last refresh, per host (the store may not show them yet) */
   private pending = new Map<string, HostUsage[]>();
+  private facts: HostFacts = NO_FACTS;
 
   constructor(private readonly cfg: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG) {}
 
   /** replace the view: hosts with their up/enabled state, usage as the store counts it */
-  refresh(hosts: Host[], usage: Map<string, HostUsage>, isUp: (h: Host) => boolean): void {
+  refresh(hosts: Host[], usage: Map<string, HostUsage>, isUp: (h: Host) => boolean, facts: HostFacts = NO_FACTS): void {
     const next = new Map<string, HostState>();
     for (const h of hosts) {
       next.set(h.name, {
         name: h.name, usable: !h.disabled && isUp(h), vcpus: h.vcpus, memoryMb: h.memoryMb, diskGb: h.diskGb,
-        used: usage.get(h.name) ?? { instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0 },
+        used: usage.get(h.name) ?? { instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0 }, hypervisorVersion: h.hypervisorVersion,
       });
     }
     this.hosts = next;
+    this.facts = facts;
     this.pending.clear();
   }
 
@@ -98,6 +117,8 @@ export class Scheduler {
     const fits: WeighedHost[] = [];
     for (const h of candidates) {
       if (!h.usable || opts.exclude?.includes(h.name) || (opts.only && !opts.only.has(h.name))) continue;
+      if (opts.zone !== undefined && this.facts.zoneOf(h.name) !== opts.zone) continue;
+      if (opts.image && !hostTakesImage(this.facts.supportedInstances?.(h.name), h.hypervisorVersion, opts.image)) continue;
       const used = this.usedWithClaims(h);
       const freeRamMb = h.memoryMb * this.cfg.ramAllocationRatio - this.cfg.reservedHostMemoryMb - used.memoryMb - flavor.ram;
       const freeVcpus = h.vcpus * this.cfg.cpuAllocationRatio - used.vcpus - flavor.vcpus;

@@ -242,6 +242,8 @@ export class TaskEngine {
     const base = { taskId: row.id, serverId: row.serverId, expectTaskState: def?.taskStates ?? def?.taskState ?? '', eventId: row.eventId, actionId: row.actionId };
     if (err === null && def) {
       const changes = await def.success(x);
+      // a server that moved is in its new host's availability zone (the view and the list filter read the column)
+      if (changes.host) { const zone = this.svc.placement.zoneOf(changes.host); if (zone) changes.availabilityZone = zone; }
       const r = await store.finishTask({
         ...base, changes: { ...changes, taskState: changes.taskState ?? null }, result: 'Success', detail: null, message: null,
         ...(def.deletesServer ? { deleteServer: true } : {}),

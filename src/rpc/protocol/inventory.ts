@@ -14,6 +14,8 @@ export const Inventory = Type.Object({
   hypervisor: Type.Object({
     domainType: Type.String(), hypervisorVersion: Type.String(), libvirtVersion: Type.String(),
     cpus: Type.Integer(), cpuModel: Type.String(), memoryMiB: Type.Number(), freeMemoryMiB: Type.Number(),
+    /** the host's architecture (libvirt's name: x86_64, aarch64): the scheduler's ImagePropertiesFilter */
+    arch: Type.Optional(Type.String()),
   }),
   cpu: Type.Object({ cores: Type.Integer(), model: Type.String(), load1: Type.Number() }),
   memory: Type.Object({ totalMiB: Type.Number(), availableMiB: Type.Number() }),

@@ -21,6 +21,7 @@ import { PgQuotas } from './quotas.js';
 import { PgClaims } from './claims.js';
 import { PgTasks } from './tasks.js';
 import { PgServerGroups } from './server-groups.js';
+import { PgAggregates } from './aggregates.js';
 import { PgMigrations } from './migrations-repo.js';
 import { PgVolumes } from './volumes.js';
 import { PgClusterLeases } from './leases.js';
@@ -42,6 +43,7 @@ const REPOSITORIES = [
   PgClaims,
   PgTasks,
   PgServerGroups,
+  PgAggregates,
   PgClusterLeases,
   PgMigrations,
   PgVolumes,

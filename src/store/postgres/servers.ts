@@ -33,8 +33,8 @@ export async function insertServer(q: Queryable, s: NewServer): Promise<Row> {
       task_state, power_state, status, host, node, availability_zone, key_name, key_data, user_data, access_ipv4, access_ipv6,
       config_drive, disk_config, description, locked, locked_reason, locked_by, reservation_id, launch_index, hostname,
       kernel_id, ramdisk_id, root_device_name, progress, addresses, ips4, ips6, requested_networks, security_groups, bdm,
-      fault, created_at, updated_at, launched_at, vcpus, memory_mb, metadata, tags)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      fault, created_at, updated_at, launched_at, vcpus, memory_mb, metadata, tags, requested_zone)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       RETURNING *`, [
     s.id, s.name, s.projectId, s.userId, s.imageRef, s.flavor.id, JSON.stringify(s.flavor),
     s.oldFlavor ? JSON.stringify(s.oldFlavor) : null, s.vmState, s.taskState, s.powerState, serverStatus(s.vmState, s.taskState),
@@ -43,7 +43,7 @@ export async function insertServer(q: Queryable, s: NewServer): Promise<Row> {
     s.kernelId, s.ramdiskId, s.rootDeviceName, s.progress, JSON.stringify(s.addresses), ipText(s.addresses, 4),
     ipText(s.addresses, 6), s.requestedNetworks === undefined ? null : JSON.stringify(s.requestedNetworks),
     JSON.stringify(s.securityGroups), JSON.stringify(s.blockDeviceMapping), s.fault ? JSON.stringify(s.fault) : null,
-    s.createdAt, now(), s.launchedAt, s.flavor.vcpus, s.flavor.ram, metadata, JSON.stringify(tags)])).rows[0]!;
+    s.createdAt, now(), s.launchedAt, s.flavor.vcpus, s.flavor.ram, metadata, JSON.stringify(tags), s.requestedZone ?? null])).rows[0]!;
   if (keys.length) {
     await q.query('INSERT INTO server_metadata (server_id, key, value) SELECT ?, k, v FROM unnest(?::text[], ?::text[]) AS u(k, v)',
       [s.id, keys, keys.map((k) => s.metadata[k]!)]);

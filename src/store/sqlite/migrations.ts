@@ -270,4 +270,16 @@ export const MIGRATIONS: string[] = [
     id INTEGER PRIMARY KEY AUTOINCREMENT, host TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, at TEXT NOT NULL);
   CREATE INDEX host_transitions_host ON host_transitions(host, id);
   `,
+  // 15: host aggregates (os-aggregates; an availability zone is an aggregate's `availability_zone` metadata) and
+  // the availability zone a server was created in (Nova's request_spec.availability_zone: migrations stay in it)
+  `
+  CREATE TABLE aggregates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
+    metadata TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT);
+  CREATE TABLE aggregate_hosts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, aggregate_id INTEGER NOT NULL, host TEXT NOT NULL, created_at TEXT NOT NULL,
+    UNIQUE (aggregate_id, host));
+  CREATE INDEX aggregate_hosts_host ON aggregate_hosts(host);
+  ALTER TABLE servers ADD COLUMN requested_zone TEXT;
+  `,
 ];

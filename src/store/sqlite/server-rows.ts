@@ -64,6 +64,7 @@ export function rowToServer(r: Row): Server {
     revision: r.revision as number,
     shelvedImageId: (r.shelved_image_id as string | null | undefined) ?? null,
     shelvedAt: (r.shelved_at as string | null | undefined) ?? null,
+    requestedZone: (r.requested_zone as string | null | undefined) ?? null,
   };
 }
 
@@ -77,6 +78,7 @@ const COLUMNS: Record<string, [string, (v: never) => unknown]> = {
   host: ['host', (v: string | null) => v],
   node: ['node', (v: string | null) => v],
   availabilityZone: ['availability_zone', (v: string | null) => v],
+  requestedZone: ['requested_zone', (v: string | null) => v],
   keyName: ['key_name', (v: string | null) => v],
   keyData: ['key_data', (v: string | null) => v],
   userData: ['user_data', (v: string | null) => v],

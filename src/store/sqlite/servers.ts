@@ -26,8 +26,8 @@ export function insertServer(c: Connection, s: NewServer): void {
         task_state, power_state, status, host, node, availability_zone, key_name, key_data, user_data, access_ipv4, access_ipv6,
         config_drive, disk_config, description, locked, locked_reason, locked_by, reservation_id, launch_index, hostname,
         kernel_id, ramdisk_id, root_device_name, progress, addresses, ips4, ips6, requested_networks, security_groups, bdm,
-        fault, created_at, updated_at, launched_at, vcpus, memory_mb)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        fault, created_at, updated_at, launched_at, vcpus, memory_mb, requested_zone)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
         s.id, s.name, s.projectId, s.userId, s.imageRef, s.flavor.id, JSON.stringify(s.flavor),
         s.oldFlavor ? JSON.stringify(s.oldFlavor) : null, s.vmState, s.taskState, s.powerState, serverStatus(s.vmState, s.taskState),
         s.host, s.node, s.availabilityZone, s.keyName, s.keyData, s.userData, s.accessIPv4, s.accessIPv6, s.configDrive,
@@ -35,7 +35,7 @@ export function insertServer(c: Connection, s: NewServer): void {
         s.kernelId, s.ramdiskId, s.rootDeviceName, s.progress, JSON.stringify(s.addresses), ipText(s.addresses, 4),
         ipText(s.addresses, 6), s.requestedNetworks === undefined ? null : JSON.stringify(s.requestedNetworks),
         JSON.stringify(s.securityGroups), JSON.stringify(s.blockDeviceMapping), s.fault ? JSON.stringify(s.fault) : null,
-        s.createdAt, t, s.launchedAt, s.flavor.vcpus, s.flavor.ram);
+        s.createdAt, t, s.launchedAt, s.flavor.vcpus, s.flavor.ram, s.requestedZone ?? null);
       const md = cached('INSERT INTO server_metadata (server_id, key, value) VALUES (?, ?, ?)');
       for (const [k, v] of Object.entries(s.metadata)) md.run(s.id, k, v);
       const tg = cached('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)');

@@ -21,6 +21,7 @@ import { SqliteQuotas } from './quotas.js';
 import { SqliteClaims } from './claims.js';
 import { SqliteTasks } from './tasks.js';
 import { SqliteServerGroups } from './server-groups.js';
+import { SqliteAggregates } from './aggregates.js';
 import { SqliteVolumes } from './volumes.js';
 import { SqliteClusterLeases } from './leases.js';
 import { SqliteMigrations } from './migrations-repo.js';
@@ -42,6 +43,7 @@ const REPOSITORIES = [
   SqliteClaims,
   SqliteTasks,
   SqliteServerGroups,
+  SqliteAggregates,
   SqliteVolumes,
   SqliteClusterLeases,
   SqliteMigrations,

@@ -78,7 +78,7 @@ export interface FakeHypervisorOptions {
 
 const DEFAULT_HOST: HostInfo = {
   hostname: 'fake-host', domainType: 'qemu', cpus: 4, cpuModel: 'fake', memoryMiB: 8192, freeMemoryMiB: 6144,
-  hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0', hostUuid: '00000000-0000-4000-8000-00000000f4ce',
+  hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0', hostUuid: '00000000-0000-4000-8000-00000000f4ce', arch: 'x86_64',
 };
 
 const clone = <T>(v: T): T => structuredClone(v);

@@ -22,5 +22,6 @@ export async function readHostInfo(conn: LibvirtConnection, domainType: DomainTy
     hypervisorVersion: hv.text,
     libvirtVersion: lib.text,
     hostUuid: textOf(host, 'uuid') ?? '',
+    arch: textOf(cpu, 'arch') ?? node.model,
   };
 }

@@ -32,7 +32,7 @@ export function registerServiceRoutes(app: FastifyInstance, d: ComputeDeps): voi
   const ids = async () => new Map((await reg.list()).map((h, i) => [h.name, i + 1]));
 
   const serviceView = (req: FastifyRequest, h: Host, intId: number) => ({
-    id: atLeast(req, '2.53') ? h.serviceId : intId, binary: 'nova-compute', host: h.name, zone: d.cfg.defaultAvailabilityZone,
+    id: atLeast(req, '2.53') ? h.serviceId : intId, binary: 'nova-compute', host: h.name, zone: d.compute.aggregates.zoneOf(h.name),
     status: h.disabled ? 'disabled' : 'enabled', state: reg.isUp(h) ? 'up' : 'down', updated_at: usec(h.lastSeenAt),
     disabled_reason: h.disabledReason, ...(atLeast(req, '2.11') ? { forced_down: h.forcedDown } : {}),
   });
