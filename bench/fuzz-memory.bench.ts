@@ -19,20 +19,9 @@ import type { ResultRow } from './lib/report.js';
 import { judge, single, TARGET } from './lib/targets.js';
 import { createHarness } from '../test/support/harness.js';
 import { routeTable } from '../test/support/route-table.js';
+import { prng } from '../test/support/prng.js';
 
 export interface FuzzMemoryOptions { quick: boolean }
-
-/** mulberry32: a seeded generator, so two runs send the same requests in the same order per worker */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function heapUsedMiB(api: Api): Promise<number> {
   const r = await api.request('GET', '/metrics');

@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { prng } from './prng.js';
 
 export interface FaultTarget {
   /** the controller's base URL */
@@ -34,18 +35,6 @@ export interface FaultTarget {
 }
 
 export interface FaultRunOptions { ops: number; workers: number; killCount: number; settleTimeoutMs?: number }
-
-/** mulberry32: a small seeded PRNG, so that a failing run can be replayed */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `deleteSent`: a DELETE went out, whatever its answer (the controller may have died after it took the delete) */
 interface Tracked { id: string; name: string; deleted: boolean; deleteSent?: boolean }

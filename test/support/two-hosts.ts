@@ -21,3 +21,16 @@ export async function twoHosts(over: Partial<ControllerConfig> = {}): Promise<Ha
 export async function hostOf(h: Harness, id: string): Promise<string> {
   return (await h.req(h.tokens.admin, 'GET', `/compute/v2.1/servers/${id}`, undefined, '2.47')).json().server['OS-EXT-SRV-ATTR:host'] as string;
 }
+
+/** a new 1 GiB volume (of `volumeType` when given) attached to the server through the API: its id and device */
+export async function attachNewVolume(h: Harness, serverId: string, volumeType?: string): Promise<{ volumeId: string; device: string }> {
+  const r = await h.app.inject({ method: 'POST', url: `/volume/v3/${h.ids.demoProject}/volumes`, headers: { 'x-auth-token': h.tokens.demo },
+    payload: { volume: { size: 1, ...(volumeType ? { volume_type: volumeType } : {}) } } });
+  if (r.statusCode !== 202) throw new Error(`volume create: ${r.statusCode} ${r.body}`);
+  const volumeId = r.json().volume.id as string;
+  await h.app.novalet.compute.volumes.idle();
+  const a = await h.req(h.tokens.demo, 'POST', `/compute/v2.1/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } }, '2.79');
+  if (a.statusCode !== 200) throw new Error(`volume attach: ${a.statusCode} ${a.body}`);
+  await h.idle();
+  return { volumeId, device: a.json().volumeAttachment.device as string };
+}

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Harness } from '../support/harness.js';
-import { hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { attachNewVolume, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
 import type { AttachSource, CreatedVolume, VolumeBackend } from '../../src/controller/volumes/backends/backend.js';
 import { FENCE_EVENT } from '../../src/controller/tasks/defs/evacuate.js';
 
@@ -49,20 +49,29 @@ async function powerLoss(h: Harness, host: string): Promise<void> {
   await h.app.novalet.compute.hosts.list();
 }
 
-/** a server on one host with a volume of type `type` attached (created by the admin with that backend) */
+/** a server on one host with a volume of type `type` attached (the type made by the admin with that backend) */
 async function serverWithVolume(h: Harness, backend: string): Promise<{ id: string; source: string }> {
-  const vreq = (method: string, path: string, body?: unknown) => h.app.inject({ method: method as 'POST', url: `/volume/v3/${path}`, headers: { 'x-auth-token': path.startsWith(h.ids.adminProject) ? h.tokens.admin : h.tokens.demo }, ...(body ? { payload: body as object } : {}) });
-  let r = await vreq('POST', `${h.ids.adminProject}/types`, { volume_type: { name: backend, extra_specs: { volume_backend_name: backend } } });
+  const r = await h.app.inject({ method: 'POST', url: `/volume/v3/${h.ids.adminProject}/types`, headers: { 'x-auth-token': h.tokens.admin },
+    payload: { volume_type: { name: backend, extra_specs: { volume_backend_name: backend } } } });
   assert.equal(r.statusCode, 200, r.body);
   const id = await h.boot(h.tokens.demo);
-  r = await vreq('POST', `${h.ids.demoProject}/volumes`, { volume: { size: 1, volume_type: backend } });
-  assert.equal(r.statusCode, 202, r.body);
-  const vol = r.json().volume.id as string;
-  await h.app.novalet.compute.volumes.idle();
-  const a = await h.req(h.tokens.demo, 'POST', `${S}/${id}/os-volume_attachments`, { volumeAttachment: { volumeId: vol } }, '2.79');
-  assert.equal(a.statusCode, 200, a.body);
-  await h.idle();
+  await attachNewVolume(h, id, backend);
   return { id, source: await hostOf(h, id) };
+}
+
+/** two fake hosts with file volumes and the fencing rbd double as the rbd backend */
+async function withFencing(fn: (h: Harness, rbd: FencingBackend) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-evac-fence-'));
+  let h: Harness | undefined;
+  const rbd = new FencingBackend(() => h!);
+  h = await twoHosts({ volumes: { dir } });
+  try {
+    h.app.novalet.compute.volumes.setBackend('rbd', rbd);
+    await fn(h, rbd);
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function evacuate(h: Harness, id: string, source: string): Promise<string> {
@@ -80,12 +89,7 @@ async function evacuate(h: Harness, id: string, source: string): Promise<string>
 }
 
 test('evacuate fences the dead host on the rbd storage before the target opens the volume; unfenced once its stale guest is gone', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'novalet-evac-fence-'));
-  let h: Harness | undefined;
-  const rbd = new FencingBackend(() => h!);
-  h = await twoHosts({ volumes: { dir } });
-  try {
-    h.app.novalet.compute.volumes.setBackend('rbd', rbd);
+  await withFencing(async (h, rbd) => {
     const { id, source } = await serverWithVolume(h, 'rbd');
     const address = (await h.store.getHost(source))!.hostIp;
     const target = other(source);
@@ -110,25 +114,14 @@ test('evacuate fences the dead host on the rbd storage before the target opens t
     // nothing left to fence: no more unfence
     assert.equal(await h.app.novalet.compute.fencer.fence(source), true);
     assert.equal(rbd.log.filter((l) => l.startsWith('unfence')).length, 1);
-  } finally {
-    await h.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a server with only file volumes: the evacuation fences no storage and records no fencing event', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'novalet-evac-fence-'));
-  let h: Harness | undefined;
-  const rbd = new FencingBackend(() => h!);
-  h = await twoHosts({ volumes: { dir } });
-  try {
-    h.app.novalet.compute.volumes.setBackend('rbd', rbd);
+  await withFencing(async (h, rbd) => {
     const { id, source } = await serverWithVolume(h, 'file');
     const events = await evacuate(h, id, source);
     assert.doesNotMatch(events, new RegExp(FENCE_EVENT), events);
     assert.deepEqual(rbd.log, []);
-  } finally {
-    await h.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createHarness, type Harness } from '../support/harness.js';
 import { controllerThatDies } from '../support/controller-crash.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
-import { addHostB, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { addHostB, attachNewVolume, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const S = '/compute/v2.1/servers';
@@ -264,14 +264,7 @@ test('a server with an attached volume keeps it: the spawn on the target has the
   try {
     const id = await h.boot(h.tokens.demo);
     const source = await hostOf(h, id);
-    const r = await h.app.inject({ method: 'POST', url: `/volume/v3/${h.ids.demoProject}/volumes`, headers: { 'x-auth-token': h.tokens.demo }, payload: { volume: { size: 1 } } });
-    assert.equal(r.statusCode, 202, r.body);
-    const vol = r.json().volume.id as string;
-    await h.app.novalet.compute.volumes.idle();
-    const a = await h.req(h.tokens.demo, 'POST', `${S}/${id}/os-volume_attachments`, { volumeAttachment: { volumeId: vol } }, '2.79');
-    assert.equal(a.statusCode, 200, a.body);
-    await h.idle();
-    const device = a.json().volumeAttachment.device as string;
+    const { volumeId: vol, device } = await attachNewVolume(h, id);
     let spec: { disks?: Array<{ target: string; path?: string; volumeId?: string }> } | undefined;
     h.driver.on('spawn', async (c) => { spec = (c.params as { spec: typeof spec }).spec; h.driver.placed.set(`${c.host}/${c.serverId}`, 'running'); return { power: 'running' }; });
     await powerLoss(h, source);
