@@ -276,5 +276,12 @@ test('IPv6 SLAAC: a port holds the EUI-64 address its guest takes', async () => 
   assert.equal(r.statusCode, 201, r.body);
   const p = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, mac_address: 'fa:16:3e:12:34:56' } })).json().port;
   assert.deepEqual(p.fixed_ips.map((f: { ip_address: string }) => f.ip_address), ['fd00:2::f816:3eff:fe12:3456']);
+  // the subnet named without an address: the EUI-64 address too (Neutron), not one from the pool
+  const sub = r.json().subnet;
+  const q = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, mac_address: 'fa:16:3e:12:34:57', fixed_ips: [{ subnet_id: sub.id }] } })).json().port;
+  assert.deepEqual(q.fixed_ips, [{ subnet_id: sub.id, ip_address: 'fd00:2::f816:3eff:fe12:3457' }]);
+  // the hosts' RA/DHCPv6 server address (the subnet's last) is never a port's
+  const srv = await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id, ip_address: 'fd00:2::ffff:ffff:ffff:ffff' }] } });
+  assert.equal(srv.statusCode, 409, srv.body);
   await h.close();
 });

@@ -12,7 +12,8 @@ import type { NicSpec } from '../../rpc/protocol/server-spec.js';
 import type { NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
 import type { AgentConfig } from '../config.js';
 import type { Journal, ServerRow } from '../journal/journal.js';
-import { dnsmasqHosts, dhcpSubnets } from './dnsmasq-config.js';
+import { dnsmasqHosts, dhcpSubnets, dhcpSubnets6 } from './dnsmasq-config.js';
+import { parseCidr6 } from './ipv6.js';
 import { checkPeers } from './fdb.js';
 import { parseCidr4 } from './ipv4.js';
 import { NetworkJournal, type NetworkRow } from './network-journal.js';
@@ -90,8 +91,9 @@ export class TenantNetworks {
     }
     try {
       checkPeers(spec.peers, undefined);
-      for (const s of spec.subnets) if (s.ipVersion === 4) parseCidr4(s.cidr);
+      for (const s of spec.subnets) if (s.ipVersion === 4) parseCidr4(s.cidr); else parseCidr6(s.cidr);
       dhcpSubnets(spec.subnets);
+      dhcpSubnets6(spec.subnets);
       dnsmasqHosts(spec);
     } catch (err) {
       bad((err as Error).message);
