@@ -222,6 +222,24 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
     assert.doesNotMatch(ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB)), /00:00:00:00:00:00 dst/);
   });
 
+  it('peer deltas: an added peer gets its fdb entry (traffic flows again), a removed one loses it, nothing else touched', async () => {
+    const esc = (a: string) => a.replace(/\./g, '\\.');
+    await hosts[0]!.nets.changePeers({ requestId: `req-${randomUUID()}`, changes: [{ networkId: netB, add: [under[1]!, '10.252.0.9'], remove: [] }] });
+    let fdb = ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB));
+    assert.match(fdb, new RegExp(`00:00:00:00:00:00 dst ${esc(under[1]!)}`));
+    assert.match(fdb, /00:00:00:00:00:00 dst 10\.252\.0\.9/);
+    await hosts[0]!.nets.changePeers({ requestId: `req-${randomUUID()}`, changes: [{ networkId: netB, add: [], remove: ['10.252.0.9'] }] });
+    fdb = ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB));
+    assert.doesNotMatch(fdb, /10\.252\.0\.9/);
+    assert.match(fdb, new RegExp(`00:00:00:00:00:00 dst ${esc(under[1]!)}`));
+    assert.deepEqual(hosts[0]!.nets.journal.get(netB)!.spec.peers, [under[1]!]);
+    // network A untouched
+    assert.match(ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netA)), new RegExp(`00:00:00:00:00:00 dst ${esc(under[1]!)}`));
+    assert.ok(ping(g.a1, ip(12)), 'network A broken by a delta of network B');
+    // as the test before left it
+    await hosts[0]!.nets.put(netB, { ...specB(0), peers: [] });
+  });
+
   const specC = (host: 0 | 1): NetworkSpec => {
     const mine = host === 0 ? [[port.c1, mac(5), 15]] as const : [[port.c2, mac(6), 16]] as const;
     return {

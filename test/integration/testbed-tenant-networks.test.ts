@@ -181,11 +181,15 @@ describe('tenant networks across two testbed hosts (VXLAN, isolation, security g
     assert.ok(!pings(c, A, 0).includes('ok'), `C reached A: ${pings(c, A, 0).join(',')}`);
   });
 
-  it('B in a group without ingress rules: pings fail; an ICMP ingress rule lets them through', async () => {
+  it('B in a group without ingress rules: pings fail; an ICMP ingress rule lets them through, an ICMPv6 one IPv6 pings', async () => {
     await admin.run('port', 'set', '--no-security-group', '--security-group', 'closed', 'pb');
     await waitPings(consoleOf('a'), B, 'fail', 3, 60_000);
     await admin.run('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', 'closed');
     await waitPings(consoleOf('a'), B, 'ok', 2, 60_000);
+    // rules are per family: ICMPv6 stays blocked until a rule of its own
+    await waitPings(consoleOf('a'), v6['pb']!, 'fail', 3, 30_000);
+    await admin.run('security', 'group', 'rule', 'create', '--ingress', '--ethertype', 'IPv6', '--protocol', 'ipv6-icmp', 'closed');
+    await waitPings(consoleOf('a'), v6['pb']!, 'ok', 2, 60_000);
   });
 
   it('a cold migration of B to h0: the port follows, h1 keeps nothing of network A, A reaches B', async () => {

@@ -227,6 +227,7 @@ class RecordingDriver implements NetworkDriver {
   taps = new Map<string, number>();
   async ensure(id: string, s: NetworkSpec, o: { local: string | undefined }): Promise<void> { this.calls.push(`ensure ${id} vni=${s.vni ?? ''} local=${o.local ?? ''}`); }
   async remove(id: string): Promise<void> { this.calls.push(`remove ${id}`); }
+  async setPeers(id: string, peers: readonly string[]): Promise<void> { this.calls.push(`setPeers ${id} ${peers.join(',')}`); }
   async removeLinks(br: string): Promise<void> { this.calls.push(`removeLinks ${br}`); }
   async installPort(p: { tap: string; markId: number }): Promise<void> { this.calls.push(`installPort ${p.tap}`); this.taps.set(p.tap, p.markId); }
   async removePort(p: { tap: string }): Promise<void> { this.calls.push(`removePort ${p.tap}`); this.taps.delete(p.tap); }
@@ -261,6 +262,20 @@ describe('TenantNetworks: journal first, then the host; reconcile after a restar
     await assert.rejects(() => nets.put('n5', spec({ vni: 10, peers: ['not-an-ip'] })), (e: Error & { code?: string }) => e.code === 'bad_request');
     assert.deepEqual(driver.calls, []);
     assert.deepEqual(nets.list().map((n) => n.id), [NET]);
+  });
+
+  it('peer deltas: journaled, only the flood entries touched, idempotent; unknown networks skipped; bad addresses refused', async () => {
+    driver.calls = [];
+    const r = await nets.changePeers({ requestId: 'req-p1', changes: [{ networkId: NET, add: ['192.0.2.9', '192.0.2.1'], remove: ['192.0.2.2'] }, { networkId: 'nope', add: ['192.0.2.9'], remove: [] }] });
+    assert.deepEqual(r, { networks: [{ id: NET, peers: ['192.0.2.9'] }], unknown: ['nope'] });
+    assert.deepEqual(nets.journal.get(NET)!.spec.peers, ['192.0.2.1', '192.0.2.9']);
+    assert.deepEqual(driver.calls, [`setPeers ${NET} 192.0.2.1,192.0.2.9`]);
+    // the same request again: same peers, realised again, nothing else
+    assert.deepEqual(await nets.changePeers({ requestId: 'req-p1', changes: [{ networkId: NET, add: ['192.0.2.9'], remove: ['192.0.2.2'] }] }), { networks: [{ id: NET, peers: ['192.0.2.9'] }], unknown: [] });
+    await assert.rejects(() => nets.changePeers({ requestId: 'req-p2', changes: [{ networkId: NET, add: ['bad; rm'], remove: [] }] }), (e: Error & { code?: string }) => e.code === 'bad_request');
+    assert.deepEqual(nets.list()[0]!.peers, ['192.0.2.9']);
+    // back to the spec's peers for the tests below
+    await nets.changePeers({ requestId: 'req-p3', changes: [{ networkId: NET, add: ['192.0.2.2'], remove: ['192.0.2.9'] }] });
   });
 
   it('reconcile re-ensures the journaled networks and removes links and filters that are not ours any more', async () => {

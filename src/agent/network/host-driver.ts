@@ -116,6 +116,13 @@ export class HostNetworkDriver {
     await this.syncDnsmasq(networkId, spec, br);
   }
 
+  async setPeers(networkId: string, peers: readonly string[], local: string | undefined): Promise<void> {
+    const vx = vxlanName(networkId);
+    // not realised (yet): the next ensure (reconcile) makes it with the journaled peers
+    if (!(await this.link(vx))) return;
+    await this.syncPeers(vx, peers.filter((p) => p !== local));
+  }
+
   private async syncPeers(vx: string, peers: readonly string[]): Promise<void> {
     const have = parseFloodPeers(await this.o.exec.run('bridge', ['fdb', 'show', 'dev', vx]));
     const d = diffPeers(have, peers);

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { AgentError } from '../../rpc/errors.js';
-import type { HostNetworkView, NetworkSpec, PortSecurity } from '../../rpc/protocol/networks.js';
+import type { HostNetworkView, NetworkSpec, PeerChangesRequest, PeerChangesResponse, PortSecurity } from '../../rpc/protocol/networks.js';
 import type { NicSpec } from '../../rpc/protocol/server-spec.js';
 import type { NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
 import type { AgentConfig } from '../config.js';
@@ -25,6 +25,8 @@ import type { PortNft } from './nft-rules.js';
 export interface NetworkDriver {
   ensure(networkId: string, spec: NetworkSpec, o: { local: string | undefined; physicalNetworks: Record<string, string> }): Promise<void>;
   remove(networkId: string, spec: NetworkSpec | undefined): Promise<void>;
+  /** only the VXLAN flood entries of an ensured network follow `peers` (a peer delta) */
+  setPeers(networkId: string, peers: readonly string[], local: string | undefined): Promise<void>;
   removeLinks(bridge: string, vxlan: string, dhcpAddresses: string[]): Promise<void>;
   installPort(p: PortNft): Promise<void>;
   removePort(p: Pick<PortNft, 'tap' | 'markId'>): Promise<void>;
@@ -39,6 +41,7 @@ export interface NetworkDriver {
 export class JournalOnlyDriver implements NetworkDriver {
   async ensure(): Promise<void> {}
   async remove(): Promise<void> {}
+  async setPeers(): Promise<void> {}
   async removeLinks(): Promise<void> {}
   async installPort(p: PortNft): Promise<void> { portScript(p); }
   async removePort(): Promise<void> {}
@@ -112,6 +115,36 @@ export class TenantNetworks {
       await this.o.driver.ensure(id, spec, { local, physicalNetworks: this.o.config.physicalNetworks });
       return this.view(this.journal.get(id)!);
     });
+  }
+
+  /**
+   * POST /v1/network-peers: the peers of each network this host carries, changed by delta (journaled, then only the
+   * flood entries touched); networks it does not carry are skipped. Idempotent: adding a present peer or removing
+   * an absent one changes nothing. All checked before anything changes.
+   */
+  async changePeers(req: PeerChangesRequest): Promise<PeerChangesResponse> {
+    try {
+      for (const c of req.changes) checkPeers([...c.add, ...c.remove], undefined);
+    } catch (err) {
+      throw new AgentError('bad_request', (err as Error).message);
+    }
+    const out: PeerChangesResponse = { networks: [], unknown: [] };
+    for (const c of req.changes) {
+      await this.serial(`net:${c.networkId}`, async () => {
+        const row = this.journal.get(c.networkId);
+        if (!row) { out.unknown.push(c.networkId); return; }
+        const remove = new Set(c.remove);
+        const peers = [...new Set([...row.spec.peers, ...c.add])].filter((p) => !remove.has(p)).sort();
+        const local = this.tunnelIp() ?? row.localIp ?? undefined;
+        if (peers.join(',') !== [...row.spec.peers].sort().join(',')) {
+          this.o.journal.durable(() => this.journal.put(c.networkId, { ...row.spec, peers }, row.localIp));
+        }
+        // realised whether or not the journal changed: a retried request finds the host as it should be
+        if (row.spec.type === 'vxlan') await this.o.driver.setPeers(c.networkId, peers, local);
+        out.networks.push({ id: c.networkId, peers: checkPeers(peers, local) });
+      });
+    }
+    return out;
   }
 
   /** 409 network_in_use while a server of this host has a NIC on it; an unknown network is already gone. */
