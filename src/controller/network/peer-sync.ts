@@ -1,8 +1,8 @@
 /**
  * VXLAN peers by delta (issue 12): when a host joins or leaves a tenant network, each other host carrying it is
  * told only that one flood entry changed (POST /v1/network-peers), not the network's whole spec again, and the
- * changes for one host are coalesced: while a call to a host is in flight, every change for it that comes meanwhile
- * (any network, any peer) waits and goes in the next single call.
+ * changes for one host are coalesced: a host's first change waits LINGER_MS for more, and while a call to a host is
+ * in flight every change for it that comes meanwhile (any network, any peer) waits and goes in the next call.
  *
  * What is sent is what is true when it is sent, not what the event said: for each (network, peer) pending for a
  * host, the store is asked then whether the peer carries the network, under the network/host locks that full specs
@@ -33,6 +33,11 @@ interface Batch {
 
 /** calls in flight at once, over all hosts (each host has at most one) */
 const PARALLEL = 32;
+/**
+ * how long a host's first change waits for more before its call goes: joins of many servers at once (a
+ * multi-create, 50 creates in flight) then reach each other host in a few calls instead of one each
+ */
+const LINGER_MS = 20;
 
 export class PeerSync {
   private readonly pending = new Map<string, Batch>();
@@ -73,10 +78,11 @@ export class PeerSync {
     this.draining.add(host);
     try {
       for (;;) {
-        const b = this.pending.get(host);
-        if (!b) return;
-        this.pending.delete(host);
+        await new Promise((r) => setTimeout(r, LINGER_MS));
         await this.slot();
+        const b = this.pending.get(host);
+        if (!b) { this.release(); return; }
+        this.pending.delete(host);
         try {
           await this.send(host, b);
           for (const w of b.waiters) w.resolve();

@@ -9,6 +9,7 @@ import type { TaskCtx } from '../types.js';
 
 export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], host: string): Promise<void> {
   const mine = new Set(ports.map((p) => p.id));
+  const joinedNets: string[] = [];
   for (const networkId of [...new Set(ports.map((p) => p.networkId))]) {
     // the other hosts' specs change only when this host joins the network (their VXLAN peers)
     const joined = !(await t.svc.net.livePorts(networkId)).some((p) => p.hostId === host && !mine.has(p.id));
@@ -19,8 +20,10 @@ export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], hos
       await t.svc.hosts.ensureNetwork(host, networkId, spec);
       return true;
     });
-    if (sent && joined) await refreshPeers(t, networkId, host);
+    if (sent && joined) joinedNets.push(networkId);
   }
+  // all at once: a host carrying several of these networks is told of them in one call (peer-sync.ts coalesces)
+  await Promise.all(joinedNets.map((n) => refreshPeers(t, n, host)));
 }
 
 /** the other hosts of a network learn that `host` joined it (their VXLAN peers: a delta, coalesced per host) */
