@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PeerSync, type PeerTruth } from '../../src/controller/network/peer-sync.js';
-import type { HostTransport } from '../../src/controller/hosts/transport.js';
+import { HostCallError, type HostTransport } from '../../src/controller/hosts/transport.js';
 import type { PeerChangesRequest, PeerChangesResponse } from '../../src/rpc/protocol/networks.js';
 
 /** hosts that apply deltas to their peer sets, slowly (so that changes pile up behind a call in flight) */
@@ -41,6 +41,7 @@ function truth(carrying: Map<string, Set<string>>): PeerTruth {
     carries: async (n, h) => carrying.get(n)?.has(h) ?? false,
     tunnelIp: async (h) => (h === 'nohost' ? null : `ip-${h}`),
     locked: async (_keys, fn) => fn(),
+    fullSpecs: async () => { throw new Error('not expected'); },
   };
 }
 
@@ -81,6 +82,14 @@ describe('peer deltas', () => {
     const before = hosts.calls.length;
     await sync.changed('net1', 'nohost', ['t1'], 'req-3');
     assert.equal(hosts.calls.length, before);
+  });
+
+  it('an agent without the delta endpoint gets the networks\' whole specs instead', async () => {
+    const t = { async changePeers() { throw new HostCallError('bad_request', 'no endpoint POST /v1/network-peers', false); } } as unknown as HostTransport;
+    const full: string[] = [];
+    const sync = new PeerSync(t, { ...truth(new Map([['n', new Set(['a'])]])), fullSpecs: async (host, nets) => { full.push(`${host}:${nets.join(',')}`); } });
+    await sync.changed('n', 'a', ['b'], 'req-1');
+    assert.deepEqual(full, ['b:n']);
   });
 
   it('a failed call rejects its waiters; the next change for that host is sent again', async () => {

@@ -10,7 +10,7 @@
  * events that raced (a join and a leave of one host) still leave the last word to the store. Idempotent (add =
  * present, remove = absent): a call retried, or repeated by a re-driven task, changes nothing more.
  */
-import type { HostTransport } from '../hosts/transport.js';
+import { HostCallError, type HostTransport } from '../hosts/transport.js';
 import type { PeerChange } from '../../rpc/protocol/networks.js';
 
 export interface PeerTruth {
@@ -18,6 +18,11 @@ export interface PeerTruth {
   carries(networkId: string, peerHost: string, without: ReadonlySet<string>): Promise<boolean>;
   /** a host's tunnel (underlay) address; null when it has none (nothing to tell) */
   tunnelIp(host: string): Promise<string | null>;
+  /**
+   * an agent older than POST /v1/network-peers (it answers "no endpoint"): the networks' whole specs instead,
+   * called holding their network/host locks
+   */
+  fullSpecs(host: string, networkIds: string[], requestId: string): Promise<void>;
   /** runs fn holding the network/host locks `keys` (taken in sorted order: no deadlock between flushes) */
   locked<T>(keys: string[], fn: () => Promise<T>): Promise<T>;
 }
@@ -112,7 +117,13 @@ export class PeerSync {
         if (add.length || remove.length) changes.push({ networkId, add, remove });
       }
       if (!changes.length) return;
-      await this.hosts.changePeers(host, { requestId: `${b.requestId.slice(0, 80)}.peers.${host.slice(0, 32)}.${++this.seq}`.replace(/[^A-Za-z0-9._:-]/g, '-'), changes });
+      const requestId = `${b.requestId.slice(0, 80)}.peers.${host.slice(0, 32)}.${++this.seq}`.replace(/[^A-Za-z0-9._:-]/g, '-');
+      try {
+        await this.hosts.changePeers(host, { requestId, changes });
+      } catch (err) {
+        if (!(err instanceof HostCallError && err.code === 'bad_request' && err.message.includes('no endpoint'))) throw err;
+        await this.truth.fullSpecs(host, changes.map((c) => c.networkId), requestId);
+      }
     });
   }
 

@@ -46,6 +46,12 @@ export class ServerPorts {
         carries: (n, h, without) => this.carries(n, h, without),
         tunnelIp: async (h) => (await this.store.getHost(h))?.hostIp ?? null,
         locked: (keys, fn) => this.locked(keys, fn),
+        fullSpecs: async (host, networkIds, requestId) => {
+          for (const n of networkIds) {
+            const spec = await this.hostSpec(n, host, `${requestId}.${n}`);
+            if (spec?.dhcpHosts.length) await hosts.ensureNetwork(host, n, spec);
+          }
+        },
       });
     }
   }
