@@ -36,13 +36,13 @@ interface Batch {
   waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
 }
 
-/** calls in flight at once, over all hosts (each host has at most one) */
-const PARALLEL = 32;
+/** calls in flight at once, over all hosts (each host has at most one): a bound on sockets, not a throttle */
+const PARALLEL = 256;
 /**
  * how long a host's first change waits for more before its call goes: joins of many servers at once (a
  * multi-create, 50 creates in flight) then reach each other host in a few calls instead of one each
  */
-const LINGER_MS = 20;
+const LINGER_MS = 10;
 
 export class PeerSync {
   private readonly pending = new Map<string, Batch>();
@@ -84,17 +84,14 @@ export class PeerSync {
     try {
       for (;;) {
         await new Promise((r) => setTimeout(r, LINGER_MS));
-        await this.slot();
         const b = this.pending.get(host);
-        if (!b) { this.release(); return; }
+        if (!b) return;
         this.pending.delete(host);
         try {
           await this.send(host, b);
           for (const w of b.waiters) w.resolve();
         } catch (err) {
           for (const w of b.waiters) w.reject(err);
-        } finally {
-          this.release();
         }
       }
     } finally {
@@ -118,11 +115,15 @@ export class PeerSync {
       }
       if (!changes.length) return;
       const requestId = `${b.requestId.slice(0, 80)}.peers.${host.slice(0, 32)}.${++this.seq}`.replace(/[^A-Za-z0-9._:-]/g, '-');
+      // the slot inside the locks: a call waiting for a full spec to go first holds no slot
+      await this.slot();
       try {
         await this.hosts.changePeers(host, { requestId, changes });
       } catch (err) {
         if (!(err instanceof HostCallError && err.code === 'bad_request' && err.message.includes('no endpoint'))) throw err;
         await this.truth.fullSpecs(host, changes.map((c) => c.networkId), requestId);
+      } finally {
+        this.release();
       }
     });
   }
