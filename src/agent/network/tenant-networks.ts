@@ -129,20 +129,26 @@ export class TenantNetworks {
       throw new AgentError('bad_request', (err as Error).message);
     }
     const out: PeerChangesResponse = { networks: [], unknown: [] };
-    for (const c of req.changes) {
-      await this.serial(`net:${c.networkId}`, async () => {
+    // every network's new peers journaled in one durable transaction (one fsync per request, not per network); a
+    // PUT of the same network meanwhile journals the controller's whole view and is realised after it (same lock)
+    const changed: { id: string; peers: string[]; local: string | undefined; vxlan: boolean }[] = [];
+    this.o.journal.durable(() => this.o.journal.db.transaction(() => {
+      for (const c of req.changes) {
         const row = this.journal.get(c.networkId);
-        if (!row) { out.unknown.push(c.networkId); return; }
+        if (!row) { out.unknown.push(c.networkId); continue; }
         const remove = new Set(c.remove);
         const peers = [...new Set([...row.spec.peers, ...c.add])].filter((p) => !remove.has(p)).sort();
-        const local = this.tunnelIp() ?? row.localIp ?? undefined;
-        if (peers.join(',') !== [...row.spec.peers].sort().join(',')) {
-          this.o.journal.durable(() => this.journal.put(c.networkId, { ...row.spec, peers }, row.localIp));
-        }
-        // realised whether or not the journal changed: a retried request finds the host as it should be
-        if (row.spec.type === 'vxlan') await this.o.driver.setPeers(c.networkId, peers, local);
-        out.networks.push({ id: c.networkId, peers: checkPeers(peers, local) });
+        if (peers.join(',') !== [...row.spec.peers].sort().join(',')) this.journal.put(c.networkId, { ...row.spec, peers }, row.localIp);
+        changed.push({ id: c.networkId, peers, local: this.tunnelIp() ?? row.localIp ?? undefined, vxlan: row.spec.type === 'vxlan' });
+      }
+    })());
+    for (const c of changed) {
+      // realised whether or not the journal changed: a retried request finds the host as it should be
+      await this.serial(`net:${c.id}`, async () => {
+        const now = this.journal.get(c.id);
+        if (c.vxlan && now) await this.o.driver.setPeers(c.id, now.spec.peers, c.local);
       });
+      out.networks.push({ id: c.id, peers: checkPeers(c.peers, c.local) });
     }
     return out;
   }

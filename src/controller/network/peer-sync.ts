@@ -42,7 +42,7 @@ const PARALLEL = 256;
  * how long a host's first change waits for more before its call goes: joins of many servers at once (a
  * multi-create, 50 creates in flight) then reach each other host in a few calls instead of one each
  */
-const LINGER_MS = 10;
+const LINGER_MS = 25;
 
 export class PeerSync {
   private readonly pending = new Map<string, Batch>();
