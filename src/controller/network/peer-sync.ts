@@ -50,6 +50,12 @@ export class PeerSync {
   private active = 0;
   private readonly slots: Array<() => void> = [];
   private seq = 0;
+  /**
+   * (network, peer) -> whether the peer carries the network, as last asked: shared by the flushes of every target
+   * host (a join told to 100 hosts asks the store once, not 100 times) and dropped by each new event for that pair,
+   * so an answer is never older than the last change it could miss (every change of membership is an event).
+   */
+  private readonly carriesCache = new Map<string, Promise<boolean>>();
 
   constructor(private readonly hosts: HostTransport, private readonly truth: PeerTruth) {}
 
@@ -63,6 +69,7 @@ export class PeerSync {
   }
 
   private enqueue(host: string, networkId: string, peerHost: string, requestId: string, without: string | undefined): Promise<void> {
+    this.carriesCache.delete(`${networkId}/${peerHost}`);
     let b = this.pending.get(host);
     if (!b) {
       b = { peers: new Map(), without: new Set(), requestId, waiters: [] };
@@ -109,7 +116,7 @@ export class PeerSync {
         for (const peer of [...b.peers.get(networkId)!].sort()) {
           const ip = await this.truth.tunnelIp(peer);
           if (!ip) continue;
-          ((await this.truth.carries(networkId, peer, b.without)) ? add : remove).push(ip);
+          ((await this.carries(networkId, peer, b.without)) ? add : remove).push(ip);
         }
         if (add.length || remove.length) changes.push({ networkId, add, remove });
       }
@@ -126,6 +133,21 @@ export class PeerSync {
         this.release();
       }
     });
+  }
+
+  private carries(networkId: string, peer: string, without: ReadonlySet<string>): Promise<boolean> {
+    // a batch with devices being deleted asks for itself (its answer is not everyone's)
+    if (without.size) return this.truth.carries(networkId, peer, without);
+    const key = `${networkId}/${peer}`;
+    let p = this.carriesCache.get(key);
+    if (!p) {
+      p = this.truth.carries(networkId, peer, without);
+      this.carriesCache.set(key, p);
+      p.catch(() => { if (this.carriesCache.get(key) === p) this.carriesCache.delete(key); });
+      // bounded: the oldest answers go first
+      if (this.carriesCache.size > 100_000) this.carriesCache.delete(this.carriesCache.keys().next().value!);
+    }
+    return p;
   }
 
   private slot(): Promise<void> {
