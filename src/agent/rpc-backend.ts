@@ -56,6 +56,7 @@ export function agentBackend(agent: Agent): AgentBackend {
     },
     deleteNetwork: (networkId) => agent.deps.networks.delete(networkId),
     listNetworks: () => ({ networks: agent.deps.networks.list() }),
+    changePeers: (req) => agent.deps.networks.changePeers(req),
     putPortSecurity: (portId, security) => agent.deps.networks.setPortSecurity(portId, security),
     instanceFiles: async (uuid) => ({ files: await instanceFiles(agent.deps, uuid.toLowerCase()) }),
     openInstanceFile: (uuid, name) => openInstanceFile(agent.deps, uuid.toLowerCase(), name),

@@ -2,7 +2,7 @@ import type { Inventory, EventsResponse } from './protocol/inventory.js';
 import type { OperationResponse, OperationView, SubmitOperationRequest } from './protocol/operations.js';
 import type { Readable } from 'node:stream';
 import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
-import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
+import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PeerChangesRequest, PeerChangesResponse, PortSecurity } from './protocol/networks.js';
 import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 
 /**
@@ -23,6 +23,8 @@ export interface AgentBackend {
   putNetwork(networkId: string, spec: NetworkSpec, localAddress?: string): Promise<NetworkResponse>;
   deleteNetwork(networkId: string): Promise<void>;
   listNetworks(): ListNetworksResponse;
+  /** the VXLAN peers of networks this host carries, changed by delta (POST /v1/network-peers) */
+  changePeers(req: PeerChangesRequest): Promise<PeerChangesResponse>;
   putPortSecurity(portId: string, security: PortSecurity): Promise<void>;
   /** read-only: the instance files a migration's target pulls (the guest must be shut off) */
   instanceFiles(uuid: string): Promise<InstanceFilesResponse>;

@@ -7,7 +7,7 @@ import { FINISHED_STATES, type OperationKind, type OperationResponse, type Opera
 import type { ConsoleResponse, InstanceFilesResponse, ListServersResponse, ServerResponse } from './protocol/servers.js';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PortSecurity } from './protocol/networks.js';
+import type { ListNetworksResponse, NetworkResponse, NetworkSpec, PeerChangesRequest, PeerChangesResponse, PortSecurity } from './protocol/networks.js';
 import type { LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck } from './protocol/live-migration.js';
 import { HEADER_PROTOCOL, HEADER_REQUEST_ID, PROTOCOL } from './protocol/version.js';
 
@@ -149,6 +149,11 @@ export class AgentClient {
   /** 409 network_in_use while a NIC of this host is on it; an unknown network is already gone (204). */
   async deleteNetwork(networkId: string): Promise<void> {
     await this.call('DELETE', `/v1/networks/${encodeURIComponent(networkId)}`);
+  }
+
+  /** VXLAN peers by delta for many networks of this host (idempotent; unknown networks skipped). */
+  changePeers(req: PeerChangesRequest): Promise<PeerChangesResponse> {
+    return this.call('POST', '/v1/network-peers', req, req.requestId);
   }
 
   listNetworks(): Promise<ListNetworksResponse> {

@@ -14,7 +14,7 @@ import {
 } from './protocol/operations.js';
 import { ConsoleQuery, ConsoleResponse, InstanceFileParams, InstanceFilesResponse, ListServersResponse, ServerResponse, ServerUuidParams } from './protocol/servers.js';
 import {
-  ListNetworksResponse, NetworkIdParams, NetworkResponse, NetworkSpec, PortIdParams, PutPortSecurityRequest,
+  ListNetworksResponse, NetworkIdParams, NetworkResponse, NetworkSpec, PeerChangesRequest, PeerChangesResponse, PortIdParams, PutPortSecurityRequest,
 } from './protocol/networks.js';
 import {
   LiveMigrationActionResponse, LiveMigrationResponse, StorageMarker, StorageMarkerCheck, StorageMarkerParams,
@@ -173,6 +173,8 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
       return reply.code(204).send();
     });
   app.get('/v1/networks', { schema: { response: { 200: ListNetworksResponse, ...errorResponses } } }, async () => b.listNetworks());
+  app.post('/v1/network-peers', { schema: { body: PeerChangesRequest, response: { 200: PeerChangesResponse, ...errorResponses } } },
+    async (req) => b.changePeers(req.body as PeerChangesRequest));
   app.put('/v1/ports/:portId/security', { schema: { params: PortIdParams, body: PutPortSecurityRequest, response: { ...errorResponses } } },
     async (req) => {
       await b.putPortSecurity((req.params as { portId: string }).portId, (req.body as PutPortSecurityRequest).security);

@@ -184,6 +184,7 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHosts> {
       putNetwork: (id, spec, addr) => take().putNetwork(id, spec, addr),
       deleteNetwork: (id) => take().deleteNetwork(id),
       listNetworks: () => take().listNetworks(),
+      changePeers: (req) => take().changePeers(req),
       putPortSecurity: (portId, security) => take().putPortSecurity(portId, security),
       instanceFiles: (uuid) => take().instanceFiles(uuid),
       openInstanceFile: (uuid, name) => take().openInstanceFile(uuid, name),

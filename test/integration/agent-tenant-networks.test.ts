@@ -11,7 +11,11 @@
  * Shows: DHCP from each host's own dnsmasq (exact address, router, MTU 1450) and no answer for an unknown MAC;
  * ping across hosts over VXLAN; a second network with the same CIDR is isolated; a security group without an
  * ingress ICMP rule blocks ping and adding the rule allows it; anti-spoofing drops a forged source address;
- * teardown leaves no bridge, VXLAN device, tap filter, nftables table or dnsmasq.
+ * IPv6 on a dual-stack network: router advertisements from each host's dnsmasq (the guests' kernels take exactly
+ * the EUI-64 addresses allocated for their MACs), DHCPv6-stateful hands out exactly the allocated address (a small
+ * DHCPv6 client of the test: nothing on these hosts has one), ping6 across hosts through the port filters, and
+ * IPv6 anti-spoofing.
+ * Teardown leaves no bridge, VXLAN device, tap filter, nftables table or dnsmasq.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +29,7 @@ import { DEFAULT_CONFIG, type AgentConfig } from '../../src/agent/config.js';
 import { Journal } from '../../src/agent/journal/journal.js';
 import { HostNetworkDriver } from '../../src/agent/network/host-driver.js';
 import { hostExec } from '../../src/agent/network/host-exec.js';
+import { eui64Address, parseCidr6 } from '../../src/agent/network/ipv6.js';
 import { bridgeName, tapName, vxlanName } from '../../src/agent/network/names.js';
 import { TenantNetworks } from '../../src/agent/network/tenant-networks.js';
 import type { FilterRule, NetworkSpec, PortSecurity } from '../../src/rpc/protocol/networks.js';
@@ -45,7 +50,7 @@ const tryNs = (name: string, ...args: string[]): { ok: boolean; out: string } =>
 describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nftables)', { skip: (!isRoot && 'needs root') || (!haveTools && 'needs nft, dnsmasq, busybox') }, () => {
   const tag = randomBytes(3).toString('hex');
   const h = [`nvh1-${tag}`, `nvh2-${tag}`];
-  const g = { a1: `nvga1-${tag}`, a2: `nvga2-${tag}`, b2: `nvgb2-${tag}`, x1: `nvgx1-${tag}` };
+  const g = { a1: `nvga1-${tag}`, a2: `nvga2-${tag}`, b2: `nvgb2-${tag}`, x1: `nvgx1-${tag}`, c1: `nvgc1-${tag}`, c2: `nvgc2-${tag}` };
   const under = [`10.251.${randomInt(1, 250)}.1`, ''];
   under[1] = under[0]!.replace(/\.1$/, '.2');
   const o2 = randomInt(1, 250);
@@ -57,7 +62,14 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
   const dir = mkdtempSync(join(tmpdir(), 'nv-tenant-'));
   const log = pino({ level: 'silent' });
   const mac = (i: number): string => `52:54:00:${tag.slice(0, 2)}:${tag.slice(2, 4)}:${(i + 16).toString(16)}`;
-  const port = { a1: randomUUID(), a2: randomUUID(), b2: randomUUID(), x1: randomUUID(), q1: randomUUID() };
+  const port = { a1: randomUUID(), a2: randomUUID(), b2: randomUUID(), x1: randomUUID(), q1: randomUUID(), c1: randomUUID(), c2: randomUUID() };
+  const netC = randomUUID();
+  // network C: dual-stack, IPv4 + an IPv6 SLAAC subnet + an IPv6 DHCPv6-stateful subnet
+  const slaac = `fd77:${o2.toString(16)}::/64`;
+  const stateful = `fd78:${o2.toString(16)}::/64`;
+  const v4c = (n: number): string => `10.78.${o2}.${n}`;
+  const slaacOf = (m: string): string => eui64Address(parseCidr6(slaac).network, m);
+  const statefulOf = (n: number): string => `fd78:${o2.toString(16)}::${n}`;
   const qemuGuest = uniqueName('tenant');
   const hosts: { nets: TenantNetworks; journal: Journal }[] = [];
 
@@ -210,6 +222,95 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
     assert.doesNotMatch(ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB)), /00:00:00:00:00:00 dst/);
   });
 
+  it('peer deltas: an added peer gets its fdb entry (traffic flows again), a removed one loses it, nothing else touched', async () => {
+    const esc = (a: string) => a.replace(/\./g, '\\.');
+    await hosts[0]!.nets.changePeers({ requestId: `req-${randomUUID()}`, changes: [{ networkId: netB, add: [under[1]!, '10.252.0.9'], remove: [] }] });
+    let fdb = ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB));
+    assert.match(fdb, new RegExp(`00:00:00:00:00:00 dst ${esc(under[1]!)}`));
+    assert.match(fdb, /00:00:00:00:00:00 dst 10\.252\.0\.9/);
+    await hosts[0]!.nets.changePeers({ requestId: `req-${randomUUID()}`, changes: [{ networkId: netB, add: [], remove: ['10.252.0.9'] }] });
+    fdb = ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netB));
+    assert.doesNotMatch(fdb, /10\.252\.0\.9/);
+    assert.match(fdb, new RegExp(`00:00:00:00:00:00 dst ${esc(under[1]!)}`));
+    assert.deepEqual(hosts[0]!.nets.journal.get(netB)!.spec.peers, [under[1]!]);
+    // network A untouched
+    assert.match(ns(h[0]!, 'bridge', 'fdb', 'show', 'dev', vxlanName(netA)), new RegExp(`00:00:00:00:00:00 dst ${esc(under[1]!)}`));
+    assert.ok(ping(g.a1, ip(12)), 'network A broken by a delta of network B');
+    // as the test before left it
+    await hosts[0]!.nets.put(netB, { ...specB(0), peers: [] });
+  });
+
+  const specC = (host: 0 | 1): NetworkSpec => {
+    const mine = host === 0 ? [[port.c1, mac(5), 15]] as const : [[port.c2, mac(6), 16]] as const;
+    return {
+      requestId: `req-${randomUUID()}`, type: 'vxlan', vni: vni + 2, mtu: 1450, peers: [under[1 - host]!],
+      subnets: [
+        { id: 'sc4', cidr: `10.78.${o2}.0/24`, ipVersion: 4, gatewayIp: v4c(1), enableDhcp: true, dnsNameservers: [], hostRoutes: [] },
+        { id: 'sc6', cidr: slaac, ipVersion: 6, gatewayIp: slaac.replace('/64', '1'), enableDhcp: true, dnsNameservers: [], hostRoutes: [], ipv6AddressMode: 'slaac' },
+        { id: 'sc6s', cidr: stateful, ipVersion: 6, gatewayIp: stateful.replace('/64', '1'), enableDhcp: true, dnsNameservers: [stateful.replace('/64', '53')], hostRoutes: [], ipv6AddressMode: 'dhcpv6-stateful' },
+      ],
+      dhcpHosts: mine.map(([p, m, n]) => ({ portId: p, mac: m, ips: [{ subnetId: 'sc4', address: v4c(n) }, { subnetId: 'sc6', address: slaacOf(m) }, { subnetId: 'sc6s', address: statefulOf(n) }] })),
+    };
+  };
+  const v6Security = (m: string, n: number): PortSecurity => ({
+    rules: [
+      { direction: 'egress', ethertype: 'IPv4', protocol: null, portRangeMin: null, portRangeMax: null, remotePrefixes: [] },
+      { direction: 'egress', ethertype: 'IPv6', protocol: null, portRangeMin: null, portRangeMax: null, remotePrefixes: [] },
+      { direction: 'ingress', ethertype: 'IPv6', protocol: 'icmp', portRangeMin: null, portRangeMax: null, remotePrefixes: [] },
+    ],
+    allowedAddresses: [v4c(n), slaacOf(m), statefulOf(n)],
+  });
+  const globals6 = (guest: string): string[] =>
+    [...ns(guest, 'ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global').matchAll(/inet6 ([0-9a-f:]+)\//g)].map((x) => x[1]!);
+  const waitFor = async (what: string, fn: () => boolean, ms: number): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!fn()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  const solicit = (guest: string, m: string): { ok: boolean; res?: { addresses: string[]; dns: string[]; status?: number } } => {
+    const r = tryNs(guest, process.execPath, '--import', 'tsx', join(process.cwd(), 'test', 'support', 'dhcpv6-solicit.ts'), 'eth0', m);
+    return r.ok ? { ok: true, res: JSON.parse(r.out.trim().split('\n').at(-1)!) as { addresses: string[]; dns: string[] } } : { ok: false };
+  };
+
+  it('IPv6: RAs give each guest exactly its allocated EUI-64 address; DHCPv6-stateful exactly its allocated address', async () => {
+    await hosts[0]!.nets.put(netC, specC(0));
+    await hosts[1]!.nets.put(netC, specC(1));
+    // the host serves the prefix from the last address of each IPv6 subnet, and has a link-local for its RAs
+    const br6 = ns(h[0]!, 'ip', '-6', '-o', 'addr', 'show', 'dev', bridgeName(netC));
+    assert.match(br6, new RegExp(`inet6 fd77:${o2.toString(16)}::ffff:ffff:ffff:ffff/64`));
+    assert.match(br6, /inet6 fe80::/);
+    plug(0, g.c1, port.c1, mac(5), netC);
+    plug(1, g.c2, port.c2, mac(6), netC);
+    await hosts[0]!.nets.applyPortFilter({ ...nic(port.c1, mac(5), netC), security: v6Security(mac(5), 15) });
+    await hosts[1]!.nets.applyPortFilter({ ...nic(port.c2, mac(6), netC), security: v6Security(mac(6), 16) });
+    for (const [guest, m] of [[g.c1, mac(5)], [g.c2, mac(6)]] as const) {
+      await waitFor(`${guest}'s SLAAC address`, () => globals6(guest).includes(slaacOf(m)), 30_000);
+      // RAs are for the prefix only: the host is no default router, and no other prefix was advertised
+      assert.deepEqual(globals6(guest), [slaacOf(m)]);
+      assert.doesNotMatch(ns(guest, 'ip', '-6', 'route', 'show'), /^default/m);
+      const mtu = ns(guest, 'sysctl', '-n', 'net.ipv6.conf.eth0.mtu').trim();
+      assert.equal(mtu, '1450');
+    }
+    const c1 = solicit(g.c1, mac(5));
+    assert.ok(c1.ok, 'no DHCPv6 answer for c1');
+    assert.deepEqual(c1.res!.addresses, [statefulOf(15)]);
+    assert.deepEqual(c1.res!.dns, [stateful.replace('/64', '53')]);
+    const c2 = solicit(g.c2, mac(6));
+    assert.deepEqual(c2.res?.addresses, [statefulOf(16)], 'c2 answered by its own host with its own address');
+  });
+
+  it('IPv6: guests on two hosts ping each other (SLAAC and DHCPv6 addresses); a forged IPv6 source is dropped', () => {
+    ns(g.c1, 'ip', '-6', 'addr', 'add', `${statefulOf(15)}/64`, 'dev', 'eth0', 'nodad');
+    ns(g.c2, 'ip', '-6', 'addr', 'add', `${statefulOf(16)}/64`, 'dev', 'eth0', 'nodad');
+    assert.ok(tryNs(g.c1, 'busybox', 'ping6', '-c', '2', '-W', '2', slaacOf(mac(6))).ok, 'c1 -> c2 (SLAAC) over VXLAN');
+    assert.ok(tryNs(g.c2, 'busybox', 'ping6', '-c', '2', '-W', '2', statefulOf(15)).ok, 'c2 -> c1 (DHCPv6) over VXLAN');
+    ns(g.c1, 'ip', '-6', 'addr', 'add', `${statefulOf(99)}/64`, 'dev', 'eth0', 'nodad');
+    assert.equal(tryNs(g.c1, 'busybox', 'ping6', '-c', '2', '-W', '1', '-I', statefulOf(99), slaacOf(mac(6))).ok, false, 'forged IPv6 source passed');
+    ns(g.c1, 'ip', '-6', 'addr', 'del', `${statefulOf(99)}/64`, 'dev', 'eth0');
+  });
+
   it('reconcile (as after a restart): a bridge, VXLAN device and filter of ours that are not journaled are removed', async () => {
     ns(h[0]!, 'ip', 'link', 'add', 'nvbdeadbeef0001', 'type', 'bridge');
     ns(h[0]!, 'ip', 'link', 'add', 'nvxdeadbeef0001', 'type', 'vxlan', 'id', '77', 'dstport', '4789', 'local', under[0]!, 'nolearning');
@@ -229,10 +330,10 @@ describe('tenant networks on two namespaced hosts (bridge + VXLAN + dnsmasq + nf
 
   it('teardown leaves no bridge, VXLAN device, filter, nftables table or dnsmasq', async () => {
     await destroyAndUndefine(ROOT_URI, qemuGuest);
-    const nics = [[0, port.a1, mac(1), netA], [1, port.a2, mac(2), netA], [1, port.b2, mac(3), netB]] as const;
+    const nics = [[0, port.a1, mac(1), netA], [1, port.a2, mac(2), netA], [1, port.b2, mac(3), netB], [0, port.c1, mac(5), netC], [1, port.c2, mac(6), netC]] as const;
     // a network with a NIC on it: 409 network_in_use needs a server in the journal; the port filters go first here
     for (const [i, p, m, n] of nics) await hosts[i]!.nets.removePortFilter(nic(p, m, n));
-    for (const x of hosts) for (const n of [netA, netB]) await x.nets.delete(n);
+    for (const x of hosts) for (const n of [netA, netB, netC]) await x.nets.delete(n);
     for (const n of h) {
       const links = ns(n, 'ip', '-o', 'link', 'show');
       assert.doesNotMatch(links, /nvb|nvx/, `${n}: ${links}`);

@@ -2,7 +2,8 @@
  * Nothing leaks: 100 cycles of two servers on a tenant network on two hosts, an interface attached on a second
  * network and detached (every tenth one by deleting its port in the network API), the servers deleted, plus an
  * exhausted subnet's failed build; afterwards the hosts carry no bridge, tap, VXLAN device, nftables rule, dnsmasq,
- * DHCP entry or port mark, and the API no port or address.
+ * DHCP entry or port mark, and the API no port or address. Both networks are dual-stack (the first with an IPv6
+ * SLAAC subnet, the second DHCPv6-stateful): no router-advertising dnsmasq, IPv6 address or IPv6 rule is left either.
  *
  * The controller is the real one (in process, the harness's fake hypervisor answers the guest operations); the
  * network plumbing is real: every host call that carries a network, a NIC or a filter is also run by the agent's
@@ -95,10 +96,12 @@ describe('100 create/attach/detach/delete cycles on real network plumbing leave 
     const fake = h.driver;
     const ensure = fake.ensureNetwork.bind(fake);
     const remove = fake.removeNetwork.bind(fake);
+    const peers = fake.changePeers.bind(fake);
     const security = fake.setPortSecurity.bind(fake);
     const call = fake.call.bind(fake);
     fake.ensureNetwork = async (host, id, spec) => { await real.get(host)!.nets.put(id, spec); await ensure(host, id, spec); };
     fake.removeNetwork = async (host, id) => { await real.get(host)!.nets.delete(id); await remove(host, id); };
+    fake.changePeers = async (host, req) => { await real.get(host)!.nets.changePeers(req); return peers(host, req); };
     fake.setPortSecurity = async (host, portId, req) => {
       const t = taps.get(portId);
       if (t) await real.get(host)!.nets.applyPortFilter({ ...t.nic, security: req.security });
@@ -135,9 +138,10 @@ describe('100 create/attach/detach/delete cycles on real network plumbing leave 
     assert.ok(r.statusCode < 300, `${url}: ${r.statusCode} ${r.body}`);
     return r.json();
   };
-  const net = async (name: string, cidr: string) => {
+  const net = async (name: string, cidr: string, v6?: { cidr: string; mode: 'slaac' | 'dhcpv6-stateful' }) => {
     const n = (await adminPost(`${N}/networks`, { network: { name } })).network;
     await adminPost(`${N}/subnets`, { subnet: { network_id: n.id, cidr, ip_version: 4 } });
+    if (v6) await adminPost(`${N}/subnets`, { subnet: { network_id: n.id, cidr: v6.cidr, ip_version: 6, ipv6_address_mode: v6.mode, ipv6_ra_mode: v6.mode } });
     return n.id as string;
   };
   const boot = async (name: string, host: string, netId: string) => {
@@ -147,8 +151,8 @@ describe('100 create/attach/detach/delete cycles on real network plumbing leave 
   };
 
   it(`${CYCLES} cycles: two servers on two hosts, attach + detach (or port delete), delete; an exhausted subnet's build`, async () => {
-    const netA = await net('leak-a', '10.20.0.0/24');
-    const netB = await net('leak-b', '10.21.0.0/24');
+    const netA = await net('leak-a', '10.20.0.0/24', { cidr: 'fd20::/64', mode: 'slaac' });
+    const netB = await net('leak-b', '10.21.0.0/24', { cidr: 'fd21::/64', mode: 'dhcpv6-stateful' });
     const t0 = Date.now();
     for (let i = 0; i < CYCLES; i++) {
       const s1 = await boot(`l${i}a`, 'fake-host', netA);
@@ -157,6 +161,9 @@ describe('100 create/attach/detach/delete cycles on real network plumbing leave 
         // the hosts tunnel to each other while both carry the network
         const fdb = ns(netns[0]!, 'bridge', 'fdb', 'show', 'dev', `nvx${netA.replace(/-/g, '').slice(0, 12)}`);
         assert.match(fdb, new RegExp(`dst ${under[1]!.replace(/\./g, '\\.')}`));
+        // IPv6 is served: the bridge has the subnet's server address, its dnsmasq sends RAs
+        assert.match(ns(netns[0]!, 'ip', '-6', 'addr', 'show', 'dev', bridgeName(netA)), /inet6 fd20::ffff:ffff:ffff:ffff\/64/);
+        assert.match(readFileSync(join(dir, 'fake-host', 'networks', netA, 'dnsmasq.conf'), 'utf8'), /^enable-ra$/m);
       }
       const r = await h.req(h.tokens.admin, 'POST', `${C}/servers/${s1}/os-interface`, { interfaceAttachment: { net_id: netB } });
       assert.equal(r.statusCode, 200, r.body);
@@ -197,6 +204,9 @@ describe('100 create/attach/detach/delete cycles on real network plumbing leave 
       left.push(...links.map((l) => `${host} link: ${l.split(':')[1]?.trim()}`));
       const nft = ns(r.ns, 'nft', 'list', 'ruleset').trim();
       if (nft) left.push(`${host} nftables: ${nft}`);
+      // no IPv6 address of ours (the underlay veth has only its link-local)
+      const v6 = ns(r.ns, 'ip', '-6', '-o', 'addr', 'show', 'scope', 'global').trim();
+      if (v6) left.push(`${host} IPv6 addresses: ${v6}`);
       const states = readdirSync(join(dir, host, 'networks'), { withFileTypes: true }).map((d) => d.name);
       left.push(...states.map((s) => `${host} dnsmasq state dir: ${s}`));
       left.push(...r.nets.list().map((n) => `${host} journaled network: ${n.id}`));

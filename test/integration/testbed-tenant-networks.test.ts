@@ -3,7 +3,9 @@
  * client, real libvirtd + QEMU guests): the hosts' VXLAN tunnels run over the testbed's private bridge (agent config
  * `tunnelIp`). The guests ping each other from inside (user data run by the test guest, one NOVALET-PING line per
  * try on the console):
- *   - A (h0) and B (h1) on network A reach each other;
+ *   - A (h0) and B (h1) on network A (dual-stack: IPv4 + an IPv6 SLAAC subnet) reach each other over IPv4 and
+ *     IPv6; each shows its IPv4 address (DHCP) and the IPv6 address Neutron allocated (its EUI-64, from the RAs
+ *     of its own host) on its console;
  *   - C (h1) on network B, with the same CIDR, does not reach A;
  *   - B's port in a security group without an ingress rule: A's pings fail; adding the ICMP rule lets them through;
  *   - a cold migration of B to h0: B's port is bound to h0, h0 carries it, h1 has no tap, bridge, VXLAN device or
@@ -37,12 +39,14 @@ async function inHost(host: string, cmd: string[]): Promise<string> {
   return String((await execa('ip', ['netns', 'exec', ns, ...cmd], { reject: false })).stdout);
 }
 
-/** the guest's user data: ping each target once a second, forever, one line per try */
+/** the guest's user data: ping each target once a second, forever, one line per try; its global IPv6 addresses */
 const pinger = (targets: string[]) => `#!/bin/sh
 while :; do
   for t in ${targets.join(' ')}; do
-    if ping -c 1 -W 1 $t >/dev/null 2>&1; then echo "NOVALET-PING to=$t ok"; else echo "NOVALET-PING to=$t fail"; fi
+    case $t in *:*) p=ping6 ;; *) p=ping ;; esac
+    if $p -c 1 -W 1 $t >/dev/null 2>&1; then echo "NOVALET-PING to=$t ok"; else echo "NOVALET-PING to=$t fail"; fi
   done
+  echo "NOVALET-ADDR6 $(ip -6 -o addr show dev eth0 scope global | sed -n 's/.* inet6 \\([0-9a-f:]*\\)\\/.*/\\1/p' | tr '\\n' ' ')"
   sleep 1
 done
 `;
@@ -82,6 +86,7 @@ describe('tenant networks across two testbed hosts (VXLAN, isolation, security g
   const A = '10.10.0.10';
   const B = '10.10.0.20';
   const C = '10.10.0.30';
+  const v6: Record<string, string> = {};
 
   before(async () => {
     await ensureGuestBuilt();
@@ -110,12 +115,24 @@ describe('tenant networks across two testbed hosts (VXLAN, isolation, security g
       await admin.run('network', 'create', n);
       await admin.run('subnet', 'create', '--network', n, '--subnet-range', '10.10.0.0/24', `${n}-v4`);
     }
+    await admin.run('subnet', 'create', '--network', 'net-a', '--ip-version', '6', '--subnet-range', 'fd00:a::/64',
+      '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', 'net-a-v6');
     await admin.run('security', 'group', 'create', 'closed');
     for (const [port, net, ip] of [['pa', 'net-a', A], ['pb', 'net-a', B], ['pc', 'net-b', C]] as const) {
-      await admin.run('port', 'create', '--network', net, '--fixed-ip', `subnet=${net}-v4,ip-address=${ip}`, port);
+      const six = net === 'net-a' ? ['--fixed-ip', 'subnet=net-a-v6'] : [];
+      const p = await admin.os<any>('port', 'create', '--network', net, '--fixed-ip', `subnet=${net}-v4,ip-address=${ip}`, ...six, port);
+      const fixed = (p.fixed_ips as Array<{ ip_address: string }>).map((f) => f.ip_address);
+      if (six.length) {
+        // SLAAC: the port holds the EUI-64 address of its MAC
+        v6[port] = fixed.find((a) => a.includes(':'))!;
+        const m = (p.mac_address as string).split(':').map((x) => parseInt(x, 16));
+        const iid = [m[0]! ^ 2, m[1]!, m[2]!, 0xff, 0xfe, m[3]!, m[4]!, m[5]!];
+        const groups = [0, 2, 4, 6].map((i) => ((iid[i]! << 8) | iid[i + 1]!).toString(16));
+        assert.equal(v6[port], `fd00:a::${groups.join(':')}`);
+      }
     }
-    await boot('a', 'h0', 'pa', [B]);
-    await boot('b', 'h1', 'pb', [A]);
+    await boot('a', 'h0', 'pa', [B, v6['pb']!]);
+    await boot('b', 'h1', 'pb', [A, v6['pa']!]);
     await boot('c', 'h1', 'pc', [A]);
     for (const n of ['a', 'b', 'c']) {
       const s = await admin.waitStatus(n, 'ACTIVE', { timeoutMs: 120_000, context: logs });
@@ -135,6 +152,25 @@ describe('tenant networks across two testbed hosts (VXLAN, isolation, security g
     assert.match(fdb, /00:00:00:00:00:00 dst 10\.77\.0\.2/);
   });
 
+  it('dual-stack: each guest shows its IPv4 and its allocated IPv6 address; A and B ping each other over IPv6', async () => {
+    for (const [n, ip4, port] of [['a', A, 'pa'], ['b', B, 'pb']] as const) {
+      const con = consoleOf(n);
+      await con.waitForHeartbeat((h) => (h.ips['eth0'] ?? []).includes(ip4), { timeoutMs: 90_000 });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        await con.poll();
+        const last = con.lines.filter((l) => l.includes('NOVALET-ADDR6 ')).at(-1) ?? '';
+        if (last.split(/\s+/).includes(v6[port]!)) break;
+        if (Date.now() > deadline) throw new Error(`${n} never showed ${v6[port]!}: ${last}\n${logs()}`);
+        await sleep(500);
+      }
+      const s = await admin.os<any>('server', 'show', n);
+      assert.match(JSON.stringify(s.addresses), new RegExp(v6[port]!.replace(/:/g, ':')), 'the server view lists its IPv6 address');
+    }
+    await waitPings(consoleOf('a'), v6['pb']!, 'ok', 2, 60_000);
+    await waitPings(consoleOf('b'), v6['pa']!, 'ok', 2, 60_000);
+  });
+
   const netId = async (name: string) => (ids[name] = (await admin.os<any>('network', 'show', name)).id as string);
 
   it('C on another network with the same CIDR does not reach A', async () => {
@@ -145,11 +181,15 @@ describe('tenant networks across two testbed hosts (VXLAN, isolation, security g
     assert.ok(!pings(c, A, 0).includes('ok'), `C reached A: ${pings(c, A, 0).join(',')}`);
   });
 
-  it('B in a group without ingress rules: pings fail; an ICMP ingress rule lets them through', async () => {
+  it('B in a group without ingress rules: pings fail; an ICMP ingress rule lets them through, an ICMPv6 one IPv6 pings', async () => {
     await admin.run('port', 'set', '--no-security-group', '--security-group', 'closed', 'pb');
     await waitPings(consoleOf('a'), B, 'fail', 3, 60_000);
     await admin.run('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', 'closed');
     await waitPings(consoleOf('a'), B, 'ok', 2, 60_000);
+    // rules are per family: ICMPv6 stays blocked until a rule of its own
+    await waitPings(consoleOf('a'), v6['pb']!, 'fail', 3, 30_000);
+    await admin.run('security', 'group', 'rule', 'create', '--ingress', '--ethertype', 'IPv6', '--protocol', 'ipv6-icmp', 'closed');
+    await waitPings(consoleOf('a'), v6['pb']!, 'ok', 2, 60_000);
   });
 
   it('a cold migration of B to h0: the port follows, h1 keeps nothing of network A, A reaches B', async () => {
@@ -176,5 +216,6 @@ describe('tenant networks across two testbed hosts (VXLAN, isolation, security g
     consoles['b'] = new ConsoleLog(join(dir, 'h0', 'agent', 'instances', ids['b']!, 'console.log'));
     hostOf['b'] = 'h0';
     await waitPings(consoleOf('a'), B, 'ok', 2, 90_000);
+    await waitPings(consoleOf('a'), v6['pb']!, 'ok', 2, 60_000);
   });
 });

@@ -11,12 +11,12 @@
  */
 import { HostCallError, type HostCall, type HostTransport, type LiveMigrationProgress } from '../../src/controller/hosts/transport.js';
 import type { OperationKind } from '../../src/rpc/protocol/operations.js';
-import type { NetworkSpec, PutPortSecurityRequest } from '../../src/rpc/protocol/networks.js';
+import type { NetworkSpec, PeerChangesRequest, PeerChangesResponse, PutPortSecurityRequest } from '../../src/rpc/protocol/networks.js';
 
 type Result = Record<string, unknown>;
 
 /** what the fake records: agent operations, console reads and the network calls */
-export type FakeOp = OperationKind | 'console' | 'ensure_network' | 'remove_network' | 'port_security';
+export type FakeOp = OperationKind | 'console' | 'ensure_network' | 'change_peers' | 'remove_network' | 'port_security';
 
 /** what a fake guest's console shows unless a test sets consoleLogs */
 export const FAKE_CONSOLE = 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE';
@@ -195,6 +195,22 @@ export class FakeHosts implements HostTransport {
     const nets = this.networks.get(host) ?? new Map<string, NetworkSpec>();
     nets.set(networkId, structuredClone(spec));
     this.networks.set(host, nets);
+  }
+
+  /** as an agent: the peers of the networks this fake host carries follow the delta; the others are skipped */
+  async changePeers(host: string, req: PeerChangesRequest): Promise<PeerChangesResponse> {
+    this.calls.push({ op: 'change_peers', serverId: req.changes.map((c) => c.networkId).join(','), requestId: req.requestId, host });
+    const f = this.failures.get('change_peers');
+    if (f) { this.failures.delete('change_peers'); throw new HostCallError(f.code, f.message, f.code === 'unavailable'); }
+    const out: PeerChangesResponse = { networks: [], unknown: [] };
+    for (const c of req.changes) {
+      const spec = this.networks.get(host)?.get(c.networkId);
+      if (!spec) { out.unknown.push(c.networkId); continue; }
+      const rm = new Set(c.remove);
+      spec.peers = [...new Set([...spec.peers, ...c.add])].filter((p) => !rm.has(p)).sort();
+      out.networks.push({ id: c.networkId, peers: spec.peers });
+    }
+    return out;
   }
 
   async removeNetwork(host: string, networkId: string): Promise<void> {

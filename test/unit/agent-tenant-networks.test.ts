@@ -14,7 +14,8 @@ import { dnsmasqConf, dnsmasqHosts, dnsmasqOpts, type DnsmasqFiles } from '../..
 import { diffPeers, parseFloodPeers } from '../../src/agent/network/fdb.js';
 import { dhcpServerAddress } from '../../src/agent/network/ipv4.js';
 import { bridgeName, egressMark, ingressMark, tapName, vxlanName } from '../../src/agent/network/names.js';
-import { portScript, removePortScript, ruleMatch } from '../../src/agent/network/nft-rules.js';
+import { baseScript, networkScript, portScript, removePortScript, ruleMatch } from '../../src/agent/network/nft-rules.js';
+import { dhcpServerAddress6, linkLocal } from '../../src/agent/network/ipv6.js';
 import { TenantNetworks, type NetworkDriver } from '../../src/agent/network/tenant-networks.js';
 import type { FilterRule, NetworkSpec } from '../../src/rpc/protocol/networks.js';
 import { createRpcServer } from '../../src/rpc/server.js';
@@ -158,6 +159,67 @@ describe('dnsmasq files', () => {
   });
 });
 
+describe('IPv6 on the hosts: router advertisements, DHCPv6 with static entries, filters', () => {
+  const files: DnsmasqFiles = { dir: '/d', conf: '/d/dnsmasq.conf', hosts: '/d/hosts', opts: '/d/opts', pid: '/d/dnsmasq.pid' };
+  const v6 = (id: string, cidr: string, mode: 'slaac' | 'dhcpv6-stateful' | 'dhcpv6-stateless' | null, over: Partial<NetworkSpec['subnets'][number]> = {}) =>
+    ({ id, cidr, ipVersion: 6 as const, gatewayIp: cidr.replace('/64', '1'), enableDhcp: true, dnsNameservers: [], hostRoutes: [], ipv6AddressMode: mode, ...over });
+  const dual = spec({
+    subnets: [...spec().subnets, v6('s6a', 'fd00:a::/64', 'slaac'), v6('s6b', 'fd00:b::/64', 'dhcpv6-stateful', { dnsNameservers: ['fd00:b::53'] }), v6('s6c', 'fd00:c::/64', 'dhcpv6-stateless')],
+    dhcpHosts: [{ portId: PORT, mac: 'fa:16:3e:00:00:01', hostname: 'vm-1', ips: [
+      { subnetId: 'sub-1', address: '10.0.0.5' }, { subnetId: 's6a', address: 'fd00:a::f816:3eff:fe00:1' },
+      { subnetId: 's6b', address: 'fd00:b::5' }, { subnetId: 's6c', address: 'fd00:c::f816:3eff:fe00:1' }] }],
+  });
+
+  it('RAs with router lifetime 0 and the MTU; SLAAC ra-only, stateless ra-stateless, stateful static (no dynamic range)', () => {
+    const conf = dnsmasqConf({ bridge: 'nvb1', mtu: 1450, subnets: dual.subnets, dhcpHosts: dual.dhcpHosts, files });
+    assert.match(conf, /^enable-ra$/m);
+    assert.match(conf, /^ra-param=nvb1,mtu:1450,30,0$/m);
+    assert.match(conf, /^dhcp-range=set:v6s0,fd00:a::,ra-only,64,86400s$/m);
+    assert.match(conf, /^dhcp-range=set:v6s1,fd00:b::,static,64,86400s$/m);
+    assert.match(conf, /^dhcp-range=set:v6s2,fd00:c::,ra-stateless,64,86400s$/m);
+    // an IPv4-only network sends no RA
+    assert.doesNotMatch(dnsmasqConf({ bridge: 'nvb1', mtu: 1450, subnets: spec().subnets, dhcpHosts: [], files }), /enable-ra/);
+    // a subnet without a mode is served as Neutron does (stateful); one with DHCP off only when SLAAC
+    const none = dnsmasqConf({ bridge: 'nvb1', mtu: 1450, subnets: [v6('x', 'fd00:d::/64', null), v6('y', 'fd00:e::/64', 'dhcpv6-stateful', { enableDhcp: false }), v6('z', 'fd00:f::/64', 'slaac', { enableDhcp: false })], dhcpHosts: [], files });
+    assert.match(none, /^dhcp-range=set:v6s0,fd00:d::,static,64,86400s$/m);
+    assert.match(none, /^dhcp-range=set:v6s1,fd00:f::,ra-only,64,86400s$/m);
+    assert.doesNotMatch(none, /fd00:e::/);
+    assert.throws(() => dnsmasqConf({ bridge: 'nvb1', mtu: 1450, subnets: [v6('s', 'fd00:a::/80', 'slaac')], dhcpHosts: [], files }), /SLAAC needs a \/64/);
+  });
+
+  it('one host line per MAC: its IPv4 address and only its DHCPv6-stateful addresses; DNS servers per subnet', () => {
+    assert.equal(dnsmasqHosts(dual), 'fa:16:3e:00:00:01,10.0.0.5,[fd00:b::5],vm-1,86400s\n');
+    const v6only = { subnets: [v6('s6b', 'fd00:b::/64', 'dhcpv6-stateful')], dhcpHosts: [{ portId: PORT, mac: 'fa:16:3e:00:00:02', ips: [{ subnetId: 's6b', address: 'fd00:b::7' }] }] };
+    assert.equal(dnsmasqHosts(v6only), 'fa:16:3e:00:00:02,[fd00:b::7],86400s\n');
+    assert.throws(() => dnsmasqHosts({ ...v6only, dhcpHosts: [{ portId: PORT, mac: 'fa:16:3e:00:00:02', ips: [{ subnetId: 's6b', address: 'fd00:9::7' }] }] }), /not in subnet/);
+    assert.throws(() => dnsmasqHosts({ ...v6only, dhcpHosts: [{ portId: PORT, mac: 'fa:16:3e:00:00:02', ips: [{ subnetId: 's6b', address: 'fd00:b::ffff:ffff:ffff:ffff' }] }] }), /DHCP server address/);
+    const opts = dnsmasqOpts({ mtu: 1450, subnets: dual.subnets });
+    assert.match(opts, /^tag:v6s1,option6:dns-server,\[fd00:b::53\]$/m);
+    assert.match(opts, /^tag:v6s0,option6:dns-server$/m);
+  });
+
+  it('the IPv6 server address is the last of the subnet (below a gateway there), never an EUI-64 one', () => {
+    assert.equal(dhcpServerAddress6('fd00:a::/64', 'fd00:a::1'), 'fd00:a::ffff:ffff:ffff:ffff');
+    assert.equal(dhcpServerAddress6('fd00:a::/64', 'fd00:a::ffff:ffff:ffff:ffff'), 'fd00:a::ffff:ffff:ffff:fffe');
+    assert.equal(linkLocal('FA:16:3E:12:34:56'), 'fe80::f816:3eff:fe12:3456');
+  });
+
+  it('port filter: IPv6 sources only its addresses and its own link-local; DHCPv6 replies let in; tunnels carry no RA', () => {
+    const s = portScript({ tap: 'nvt1', mac: 'fa:16:3e:12:34:56', markId: 3, security: { rules: [], allowedAddresses: ['10.0.0.5', 'fd00:a::5'] } });
+    assert.match(s, /ip6 saddr != \{ ::, fe80::f816:3eff:fe12:3456, fd00:a::5 \} drop/);
+    assert.doesNotMatch(s, /fe80::\/10/);
+    assert.match(s, /add rule inet novalet ingress_nvt1 meta nfproto ipv6 udp sport 547 udp dport 546 accept/);
+    assert.match(s, /add rule inet novalet egress_nvt1 meta nfproto ipv6 udp sport 546 udp dport 547 accept/);
+    const base = baseScript();
+    assert.match(base, /prerouting iifname @tunnels ether type ip6 icmpv6 type nd-router-advert drop/);
+    assert.match(base, /tunnel_out oifname @tunnels ether type ip6 icmpv6 type nd-router-advert drop/);
+    assert.match(base, /bridge_input meta nfproto ipv6 udp sport 546 udp dport 547 accept/);
+    const n = networkScript({ bridge: 'nvb1', vxlan: 'nvx1', dhcpAddresses: ['10.0.0.254', 'fd00:a::ffff:ffff:ffff:ffff'] });
+    assert.match(n, /tunnel_dhcp \{ "nvx1" \. 10\.0\.0\.254 \}/);
+    assert.match(n, /tunnel_dhcp6 \{ "nvx1" \. fd00:a::ffff:ffff:ffff:ffff \}/);
+  });
+});
+
 /** Records what the agent asked of the host (the real driver is exercised by the integration test). */
 class RecordingDriver implements NetworkDriver {
   calls: string[] = [];
@@ -165,6 +227,7 @@ class RecordingDriver implements NetworkDriver {
   taps = new Map<string, number>();
   async ensure(id: string, s: NetworkSpec, o: { local: string | undefined }): Promise<void> { this.calls.push(`ensure ${id} vni=${s.vni ?? ''} local=${o.local ?? ''}`); }
   async remove(id: string): Promise<void> { this.calls.push(`remove ${id}`); }
+  async setPeers(id: string, peers: readonly string[]): Promise<void> { this.calls.push(`setPeers ${id} ${peers.join(',')}`); }
   async removeLinks(br: string): Promise<void> { this.calls.push(`removeLinks ${br}`); }
   async installPort(p: { tap: string; markId: number }): Promise<void> { this.calls.push(`installPort ${p.tap}`); this.taps.set(p.tap, p.markId); }
   async removePort(p: { tap: string }): Promise<void> { this.calls.push(`removePort ${p.tap}`); this.taps.delete(p.tap); }
@@ -199,6 +262,20 @@ describe('TenantNetworks: journal first, then the host; reconcile after a restar
     await assert.rejects(() => nets.put('n5', spec({ vni: 10, peers: ['not-an-ip'] })), (e: Error & { code?: string }) => e.code === 'bad_request');
     assert.deepEqual(driver.calls, []);
     assert.deepEqual(nets.list().map((n) => n.id), [NET]);
+  });
+
+  it('peer deltas: journaled, only the flood entries touched, idempotent; unknown networks skipped; bad addresses refused', async () => {
+    driver.calls = [];
+    const r = await nets.changePeers({ requestId: 'req-p1', changes: [{ networkId: NET, add: ['192.0.2.9', '192.0.2.1'], remove: ['192.0.2.2'] }, { networkId: 'nope', add: ['192.0.2.9'], remove: [] }] });
+    assert.deepEqual(r, { networks: [{ id: NET, peers: ['192.0.2.9'] }], unknown: ['nope'] });
+    assert.deepEqual(nets.journal.get(NET)!.spec.peers, ['192.0.2.1', '192.0.2.9']);
+    assert.deepEqual(driver.calls, [`setPeers ${NET} 192.0.2.1,192.0.2.9`]);
+    // the same request again: same peers, realised again, nothing else
+    assert.deepEqual(await nets.changePeers({ requestId: 'req-p1', changes: [{ networkId: NET, add: ['192.0.2.9'], remove: ['192.0.2.2'] }] }), { networks: [{ id: NET, peers: ['192.0.2.9'] }], unknown: [] });
+    await assert.rejects(() => nets.changePeers({ requestId: 'req-p2', changes: [{ networkId: NET, add: ['bad; rm'], remove: [] }] }), (e: Error & { code?: string }) => e.code === 'bad_request');
+    assert.deepEqual(nets.list()[0]!.peers, ['192.0.2.9']);
+    // back to the spec's peers for the tests below
+    await nets.changePeers({ requestId: 'req-p3', changes: [{ networkId: NET, add: ['192.0.2.2'], remove: ['192.0.2.9'] }] });
   });
 
   it('reconcile re-ensures the journaled networks and removes links and filters that are not ours any more', async () => {

@@ -274,7 +274,18 @@ test('IPv6 SLAAC: a port holds the EUI-64 address its guest takes', async () => 
   const net = (await h.req(h.tokens.demo, 'POST', `${N}/networks`, { network: { name: 'v6' } })).json().network;
   const r = await h.req(h.tokens.demo, 'POST', `${N}/subnets`, { subnet: { network_id: net.id, ip_version: 6, cidr: 'fd00:2::/64', ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' } });
   assert.equal(r.statusCode, 201, r.body);
+  // SLAAC needs a /64 (Neutron: the EUI-64 address format)
+  const bad = await h.req(h.tokens.demo, 'POST', `${N}/subnets`, { subnet: { network_id: net.id, ip_version: 6, cidr: 'fd00:3::/80', ipv6_address_mode: 'slaac' } });
+  assert.equal(bad.statusCode, 400, bad.body);
+  assert.match(bad.json().NeutronError.message, /requires the prefix to be \/64/);
   const p = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, mac_address: 'fa:16:3e:12:34:56' } })).json().port;
   assert.deepEqual(p.fixed_ips.map((f: { ip_address: string }) => f.ip_address), ['fd00:2::f816:3eff:fe12:3456']);
+  // the subnet named without an address: the EUI-64 address too (Neutron), not one from the pool
+  const sub = r.json().subnet;
+  const q = (await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, mac_address: 'fa:16:3e:12:34:57', fixed_ips: [{ subnet_id: sub.id }] } })).json().port;
+  assert.deepEqual(q.fixed_ips, [{ subnet_id: sub.id, ip_address: 'fd00:2::f816:3eff:fe12:3457' }]);
+  // the hosts' RA/DHCPv6 server address (the subnet's last) is never a port's
+  const srv = await h.req(h.tokens.demo, 'POST', `${N}/ports`, { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id, ip_address: 'fd00:2::ffff:ffff:ffff:ffff' }] } });
+  assert.equal(srv.statusCode, 409, srv.body);
   await h.close();
 });

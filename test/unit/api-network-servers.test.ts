@@ -129,9 +129,14 @@ test('two hosts on one network: each gets the other as VXLAN peer', async () => 
   await h.app.novalet.compute.placement.refresh();
   const { net } = await tenantNet(h);
   await h.boot(h.tokens.admin, 'a', { networks: [{ uuid: net.id }], availability_zone: 'nova:fake-host' });
+  const specsToFirst = () => h.driver.calls.filter((c) => c.op === 'ensure_network' && c.host === 'fake-host').length;
+  const before = specsToFirst();
   await h.boot(h.tokens.admin, 'b', { networks: [{ uuid: net.id }], availability_zone: 'nova:host-b' });
   assert.deepEqual(h.driver.networks.get('host-b')!.get(net.id)!.peers, ['127.0.0.1']);
-  assert.deepEqual(h.driver.networks.get('fake-host')!.get(net.id)!.peers, ['192.0.2.2'], 'the first host was refreshed');
+  assert.deepEqual(h.driver.networks.get('fake-host')!.get(net.id)!.peers, ['192.0.2.2'], 'the first host was told');
+  // ... by a peer delta, not the network's whole spec again
+  assert.equal(specsToFirst(), before);
+  assert.ok(h.driver.calls.some((c) => c.op === 'change_peers' && c.host === 'fake-host' && c.serverId === net.id));
   // the second server goes: its host drops the network, the first host its peer
   const b = (await h.req(h.tokens.admin, 'GET', `${C}/servers?name=^b$&all_tenants=1`)).json().servers[0].id;
   await h.req(h.tokens.admin, 'DELETE', `${C}/servers/${b}`);

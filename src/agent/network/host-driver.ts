@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NetworkSpec } from '../../rpc/protocol/networks.js';
-import { dnsmasqConf, dnsmasqHosts, dnsmasqOpts, dhcpSubnets, type DnsmasqFiles } from './dnsmasq-config.js';
+import { dnsmasqConf, dnsmasqHosts, dnsmasqOpts, dhcpSubnets, dhcpSubnets6, type DnsmasqFiles } from './dnsmasq-config.js';
 import { diffPeers, FLOOD_MAC, parseFloodPeers } from './fdb.js';
 import type { HostExec } from './host-exec.js';
 import { BRIDGE_PREFIX, bridgeName, VXLAN_PREFIX, vxlanName } from './names.js';
@@ -94,8 +94,8 @@ export class HostNetworkDriver {
     if (spec.vni === undefined) throw new Error('a vxlan network needs a vni');
     if (!(await this.link(br))) await this.ip('link', 'add', br, 'type', 'bridge', 'stp_state', '0');
     await this.ip('link', 'set', br, 'mtu', String(spec.mtu));
-    // the host takes part in the network only as its DHCP server: no IPv6 address (and so no link-local) on it
-    await this.o.exec.run('sysctl', ['-qw', `net.ipv6.conf.${br}.disable_ipv6=1`]).catch(() => undefined);
+    const dhcp6 = dhcpSubnets6(spec.subnets);
+    await this.setIpv6(br, dhcp6.length > 0);
     const cur = await this.link(vx);
     const data = cur?.linkinfo?.info_data;
     if (cur && (data?.id !== spec.vni || (o.local !== undefined && data?.local !== o.local))) {
@@ -110,9 +110,17 @@ export class HostNetworkDriver {
     await this.ip('link', 'set', br, 'up');
     await this.syncPeers(vx, spec.peers.filter((p) => p !== o.local));
     const dhcp = dhcpSubnets(spec.subnets);
-    await this.syncAddresses(br, dhcp.map((d) => `${d.server}/${d.prefix}`));
-    await this.nft(networkScript({ bridge: br, vxlan: vx, dhcpAddresses: dhcp.map((d) => d.server) }));
+    await this.syncAddresses(br, dhcp.map((d) => `${d.server}/${d.prefix}`), 'inet');
+    await this.syncAddresses(br, dhcp6.map((d) => `${d.server}/${d.prefix}`), 'inet6');
+    await this.nft(networkScript({ bridge: br, vxlan: vx, dhcpAddresses: [...dhcp, ...dhcp6].map((d) => d.server) }));
     await this.syncDnsmasq(networkId, spec, br);
+  }
+
+  async setPeers(networkId: string, peers: readonly string[], local: string | undefined): Promise<void> {
+    const vx = vxlanName(networkId);
+    // not realised (yet): the next ensure (reconcile) makes it with the journaled peers
+    if (!(await this.link(vx))) return;
+    await this.syncPeers(vx, peers.filter((p) => p !== local));
   }
 
   private async syncPeers(vx: string, peers: readonly string[]): Promise<void> {
@@ -122,10 +130,28 @@ export class HostNetworkDriver {
     for (const p of d.remove) await this.o.exec.run('bridge', ['fdb', 'del', FLOOD_MAC, 'dev', vx, 'dst', p]);
   }
 
-  private async syncAddresses(br: string, want: string[]): Promise<void> {
-    const info = JSON.parse(await this.ip('-j', 'addr', 'show', 'dev', br)) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
-    const have = (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
-    for (const a of want) if (!have.includes(a)) await this.ip('addr', 'add', a, 'dev', br);
+  /**
+   * The host takes part in a network only as its DHCP server: IPv6 on the bridge only where it serves an IPv6
+   * subnet (RAs leave from its link-local), and then it never configures itself from what it hears there.
+   */
+  private async setIpv6(br: string, on: boolean): Promise<void> {
+    const set = (k: string, v: number) => this.o.exec.run('sysctl', ['-qw', `net.ipv6.conf.${br}.${k}=${v}`]);
+    if (!on) {
+      await set('disable_ipv6', 1).catch(() => undefined);
+      return;
+    }
+    await set('accept_ra', 0);
+    await set('autoconf', 0);
+    await set('forwarding', 0);
+    await set('disable_ipv6', 0);
+  }
+
+  private async syncAddresses(br: string, want: string[], family: 'inet' | 'inet6'): Promise<void> {
+    const info = JSON.parse(await this.ip('-j', 'addr', 'show', 'dev', br)) as { addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[] }[];
+    const have = (info[0]?.addr_info ?? []).filter((a) => a.family === family && (family === 'inet' || a.scope === 'global')).map((a) => `${a.local}/${a.prefixlen}`);
+    // every host has the same server address on the network (the tunnel guard keeps it local): no DAD across hosts
+    const extra = family === 'inet6' ? ['nodad'] : [];
+    for (const a of want) if (!have.includes(a)) await this.ip('addr', 'add', a, 'dev', br, ...extra);
     for (const a of have) if (!want.includes(a)) await this.ip('addr', 'del', a, 'dev', br);
   }
 
@@ -188,7 +214,8 @@ export class HostNetworkDriver {
     if (pid) await this.stopDnsmasq(files, pid);
     await rm(files.dir, { recursive: true, force: true });
     if (spec?.type === 'flat') return;
-    await this.removeLinks(bridgeName(networkId), vxlanName(networkId), spec ? dhcpSubnets(spec.subnets).map((d) => d.server) : []);
+    const servers = spec ? [...dhcpSubnets(spec.subnets), ...dhcpSubnets6(spec.subnets)].map((d) => d.server) : [];
+    await this.removeLinks(bridgeName(networkId), vxlanName(networkId), servers);
   }
 
   /** Deletes a network's devices and nft elements by name (also for orphans the journal no longer knows). */

@@ -13,6 +13,7 @@
  */
 import { isIP } from 'node:net';
 import type { FilterRule, PortSecurity } from '../../rpc/protocol/networks.js';
+import { linkLocal } from './ipv6.js';
 import { egressChain, egressMark, hexMark, ingressChain, ingressMark, NFT_TABLE as T, spoofChain } from './names.js';
 
 const q = (s: string): string => {
@@ -42,6 +43,7 @@ add rule inet ${T} forward meta mark vmap @ingress_ports
 add rule inet ${T} input iifname @bridges jump bridge_input
 add rule inet ${T} bridge_input ct state established,related accept
 add rule inet ${T} bridge_input meta nfproto ipv4 udp sport 68 udp dport 67 accept
+add rule inet ${T} bridge_input meta nfproto ipv6 udp sport 546 udp dport 547 accept
 add rule inet ${T} bridge_input meta l4proto ipv6-icmp icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept
 add rule inet ${T} bridge_input drop
 add table bridge ${T}
@@ -50,6 +52,7 @@ add map bridge ${T} egress_marks { type ifname : mark; }
 add map bridge ${T} ingress_marks { type ifname : mark; }
 add set bridge ${T} tunnels { type ifname; }
 add set bridge ${T} tunnel_dhcp { type ifname . ipv4_addr; }
+add set bridge ${T} tunnel_dhcp6 { type ifname . ipv6_addr; }
 add chain bridge ${T} prerouting { type filter hook prerouting priority -200; policy accept; }
 add chain bridge ${T} forward { type filter hook forward priority -200; policy accept; }
 add chain bridge ${T} output { type filter hook output priority -200; policy accept; }
@@ -62,6 +65,9 @@ add rule bridge ${T} prerouting iifname vmap @spoof_ports
 add rule bridge ${T} prerouting meta mark set iifname map @egress_marks
 add rule bridge ${T} prerouting iifname @tunnels ether type ip udp dport { 67, 68 } drop
 add rule bridge ${T} prerouting iifname @tunnels ether type ip6 udp dport { 546, 547 } drop
+add rule bridge ${T} prerouting iifname @tunnels ether type ip6 icmpv6 type nd-router-advert drop
+add rule bridge ${T} prerouting ether type ip6 iifname . ip6 saddr @tunnel_dhcp6 drop
+add rule bridge ${T} prerouting ether type ip6 iifname . ip6 daddr @tunnel_dhcp6 drop
 add rule bridge ${T} prerouting ether type arp iifname . arp saddr ip @tunnel_dhcp drop
 add rule bridge ${T} prerouting ether type arp iifname . arp daddr ip @tunnel_dhcp drop
 add rule bridge ${T} prerouting ether type ip iifname . ip saddr @tunnel_dhcp drop
@@ -71,6 +77,9 @@ add rule bridge ${T} forward jump tunnel_out
 add rule bridge ${T} output jump tunnel_out
 add rule bridge ${T} tunnel_out oifname @tunnels ether type ip udp dport { 67, 68 } drop
 add rule bridge ${T} tunnel_out oifname @tunnels ether type ip6 udp dport { 546, 547 } drop
+add rule bridge ${T} tunnel_out oifname @tunnels ether type ip6 icmpv6 type nd-router-advert drop
+add rule bridge ${T} tunnel_out ether type ip6 oifname . ip6 saddr @tunnel_dhcp6 drop
+add rule bridge ${T} tunnel_out ether type ip6 oifname . ip6 daddr @tunnel_dhcp6 drop
 add rule bridge ${T} tunnel_out ether type arp oifname . arp saddr ip @tunnel_dhcp drop
 add rule bridge ${T} tunnel_out ether type arp oifname . arp daddr ip @tunnel_dhcp drop
 add rule bridge ${T} tunnel_out ether type ip oifname . ip saddr @tunnel_dhcp drop
@@ -87,7 +96,7 @@ export interface NetworkNft {
   bridge: string;
   /** vxlan device (absent: a flat network on the operator's bridge, no tunnel) */
   vxlan?: string | undefined;
-  /** the DHCP server addresses of this network (kept off the tunnel) */
+  /** the DHCP server addresses of this network, both families (kept off the tunnel) */
   dhcpAddresses: readonly string[];
 }
 
@@ -98,7 +107,11 @@ function networkElements(n: NetworkNft): string[] {
   ];
   if (n.vxlan) {
     out.push(`bridge ${T} tunnels { ${q(n.vxlan)} }`);
-    for (const a of n.dhcpAddresses) out.push(`bridge ${T} tunnel_dhcp { ${q(n.vxlan)} . ${a} }`);
+    for (const a of n.dhcpAddresses) {
+      const fam = isIP(a);
+      if (fam === 0) throw new Error(`not an IP address: ${a}`);
+      out.push(`bridge ${T} ${fam === 4 ? 'tunnel_dhcp' : 'tunnel_dhcp6'} { ${q(n.vxlan)} . ${a} }`);
+    }
   }
   return out;
 }
@@ -180,8 +193,8 @@ function elements(p: PortNft): string[] {
 }
 
 /**
- * A filtered port: anti-spoofing (its MAC, its allowed addresses, DHCP discovery from 0.0.0.0, no DHCP or router
- * advertisements from the guest), then stateful allow-lists per direction; everything else dropped.
+ * A filtered port: anti-spoofing (its MAC, its allowed addresses and link-local, DHCP discovery from 0.0.0.0, no
+ * DHCP or router advertisements from the guest), then stateful allow-lists per direction; everything else dropped.
  */
 export function portScript(p: PortNft): string {
   const mac = p.mac.toLowerCase();
@@ -202,7 +215,8 @@ export function portScript(p: PortNft): string {
     `add rule ${sp} ether type ip ip saddr != ${set(a4.length ? a4 : ['0.0.0.0'])} drop`,
     `add rule ${sp} ether type ip6 udp sport 547 drop`,
     `add rule ${sp} ether type ip6 icmpv6 type nd-router-advert drop`,
-    `add rule ${sp} ether type ip6 ip6 saddr != ${set(['::', 'fe80::/10', ...a6])} drop`,
+    // as Neutron: its fixed IPs and its own link-local only (:: for duplicate address detection)
+    `add rule ${sp} ether type ip6 ip6 saddr != ${set(['::', linkLocal(mac), ...a6])} drop`,
     `add rule ${sp} ether type != { ip, ip6, arp } drop`,
     `add chain ${eg}`, `flush chain ${eg}`,
     `add rule ${eg} ct state established,related accept`,
@@ -214,6 +228,7 @@ export function portScript(p: PortNft): string {
     `add rule ${ing} ct state established,related accept`,
     `add rule ${ing} ct state invalid drop`,
     `add rule ${ing} meta nfproto ipv4 udp sport 67 udp dport 68 accept`,
+    `add rule ${ing} meta nfproto ipv6 udp sport 547 udp dport 546 accept`,
     `add rule ${ing} meta l4proto ipv6-icmp icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept`,
   ];
   for (const r of p.security.rules) {

@@ -7,12 +7,13 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { AgentError } from '../../rpc/errors.js';
-import type { HostNetworkView, NetworkSpec, PortSecurity } from '../../rpc/protocol/networks.js';
+import type { HostNetworkView, NetworkSpec, PeerChangesRequest, PeerChangesResponse, PortSecurity } from '../../rpc/protocol/networks.js';
 import type { NicSpec } from '../../rpc/protocol/server-spec.js';
 import type { NicSpec as VirtNicSpec } from '../../virt/hypervisor.js';
 import type { AgentConfig } from '../config.js';
 import type { Journal, ServerRow } from '../journal/journal.js';
-import { dnsmasqHosts, dhcpSubnets } from './dnsmasq-config.js';
+import { dnsmasqHosts, dhcpSubnets, dhcpSubnets6 } from './dnsmasq-config.js';
+import { parseCidr6 } from './ipv6.js';
 import { checkPeers } from './fdb.js';
 import { parseCidr4 } from './ipv4.js';
 import { NetworkJournal, type NetworkRow } from './network-journal.js';
@@ -24,6 +25,8 @@ import type { PortNft } from './nft-rules.js';
 export interface NetworkDriver {
   ensure(networkId: string, spec: NetworkSpec, o: { local: string | undefined; physicalNetworks: Record<string, string> }): Promise<void>;
   remove(networkId: string, spec: NetworkSpec | undefined): Promise<void>;
+  /** only the VXLAN flood entries of an ensured network follow `peers` (a peer delta) */
+  setPeers(networkId: string, peers: readonly string[], local: string | undefined): Promise<void>;
   removeLinks(bridge: string, vxlan: string, dhcpAddresses: string[]): Promise<void>;
   installPort(p: PortNft): Promise<void>;
   removePort(p: Pick<PortNft, 'tap' | 'markId'>): Promise<void>;
@@ -38,6 +41,7 @@ export interface NetworkDriver {
 export class JournalOnlyDriver implements NetworkDriver {
   async ensure(): Promise<void> {}
   async remove(): Promise<void> {}
+  async setPeers(): Promise<void> {}
   async removeLinks(): Promise<void> {}
   async installPort(p: PortNft): Promise<void> { portScript(p); }
   async removePort(): Promise<void> {}
@@ -90,8 +94,9 @@ export class TenantNetworks {
     }
     try {
       checkPeers(spec.peers, undefined);
-      for (const s of spec.subnets) if (s.ipVersion === 4) parseCidr4(s.cidr);
+      for (const s of spec.subnets) if (s.ipVersion === 4) parseCidr4(s.cidr); else parseCidr6(s.cidr);
       dhcpSubnets(spec.subnets);
+      dhcpSubnets6(spec.subnets);
       dnsmasqHosts(spec);
     } catch (err) {
       bad((err as Error).message);
@@ -110,6 +115,42 @@ export class TenantNetworks {
       await this.o.driver.ensure(id, spec, { local, physicalNetworks: this.o.config.physicalNetworks });
       return this.view(this.journal.get(id)!);
     });
+  }
+
+  /**
+   * POST /v1/network-peers: the peers of each network this host carries, changed by delta (journaled, then only the
+   * flood entries touched); networks it does not carry are skipped. Idempotent: adding a present peer or removing
+   * an absent one changes nothing. All checked before anything changes.
+   */
+  async changePeers(req: PeerChangesRequest): Promise<PeerChangesResponse> {
+    try {
+      for (const c of req.changes) checkPeers([...c.add, ...c.remove], undefined);
+    } catch (err) {
+      throw new AgentError('bad_request', (err as Error).message);
+    }
+    const out: PeerChangesResponse = { networks: [], unknown: [] };
+    // every network's new peers journaled in one durable transaction (one fsync per request, not per network); a
+    // PUT of the same network meanwhile journals the controller's whole view and is realised after it (same lock)
+    const changed: { id: string; peers: string[]; local: string | undefined; vxlan: boolean }[] = [];
+    this.o.journal.durable(() => this.o.journal.db.transaction(() => {
+      for (const c of req.changes) {
+        const row = this.journal.get(c.networkId);
+        if (!row) { out.unknown.push(c.networkId); continue; }
+        const remove = new Set(c.remove);
+        const peers = [...new Set([...row.spec.peers, ...c.add])].filter((p) => !remove.has(p)).sort();
+        if (peers.join(',') !== [...row.spec.peers].sort().join(',')) this.journal.put(c.networkId, { ...row.spec, peers }, row.localIp);
+        changed.push({ id: c.networkId, peers, local: this.tunnelIp() ?? row.localIp ?? undefined, vxlan: row.spec.type === 'vxlan' });
+      }
+    })());
+    for (const c of changed) {
+      // realised whether or not the journal changed: a retried request finds the host as it should be
+      await this.serial(`net:${c.id}`, async () => {
+        const now = this.journal.get(c.id);
+        if (c.vxlan && now) await this.o.driver.setPeers(c.id, now.spec.peers, c.local);
+      });
+      out.networks.push({ id: c.id, peers: checkPeers(c.peers, c.local) });
+    }
+    return out;
   }
 
   /** 409 network_in_use while a server of this host has a NIC on it; an unknown network is already gone. */

@@ -9,7 +9,7 @@ import { RpcError } from '../../rpc/client.js';
 import { FINISHED_STATES, type OperationKind } from '../../rpc/protocol/operations.js';
 import { HostCallError, agentRequestId, type HostCall, type HostTransport, type LiveMigrationProgress } from '../hosts/transport.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
-import type { NetworkSpec, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
+import type { NetworkSpec, PeerChangesRequest, PeerChangesResponse, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
 
 export interface AgentTransportOptions {
   agents: AgentDirectory;
@@ -100,6 +100,10 @@ export class AgentTransport implements HostTransport {
 
   async ensureNetwork(host: string, networkId: string, spec: NetworkSpec): Promise<void> {
     await this.agentCall(host, (c) => c.putNetwork(networkId, spec));
+  }
+
+  changePeers(host: string, req: PeerChangesRequest): Promise<PeerChangesResponse> {
+    return this.agentCall(host, (c) => c.changePeers(req));
   }
 
   async removeNetwork(host: string, networkId: string): Promise<void> {

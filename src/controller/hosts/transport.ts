@@ -12,7 +12,7 @@ import type { OperationKind, ParamsOf } from '../../rpc/protocol/operations.js';
 import type { LiveMigrationProgress } from '../../rpc/protocol/live-migration.js';
 
 export type { LiveMigrationProgress } from '../../rpc/protocol/live-migration.js';
-import type { NetworkSpec, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
+import type { NetworkSpec, PeerChangesRequest, PeerChangesResponse, PutPortSecurityRequest } from '../../rpc/protocol/networks.js';
 
 export interface HostCall<K extends OperationKind = OperationKind> {
   host: string;
@@ -61,6 +61,8 @@ export interface HostTransport {
   sharedInstancePath(sourceHost: string, destHost: string): Promise<boolean>;
   /** make `host` carry tenant network `networkId` as `spec` says (idempotent; rpc/protocol/networks.ts) */
   ensureNetwork(host: string, networkId: string, spec: NetworkSpec): Promise<void>;
+  /** the VXLAN peers of networks `host` carries, by delta (idempotent; networks it does not carry are skipped) */
+  changePeers(host: string, req: PeerChangesRequest): Promise<PeerChangesResponse>;
   /** the network is no longer needed on `host` (no-op when it is not there; refused while a local NIC uses it) */
   removeNetwork(host: string, networkId: string): Promise<void>;
   /** new filter rules for a live port on `host` */

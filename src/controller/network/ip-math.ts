@@ -95,13 +95,21 @@ export function eui64(c: Cidr, mac: string): string {
 }
 
 /**
- * The address each host's DHCP server takes on a DHCP-enabled IPv4 subnet (the agent's rule, src/agent/network/
- * ipv4.ts dhcpServerAddress: the last usable address, the one below it when that is the gateway; none under /29).
- * Like Neutron's DHCP port's, it is never given to a port.
+ * The address each host's DHCP server takes on a DHCP-enabled subnet (the agent's rule, src/agent/network/ipv4.ts
+ * and ipv6.ts: the last usable address, the one below it when that is the gateway; none under /29 for IPv4). Like
+ * Neutron's DHCP port's, it is never given to a port. IPv6: also on a SLAAC subnet (the host sends its router
+ * advertisements from there); never an EUI-64 address, so no SLAAC port can collide with it.
  */
-export function dhcpServerAddress(s: { cidr: string; gatewayIp: string | null; enableDhcp: boolean; ipVersion: number }): string | null {
+export function dhcpServerAddress(s: { cidr: string; gatewayIp: string | null; enableDhcp: boolean; ipVersion: number; ipv6AddressMode?: string | null }): string | null {
   const c = parseCidr(s.cidr);
-  if (!s.enableDhcp || s.ipVersion !== 4 || !c || c.version !== 4 || c.prefix > 29) return null;
+  if (!c || c.version !== s.ipVersion) return null;
+  if (c.version === 6) {
+    if ((!s.enableDhcp && s.ipv6AddressMode !== 'slaac') || c.prefix > 126) return null;
+    let a = c.base + size(c) - 1n;
+    if (s.gatewayIp !== null && ipVersion(s.gatewayIp) === 6 && toBig(s.gatewayIp) === a) a -= 1n;
+    return fromBig(a, 6);
+  }
+  if (!s.enableDhcp || c.prefix > 29) return null;
   let a = c.base + size(c) - 2n;
   if (s.gatewayIp !== null && fromBig(a, 4) === s.gatewayIp) a -= 1n;
   return fromBig(a, 4);

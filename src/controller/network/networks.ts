@@ -155,6 +155,10 @@ export class NetworkService {
     const mode = nullableStr(b, 'ipv6_address_mode') ?? null;
     const ra = nullableStr(b, 'ipv6_ra_mode') ?? null;
     for (const m of [mode, ra]) if (m !== null && (cidr.version === 4 || !['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless'].includes(m))) throw invalidInput(`ipv6 mode '${m}' is not valid here`);
+    // Neutron's _validate_eui64_applicable: guests form EUI-64 addresses, which need a /64
+    if ((mode === 'slaac' || mode === 'dhcpv6-stateless') && cidr.prefix !== 64) {
+      throw invalidInput(`Invalid CIDR ${cidr.text} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64`);
+    }
     await this.quotas.check(n.projectId, 'subnet', (await this.store.listSubnets()).filter((s) => s.projectId === (str(b, 'project_id') ?? ctx.projectId)).length);
     const t = new Date().toISOString();
     return this.store.createSubnet({

@@ -90,7 +90,8 @@ export class PortService {
         s = subnets.find((k) => usable(parseCidr(k.cidr)!, address));
         if (!s) throw new NeutronError('InvalidIpForNetwork', 'bad_request', `IP address ${address} is not a valid IP for any of the subnets on the specified network.`);
       } else throw invalidInput('fixed_ips entries need subnet_id or ip_address');
-      if (address === undefined) return { subnetId: s.id, candidates: candidates(s) };
+      // a SLAAC subnet named without an address: the EUI-64 address the guest will take (Neutron)
+      if (address === undefined) return mac && isAutoAddressed(s) ? { subnetId: s.id, address: eui64(parseCidr(s.cidr)!, mac) } : { subnetId: s.id, candidates: candidates(s) };
       if (!usable(parseCidr(s.cidr)!, address)) throw invalidIpForSubnet(address);
       if (address === s.gatewayIp || address === dhcpServerAddress(s)) throw ipInUse(address, s.id);
       return { subnetId: s.id, address };

@@ -16,6 +16,7 @@ import { dhcpServerAddress, ipVersion, parseCidr, randomMac, usable } from './ip
 import { candidates, conflictError, type PortService } from './ports.js';
 import type { NetworkService } from './networks.js';
 import type { SecurityGroupService } from './security-groups.js';
+import { PeerSync } from './peer-sync.js';
 
 export const NOVA_OWNER = 'compute:nova';
 
@@ -29,6 +30,9 @@ export function buildPortId(serverId: string, i: number): string {
 export const isLegacy = (n: Network) => n.networkType === 'local';
 
 export class ServerPorts {
+  /** VXLAN peers of the other hosts by delta, coalesced per host (absent without a transport) */
+  private readonly peerSync?: PeerSync;
+
   constructor(
     private readonly store: Store,
     readonly networks: NetworkService,
@@ -36,7 +40,21 @@ export class ServerPorts {
     readonly groups: SecurityGroupService,
     /** to push changed filters to live ports (absent: nothing is pushed) */
     private readonly hosts?: HostTransport,
-  ) {}
+  ) {
+    if (hosts) {
+      this.peerSync = new PeerSync(hosts, {
+        carries: (n, h, without) => this.carries(n, h, without),
+        tunnelIp: async (h) => (await this.store.getHost(h))?.hostIp ?? null,
+        locked: (keys, fn) => this.locked(keys, fn),
+        fullSpecs: async (host, networkIds, requestId) => {
+          for (const n of networkIds) {
+            const spec = await this.hostSpec(n, host, `${requestId}.${n}`);
+            if (spec?.dhcpHosts.length) await hosts.ensureNetwork(host, n, spec);
+          }
+        },
+      });
+    }
+  }
 
   /** a port changed or went through the network API: its server's addresses and its live filter follow */
   async portChanged(p: Port): Promise<void> {
@@ -358,21 +376,6 @@ export class ServerPorts {
     return ports.filter((p) => !going.has(p.deviceId));
   }
 
-  private readonly pendingRefresh = new Map<string, Promise<void>>();
-  /**
-   * A host's spec sent again because something else changed (peers, DHCP entries): under the network/host lock,
-   * and coalesced: a refresh still waiting for the lock reads the store only once it runs, after every change
-   * made before it was asked, so a caller finding one waiting shares it instead of queuing another (50 creates
-   * joining a network at once send each other host a few specs, not 50).
-   */
-  refresh(key: string, fn: () => Promise<void>): Promise<void> {
-    const waiting = this.pendingRefresh.get(key);
-    if (waiting) return waiting;
-    const run = this.serial(key, async () => { this.pendingRefresh.delete(key); await fn(); });
-    this.pendingRefresh.set(key, run);
-    return run;
-  }
-
   private readonly netLocks = new Map<string, Promise<unknown>>();
   /**
    * One spec of a network for one host at a time in this controller (`key` = network/host): the spec is computed
@@ -385,6 +388,36 @@ export class ServerPorts {
     const tail = run.catch(() => undefined);
     this.netLocks.set(key, tail);
     try { return await run; } finally { if (this.netLocks.get(key) === tail) this.netLocks.delete(key); }
+  }
+
+  /**
+   * `host` joined or left the network: the other hosts carrying it get their flood entry for it added or removed
+   * (peer-sync.ts: a delta, coalesced per host, as the store says when it is sent).
+   */
+  async peersChanged(networkId: string, host: string, requestId: string, o: { withoutDevice?: string } = {}): Promise<void> {
+    if (!this.peerSync) return;
+    // the hosts carrying it now, and the ones it could have been removed from meanwhile are told by their own event
+    await this.peerSync.changed(networkId, host, await this.otherHosts(networkId, host, o), requestId, o);
+  }
+
+  /** does `host` carry the network (ports bound there, not of servers being deleted nor of `without` devices) */
+  async carries(networkId: string, host: string, without: ReadonlySet<string> = new Set()): Promise<boolean> {
+    const ports = (await this.store.listPorts({ networkId, hostId: host })).filter((p) => !without.has(p.deviceId));
+    const devices = [...new Set(ports.filter((p) => p.deviceId && p.deviceOwner.startsWith('compute:')).map((p) => p.deviceId))];
+    // a port bound without a server (as livePorts counts it)
+    if (ports.some((p) => !(p.deviceId && p.deviceOwner.startsWith('compute:')))) return true;
+    const going = new Set<string>();
+    if (devices.length) {
+      for (const s of await this.store.listServers({ ids: devices, withTask: true, viewFieldsOnly: true })) if (s.taskState === 'deleting') going.add(s.id);
+    }
+    return ports.some((p) => !going.has(p.deviceId));
+  }
+
+  /** fn under several network/host locks, taken in sorted order (every other holder takes one only) */
+  private locked<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const take = (i: number): Promise<T> => (i === sorted.length ? fn() : this.serial(sorted[i]!, () => take(i + 1)));
+    return take(0);
   }
 
   /** the hosts (other than `host`) that carry the network: their peers change when a host joins or leaves */
@@ -409,12 +442,9 @@ export class ServerPorts {
         return false;
       });
       if (legacy) continue;
-      for (const other of await this.otherHosts(id, host, o)) {
-        await this.refresh(`${id}/${other}`, async () => {
-          const os = await this.hostSpec(id, other, `${requestId}.net.${id}.${other}`, o);
-          // a host whose last port left meanwhile is not given the network back
-          if (os?.dhcpHosts.length) await hosts.ensureNetwork(other, id, os);
-        }).catch(() => undefined);
+      // the other hosts' peers change only when this host no longer carries the network (their DHCP entries never)
+      if (!(await this.carries(id, host, new Set(o.withoutDevice ? [o.withoutDevice] : [])))) {
+        await this.peersChanged(id, host, requestId, o).catch(() => undefined);
       }
     }
   }

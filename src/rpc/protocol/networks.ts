@@ -8,6 +8,13 @@
  *   DELETE /v1/networks/:networkId                             -> 204 (409 network_in_use while a local NIC uses it)
  *   GET    /v1/networks                                        -> 200 {networks: HostNetworkView[]}
  *   PUT    /v1/ports/:portId/security   PortSecurity           -> 200 (rules of a live port changed)
+ *   POST   /v1/network-peers            PeerChangesRequest     -> 200 PeerChangesResponse
+ *
+ * POST /v1/network-peers is the delta of the VXLAN peers alone, for many networks of this host at once: when a host
+ * joins or leaves a network, the other hosts carrying it are told only that (one flood entry added or removed),
+ * not the whole spec again. Idempotent (add = present, remove = absent); journaled with the network's spec, so it
+ * survives a restart; a network this host does not carry is skipped (listed in `unknown`: its full spec, when it
+ * comes, has the peers).
  *
  * A server's NIC names its network with a `{type: 'tenant', network: <networkId>}` attachment of NicSpec
  * (server-spec.ts; added with the agent side, issue 12), and carries `ips`, `security` and `mtu`; the agent refuses a
@@ -97,6 +104,29 @@ export type PortSecurity = Static<typeof PortSecurity>;
 
 export const PutPortSecurityRequest = Type.Object({ requestId: RequestId, security: PortSecurity }, { additionalProperties: false });
 export type PutPortSecurityRequest = Static<typeof PutPortSecurityRequest>;
+
+export const PeerChange = Type.Object({
+  networkId: NetworkId,
+  /** tunnel addresses to have flood entries for (already present: nothing to do) */
+  add: Type.Array(Type.String(), { maxItems: 4096 }),
+  /** tunnel addresses to have none for (absent: nothing to do) */
+  remove: Type.Array(Type.String(), { maxItems: 4096 }),
+}, { additionalProperties: false });
+export type PeerChange = Static<typeof PeerChange>;
+
+export const PeerChangesRequest = Type.Object({
+  requestId: RequestId,
+  changes: Type.Array(PeerChange, { maxItems: 4096 }),
+}, { additionalProperties: false });
+export type PeerChangesRequest = Static<typeof PeerChangesRequest>;
+
+export const PeerChangesResponse = Type.Object({
+  /** the networks changed, with their peers now */
+  networks: Type.Array(Type.Object({ id: Type.String(), peers: Type.Array(Type.String()) })),
+  /** networks of the request this host does not carry (skipped) */
+  unknown: Type.Array(Type.String()),
+});
+export type PeerChangesResponse = Static<typeof PeerChangesResponse>;
 
 // --- route schemas of the agent RPC (src/rpc/server.ts) -----------------------------------------------------------
 

@@ -1,14 +1,15 @@
 /**
  * Before a NIC on a tenant network is plugged on a host, the host must carry the network: the controller sends
- * the network's spec there (PUT /v1/networks/:id: subnets, VXLAN peers, this host's DHCP entries), and refreshes it
- * on the other hosts that carry it, whose peers (and the DHCP entries, for a port that moved) may have changed.
- * Idempotent: a re-driven step sends the same specs again.
+ * the network's spec there (PUT /v1/networks/:id: subnets, VXLAN peers, this host's DHCP entries); when the host
+ * joins the network, the other hosts that carry it are told of their new peer by delta (peer-sync.ts).
+ * Idempotent: a re-driven step sends the same spec and delta again.
  */
 import type { Port } from '../../../store/index.js';
 import type { TaskCtx } from '../types.js';
 
 export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], host: string): Promise<void> {
   const mine = new Set(ports.map((p) => p.id));
+  const joinedNets: string[] = [];
   for (const networkId of [...new Set(ports.map((p) => p.networkId))]) {
     // the other hosts' specs change only when this host joins the network (their VXLAN peers)
     const joined = !(await t.svc.net.livePorts(networkId)).some((p) => p.hostId === host && !mine.has(p.id));
@@ -19,27 +20,15 @@ export async function ensureHostNetworks(t: TaskCtx<unknown>, ports: Port[], hos
       await t.svc.hosts.ensureNetwork(host, networkId, spec);
       return true;
     });
-    if (sent && joined) await refreshPeers(t, networkId, host);
+    if (sent && joined) joinedNets.push(networkId);
   }
+  // all at once: a host carrying several of these networks is told of them in one call (peer-sync.ts coalesces)
+  await Promise.all(joinedNets.map((n) => refreshPeers(t, n, host)));
 }
 
-const REFRESH_PARALLEL = 16;
-
-/** the other hosts of a network get its spec again (their peers or DHCP entries changed) */
+/** the other hosts of a network learn that `host` joined it (their VXLAN peers: a delta, coalesced per host) */
 export async function refreshPeers(t: TaskCtx<unknown>, networkId: string, host: string): Promise<void> {
-  const others = await t.svc.net.otherHosts(networkId, host);
-  // REFRESH_PARALLEL hosts at a time: a network on many hosts is a full mesh of tunnels, each host told of the new one
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(REFRESH_PARALLEL, others.length) }, async () => {
-    while (next < others.length) {
-      const other = others[next++]!;
-      await t.svc.net.refresh(`${networkId}/${other}`, async () => {
-        const spec = await t.svc.net.hostSpec(networkId, other, `${t.task.requestId}.net.${networkId}.${other}`);
-        // a host whose last port left meanwhile is not given the network back
-        if (spec?.dhcpHosts.length) await t.svc.hosts.ensureNetwork(other, networkId, spec);
-      });
-    }
-  }));
+  await t.svc.net.peersChanged(networkId, host, `${t.task.requestId}.net.${networkId}`);
 }
 
 /**
