@@ -11,7 +11,7 @@ need_root
 REPO=$(pwd)
 DATA_DIR=${NOVALET_DATA_DIR:-/var/lib/novalet}
 # V8 flags of the controller's unit (systemd/novalet-controller.service says why)
-NODE_FLAGS="--max-semi-space-size=4 --heap-growing-percent=30"
+NODE_FLAGS="--heap-growing-percent=30"
 LISTEN=${NOVALET_LISTEN:-127.0.0.1:8774}
 LOG_DIR=/var/log/novalet
 PID_FILE=/run/novalet-up.pid

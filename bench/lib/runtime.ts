@@ -23,7 +23,7 @@ export const LEAN_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt'];
  * V8 flags of the controller's unit (systemd/novalet-controller.service says why): collect sooner, so dead request
  * data does not pile up to a peak RSS over 200 MB under malformed traffic (the fuzzmem suite).
  */
-export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=30'];
+export const CONTROLLER_NODE_FLAGS = ['--heap-growing-percent=30'];
 /** glibc arenas capped as the systemd units do (systemd/novalet-controller.service says why) */
 const UNIT_ENV = { MALLOC_ARENA_MAX: '2' };
 /** NOVALET_BENCH_NODE_FLAGS='--flag ...': one more runtime, 'compiled+custom' (the build with those node flags) */
