@@ -29,6 +29,19 @@ const logs = () => tb.logs(2500);
 
 const consoleOn = tb.consoleOn;
 
+/** what a failed same-boot check needs: each boot the console saw with its heartbeat range, the console's tail, the logs */
+async function bootStory(host: string, id: string): Promise<string> {
+  const con = consoleOn(host, id);
+  await con.poll();
+  const boots = new Map<string, { first: number; last: number; n: number }>();
+  for (const h of con.heartbeats()) {
+    const b = boots.get(h.boot) ?? { first: h.seq, last: h.seq, n: 0 };
+    b.last = h.seq; b.n++;
+    boots.set(h.boot, b);
+  }
+  return `boots on ${host}: ${JSON.stringify([...boots])}\n--- console tail\n${con.lines.slice(-40).join('\n')}\n${logs()}`;
+}
+
 describe('live migration on novalet testbed (stock client)', { skip, timeout: 900_000 }, () => {
   let admin: Clients;
   let demo: Clients;
@@ -44,7 +57,11 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
 
   after(async () => {
     // KEEP_TESTBED_LOGS=DIR keeps the testbed's logs for a look after the run
-    if (process.env.KEEP_TESTBED_LOGS) execaSync('cp', ['-r', join(dir, 'logs'), process.env.KEEP_TESTBED_LOGS], { reject: false });
+    // (with the guests' console logs: a reboot or a panic after a migration shows there)
+    if (process.env.KEEP_TESTBED_LOGS) {
+      execaSync('cp', ['-r', join(dir, 'logs'), process.env.KEEP_TESTBED_LOGS], { reject: false });
+      for (const h of ['h0', 'h1']) execaSync('sh', ['-c', `for f in ${join(dir, h, 'agent', 'instances')}/*/console.log; do [ -f "$f" ] && cp "$f" "${process.env.KEEP_TESTBED_LOGS}/console-${h}-$(basename $(dirname "$f")).log"; done`], { reject: false });
+    }
     await novalet('down');
     rmSync(parent, { recursive: true, force: true });
   });
@@ -71,7 +88,7 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
     assert.notEqual(target, host, `still on ${host}\n${logs()}`);
     assert.equal((await admin.os<any>('server', 'show', vm)).status, 'ACTIVE');
     const hb = await consoleOn(target, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
-    assert.equal(hb.boot, bootId, 'no reboot: the same boot continues on the target');
+    assert.equal(hb.boot, bootId, `no reboot: the same boot continues on the target\n${hb.boot === bootId ? '' : await bootStory(target, vm)}`);
     assert.deepEqual(hb.ips['eth0'], [ip], 'the same address');
     const list = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'completed');
     assert.equal(list.length, 1, JSON.stringify(list));
@@ -90,7 +107,7 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
     await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 180_000, context: logs });
     assert.equal(await hostOf(), back);
     const hb = await consoleOn(back, vm).waitForHeartbeat((h) => h.seq > lastSeq, { timeoutMs: 60_000 });
-    assert.equal(hb.boot, bootId);
+    assert.equal(hb.boot, bootId, `the same boot back on ${back}\n${hb.boot === bootId ? '' : await bootStory(back, vm)}`);
     host = back;
   });
 
@@ -121,7 +138,7 @@ describe('live migration on novalet testbed (stock client)', { skip, timeout: 90
     await admin.waitStatus(vm, 'ACTIVE', { timeoutMs: 120_000, context: logs });
     assert.equal(await hostOf(), host, 'still on its source');
     const hb = await consoleOn(host, vm).waitForHeartbeat((h) => h.seq > lastSeq + 1, { timeoutMs: 60_000 });
-    assert.equal(hb.boot, bootId, 'the guest kept running on its source');
+    assert.equal(hb.boot, bootId, `the guest kept running on its source\n${hb.boot === bootId ? '' : await bootStory(host, vm)}`);
     const all = await admin.os<Array<Record<string, unknown>>>(...V, 'server', 'migration', 'list', '--server', vm, '--status', 'cancelled');
     assert.equal(all.length, 1, JSON.stringify(all));
     await demo.osRaw('server', 'delete', '--wait', vm);
