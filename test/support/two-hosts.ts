@@ -1,6 +1,7 @@
 /** A harness with two fake hosts (`fake-host` and `host-b`) for the tests of moves between hosts. */
 import type { ControllerConfig } from '../../src/controller/config.js';
 import { createHarness, type Harness } from './harness.js';
+import type { Store } from '../../src/store/index.js';
 
 export const TWO_HOSTS = ['fake-host', 'host-b'];
 
@@ -33,4 +34,16 @@ export async function attachNewVolume(h: Harness, serverId: string, volumeType?:
   if (a.statusCode !== 200) throw new Error(`volume attach: ${a.statusCode} ${a.body}`);
   await h.idle();
   return { volumeId, device: a.json().volumeAttachment.device as string };
+}
+
+/** the other of the two hosts */
+export const otherHost = (host: string): string => TWO_HOSTS.find((x) => x !== host)!;
+
+/** an admin's evacuate (2.53, no target) of a server whose host is down: 200, and the server ends ACTIVE on the other host */
+export async function evacuateToOther(h: Harness<Store>, id: string, source: string): Promise<void> {
+  const r = await h.req(h.tokens.admin, 'POST', `/compute/v2.1/servers/${id}/action`, { evacuate: {} }, '2.53');
+  if (r.statusCode !== 200) throw new Error(`evacuate: ${r.statusCode} ${r.body}`);
+  await h.idle();
+  const s = (await h.req(h.tokens.admin, 'GET', `/compute/v2.1/servers/${id}`, undefined, '2.47')).json().server;
+  if (s.status !== 'ACTIVE' || s['OS-EXT-SRV-ATTR:host'] !== otherHost(source)) throw new Error(`after evacuate: ${s.status} on ${s['OS-EXT-SRV-ATTR:host']}`);
 }

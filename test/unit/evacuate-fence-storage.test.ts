@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Harness } from '../support/harness.js';
-import { attachNewVolume, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { attachNewVolume, evacuateToOther, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
 import type { AttachSource, CreatedVolume, VolumeBackend } from '../../src/controller/volumes/backends/backend.js';
 import { FENCE_EVENT } from '../../src/controller/tasks/defs/evacuate.js';
 
@@ -76,12 +76,7 @@ async function withFencing(fn: (h: Harness, rbd: FencingBackend) => Promise<void
 
 async function evacuate(h: Harness, id: string, source: string): Promise<string> {
   await powerLoss(h, source);
-  const r = await h.req(h.tokens.admin, 'POST', `${S}/${id}/action`, { evacuate: {} }, '2.53');
-  assert.equal(r.statusCode, 200, r.body);
-  await h.idle();
-  const s = (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server;
-  assert.equal(s.status, 'ACTIVE');
-  assert.equal(s['OS-EXT-SRV-ATTR:host'], other(source));
+  await evacuateToOther(h, id, source);
   const actions = (await h.req(h.tokens.admin, 'GET', `${S}/${id}/os-instance-actions`, undefined, '2.53')).json().instanceActions as Array<{ action: string; request_id: string }>;
   const ev = actions.find((a) => a.action === 'evacuate')!;
   const shown = (await h.req(h.tokens.admin, 'GET', `${S}/${id}/os-instance-actions/${ev.request_id}`, undefined, '2.53')).json().instanceAction;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createHarness, type Harness } from '../support/harness.js';
 import { controllerThatDies } from '../support/controller-crash.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
-import { addHostB, attachNewVolume, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { addHostB, attachNewVolume, evacuateToOther, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const S = '/compute/v2.1/servers';
@@ -268,11 +268,8 @@ test('a server with an attached volume keeps it: the spawn on the target has the
     let spec: { disks?: Array<{ target: string; path?: string; volumeId?: string }> } | undefined;
     h.driver.on('spawn', async (c) => { spec = (c.params as { spec: typeof spec }).spec; h.driver.placed.set(`${c.host}/${c.serverId}`, 'running'); return { power: 'running' }; });
     await powerLoss(h, source);
-    assert.equal((await act(h, id, { evacuate: {} })).statusCode, 200);
-    await h.idle();
+    await evacuateToOther(h, id, source);
     const s = await show(h, id);
-    assert.equal(s.status, 'ACTIVE');
-    assert.equal(s['OS-EXT-SRV-ATTR:host'], other(source));
     assert.deepEqual(s['os-extended-volumes:volumes_attached'].map((v: { id: string }) => v.id), [vol], 'still attached');
     const disk = spec?.disks?.find((d) => d.volumeId === vol);
     assert.ok(disk, JSON.stringify(spec?.disks));
@@ -297,12 +294,7 @@ test('on PostgreSQL: evacuate, record, claims, fence', { skip: 'skip' in pgBase 
     const id = await h.boot(h.tokens.demo);
     const source = (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server['OS-EXT-SRV-ATTR:host'] as string;
     await h.store.updateHost(source, { lastSeenAt: new Date(Date.now() - 120_000).toISOString() });
-    const r = await h.req(h.tokens.admin, 'POST', `${S}/${id}/action`, { evacuate: {} }, '2.53');
-    assert.equal(r.statusCode, 200, r.body);
-    await h.idle();
-    const s = (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server;
-    assert.equal(s.status, 'ACTIVE');
-    assert.equal(s['OS-EXT-SRV-ATTR:host'], other(source));
+    await evacuateToOther(h, id, source);
     const [m] = await h.store.listMigrations({ serverId: id });
     assert.equal(m!.status, 'done');
     assert.equal((await h.app.novalet.compute.fencer.pending(source)).length, 1);
