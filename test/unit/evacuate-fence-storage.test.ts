@@ -12,12 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Harness } from '../support/harness.js';
-import { attachNewVolume, evacuateToOther, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { attachNewVolume, evacuateToOther, hostOf, twoHosts, otherHost } from '../support/two-hosts.js';
 import type { AttachSource, CreatedVolume, VolumeBackend } from '../../src/controller/volumes/backends/backend.js';
 import { FENCE_EVENT } from '../../src/controller/tasks/defs/evacuate.js';
 
 const S = '/compute/v2.1/servers';
-const other = (host: string) => TWO_HOSTS.find((x) => x !== host)!;
+const other = otherHost;
 
 /** a network backend that only remembers: what it fenced and let back on, in order with the hosts' calls */
 class FencingBackend implements VolumeBackend {

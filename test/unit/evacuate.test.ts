@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { createHarness, type Harness } from '../support/harness.js';
 import { controllerThatDies } from '../support/controller-crash.js';
 import { databaseOf } from '../../src/store/sqlite/sqlite-store.js';
-import { addHostB, attachNewVolume, evacuateToOther, hostOf, twoHosts, TWO_HOSTS } from '../support/two-hosts.js';
+import { addHostB, attachNewVolume, evacuateToOther, hostOf, twoHosts, otherHost } from '../support/two-hosts.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
 const S = '/compute/v2.1/servers';
-const other = (host: string) => TWO_HOSTS.find((x) => x !== host)!;
+const other = otherHost;
 const act = (h: Harness, id: string, body: unknown, version = '2.53') => h.req(h.tokens.admin, 'POST', `${S}/${id}/action`, body, version);
 const show = async (h: Harness, id: string) => (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server;
 

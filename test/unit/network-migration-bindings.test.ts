@@ -6,13 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Harness } from '../support/harness.js';
-import { TWO_HOSTS, twoHosts } from '../support/two-hosts.js';
+import { otherHost, twoHosts } from '../support/two-hosts.js';
 
 const S = '/compute/v2.1/servers';
 const N = '/network/v2.0';
 const act = (h: Harness, id: string, body: unknown, version: string) => h.req(h.tokens.admin, 'POST', `${S}/${id}/action`, body, version);
 const hostOf = async (h: Harness, id: string) => (await h.req(h.tokens.admin, 'GET', `${S}/${id}`, undefined, '2.47')).json().server['OS-EXT-SRV-ATTR:host'] as string;
-const other = (host: string) => TWO_HOSTS.find((x) => x !== host)!;
+const other = otherHost;
 
 async function setup() {
   const h = await twoHosts();
