@@ -303,6 +303,50 @@ describe('TenantNetworks: journal first, then the host; reconcile after a restar
   });
 });
 
+describe('TenantNetworks: a port security PUT during a reconcile pass is not undone by it', () => {
+  const t = tmpDir();
+  after(() => t.cleanup());
+
+  it('the reconcile pass installs the rules journaled when the port\'s turn comes, not the ones it listed first', async () => {
+    const journal = Journal.open(`${t.dir}/journal.sqlite`);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let ensuring!: () => void;
+      const inEnsure = new Promise<void>((r) => { ensuring = r; });
+      const installed: string[] = [];
+      let held = false;
+      const driver = new (class extends RecordingDriver {
+        override async ensure(): Promise<void> { if (held) { ensuring(); await gate; } }
+        override async installPort(p: { tap: string; markId: number; security: { rules: FilterRule[] } }): Promise<void> {
+          installed.push(p.security.rules.map((r) => `${r.ethertype}/${r.protocol ?? 'any'}`).join(','));
+          await super.installPort(p);
+        }
+      })();
+      const nets = new TenantNetworks({ journal, config: testConfig(t.dir, { tunnelIp: '192.0.2.1' }), log: silentLog, driver });
+      await nets.put(NET, spec());
+      const v4 = { rules: [rule({ protocol: 'icmp' })], allowedAddresses: ['10.0.0.5'] };
+      const both = { rules: [rule({ protocol: 'icmp' }), rule({ ethertype: 'IPv6', protocol: 'ipv6-icmp' })], allowedAddresses: ['10.0.0.5'] };
+      const id = uuid();
+      journal.putServer({
+        uuid: id, status: 'active', desiredPower: 'running', power: 'running', task: null, opId: null, files: [], resizeOld: null,
+        spec: { ...spawnParams(id, '/nonexistent').spec, nics: [{ portId: PORT, mac: 'fa:16:3e:00:00:01', attachment: { type: 'tenant', network: NET }, security: v4 }] },
+      });
+      held = true;
+      const pass = nets.reconcile(() => false);
+      await inEnsure; // the pass has listed the NICs with the IPv4 rule only
+      await nets.setPortSecurity(PORT, both);
+      release();
+      await pass;
+      assert.deepEqual(installed, ['IPv4/icmp,IPv6/ipv6-icmp', 'IPv4/icmp,IPv6/ipv6-icmp']);
+      assert.deepEqual(journal.getServer(id)!.spec.nics![0]!.security, both);
+      assert.ok(driver.taps.has(tapName(PORT)), 'the filter stays installed');
+    } finally {
+      journal.close();
+    }
+  });
+});
+
 describe('agent RPC: networks, tenant NICs, port security (fake hypervisor)', () => {
   let h: Harness;
   let app: FastifyInstance;

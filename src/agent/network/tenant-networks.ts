@@ -211,23 +211,35 @@ export class TenantNetworks {
   /** Installs the port's filter (or removes it: security null/absent), before the guest can send. */
   applyPortFilter(n: NicSpec): Promise<void> {
     if (n.attachment.type !== 'tenant') return Promise.resolve();
-    return this.serial(`port:${n.portId}`, async () => {
-      const tap = tapName(n.portId);
-      if (!n.security) {
-        const markId = this.journal.existingMarkId(n.portId);
-        if (markId !== undefined) {
-          await this.o.driver.removePort({ tap, markId });
-          this.journal.releaseMark(n.portId);
-        }
-        return;
+    return this.serial(`port:${n.portId}`, () => this.installFilter(n));
+  }
+
+  /** Only inside serial(`port:…`): the caller holds the port's turn. */
+  private async installFilter(n: NicSpec): Promise<void> {
+    const tap = tapName(n.portId);
+    if (!n.security) {
+      const markId = this.journal.existingMarkId(n.portId);
+      if (markId !== undefined) {
+        await this.o.driver.removePort({ tap, markId });
+        this.journal.releaseMark(n.portId);
       }
-      const markId = this.journal.markId(n.portId);
-      try {
-        await this.o.driver.installPort({ tap, mac: n.mac, markId, security: n.security });
-      } catch (err) {
-        throw new AgentError('bad_request', `port ${n.portId}: filter not applied: ${(err as Error).message}`);
-      }
-    });
+      return;
+    }
+    const markId = this.journal.markId(n.portId);
+    try {
+      await this.o.driver.installPort({ tap, mac: n.mac, markId, security: n.security });
+    } catch (err) {
+      throw new AgentError('bad_request', `port ${n.portId}: filter not applied: ${(err as Error).message}`);
+    }
+  }
+
+  /** The journaled tenant NIC of a live server with this port, as it is now. */
+  private liveNic(portId: string): { server: ServerRow; nic: NicSpec } | undefined {
+    for (const server of this.liveServers()) {
+      const nic = (server.spec.nics ?? []).find((n) => n.portId === portId && n.attachment.type === 'tenant');
+      if (nic) return { server, nic };
+    }
+    return undefined;
   }
 
   removePortFilter(n: NicSpec): Promise<void> {
@@ -235,14 +247,20 @@ export class TenantNetworks {
     return this.applyPortFilter({ ...n, security: null });
   }
 
-  /** PUT /v1/ports/:portId/security: the live port's filter and the journaled NIC follow. */
+  /**
+   * PUT /v1/ports/:portId/security: the journaled NIC, then the live port's filter, in the port's turn. Journal
+   * first: a reconcile pass that installs this port's filter after us reads the new rules, never the ones it
+   * listed before (that once put an ICMPv6 rule back out for a whole reconcile interval).
+   */
   async setPortSecurity(portId: string, security: PortSecurity): Promise<void> {
-    const srv = this.liveServers().find((s) => (s.spec.nics ?? []).some((n) => n.portId === portId && n.attachment.type === 'tenant'));
-    if (!srv) throw new AgentError('unknown_port', `no tenant port ${portId} on this host`);
-    const nic = { ...(srv.spec.nics ?? []).find((n) => n.portId === portId)!, security };
-    await this.applyPortFilter(nic);
-    const fresh = this.o.journal.getServer(srv.uuid);
-    if (fresh) this.o.journal.updateServer(srv.uuid, { spec: { ...fresh.spec, nics: (fresh.spec.nics ?? []).map((n) => (n.portId === portId ? { ...n, security } : n)) } });
+    if (!this.liveNic(portId)) throw new AgentError('unknown_port', `no tenant port ${portId} on this host`);
+    await this.serial(`port:${portId}`, async () => {
+      const live = this.liveNic(portId);
+      if (!live) throw new AgentError('unknown_port', `no tenant port ${portId} on this host`);
+      const { server } = live;
+      this.o.journal.updateServer(server.uuid, { spec: { ...server.spec, nics: (server.spec.nics ?? []).map((n) => (n.portId === portId ? { ...n, security } : n)) } });
+      await this.installFilter({ ...live.nic, security });
+    });
   }
 
   /**
@@ -253,7 +271,8 @@ export class TenantNetworks {
   async reconcile(gone: (s: ServerRow) => boolean): Promise<void> {
     const rows = this.journal.list();
     const live = this.o.journal.listServers(true).filter((s) => !gone(s));
-    const nics = live.flatMap((s) => (s.spec.nics ?? []).filter((n) => n.attachment.type === 'tenant'));
+    const tenantNics = (s: ServerRow): NicSpec[] => (s.spec.nics ?? []).filter((n) => n.attachment.type === 'tenant');
+    const nics = live.flatMap((s) => tenantNics(s).map((n) => ({ ...n, serverUuid: s.uuid })));
     const present = await this.o.driver.presentLinks();
     if (rows.length === 0 && nics.length === 0 && present.length === 0 && this.journal.marks().size === 0) return;
     for (const r of rows) {
@@ -267,12 +286,21 @@ export class TenantNetworks {
       await this.o.driver.removeLinks(BRIDGE_PREFIX + short, VXLAN_PREFIX + short, []).catch((err: unknown) => this.o.log.warn({ err }, 'orphan removal failed'));
     }
     await this.o.driver.pruneStateDirs(new Set(rows.map((r) => r.id))).catch((err: unknown) => this.o.log.warn({ err }, 'dnsmasq prune failed'));
-    for (const n of nics) await this.applyPortFilter(n).catch((err: unknown) => this.o.log.warn({ err, port: n.portId }, 'port filter not applied'));
-    const wanted = new Set(nics.filter((n) => n.security).map((n) => tapName(n.portId)));
+    // each filter as journaled when its turn comes: a PUT of the port's security may have landed since `nics`
+    for (const n of nics) {
+      await this.serial(`port:${n.portId}`, async () => {
+        const server = this.o.journal.getServer(n.serverUuid);
+        const now = server && !gone(server) ? tenantNics(server).find((x) => x.portId === n.portId) : undefined;
+        if (now) await this.installFilter(now);
+      }).catch((err: unknown) => this.o.log.warn({ err, port: n.portId }, 'port filter not applied'));
+    }
+    // what is filtered now (the journal again: a port may have gained a filter while the pass ran)
+    const filtered = this.o.journal.listServers(true).filter((s) => !gone(s)).flatMap((s) => tenantNics(s).filter((n) => n.security));
+    const wanted = new Set(filtered.map((n) => tapName(n.portId)));
     for (const [tap, markId] of await this.o.driver.filteredTaps()) {
       if (!wanted.has(tap)) await this.o.driver.removePort({ tap, markId }).catch((err: unknown) => this.o.log.warn({ err, tap }, 'stale port filter not removed'));
     }
-    const keepMarks = new Set(nics.filter((n) => n.security).map((n) => n.portId));
+    const keepMarks = new Set(filtered.map((n) => n.portId));
     for (const portId of this.journal.marks().keys()) if (!keepMarks.has(portId)) this.journal.releaseMark(portId);
   }
 }
