@@ -121,6 +121,15 @@ test('availability zones from aggregates: zone list, detail, services, creates i
     const forced = await h.boot(h.tokens.admin, 'f1', { availability_zone: 'az1:fake-host' });
     assert.equal(await hostOf(h, forced), 'fake-host');
     assert.equal(await azOf(h, forced), 'nova');
+    // 2.74's `host` only requests it (Nova's requested_destination): the zone asked for still filters
+    r = await h.req(h.tokens.admin, 'POST', `${C}/servers`, { server: { name: 'r1', imageRef: '70a599e0-31e7-49b7-b260-868f441e862b', flavorRef: '1', availability_zone: 'az1', host: 'fake-host', networks: 'auto' } }, '2.74');
+    assert.equal(r.statusCode, 202, r.body);
+    await h.idle();
+    const r1 = (await h.req(h.tokens.admin, 'GET', `${C}/servers/${r.json().server.id}`)).json().server;
+    assert.equal(r1.status, 'ERROR');
+    assert.match(r1.fault.message, /^No valid host was found\./);
+    assert.equal((await h.req(h.tokens.admin, 'DELETE', `${C}/servers/${r1.id}`)).statusCode, 204);
+    await h.idle();
     const listed = (await h.req(h.tokens.admin, 'GET', `${C}/servers?all_tenants=1&availability_zone=az1`)).json().servers.map((s: { name: string }) => s.name).sort();
     assert.deepEqual(listed, ['z1', 'z2', 'z3']);
 

@@ -34,8 +34,8 @@ async function imageWith(h: Harness, properties: Record<string, string>): Promis
   return id;
 }
 
-async function bootFrom(h: Harness, image: string, name: string): Promise<{ status: string; host: string | null; fault?: { message: string } }> {
-  const r = await h.req(h.tokens.demo, 'POST', `${C}/servers`, { server: { name, imageRef: image, flavorRef: '1' } });
+async function bootFrom(h: Harness, image: string, name: string, extra: Record<string, unknown> = {}, version?: string): Promise<{ status: string; host: string | null; fault?: { message: string } }> {
+  const r = await h.req(extra['availability_zone'] || extra['host'] ? h.tokens.admin : h.tokens.demo, 'POST', `${C}/servers`, { server: { name, imageRef: image, flavorRef: '1', ...extra } }, version);
   assert.equal(r.statusCode, 202, r.body);
   await h.idle();
   const s = (await h.req(h.tokens.admin, 'GET', `${C}/servers/${r.json().server.id}`)).json().server;
@@ -66,5 +66,14 @@ test('placement: an aarch64 image on x86_64 hosts ends ERROR "No valid host was 
     }
     const tooNew = await bootFrom(h, await imageWith(h, { hw_architecture: 'x86_64', img_hv_requested_version: '>=99.0' }), 'too-new');
     assert.equal(tooNew.status, 'ERROR');
+
+    // as Nova: a host requested with 2.74's `host` is filtered like any other; one forced with `az:host` is not
+    const kvmImage = await imageWith(h, { img_hv_type: 'kvm' });
+    const requested = await bootFrom(h, kvmImage, 'requested', { host: 'fake-host', networks: 'auto' }, '2.74');
+    assert.equal(requested.status, 'ERROR');
+    assert.match(requested.fault!.message, /^No valid host was found\./);
+    const forced = await bootFrom(h, kvmImage, 'forced', { availability_zone: 'nova:fake-host' });
+    assert.equal(forced.status, 'ACTIVE');
+    assert.equal(forced.host, 'fake-host');
   } finally { await h.close(); }
 });

@@ -142,6 +142,8 @@ export class ServerService {
       }
     }
     const requestedHost = r.host ?? r.hypervisorHostname ?? azHost;
+    // `az:host` forces (no filters, Nova's force_hosts); 2.74's host / hypervisor_hostname only request (filters apply)
+    const forceHost = requestedHost !== undefined && requestedHost === azHost && r.host === undefined && r.hypervisorHostname === undefined;
     const hints = r.schedulerHints ?? {};
     const group = hints.group ? await this.groups.checkJoin(ctx, hints.group, count) : null;
     // Nova's utils.generate_uid('r'): 'r-' and 8 of [0-9a-z]
@@ -172,7 +174,8 @@ export class ServerService {
         await this.tasks.begin({
           def: TASKS.create, serverId: ns.id, newServer: ns, requestId: ctx.requestId, userId: ctx.userId, projectId: ctx.projectId,
           params: {
-            ...(requestedHost ? { requestedHost } : {}), ...(group ? { group: group.id } : {}),
+            ...(requestedHost ? { requestedHost } : {}), ...(forceHost ? { forceHost } : {}),
+            ...(group ? { group: group.id } : {}),
             ...(hints.sameHost?.length ? { sameHost: hints.sameHost } : {}), ...(hints.differentHost?.length ? { differentHost: hints.differentHost } : {}),
             // for the config drive; kept on the task row only while the task runs (the row goes when it ends)
             adminPass,

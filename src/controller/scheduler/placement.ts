@@ -21,6 +21,12 @@ export interface PlacementHints {
   sameHost?: string[];
   /** on none of the hosts of these servers */
   differentHost?: string[];
+  /**
+   * the requested host was forced (create's `az:host` / `az::node`, Nova's force_hosts): the zone and image
+   * filters are skipped, only the fit and the group's rule are checked. Without it a requested host (2.74 `host`,
+   * `hypervisor_hostname`) is Nova's requested_destination: the one candidate, every filter applied.
+   */
+  forceHost?: boolean;
 }
 
 /** where the hosts' availability zones come from (controller/compute/aggregates.ts) */
@@ -77,9 +83,10 @@ export class Placement {
     for (let attempt = 0; attempt < 20; attempt++) {
       // the group's placement is read anew each try: a racing member may have landed since
       const c = await this.constraints(s.id, hints);
-      // an admin's requested host is taken in any zone (Nova's forced host); otherwise the requested zone filters
+      const forced = !!requestedHost && hints.forceHost === true;
       const host = this.scheduler.select(flavor, {
-        ...(requestedHost ? { forcedHost: requestedHost } : zoneFilter(s)), ...image, ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
+        ...(requestedHost ? { forcedHost: requestedHost } : {}), ...(forced ? {} : { ...zoneFilter(s), ...image }),
+        ...c.select, exclude: [...exclude, ...(c.select.exclude ?? [])],
       });
       if (await this.store.claimHost(s.id, host, claimOf(flavor), this.scheduler.limits(host), c.rule)) return host;
       this.scheduler.setUsage(host, await this.store.getHostUsage(host));

@@ -50,7 +50,7 @@ interface HostState {
 }
 
 export interface SelectOptions {
-  /** an admin's requested host: the fit is still checked, the weighing skipped */
+  /** an admin's requested host, the only candidate: the fit is still checked, the weighing skipped */
   forcedHost?: string;
   /** hosts ruled out (failed builds, anti-affinity, different_host) */
   exclude?: readonly string[];

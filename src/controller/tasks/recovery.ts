@@ -40,7 +40,8 @@ export async function recoverTasks(store: Store, engine: TaskEngine): Promise<Re
         const row = await engine.begin({
           def, serverId: s.id, requestId: open?.requestId ?? `req-${randomUUID()}`, userId: s.userId, projectId: s.projectId,
           eventHost: s.host, expect: { taskState: task }, ...(open ? { actionId: open.id } : { message: 'recovered' }),
-          ...(def.kind === 'create' && s.host ? { params: { requestedHost: s.host } } : {}),
+          // the host was decided before the restart: kept, not filtered again
+          ...(def.kind === 'create' && s.host ? { params: { requestedHost: s.host, forceHost: true } } : {}),
         });
         if (row) (def.kind === 'delete' ? report.redrivenDeletes : report.redriven).push(s.id);
       } else if (s.vmState === 'building') {

@@ -36,9 +36,11 @@ export const build: TaskDef<BuildParams> = {
         const s = await t.server();
         const tried = (t.data.tried as string[] | undefined) ?? [];
         // a re-driven schedule after a reschedule has no host yet: the server's row still names the failed one
-        const requested = t.params.requestedHost ?? (tried.length ? undefined : s.host ?? undefined);
+        const redriven = !t.params.requestedHost && !tried.length && !!s.host;
+        const requested = t.params.requestedHost ?? (redriven ? s.host! : undefined);
         try {
-          await t.save({ host: await t.svc.placement.place(s, requested, tried, t.params) });
+          // a re-driven step keeps the host decided before (not filtered again)
+          await t.save({ host: await t.svc.placement.place(s, requested, tried, redriven ? { ...t.params, forceHost: true } : t.params) });
         } catch (err) {
           // no other host for a rescheduled build: it fails with what its last host said
           const last = t.data.lastError as { code: string; message: string } | undefined;
