@@ -218,6 +218,10 @@ export class FakeHosts implements HostTransport {
     this.networks.get(host)?.delete(networkId);
   }
 
+  async hostNetworks(host: string): Promise<string[]> {
+    return [...(this.networks.get(host)?.keys() ?? [])];
+  }
+
   async setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void> {
     this.calls.push({ op: 'port_security', serverId: portId, requestId: req.requestId, host });
     this.portSecurity.set(portId, structuredClone(req));

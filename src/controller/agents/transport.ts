@@ -114,6 +114,10 @@ export class AgentTransport implements HostTransport {
     }
   }
 
+  async hostNetworks(host: string): Promise<string[]> {
+    return (await this.agentCall(host, (c) => c.listNetworks())).networks.map((n) => n.id);
+  }
+
   async setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void> {
     await this.agentCall(host, (c) => c.putPortSecurity(portId, req.security, req.requestId));
   }

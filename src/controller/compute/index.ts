@@ -2,6 +2,7 @@
  * The compute controller: wires the services that the compute API routes call, the task engine that runs their
  * work on hosts through a HostTransport, and the scheduler's view that placement claims against.
  */
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../../store/index.js';
 import type { ControllerConfig } from '../config.js';
 import type { HostTransport } from '../hosts/transport.js';
@@ -121,6 +122,18 @@ export class ComputeController {
       ? new PeriodicDuty(store, 'shelved-offload', o.controllerId, Math.min(cfg.shelvedOffloadTime, 60) * 1000, () => this.shelving.offloadExpired())
       : null;
     this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log), volumeFencing);
+    // a host back from down gets what it missed while away (network specs, port filters, removals); once per
+    // cluster (the monitor duty's holder), in the background: the monitor's round does not wait on an agent
+    this.hostFailure.monitor.onChange((c) => {
+      if (c.state !== 'up' || c.from !== 'down') return;
+      const requestId = `req-${randomUUID()}`;
+      const log = hostLogger(o.log);
+      void (async () => {
+        if (!(await this.hostFailure.duty.held())) return;
+        const r = await this.network.servers.resyncHost(c.host, requestId);
+        if (r.ensured.length || r.removed.length) log.info({ host: c.host, requestId, ...r }, 'host back: its networks sent again');
+      })().catch((err: unknown) => log.warn({ host: c.host, requestId, err: (err as Error).message }, 'host back: network resync failed'));
+    });
     // Neutron -> Nova: a port deleted in the network API leaves its server (network-vif-deleted), in the background
     this.network.servers.onVifDeleted(async (p) => { void this.interfaces.vifDeleted(p); });
   }

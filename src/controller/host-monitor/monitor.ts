@@ -11,7 +11,8 @@ import type { ClusterDuty } from '../cluster-duty.js';
 
 export type HostState = 'up' | 'down';
 
-export interface HostStateChange { host: string; state: HostState; reason: string; at: string; }
+/** `from`: the state recorded before (null: the host's first record) */
+export interface HostStateChange { host: string; state: HostState; from: HostState | null; reason: string; at: string; }
 
 export interface MonitorLogger { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; }
 
@@ -81,7 +82,7 @@ export class HostMonitor {
       const at = state === 'down' && h.lastSeenAt && !h.forcedDown
         ? new Date(Math.min(nowMs, Date.parse(h.lastSeenAt) + this.registry.downAfterMs())).toISOString()
         : new Date(nowMs).toISOString();
-      const c: HostStateChange = { host: h.name, state, reason: this.reasonFor(h, state, nowMs), at };
+      const c: HostStateChange = { host: h.name, state, from: prev?.state ?? null, reason: this.reasonFor(h, state, nowMs), at };
       this.state.set(h.name, { state, since: at });
       // a host seen up for the first time is recorded too: its history starts there
       if (writer) await this.store.recordHostTransition({ host: c.host, state: c.state, reason: c.reason, at: c.at });

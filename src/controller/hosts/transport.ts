@@ -65,6 +65,8 @@ export interface HostTransport {
   changePeers(host: string, req: PeerChangesRequest): Promise<PeerChangesResponse>;
   /** the network is no longer needed on `host` (no-op when it is not there; refused while a local NIC uses it) */
   removeNetwork(host: string, networkId: string): Promise<void>;
+  /** the ids of the tenant networks `host` carries now (its journal's) */
+  hostNetworks(host: string): Promise<string[]>;
   /** new filter rules for a live port on `host` */
   setPortSecurity(host: string, portId: string, req: PutPortSecurityRequest): Promise<void>;
 }

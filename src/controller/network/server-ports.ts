@@ -101,6 +101,42 @@ export class ServerPorts {
   }
 
   /**
+   * A host back after being down (the host monitor's transition): what it missed while unreachable (peer deltas,
+   * filters, removals are best effort) is sent again, whole, as the store says now. Each tenant network with live
+   * ports bound there gets its full spec (peers, DHCP entries), each such port its filter, and each network the
+   * host still carries without a port there any more (its servers were evacuated or deleted meanwhile) is removed
+   * (the agent refuses while a NIC of its own uses it). Neutron's agents make the same full sync on reconnecting.
+   */
+  async resyncHost(host: string, requestId: string): Promise<{ ensured: string[]; removed: string[] }> {
+    const out = { ensured: [] as string[], removed: [] as string[] };
+    if (!this.hosts) return out;
+    const hosts = this.hosts;
+    const bound = (await this.store.listPorts({ hostId: host })).filter((p) => p.hostId === host);
+    const wanted = new Set<string>();
+    for (const id of [...new Set(bound.map((p) => p.networkId))].sort()) {
+      await this.serial(`${id}/${host}`, async () => {
+        const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`);
+        if (!spec?.dhcpHosts.length) return;
+        wanted.add(id);
+        await hosts.ensureNetwork(host, id, spec);
+        out.ensured.push(id);
+      });
+    }
+    await this.pushSecurity(bound);
+    for (const id of (await hosts.hostNetworks(host)).sort()) {
+      if (wanted.has(id)) continue;
+      await this.serial(`${id}/${host}`, async () => {
+        // asked again under the lock: a server may have landed there since
+        const spec = await this.hostSpec(id, host, `${requestId}.net.${id}.${host}`);
+        if (spec?.dhcpHosts.length) return;
+        await hosts.removeNetwork(host, id);
+        out.removed.push(id);
+      }).catch(() => undefined);
+    }
+    return out;
+  }
+
+  /**
    * Nova's checks of a create's `networks`: unknown network 400, a port that is not the caller's 400 / in use 409,
    * a fixed IP outside the network 400 or taken 400; 'none' -> no NIC; 'auto' or nothing -> the default network.
    */
