@@ -13,6 +13,8 @@
  *   vdb, the attachments name the new host), then live-migrated back (the same boot continues; no disk bytes copied);
  * - (b) bv deleted (delete_on_termination false): both volumes available, still in the storage; the root volume
  *   boots a new server whose guest finds the marker the first one wrote on its vda;
+ * - createImage of that server (`openstack server image create`: volume snapshots and a 0-byte image mapping them),
+ *   and `server create --image` of that image: a new root volume from the snapshot, whose guest finds the marker;
  * - (ceph only) evacuation's fence: the rbd backend blocklists host h0 by its address (IP:0/0, what the cephx user
  *   of `profile rbd` may add): QEMU's rbd driver on h0 can no longer write a volume; unfenced, it can again.
  */
@@ -188,6 +190,19 @@ for (const storage of ['file', 'ceph'] as const) {
       assert.equal(s.status, 'ACTIVE');
       assert.deepEqual((await waitVolume(root, 'in-use')).attachments.map((a) => [a.server_id, a.device]), [[s.id, '/dev/vda']]);
       await guestSays(await hostOf(s.id), s.id, 'dev=vda had=novalet-root-marker');
+    });
+
+    it('createImage of the volume-booted server, then a server from that image: a new root volume from its snapshot, with its content', async () => {
+      await demo.osRaw('server', 'image', 'create', '--name', 'bv-snap', '--wait', 'bv2');
+      const s = await boot('--image', 'bv-snap', 'bv3');
+      assert.equal(s.status, 'ACTIVE');
+      const vols = await demo.os<Array<{ ID: string }>>('volume', 'list');
+      const roots = (await Promise.all(vols.map((v) => volume(v.ID)))).filter((v) => v.attachments.some((a) => a.server_id === s.id && a.device === '/dev/vda'));
+      assert.equal(roots.length, 1, 'one root volume');
+      assert.ok(![root, data].includes(roots[0]!.id), 'a new volume, not the snapshot\'s source');
+      assert.ok(await stored(roots[0]!.id), `its root volume in the ${storage} storage`);
+      await guestSays(await hostOf(s.id), s.id, 'dev=vda had=novalet-root-marker');
+      await demo.osRaw('server', 'delete', '--wait', 'bv3');
     });
 
     it('fence (evacuation): the rbd backend blocklists a host by its address; QEMU there can no longer write; unfence lets it again', { skip: storage !== 'ceph' && 'rbd only' }, async () => {

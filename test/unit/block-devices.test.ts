@@ -1,7 +1,7 @@
 /** block_device_mapping_v2 of POST /servers as Nova checks it, with the shapes the stock clients send. */
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBlockDevices } from '../../src/controller/compute/block-devices.js';
+import { imageDefinedBdms, mergeImageBdms, parseBlockDevices } from '../../src/controller/compute/block-devices.js';
 import { chooseDevices } from '../../src/controller/volumes/boot-volumes.js';
 import { ApiError } from '../../src/controller/errors.js';
 
@@ -51,4 +51,30 @@ describe('block_device_mapping_v2', () => {
     ], ''), /Boot sequence/);
     bad(() => parseBlockDevices([{ uuid: 'v', boot_index: 'x', source_type: 'volume', destination_type: 'volume' }], ''), /boot_index/);
   });
+});
+
+test('image-defined mappings: read from a bdm_v2 image only, malformed lists ignored; the request overrides by device', () => {
+  const mapping = [
+    { source_type: 'snapshot', destination_type: 'volume', snapshot_id: 's-root', volume_id: null, boot_index: 0, device_name: '/dev/vda', volume_size: 1, delete_on_termination: true, no_device: null },
+    { source_type: 'snapshot', destination_type: 'volume', snapshot_id: 's-data', boot_index: null, device_name: '/dev/vdb', volume_size: 2, tag: 'db' },
+    { no_device: true, device_name: '/dev/vdc' },
+  ];
+  const props = { bdm_v2: 'True', block_device_mapping: JSON.stringify(mapping) };
+  const fromImage = imageDefinedBdms(props);
+  assert.deepEqual(fromImage, [
+    { source_type: 'snapshot', destination_type: 'volume', uuid: 's-root', boot_index: 0, device_name: '/dev/vda', volume_size: 1, delete_on_termination: true },
+    { source_type: 'snapshot', destination_type: 'volume', uuid: 's-data', device_name: '/dev/vdb', volume_size: 2, tag: 'db' },
+  ]);
+  for (const bad of [{ block_device_mapping: JSON.stringify(mapping) }, { bdm_v2: 'True', block_device_mapping: '{not json' }, { bdm_v2: 'True', block_device_mapping: '{"a":1}' }, {}]) {
+    assert.deepEqual(imageDefinedBdms(bad as Record<string, string>), []);
+  }
+  // the client's image -> root rendering of imageRef goes; a request's /dev/vdb replaces the image's
+  const merged = mergeImageBdms(fromImage, [
+    { source_type: 'image', destination_type: 'local', uuid: 'img', boot_index: 0 },
+    { source_type: 'blank', destination_type: 'volume', volume_size: 1, device_name: '/dev/vdb' },
+  ]);
+  assert.deepEqual(merged.map((b) => `${String(b.source_type)}:${String(b.device_name)}`), ['blank:/dev/vdb', 'snapshot:/dev/vda']);
+  const parsed = parseBlockDevices(merged, 'img');
+  assert.equal(parsed.imageRef, null, 'booted from the root volume');
+  assert.deepEqual(parsed.volumes.map((v) => [v.sourceType, v.uuid, v.bootIndex]), [['snapshot', 's-root', 0], ['blank', null, null]]);
 });

@@ -64,6 +64,35 @@ test('createImage of a volume-booted server: volume snapshots and a 0-byte image
       ['snapshot', 'volume', snapOf(data), null, '/dev/vdb', 2, false, 'db'],
     ]);
 
+    // booting from the snapshot image (as `openstack server create --image snap1`): new volumes from its snapshots,
+    // the root at /dev/vda, the data volume with its tag; the snapshots' volumes are not touched
+    r = await h.req(h.tokens.demo, 'POST', S, { server: { name: 'from-snap', imageRef: imageId, flavorRef: '1', networks: 'none' } }, '2.37');
+    assert.equal(r.statusCode, 202, r.body);
+    const fromSnap = r.json().server.id as string;
+    await idle();
+    const fs = (await h.req(h.tokens.demo, 'GET', `${S}/${fromSnap}`, undefined, '2.79')).json().server;
+    assert.equal(fs.status, 'ACTIVE', JSON.stringify(fs.fault));
+    assert.equal(fs.image, '', 'volume-backed');
+    const attached = fs['os-extended-volumes:volumes_attached'] as Array<{ id: string; delete_on_termination: boolean }>;
+    assert.equal(attached.length, 2);
+    const vols = await Promise.all(attached.map(async (a) => (await vreq('GET', `volumes/${a.id}`)).json().volume));
+    const bySnap = new Map(vols.map((v) => [v.snapshot_id as string, v]));
+    assert.equal(bySnap.get(snapOf(root))?.attachments[0]?.device, '/dev/vda');
+    assert.equal(bySnap.get(snapOf(root))?.size, 1);
+    assert.equal(bySnap.get(snapOf(data))?.size, 2);
+    assert.ok(vols.every((v) => v.id !== root && v.id !== data && v.status === 'in-use'), JSON.stringify(vols.map((v) => [v.id, v.status])));
+    assert.deepEqual(attached.map((a) => a.delete_on_termination).sort(), [false, true], 'as the mapping said');
+    // a request's mapping of the same device replaces the image's (Nova's merge): no data volume from the snapshot
+    r = await h.req(h.tokens.demo, 'POST', S, { server: { name: 'override', imageRef: imageId, flavorRef: '1', networks: 'none', block_device_mapping_v2: [
+      { source_type: 'blank', destination_type: 'volume', volume_size: 1, device_name: '/dev/vdb', delete_on_termination: true },
+    ] } }, '2.37');
+    assert.equal(r.statusCode, 202, r.body);
+    await idle();
+    const ov = (await h.req(h.tokens.demo, 'GET', `${S}/${r.json().server.id}`, undefined, '2.79')).json().server;
+    assert.equal(ov.status, 'ACTIVE', JSON.stringify(ov.fault));
+    const ovVols = await Promise.all((ov['os-extended-volumes:volumes_attached'] as Array<{ id: string }>).map(async (a) => (await vreq('GET', `volumes/${a.id}`)).json().volume));
+    assert.deepEqual(ovVols.map((v) => [v.snapshot_id ?? null, v.size]).sort(), [[null, 1], [snapOf(root), 1]].sort());
+
     // an image-backed server: the host takes the snapshot (unchanged)
     const image = (await h.store.listImages({ projectId: null, isAdmin: true })).find((x) => x.id !== imageId)!.id;
     r = await h.req(h.tokens.demo, 'POST', S, { server: { name: 'i1', imageRef: image, flavorRef: '1', networks: 'none' } }, '2.37');

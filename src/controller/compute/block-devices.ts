@@ -92,3 +92,43 @@ export function parseBlockDevices(bdms: Array<Record<string, unknown>>, imageRef
   else if (!image) throw invalid('Boot sequence for the instance and image/block device mapping combination is not valid.');
   return { imageRef: image, volumes: root ? [root, ...volumes.filter((v) => v !== root)] : volumes, normalized };
 }
+
+/**
+ * The mappings an image defines (Nova's _get_image_defined_bdms): a volume-backed server's snapshot image
+ * (volume-backed-snapshot.ts) carries `bdm_v2` 'True' and `block_device_mapping`, a JSON list of Nova's mappings
+ * (snapshot -> volume, with snapshot_id). Returned in the API's block_device_mapping_v2 form; nothing for any other
+ * image (a malformed list too: Glance lets anyone write the property, and Nova ignores what it cannot read).
+ */
+export function imageDefinedBdms(properties: Record<string, string>): Array<Record<string, unknown>> {
+  const v2 = String(properties['bdm_v2'] ?? '').toLowerCase();
+  if (!['true', '1', 'yes'].includes(v2) || !properties['block_device_mapping']) return [];
+  let list: unknown;
+  try { list = JSON.parse(properties['block_device_mapping']); } catch { return []; }
+  if (!Array.isArray(list)) return [];
+  const out: Array<Record<string, unknown>> = [];
+  for (const m of list as Array<Record<string, unknown>>) {
+    if (!m || typeof m !== 'object' || m.no_device) continue;
+    const uuid = m.snapshot_id ?? m.volume_id ?? m.image_id ?? m.uuid;
+    const src = m.source_type;
+    if (src !== 'snapshot' && src !== 'volume' && src !== 'image' && src !== 'blank') continue;
+    out.push(Object.fromEntries(Object.entries({
+      source_type: src, destination_type: m.destination_type, uuid, boot_index: m.boot_index, device_name: m.device_name,
+      volume_size: m.volume_size, delete_on_termination: m.delete_on_termination, disk_bus: m.disk_bus, device_type: m.device_type,
+      guest_format: m.guest_format, tag: m.tag, volume_type: m.volume_type,
+    }).filter(([, v]) => v !== undefined && v !== null)));
+  }
+  return out;
+}
+
+/**
+ * Nova's merge of the image's mappings with the request's (_check_and_transform_bdm, _merge_bdms_lists): the
+ * request's mapping of a device name replaces the image's, and when the image has the root (boot_index 0) the
+ * request's image -> root mapping (the client's rendering of imageRef) goes.
+ */
+export function mergeImageBdms(fromImage: Array<Record<string, unknown>>, requested: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  if (!fromImage.length) return requested;
+  const isRoot = (b: Record<string, unknown>) => String(b.boot_index) === '0';
+  const kept = fromImage.some(isRoot) ? requested.filter((b) => !(isRoot(b) && (b.source_type ?? 'volume') === 'image')) : requested;
+  const names = new Set(kept.map((b) => b.device_name).filter((d) => typeof d === 'string' && d !== ''));
+  return [...kept, ...fromImage.filter((b) => !names.has(b.device_name))];
+}

@@ -18,7 +18,7 @@ import { TASKS } from '../tasks/registry.js';
 import type { ServerGroupService } from './server-groups.js';
 import { enforce } from '../policy/policy.js';
 import type { ServerPorts } from '../network/server-ports.js';
-import { parseBlockDevices } from './block-devices.js';
+import { imageDefinedBdms, mergeImageBdms, parseBlockDevices } from './block-devices.js';
 import { chooseDevices, type BootVolumes } from '../volumes/boot-volumes.js';
 
 const RESERVATION_CHARS = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -79,14 +79,22 @@ export class ServerService {
 
   revisions(q: ServerQuery): Promise<ServerRevision[]> { return this.store.listServerRevisions(q); }
 
+  /** the mappings of imageRef's image, when the caller may see it (else none: the image check refuses it later) */
+  private async imageDefinedBdms(ctx: RequestContext, imageRef: string): Promise<Array<Record<string, unknown>>> {
+    const image = imageRef ? await this.store.getImage(imageRef) : null;
+    if (!image || (image.visibility === 'private' && image.owner !== ctx.projectId && !isAdmin(ctx))) return [];
+    return imageDefinedBdms(image.properties);
+  }
+
   async create(ctx: RequestContext, r: CreateRequest): Promise<CreateResult> {
     if ((r.host !== undefined || r.hypervisorHostname !== undefined) && !isAdmin(ctx)) {
       throw forbidden("Policy doesn't allow compute:servers:create:requested_destination to be performed.");
     }
     const flavor = await this.store.getFlavor(r.flavorRef);
     if (!flavor || flavor.disabled) throw badRequest(`Flavor ${r.flavorRef} could not be found.`);
-    // boot from image (imageRef, or an image -> local mapping at boot_index 0) or from a volume at boot_index 0
-    const bdms = parseBlockDevices(r.blockDeviceMapping ?? [], r.imageRef);
+    // boot from image (imageRef, or an image -> local mapping at boot_index 0) or from a volume at boot_index 0;
+    // a volume-backed server's snapshot image boots from new volumes made from its snapshots (Nova)
+    const bdms = parseBlockDevices(mergeImageBdms(await this.imageDefinedBdms(ctx, r.imageRef), r.blockDeviceMapping ?? []), r.imageRef);
     if (bdms.volumes.length && !this.bootVolumes) throw badRequest('Block Device Mapping is Invalid: this cloud has no block storage.');
     if (bdms.volumes.some((v) => v.sourceType === 'volume') && r.maxCount > 1) {
       throw badRequest('Block Device Mapping is Invalid: a volume cannot be attached to more than one server (min_count/max_count > 1).');
