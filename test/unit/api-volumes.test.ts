@@ -327,3 +327,52 @@ test('volumes: after a restart, a create that was running is an error (partial b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('file backend: a volume held open by QEMU (a running guest\'s write lock) can still be snapshotted and cloned; the copies keep its image', async () => {
+  const { h, dir, vreq } = await setup();
+  const demo = h.ids.demoProject;
+  let holder: ReturnType<typeof execa> | undefined;
+  try {
+    // a volume made from an image (bytes written for the harness's image)
+    const image = (await h.store.listImages({ projectId: null, isAdmin: true })).find((i) => i.diskFormat === 'qcow2')!;
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', h.app.novalet.compute.images.filePath(image.id), '1M']);
+    let r = await vreq(h.tokens.demo, 'POST', `${demo}/volumes`, { volume: { size: 1, imageRef: image.id } });
+    assert.equal(r.statusCode, 202, r.body);
+    const id = r.json().volume.id as string;
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${id}`)).json().volume.status, 'available');
+    const path = join(dir, `volume-${id}`);
+    await execa('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x5a 0 64k', path]);
+    // qemu-io stays open on the volume (interactive, stdin open), holding its write lock as a guest's QEMU does
+    holder = execa('qemu-io', ['-f', 'qcow2', path], { stdin: 'pipe', reject: false });
+    await new Promise((res) => setTimeout(res, 300));
+    const locked = await execa('qemu-img', ['info', path], { reject: false });
+    assert.match(locked.stderr, /lock/, 'the test holds the lock');
+    r = await vreq(h.tokens.demo, 'POST', `${demo}/snapshots`, { snapshot: { volume_id: id, force: true, name: 'live' } });
+    assert.equal(r.statusCode, 202, r.body);
+    const snap = r.json().snapshot.id as string;
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/snapshots/${snap}`)).json().snapshot.status, 'available');
+    r = await vreq(h.tokens.demo, 'POST', `${demo}/volumes`, { volume: { size: 1, snapshot_id: snap } });
+    const copy = r.json().volume.id as string;
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${copy}`)).json().volume.status, 'available');
+    r = await vreq(h.tokens.demo, 'POST', `${demo}/volumes`, { volume: { size: 1, source_volid: id } });
+    const clone = r.json().volume.id as string;
+    await idle(h);
+    assert.equal((await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${clone}`)).json().volume.status, 'available');
+    for (const v of [copy, clone]) {
+      // Cinder's volume_glance_metadata goes along: a server booted from the copy boots as from the original
+      const shown = (await vreq(h.tokens.demo, 'GET', `${demo}/volumes/${v}`)).json().volume;
+      assert.equal(shown.volume_image_metadata?.image_id, image.id);
+      assert.equal(shown.bootable, 'true');
+      const read = await execa('qemu-io', ['-f', 'qcow2', '-c', 'read -P 0x5a 0 64k', join(dir, `volume-${v}`)]);
+      assert.match(read.stdout, /read 65536\/65536 bytes/, 'the bytes written before');
+    }
+  } finally {
+    holder?.kill();
+    await holder;
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

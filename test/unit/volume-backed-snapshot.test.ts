@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { createHarness } from '../support/harness.js';
 
 const S = '/compute/v2.1/servers';
+const AMI = '5f0c3a55-9d0e-4d8b-a6a3-1c2b3d4e5f60';
 
 test('createImage of a volume-booted server: volume snapshots and a 0-byte image with their block device mapping', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'novalet-bfv-snap-'));
@@ -21,7 +23,11 @@ test('createImage of a volume-booted server: volume snapshots and a 0-byte image
     const demo = h.ids.demoProject;
     const vreq = (method: string, path: string, payload?: unknown) => h.app.inject({ method: method as 'GET', url: `/volume/v3/${demo}/${path}`, headers: { 'x-auth-token': h.tokens.demo }, ...(payload !== undefined ? { payload: payload as object } : {}) });
     const idle = async () => { await h.idle(); await h.app.novalet.compute.volumes.idle(); await h.idle(); };
-    const root = (await vreq('POST', 'volumes', { volume: { size: 1, name: 'root' } })).json().volume.id as string;
+    // the root volume from an AMI-style image (its kernel and ramdisk boot the server; bytes written for the harness)
+    const base = (await h.store.listImages({ projectId: null, isAdmin: true })).find((i) => i.diskFormat === 'qcow2')!;
+    await h.store.createImage({ ...base, id: AMI, name: 'ami', properties: { kernel_id: base.id, ramdisk_id: base.id } });
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', h.app.novalet.compute.images.filePath(AMI), '1M']);
+    const root = (await vreq('POST', 'volumes', { volume: { size: 1, name: 'root', imageRef: AMI } })).json().volume.id as string;
     const data = (await vreq('POST', 'volumes', { volume: { size: 2, name: 'data' } })).json().volume.id as string;
     await idle();
     assert.ok((await vreq('POST', `volumes/${root}/action`, { 'os-set_bootable': { bootable: true } })).statusCode < 300);
@@ -73,6 +79,8 @@ test('createImage of a volume-booted server: volume snapshots and a 0-byte image
     const fs = (await h.req(h.tokens.demo, 'GET', `${S}/${fromSnap}`, undefined, '2.79')).json().server;
     assert.equal(fs.status, 'ACTIVE', JSON.stringify(fs.fault));
     assert.equal(fs.image, '', 'volume-backed');
+    const asAdmin = (await h.req(h.tokens.admin, 'GET', `${S}/${fromSnap}`, undefined, '2.3')).json().server;
+    assert.deepEqual([asAdmin['OS-EXT-SRV-ATTR:kernel_id'], asAdmin['OS-EXT-SRV-ATTR:ramdisk_id']], [base.id, base.id], 'boots as the original did');
     const attached = fs['os-extended-volumes:volumes_attached'] as Array<{ id: string; delete_on_termination: boolean }>;
     assert.equal(attached.length, 2);
     const vols = await Promise.all(attached.map(async (a) => (await vreq('GET', `volumes/${a.id}`)).json().volume));

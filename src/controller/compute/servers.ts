@@ -113,7 +113,8 @@ export class ServerService {
     const devices = chooseDevices(bdms.volumes, { ephemeral: flavor.ephemeral > 0, swap: flavor.swap > 0 });
     // AMI-style images boot their kernel and ramdisk directly, from a volume too (Nova reads them from the
     // volume's image metadata): the image a root volume was made from says which
-    const rootVolumeImage = volumeRoot?.sourceType === 'volume' ? await this.bootVolumes!.rootImageOf(ctx, volumeRoot.uuid!) : null;
+    const rootVolumeImage = volumeRoot?.sourceType === 'volume' ? await this.bootVolumes!.rootImageOf(ctx, volumeRoot.uuid!)
+      : volumeRoot?.sourceType === 'snapshot' ? await this.bootVolumes!.rootImageOfSnapshot(ctx, volumeRoot.uuid!) : null;
     const bootImage = rootVolumeImage ? await this.store.getImage(rootVolumeImage) : image;
     let keyData: string | null = null;
     if (r.keyName !== undefined) {

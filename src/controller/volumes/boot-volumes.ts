@@ -75,6 +75,13 @@ export class BootVolumes {
     return v?.imageId ?? null;
   }
 
+  /** A snapshot whose new volume is the root disk: the image its volume was made from, if any (Nova reads the
+   * snapshot's volume's volume_image_metadata); null for an unknown snapshot (the build's create answers that) */
+  async rootImageOfSnapshot(ctx: RequestContext, snapshotId: string): Promise<string | null> {
+    const s = await this.volumes.getSnapshot(ctx, snapshotId).catch(() => null);
+    return s ? ((await this.store.getVolume(s.volumeId))?.imageId ?? null) : null;
+  }
+
   /** API: the given volumes (source volume) reserved for the server; all or none */
   async reserveGiven(ctx: RequestContext, serverId: string, volumes: VolumeBdm[], devices: string[]): Promise<VolumeAttachment[]> {
     const made: VolumeAttachment[] = [];
@@ -104,6 +111,8 @@ export class BootVolumes {
     for (const [i, v] of volumes.entries()) {
       let volumeId = v.sourceType === 'volume' ? v.uuid! : made[String(i)];
       if (!volumeId) {
+        // a snapshot image made a moment ago: its volume snapshots may still be copying (Cinder would refuse)
+        if (v.sourceType === 'snapshot') await this.awaitSnapshot(v.uuid!);
         const vol = await this.volumes.create(ctx, {
           size: v.volumeSize!, volumeType: v.volumeType,
           ...(v.sourceType === 'image' ? { imageRef: v.uuid } : v.sourceType === 'snapshot' ? { snapshotId: v.uuid } : {}),
@@ -118,6 +127,16 @@ export class BootVolumes {
         a = await this.attachments.reserve(ctx, volumeId, serverId, { device: devices[i]!, tag: v.tag, deleteOnTermination: v.deleteOnTermination });
       }
       if (!(await this.attachments.begin(a.id))) throw new Error(`attachment ${a.id} of volume ${volumeId} is gone`);
+    }
+  }
+
+  private async awaitSnapshot(snapshotId: string): Promise<void> {
+    const until = Date.now() + this.timeoutMs;
+    for (;;) {
+      const s = await this.store.getSnapshot(snapshotId);
+      // anything but a snapshot still being made is for the volume service to judge (404, error, available)
+      if (s?.status !== 'creating' || Date.now() > until) return;
+      await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
 

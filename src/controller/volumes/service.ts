@@ -189,6 +189,9 @@ export class VolumeService {
       typeHint ??= from?.volumeTypeId ?? null;
       backendName = from?.backend ?? null;
       bootable = from?.bootable ?? false;
+      // Cinder copies the image metadata along (volume_glance_metadata): a server booted from the new volume boots
+      // like one from the original (an AMI-style image's kernel and ramdisk, its properties)
+      imageId = from?.imageId ?? null;
     } else if (b.sourceVolid) {
       const from = await this.get(ctx, b.sourceVolid);
       if (!['available', 'in-use'].includes(from.status)) throw invalidVolume(`Volume ${from.id} status must be available or in-use, but current status is: ${from.status}.`);
@@ -198,6 +201,7 @@ export class VolumeService {
       typeHint ??= from.volumeTypeId;
       backendName = from.backend;
       bootable = from.bootable;
+      imageId = from.imageId;
     } else if (b.imageRef) {
       const img = await this.images.get(ctx, b.imageRef).catch(() => { throw invalidInput(`Invalid image identifier or unable to access requested image.`); });
       if (img.status !== 'active') throw invalidInput(`Image ${img.id} is not active.`);

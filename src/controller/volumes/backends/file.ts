@@ -53,7 +53,7 @@ export class FileBackend implements VolumeBackend {
     const location = await this.writeOnce(`volume-${id}`, async (tmp) => {
       if (source.kind === 'blank') return this.run(['create', '-q', '-f', this.format, tmp, size]);
       const from = source.kind === 'image' ? source.path : source.location;
-      await this.run(['convert', '-q', '-f', source.format, '-O', this.format, from, tmp]);
+      await this.run(['convert', '-q', '-U', '-f', source.format, '-O', this.format, from, tmp]);
       // the copy is as large as its source: grow it to the size asked for, never shrink it
       if ((await this.virtualSize(tmp)) < sizeGiB * GiB) await this.run(['resize', '-q', '-f', this.format, tmp, size]);
     });
@@ -71,8 +71,13 @@ export class FileBackend implements VolumeBackend {
 
   locationOf(id: string): string { return this.pathOf(`volume-${id}`); }
 
+  /**
+   * A copy of the volume. `-U` (force-share): an in-use volume is held open by its guest's QEMU, whose write lock
+   * would refuse the read; the copy is then crash-consistent (what the guest had written to the disk at that time),
+   * as Cinder's forced snapshot of an in-use volume on a file driver without the hypervisor's help.
+   */
   async snapshot(location: string, format: string, snapshotId: string): Promise<{ location: string }> {
-    const path = await this.writeOnce(`snapshot-${snapshotId}`, (tmp) => this.run(['convert', '-q', '-f', format, '-O', this.format, location, tmp]));
+    const path = await this.writeOnce(`snapshot-${snapshotId}`, (tmp) => this.run(['convert', '-q', '-U', '-f', format, '-O', this.format, location, tmp]));
     return { location: path };
   }
 
