@@ -125,6 +125,8 @@ export type HypervisorEvent =
   | { type: 'power'; uuid: string; power: PowerState; libvirtEvent: string; detail: string }
   | { type: 'deviceRemoved'; uuid: string; alias: string }
   | { type: 'blockJob'; uuid: string; disk: string; status: string }
+  /** a job of the domain ended (libvirt's JOB_COMPLETED, on both sides of a migration): its final numbers */
+  | { type: 'jobCompleted'; uuid: string; stats: MigrationStats }
   | { type: 'connectionLost'; reason: string }
   /** A new connection replaced a lost one: events in between were missed, so re-read the power states. */
   | { type: 'connectionRestored' };

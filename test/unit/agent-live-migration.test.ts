@@ -122,6 +122,18 @@ test('the flow: prepare on B (migrating, disks pre-created, DHCP), live_migrate 
   } finally { await p.cleanup(); }
 });
 
+test('a migration over before the monitor\'s first reading: the result has the numbers of libvirt\'s JOB_COMPLETED event', async () => {
+  const p = await pair();
+  try {
+    p.a.hv.nextMigration({ final: { memoryTotal: 134217728, memoryProcessed: 20971520, dataTotal: 134217728, elapsedMs: 80, iterations: 2 } });
+    const op = await startMigration(p);
+    const done = await p.a.agent.runner.wait(op.id, 5000);
+    assert.equal(done!.state, 'succeeded', JSON.stringify(done!.error));
+    const r = done!.result as { memoryTotal: number; memoryProcessed: number; iterations: number };
+    assert.deepEqual([r.memoryTotal, r.memoryProcessed, r.iterations], [134217728, 20971520, 2]);
+  } finally { await p.cleanup(); }
+});
+
 test('downtime is raised in steps while the migration runs, up to maxDowntimeMs', async () => {
   const p = await pair();
   try {

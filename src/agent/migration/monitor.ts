@@ -16,6 +16,9 @@ import { AgentError } from '../../rpc/errors.js';
 import { isVirtError, NO_MIGRATION_JOB, type Hypervisor, type MigrationStats } from '../../virt/index.js';
 import { completionTimeoutMs, downtimeSteps, type MigrationPolicy } from './policy.js';
 
+/** how long a migration that succeeded before any reading waits for libvirt's JOB_COMPLETED event */
+const FINAL_STATS_WAIT_MS = 1000;
+
 export type MonitorPhase = 'starting' | 'running' | 'postcopy' | 'paused' | 'aborting';
 
 export interface MonitorOptions {
@@ -55,11 +58,39 @@ export class MigrationMonitor {
     return this.startedAt ? this.now() - this.startedAt : 0;
   }
 
-  /** Watches until `job` (the migration call) settles; never rejects. */
+  /**
+   * Watches until `job` (the migration call) settles; never rejects. libvirt's JOB_COMPLETED event carries the
+   * job's final numbers: they replace the last reading when the job succeeded, so a migration over before the first
+   * reading (a small guest on shared storage takes well under an interval) still leaves its record its numbers.
+   */
   async watch(job: Promise<unknown>): Promise<void> {
+    const { hv, uuid } = this.o;
+    let final: MigrationStats | null = null;
+    let seen: () => void = () => {};
+    const finalSeen = new Promise<void>((r) => { seen = r; });
+    const off = hv.onEvent((e) => {
+      if (e.type === 'jobCompleted' && e.uuid.toLowerCase() === uuid.toLowerCase()) { final = e.stats; seen(); }
+    });
+    try {
+      const succeeded = await this.poll(job);
+      // the event may come just after the call returns: waited for only when there is no reading at all
+      if (succeeded && !final && this.stats.memoryTotal === 0) await Promise.race([finalSeen, sleep(FINAL_STATS_WAIT_MS)]);
+      const f = final as MigrationStats | null;
+      if (succeeded && f && f.memoryTotal > 0) {
+        this.stats = { ...f, active: false };
+        this.o.onSample?.(this);
+      }
+    } finally {
+      off();
+    }
+  }
+
+  /** Reads the job every interval until `job` settles; true when it succeeded. */
+  private async poll(job: Promise<unknown>): Promise<boolean> {
     const { hv, uuid, policy, gib, intervalMs, log } = this.o;
     let settled = false;
-    const ended = job.then(() => { settled = true; }, () => { settled = true; });
+    let succeeded = false;
+    const ended = job.then(() => { settled = true; succeeded = true; }, () => { settled = true; });
     this.startedAt = this.now();
     const steps = downtimeSteps(policy, gib);
     const timeoutMs = completionTimeoutMs(policy, gib);
@@ -128,6 +159,7 @@ export class MigrationMonitor {
       }
       await Promise.race([sleep(intervalMs), ended]);
     }
+    return succeeded;
   }
 
   /** Aborts the migration (the guest stays here). Refused in post-copy. */

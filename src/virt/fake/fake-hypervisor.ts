@@ -195,6 +195,7 @@ export class FakeHypervisor implements Hypervisor {
       this.host.migrations.set(uuid, m);
       m.onDone = (ok) => {
         this.host.migrations.delete(uuid);
+        if (ok && m.plan.final) this.emit({ type: 'jobCompleted', uuid, stats: { ...NO_MIGRATION_JOB, ...m.plan.final, active: false } });
         if (ok) this.landOn(d, dest, req, m.startedPaused);
       };
       const done = new Promise<void>((resolve, reject) => { m.settle = { resolve, reject }; });

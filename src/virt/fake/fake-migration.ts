@@ -16,6 +16,8 @@ export interface FakeMigrationPlan {
   hold?: boolean;
   /** even post-copy or a paused guest do not finish it (a migration that never ends by itself) */
   stuck?: boolean;
+  /** the job's final numbers, sent as libvirt's JOB_COMPLETED event when it succeeds (none: no event) */
+  final?: Partial<MigrationStats>;
 }
 
 export class FakeMigration {

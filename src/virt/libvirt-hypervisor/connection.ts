@@ -8,6 +8,7 @@ import { LibvirtConnection, type OpenOptions } from '../libvirt/index.js';
 import { toVirtError } from '../errors.js';
 import type { HypervisorEvent } from '../hypervisor.js';
 import { powerStateOfEvent } from '../power-state.js';
+import { jobStatsOf } from './migration.js';
 
 export interface KeeperOptions {
   uri: string;
@@ -73,6 +74,7 @@ export class ConnectionKeeper {
     });
     conn.on('deviceRemoved', (e) => this.emit({ type: 'deviceRemoved', uuid: e.uuid, alias: e.alias }));
     conn.on('blockJob', (e) => this.emit({ type: 'blockJob', uuid: e.uuid, disk: e.disk, status: e.status }));
+    conn.on('jobCompleted', (e) => this.emit({ type: 'jobCompleted', uuid: e.uuid, stats: jobStatsOf(false, e.stats) }));
     conn.on('close', (e) => this.onLost(conn, e.reason));
   }
 

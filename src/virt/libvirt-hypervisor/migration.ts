@@ -45,9 +45,14 @@ export async function migrate(dom: LibvirtDomain, req: MigrateRequest): Promise<
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0);
 
 export async function migrationStats(dom: LibvirtDomain): Promise<MigrationStats> {
-  const { type, stats: s } = await dom.getJobStats(0);
+  const { type, stats } = await dom.getJobStats(0);
+  return jobStatsOf(type !== DomainJobType.NONE, stats);
+}
+
+/** libvirt's job typed parameters (virDomainGetJobStats, the JOB_COMPLETED event) as MigrationStats */
+export function jobStatsOf(active: boolean, s: Record<string, unknown>): MigrationStats {
   const out: MigrationStats = {
-    active: type !== DomainJobType.NONE,
+    active,
     elapsedMs: num(s['time_elapsed']),
     dataTotal: num(s['data_total']),
     dataProcessed: num(s['data_processed']),
