@@ -112,3 +112,28 @@ test('migrate_receive from a source that lacks the server: rolled back, nothing 
     await src.cleanup();
   }
 });
+
+test('live_migrate_prepare copies the running source\'s config drive byte for byte; its other files stay refused while it runs', async () => {
+  const src = await harness();
+  const dst = await harness();
+  const rpc = await serve(src);
+  try {
+    const id = uuid();
+    const spawn = spawnParams(id, src.imageFile, { configDrive: true, userData: Buffer.from('#!/bin/sh\necho hi\n').toString('base64') });
+    assert.equal((await run(src, id, 'spawn', { ...spawn, adminPass: 'only-the-source-drive-has-it' })).state, 'succeeded');
+    const srcDrive = readFileSync(join(src.agent.deps.paths.instanceDir(id), 'disk.config'));
+    const client = new AgentClient({ url: rpc.url, secret: SECRET });
+    await assert.rejects(client.downloadInstanceFile(id, 'disk', join(dst.agent.deps.paths.instanceDir('x'), 'nope')),
+      (e: unknown) => e instanceof RpcError && e.code === 'invalid_state', 'a running guest\'s disk is not served');
+    const spec = { ...spawn.spec, image: { ...spawn.spec.image, source: dst.imageFile } };
+    const op = await run(dst, id, 'live_migrate_prepare', { spec, blockMigration: true, sourceUrl: rpc.url });
+    assert.equal(op.state, 'succeeded', JSON.stringify(op.error));
+    const dstDrive = readFileSync(join(dst.agent.deps.paths.instanceDir(id), 'disk.config'));
+    assert.ok(dstDrive.equals(srcDrive), 'the same bytes (a drive made again here would lack the admin password)');
+    assert.ok(dst.agent.deps.journal.getServer(id)!.files.some((f) => f.endsWith('disk.config')), 'journaled: a rollback removes it');
+  } finally {
+    await rpc.close();
+    await src.cleanup();
+    await dst.cleanup();
+  }
+});

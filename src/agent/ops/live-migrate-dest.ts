@@ -4,18 +4,22 @@
  *  - live_migrate_prepare: the server enters this host's journal as 'migrating' (so the reconciler and power sync
  *    know the incoming domain), its images are fetched into the cache (the overlay's base, kernel / ramdisk), its
  *    disks pre-created for a block migration (root overlay on the cached base at the same size, blank owned disks,
- *    the config drive regenerated), its DHCP host entries started (finish waits for them). Answers where the source should migrate to.
+ *    the config drive copied from the source byte for byte), its DHCP host entries started (finish waits for them). Answers where the source should migrate to.
  *  - live_migrate_finish: the guest arrived (libvirt says it runs here): the server is 'active' with libvirt's power.
  *  - live_migrate_rollback: the migration failed: undo prepare. Refused while the guest runs here (libvirt is the
  *    truth: then the migration completed and finish is the answer).
  */
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { AgentClient } from '../../rpc/client.js';
 import { AgentError } from '../../rpc/errors.js';
+import { readSecret } from '../config.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import { addDhcpEntries, dhcpEntries } from '../network/dhcp-hosts.js';
 import type { AgentConfig } from '../config.js';
-import { bootImages } from './domain-spec.js';
-import { removeAll } from './files.js';
+import { bootImages, serverFiles } from './domain-spec.js';
+import { createOnce, removeAll } from './files.js';
 import { createInstanceDisks, defineCephSecrets, ownedFiles, rootImage, specVolumes } from './instance-disks.js';
 import { powerOf, recordPower, requireStatus } from './helpers.js';
 import type { OpExec, OperationDef } from './types.js';
@@ -72,8 +76,18 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
     x.step('disks', { sharedInstancePath: shared });
     journal.addFiles(spec.uuid, ownedFiles(x.deps.paths, spec));
     if (!shared) {
+      // the running guest has its config drive mounted and QEMU does not copy read-only disks: it must be the
+      // source's, byte for byte (one made again differs: timestamps, the admin password it carried), as Nova copies
+      // disk.config. A guest that read a made-again drive after arriving has crashed in its ISO9660 code.
+      if (spec.configDrive && x.params.sourceUrl) {
+        const source = new AgentClient({ url: x.params.sourceUrl, secret: readSecret(config), timeoutMs: 120_000 });
+        const f = serverFiles(paths, spec.uuid);
+        await mkdir(f.dir, { recursive: true, mode: 0o755 });
+        await createOnce(f.config, async (tmp) => { await source.downloadInstanceFile(spec.uuid, basename(f.config), tmp); }).catch((err: unknown) => {
+          throw new AgentError('internal', `the config drive of ${spec.uuid} could not be copied from the source: ${(err as Error).message}`);
+        });
+      }
       // the targets of the block migration's NBD copy: same virtual size as on the source, same backing content
-      // (the config drive is read-only and not copied: the same spec makes the same drive)
       await createInstanceDisks(x.deps, spec, img);
     }
     x.progress(85);

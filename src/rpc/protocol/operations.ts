@@ -73,6 +73,11 @@ export const OperationParams = {
     blockMigration: Type.Boolean(),
     /** the instances dir is shared with the source (storage marker check): nothing is created or, on rollback, deleted */
     sharedInstancePath: Type.Optional(Type.Boolean()),
+    /**
+     * the source's agent: the config drive is copied from it byte for byte (the running guest has it mounted; one
+     * made again here would differ, as Nova copies disk.config). Absent (an older controller): made from the spec.
+     */
+    sourceUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   }, { additionalProperties: false }),
   /** source: migrate, monitored; on success the source forgets the server (files removed unless shared) */
   live_migrate: Type.Object({

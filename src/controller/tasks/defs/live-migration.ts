@@ -159,7 +159,9 @@ export const liveMigrate: TaskDef<LiveMigrateParams> = {
         await ensureHostNetworks(t, ports, target);
         const spec = await t.svc.specs.spec({ ...s, host: target }, target, await t.svc.net.nics(ports.map((p) => p.id)));
         await t.save({ prepareSent: true });
-        const r = await t.call('live_migrate_prepare', { spec, blockMigration: t.data.block === true, sharedInstancePath: t.data.shared === true }, { host: target, tag: 'dest-prepare' });
+        const r = await t.call('live_migrate_prepare', {
+          spec, blockMigration: t.data.block === true, sharedInstancePath: t.data.shared === true, sourceUrl: t.svc.hosts.agentUrl(s.host!),
+        }, { host: target, tag: 'dest-prepare' });
         await t.save({ prepared: { destUri: r.destUri, migrateUri: r.migrateUri, paths: r.paths, sharedInstancePath: r.sharedInstancePath } });
       },
     },
