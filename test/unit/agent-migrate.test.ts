@@ -29,11 +29,22 @@ async function serve(h: Harness): Promise<{ url: string; close(): Promise<void> 
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
 }
 
-test('migrate_receive: the target pulls the stopped source\'s files, rebases, grows, defines the new flavor and starts', async () => {
+/** a source agent serving its RPC (the cluster secret) and a target agent; both cleaned up after `fn` */
+async function withTwoAgents(fn: (src: Harness, dst: Harness, rpc: { url: string }) => Promise<void>): Promise<void> {
   const src = await harness();
   const dst = await harness();
   const rpc = await serve(src);
   try {
+    await fn(src, dst, rpc);
+  } finally {
+    await rpc.close();
+    await dst.cleanup();
+    await src.cleanup();
+  }
+}
+
+test('migrate_receive: the target pulls the stopped source\'s files, rebases, grows, defines the new flavor and starts', async () => {
+  await withTwoAgents(async (src, dst, rpc) => {
     const id = uuid();
     const spawn = spawnParams(id, src.imageFile);
     assert.equal((await run(src, id, 'spawn', spawn)).state, 'succeeded');
@@ -84,18 +95,11 @@ test('migrate_receive: the target pulls the stopped source\'s files, rebases, gr
     assert.ok(!existsSync(join(dstDir, 'disk')));
     assert.equal((await run(src, id, 'start', {})).state, 'succeeded');
     assert.equal(readFileSync(join(srcDir, 'disk.eph0'), 'utf8'), 'written in the guest before the move');
-  } finally {
-    await rpc.close();
-    await dst.cleanup();
-    await src.cleanup();
-  }
+  });
 });
 
 test('migrate_receive from a source that lacks the server: rolled back, nothing left on the target', async () => {
-  const src = await harness();
-  const dst = await harness();
-  const rpc = await serve(src);
-  try {
+  await withTwoAgents(async (src, dst, rpc) => {
     const id = uuid();
     const spawn = spawnParams(id, dst.imageFile);
     const op = await run(dst, id, 'migrate_receive', { spec: spawn.spec, sourceUrl: rpc.url, start: true });
@@ -106,18 +110,11 @@ test('migrate_receive from a source that lacks the server: rolled back, nothing 
     assert.ok(!existsSync(join(dst.agent.deps.paths.instanceDir(id), 'disk')));
     // a second move attempt of the same server to this host is accepted afterwards
     assert.equal((await run(dst, id, 'migrate_receive', { spec: spawn.spec, sourceUrl: rpc.url, start: false })).state, 'rolled_back');
-  } finally {
-    await rpc.close();
-    await dst.cleanup();
-    await src.cleanup();
-  }
+  });
 });
 
 test('live_migrate_prepare copies the running source\'s config drive byte for byte; its other files stay refused while it runs', async () => {
-  const src = await harness();
-  const dst = await harness();
-  const rpc = await serve(src);
-  try {
+  await withTwoAgents(async (src, dst, rpc) => {
     const id = uuid();
     const spawn = spawnParams(id, src.imageFile, { configDrive: true, userData: Buffer.from('#!/bin/sh\necho hi\n').toString('base64') });
     assert.equal((await run(src, id, 'spawn', { ...spawn, adminPass: 'only-the-source-drive-has-it' })).state, 'succeeded');
@@ -131,9 +128,5 @@ test('live_migrate_prepare copies the running source\'s config drive byte for by
     const dstDrive = readFileSync(join(dst.agent.deps.paths.instanceDir(id), 'disk.config'));
     assert.ok(dstDrive.equals(srcDrive), 'the same bytes (a drive made again here would lack the admin password)');
     assert.ok(dst.agent.deps.journal.getServer(id)!.files.some((f) => f.endsWith('disk.config')), 'journaled: a rollback removes it');
-  } finally {
-    await rpc.close();
-    await src.cleanup();
-    await dst.cleanup();
-  }
+  });
 });

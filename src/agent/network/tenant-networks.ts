@@ -253,7 +253,6 @@ export class TenantNetworks {
    * listed before (that once put an ICMPv6 rule back out for a whole reconcile interval).
    */
   async setPortSecurity(portId: string, security: PortSecurity): Promise<void> {
-    if (!this.liveNic(portId)) throw new AgentError('unknown_port', `no tenant port ${portId} on this host`);
     await this.serial(`port:${portId}`, async () => {
       const live = this.liveNic(portId);
       if (!live) throw new AgentError('unknown_port', `no tenant port ${portId} on this host`);

@@ -12,9 +12,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { AgentClient } from '../../rpc/client.js';
 import { AgentError } from '../../rpc/errors.js';
-import { readSecret } from '../config.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import { addDhcpEntries, dhcpEntries } from '../network/dhcp-hosts.js';
 import type { AgentConfig } from '../config.js';
@@ -22,6 +20,7 @@ import { bootImages, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
 import { createInstanceDisks, defineCephSecrets, ownedFiles, rootImage, specVolumes } from './instance-disks.js';
 import { powerOf, recordPower, requireStatus } from './helpers.js';
+import { sourceAgent } from './source-agent.js';
 import type { OpExec, OperationDef } from './types.js';
 
 /** libvirt URI other hosts' libvirtds use to reach this one, and QEMU's data channel (Nova's inbound_addr) */
@@ -80,7 +79,7 @@ export const liveMigratePrepare: OperationDef<'live_migrate_prepare'> = {
       // source's, byte for byte (one made again differs: timestamps, the admin password it carried), as Nova copies
       // disk.config. A guest that read a made-again drive after arriving has crashed in its ISO9660 code.
       if (spec.configDrive && x.params.sourceUrl) {
-        const source = new AgentClient({ url: x.params.sourceUrl, secret: readSecret(config), timeoutMs: 120_000 });
+        const source = sourceAgent(config, x.params.sourceUrl);
         const f = serverFiles(paths, spec.uuid);
         await mkdir(f.dir, { recursive: true, mode: 0o755 });
         await createOnce(f.config, async (tmp) => { await source.downloadInstanceFile(spec.uuid, basename(f.config), tmp); }).catch((err: unknown) => {

@@ -1,22 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentClient, RpcError } from '../../rpc/client.js';
 import { AgentError } from '../../rpc/errors.js';
-import { readSecret } from '../config.js';
 import { GiB, MiB } from '../disks/disk-tool.js';
 import { plugNics, unplugNics } from './instance-nics.js';
 import { bootImages, buildDomainSpec, serverFiles } from './domain-spec.js';
 import { createOnce, removeAll } from './files.js';
 import { defineCephSecrets, rootImage, specVolumes } from './instance-disks.js';
 import { recordPower } from './helpers.js';
+import { sourceAgent, sourceError } from './source-agent.js';
 import type { OperationDef } from './types.js';
-
-/** an RPC failure of the source as this operation's error (unreachable source: retriable by the controller) */
-function sourceError(err: unknown): unknown {
-  if (!(err instanceof RpcError)) return err;
-  return new AgentError(err.code === 'unavailable' ? 'internal' : err.code, `migration source: ${err.message}`);
-}
 
 /**
  * migrate_receive, the target's side of a resize or cold migration across hosts: the base image into the cache
@@ -45,7 +38,7 @@ export const migrateReceive: OperationDef<'migrate_receive'> = {
     for (const ref of bootImages(spec)) await images.ensure(ref);
 
     x.step('list_files');
-    const source = new AgentClient({ url: x.params.sourceUrl, secret: readSecret(x.deps.config), timeoutMs: 120_000 });
+    const source = sourceAgent(x.deps.config, x.params.sourceUrl);
     let files: Array<{ name: string; sizeBytes: number }>;
     try { files = (await source.instanceFiles(uuid)).files; } catch (err) { throw sourceError(err); }
     if (img && !files.some((g) => g.name === 'disk')) throw new AgentError('invalid_state', `the source has no root disk of ${uuid}`);

@@ -3,7 +3,7 @@
  * update, delete with the soft-delete recycle bin, restore, forceDelete and the periodic reclaim.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Store, Server, ServerQuery, ServerRevision, NewServer } from '../../store/index.js';
+import type { Image, Store, Server, ServerQuery, ServerRevision, NewServer } from '../../store/index.js';
 import { isAdmin, type RequestContext } from '../context.js';
 import { badRequest, forbidden, instanceLocked, invalidState } from '../errors.js';
 import type { ControllerConfig } from '../config.js';
@@ -79,11 +79,10 @@ export class ServerService {
 
   revisions(q: ServerQuery): Promise<ServerRevision[]> { return this.store.listServerRevisions(q); }
 
-  /** the mappings of imageRef's image, when the caller may see it (else none: the image check refuses it later) */
-  private async imageDefinedBdms(ctx: RequestContext, imageRef: string): Promise<Array<Record<string, unknown>>> {
-    const image = imageRef ? await this.store.getImage(imageRef) : null;
-    if (!image || (image.visibility === 'private' && image.owner !== ctx.projectId && !isAdmin(ctx))) return [];
-    return imageDefinedBdms(image.properties);
+  /** the image, when the caller may see it (another project's private image is as good as missing) */
+  private async visibleImage(ctx: RequestContext, id: string): Promise<Image | null> {
+    const image = id ? await this.store.getImage(id) : null;
+    return image && !(image.visibility === 'private' && image.owner !== ctx.projectId && !isAdmin(ctx)) ? image : null;
   }
 
   async create(ctx: RequestContext, r: CreateRequest): Promise<CreateResult> {
@@ -94,7 +93,8 @@ export class ServerService {
     if (!flavor || flavor.disabled) throw badRequest(`Flavor ${r.flavorRef} could not be found.`);
     // boot from image (imageRef, or an image -> local mapping at boot_index 0) or from a volume at boot_index 0;
     // a volume-backed server's snapshot image boots from new volumes made from its snapshots (Nova)
-    const bdms = parseBlockDevices(mergeImageBdms(await this.imageDefinedBdms(ctx, r.imageRef), r.blockDeviceMapping ?? []), r.imageRef);
+    const requestedImage = await this.visibleImage(ctx, r.imageRef);
+    const bdms = parseBlockDevices(mergeImageBdms(requestedImage ? imageDefinedBdms(requestedImage.properties) : [], r.blockDeviceMapping ?? []), r.imageRef);
     if (bdms.volumes.length && !this.bootVolumes) throw badRequest('Block Device Mapping is Invalid: this cloud has no block storage.');
     if (bdms.volumes.some((v) => v.sourceType === 'volume') && r.maxCount > 1) {
       throw badRequest('Block Device Mapping is Invalid: a volume cannot be attached to more than one server (min_count/max_count > 1).');
@@ -102,9 +102,9 @@ export class ServerService {
     const volumeRoot = bdms.volumes[0]?.bootIndex === 0 ? bdms.volumes[0] : null;
     // the image the server was made from: none when it boots from a volume (Nova's image_ref '')
     const imageRef = bdms.imageRef ?? (volumeRoot?.sourceType === 'image' ? volumeRoot.uuid : null);
-    const image = imageRef ? await this.store.getImage(imageRef) : null;
+    const image = imageRef ? (imageRef === r.imageRef ? requestedImage : await this.visibleImage(ctx, imageRef)) : null;
     if (imageRef) {
-      if (!image || (image.visibility === 'private' && image.owner !== ctx.projectId && !isAdmin(ctx))) throw badRequest(`Image ${imageRef} could not be found.`);
+      if (!image) throw badRequest(`Image ${imageRef} could not be found.`);
       if (image.status !== 'active') throw badRequest(`Image ${imageRef} is not active.`);
       if (flavor.ram < image.minRam) throw badRequest("Flavor's memory is too small for requested image.");
       if (!volumeRoot && flavor.disk > 0 && flavor.disk < image.minDisk) throw badRequest("Flavor's disk is too small for requested image.");
@@ -152,7 +152,7 @@ export class ServerService {
     }
     const requestedHost = r.host ?? r.hypervisorHostname ?? azHost;
     // `az:host` forces (no filters, Nova's force_hosts); 2.74's host / hypervisor_hostname only request (filters apply)
-    const forceHost = requestedHost !== undefined && requestedHost === azHost && r.host === undefined && r.hypervisorHostname === undefined;
+    const forceHost = azHost !== undefined && r.host === undefined && r.hypervisorHostname === undefined;
     const hints = r.schedulerHints ?? {};
     const group = hints.group ? await this.groups.checkJoin(ctx, hints.group, count) : null;
     // Nova's utils.generate_uid('r'): 'r-' and 8 of [0-9a-z]

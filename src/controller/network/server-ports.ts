@@ -111,7 +111,7 @@ export class ServerPorts {
     const out = { ensured: [] as string[], removed: [] as string[] };
     if (!this.hosts) return out;
     const hosts = this.hosts;
-    const bound = (await this.store.listPorts({ hostId: host })).filter((p) => p.hostId === host);
+    const bound = await this.store.listPorts({ hostId: host });
     const wanted = new Set<string>();
     for (const id of [...new Set(bound.map((p) => p.networkId))].sort()) {
       await this.serial(`${id}/${host}`, async () => {
