@@ -60,8 +60,9 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.log.child({ component: 'rpc' }),
     requestIdHeader: HEADER_REQUEST_ID,
-    // request ids appear as `requestId` in every log line of a request
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // request ids appear as `requestId` in every log line of a request; one access-log line per request, written
+    // when it is answered (see onResponse), instead of fastify's two
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     genReqId: () => `req-${randomUUID()}`,
     bodyLimit: 1024 * 1024,
     // what the router refuses before any hook runs (a malformed %-escape, an over-long path parameter) is a
@@ -70,8 +71,6 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
       void (reply as FastifyReply).code(ERROR_STATUS.bad_request).header(HEADER_REQUEST_ID, req.id)
         .send({ error: { code: 'bad_request', message: err.message, requestId: String(req.id) } });
     },
-    // one access-log line per request, written when it is answered (see onResponse), instead of two
-    disableRequestLogging: true,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
 

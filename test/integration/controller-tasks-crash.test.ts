@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { NovaletProcess } from '../support/novalet-process.js';
-import { freePort } from '../support/all-in-one.js';
+import { freePort, freePorts } from '../support/ports.js';
 import { AgentClient } from '../../src/rpc/client.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 
@@ -118,7 +118,7 @@ for (const backend of ['sqlite', 'postgres'] as const) describe(`controller kill
       dbPath = d.url; dropPg = d.drop;
     }
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const base = await freePort();
+    const base = await freePorts(2);
     sim = new NovaletProcess(['sim-hosts', '--count', '2', '--base-port', String(base), '--secret-file', secretFile, '--data-dir', join(dir, 'sim')], 'sim-0002');
     await sim.start();
     for (const line of sim.log.split('\n')) {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NovaletProcess } from '../support/novalet-process.js';
-import { freePort } from '../support/all-in-one.js';
+import { freePort, freePorts } from '../support/ports.js';
 import { runFaultSuite } from '../support/fault-runner.js';
 import { AgentClient } from '../../src/rpc/client.js';
 
@@ -32,7 +32,7 @@ describe('fault suite: kill -9 of the controller and of the hosts during 200 mix
 
   before(async () => {
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const base = await freePort();
+    const base = await freePorts(HOSTS);
     sim = new NovaletProcess(['sim-hosts', '--count', String(HOSTS), '--base-port', String(base), '--secret-file', secretFile, '--data-dir', join(dir, 'sim')], `sim-000${HOSTS}`);
     await sim.start();
     for (const line of sim.log.split('\n')) {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { NovaletProcess } from '../support/novalet-process.js';
-import { freePort } from '../support/all-in-one.js';
+import { freePort, freePorts } from '../support/ports.js';
 import { freshPostgresDatabase, postgresBase } from '../support/postgres.js';
 import { AgentClient } from '../../src/rpc/client.js';
 
@@ -51,7 +51,7 @@ describe('two controllers on PostgreSQL, 100 simulated hosts, kill -9 of one wit
   before(async () => {
     db = await freshPostgresDatabase((pgBase as { url: string }).url);
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const base = await freePort();
+    const base = await freePorts(HOSTS);
     sim = new NovaletProcess(['sim-hosts', '--count', String(HOSTS), '--base-port', String(base), '--secret-file', secretFile, '--data-dir', join(dir, 'sim')], `sim-0${HOSTS}`);
     await sim.start();
     for (const line of sim.log.split('\n')) {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { NovaletProcess } from '../support/novalet-process.js';
-import { freePort } from '../support/all-in-one.js';
+import { freePort, freePorts } from '../support/ports.js';
 import { AgentClient } from '../../src/rpc/client.js';
 
 const SECRET = 'shelve-crash-test-secret-0123456789';
@@ -111,7 +111,7 @@ describe('controller killed mid-shelve and mid-unshelve (persisted tasks)', () =
 
   before(async () => {
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const base = await freePort();
+    const base = await freePorts(2);
     sim = new NovaletProcess(['sim-hosts', '--count', '2', '--base-port', String(base), '--secret-file', secretFile, '--data-dir', join(dir, 'sim')], 'sim-0002');
     await sim.start();
     for (const line of sim.log.split('\n')) {

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
-import { freePort } from '../support/all-in-one.js';
+import { freePort } from '../support/ports.js';
 import { Clients, NOVA, OPENSTACK } from '../support/stock-clients.js';
 import { cloudsYaml } from '../../src/cli/up/clouds-yaml.js';
 

@@ -5,21 +5,13 @@
  * the same data dir.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { domainNameFor } from '../../src/virt/hypervisor.js';
 import { NovaletProcess } from './novalet-process.js';
+import { freePort } from './ports.js';
 import { Clients, type Run } from './stock-clients.js';
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 export class AllInOne {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'novalet-aio-'));

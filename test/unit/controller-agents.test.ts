@@ -14,7 +14,7 @@ import { startSimHosts, type SimHosts } from '../../src/sim/index.js';
 import { startControllerProcess, type ControllerProcess } from '../../src/cli/controller-process.js';
 import { login } from '../support/harness.js';
 import { agentRequestId } from '../../src/controller/hosts/transport.js';
-import { freePort } from '../support/all-in-one.js';
+import { freePort } from '../support/ports.js';
 
 const SECRET = 'controller-agents-test-secret-0123456789';
 const log = pino({ level: 'silent' });

@@ -16,7 +16,7 @@ import { bootstrapIdentity } from '../../../src/controller/identity/bootstrap.js
 import { seedFlavors } from '../../../src/controller/compute/seed.js';
 import { startRealCloud } from './real-cloud.js';
 import { cloudsYaml } from '../../../src/cli/up/clouds-yaml.js';
-import { freePort } from '../../support/all-in-one.js';
+import { freePort } from '../../support/ports.js';
 
 export interface Cloud {
   kind: 'fake' | 'real';
