@@ -47,6 +47,13 @@ export interface AgentConfig {
    */
   liveMigrationScheme: 'tls' | 'tcp';
   liveMigrationInboundAddr?: string;
+  /**
+   * Guests emulated by TCG (hosts without KVM): 'paused' (default) pauses the guest while its memory is copied
+   * (no VIR_MIGRATE_LIVE; downtime = RAM / bandwidth), because QEMU 7.2's TCG loses pages the guest writes during
+   * a live copy (src/agent/README.md, "Live migration of emulated guests"); 'live' migrates them live anyway.
+   * KVM guests always migrate live.
+   */
+  liveMigrationEmulated: 'paused' | 'live';
   logLevel: string;
   /**
    * Tenant networks (issue 12): this host's VXLAN tunnel (underlay) address. Absent: the address the controller
@@ -79,6 +86,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
   journalPruneIntervalSec: 3600,
   liveMigrationMonitorIntervalMs: 500,
   liveMigrationScheme: 'tls',
+  liveMigrationEmulated: 'paused',
   logLevel: 'info',
   physicalNetworks: {},
   controllerLeaseSec: 0,
@@ -105,6 +113,7 @@ export const AgentConfigFileSchema = Type.Object({
   journalPruneIntervalSec: Seconds,
   liveMigrationMonitorIntervalMs: Type.Number({ exclusiveMinimum: 0 }),
   liveMigrationScheme: Type.Union([Type.Literal('tls'), Type.Literal('tcp')]),
+  liveMigrationEmulated: Type.Union([Type.Literal('paused'), Type.Literal('live')]),
   liveMigrationInboundAddr: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
   logLevel: LogLevel,
   tunnelIp: Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' }),

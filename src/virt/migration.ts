@@ -34,6 +34,12 @@ export interface MigrateRequest {
    * image cache -> the destination's), for hosts whose data dirs differ.
    */
   pathRewrites?: [string, string][];
+  /**
+   * A guest emulated by TCG (`<domain type='qemu'>`) is paused for the copy instead of running through it (no
+   * VIR_MIGRATE_LIVE): QEMU 7.2's TCG loses pages its vCPU writes while a migration runs (guests hung or oopsed on
+   * the destination, src/agent/README.md "Live migration of emulated guests"). KVM guests always migrate live.
+   */
+  pauseEmulated?: boolean;
 }
 
 /** One reading of the migration job (libvirt's virDomainGetJobStats); bytes and milliseconds. */

@@ -55,7 +55,10 @@ export const liveMigrate: OperationDef<'live_migrate'> = {
         },
       }),
     };
-    const req: MigrateRequest = { destUri: p.destUri, blockMigration: p.blockMigration, autoConverge, postCopy: policy.permitPostCopy };
+    const req: MigrateRequest = {
+      destUri: p.destUri, blockMigration: p.blockMigration, autoConverge, postCopy: policy.permitPostCopy,
+      pauseEmulated: config.liveMigrationEmulated === 'paused',
+    };
     if (p.migrateUri) req.migrateUri = p.migrateUri;
     if (p.bandwidthMiBs) req.bandwidthMiBs = p.bandwidthMiBs;
     if (p.nativeTls) req.tls = true;

@@ -4,7 +4,7 @@
  * getJobStats / abortJob / migrateSetMaxDowntime keep answering meanwhile).
  */
 import { DomainJobType, DomainMigrateFlags, DomainXMLFlags, type LibvirtDomain, type MigrateParams } from '../libvirt/index.js';
-import { parseDisks } from '../domain-xml/index.js';
+import { parseDisks, parseDomainXml } from '../domain-xml/index.js';
 import { rewritePaths, type MigrateRequest, type MigrationStats } from '../migration.js';
 
 /** Nova's live migration flags (nova.conf's defaults since Pike: no tunnelling, p2p, persistent on the target). */
@@ -20,6 +20,7 @@ export async function migrate(dom: LibvirtDomain, req: MigrateRequest): Promise<
   let flags = NOVA_LIVE_FLAGS;
   const migratable = DomainXMLFlags.SECURE | DomainXMLFlags.MIGRATABLE;
   const live = await dom.getXMLDesc(migratable);
+  if (req.pauseEmulated && parseDomainXml(live).type === 'qemu') flags &= ~DomainMigrateFlags.LIVE;
   const params: MigrateParams = {};
   if (req.migrateUri) params.migrateUri = req.migrateUri;
   if (req.bandwidthMiBs) params.bandwidth = req.bandwidthMiBs;
