@@ -40,6 +40,9 @@ export class HeartbeatMonitor {
    */
   private readonly lastPower = new Map<string, Map<string, string>>();
   private rounds = 0;
+  /** host -> its agent's start time as last reported (`Inventory.startedAt`): a change is a restart */
+  private readonly agentStarts = new Map<string, string>();
+  private readonly restartListeners: Array<(host: string) => void> = [];
 
   constructor(
     private readonly agents: AgentDirectory,
@@ -68,6 +71,13 @@ export class HeartbeatMonitor {
 
   /** true when this controller records the host's heartbeats (its owner among the live controllers) */
   owns(host: string): boolean { return this.members?.owns(host) ?? true; }
+
+  /**
+   * `fn(host)` when a host's agent restarted since the previous heartbeat this controller recorded (not on the first
+   * one it sees): a restart quicker than service_down_time is no down -> up transition, yet the agent may have missed
+   * calls sent while it was away. Called by the host's owner only.
+   */
+  onAgentRestart(fn: (host: string) => void): void { this.restartListeners.push(fn); }
 
   /** one round over every agent, then a scheduler refresh; concurrent callers share the round */
   poll(): Promise<void> {
@@ -125,6 +135,7 @@ export class HeartbeatMonitor {
       this.hosts.noteDrained(inv.hostname, inv.drained);
       this.hosts.noteCapabilities(inv.hostname, { ...(inv.hypervisor.arch ? { arch: inv.hypervisor.arch } : {}), domainType: inv.hypervisor.domainType });
       this.lastPower.delete(inv.hostname);
+      this.agentStarts.delete(inv.hostname);
       return;
     }
     // a host that is not up (or has evacuations to fence) counts only once fenced: its guests of servers evacuated
@@ -136,6 +147,9 @@ export class HeartbeatMonitor {
       hypervisorVersion: versionNumber(inv.hypervisor.hypervisorVersion), hostIp: new URL(e.endpoint.url).hostname,
       drained: inv.drained, ...(inv.hypervisor.arch ? { arch: inv.hypervisor.arch } : {}), domainType: inv.hypervisor.domainType,
     });
+    const started = this.agentStarts.get(inv.hostname);
+    this.agentStarts.set(inv.hostname, inv.startedAt);
+    if (started !== undefined && started !== inv.startedAt) for (const fn of this.restartListeners) fn(inv.hostname);
     const before = this.lastPower.get(inv.hostname);
     const now = new Map<string, string>();
     for (const s of inv.servers) {

@@ -69,6 +69,7 @@ export function createAgentCluster(o: AgentClusterOptions): AgentCluster {
       const every = o.heartbeatIntervalMs ?? 10_000;
       const members = o.controllerId ? new ClusterMembers(o.store, o.controllerId, 3 * every) : null;
       cluster.heartbeats = new HeartbeatMonitor(agents, compute.hosts, () => compute.placement.refresh(), o.store, o.log, reaper, 64, members, compute.fencer);
+      cluster.heartbeats.onAgentRestart((host) => compute.resyncHostNetworks(host, 'agent restarted'));
       await cluster.heartbeats.poll();
       cluster.heartbeats.start(every);
     },

@@ -34,7 +34,7 @@ import { ServerVolumes } from '../volumes/server-volumes.js';
 import { VolumeFencing } from '../volumes/fencing.js';
 import { VolumeBackedSnapshots } from './volume-backed-snapshot.js';
 import { ClusterDuty, PeriodicDuty } from '../cluster-duty.js';
-import { HostFailureHandling, hostLogger } from '../host-monitor/index.js';
+import { HostFailureHandling, hostLogger, type HostFailureLogger } from '../host-monitor/index.js';
 
 export interface ComputeOptions {
   /** this controller's id (tasks it owns); stable across restarts of the same controller */
@@ -81,6 +81,7 @@ export class ComputeController {
   /** host monitor (up/down history), fencing of returning hosts, automatic evacuation (host-monitor/) */
   readonly hostFailure: HostFailureHandling;
   get fencer() { return this.hostFailure.fencer; }
+  private readonly hostLog: HostFailureLogger;
 
   constructor(readonly store: Store, readonly cfg: ControllerConfig, transport: HostTransport, o: ComputeOptions) {
     this.reclaimDuty = new ClusterDuty(store, 'reclaim', o.controllerId, 3 * this.reclaimEveryMs());
@@ -121,21 +122,29 @@ export class ComputeController {
     this.offloadDuty = cfg.shelvedOffloadTime > 0
       ? new PeriodicDuty(store, 'shelved-offload', o.controllerId, Math.min(cfg.shelvedOffloadTime, 60) * 1000, () => this.shelving.offloadExpired())
       : null;
-    this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, hostLogger(o.log), volumeFencing);
+    this.hostLog = hostLogger(o.log);
+    this.hostFailure = new HostFailureHandling(store, cfg, this.hosts, transport, this.actions, o.controllerId, this.hostLog, volumeFencing);
     // a host back from down gets what it missed while away (network specs, port filters, removals); once per
     // cluster (the monitor duty's holder), in the background: the monitor's round does not wait on an agent
     this.hostFailure.monitor.onChange((c) => {
       if (c.state !== 'up' || c.from !== 'down') return;
-      const requestId = `req-${randomUUID()}`;
-      const log = hostLogger(o.log);
-      void (async () => {
-        if (!(await this.hostFailure.duty.held())) return;
-        const r = await this.network.servers.resyncHost(c.host, requestId);
-        if (r.ensured.length || r.removed.length) log.info({ host: c.host, requestId, ...r }, 'host back: its networks sent again');
-      })().catch((err: unknown) => log.warn({ host: c.host, requestId, err: (err as Error).message }, 'host back: network resync failed'));
+      void this.hostFailure.duty.held().then((held) => { if (held) this.resyncHostNetworks(c.host, 'host back from down'); });
     });
     // Neutron -> Nova: a port deleted in the network API leaves its server (network-vif-deleted), in the background
     this.network.servers.onVifDeleted(async (p) => { void this.interfaces.vifDeleted(p); });
+  }
+
+  /**
+   * Send `host` the full state of its tenant networks and port filters again, in the background (the caller's round
+   * does not wait on an agent): after it was down, or after its agent restarted (agents/heartbeats.ts), either of
+   * which may have lost calls sent meanwhile. Idempotent on the agent's side.
+   */
+  resyncHostNetworks(host: string, why: string): void {
+    const requestId = `req-${randomUUID()}`;
+    const log = this.hostLog;
+    void this.network.servers.resyncHost(host, requestId).then((r) => {
+      if (r.ensured.length || r.removed.length) log.info({ host, requestId, why, ...r }, 'networks sent to the host again');
+    }, (err: unknown) => log.warn({ host, requestId, why, err: (err as Error).message }, 'network resync failed'));
   }
 
   /**
