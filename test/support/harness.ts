@@ -4,7 +4,7 @@
  * app.inject). Accounts: admin (admin on project admin), demo (member on
  * demo), other (member on project other), reader (reader on demo).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -62,7 +62,8 @@ export async function createHarness(over: Partial<ControllerConfig>, driverDelay
 export async function createHarness(over: Partial<ControllerConfig> = {}, driverDelayMs = 2, o: HarnessOptions & { dbPath?: string; storeUrl?: string } = {}): Promise<Harness<Store>> {
   const store = o.storeUrl ? await openStore(o.storeUrl) : new SqliteStore(o.dbPath ?? ':memory:');
   // one fake host (as `novalet up`): a resize stays on it unless a test turns this off and adds hosts
-  const cfg = defaultConfig({ imageDir: mkdtempSync(join(tmpdir(), 'novalet-img-')), allowResizeToSameHost: true, ...over });
+  const ownImageDir = over.imageDir === undefined ? mkdtempSync(join(tmpdir(), 'novalet-img-')) : null;
+  const cfg = defaultConfig({ ...(ownImageDir ? { imageDir: ownImageDir } : {}), allowResizeToSameHost: true, ...over });
   const driver = o.driver ?? new FakeHosts(driverDelayMs, cfg.imageDir);
   const app = buildControllerApp(cfg, store, driver, { periodic: false, ...(o.failpoints ? { failpoints: o.failpoints } : {}) });
   const identity = app.novalet.identity;
@@ -106,6 +107,10 @@ export async function createHarness(over: Partial<ControllerConfig> = {}, driver
     app, store, driver, cfg, tokens, req, boot,
     ids: { adminProject: b.adminProjectId, demoProject: b.demoProjectId, otherProject: otherProject.id, demoUser: b.demoUserId },
     idle: () => app.novalet.compute.tasks.idle(),
-    close: async () => { await app.close(); await store.close(); },
+    close: async () => {
+      await app.close();
+      await store.close();
+      if (ownImageDir) rmSync(ownImageDir, { recursive: true, force: true });
+    },
   };
 }

@@ -10,7 +10,7 @@ import { createHarness, IMAGE_ID, type Harness } from '../support/harness.js';
 import { addHostB, hostOf } from '../support/two-hosts.js';
 import { HostMonitor } from '../../src/controller/host-monitor/monitor.js';
 import type { ControllerConfig } from '../../src/controller/config.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadControllerFile } from '../../src/cli/controller-command.js';
@@ -179,4 +179,5 @@ test('config: the evacuation key and the agent lease are checked, naming the bad
   assert.equal(loadConfig(file('agent.json', { controllerLeaseSec: 20 })).controllerLeaseSec, 20);
   assert.equal(loadConfig(undefined).controllerLeaseSec, 0, 'off by default');
   assert.throws(() => loadConfig(file('agent-bad.json', { controllerLeaseSec: -1 })), (e: unknown) => e instanceof ConfigError && /controllerLeaseSec/.test(e.message));
+  rmSync(dir, { recursive: true, force: true });
 });

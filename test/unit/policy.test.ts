@@ -1,7 +1,7 @@
 /** The policy engine (issue 17): oslo.policy's check language, Nova's defaults, and a policy file over them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHarness } from '../support/harness.js';
@@ -50,6 +50,7 @@ test("policy files in Nova's policy.yaml form (and JSON); a bad line is named", 
   const dir = mkdtempSync(join(tmpdir(), 'novalet-policy-'));
   writeFileSync(join(dir, 'bad.yaml'), '"os_compute_api:servers:stop": "role:member or"\n');
   assert.throws(() => loadPolicyFile(join(dir, 'bad.yaml')), /os_compute_api:servers:stop/);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a policy file changes what the API allows: a member may list migrations, nobody may stop a server', async () => {

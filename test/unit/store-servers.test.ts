@@ -108,10 +108,11 @@ test('migrations are versioned; quota usage sums flavor columns, changes with re
 });
 
 test('a file database survives reopen (WAL) and does not re-run migrations', async () => {
-  const { mkdtempSync } = await import('node:fs');
+  const { mkdtempSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
-  const path = join(mkdtempSync(join(tmpdir(), 'novalet-store-')), 'c.db');
+  const dir = mkdtempSync(join(tmpdir(), 'novalet-store-'));
+  const path = join(dir, 'c.db');
   let st = new SqliteStore(path);
   assert.equal(databaseOf(st).pragma('journal_mode', { simple: true }), 'wal');
   const s = await st.createServer(newServer({ name: 'keep' }));
@@ -119,6 +120,7 @@ test('a file database survives reopen (WAL) and does not re-run migrations', asy
   st = new SqliteStore(path);
   assert.equal((await st.getServer(s.id))!.name, 'keep');
   await st.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('metadata and tags: every write shows in list pages and shows; a pre-5 database is backfilled', async () => {
