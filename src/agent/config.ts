@@ -49,8 +49,9 @@ export interface AgentConfig {
   liveMigrationInboundAddr?: string;
   /**
    * Guests emulated by TCG (hosts without KVM): 'paused' (default) pauses the guest while its memory is copied
-   * (no VIR_MIGRATE_LIVE; downtime = RAM / bandwidth), because QEMU 7.2's TCG loses pages the guest writes during
-   * a live copy (src/agent/README.md, "Live migration of emulated guests"); 'live' migrates them live anyway.
+   * (no VIR_MIGRATE_LIVE; downtime = RAM / bandwidth), because with QEMU 7.2 TCG guests that wrote memory during a
+   * live copy hung or oopsed on the destination (src/agent/README.md, "Live migration of emulated guests"); 'live'
+   * migrates them live anyway.
    * KVM guests always migrate live.
    */
   liveMigrationEmulated: 'paused' | 'live';

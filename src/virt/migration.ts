@@ -36,8 +36,8 @@ export interface MigrateRequest {
   pathRewrites?: [string, string][];
   /**
    * A guest emulated by TCG (`<domain type='qemu'>`) is paused for the copy instead of running through it (no
-   * VIR_MIGRATE_LIVE): QEMU 7.2's TCG loses pages its vCPU writes while a migration runs (guests hung or oopsed on
-   * the destination, src/agent/README.md "Live migration of emulated guests"). KVM guests always migrate live.
+   * VIR_MIGRATE_LIVE): with QEMU 7.2, TCG guests that wrote memory during a live copy hung or oopsed on the
+   * destination (src/agent/README.md "Live migration of emulated guests"). KVM guests always migrate live.
    */
   pauseEmulated?: boolean;
 }

@@ -141,10 +141,9 @@ export class ComputeController {
    */
   resyncHostNetworks(host: string, why: string): void {
     const requestId = `req-${randomUUID()}`;
-    const log = this.hostLog;
     void this.network.servers.resyncHost(host, requestId).then((r) => {
-      if (r.ensured.length || r.removed.length) log.info({ host, requestId, why, ...r }, 'networks sent to the host again');
-    }, (err: unknown) => log.warn({ host, requestId, why, err: (err as Error).message }, 'network resync failed'));
+      if (r.ensured.length || r.removed.length) this.hostLog.info({ host, requestId, why, ...r }, 'networks sent to the host again');
+    }, (err: unknown) => this.hostLog.warn({ host, requestId, why, err: (err as Error).message }, 'network resync failed'));
   }
 
   /**
